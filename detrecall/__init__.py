@@ -1,0 +1,22 @@
+"""detrecall: exact, fast evaluation of object detectors and instance segmentation."""
+
+from .errors import DetrecallError, InputError
+from .evaluate import EvaluationResult, evaluate
+from .io.coco import read_coco_gt, read_coco_results
+from .protocols.coco import ClassMetrics, CocoSummary
+from .types import Dataset, Detections
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ClassMetrics",
+    "CocoSummary",
+    "Dataset",
+    "Detections",
+    "DetrecallError",
+    "EvaluationResult",
+    "InputError",
+    "evaluate",
+    "read_coco_gt",
+    "read_coco_results",
+]

@@ -1,0 +1,1 @@
+"""IoU of boxes (numpy) and masks (RLE through pycocotools.mask)."""

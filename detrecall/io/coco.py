@@ -1,0 +1,296 @@
+"""COCO JSON: an "instances" ground-truth file and a results file, into Dataset / Detections.
+
+Follows pycocotools' COCO() and loadRes() where they define numbers (which area a result gets,
+which box a mask result gets) and refuses, with a located InputError, what they would crash on
+or silently get wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from ..geometry import masks as M
+from ..types import Categories, Dataset, Detections, Images
+from ._records import Columns, _describe, _is_int, _is_number, check_ids_known, read_json
+
+_RLE_CHARS = bytes(range(48, 112))  # pycocotools' compressed counts use chars '0'..'o'
+
+
+def _sort_rows(image_id: np.ndarray, category_id: np.ndarray) -> np.ndarray:
+    """Row order by (image, category, file order): every (image, class) group is a slice."""
+    return np.lexsort((np.arange(len(image_id)), category_id, image_id))
+
+
+def _take_masks(masks: list[Any] | None, order: np.ndarray) -> tuple[Any, ...] | None:
+    return None if masks is None else tuple(masks[i] for i in order.tolist())
+
+
+def _as_list(data: Any, key: str, source: str, *, required: bool = True) -> list[Any]:
+    if key not in data:
+        if required:
+            raise InputError(f"missing key {key!r} (expected a COCO instances file)", source=source)
+        return []
+    value = data[key]
+    if not isinstance(value, list):
+        raise InputError(f"{key!r} is {type(value).__name__}, expected a list", source=source)
+    return value
+
+
+def _read_images(records: list[Any], source: str) -> Images:
+    cols = Columns(records, source, "image")
+    cols.check_objects()
+    ids = cols.ints("id")
+    width = cols.ints("width", default=0)
+    height = cols.ints("height", default=0)
+    order = np.argsort(ids, kind="stable")
+    ids = ids[order]
+    dup = np.flatnonzero(ids[1:] == ids[:-1])
+    if len(dup):
+        raise cols.error(int(order[dup[0] + 1]), "id", f"{int(ids[dup[0]])} appears twice")
+    return Images(ids=ids, width=width[order], height=height[order])
+
+
+def _read_categories(records: list[Any], source: str, used: np.ndarray) -> Categories:
+    if not records:  # no categories listed: the ones the annotations use, named by id
+        ids = np.unique(used)
+        return Categories(ids=ids, names=tuple(str(int(i)) for i in ids))
+    cols = Columns(records, source, "category")
+    cols.check_objects()
+    ids = cols.ints("id")
+    names = [r.get("name", str(r["id"])) for r in records]
+    order = np.argsort(ids, kind="stable")
+    ids = ids[order]
+    dup = np.flatnonzero(ids[1:] == ids[:-1])
+    if len(dup):
+        raise cols.error(int(order[dup[0] + 1]), "id", f"{int(ids[dup[0]])} appears twice")
+    return Categories(ids=ids, names=tuple(str(names[i]) for i in order.tolist()))
+
+
+def _image_sizes(images: Images, image_id: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    pos = np.searchsorted(images.ids, image_id)
+    return images.height[pos], images.width[pos]
+
+
+def _read_masks(
+    cols: Columns, rows: Sequence[int], heights: np.ndarray, widths: np.ndarray
+) -> list[Any]:
+    """Compressed RLEs from the `segmentation` field of the given records, validated.
+
+    Polygons (list of [x1, y1, x2, y2, ...]) need the image size; RLEs must match it.
+    """
+    out: list[Any] = [None] * len(cols.records)
+    polys: dict[tuple[int, int], list[tuple[int, list[Any]]]] = {}
+    compressed: list[int] = []
+    for i in rows:
+        r = cols.records[i]
+        h, w = int(heights[i]), int(widths[i])
+        seg = r.get("segmentation")
+        if seg is None:
+            raise cols.error(i, "segmentation", "missing (expected polygons or an RLE)")
+        if isinstance(seg, list):
+            _check_polygons(cols, i, seg)
+            if h <= 0 or w <= 0:
+                raise cols.error(
+                    i, "segmentation",
+                    f"is a polygon but image {r['image_id']} has no width/height to rasterize it",
+                )
+            polys.setdefault((h, w), []).append((i, seg))
+        elif isinstance(seg, dict):
+            size = seg.get("size")
+            counts = seg.get("counts")
+            if not (isinstance(size, list) and len(size) == 2 and all(map(_is_int, size))):
+                raise cols.error(i, "segmentation.size", f"is {_describe(size)} (expected [h, w])")
+            if h > 0 and w > 0 and (size[0] != h or size[1] != w):
+                raise cols.error(
+                    i, "segmentation.size",
+                    f"is {size} but image {r['image_id']} is {h}x{w} (height x width)",
+                )
+            if isinstance(counts, list):
+                if not all(map(_is_int, counts)) or any(c < 0 for c in counts):
+                    raise cols.error(
+                        i, "segmentation.counts", "has a non-integer or negative run length"
+                    )
+                if sum(counts) != size[0] * size[1]:
+                    raise cols.error(
+                        i, "segmentation.counts",
+                        f"run lengths sum to {sum(counts)}, expected h*w = {size[0] * size[1]}",
+                    )
+                out[i] = M.uncompressed_to_rle({"size": size, "counts": counts})
+            elif isinstance(counts, (str, bytes)):
+                out[i] = seg
+                compressed.append(i)
+            else:
+                raise cols.error(
+                    i, "segmentation.counts",
+                    f"is {_describe(counts)} (expected an RLE string or a list of run lengths)",
+                )
+        else:
+            raise cols.error(
+                i, "segmentation", f"is {_describe(seg)} (expected polygons or an RLE object)"
+            )
+    _check_rle_strings(cols, compressed)
+    for (h, w), items in polys.items():
+        for (i, _), rle in zip(items, M.polygons_to_rles([s for _, s in items], h, w)):
+            out[i] = rle
+    return out
+
+
+def _check_polygons(cols: Columns, i: int, seg: list[Any]) -> None:
+    if not seg:
+        raise cols.error(i, "segmentation", "is an empty polygon list")
+    for part in seg:
+        if not isinstance(part, list) or not all(map(_is_number, part)):
+            raise cols.error(i, "segmentation", f"has part {_describe(part)} (expected numbers)")
+        if len(part) < 6 or len(part) % 2:
+            raise cols.error(
+                i, "segmentation",
+                f"has a polygon of {len(part)} coordinates (expected an even number, at least 6)",
+            )
+        if not np.isfinite(np.asarray(part, dtype=np.float64)).all():
+            raise cols.error(i, "segmentation", "has a non-finite polygon coordinate")
+
+
+def _check_rle_strings(cols: Columns, rows: list[int]) -> None:
+    def as_bytes(c: str | bytes) -> bytes:
+        return c.encode("latin-1", "replace") if isinstance(c, str) else c
+
+    joined = b"".join(as_bytes(cols.records[i]["segmentation"]["counts"]) for i in rows)
+    if not joined.translate(None, _RLE_CHARS):
+        return
+    for i in rows:
+        if as_bytes(cols.records[i]["segmentation"]["counts"]).translate(None, _RLE_CHARS):
+            raise cols.error(
+                i, "segmentation.counts", "is not a valid compressed RLE string (characters '0'-'o')"
+            )
+
+
+def read_coco_gt(source: Any, *, masks: bool = False) -> Dataset:
+    """Ground truth from a COCO instances file (path) or its parsed dict.
+
+    `masks=True` also reads every annotation's segmentation into RLE (needed for segm).
+    A missing `area` is the mask area (when masks are read) or w*h; `iscrowd` defaults to 0.
+    """
+    data, name = read_json(source)
+    if not isinstance(data, dict):
+        raise InputError(
+            f"is a JSON {type(data).__name__}, expected a COCO object with 'images', "
+            "'annotations' and 'categories' (is this a results file?)", source=name,
+        )
+    images = _read_images(_as_list(data, "images", name), name)
+    anns = _as_list(data, "annotations", name)
+    cols = Columns(anns, name, "annotation")
+    cols.check_objects()
+    image_id = cols.ints("image_id")
+    category_id = cols.ints("category_id")
+    categories = _read_categories(_as_list(data, "categories", name, required=False), name,
+                                  category_id)
+    check_ids_known(cols, "image_id", image_id, images.ids, "the file's images")
+    check_ids_known(cols, "category_id", category_id, categories.ids, "the file's categories")
+    ann_id = cols.ints("id", default=-1)
+    crowd_raw = [a.get("iscrowd", 0) for a in anns]
+    crowd_arr = np.asarray(crowd_raw) if anns else np.zeros(0, bool)
+    if crowd_arr.dtype.kind not in "biu" or crowd_arr.ndim != 1 or not np.isin(crowd_arr, (0, 1)).all():
+        for i, v in enumerate(crowd_raw):
+            if not (isinstance(v, (bool, int)) and v in (0, 1)):
+                raise cols.error(i, "iscrowd", f"is {_describe(v)} (expected 0 or 1)")
+    iscrowd = crowd_arr.astype(bool)
+    has_box = cols.has("bbox")
+    rle: list[Any] | None = None
+    if masks:
+        h, w = _image_sizes(images, image_id)
+        rle = _read_masks(cols, range(len(anns)), h, w)
+    if has_box.all():
+        box = cols.boxes("bbox")
+    elif rle is not None:  # boxes missing: the mask's tight box, as pycocotools' toBbox
+        box = cols.boxes("bbox", rows=np.flatnonzero(has_box))
+        missing = np.flatnonzero(~has_box)
+        box[missing] = M.rle_box([rle[i] for i in missing.tolist()])
+    else:
+        raise cols.error(int(np.flatnonzero(~has_box)[0]), "bbox", "missing (expected [x, y, w, h])")
+    has_area = cols.has("area")
+    if has_area.all():
+        area = cols.floats("area")
+    else:
+        area = np.zeros(len(anns))
+        given = np.flatnonzero(has_area)
+        area[given] = Columns([anns[i] for i in given.tolist()], name, "annotation").floats("area")
+        missing = np.flatnonzero(~has_area)
+        if rle is not None:
+            area[missing] = M.rle_area([rle[i] for i in missing.tolist()])
+        else:
+            area[missing] = box[missing, 2] * box[missing, 3]
+    order = _sort_rows(image_id, category_id)
+    return Dataset(
+        image_id=image_id[order], category_id=category_id[order], box=box[order],
+        area=area[order], iscrowd=iscrowd[order], ann_id=ann_id[order],
+        images=images, categories=categories, masks=_take_masks(rle, order), source=name,
+    )
+
+
+def _results_list(data: Any, name: str) -> list[Any]:
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict) and isinstance(data.get("annotations"), list):
+        return data["annotations"]  # a whole COCO dataset dict: its annotations are the results
+    raise InputError(
+        f"is a JSON {type(data).__name__}, expected a list of results "
+        "(or a COCO dataset whose 'annotations' are the results)", source=name,
+    )
+
+
+def read_coco_results(source: Any, gt: Dataset, *, masks: bool = False) -> Detections:
+    """Detections from a COCO results file (path) or its parsed list, checked against `gt`.
+
+    As pycocotools' loadRes: when the first result has a non-empty `bbox`, every result is a box
+    result and its area is w*h (also for segm, whose mask is then the given segmentation or the box
+    drawn as a polygon); otherwise every result is a mask result, with area and box from the mask.
+    Image and category ids must exist in the ground truth (pycocotools drops unknown categories).
+    """
+    data, name = read_json(source)
+    recs = _results_list(data, name)
+    cols = Columns(recs, name, "result")
+    cols.check_objects()
+    image_id = cols.ints("image_id")
+    category_id = cols.ints("category_id")
+    score = cols.floats("score")
+    check_ids_known(cols, "image_id", image_id, gt.images.ids, f"the ground truth's images ({gt.source})")
+    check_ids_known(
+        cols, "category_id", category_id, gt.categories.ids,
+        f"the ground truth's categories ({gt.source})",
+    )
+    box_branch = bool(recs) and recs[0].get("bbox") not in (None, [])
+    h, w = _image_sizes(gt.images, image_id)
+    rle: list[Any] | None = None
+    if box_branch:
+        box = cols.boxes("bbox")
+        area = box[:, 2] * box[:, 3]
+        if masks:
+            has_seg = cols.has("segmentation")
+            rle = _read_masks(cols, np.flatnonzero(has_seg).tolist(), h, w)
+            for i in np.flatnonzero(~has_seg).tolist():
+                if h[i] <= 0 or w[i] <= 0:
+                    raise cols.error(i, "segmentation", "missing, and the image has no size to draw the box")
+                rle[i] = M.box_to_rle(box[i], int(h[i]), int(w[i]))
+    elif not recs:
+        box, area = np.zeros((0, 4)), np.zeros(0)
+        rle = [] if masks else None
+    else:
+        if "segmentation" not in recs[0]:
+            raise cols.error(0, None, "has neither 'bbox' nor 'segmentation'")
+        rle = _read_masks(cols, range(len(recs)), h, w)
+        area = M.rle_area(rle)
+        box = M.rle_box(rle)
+        given = np.flatnonzero([isinstance(r.get("bbox"), list) and len(r["bbox"]) == 4 for r in recs])
+        if len(given):
+            box[given] = cols.boxes("bbox", rows=given)[given]
+        if not masks:
+            rle = None
+    order = _sort_rows(image_id, category_id)
+    return Detections(
+        image_id=image_id[order], category_id=category_id[order], box=box[order],
+        area=area[order], score=score[order], masks=_take_masks(rle, order), source=name,
+    )

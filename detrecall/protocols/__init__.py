@@ -1,0 +1,1 @@
+"""Evaluation protocols built on the one matcher and aggregator."""

@@ -1,0 +1,152 @@
+"""The frozen dataclasses passed between stages: io -> geometry -> matching -> aggregate.
+
+Arrays are columnar (one row per annotation) and made read-only on construction, so a stage
+can never change what an earlier stage handed it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+def _freeze(*arrays: np.ndarray | None) -> None:
+    for a in arrays:
+        if a is not None:
+            a.flags.writeable = False
+
+
+@dataclass(frozen=True)
+class Images:
+    """The images of a ground-truth set: ids and sizes (width/height 0 when not given)."""
+
+    ids: np.ndarray  # (I,) int64, unique
+    width: np.ndarray  # (I,) int64
+    height: np.ndarray  # (I,) int64
+
+    def __post_init__(self) -> None:
+        _freeze(self.ids, self.width, self.height)
+
+
+@dataclass(frozen=True)
+class Categories:
+    """Category ids (sorted ascending) and their names."""
+
+    ids: np.ndarray  # (K,) int64, sorted, unique
+    names: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        _freeze(self.ids)
+
+    def name_of(self, category_id: int) -> str:
+        i = int(np.searchsorted(self.ids, category_id))
+        return self.names[i] if i < len(self.ids) and self.ids[i] == category_id else str(category_id)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Ground truth, one row per annotation, rows sorted by (image_id, category_id, file order).
+
+    `area` is the file's area (COCO uses it for the size ranges, also for bbox evaluation).
+    `masks` holds compressed RLE dicts (pycocotools form) when masks were read, else None.
+    """
+
+    image_id: np.ndarray  # (N,) int64
+    category_id: np.ndarray  # (N,) int64
+    box: np.ndarray  # (N, 4) float64, xywh
+    area: np.ndarray  # (N,) float64
+    iscrowd: np.ndarray  # (N,) bool
+    ann_id: np.ndarray  # (N,) int64
+    images: Images
+    categories: Categories
+    masks: tuple[dict[str, Any], ...] | None = None
+    source: str = "<ground truth>"
+
+    def __post_init__(self) -> None:
+        _freeze(self.image_id, self.category_id, self.box, self.area, self.iscrowd, self.ann_id)
+
+    def __len__(self) -> int:
+        return len(self.image_id)
+
+
+@dataclass(frozen=True)
+class Detections:
+    """Predictions, one row per detection, rows sorted by (image_id, category_id, file order)."""
+
+    image_id: np.ndarray  # (D,) int64
+    category_id: np.ndarray  # (D,) int64
+    box: np.ndarray  # (D, 4) float64, xywh
+    area: np.ndarray  # (D,) float64
+    score: np.ndarray  # (D,) float64
+    masks: tuple[dict[str, Any], ...] | None = None
+    source: str = "<detections>"
+
+    def __post_init__(self) -> None:
+        _freeze(self.image_id, self.category_id, self.box, self.area, self.score)
+
+    def __len__(self) -> int:
+        return len(self.image_id)
+
+
+@dataclass(frozen=True)
+class EvalParams:
+    """What to evaluate: thresholds, size ranges, detection caps, class handling."""
+
+    iou_thresholds: np.ndarray  # (T,) float64
+    recall_thresholds: np.ndarray  # (R,) float64
+    area_ranges: np.ndarray  # (A, 2) float64, inclusive bounds
+    area_labels: tuple[str, ...]
+    max_dets: tuple[int, ...]  # ascending
+    class_agnostic: bool = False
+    image_ids: np.ndarray | None = None  # restrict to these images (sorted), None = all GT images
+    category_ids: np.ndarray | None = None  # restrict to these categories, None = all GT categories
+
+    def __post_init__(self) -> None:
+        _freeze(
+            self.iou_thresholds, self.recall_thresholds, self.area_ranges,
+            self.image_ids, self.category_ids,
+        )
+
+
+@dataclass(frozen=True)
+class Matches:
+    """What the matcher found, enough for every protocol downstream.
+
+    One column per kept detection (at most max_dets[-1] per image and class, best first),
+    in (class, image, rank) order. Arrays indexed [area range, IoU threshold, detection].
+    """
+
+    class_ids: np.ndarray  # (K,) category ids evaluated; [-1] when class-agnostic
+    det_class: np.ndarray  # (D,) index into class_ids
+    det_image: np.ndarray  # (D,) image id
+    det_rank: np.ndarray  # (D,) rank by score inside its (image, class) group
+    det_score: np.ndarray  # (D,) float64
+    det_row: np.ndarray  # (D,) row in the Detections
+    matched_gt: np.ndarray  # (A, T, D) int64 row in the Dataset, -1 for none
+    ignored: np.ndarray  # (A, T, D) bool: matched to an ignored GT, or unmatched out of range
+    npos: np.ndarray  # (K, A) int64 non-ignored ground truths per class and area range
+
+    def __post_init__(self) -> None:
+        _freeze(
+            self.class_ids, self.det_class, self.det_image, self.det_rank, self.det_score,
+            self.det_row, self.matched_gt, self.ignored, self.npos,
+        )
+
+    @property
+    def matched(self) -> np.ndarray:
+        """(A, T, D) bool: the detection took a ground truth at that threshold."""
+        return self.matched_gt >= 0
+
+
+@dataclass(frozen=True)
+class Accumulated:
+    """pycocotools' `eval` arrays: precision/scores (T,R,K,A,M), recall (T,K,A,M); -1 = undefined."""
+
+    precision: np.ndarray
+    recall: np.ndarray
+    scores: np.ndarray
+
+    def __post_init__(self) -> None:
+        _freeze(self.precision, self.recall, self.scores)
