@@ -117,7 +117,7 @@ class Columns:
         arr = arr.astype(np.float64, copy=False)
         if finite and not np.isfinite(arr).all():
             i = int(np.flatnonzero(~np.isfinite(arr))[0])
-            raise self.error(i, field, f"is {arr[i]!r} (expected a finite number)")
+            raise self.error(i, field, f"is {float(arr[i])} (expected a finite number)")
         return arr
 
     def boxes(self, field: str = "bbox", rows: np.ndarray | None = None) -> np.ndarray:
@@ -156,7 +156,7 @@ class Columns:
                 i = j if rows is None else int(rows[j])
                 raise self.error(
                     i, field,
-                    f"has negative {word} {arr[j, col]!r} (expected [x, y, w, h] with w, h >= 0)",
+                    f"has negative {word} {float(arr[j, col])} (expected [x, y, w, h] with w, h >= 0)",
                 )
         if rows is None:
             return arr

@@ -1,0 +1,167 @@
+"""Reading COCO files: what is accepted, and a one-line located error for everything else."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from detrecall import InputError, evaluate, read_coco_gt, read_coco_results
+from tests.oracle import random_coco, reference
+
+GT = {
+    "images": [{"id": 7, "width": 100, "height": 80}, {"id": 3, "width": 50, "height": 50}],
+    "annotations": [
+        {"id": 1, "image_id": 7, "category_id": 2, "bbox": [10, 10, 20, 20], "area": 400,
+         "iscrowd": 0, "segmentation": [[10, 10, 30, 10, 30, 30, 10, 30]]},
+        {"id": 2, "image_id": 3, "category_id": 1, "bbox": [0, 0, 5, 5], "area": 25,
+         "iscrowd": 0, "segmentation": [[0, 0, 5, 0, 5, 5, 0, 5]]},
+    ],
+    "categories": [{"id": 1, "name": "cat"}, {"id": 2, "name": "dog"}],
+}
+DT = [{"image_id": 7, "category_id": 2, "bbox": [10, 10, 20, 20], "score": 0.9}]
+
+
+def _error(gt=GT, dt=DT, iou_type="bbox") -> str:
+    with pytest.raises(InputError) as info:
+        evaluate(copy.deepcopy(gt), copy.deepcopy(dt), iou_type)
+    msg = str(info.value)
+    assert "\n" not in msg
+    return msg
+
+
+def test_rows_sorted_by_image_category_and_file_order():
+    gt = read_coco_gt(GT)
+    assert gt.image_id.tolist() == [3, 7] and gt.category_id.tolist() == [1, 2]
+    assert gt.categories.names == ("cat", "dog")
+    assert not gt.box.flags.writeable
+
+
+def test_results_may_be_a_whole_coco_dataset_dict():
+    as_dataset = {"images": GT["images"], "annotations": DT, "categories": GT["categories"]}
+    assert evaluate(GT, as_dataset).coco.AP == evaluate(GT, DT).coco.AP
+
+
+def test_mask_results_get_area_and_box_from_the_mask():
+    from pycocotools import mask as mask_utils
+
+    rle = mask_utils.frPyObjects([[10, 10, 30, 10, 30, 30, 10, 30]], 80, 100)[0]
+    rle["counts"] = rle["counts"].decode()
+    dt = read_coco_results([{"image_id": 7, "category_id": 2, "segmentation": rle, "score": 1.0}],
+                           read_coco_gt(GT, masks=True), masks=True)
+    assert dt.area[0] == mask_utils.area(rle)
+    assert dt.box[0].tolist() == mask_utils.toBbox(rle).tolist()
+
+
+def test_polygon_and_uncompressed_rle_results_are_accepted():
+    from pycocotools import mask as mask_utils
+
+    m = mask_utils.decode(mask_utils.frPyObjects([[0, 0, 5, 0, 5, 5, 0, 5]], 50, 50))[:, :, 0]
+    flat = m.ravel(order="F")
+    changes = np.flatnonzero(np.diff(np.r_[0, flat, 1 - flat[-1]]))
+    counts = np.diff(np.r_[0, changes]).tolist()
+    counts[-1] = flat.size - sum(counts[:-1])
+    dt = [
+        {"image_id": 3, "category_id": 1, "segmentation": {"size": [50, 50], "counts": counts},
+         "score": 0.5},
+        {"image_id": 7, "category_id": 2, "segmentation": [[10, 10, 30, 10, 30, 30, 10, 30]],
+         "score": 0.4},
+    ]
+    r = evaluate(GT, dt, "segm")
+    assert r.coco.AP50 > 0.99
+
+
+@pytest.mark.parametrize(
+    ("gt_change", "dt_change", "expected"),
+    [
+        (None, lambda d: d[0].pop("score"), "result 0: score: missing (expected a number)"),
+        (None, lambda d: d[0].update(image_id="7"), "result 0: image_id: is '7' (expected an integer)"),
+        (None, lambda d: d[0].update(bbox=[1, 2, -3.0, 4]),
+         "result 0: bbox: has negative width -3.0 (expected [x, y, w, h] with w, h >= 0)"),
+        (None, lambda d: d[0].update(bbox=[1, 2, 3]), "result 0: bbox: is [1, 2, 3]"),
+        (None, lambda d: d[0].update(bbox=[1, math.inf, 3, 4]), "result 0: bbox: is [1.0, inf"),
+        (None, lambda d: d[0].update(score=math.nan), "result 0: score: is nan (expected a finite"),
+        (None, lambda d: d[0].update(image_id=99), "result 0: image_id: 99 not found in the ground"),
+        (None, lambda d: d[0].update(category_id=5),
+         "result 0: category_id: 5 not found in the ground truth's categories"),
+        (None, lambda d: d.append("x"), "result 1: is str 'x', expected an object"),
+        (lambda g: g["annotations"][1].update(image_id=8),
+         None, "annotation 1: image_id: 8 not found in the file's images"),
+        (lambda g: g["annotations"][0].update(iscrowd=2), None, "annotation 0: iscrowd: is 2"),
+        (lambda g: g["images"].append({"id": 7}), None, "image 2: id: 7 appears twice"),
+        (lambda g: g.pop("images"), None, "missing key 'images'"),
+    ],
+)
+def test_bad_input_is_a_located_one_line_error(gt_change, dt_change, expected):
+    gt, dt = copy.deepcopy(GT), copy.deepcopy(DT)
+    if gt_change:
+        gt_change(gt)
+    if dt_change:
+        dt_change(dt)
+    assert expected in _error(gt, dt)
+
+
+@pytest.mark.parametrize(
+    ("segmentation", "expected"),
+    [
+        ({"size": [80, 100], "counts": "&&&"}, "segmentation.counts: is not a valid compressed RLE"),
+        ({"size": [10, 10], "counts": "0"}, "segmentation.size: is [10, 10] but image 7 is 80x100"),
+        ({"size": [80, 100], "counts": [5, 5]}, "run lengths sum to 10, expected h*w = 8000"),
+        ([[1, 2, 3, 4]], "a polygon of 4 coordinates (expected an even number, at least 6)"),
+        ("abc", "segmentation: is 'abc' (expected polygons or an RLE object)"),
+    ],
+)
+def test_undecodable_masks(segmentation, expected):
+    dt = [{"image_id": 7, "category_id": 2, "segmentation": segmentation, "score": 0.5}]
+    assert expected in _error(GT, dt, "segm")
+
+
+def test_file_errors_name_the_file(tmp_path):
+    with pytest.raises(InputError, match="nope.json: file not found"):
+        evaluate(tmp_path / "nope.json", DT)
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(InputError, match=r"bad.json: not valid JSON"):
+        evaluate(bad, DT)
+    res = tmp_path / "res.json"
+    res.write_text(json.dumps({"foo": 1}))
+    with pytest.raises(InputError, match=r"res.json: is a JSON dict, expected a list of results"):
+        evaluate(GT, res)
+
+
+def test_plain_json_fallback_reads_the_same(tmp_path):
+    from detrecall.io._records import read_json
+
+    p = tmp_path / "gt.json"
+    p.write_text(json.dumps(GT))
+    assert read_json(p, use_orjson=False)[0] == read_json(p)[0] == GT
+
+
+# --- pycocotools quirks detrecall does not copy ------------------------------------------
+
+
+def test_annotation_id_zero_is_matched_like_any_other():
+    """pycocotools stores matches by annotation id and treats id 0 as 'unmatched', so a
+    detection matched to a ground truth with id 0 counts as a false positive. We do not."""
+    gt = copy.deepcopy(GT)
+    gt["annotations"][0]["id"] = 0
+    assert reference(gt, DT).stats[1] == 0.0  # pycocotools: the perfect match is an FP
+    assert evaluate(gt, DT).per_class[1].AP50 == evaluate(GT, DT).per_class[1].AP50 > 0.99
+    gt, dt = random_coco(4)
+    zero = copy.deepcopy(gt)
+    for a in zero["annotations"]:
+        a["id"] -= 1  # ids 0..n-1: equal to pycocotools on ids 1..n
+    assert_allclose(evaluate(zero, dt).coco.stats, reference(gt, dt).stats, atol=1e-9)
+
+
+def test_detections_of_unknown_categories_are_an_error_not_a_silent_drop():
+    gt, dt = random_coco(4)
+    dt = dt + [{"image_id": gt["images"][0]["id"], "category_id": 99, "bbox": [0, 0, 5, 5],
+                "score": 0.99}]
+    reference(gt, dt)  # pycocotools quietly evaluates without it
+    with pytest.raises(InputError, match=r"result \d+: category_id: 99 not found"):
+        evaluate(gt, dt)
