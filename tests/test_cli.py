@@ -1,0 +1,89 @@
+"""The `detrecall` command, run as a real subprocess on real files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from numpy.testing import assert_allclose
+
+from tests.oracle import reference
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "detrecall.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize(("dt", "iou_type"), [("dt_bbox.json", "bbox"), ("dt_segm.json", "segm")])
+def test_json_equals_pycocotools_on_the_bundled_example(dt: str, iou_type: str) -> None:
+    out = run("evaluate", FIXTURES / "gt.json", FIXTURES / dt, "--iou-type", iou_type,
+              "--format", "json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["schema_version"] == 1
+    ref = reference(json.loads((FIXTURES / "gt.json").read_text()),
+                    json.loads((FIXTURES / dt).read_text()), iou_type)
+    names = ["AP", "AP50", "AP75", "APs", "APm", "APl",
+             "AR1", "AR10", "AR100", "ARs", "ARm", "ARl"]
+    assert list(data["coco"]) == names
+    got = [-1.0 if data["coco"][n] is None else data["coco"][n] for n in names]
+    assert_allclose(got, ref.stats, atol=1e-9, rtol=0)
+    per_class = data["per_class"]
+    assert [c["category_id"] for c in per_class] == [1, 2, 3, 5, 9]
+    assert set(per_class[0]) == {"category_id", "name", "AP", "AP50", "AP75", "AR100"}
+    assert per_class[0]["name"] == "person"
+
+
+def test_table_and_output_file(tmp_path: Path) -> None:
+    target = tmp_path / "result.json"
+    out = run("evaluate", FIXTURES / "gt.json", FIXTURES / "dt_bbox.json", "--output", target)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith(" Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = ")
+    assert any(line.startswith("1   person") for line in lines)
+    saved = json.loads(target.read_text())
+    assert f"{saved['coco']['AP']:.3f}" == lines[0].rsplit("= ", 1)[1].strip()
+
+
+def test_undefined_values_are_null_in_json(tmp_path: Path) -> None:
+    gt = {"images": [{"id": 1, "width": 10, "height": 10}],
+          "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 4, 4],
+                           "area": 16, "iscrowd": 0}],
+          "categories": [{"id": 1, "name": "a"}]}
+    (tmp_path / "gt.json").write_text(json.dumps(gt))
+    (tmp_path / "dt.json").write_text(json.dumps(
+        [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 4, 4], "score": 1}]))
+    data = json.loads(run("evaluate", tmp_path / "gt.json", tmp_path / "dt.json",
+                          "--format", "json").stdout)
+    assert data["coco"]["APl"] is None and data["coco"]["APm"] is None
+    assert data["coco"]["APs"] > 0.99
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: None, "dt.json: file not found"),
+        (lambda p: p.write_text("[{]"), "dt.json: not valid JSON"),
+        (lambda p: p.write_text('[{"image_id": 1000, "category_id": 1, "bbox": [0, 0, -1, 2], '
+                                '"score": 0.5}]'), "dt.json: result 0: bbox: has negative width"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(tmp_path: Path, make, message: str) -> None:
+    dt = tmp_path / "dt.json"
+    make(dt)
+    out = run("evaluate", FIXTURES / "gt.json", dt)
+    assert out.returncode == 2
+    assert out.stdout == ""
+    assert out.stderr.count("\n") == 1 and message in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_usage_error_exits_2() -> None:
+    out = run("evaluate", "only-one-file.json")
+    assert out.returncode == 2 and "usage:" in out.stderr
