@@ -1,9 +1,11 @@
 """The shared aggregator: matched detections -> cumulative TP/FP -> precision/recall, AP, AR.
 
 `accumulate` builds pycocotools' `eval` arrays with the same float64 operations, so the numbers
-are bit-identical, but across all classes at once: one stable sort, segmented cumulative sums,
-recall thresholds located on integer TP counts, and the right-to-left precision envelope taken
-only between the sampled positions.
+are bit-identical, without touching every (threshold, detection) cell. Along a class's
+detections sorted by score, precision tp/(tp+fp+eps) only rises at a true positive, so the
+right-to-left precision envelope sampled at the 101 recall points is a suffix maximum over the
+true positives alone; and the counts tp+fp at a true positive come from one running count of
+detections out of the area range plus corrections at the (few) matched detections.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from .types import Accumulated, EvalParams, Matches
 EPS = np.spacing(1)
 
 
-def _min_tp_for_recall(recall_thresholds: np.ndarray, npos: np.ndarray) -> np.ndarray:
+def min_tp_for_recall(recall_thresholds: np.ndarray, npos: np.ndarray) -> np.ndarray:
     """(K, R) smallest integer c with float64 c / npos >= r: where recall first reaches r."""
     r = recall_thresholds[None, :]
     n = npos[:, None].astype(np.float64)
@@ -28,69 +30,87 @@ def _min_tp_for_recall(recall_thresholds: np.ndarray, npos: np.ndarray) -> np.nd
         c = c - down + up
 
 
-def _envelope_at(pr: np.ndarray, starts: np.ndarray, ends: np.ndarray, pos: np.ndarray) -> np.ndarray:
-    """max(pr[t, pos[t,k,r] : ends[k]]) for every t, k, r; pos sorted along r, pos >= ends -> 0.
+def suffix_max_at(values: np.ndarray, seg_end: np.ndarray, at: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """max(values[at[s, r] : seg_end[s]]) where inside[s, r], else 0; `at` ascending along r.
 
-    Equals pycocotools' right-to-left monotone precision sampled at pos, computed from block
-    maxima between consecutive sample positions (one reduceat) and a reverse cummax over R.
+    One reduceat over the blocks between consecutive sample positions, then a reverse cummax
+    over r: exact (max only compares), and vectorized over all segments s.
     """
-    n_t, n = pr.shape
-    n_k, n_r = pos.shape[1], pos.shape[2]
-    inside = pos < ends[None, :, None]
-    idx = np.concatenate(
-        [np.where(inside, pos, ends[None, :, None]), np.broadcast_to(ends[None, :, None], (n_t, n_k, 1))],
-        axis=2,
-    ) + (np.arange(n_t) * n)[:, None, None]
-    flat = np.concatenate([pr.ravel(), [0.0]])
-    blocks = np.maximum.reduceat(flat, idx.ravel()).reshape(n_t, n_k, n_r + 1)[:, :, :n_r]
+    n_s, n_r = at.shape
+    ends = seg_end[:, None]
+    idx = np.concatenate([np.where(inside, at, ends), ends], axis=1).ravel()
+    padded = np.concatenate([values, [0.0]])  # reduceat needs every index < len
+    blocks = np.maximum.reduceat(padded, idx).reshape(n_s, n_r + 1)[:, :n_r]
     blocks = np.where(inside, blocks, 0.0)
-    return np.maximum.accumulate(blocks[:, :, ::-1], axis=2)[:, :, ::-1]
+    return np.maximum.accumulate(blocks[:, ::-1], axis=1)[:, ::-1]
+
+
+def _segment_cumsum(values: np.ndarray, seg: np.ndarray) -> np.ndarray:
+    """Running sum of `values` restarting at every change of the nondecreasing key `seg`."""
+    run = np.cumsum(values)
+    if len(seg) == 0:
+        return run
+    first = np.r_[True, seg[1:] != seg[:-1]]
+    base = (run - values)[first]
+    return run - np.repeat(base, np.diff(np.r_[np.flatnonzero(first), len(seg)]))
 
 
 def accumulate(m: Matches, params: EvalParams) -> Accumulated:
     """pycocotools' accumulate(): precision and scores (T,R,K,A,M), recall (T,K,A,M), -1 = undefined."""
     rec_thr = params.recall_thresholds
-    n_t, n_r, n_k = len(params.iou_thresholds), len(rec_thr), len(m.class_ids)
-    n_a, n_m = len(params.area_ranges), len(params.max_dets)
+    n_t, n_r, n_k = len(m.iou_thresholds), len(rec_thr), len(m.class_ids)
+    n_a, n_m = m.det_out_of_range.shape[0], len(params.max_dets)
     precision = np.full((n_t, n_r, n_k, n_a, n_m), -1.0)
     scores = np.full((n_t, n_r, n_k, n_a, n_m), -1.0)
     recall = np.full((n_t, n_k, n_a, n_m), -1.0)
     # within a class: score descending, ties by image id, then by rank inside the image
     order = np.lexsort((m.det_rank, m.det_image, -m.det_score, m.det_class))
+    area_bounds = np.searchsorted(m.hit_area, np.arange(n_a + 1))
+    position = np.full(len(m.det_row), -1, np.int64)
     for mi, max_det in enumerate(params.max_dets):
         cut = order[m.det_rank[order] < max_det]
         for a in range(n_a):
             classes = np.flatnonzero(m.npos[:, a] > 0)
-            sel = cut[m.npos[m.det_class[cut], a] > 0]
+            n_c = len(classes)
+            sel = cut[m.npos[m.det_class[cut], a] > 0]  # sorted detections of counted classes
             cls = m.det_class[sel]
             starts = np.searchsorted(cls, classes, side="left")
             ends = np.searchsorted(cls, classes, side="right")
-            hit = m.matched_gt[a][:, sel] >= 0
-            counted = ~m.ignored[a][:, sel]
-            tp_run = np.cumsum(hit & counted, axis=1)
-            fp_run = np.cumsum(~hit & counted, axis=1)
-            zero = np.zeros((n_t, 1), np.int64)
-            tp_before = np.concatenate([zero, tp_run], axis=1)[:, starts]  # (T, K')
-            fp_before = np.concatenate([zero, fp_run], axis=1)[:, starts]
-            seg_len = ends - starts
-            tp = (tp_run - np.repeat(tp_before, seg_len, axis=1)).astype(np.float64)
-            fp = (fp_run - np.repeat(fp_before, seg_len, axis=1)).astype(np.float64)
-            pr = tp / (fp + tp + EPS)
-            npos = m.npos[classes, a]
-            last = np.where(seg_len > 0, np.concatenate([np.zeros((n_t, 1)), tp], axis=1)[:, ends], 0.0)
-            recall[:, classes, a, mi] = last / npos
-            need = _min_tp_for_recall(rec_thr, npos)  # (K', R)
-            # first position whose running TP reaches `need`, searched on the whole row's
-            # nondecreasing running count (offset per row so one search serves all T rows)
-            n = len(sel)
-            key = (tp_run + (np.arange(n_t) * (n + 1))[:, None]).ravel()
-            query = need[None] + tp_before[:, :, None] + (np.arange(n_t) * (n + 1))[:, None, None]
-            pos = np.searchsorted(key, query.ravel()).reshape(query.shape)
-            pos = np.maximum(pos - (np.arange(n_t) * n)[:, None, None], starts[None, :, None])
-            q = _envelope_at(pr, starts, ends, pos)
-            inside = pos < ends[None, :, None]
-            sorted_scores = np.concatenate([m.det_score[sel], [0.0]])
-            ss = np.where(inside, sorted_scores[np.minimum(pos, n)], 0.0)
-            precision[:, :, classes, a, mi] = q.transpose(0, 2, 1)
-            scores[:, :, classes, a, mi] = ss.transpose(0, 2, 1)
+            out_cum = np.r_[0, np.cumsum(m.det_out_of_range[a][sel])]
+            position[:] = -1
+            position[sel] = np.arange(len(sel))
+
+            h = slice(area_bounds[a], area_bounds[a + 1])
+            pos, thr = position[m.hit_det[h]], m.hit_thr[h]
+            keep = pos >= 0
+            pos, thr, gt_ign = pos[keep], thr[keep], m.hit_ignored[h][keep]
+            o = np.lexsort((pos, thr))
+            pos, thr, gt_ign = pos[o], thr[o], gt_ign[o]
+            k = np.searchsorted(ends, pos, side="right")  # class segment of each hit
+            seg = thr * n_c + k
+            # detections counted (not ignored) up to each hit: all so far, less those out of
+            # range, corrected where a hit is ignored because of its ground truth instead
+            correction = _segment_cumsum(gt_ign.astype(np.int64) - m.det_out_of_range[a][sel[pos]], seg)
+            ignored = out_cum[pos + 1] - out_cum[starts[k]] + correction
+            counted = (pos - starts[k] + 1) - ignored
+            tp_hit = ~gt_ign
+            tp = _segment_cumsum(tp_hit.astype(np.int64), seg)[tp_hit].astype(np.float64)
+            tp_seg = seg[tp_hit]
+            pr = tp / (counted[tp_hit].astype(np.float64) + EPS)
+            tp_score = m.det_score[sel[pos[tp_hit]]]
+
+            n_tp = np.bincount(tp_seg, minlength=n_t * n_c).reshape(n_t, n_c)
+            recall[:, classes, a, mi] = n_tp / m.npos[classes, a]
+            tp_end = np.cumsum(n_tp.ravel())
+            need = min_tp_for_recall(rec_thr, m.npos[classes, a])[None]  # (1, K', R)
+            at = (tp_end - n_tp.ravel()).reshape(n_t, n_c, 1) + np.maximum(need - 1, 0)
+            inside = (need <= n_tp[:, :, None]) & (n_tp[:, :, None] > 0)
+            q = suffix_max_at(pr, tp_end, at.reshape(-1, n_r), inside.reshape(-1, n_r))
+            first_score = np.where(ends > starts, np.r_[m.det_score[sel], 0.0][starts], 0.0)
+            ss = np.where(
+                need == 0, first_score[None, :, None],
+                np.where(inside, np.r_[tp_score, 0.0][np.where(inside, at, len(tp_score))], 0.0),
+            )
+            precision[:, :, classes, a, mi] = q.reshape(n_t, n_c, n_r).transpose(0, 2, 1)
+            scores[:, :, classes, a, mi] = np.broadcast_to(ss, (n_t, n_c, n_r)).transpose(0, 2, 1)
     return Accumulated(precision=precision, recall=recall, scores=scores)

@@ -107,7 +107,10 @@ def evaluate(
         image_ids=image_ids, category_ids=category_ids, class_agnostic=class_agnostic,
     )
     p = plan(gt, dt, params)
-    matches = match(p, pair_ious(iou_type, p, gt, dt), gt, dt, params)
+    matches = match(
+        p, pair_ious(iou_type, p, gt, dt), gt, dt, iou_thresholds=params.iou_thresholds,
+        area_ranges=params.area_ranges, max_det=params.max_dets[-1],
+    )
     acc = accumulate(matches, params)
     if params.class_agnostic:
         names: Sequence[str] = ("all",)

@@ -42,9 +42,12 @@ class Plan:
     blocks: np.ndarray  # (B, 4) per group with pairs: dt start, dt count, gt start, gt count
 
 
-def _rows_in(values: np.ndarray, allowed: np.ndarray) -> np.ndarray:
-    pos = np.searchsorted(allowed, values).clip(0, max(len(allowed) - 1, 0))
-    return np.flatnonzero(allowed[pos] == values) if len(allowed) else np.zeros(0, np.int64)
+def _isin_sorted(values: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """(N,) bool: each value is in the sorted array `allowed`."""
+    if len(allowed) == 0:
+        return np.zeros(len(values), bool)
+    pos = np.searchsorted(allowed, values).clip(0, len(allowed) - 1)
+    return allowed[pos] == values
 
 
 def _group_starts(keys: np.ndarray) -> np.ndarray:
@@ -56,11 +59,14 @@ def _group_starts(keys: np.ndarray) -> np.ndarray:
 
 
 def plan(gt: Dataset, dt: Detections, params: EvalParams) -> Plan:
-    """Select, group and rank; list every (detection, ground truth) pair of each group."""
+    """Select, group and rank every detection; list every (detection, ground truth) pair.
+
+    No max-dets cut here: `match` cuts, so one plan (and one IoU pass) serves several cuts.
+    """
     image_ids = gt.images.ids if params.image_ids is None else params.image_ids
     class_ids = gt.categories.ids if params.category_ids is None else params.category_ids
-    g_sel = np.intersect1d(_rows_in(gt.image_id, image_ids), _rows_in(gt.category_id, class_ids))
-    d_sel = np.intersect1d(_rows_in(dt.image_id, image_ids), _rows_in(dt.category_id, class_ids))
+    g_sel = np.flatnonzero(_isin_sorted(gt.image_id, image_ids) & _isin_sorted(gt.category_id, class_ids))
+    d_sel = np.flatnonzero(_isin_sorted(dt.image_id, image_ids) & _isin_sorted(dt.category_id, class_ids))
     n_classes = len(class_ids)
 
     def keys(image_id: np.ndarray, category_id: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -72,11 +78,8 @@ def plan(gt: Dataset, dt: Detections, params: EvalParams) -> Plan:
     d_class, d_group = keys(dt.image_id[d_sel], dt.category_id[d_sel])
     # rows are stored by (image, category, file order): the order pycocotools concatenates in
     order = np.lexsort((np.arange(len(d_sel)), -dt.score[d_sel], d_group))
-    d_group = d_group[order]
-    rank = np.arange(len(order)) - _group_starts(d_group)
-    keep = rank < params.max_dets[-1]
-    dt_rows, dt_class = d_sel[order][keep], d_class[order][keep]
-    dt_group, dt_rank = d_group[keep], rank[keep]
+    dt_rows, dt_class, dt_group = d_sel[order], d_class[order], d_group[order]
+    dt_rank = np.arange(len(order)) - _group_starts(dt_group)
 
     gt_start = np.searchsorted(gt_group, dt_group, side="left")
     n_gt = np.searchsorted(gt_group, dt_group, side="right") - gt_start
@@ -90,11 +93,12 @@ def plan(gt: Dataset, dt: Detections, params: EvalParams) -> Plan:
         with_gt) else with_gt
     dt_count = np.searchsorted(dt_group, dt_group[first], side="right") - first
     blocks = np.stack([first, dt_count, gt_start[first], n_gt[first]], axis=1).reshape(-1, 4)
+    zeros = np.zeros_like
     return Plan(
-        class_ids=np.zeros(1, np.int64) - 1 if params.class_agnostic else class_ids,
-        gt_rows=g_sel, gt_class=np.zeros_like(gt_class) if params.class_agnostic else gt_class,
+        class_ids=np.full(1, -1, np.int64) if params.class_agnostic else class_ids,
+        gt_rows=g_sel, gt_class=zeros(gt_class) if params.class_agnostic else gt_class,
         gt_group=gt_group, dt_rows=dt_rows,
-        dt_class=np.zeros_like(dt_class) if params.class_agnostic else dt_class,
+        dt_class=zeros(dt_class) if params.class_agnostic else dt_class,
         dt_group=dt_group, dt_rank=dt_rank, pair_dt=pair_dt, pair_gt=pair_gt, blocks=blocks,
     )
 
@@ -104,24 +108,32 @@ def _in_range(area: np.ndarray, ranges: np.ndarray) -> np.ndarray:
     return (area[None, :] >= ranges[:, :1]) & (area[None, :] <= ranges[:, 1:])
 
 
-def match(p: Plan, iou: np.ndarray, gt: Dataset, dt: Detections, params: EvalParams) -> Matches:
-    """Greedy COCO matching of every kept detection, for all area ranges and IoU thresholds."""
-    thr = np.minimum(params.iou_thresholds, 1 - 1e-10)
-    n_area, n_thr, n_det = len(params.area_ranges), len(thr), len(p.dt_rows)
+def match(
+    p: Plan, iou: np.ndarray, gt: Dataset, dt: Detections, *, iou_thresholds: np.ndarray,
+    area_ranges: np.ndarray, max_det: int | None = None,
+) -> Matches:
+    """Greedy COCO matching of the detections ranked below `max_det` in their group (all when
+    None), for every area range and IoU threshold; `iou` holds one value per plan pair."""
+    thr = np.minimum(np.asarray(iou_thresholds, np.float64), 1 - 1e-10)
+    n_area, n_thr = len(area_ranges), len(thr)
+    kept = p.dt_rank < max_det if max_det is not None else np.ones(len(p.dt_rows), bool)
+    dets = np.flatnonzero(kept)
+    new_index = np.cumsum(kept) - 1  # plan detection -> kept detection
     crowd = gt.iscrowd[p.gt_rows]
-    nonign = (~crowd[:, None]) & _in_range(gt.area[p.gt_rows], params.area_ranges).T  # (G, A)
+    nonign = (~crowd[:, None]) & _in_range(gt.area[p.gt_rows], area_ranges).T  # (G, A)
 
-    cand = np.flatnonzero(iou >= thr.min()) if len(thr) else np.zeros(0, np.int64)
-    c_dt, c_gt, c_iou = p.pair_dt[cand], p.pair_gt[cand], iou[cand]
-    dets = np.unique(c_dt)  # in (group, rank) order
-    step_of = np.arange(len(dets)) - _group_starts(p.dt_group[dets])
-    step = step_of[np.searchsorted(dets, c_dt)]
+    cand = np.flatnonzero((iou >= thr.min()) & kept[p.pair_dt])
+    c_dt, c_gt, c_iou = new_index[p.pair_dt[cand]], p.pair_gt[cand], iou[cand]
+    first = np.r_[True, c_dt[1:] != c_dt[:-1]] if len(c_dt) else np.zeros(0, bool)
+    with_cand = c_dt[first]  # kept detections with a candidate, in (group, rank) order
+    step_of = np.arange(len(with_cand)) - _group_starts(p.dt_group[dets[with_cand]])
+    step = np.repeat(step_of, np.diff(np.r_[np.flatnonzero(first), len(c_dt)]))
     order = np.lexsort((c_gt, c_iou, c_dt, step))
     c_dt, c_gt, c_iou, step = c_dt[order], c_gt[order], c_iou[order], step[order]
     bounds = np.searchsorted(step, np.arange((step.max() + 2) if len(step) else 1))
 
     taken = np.zeros((len(p.gt_rows), n_area, n_thr), bool)
-    matched = np.full((n_area, n_thr, n_det), -1, np.int64)
+    hits: list[tuple[np.ndarray, ...]] = []
     for s in range(len(bounds) - 1):
         lo, hi = bounds[s], bounds[s + 1]
         g, d, n = c_gt[lo:hi], c_dt[lo:hi], hi - lo
@@ -132,22 +144,24 @@ def match(p: Plan, iou: np.ndarray, gt: Dataset, dt: Detections, params: EvalPar
         di, ai, ti = np.nonzero(best >= 0)
         chosen = g[best[di, ai, ti] % n]
         taken[chosen, ai, ti] = True
-        matched[ai, ti, d[seg][di]] = chosen
+        hits.append((ai, ti, d[seg][di], chosen))
 
-    hit = matched >= 0
-    a_idx = np.broadcast_to(np.arange(n_area)[:, None, None], matched.shape)
-    n_gt = len(p.gt_rows)  # index n_gt: a padding row standing for "no ground truth"
-    gt_ignored = ~np.vstack([nonign, np.zeros((1, n_area), bool)])[np.where(hit, matched, n_gt), a_idx]
-    out_of_range = ~_in_range(dt.area[p.dt_rows], params.area_ranges)  # (A, D)
-    ignored = np.where(hit, gt_ignored, out_of_range[:, None, :])
+    if hits:
+        ai, ti, di, gi = (np.concatenate(c) for c in zip(*hits))
+    else:
+        ai = ti = di = gi = np.zeros(0, np.int64)
+    order = np.lexsort((di, ti, ai))
+    ai, ti, di, gi = ai[order], ti[order], di[order], gi[order]
+    rows = p.dt_rows[dets]
     npos = np.stack(
         [np.bincount(p.gt_class[nonign[:, a]], minlength=len(p.class_ids)) for a in range(n_area)],
         axis=1,
     ).reshape(len(p.class_ids), n_area)
     return Matches(
-        class_ids=p.class_ids, det_class=p.dt_class,
-        det_image=dt.image_id[p.dt_rows], det_rank=p.dt_rank,
-        det_score=dt.score[p.dt_rows], det_row=p.dt_rows,
-        matched_gt=np.append(p.gt_rows, -1)[np.where(hit, matched, n_gt)],
-        ignored=ignored, npos=npos.astype(np.int64),
+        class_ids=p.class_ids, iou_thresholds=np.asarray(iou_thresholds, np.float64),
+        det_class=p.dt_class[dets], det_image=dt.image_id[rows], det_rank=p.dt_rank[dets],
+        det_score=dt.score[rows], det_row=rows,
+        det_out_of_range=~_in_range(dt.area[rows], area_ranges),
+        hit_area=ai, hit_thr=ti, hit_det=di, hit_gt=p.gt_rows[gi], hit_ignored=~nonign[gi, ai],
+        npos=npos.astype(np.int64),
     )

@@ -114,30 +114,52 @@ class EvalParams:
 class Matches:
     """What the matcher found, enough for every protocol downstream.
 
-    One column per kept detection (at most max_dets[-1] per image and class, best first),
-    in (class, image, rank) order. Arrays indexed [area range, IoU threshold, detection].
+    Per kept detection (at most max_det per image and class, best first), in (group, rank)
+    order: its class, image, rank, score, row and whether its area is outside each range.
+    The matches themselves are sparse, one row per (area range, IoU threshold, detection) that
+    took a ground truth, sorted that way; `matched_gt` and `ignored` give the dense views.
     """
 
     class_ids: np.ndarray  # (K,) category ids evaluated; [-1] when class-agnostic
+    iou_thresholds: np.ndarray  # (T,)
     det_class: np.ndarray  # (D,) index into class_ids
     det_image: np.ndarray  # (D,) image id
     det_rank: np.ndarray  # (D,) rank by score inside its (image, class) group
     det_score: np.ndarray  # (D,) float64
     det_row: np.ndarray  # (D,) row in the Detections
-    matched_gt: np.ndarray  # (A, T, D) int64 row in the Dataset, -1 for none
-    ignored: np.ndarray  # (A, T, D) bool: matched to an ignored GT, or unmatched out of range
+    det_out_of_range: np.ndarray  # (A, D) bool: area outside each area range
+    hit_area: np.ndarray  # (H,) area-range index of each match
+    hit_thr: np.ndarray  # (H,) IoU-threshold index
+    hit_det: np.ndarray  # (H,) detection index (into the det_* arrays)
+    hit_gt: np.ndarray  # (H,) row in the Dataset
+    hit_ignored: np.ndarray  # (H,) bool: the ground truth is ignored in that area range
     npos: np.ndarray  # (K, A) int64 non-ignored ground truths per class and area range
 
     def __post_init__(self) -> None:
         _freeze(
-            self.class_ids, self.det_class, self.det_image, self.det_rank, self.det_score,
-            self.det_row, self.matched_gt, self.ignored, self.npos,
+            self.class_ids, self.iou_thresholds, self.det_class, self.det_image, self.det_rank,
+            self.det_score, self.det_row, self.det_out_of_range, self.hit_area, self.hit_thr,
+            self.hit_det, self.hit_gt, self.hit_ignored, self.npos,
         )
 
     @property
-    def matched(self) -> np.ndarray:
-        """(A, T, D) bool: the detection took a ground truth at that threshold."""
-        return self.matched_gt >= 0
+    def shape(self) -> tuple[int, int, int]:
+        """(A, T, D) of the dense views."""
+        return (self.det_out_of_range.shape[0], len(self.iou_thresholds), len(self.det_row))
+
+    @property
+    def matched_gt(self) -> np.ndarray:
+        """(A, T, D) int64: the Dataset row each detection took, -1 for none."""
+        out = np.full(self.shape, -1, np.int64)
+        out[self.hit_area, self.hit_thr, self.hit_det] = self.hit_gt
+        return out
+
+    @property
+    def ignored(self) -> np.ndarray:
+        """(A, T, D) bool: matched to an ignored ground truth, or unmatched and out of range."""
+        out = np.repeat(self.det_out_of_range[:, None, :], self.shape[1], axis=1)
+        out[self.hit_area, self.hit_thr, self.hit_det] = self.hit_ignored
+        return out
 
 
 @dataclass(frozen=True)
