@@ -10,11 +10,120 @@ detections out of the area range plus corrections at the (few) matched detection
 
 from __future__ import annotations
 
+import math
+import warnings
+from dataclasses import dataclass
+
 import numpy as np
 
+from .errors import DetrecallError
 from .types import Accumulated, EvalParams, Matches
 
 EPS = np.spacing(1)
+ZeroDivision = float | str  # "warn" (0.0 and a warning), 0, 1 or nan
+AVERAGES = ("micro", "macro", "weighted")
+
+
+@dataclass(frozen=True)
+class Counts:
+    """True/false positives and false negatives per class at one operating point."""
+
+    tp: np.ndarray  # (C,) int64
+    fp: np.ndarray
+    fn: np.ndarray
+
+    @property
+    def support(self) -> np.ndarray:
+        """Ground truths per class (tp + fn)."""
+        return self.tp + self.fn
+
+    @property
+    def predicted(self) -> np.ndarray:
+        """Counted predictions per class (tp + fp)."""
+        return self.tp + self.fp
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Precision, recall and F-beta of one class or one average."""
+
+    precision: float
+    recall: float
+    f1: float
+
+    def to_dict(self) -> dict[str, float | None]:
+        return {k: (None if math.isnan(v) else v) for k, v in self.__dict__.items()}
+
+
+def check_zero_division(zero_division: ZeroDivision) -> float:
+    """The value an undefined ratio takes; "warn" means 0.0 with a warning."""
+    if isinstance(zero_division, str):
+        if zero_division == "warn":
+            return 0.0
+    elif isinstance(zero_division, (int, float)) and (
+        zero_division in (0, 1) or math.isnan(zero_division)
+    ):
+        return float(zero_division)
+    raise DetrecallError(f'zero_division must be "warn", 0, 1 or nan, got {zero_division!r}')
+
+
+def divide(num: np.ndarray, den: np.ndarray, zero_division: ZeroDivision, what: str) -> np.ndarray:
+    """num / den as float64, `zero_division` where den == 0 (warning once when "warn")."""
+    num = np.asarray(num, np.float64)
+    den = np.asarray(den, np.float64)
+    undefined = den == 0
+    out = num / np.where(undefined, 1.0, den)
+    if undefined.any():
+        out = np.where(undefined, check_zero_division(zero_division), out)
+        if zero_division == "warn":
+            warnings.warn(f"{what} is ill-defined for {int(undefined.sum())} entries and set to 0.0; "
+                          "use zero_division to choose the value", UserWarning, stacklevel=3)
+    return out
+
+
+def prf(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, beta: float = 1.0,
+        zero_division: ZeroDivision = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Precision tp/(tp+fp), recall tp/(tp+fn), F-beta (1+b^2)tp / (b^2(tp+fn) + tp+fp).
+
+    Elementwise, any shape; scikit-learn's precision_recall_fscore_support formulas, with
+    `zero_division` wherever a denominator is 0.
+    """
+    tp, fp, fn = (np.asarray(x, np.float64) for x in (tp, fp, fn))
+    precision = divide(tp, tp + fp, zero_division, "precision")
+    recall = divide(tp, tp + fn, zero_division, "recall")
+    if math.isinf(beta):
+        return precision, recall, recall
+    if beta == 0:
+        return precision, recall, precision
+    b2 = beta * beta
+    fbeta = divide((1 + b2) * tp, b2 * (tp + fn) + (tp + fp), zero_division, "F-score")
+    return precision, recall, fbeta
+
+
+def _nanaverage(values: np.ndarray, weights: np.ndarray | None = None) -> float:
+    keep = ~np.isnan(values)
+    if not keep.any():
+        return math.nan
+    if weights is None or weights[keep].sum() == 0:
+        return float(np.mean(values[keep]))
+    return float(np.average(values[keep], weights=weights[keep]))
+
+
+def average_rates(counts: Counts, average: str, labels: np.ndarray, beta: float = 1.0,
+                  zero_division: ZeroDivision = 0) -> Rates:
+    """micro (pooled counts), macro (mean over classes) or weighted (by support) rates over
+    the classes selected by the boolean mask `labels`, as scikit-learn averages them."""
+    if average not in AVERAGES:
+        raise DetrecallError(f"average must be one of {', '.join(AVERAGES)}, got {average!r}")
+    tp, fp, fn = counts.tp[labels], counts.fp[labels], counts.fn[labels]
+    if average == "micro":
+        p, r, f = prf(tp.sum(), fp.sum(), fn.sum(), beta, zero_division)
+        return Rates(float(p), float(r), float(f))
+    p, r, f = prf(tp, fp, fn, beta, zero_division)
+    w = (tp + fn).astype(np.float64) if average == "weighted" else None
+    if len(tp) == 0:
+        return Rates(math.nan, math.nan, math.nan)
+    return Rates(_nanaverage(p, w), _nanaverage(r, w), _nanaverage(f, w))
 
 
 def min_tp_for_recall(recall_thresholds: np.ndarray, npos: np.ndarray) -> np.ndarray:

@@ -36,6 +36,17 @@ def _parser() -> argparse.ArgumentParser:
                     help="detections per image and class (default: 1 10 100)")
     ev.add_argument("--class-agnostic", action="store_true",
                     help="ignore categories when matching (pycocotools' useCats=0)")
+    pt = ev.add_argument_group("operating point")
+    pt.add_argument("--iou-threshold", type=float, default=0.5, metavar="T",
+                    help="IoU a detection needs to be a true positive (default 0.5)")
+    pt.add_argument("--score-threshold", type=float, default=0.0, metavar="S",
+                    help="detections with score >= S count (default 0)")
+    pt.add_argument("--beta", type=float, default=1.0, help="F-beta's beta (default 1)")
+    pt.add_argument("--target-recall", type=float, metavar="R",
+                    help="also report the threshold with the best precision at recall >= R")
+    pt.add_argument("--target-precision", type=float, metavar="P",
+                    help="also report the threshold with the best recall at precision >= P")
+    pt.add_argument("--confusion", action="store_true", help="add the confusion matrix")
     return parser
 
 
@@ -46,6 +57,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     result = evaluate(
         args.gt, args.dt, args.iou_type, iou_thresholds=args.iou_thresholds,
         max_dets=args.max_dets, class_agnostic=args.class_agnostic,
+        iou_threshold=args.iou_threshold, score_threshold=args.score_threshold, beta=args.beta,
+        target_recall=args.target_recall, target_precision=args.target_precision,
+        confusion=args.confusion,
     )
     payload = {"schema_version": SCHEMA_VERSION, **result.to_dict()}
     if args.output is not None:

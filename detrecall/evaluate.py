@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
 
-from .aggregate import accumulate
+from .aggregate import ZeroDivision, accumulate
 from .errors import DetrecallError
 from .geometry.boxes import box_iou_pairs
 from .geometry.masks import mask_iou
 from .io.coco import read_coco_gt, read_coco_results
 from .matching import Plan, match, plan
 from .protocols.coco import ClassMetrics, CocoSummary, make_params, per_class, summarize
+from .protocols.point import (
+    FP,
+    TP,
+    PointResult,
+    check_point_args,
+    confusion_matrix,
+    detection_status,
+    operating_point,
+)
 from .types import Accumulated, Dataset, Detections, EvalParams, Matches
 
 IouType = Literal["bbox", "segm"]
@@ -25,6 +34,7 @@ class EvaluationResult:
     """Everything one evaluation produced.
 
     `coco`: the 12 summary numbers; `per_class`: AP, AP50, AP75, AR100 per category;
+    `point`: TP/FP/FN, precision, recall, F1 at one IoU and score threshold;
     `accumulated`: pycocotools' precision/recall/scores arrays; `matches`: the matcher output.
     """
 
@@ -34,6 +44,7 @@ class EvaluationResult:
     per_class: tuple[ClassMetrics, ...]
     accumulated: Accumulated
     matches: Matches
+    point: PointResult
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: `coco` maps the 12 names to numbers (None where undefined)."""
@@ -41,6 +52,7 @@ class EvaluationResult:
             "iou_type": self.iou_type,
             "coco": self.coco.to_dict(),
             "per_class": [c.to_dict() for c in self.per_class],
+            "point": self.point.to_dict(),
             "params": {
                 "iou_thresholds": self.params.iou_thresholds.tolist(),
                 "max_dets": list(self.params.max_dets),
@@ -84,17 +96,33 @@ def evaluate(
     image_ids: Iterable[int] | None = None,
     category_ids: Iterable[int] | None = None,
     class_agnostic: bool = False,
+    iou_threshold: float = 0.5,
+    score_threshold: float = 0.0,
+    beta: float = 1.0,
+    zero_division: ZeroDivision = 0,
+    target_recall: float | None = None,
+    target_precision: float | None = None,
+    confusion: bool = False,
+    cost: Mapping[str, float] | None = None,
 ) -> EvaluationResult:
-    """Evaluate detections against ground truth with COCO semantics (pycocotools' numbers).
+    """Evaluate detections against ground truth: COCO's numbers and an operating point.
 
     gt: a COCO instances file (path), its parsed dict, or a Dataset.
     dt: a COCO results file (path), its parsed list, or Detections.
     iou_type: "bbox" (boxes) or "segm" (masks).
-    iou_thresholds, max_dets, area_ranges ({label: (low, high)}), image_ids, category_ids:
-    pycocotools' Params, its defaults when not given. class_agnostic: pycocotools' useCats=0.
+    COCO (`.coco`, `.per_class`): iou_thresholds, max_dets, area_ranges ({label: (low, high)}),
+    image_ids, category_ids, class_agnostic (useCats=0) are pycocotools' Params, with its defaults.
+    Operating point (`.point`): detections matched at `iou_threshold` with COCO's rules, counted
+    when score >= `score_threshold`, every detection unless `max_dets` is given (then its
+    largest value caps each image and class). `beta` for F-beta; `zero_division` (0, 1, nan or
+    "warn") is what an undefined precision/recall/F takes (default 0, scikit-learn's value).
+    `target_recall` / `target_precision` add those operating points; `confusion=True` adds the
+    detection confusion matrix; `cost={"tp": .., "fp": .., "fn": ..}` adds total/per-image cost.
     """
     if iou_type not in ("bbox", "segm"):
         raise DetrecallError(f"iou_type must be 'bbox' or 'segm', got {iou_type!r}")
+    check_point_args(iou_threshold, score_threshold, beta, zero_division,
+                     (target_recall, target_precision))
     masks = iou_type == "segm"
     if not isinstance(gt, Dataset):
         gt = read_coco_gt(gt, masks=masks)
@@ -107,18 +135,51 @@ def evaluate(
         image_ids=image_ids, category_ids=category_ids, class_agnostic=class_agnostic,
     )
     p = plan(gt, dt, params)
-    matches = match(
-        p, pair_ious(iou_type, p, gt, dt), gt, dt, iou_thresholds=params.iou_thresholds,
-        area_ranges=params.area_ranges, max_det=params.max_dets[-1],
-    )
+    iou = pair_ious(iou_type, p, gt, dt)
+    matches = match(p, iou, gt, dt, iou_thresholds=params.iou_thresholds,
+                    area_ranges=params.area_ranges, max_det=params.max_dets[-1])
     acc = accumulate(matches, params)
     if params.class_agnostic:
         names: Sequence[str] = ("all",)
     else:
         names = [gt.categories.name_of(int(c)) for c in matches.class_ids]
+
+    point_cap = None if max_dets is None else params.max_dets[-1]
+    at_point = match(p, iou, gt, dt, iou_thresholds=np.array([iou_threshold], np.float64),
+                     area_ranges=_EVERYWHERE, max_det=point_cap)
+    matrix = None
+    if confusion:
+        matrix = _confusion(gt, dt, params, at_point, iou_type, iou_threshold, score_threshold)
+    point = operating_point(
+        at_point, names, iou_threshold=iou_threshold, score_threshold=score_threshold, beta=beta,
+        zero_division=zero_division, target_recall=target_recall, target_precision=target_precision,
+        confusion=matrix, cost=cost,
+        image_ids=gt.images.ids if params.image_ids is None else params.image_ids,
+    )
     return EvaluationResult(
         iou_type=iou_type, params=params, coco=summarize(acc, params),
         per_class=per_class(acc, params, matches.class_ids, names),
-        accumulated=acc, matches=matches,
+        accumulated=acc, matches=matches, point=point,
     )
 
+
+_EVERYWHERE = np.array([[-np.inf, np.inf]])
+
+
+def _confusion(gt: Dataset, dt: Detections, params: EvalParams, at_point: Matches, iou_type: str,
+               iou_threshold: float, score_threshold: float) -> np.ndarray:
+    """The confusion matrix: a class-agnostic greedy pass pairs the false positives with
+    still-unmatched ground truth of other classes (see protocols.point.confusion_matrix)."""
+    status = detection_status(at_point)
+    above = at_point.det_score >= score_threshold
+    is_fp = np.zeros(len(dt), bool)
+    is_fp[at_point.det_row[above & (status == FP)]] = True
+    free = ~gt.iscrowd.copy()
+    free[at_point.hit_gt[above[at_point.hit_det] & (status[at_point.hit_det] == TP)]] = False
+    agnostic = plan(gt, dt, replace(params, class_agnostic=True))
+    d_rows, g_rows = agnostic.dt_rows[agnostic.pair_dt], agnostic.gt_rows[agnostic.pair_gt]
+    valid = is_fp[d_rows] & free[g_rows] & (dt.category_id[d_rows] != gt.category_id[g_rows])
+    iou = np.where(valid, pair_ious(iou_type, agnostic, gt, dt), -1.0)
+    cross = match(agnostic, iou, gt, dt, iou_thresholds=np.array([iou_threshold], np.float64),
+                  area_ranges=_EVERYWHERE)
+    return confusion_matrix(len(at_point.class_ids), at_point, status, above, cross)

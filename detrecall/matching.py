@@ -163,5 +163,6 @@ def match(
         det_score=dt.score[rows], det_row=rows,
         det_out_of_range=~_in_range(dt.area[rows], area_ranges),
         hit_area=ai, hit_thr=ti, hit_det=di, hit_gt=p.gt_rows[gi], hit_ignored=~nonign[gi, ai],
-        npos=npos.astype(np.int64),
+        npos=npos.astype(np.int64), gt_row=p.gt_rows, gt_class=p.gt_class,
+        gt_image=gt.image_id[p.gt_rows], gt_ignored=~nonign.T,
     )

@@ -134,12 +134,17 @@ class Matches:
     hit_gt: np.ndarray  # (H,) row in the Dataset
     hit_ignored: np.ndarray  # (H,) bool: the ground truth is ignored in that area range
     npos: np.ndarray  # (K, A) int64 non-ignored ground truths per class and area range
+    gt_row: np.ndarray  # (G,) rows of the Dataset evaluated, ascending
+    gt_class: np.ndarray  # (G,) index into class_ids
+    gt_image: np.ndarray  # (G,) image id
+    gt_ignored: np.ndarray  # (A, G) bool: crowd, or area outside the range
 
     def __post_init__(self) -> None:
         _freeze(
             self.class_ids, self.iou_thresholds, self.det_class, self.det_image, self.det_rank,
             self.det_score, self.det_row, self.det_out_of_range, self.hit_area, self.hit_thr,
-            self.hit_det, self.hit_gt, self.hit_ignored, self.npos,
+            self.hit_det, self.hit_gt, self.hit_ignored, self.npos, self.gt_row, self.gt_class,
+            self.gt_image, self.gt_ignored,
         )
 
     @property

@@ -87,3 +87,30 @@ def test_bad_input_exits_2_with_one_line(tmp_path: Path, make, message: str) -> 
 def test_usage_error_exits_2() -> None:
     out = run("evaluate", "only-one-file.json")
     assert out.returncode == 2 and "usage:" in out.stderr
+
+
+def test_point_section_in_json_and_table() -> None:
+    out = run("evaluate", FIXTURES / "gt.json", FIXTURES / "dt_bbox.json", "--format", "json",
+              "--iou-threshold", "0.6", "--score-threshold", "0.3", "--confusion")
+    assert out.returncode == 0, out.stderr
+    point = json.loads(out.stdout)["point"]
+    assert point["iou_threshold"] == 0.6 and point["score_threshold"] == 0.3
+    first = point["per_class"][0]
+    assert {"category_id", "name", "tp", "fp", "fn", "support", "precision", "recall", "f1"} <= set(first)
+    assert first["support"] == first["tp"] + first["fn"]
+    for avg in ("micro", "macro", "weighted"):
+        assert set(point[avg]) == {"precision", "recall", "f1"}
+    tp = sum(c["tp"] for c in point["per_class"])
+    fp = sum(c["fp"] for c in point["per_class"])
+    assert point["micro"]["precision"] == pytest.approx(tp / (tp + fp))
+    matrix = point["confusion"]["matrix"]
+    assert [sum(row) for row in matrix[:-1]] == [c["support"] for c in point["per_class"]]
+    table = run("evaluate", FIXTURES / "gt.json", FIXTURES / "dt_bbox.json", "--confusion").stdout
+    assert "micro avg" in table and "weighted avg" in table and "Confusion matrix" in table
+
+
+@pytest.mark.parametrize("flags", [["--iou-threshold", "0"], ["--score-threshold", "-1"],
+                                   ["--score-threshold", "nan"], ["--iou-threshold", "x"]])
+def test_bad_point_flags_exit_2(flags: list[str]) -> None:
+    out = run("evaluate", FIXTURES / "gt.json", FIXTURES / "dt_bbox.json", *flags)
+    assert out.returncode == 2 and out.stdout == "" and "Traceback" not in out.stderr

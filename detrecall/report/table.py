@@ -39,5 +39,41 @@ def per_class_text(result: EvaluationResult) -> str:
     return format_table(["id", "class", "AP", "AP50", "AP75", f"AR{md}"], rows, left=2)
 
 
+def point_text(result: EvaluationResult) -> str:
+    """Per-class support, TP, FP, FN, precision, recall, F1 at the operating point, then the
+    micro/macro/weighted averages, as scikit-learn's classification_report lays them out."""
+    p = result.point
+    rows = []
+    for c in p.per_class:
+        rows.append([c.name, str(c.support), str(c.tp), str(c.fp), str(c.fn), _num(c.precision),
+                     _num(c.recall), _num(c.f1), _num(c.best_f1.threshold)])
+    c = p.counts
+    for kind in ("micro", "macro", "weighted"):
+        r = p.average(kind)
+        rows.append([f"{kind} avg", str(int(c.support.sum())), str(int(c.tp.sum())),
+                     str(int(c.fp.sum())), str(int(c.fn.sum())), _num(r.precision), _num(r.recall),
+                     _num(r.f1), _num(p.best_f1_overall.threshold) if kind == "micro" else ""])
+    f = "F1" if p.beta == 1 else f"F{p.beta:g}"
+    title = (f"Operating point: IoU >= {p.iou_threshold:g}, score >= {p.score_threshold:g} "
+             f"({result.iou_type})")
+    return f"{title}\n" + format_table(
+        ["class", "support", "TP", "FP", "FN", "precision", "recall", f, f"best-{f} thr"], rows)
+
+
+def confusion_text(result: EvaluationResult) -> str:
+    """Rows: true class; columns: predicted class; 'background' = no object / no prediction."""
+    m = result.point.confusion
+    if m is None:
+        return ""
+    labels = [*result.point.names, "background"]
+    rows = [[labels[i], *map(str, row)] for i, row in enumerate(m.tolist())]
+    return "Confusion matrix (rows: truth, columns: prediction)\n" + format_table(
+        ["truth \\ pred", *labels], rows)
+
+
 def result_text(result: EvaluationResult) -> str:
-    return f"{summary_text(result)}\n\nPer class ({result.iou_type}):\n{per_class_text(result)}\n"
+    parts = [summary_text(result), f"Per class ({result.iou_type}):\n{per_class_text(result)}",
+             point_text(result)]
+    if result.point.confusion is not None:
+        parts.append(confusion_text(result))
+    return "\n\n".join(parts) + "\n"
