@@ -1,8 +1,8 @@
 """detrecall: exact, fast evaluation of object detectors and instance segmentation."""
 
 from .errors import DetrecallError, InputError
-from .evaluate import EvaluationResult, evaluate
 from .io.coco import read_coco_gt, read_coco_results
+from .pipeline import EvaluationResult, evaluate
 from .protocols.coco import ClassMetrics, CocoSummary
 from .types import Dataset, Detections
 

@@ -172,8 +172,9 @@ def accumulate(m: Matches, params: EvalParams) -> Accumulated:
     precision = np.full((n_t, n_r, n_k, n_a, n_m), -1.0)
     scores = np.full((n_t, n_r, n_k, n_a, n_m), -1.0)
     recall = np.full((n_t, n_k, n_a, n_m), -1.0)
-    # within a class: score descending, ties by image id, then by rank inside the image
-    order = np.lexsort((m.det_rank, m.det_image, -m.det_score, m.det_class))
+    # within a class: score descending, ties by image id, then by rank inside the image; the
+    # detections come in (image, class, rank) order, so a stable sort keeps those ties right
+    order = np.lexsort((-m.det_score, m.det_class))
     area_bounds = np.searchsorted(m.hit_area, np.arange(n_a + 1))
     position = np.full(len(m.det_row), -1, np.int64)
     for mi, max_det in enumerate(params.max_dets):
@@ -193,7 +194,7 @@ def accumulate(m: Matches, params: EvalParams) -> Accumulated:
             pos, thr = position[m.hit_det[h]], m.hit_thr[h]
             keep = pos >= 0
             pos, thr, gt_ign = pos[keep], thr[keep], m.hit_ignored[h][keep]
-            o = np.lexsort((pos, thr))
+            o = np.argsort(thr * (len(sel) + 1) + pos, kind="stable")
             pos, thr, gt_ign = pos[o], thr[o], gt_ign[o]
             k = np.searchsorted(ends, pos, side="right")  # class segment of each hit
             seg = thr * n_c + k
@@ -215,7 +216,10 @@ def accumulate(m: Matches, params: EvalParams) -> Accumulated:
             at = (tp_end - n_tp.ravel()).reshape(n_t, n_c, 1) + np.maximum(need - 1, 0)
             inside = (need <= n_tp[:, :, None]) & (n_tp[:, :, None] > 0)
             q = suffix_max_at(pr, tp_end, at.reshape(-1, n_r), inside.reshape(-1, n_r))
-            first_score = np.where(ends > starts, np.r_[m.det_score[sel], 0.0][starts], 0.0)
+            first_score = np.zeros(n_c)
+            if len(sel):
+                first = sel[np.minimum(starts, len(sel) - 1)]
+                first_score = np.where(ends > starts, m.det_score[first], 0.0)
             ss = np.where(
                 need == 0, first_score[None, :, None],
                 np.where(inside, np.r_[tp_score, 0.0][np.where(inside, at, len(tp_score))], 0.0),

@@ -51,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate
+    from .pipeline import evaluate
     from .report.table import result_text
 
     result = evaluate(

@@ -53,6 +53,11 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+def _has_bool(values: list[Any]) -> bool:
+    """numpy turns [1, True] into integers: bools must be looked for before conversion."""
+    return bool in set(map(type, values))
+
+
 def _describe(v: Any) -> str:
     text = repr(v)
     return text if len(text) <= 40 else text[:37] + "..."
@@ -96,7 +101,7 @@ class Columns:
     def ints(self, field: str, default: int | None = None) -> np.ndarray:
         """An int64 column; bools, floats and strings are refused (ids must be integers)."""
         values = self._values(field, default)
-        if values is not None:
+        if values is not None and not _has_bool(values):
             arr = np.asarray(values) if values else np.zeros(0, np.int64)
             if arr.dtype.kind in "iu" and arr.ndim == 1:
                 return arr.astype(np.int64, copy=False)
@@ -107,7 +112,7 @@ class Columns:
         """A float64 column of numbers (not bools or strings), finite unless told otherwise."""
         values = self._values(field, default)
         arr = None
-        if values is not None:
+        if values is not None and not _has_bool(values):
             arr = np.asarray(values) if values else np.zeros(0, np.float64)
             if arr.dtype.kind not in "iuf" or arr.ndim != 1:
                 arr = None
@@ -144,20 +149,7 @@ class Columns:
                     raise self.error(i, field, f"is {_describe(v)} (expected [x, y, w, h] numbers)")
             raise self.error(0, field, "could not be read as boxes")  # pragma: no cover
         arr = arr.astype(np.float64, copy=False)
-        bad = ~np.isfinite(arr).all(axis=1)
-        if bad.any():
-            j = int(np.flatnonzero(bad)[0])
-            i = j if rows is None else int(rows[j])
-            raise self.error(i, field, f"is {arr[j].tolist()} (expected finite [x, y, w, h])")
-        for col, word in ((2, "width"), (3, "height")):
-            neg = arr[:, col] < 0
-            if neg.any():
-                j = int(np.flatnonzero(neg)[0])
-                i = j if rows is None else int(rows[j])
-                raise self.error(
-                    i, field,
-                    f"has negative {word} {float(arr[j, col])} (expected [x, y, w, h] with w, h >= 0)",
-                )
+        check_boxes(self, field, arr, rows)
         if rows is None:
             return arr
         full = np.zeros((len(self.records), 4))
@@ -169,6 +161,21 @@ class Columns:
         return np.fromiter(
             (r.get(field) is not None for r in self.records), dtype=bool, count=len(self.records)
         )
+
+
+def check_boxes(cols: Columns, field: str, arr: np.ndarray, rows: np.ndarray | None = None) -> None:
+    """Finite [x, y, w, h] with w, h >= 0; else name the first record that is not."""
+    for bad, why in ((~np.isfinite(arr).all(axis=1), None), (arr[:, 2] < 0, 2), (arr[:, 3] < 0, 3)):
+        if bad.any():
+            j = int(np.flatnonzero(bad)[0])
+            i = j if rows is None else int(rows[j])
+            if why is None:
+                raise cols.error(i, field, f"is {arr[j].tolist()} (expected finite [x, y, w, h])")
+            word = "width" if why == 2 else "height"
+            raise cols.error(
+                i, field,
+                f"has negative {word} {float(arr[j, why])} (expected [x, y, w, h] with w, h >= 0)",
+            )
 
 
 def check_ids_known(

@@ -7,15 +7,26 @@ or silently get wrong.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+import msgspec
 import numpy as np
 
 from ..errors import InputError
 from ..geometry import masks as M
 from ..types import Categories, Dataset, Detections, Images
-from ._records import Columns, _describe, _is_int, _is_number, check_ids_known, read_json
+from ._records import (
+    Columns,
+    _describe,
+    _is_int,
+    _is_number,
+    check_boxes,
+    check_ids_known,
+    read_json,
+)
 
 _RLE_CHARS = bytes(range(48, 112))  # pycocotools' compressed counts use chars '0'..'o'
 
@@ -242,6 +253,44 @@ def _results_list(data: Any, name: str) -> list[Any]:
     )
 
 
+class _BoxResult(msgspec.Struct):
+    image_id: int
+    category_id: int
+    score: float
+    bbox: tuple[float, float, float, float]
+
+
+_decode_box_results = msgspec.json.Decoder(list[_BoxResult])
+
+
+def _fast_box_results(source: Any) -> tuple[np.ndarray, ...] | None:
+    """Columns of a plain box-results file by typed decoding (about twice as fast as building
+    dicts); None whenever the file is anything else, and the general path takes over."""
+    if not isinstance(source, (str, os.PathLike)):
+        return None
+    try:
+        recs = _decode_box_results.decode(Path(source).read_bytes())
+    except (OSError, msgspec.DecodeError):  # ValidationError is a DecodeError
+        return None
+    n = len(recs)
+    try:
+        image_id = np.fromiter((r.image_id for r in recs), np.int64, n)
+        category_id = np.fromiter((r.category_id for r in recs), np.int64, n)
+    except OverflowError:
+        return None
+    score = np.fromiter((r.score for r in recs), np.float64, n)
+    box = np.array([r.bbox for r in recs], np.float64).reshape(n, 4)
+    return image_id, category_id, score, box
+
+
+def _check_result_ids(cols: Columns, image_id: np.ndarray, category_id: np.ndarray, gt: Dataset) -> None:
+    check_ids_known(cols, "image_id", image_id, gt.images.ids, f"the ground truth's images ({gt.source})")
+    check_ids_known(
+        cols, "category_id", category_id, gt.categories.ids,
+        f"the ground truth's categories ({gt.source})",
+    )
+
+
 def read_coco_results(source: Any, gt: Dataset, *, masks: bool = False) -> Detections:
     """Detections from a COCO results file (path) or its parsed list, checked against `gt`.
 
@@ -250,6 +299,17 @@ def read_coco_results(source: Any, gt: Dataset, *, masks: bool = False) -> Detec
     drawn as a polygon); otherwise every result is a mask result, with area and box from the mask.
     Image and category ids must exist in the ground truth (pycocotools drops unknown categories).
     """
+    fast = None if masks else _fast_box_results(source)
+    if fast is not None:
+        image_id, category_id, score, box = fast
+        cols = Columns((), str(source), "result")
+        check_boxes(cols, "bbox", box)
+        _check_result_ids(cols, image_id, category_id, gt)
+        order = _sort_rows(image_id, category_id)
+        return Detections(
+            image_id=image_id[order], category_id=category_id[order], box=box[order],
+            area=(box[:, 2] * box[:, 3])[order], score=score[order], source=str(source),
+        )
     data, name = read_json(source)
     recs = _results_list(data, name)
     cols = Columns(recs, name, "result")
@@ -257,11 +317,7 @@ def read_coco_results(source: Any, gt: Dataset, *, masks: bool = False) -> Detec
     image_id = cols.ints("image_id")
     category_id = cols.ints("category_id")
     score = cols.floats("score")
-    check_ids_known(cols, "image_id", image_id, gt.images.ids, f"the ground truth's images ({gt.source})")
-    check_ids_known(
-        cols, "category_id", category_id, gt.categories.ids,
-        f"the ground truth's categories ({gt.source})",
-    )
+    _check_result_ids(cols, image_id, category_id, gt)
     box_branch = bool(recs) and recs[0].get("bbox") not in (None, [])
     h, w = _image_sizes(gt.images, image_id)
     rle: list[Any] | None = None

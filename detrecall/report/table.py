@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from ..evaluate import EvaluationResult
+from ..pipeline import EvaluationResult
 from ..protocols.coco import SUMMARY_LABELS
 
 

@@ -165,3 +165,31 @@ def test_detections_of_unknown_categories_are_an_error_not_a_silent_drop():
     reference(gt, dt)  # pycocotools quietly evaluates without it
     with pytest.raises(InputError, match=r"result \d+: category_id: 99 not found"):
         evaluate(gt, dt)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_fast_file_path_reads_exactly_what_the_general_path_reads(seed, tmp_path):
+    gt_dict, dt_list = random_coco(seed)
+    path = tmp_path / "dt.json"
+    path.write_text(json.dumps(dt_list))
+    gt = read_coco_gt(gt_dict)
+    fast, general = read_coco_results(path, gt), read_coco_results(dt_list, gt)
+    for field in ("image_id", "category_id", "box", "area", "score"):
+        assert np.array_equal(getattr(fast, field), getattr(general, field)), field
+
+
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        ({"image_id": "7", "category_id": 2, "bbox": [0, 0, 1, 1], "score": 1}, "image_id: is '7'"),
+        ({"image_id": 7, "category_id": 2, "bbox": [0, 0, 1, -1], "score": 1}, "negative height -1.0"),
+        ({"image_id": 7, "category_id": 3, "bbox": [0, 0, 1, 1], "score": 1}, "category_id: 3 not found"),
+        ({"image_id": 7, "category_id": 2, "bbox": [0, 0, 1, 1], "score": True}, "score: is True"),
+    ],
+)
+def test_file_errors_are_located_on_either_path(record, expected, tmp_path):
+    path = tmp_path / "dt.json"
+    path.write_text(json.dumps([DT[0], record]))
+    with pytest.raises(InputError) as info:
+        evaluate(GT, path)
+    assert "dt.json: result 1: " in str(info.value) and expected in str(info.value)
