@@ -193,3 +193,32 @@ def test_file_errors_are_located_on_either_path(record, expected, tmp_path):
     with pytest.raises(InputError) as info:
         evaluate(GT, path)
     assert "dt.json: result 1: " in str(info.value) and expected in str(info.value)
+
+
+def test_fast_mask_file_path_reads_exactly_what_the_general_path_reads(tmp_path):
+    gt_dict, dt_list = random_coco(5, segm=True)
+    path = tmp_path / "dt.json"
+    path.write_text(json.dumps(dt_list))
+    gt = read_coco_gt(gt_dict, masks=True)
+    fast, general = read_coco_results(path, gt, masks=True), read_coco_results(dt_list, gt, masks=True)
+    for field in ("image_id", "category_id", "box", "area", "score"):
+        assert np.array_equal(getattr(fast, field), getattr(general, field)), field
+    assert [m["counts"] for m in fast.masks] == [m["counts"] for m in general.masks]
+    assert_allclose(evaluate(gt_dict, path, "segm").coco.stats, reference(gt_dict, dt_list, "segm").stats,
+                    atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("segmentation", "expected"),
+    [
+        ({"size": [80, 100], "counts": "&&&"}, "result 0: segmentation.counts: is not a valid"),
+        ({"size": [10, 10], "counts": "0"}, "result 0: segmentation.size: is [10, 10] but image 7"),
+    ],
+)
+def test_mask_file_errors_are_located(segmentation, expected, tmp_path):
+    path = tmp_path / "dt.json"
+    path.write_text(json.dumps([{"image_id": 7, "category_id": 2, "segmentation": segmentation,
+                                 "score": 0.5}]))
+    with pytest.raises(InputError) as info:
+        evaluate(GT, path, "segm")
+    assert f"dt.json: {expected}" in str(info.value)
