@@ -4,6 +4,7 @@ from .errors import DetrecallError, InputError
 from .io.coco import read_coco_gt, read_coco_results
 from .pipeline import EvaluationResult, evaluate
 from .protocols.coco import ClassMetrics, CocoSummary
+from .streaming import Evaluator
 from .types import Dataset, Detections
 
 __version__ = "0.1.0"
@@ -15,6 +16,7 @@ __all__ = [
     "Detections",
     "DetrecallError",
     "EvaluationResult",
+    "Evaluator",
     "InputError",
     "evaluate",
     "read_coco_gt",

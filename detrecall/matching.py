@@ -166,3 +166,41 @@ def match(
         npos=npos.astype(np.int64), gt_row=p.gt_rows, gt_class=p.gt_class,
         gt_image=gt.image_id[p.gt_rows], gt_ignored=~nonign.T,
     )
+
+
+def concat_matches(parts: list[Matches]) -> Matches:
+    """One Matches from the matches of disjoint sets of whole images (same classes, thresholds
+    and ranges), ordered as one pass over all of them would order it: by image, class, rank.
+
+    Dataset and Detections rows are offset part by part, so they stay distinct (and ascending
+    for ground truth); they then number a virtual concatenation of the parts' inputs.
+    """
+    if len(parts) == 1:
+        return parts[0]
+    gt_off = np.cumsum([0] + [int(m.gt_row[-1]) + 1 if len(m.gt_row) else 0 for m in parts[:-1]])
+    dt_off = np.cumsum([0] + [int(m.det_row.max()) + 1 if len(m.det_row) else 0 for m in parts[:-1]])
+    n_det = np.cumsum([0] + [len(m.det_row) for m in parts[:-1]])
+
+    def cat(name: str, axis: int = 0) -> np.ndarray:
+        return np.concatenate([getattr(m, name) for m in parts], axis=axis)
+
+    image, cls, rank = cat("det_image"), cat("det_class"), cat("det_rank")
+    order = np.lexsort((rank, cls, image))
+    new_pos = np.empty_like(order)
+    new_pos[order] = np.arange(len(order))
+    hit_area, hit_thr = cat("hit_area"), cat("hit_thr")
+    hit_det = new_pos[np.concatenate([m.hit_det + o for m, o in zip(parts, n_det)])]
+    hit_gt = np.concatenate([m.hit_gt + o for m, o in zip(parts, gt_off)])
+    hits = np.lexsort((hit_det, hit_thr, hit_area))
+    first = parts[0]
+    return Matches(
+        class_ids=first.class_ids, iou_thresholds=first.iou_thresholds,
+        det_class=cls[order], det_image=image[order], det_rank=rank[order],
+        det_score=cat("det_score")[order],
+        det_row=np.concatenate([m.det_row + o for m, o in zip(parts, dt_off)])[order],
+        det_out_of_range=cat("det_out_of_range", axis=1)[:, order],
+        hit_area=hit_area[hits], hit_thr=hit_thr[hits], hit_det=hit_det[hits], hit_gt=hit_gt[hits],
+        hit_ignored=cat("hit_ignored")[hits], npos=sum(m.npos for m in parts),
+        gt_row=np.concatenate([m.gt_row + o for m, o in zip(parts, gt_off)]),
+        gt_class=cat("gt_class"), gt_image=cat("gt_image"), gt_ignored=cat("gt_ignored", axis=1),
+    )

@@ -24,7 +24,7 @@ from .protocols.point import (
     detection_status,
     operating_point,
 )
-from .types import Accumulated, Dataset, Detections, EvalParams, Matches
+from .types import Accumulated, Categories, Dataset, Detections, EvalParams, Matches
 
 IouType = Literal["bbox", "segm"]
 
@@ -85,6 +85,119 @@ def pair_ious(iou_type: str, p: Plan, gt: Dataset, dt: Detections) -> np.ndarray
     return out
 
 
+@dataclass(frozen=True)
+class Config:
+    """Everything an evaluation is asked for, validated: COCO params and the operating point."""
+
+    iou_type: str
+    params: EvalParams
+    iou_threshold: float = 0.5
+    score_threshold: float = 0.0
+    beta: float = 1.0
+    zero_division: ZeroDivision = 0
+    target_recall: float | None = None
+    target_precision: float | None = None
+    confusion: bool = False
+    cost: Mapping[str, float] | None = None
+    point_max_det: int | None = None  # None: every detection counts at the operating point
+
+
+def make_config(
+    iou_type: IouType = "bbox",
+    *,
+    iou_thresholds: Iterable[float] | None = None,
+    max_dets: Iterable[int] | None = None,
+    area_ranges: Mapping[str, Sequence[float]] | None = None,
+    image_ids: Iterable[int] | None = None,
+    category_ids: Iterable[int] | None = None,
+    class_agnostic: bool = False,
+    iou_threshold: float = 0.5,
+    score_threshold: float = 0.0,
+    beta: float = 1.0,
+    zero_division: ZeroDivision = 0,
+    target_recall: float | None = None,
+    target_precision: float | None = None,
+    confusion: bool = False,
+    cost: Mapping[str, float] | None = None,
+) -> Config:
+    """A checked Config from `evaluate`'s keyword arguments (see there)."""
+    if iou_type not in ("bbox", "segm"):
+        raise DetrecallError(f"iou_type must be 'bbox' or 'segm', got {iou_type!r}")
+    check_point_args(iou_threshold, score_threshold, beta, zero_division,
+                     (target_recall, target_precision))
+    params = make_params(
+        iou_thresholds=iou_thresholds, max_dets=max_dets, area_ranges=area_ranges,
+        image_ids=image_ids, category_ids=category_ids, class_agnostic=class_agnostic,
+    )
+    return Config(
+        iou_type=iou_type, params=params, iou_threshold=float(iou_threshold),
+        score_threshold=float(score_threshold), beta=float(beta), zero_division=zero_division,
+        target_recall=target_recall, target_precision=target_precision, confusion=bool(confusion),
+        cost=None if cost is None else dict(cost),
+        point_max_det=None if max_dets is None else params.max_dets[-1],
+    )
+
+
+def read_inputs(gt: Any, dt: Any, iou_type: str) -> tuple[Dataset, Detections]:
+    """Dataset and Detections from files, parsed JSON, or themselves."""
+    masks = iou_type == "segm"
+    if not isinstance(gt, Dataset):
+        gt = read_coco_gt(gt, masks=masks)
+    if not isinstance(dt, Detections):
+        dt = read_coco_results(dt, gt, masks=masks)
+    if masks and (gt.masks is None or dt.masks is None):
+        raise DetrecallError("iou_type='segm' needs masks in both ground truth and detections")
+    return gt, dt
+
+
+@dataclass(frozen=True)
+class BatchMatches:
+    """The matcher's output for a set of whole images: all a later summary needs."""
+
+    coco: Matches  # at the COCO thresholds and area ranges, max_dets[-1] per image and class
+    point: Matches  # at the operating point's IoU, one unbounded area range
+    confusion: np.ndarray | None
+
+
+def match_batch(gt: Dataset, dt: Detections, config: Config) -> BatchMatches:
+    """One plan and one IoU pass, matched for COCO and for the operating point."""
+    params = config.params
+    p = plan(gt, dt, params)
+    iou = pair_ious(config.iou_type, p, gt, dt)
+    coco = match(p, iou, gt, dt, iou_thresholds=params.iou_thresholds,
+                 area_ranges=params.area_ranges, max_det=params.max_dets[-1])
+    at_point = match(p, iou, gt, dt, iou_thresholds=np.array([config.iou_threshold], np.float64),
+                     area_ranges=_EVERYWHERE, max_det=config.point_max_det)
+    matrix = None
+    if config.confusion:
+        matrix = _confusion(gt, dt, params, at_point, config.iou_type, config.iou_threshold,
+                            config.score_threshold)
+    return BatchMatches(coco=coco, point=at_point, confusion=matrix)
+
+
+def class_names(categories: Categories, class_ids: np.ndarray, class_agnostic: bool) -> list[str]:
+    return ["all"] if class_agnostic else [categories.name_of(int(c)) for c in class_ids]
+
+
+def finish(config: Config, batch: BatchMatches, names: Sequence[str],
+           image_ids: np.ndarray) -> EvaluationResult:
+    """Accumulate and summarize matched images into the result."""
+    params = config.params
+    acc = accumulate(batch.coco, params)
+    point = operating_point(
+        batch.point, names, iou_threshold=config.iou_threshold,
+        score_threshold=config.score_threshold, beta=config.beta,
+        zero_division=config.zero_division, target_recall=config.target_recall,
+        target_precision=config.target_precision, confusion=batch.confusion, cost=config.cost,
+        image_ids=image_ids,
+    )
+    return EvaluationResult(
+        iou_type=config.iou_type, params=params, coco=summarize(acc, params),
+        per_class=per_class(acc, params, batch.coco.class_ids, names),
+        accumulated=acc, matches=batch.coco, point=point,
+    )
+
+
 def evaluate(
     gt: str | Any | Dataset,
     dt: str | Any | Detections,
@@ -119,48 +232,18 @@ def evaluate(
     `target_recall` / `target_precision` add those operating points; `confusion=True` adds the
     detection confusion matrix; `cost={"tp": .., "fp": .., "fn": ..}` adds total/per-image cost.
     """
-    if iou_type not in ("bbox", "segm"):
-        raise DetrecallError(f"iou_type must be 'bbox' or 'segm', got {iou_type!r}")
-    check_point_args(iou_threshold, score_threshold, beta, zero_division,
-                     (target_recall, target_precision))
-    masks = iou_type == "segm"
-    if not isinstance(gt, Dataset):
-        gt = read_coco_gt(gt, masks=masks)
-    if not isinstance(dt, Detections):
-        dt = read_coco_results(dt, gt, masks=masks)
-    if masks and (gt.masks is None or dt.masks is None):
-        raise DetrecallError("iou_type='segm' needs masks in both ground truth and detections")
-    params = make_params(
-        iou_thresholds=iou_thresholds, max_dets=max_dets, area_ranges=area_ranges,
+    config = make_config(
+        iou_type, iou_thresholds=iou_thresholds, max_dets=max_dets, area_ranges=area_ranges,
         image_ids=image_ids, category_ids=category_ids, class_agnostic=class_agnostic,
+        iou_threshold=iou_threshold, score_threshold=score_threshold, beta=beta,
+        zero_division=zero_division, target_recall=target_recall,
+        target_precision=target_precision, confusion=confusion, cost=cost,
     )
-    p = plan(gt, dt, params)
-    iou = pair_ious(iou_type, p, gt, dt)
-    matches = match(p, iou, gt, dt, iou_thresholds=params.iou_thresholds,
-                    area_ranges=params.area_ranges, max_det=params.max_dets[-1])
-    acc = accumulate(matches, params)
-    if params.class_agnostic:
-        names: Sequence[str] = ("all",)
-    else:
-        names = [gt.categories.name_of(int(c)) for c in matches.class_ids]
-
-    point_cap = None if max_dets is None else params.max_dets[-1]
-    at_point = match(p, iou, gt, dt, iou_thresholds=np.array([iou_threshold], np.float64),
-                     area_ranges=_EVERYWHERE, max_det=point_cap)
-    matrix = None
-    if confusion:
-        matrix = _confusion(gt, dt, params, at_point, iou_type, iou_threshold, score_threshold)
-    point = operating_point(
-        at_point, names, iou_threshold=iou_threshold, score_threshold=score_threshold, beta=beta,
-        zero_division=zero_division, target_recall=target_recall, target_precision=target_precision,
-        confusion=matrix, cost=cost,
-        image_ids=gt.images.ids if params.image_ids is None else params.image_ids,
-    )
-    return EvaluationResult(
-        iou_type=iou_type, params=params, coco=summarize(acc, params),
-        per_class=per_class(acc, params, matches.class_ids, names),
-        accumulated=acc, matches=matches, point=point,
-    )
+    gt, dt = read_inputs(gt, dt, iou_type)
+    batch = match_batch(gt, dt, config)
+    params = config.params
+    names = class_names(gt.categories, batch.coco.class_ids, params.class_agnostic)
+    return finish(config, batch, names, gt.images.ids if params.image_ids is None else params.image_ids)
 
 
 _EVERYWHERE = np.array([[-np.inf, np.inf]])
