@@ -105,13 +105,15 @@ class Evaluator:
     def _merged(self) -> tuple[BatchMatches, np.ndarray]:
         if not self._parts:
             raise DetrecallError("nothing to compute: call update() with at least one batch first")
-        confusions = [p.confusion for p in self._parts]
-        merged = BatchMatches(
-            coco=concat_matches([p.coco for p in self._parts]),
-            point=concat_matches([p.point for p in self._parts]),
-            confusion=None if confusions[0] is None else sum(confusions),
-        )
-        return merged, np.sort(np.concatenate(self._images))
+        if len(self._parts) > 1:  # compact: the merged state replaces its parts
+            confusions = [p.confusion for p in self._parts]
+            merged = BatchMatches(
+                coco=concat_matches([p.coco for p in self._parts]),
+                point=concat_matches([p.point for p in self._parts]),
+                confusion=None if confusions[0] is None else sum(confusions),
+            )
+            self._parts, self._images = [merged], [np.sort(np.concatenate(self._images))]
+        return self._parts[0], self._images[0]
 
     def compute(self) -> EvaluationResult:
         """The result of every image seen, as `evaluate` would give it."""
