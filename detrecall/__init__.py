@@ -1,5 +1,6 @@
 """detrecall: exact, fast evaluation of object detectors and instance segmentation."""
 
+from . import metrics
 from .errors import DetrecallError, InputError
 from .io.coco import read_coco_gt, read_coco_results
 from .pipeline import EvaluationResult, evaluate
@@ -19,6 +20,7 @@ __all__ = [
     "Evaluator",
     "InputError",
     "evaluate",
+    "metrics",
     "read_coco_gt",
     "read_coco_results",
 ]

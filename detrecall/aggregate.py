@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import DetrecallError
+from .errors import DetrecallError, UndefinedMetricWarning
 from .types import Accumulated, EvalParams, Matches
 
 EPS = np.spacing(1)
@@ -67,36 +67,50 @@ def check_zero_division(zero_division: ZeroDivision) -> float:
     raise DetrecallError(f'zero_division must be "warn", 0, 1 or nan, got {zero_division!r}')
 
 
-def divide(num: np.ndarray, den: np.ndarray, zero_division: ZeroDivision, what: str) -> np.ndarray:
-    """num / den as float64, `zero_division` where den == 0 (warning once when "warn")."""
+_UNDEFINED = {  # scikit-learn's wording: what was missing
+    "precision": ("Precision is", "predicted"),
+    "recall": ("Recall is", "true"),
+    "f-score": ("F-score is", "true nor predicted"),
+}
+WARN_ALL = ("precision", "recall", "f-score")
+
+
+def divide(num: np.ndarray, den: np.ndarray, zero_division: ZeroDivision, metric: str,
+           warn_for: tuple[str, ...] = WARN_ALL) -> np.ndarray:
+    """num / den as float64, `zero_division` where den == 0; with "warn", an
+    UndefinedMetricWarning when `metric` is in `warn_for` (as scikit-learn's _prf_divide)."""
     num = np.asarray(num, np.float64)
     den = np.asarray(den, np.float64)
     undefined = den == 0
     out = num / np.where(undefined, 1.0, den)
     if undefined.any():
         out = np.where(undefined, check_zero_division(zero_division), out)
-        if zero_division == "warn":
-            warnings.warn(f"{what} is ill-defined for {int(undefined.sum())} entries and set to 0.0; "
-                          "use zero_division to choose the value", UserWarning, stacklevel=3)
+        if zero_division == "warn" and metric in warn_for:
+            start, missing = _UNDEFINED[metric]
+            where = "in labels with" if out.size > 1 else "due to"
+            warnings.warn(f"{start} ill-defined and being set to 0.0 {where} no {missing} samples. "
+                          "Use `zero_division` parameter to control this behavior.",
+                          UndefinedMetricWarning, stacklevel=3)
     return out
 
 
 def prf(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, beta: float = 1.0,
-        zero_division: ZeroDivision = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        zero_division: ZeroDivision = 0, warn_for: tuple[str, ...] = WARN_ALL,
+        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Precision tp/(tp+fp), recall tp/(tp+fn), F-beta (1+b^2)tp / (b^2(tp+fn) + tp+fp).
 
     Elementwise, any shape; scikit-learn's precision_recall_fscore_support formulas, with
     `zero_division` wherever a denominator is 0.
     """
     tp, fp, fn = (np.asarray(x, np.float64) for x in (tp, fp, fn))
-    precision = divide(tp, tp + fp, zero_division, "precision")
-    recall = divide(tp, tp + fn, zero_division, "recall")
+    precision = divide(tp, tp + fp, zero_division, "precision", warn_for)
+    recall = divide(tp, tp + fn, zero_division, "recall", warn_for)
     if math.isinf(beta):
         return precision, recall, recall
     if beta == 0:
         return precision, recall, precision
     b2 = beta * beta
-    fbeta = divide((1 + b2) * tp, b2 * (tp + fn) + (tp + fp), zero_division, "F-score")
+    fbeta = divide((1 + b2) * tp, b2 * (tp + fn) + (tp + fp), zero_division, "f-score", warn_for)
     return precision, recall, fbeta
 
 
@@ -110,16 +124,16 @@ def _nanaverage(values: np.ndarray, weights: np.ndarray | None = None) -> float:
 
 
 def average_rates(counts: Counts, average: str, labels: np.ndarray, beta: float = 1.0,
-                  zero_division: ZeroDivision = 0) -> Rates:
+                  zero_division: ZeroDivision = 0, warn_for: tuple[str, ...] = WARN_ALL) -> Rates:
     """micro (pooled counts), macro (mean over classes) or weighted (by support) rates over
     the classes selected by the boolean mask `labels`, as scikit-learn averages them."""
     if average not in AVERAGES:
         raise DetrecallError(f"average must be one of {', '.join(AVERAGES)}, got {average!r}")
     tp, fp, fn = counts.tp[labels], counts.fp[labels], counts.fn[labels]
     if average == "micro":
-        p, r, f = prf(tp.sum(), fp.sum(), fn.sum(), beta, zero_division)
+        p, r, f = prf(tp.sum(), fp.sum(), fn.sum(), beta, zero_division, warn_for)
         return Rates(float(p), float(r), float(f))
-    p, r, f = prf(tp, fp, fn, beta, zero_division)
+    p, r, f = prf(tp, fp, fn, beta, zero_division, warn_for)
     w = (tp + fn).astype(np.float64) if average == "weighted" else None
     if len(tp) == 0:
         return Rates(math.nan, math.nan, math.nan)

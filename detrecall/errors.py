@@ -2,6 +2,7 @@
 
     DetrecallError (ValueError)      anything detrecall refuses to compute
      └── InputError                  bad input: names the file, the record and the field
+    UndefinedMetricWarning (UserWarning)   a ratio was 0/0 and zero_division="warn" set it to 0
 
 Both subclass ValueError, so code that already catches ValueError keeps working.
 """
@@ -34,3 +35,7 @@ class InputError(DetrecallError):
         self.field = field
         parts = [p for p in (source, record, field) if p]
         super().__init__(": ".join([*parts, message]))
+
+
+class UndefinedMetricWarning(UserWarning):
+    """A precision, recall or F-score was 0/0; zero_division="warn" set it to 0.0."""

@@ -11,6 +11,7 @@ from numpy.testing import assert_allclose
 from sklearn.metrics import precision_recall_fscore_support
 
 from detrecall import DetrecallError, evaluate
+from detrecall.errors import UndefinedMetricWarning
 from tests.oracle import random_coco, reference
 
 # Two images, classes a (1) and b (2).
@@ -193,5 +194,5 @@ def test_unknown_average_and_warn_policy():
     p = evaluate(GT, DT, score_threshold=0.55).point
     with pytest.raises(DetrecallError, match="average must be one of micro, macro, weighted"):
         p.average("samples")
-    with pytest.warns(UserWarning, match="precision is ill-defined"):
+    with pytest.warns(UndefinedMetricWarning, match="Precision is ill-defined"):
         evaluate(GT, DT, score_threshold=0.55, zero_division="warn")
