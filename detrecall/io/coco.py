@@ -274,14 +274,16 @@ class _MaskResult(msgspec.Struct):
     category_id: int
     score: float
     segmentation: _CompressedRle
+    bbox: tuple[float, float, float, float] | None = None
 
 
 _decode_mask_results = msgspec.json.Decoder(list[_MaskResult])
 
 
 def _fast_mask_results(source: Any) -> tuple[Any, ...] | None:
-    """Columns and RLE dicts of a results file of compressed-RLE masks without boxes (the usual
-    segm export), by typed decoding; None whenever the file is anything else."""
+    """Columns and RLE dicts of a results file of compressed-RLE masks (the usual segm export),
+    by typed decoding; the boxes too when every result has one, else None for them. None
+    whenever the file is anything else."""
     if not isinstance(source, (str, os.PathLike)):
         return None
     try:
@@ -297,7 +299,12 @@ def _fast_mask_results(source: Any) -> tuple[Any, ...] | None:
     score = np.fromiter((r.score for r in recs), np.float64, n)
     size = np.array([r.segmentation.size for r in recs], np.int64).reshape(n, 2)
     rles = [{"size": r.segmentation.size, "counts": r.segmentation.counts} for r in recs]
-    return image_id, category_id, score, size, rles
+    box = None
+    if n and recs[0].bbox is not None:  # pycocotools' box branch: every result needs its box
+        if any(r.bbox is None for r in recs):
+            return None
+        box = np.array([r.bbox for r in recs], np.float64).reshape(n, 4)
+    return image_id, category_id, score, size, rles, box
 
 
 def _fast_box_results(source: Any) -> tuple[np.ndarray, ...] | None:
@@ -329,7 +336,10 @@ def _check_result_ids(cols: Columns, image_id: np.ndarray, category_id: np.ndarr
 
 
 def _mask_detections(name: str, gt: Dataset, image_id: np.ndarray, category_id: np.ndarray,
-                     score: np.ndarray, size: np.ndarray, rles: list[Any]) -> Detections:
+                     score: np.ndarray, size: np.ndarray, rles: list[Any],
+                     box: np.ndarray | None) -> Detections:
+    """Mask results; with `box` (the first result had one) area is w*h, as pycocotools' loadRes
+    gives it, else area and box come from the mask."""
     cols = Columns([{"segmentation": r} for r in rles], name, "result")
     _check_result_ids(cols, image_id, category_id, gt)
     h, w = _image_sizes(gt.images, image_id)
@@ -340,7 +350,11 @@ def _mask_detections(name: str, gt: Dataset, image_id: np.ndarray, category_id: 
                          f"is {int(h[i])}x{int(w[i])} (height x width)")
     _check_rle_strings(cols, list(range(len(rles))))
     order = _sort_rows(image_id, category_id)
-    area, box = M.rle_area(rles), M.rle_box(rles)
+    if box is None:
+        area, box = M.rle_area(rles), M.rle_box(rles)
+    else:
+        check_boxes(cols, "bbox", box)
+        area = box[:, 2] * box[:, 3]
     return Detections(
         image_id=image_id[order], category_id=category_id[order], box=box[order],
         area=area[order], score=score[order], masks=_take_masks(rles, order), source=name,

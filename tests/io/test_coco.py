@@ -222,3 +222,23 @@ def test_mask_file_errors_are_located(segmentation, expected, tmp_path):
     with pytest.raises(InputError) as info:
         evaluate(GT, path, "segm")
     assert f"dt.json: {expected}" in str(info.value)
+
+
+@pytest.mark.parametrize("with_box", [True, False])
+def test_mask_results_with_boxes_take_pycocotools_box_branch(with_box, tmp_path):
+    """Results carrying bbox and segmentation get area = w*h (pycocotools' loadRes), on the fast
+    file path too: the size ranges then differ from mask areas."""
+    gt_dict, dt_list = random_coco(7, segm=True)
+    if with_box:
+        from pycocotools import mask as mask_utils
+
+        for r in dt_list:  # a box unlike the mask's, so that w*h and the mask area differ
+            x, y, w, h = mask_utils.toBbox(r["segmentation"]).tolist()
+            r["bbox"] = [x, y, w * 1.5 + 40, h * 1.5 + 40]
+    path = tmp_path / "dt.json"
+    path.write_text(json.dumps(dt_list))
+    gt = read_coco_gt(gt_dict, masks=True)
+    fast, general = read_coco_results(path, gt, masks=True), read_coco_results(dt_list, gt, masks=True)
+    assert np.array_equal(fast.area, general.area) and np.array_equal(fast.box, general.box)
+    assert_allclose(evaluate(gt_dict, path, "segm").coco.stats, reference(gt_dict, dt_list, "segm").stats,
+                    atol=1e-9, rtol=0)
