@@ -1,6 +1,6 @@
 """detrecall: exact, fast evaluation of object detectors and instance segmentation."""
 
-from . import metrics
+from . import metrics, retrieval
 from .errors import DetrecallError, InputError
 from .io.coco import read_coco_gt, read_coco_results
 from .pipeline import EvaluationResult, evaluate
@@ -21,6 +21,7 @@ __all__ = [
     "InputError",
     "evaluate",
     "metrics",
+    "retrieval",
     "read_coco_gt",
     "read_coco_results",
 ]
