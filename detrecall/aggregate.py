@@ -76,7 +76,7 @@ WARN_ALL = ("precision", "recall", "f-score")
 
 
 def divide(num: np.ndarray, den: np.ndarray, zero_division: ZeroDivision, metric: str,
-           warn_for: tuple[str, ...] = WARN_ALL) -> np.ndarray:
+           warn_for: tuple[str, ...] = WARN_ALL, unit: str = "label") -> np.ndarray:
     """num / den as float64, `zero_division` where den == 0; with "warn", an
     UndefinedMetricWarning when `metric` is in `warn_for` (as scikit-learn's _prf_divide)."""
     num = np.asarray(num, np.float64)
@@ -87,15 +87,16 @@ def divide(num: np.ndarray, den: np.ndarray, zero_division: ZeroDivision, metric
         out = np.where(undefined, check_zero_division(zero_division), out)
         if zero_division == "warn" and metric in warn_for:
             start, missing = _UNDEFINED[metric]
-            where = "in labels with" if out.size > 1 else "due to"
-            warnings.warn(f"{start} ill-defined and being set to 0.0 {where} no {missing} samples. "
+            counted = "label" if unit == "sample" else "sample"  # what each ratio counts
+            where = f"in {unit}s with" if out.size > 1 else "due to"
+            warnings.warn(f"{start} ill-defined and being set to 0.0 {where} no {missing} {counted}s. "
                           "Use `zero_division` parameter to control this behavior.",
                           UndefinedMetricWarning, stacklevel=3)
     return out
 
 
 def prf(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, beta: float = 1.0,
-        zero_division: ZeroDivision = 0, warn_for: tuple[str, ...] = WARN_ALL,
+        zero_division: ZeroDivision = 0, warn_for: tuple[str, ...] = WARN_ALL, unit: str = "label",
         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Precision tp/(tp+fp), recall tp/(tp+fn), F-beta (1+b^2)tp / (b^2(tp+fn) + tp+fp).
 
@@ -103,15 +104,49 @@ def prf(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, beta: float = 1.0,
     `zero_division` wherever a denominator is 0.
     """
     tp, fp, fn = (np.asarray(x, np.float64) for x in (tp, fp, fn))
-    precision = divide(tp, tp + fp, zero_division, "precision", warn_for)
-    recall = divide(tp, tp + fn, zero_division, "recall", warn_for)
+    precision = divide(tp, tp + fp, zero_division, "precision", warn_for, unit)
+    recall = divide(tp, tp + fn, zero_division, "recall", warn_for, unit)
     if math.isinf(beta):
         return precision, recall, recall
     if beta == 0:
         return precision, recall, precision
     b2 = beta * beta
-    fbeta = divide((1 + b2) * tp, b2 * (tp + fn) + (tp + fp), zero_division, "f-score", warn_for)
+    fbeta = divide((1 + b2) * tp, b2 * (tp + fn) + (tp + fp), zero_division, "f-score", warn_for, unit)
     return precision, recall, fbeta
+
+
+@dataclass(frozen=True)
+class Curve:
+    """Counts and rates as functions of the score threshold: one point per distinct score of a
+    counted detection, thresholds descending (a detection counts when its score >= threshold)."""
+
+    thresholds: np.ndarray
+    tp: np.ndarray
+    fp: np.ndarray
+    precision: np.ndarray
+    recall: np.ndarray
+    f1: np.ndarray  # F-beta with the evaluation's beta
+
+
+def curves(score: np.ndarray, is_tp: np.ndarray, segment: np.ndarray, support: np.ndarray,
+           beta: float = 1.0, zero_division: ZeroDivision = 0) -> list[Curve]:
+    """One Curve per segment (class): cumulative TP and FP along descending score, taken at
+    each distinct score, then the rates. `is_tp` marks true positives, the rest are false
+    positives; `support` is each segment's number of positives. Vectorized over segments."""
+    n_seg = len(support)
+    score, tp_flag, seg = score, is_tp, segment
+    order = np.lexsort((-score, seg))
+    score, tp_flag, seg = score[order], tp_flag[order], seg[order]
+    seg_start = np.searchsorted(seg, np.arange(n_seg))
+    run_tp = np.cumsum(tp_flag)
+    base = np.r_[0, run_tp][seg_start]
+    tp = run_tp - base[seg]
+    fp = (np.arange(len(seg)) - seg_start[seg] + 1) - tp
+    last = np.r_[(seg[1:] != seg[:-1]) | (score[1:] != score[:-1]), True] if len(seg) else np.zeros(0, bool)
+    seg, score, tp, fp = seg[last], score[last], tp[last], fp[last]
+    p, r, f = prf(tp, fp, support[seg] - tp, beta, zero_division)
+    cuts = np.searchsorted(seg, np.arange(1, n_seg))
+    return [Curve(*parts) for parts in zip(*(np.split(a, cuts) for a in (score, tp, fp, p, r, f)))]
 
 
 def _nanaverage(values: np.ndarray, weights: np.ndarray | None = None) -> float:
@@ -124,16 +159,17 @@ def _nanaverage(values: np.ndarray, weights: np.ndarray | None = None) -> float:
 
 
 def average_rates(counts: Counts, average: str, labels: np.ndarray, beta: float = 1.0,
-                  zero_division: ZeroDivision = 0, warn_for: tuple[str, ...] = WARN_ALL) -> Rates:
+                  zero_division: ZeroDivision = 0, warn_for: tuple[str, ...] = WARN_ALL,
+                  unit: str = "label") -> Rates:
     """micro (pooled counts), macro (mean over classes) or weighted (by support) rates over
     the classes selected by the boolean mask `labels`, as scikit-learn averages them."""
     if average not in AVERAGES:
         raise DetrecallError(f"average must be one of {', '.join(AVERAGES)}, got {average!r}")
     tp, fp, fn = counts.tp[labels], counts.fp[labels], counts.fn[labels]
     if average == "micro":
-        p, r, f = prf(tp.sum(), fp.sum(), fn.sum(), beta, zero_division, warn_for)
+        p, r, f = prf(tp.sum(), fp.sum(), fn.sum(), beta, zero_division, warn_for, unit)
         return Rates(float(p), float(r), float(f))
-    p, r, f = prf(tp, fp, fn, beta, zero_division, warn_for)
+    p, r, f = prf(tp, fp, fn, beta, zero_division, warn_for, unit)
     w = (tp + fn).astype(np.float64) if average == "weighted" else None
     if len(tp) == 0:
         return Rates(math.nan, math.nan, math.nan)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .errors import DetrecallError
@@ -47,7 +49,72 @@ def _parser() -> argparse.ArgumentParser:
     pt.add_argument("--target-precision", type=float, metavar="P",
                     help="also report the threshold with the best recall at precision >= P")
     pt.add_argument("--confusion", action="store_true", help="add the confusion matrix")
+    cl = sub.add_parser(
+        "classify", help="classification report of label predictions (scikit-learn's)",
+        description="Precision, recall, F1 and support per label, accuracy and averages, for "
+        "plain label predictions (one label per sample).")
+    cl.add_argument("y_true", type=Path, help="true labels: .csv/.txt (one per line), .json list or .npy")
+    cl.add_argument("y_pred", type=Path, help="predicted labels, same forms and length")
+    cl.add_argument("--column", help="CSV column name to read (the file then has a header)")
+    cl.add_argument("--digits", type=int, default=2)
+    cl.add_argument("--format", choices=("table", "json"), default="table")
     return parser
+
+
+def _read_labels(path: Path, column: str | None) -> Any:
+    """Labels from .npy (array), .json (a list) or .csv/.txt (one per line, or the named column
+    of a CSV with a header); numeric text becomes numbers."""
+    import csv
+
+    import numpy as np
+
+    from .errors import InputError
+    from .io._records import read_json
+
+    if not path.is_file():
+        raise InputError("file not found", source=str(path))
+    if path.suffix == ".npy":
+        return np.load(path, allow_pickle=False)
+    if path.suffix == ".json":
+        data, _ = read_json(path)
+        if not isinstance(data, list):
+            raise InputError(f"is a JSON {type(data).__name__}, expected a list of labels", source=str(path))
+        return np.asarray(data)
+    with path.open(newline="") as f:
+        rows = [r for r in csv.reader(f) if r]
+    if column is not None:
+        if not rows or column not in rows[0]:
+            raise InputError(f"no column {column!r} in the header", source=str(path))
+        i = rows[0].index(column)
+        values = [r[i] for r in rows[1:]]
+    else:
+        values = [r[0] for r in rows]
+    try:
+        return np.asarray([int(v) for v in values])
+    except ValueError:
+        return np.asarray([v.strip() for v in values])
+
+
+def _classify(args: argparse.Namespace) -> int:
+    from .errors import InputError
+    from .metrics import classification_report
+
+    y_true = _read_labels(args.y_true, args.column)
+    y_pred = _read_labels(args.y_pred, args.column)
+    if len(y_true) != len(y_pred):
+        raise InputError(f"{len(y_true)} true labels but {len(y_pred)} predicted ({args.y_pred})",
+                         source=str(args.y_true))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if args.format == "json":
+            report = classification_report(y_true, y_pred, output_dict=True, digits=args.digits)
+            text = json.dumps({"schema_version": SCHEMA_VERSION, "report": report}, indent=2) + "\n"
+        else:
+            text = classification_report(y_true, y_pred, digits=args.digits)
+    for message in dict.fromkeys(str(w.message) for w in caught):
+        print(f"detrecall: warning: {message}", file=sys.stderr)
+    sys.stdout.write(text)
+    return 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -75,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; exit status 0 on success, 2 on bad input or usage (one line on stderr)."""
     args = _parser().parse_args(argv)
     try:
-        return _evaluate(args)
+        return _classify(args) if args.command == "classify" else _evaluate(args)
     except DetrecallError as e:
         print(f"detrecall: error: {e}", file=sys.stderr)
         return 2

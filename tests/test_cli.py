@@ -114,3 +114,25 @@ def test_point_section_in_json_and_table() -> None:
 def test_bad_point_flags_exit_2(flags: list[str]) -> None:
     out = run("evaluate", FIXTURES / "gt.json", FIXTURES / "dt_bbox.json", *flags)
     assert out.returncode == 2 and out.stdout == "" and "Traceback" not in out.stderr
+
+
+def test_classify_prints_scikit_learns_report(tmp_path: Path) -> None:
+    from sklearn.metrics import classification_report
+
+    y_true = ["cat", "dog", "cat", "bird", "dog", "dog"]
+    y_pred = ["cat", "cat", "cat", "bird", "dog", "bird"]
+    (tmp_path / "t.csv").write_text("label\n" + "\n".join(y_true) + "\n")
+    (tmp_path / "p.json").write_text(json.dumps(y_pred))
+    out = run("classify", tmp_path / "t.csv", tmp_path / "p.json", "--column", "label")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == classification_report(y_true, y_pred)
+    import numpy as np
+
+    np.save(tmp_path / "t.npy", np.array([0, 1, 1, 0]))
+    np.save(tmp_path / "p.npy", np.array([0, 0, 0, 0]))
+    out = run("classify", tmp_path / "t.npy", tmp_path / "p.npy", "--format", "json")
+    report = json.loads(out.stdout)["report"]
+    assert report["accuracy"] == 0.5 and report["1"]["recall"] == 0.0
+    assert out.stderr.startswith("detrecall: warning: Precision is ill-defined")
+    bad = run("classify", tmp_path / "t.npy", tmp_path / "t.csv")
+    assert bad.returncode == 2 and "4 true labels but 7 predicted" in bad.stderr

@@ -120,8 +120,106 @@ def test_accuracy_and_confusion_matrix(seed):
 def test_warning_class_is_a_user_warning_and_bad_arguments():
     assert issubclass(UndefinedMetricWarning, UserWarning)
     with pytest.raises(DetrecallError, match="average must be one of"):
+        metrics.precision([0, 1], [1, 1], average="bogus")
+    with pytest.raises(DetrecallError, match="Samplewise metrics are not available"):
         metrics.precision([0, 1], [1, 1], average="samples")
     with pytest.raises(DetrecallError, match="Target is multiclass but average='binary'"):
         metrics.recall([0, 1, 2], [1, 1, 2])
     with pytest.raises(DetrecallError, match="continuous values"):
         metrics.f1([0.5, 1.0], [1.0, 1.0])
+
+
+def scored_case(seed: int) -> dict:
+    """Binary labels (0/1, -1/1 or strings with pos_label) with scores full of ties, or
+    multiclass labels with probability rows."""
+    rng = np.random.default_rng(50_000 + seed)
+    n = int(rng.integers(2, 40))
+    levels = int(rng.choice([3, 10, 1000]))
+    if seed % 4 == 3:
+        k = int(rng.integers(3, 6))
+        n = max(n, k)
+        y = rng.integers(0, k, n)
+        y[:k] = np.arange(k)  # every class present
+        p = rng.random((n, k)) ** 2
+        return {"y_true": y, "y_score": p / p.sum(axis=1, keepdims=True), "multiclass": True}
+    y = (rng.random(n) < rng.uniform(0.1, 0.9)).astype(int)
+    y[0], y[1] = 0, 1
+    score = np.round(rng.random(n) * levels) / levels + 0.3 * y * rng.random()
+    score = np.clip(score, 0, 1)
+    case = {"y_true": y, "y_score": score, "multiclass": False}
+    if seed % 4 == 1:
+        case["y_true"] = np.where(y == 1, 1, -1)
+    if seed % 4 == 2:
+        case["y_true"] = np.where(y == 1, "pos", "neg")
+        case["pos_label"] = "pos"
+    return case
+
+
+@pytest.mark.parametrize("seed", range(N_CASES))
+def test_scored_functions_equal_scikit_learn(seed):
+    c = scored_case(seed)
+    if c["multiclass"]:
+        for average in ("macro", "weighted"):
+            assert metrics.roc_auc(c["y_true"], c["y_score"], multi_class="ovr", average=average) == \
+                pytest.approx(skm.roc_auc_score(c["y_true"], c["y_score"], multi_class="ovr",
+                                                average=average), abs=1e-12)
+        return
+    pos = {"pos_label": c["pos_label"]} if "pos_label" in c else {}
+    got = metrics.precision_recall_curve(c["y_true"], c["y_score"], **pos)
+    ref = skm.precision_recall_curve(c["y_true"], c["y_score"], **pos)
+    for a, b in zip(got, ref):
+        assert_allclose(a, b, atol=1e-12, rtol=0)
+    got = metrics.precision_recall_curve(c["y_true"], c["y_score"], drop_intermediate=True, **pos)
+    ref = skm.precision_recall_curve(c["y_true"], c["y_score"], drop_intermediate=True, **pos)
+    for a, b in zip(got, ref):
+        assert_allclose(a, b, atol=1e-12, rtol=0)
+    ap_pos = c.get("pos_label", 1)
+    assert metrics.average_precision(c["y_true"], c["y_score"], pos_label=ap_pos) == pytest.approx(
+        skm.average_precision_score(c["y_true"], c["y_score"], pos_label=ap_pos), abs=1e-12)
+    assert metrics.roc_auc(c["y_true"], c["y_score"]) == pytest.approx(
+        skm.roc_auc_score(c["y_true"], c["y_score"]), abs=1e-12)
+    from sklearn.calibration import calibration_curve
+
+    for strategy in ("uniform", "quantile"):
+        n_bins = int(np.random.default_rng(seed).integers(2, 8))
+        got = metrics.calibration_curve(c["y_true"], c["y_score"], n_bins=n_bins, strategy=strategy, **pos)
+        ref = calibration_curve(c["y_true"], c["y_score"], n_bins=n_bins, strategy=strategy, **pos)
+        for a, b in zip(got, ref):
+            assert_allclose(a, b, atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("seed", range(N_CASES))
+def test_agreement_metrics_and_report_equal_scikit_learn(seed):
+    case = random_case(seed)
+    y_true, y_pred = case["y_true"], case["y_pred"]
+    multilabel = np.asarray(y_true).ndim == 2 and np.asarray(y_true).shape[1] > 1
+    if not multilabel:
+        got, gw = run(metrics.matthews_corrcoef, y_true, y_pred)
+        ref, rw = run(skm.matthews_corrcoef, y_true, y_pred)
+        assert_equal_results(got, ref)
+        assert [m for _, m in gw] == [m for _, m in rw]
+        for weights in (None, "linear", "quadratic"):
+            got, gw = run(metrics.cohen_kappa, y_true, y_pred, weights=weights)
+            ref, rw = run(skm.cohen_kappa_score, y_true, y_pred, weights=weights)
+            assert_equal_results(got, ref)
+            assert [m for _, m in gw] == [m for _, m in rw]
+    kw = {"zero_division": case["zero_division"]}
+    if "labels" in case and not multilabel:
+        kw["labels"] = case["labels"]
+    for output_dict in (False, True):
+        got, gw = run(metrics.classification_report, y_true, y_pred, output_dict=output_dict, **kw)
+        ref, rw = run(skm.classification_report, y_true, y_pred, output_dict=output_dict, **kw)
+        if isinstance(ref, type):
+            assert isinstance(got, type)
+            continue
+        if output_dict:
+            assert list(got) == list(ref)
+            for key in ref:
+                if isinstance(ref[key], dict):
+                    assert_allclose([got[key][h] for h in ref[key]], list(ref[key].values()),
+                                    atol=1e-12, equal_nan=True)
+                else:
+                    assert got[key] == pytest.approx(ref[key], abs=1e-12)
+        else:
+            assert got == ref
+        assert [m for _, m in gw] == [m for _, m in rw]

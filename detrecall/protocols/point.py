@@ -12,7 +12,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..aggregate import AVERAGES, Counts, Rates, ZeroDivision, average_rates, check_zero_division, prf
+from ..aggregate import (
+    AVERAGES,
+    Counts,
+    Curve,
+    Rates,
+    ZeroDivision,
+    average_rates,
+    check_zero_division,
+    curves,
+    prf,
+)
 from ..errors import DetrecallError
 from ..types import Matches
 
@@ -42,19 +52,6 @@ def detection_status(m: Matches) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class Curve:
-    """Counts and rates as functions of the score threshold: one point per distinct score of a
-    counted detection, thresholds descending (a detection counts when its score >= threshold)."""
-
-    thresholds: np.ndarray
-    tp: np.ndarray
-    fp: np.ndarray
-    precision: np.ndarray
-    recall: np.ndarray
-    f1: np.ndarray  # F-beta with the evaluation's beta
-
-
-@dataclass(frozen=True)
 class OperatingPoint:
     """A chosen score threshold and what it gives; all NaN when no threshold qualifies."""
 
@@ -68,26 +65,6 @@ class OperatingPoint:
 
 
 NO_POINT = OperatingPoint(math.nan, math.nan, math.nan, math.nan)
-
-
-def curves(score: np.ndarray, status: np.ndarray, segment: np.ndarray, support: np.ndarray,
-           beta: float, zero_division: ZeroDivision) -> list[Curve]:
-    """One Curve per segment (class) from the counted detections' scores, vectorized."""
-    n_seg = len(support)
-    counted = status != IGNORED
-    score, tp_flag, seg = score[counted], status[counted] == TP, segment[counted]
-    order = np.lexsort((-score, seg))
-    score, tp_flag, seg = score[order], tp_flag[order], seg[order]
-    seg_start = np.searchsorted(seg, np.arange(n_seg))
-    run_tp = np.cumsum(tp_flag)
-    base = np.r_[0, run_tp][seg_start]
-    tp = run_tp - base[seg]
-    fp = (np.arange(len(seg)) - seg_start[seg] + 1) - tp
-    last = np.r_[(seg[1:] != seg[:-1]) | (score[1:] != score[:-1]), True] if len(seg) else np.zeros(0, bool)
-    seg, score, tp, fp = seg[last], score[last], tp[last], fp[last]
-    p, r, f = prf(tp, fp, support[seg] - tp, beta, zero_division)
-    cuts = np.searchsorted(seg, np.arange(1, n_seg))
-    return [Curve(*parts) for parts in zip(*(np.split(a, cuts) for a in (score, tp, fp, p, r, f)))]
 
 
 def _pick(c: Curve, valid: np.ndarray, primary: np.ndarray) -> OperatingPoint:
@@ -231,9 +208,10 @@ def operating_point(
     precision, recall, f1 = prf(counts.tp, counts.fp, counts.fn, beta, zero_division)
     labels = (support > 0) | (counts.predicted > 0)
     avg = {k: average_rates(counts, k, labels, beta, zero_division) for k in AVERAGES}
-    per_class_curves = curves(m.det_score, status, m.det_class, support, beta, zero_division)
-    pooled = curves(m.det_score, status, np.zeros_like(m.det_class), np.array([support.sum()]),
-                    beta, zero_division)[0]
+    counted = status != IGNORED
+    score, is_tp, cls = m.det_score[counted], status[counted] == TP, m.det_class[counted]
+    per_class_curves = curves(score, is_tp, cls, support, beta, zero_division)
+    pooled = curves(score, is_tp, np.zeros_like(cls), np.array([support.sum()]), beta, zero_division)[0]
 
     def targeted(target: float | None, pick) -> tuple | None:
         if target is None:
