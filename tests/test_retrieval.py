@@ -25,6 +25,14 @@ def brute_recall(q, nb, k, dist=None, thr=None, average="micro"):
     return sum(sum(v) / len(v) for v in per.values()) / len(per)
 
 
+def brute_precision(q, nb, k, dist, thr):
+    total = 0.0
+    for i, label in enumerate(q):
+        items = sorted(range(len(nb[i])), key=lambda j: dist[i][j])[:k]
+        total += sum(nb[i][j] == label and (thr is None or dist[i][j] <= thr) for j in items) / k
+    return total / len(q)
+
+
 def brute_map_at_r(q, nb, r):
     total = 0.0
     for i, label in enumerate(q):
@@ -86,5 +94,7 @@ def test_against_brute_force(seed):
     for average in ("micro", "macro"):
         assert retrieval.recall_at_k(q, nb, k, distances=dist, distance_threshold=thr, average=average) \
             == pytest.approx(brute_recall(q, nb, k, dist, thr, average), abs=1e-12)
+    assert retrieval.precision_at_k(q, nb, k, distances=dist, distance_threshold=thr) == pytest.approx(
+        brute_precision(q, nb, k, dist, thr), abs=1e-12)
     r = rng.integers(1, n_nb + 3, n_q)
     assert retrieval.map_at_r(q, nb, r) == pytest.approx(brute_map_at_r(q, nb, r.tolist()), abs=1e-12)
