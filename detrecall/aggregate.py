@@ -135,7 +135,7 @@ def curves(score: np.ndarray, is_tp: np.ndarray, segment: np.ndarray, support: n
     positives; `support` is each segment's number of positives. Vectorized over segments."""
     n_seg = len(support)
     score, tp_flag, seg = score, is_tp, segment
-    order = np.lexsort((-score, seg))
+    order = by_class_then_score(seg, score)
     score, tp_flag, seg = score[order], tp_flag[order], seg[order]
     seg_start = np.searchsorted(seg, np.arange(n_seg))
     run_tp = np.cumsum(tp_flag)
@@ -189,6 +189,16 @@ def min_tp_for_recall(recall_thresholds: np.ndarray, npos: np.ndarray) -> np.nda
         c = c - down + up
 
 
+def by_class_then_score(cls: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """Stable order by class ascending, then score descending (ties keep input order): equal
+    to np.lexsort((-score, cls)), faster: the class pass is a radix sort on a 16-bit key."""
+    by_score = np.argsort(-score, kind="stable")
+    key = cls[by_score]
+    if len(key) and 0 <= key.min() and key.max() < 2**15:
+        key = key.astype(np.int16)
+    return by_score[np.argsort(key, kind="stable")]
+
+
 def suffix_max_at(values: np.ndarray, seg_end: np.ndarray, at: np.ndarray, inside: np.ndarray) -> np.ndarray:
     """max(values[at[s, r] : seg_end[s]]) where inside[s, r], else 0; `at` ascending along r.
 
@@ -224,40 +234,51 @@ def accumulate(m: Matches, params: EvalParams) -> Accumulated:
     recall = np.full((n_t, n_k, n_a, n_m), -1.0)
     # within a class: score descending, ties by image id, then by rank inside the image; the
     # detections come in (image, class, rank) order, so a stable sort keeps those ties right
-    order = np.lexsort((-m.det_score, m.det_class))
-    area_bounds = np.searchsorted(m.hit_area, np.arange(n_a + 1))
-    position = np.full(len(m.det_row), -1, np.int64)
-    for mi, max_det in enumerate(params.max_dets):
+    order = by_class_then_score(m.det_class, m.det_score)
+    n_det = len(m.det_row)
+    cuts, positions, bounds = [], [], []
+    for max_det in params.max_dets:  # each cut is a subsequence of `order`
         cut = order[m.det_rank[order] < max_det]
-        for a in range(n_a):
-            classes = np.flatnonzero(m.npos[:, a] > 0)
-            n_c = len(classes)
-            sel = cut[m.npos[m.det_class[cut], a] > 0]  # sorted detections of counted classes
-            cls = m.det_class[sel]
-            starts = np.searchsorted(cls, classes, side="left")
-            ends = np.searchsorted(cls, classes, side="right")
-            out_cum = np.r_[0, np.cumsum(m.det_out_of_range[a][sel])]
-            position[:] = -1
-            position[sel] = np.arange(len(sel))
-
-            h = slice(area_bounds[a], area_bounds[a + 1])
-            pos, thr = position[m.hit_det[h]], m.hit_thr[h]
-            keep = pos >= 0
-            pos, thr, gt_ign = pos[keep], thr[keep], m.hit_ignored[h][keep]
-            o = np.argsort(thr * (len(sel) + 1) + pos, kind="stable")
-            pos, thr, gt_ign = pos[o], thr[o], gt_ign[o]
-            k = np.searchsorted(ends, pos, side="right")  # class segment of each hit
+        position = np.full(n_det, -1, np.int64)
+        position[cut] = np.arange(len(cut))
+        cls = m.det_class[cut]
+        cuts.append(cut)
+        positions.append(position)
+        bounds.append((np.searchsorted(cls, np.arange(n_k), side="left"),
+                       np.searchsorted(cls, np.arange(n_k), side="right")))
+    # rank of every detection in the full sorted order: hits sorted by it once per area range
+    # stay sorted in every smaller cut
+    rank_in_order = np.empty(n_det, np.int64)
+    rank_in_order[order] = np.arange(n_det)
+    area_bounds = np.searchsorted(m.hit_area, np.arange(n_a + 1))
+    for a in range(n_a):
+        classes = np.flatnonzero(m.npos[:, a] > 0)
+        n_c = len(classes)
+        k_of_class = np.full(n_k, -1, np.int64)
+        k_of_class[classes] = np.arange(n_c)
+        out_of_range = m.det_out_of_range[a]
+        h = slice(area_bounds[a], area_bounds[a + 1])
+        o = np.argsort(m.hit_thr[h] * (n_det + 1) + rank_in_order[m.hit_det[h]], kind="stable")
+        hit_det, hit_thr, hit_ign = m.hit_det[h][o], m.hit_thr[h][o], m.hit_ignored[h][o]
+        hit_k = k_of_class[m.det_class[hit_det]]
+        for mi in range(n_m):
+            cut, position = cuts[mi], positions[mi]
+            starts, ends = bounds[mi][0][classes], bounds[mi][1][classes]
+            out_cum = np.r_[0, np.cumsum(out_of_range[cut])]
+            pos = position[hit_det]
+            keep = (pos >= 0) & (hit_k >= 0)
+            det, pos, thr, gt_ign, k = hit_det[keep], pos[keep], hit_thr[keep], hit_ign[keep], hit_k[keep]
             seg = thr * n_c + k
             # detections counted (not ignored) up to each hit: all so far, less those out of
             # range, corrected where a hit is ignored because of its ground truth instead
-            correction = _segment_cumsum(gt_ign.astype(np.int64) - m.det_out_of_range[a][sel[pos]], seg)
+            correction = _segment_cumsum(gt_ign.astype(np.int64) - out_of_range[det], seg)
             ignored = out_cum[pos + 1] - out_cum[starts[k]] + correction
             counted = (pos - starts[k] + 1) - ignored
             tp_hit = ~gt_ign
             tp = _segment_cumsum(tp_hit.astype(np.int64), seg)[tp_hit].astype(np.float64)
             tp_seg = seg[tp_hit]
             pr = tp / (counted[tp_hit].astype(np.float64) + EPS)
-            tp_score = m.det_score[sel[pos[tp_hit]]]
+            tp_score = m.det_score[det[tp_hit]]
 
             n_tp = np.bincount(tp_seg, minlength=n_t * n_c).reshape(n_t, n_c)
             recall[:, classes, a, mi] = n_tp / m.npos[classes, a]
@@ -267,8 +288,8 @@ def accumulate(m: Matches, params: EvalParams) -> Accumulated:
             inside = (need <= n_tp[:, :, None]) & (n_tp[:, :, None] > 0)
             q = suffix_max_at(pr, tp_end, at.reshape(-1, n_r), inside.reshape(-1, n_r))
             first_score = np.zeros(n_c)
-            if len(sel):
-                first = sel[np.minimum(starts, len(sel) - 1)]
+            if len(cut):
+                first = cut[np.minimum(starts, len(cut) - 1)]
                 first_score = np.where(ends > starts, m.det_score[first], 0.0)
             ss = np.where(
                 need == 0, first_score[None, :, None],
