@@ -83,7 +83,7 @@ def _mean_defined(s: np.ndarray) -> float:
 
 def _stat(
     acc: Accumulated, p: EvalParams, ap: bool, iou: float | None = None, area: str = "all",
-    max_dets: int = 100, k: slice | int = slice(None),
+    max_dets: int = 100,
 ) -> float:
     """pycocotools' _summarize: mean of the defined entries of one slice, -1 if none."""
     a = [i for i, lbl in enumerate(p.area_labels) if lbl == area]
@@ -91,7 +91,7 @@ def _stat(
     s = acc.precision if ap else acc.recall
     if iou is not None:
         s = s[np.where(iou == p.iou_thresholds)[0]]
-    s = s[:, :, k, a, m] if ap else s[:, k, a, m]
+    s = s[:, :, :, a, m] if ap else s[:, :, a, m]
     return _mean_defined(s)
 
 
@@ -168,19 +168,31 @@ class ClassMetrics:
         }
 
 
+def _mean_defined_per_class(s: np.ndarray) -> np.ndarray:
+    """(K,) mean of the defined (> -1) entries of s[..., k] per class, NaN where none."""
+    flat = s.reshape(-1, s.shape[-1])
+    defined = flat > -1
+    count = defined.sum(axis=0)
+    total = np.where(defined, flat, 0.0).sum(axis=0)
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
 def per_class(
     acc: Accumulated, p: EvalParams, class_ids: np.ndarray, names: Sequence[str]
 ) -> tuple[ClassMetrics, ...]:
-    """AP, AP50, AP75 and AR at the largest max_dets for each evaluated category, area 'all'."""
-    md = p.max_dets[-1]
-    area = "all" if "all" in p.area_labels else p.area_labels[0]
-    out = []
-    for k, (cid, name) in enumerate(zip(class_ids.tolist(), names)):
-        vals = (
-            _stat(acc, p, True, area=area, max_dets=md, k=k),
-            _stat(acc, p, True, iou=0.5, area=area, max_dets=md, k=k),
-            _stat(acc, p, True, iou=0.75, area=area, max_dets=md, k=k),
-            _stat(acc, p, False, area=area, max_dets=md, k=k),
-        )
-        out.append(ClassMetrics(int(cid), str(name), *map(_nan_if_undefined, vals)))
-    return tuple(out)
+    """AP, AP50, AP75 and AR at the largest max_dets for each evaluated category, area 'all'
+    (means of the defined entries, as _summarize takes them, all classes at once)."""
+    a = p.area_labels.index("all") if "all" in p.area_labels else 0
+    m = len(p.max_dets) - 1
+    prec = acc.precision[:, :, :, a, m]  # (T, R, K)
+
+    def at(iou: float) -> np.ndarray:
+        t = np.flatnonzero(p.iou_thresholds == iou)
+        return _mean_defined_per_class(prec[t]) if len(t) else np.full(prec.shape[-1], np.nan)
+
+    columns = (_mean_defined_per_class(prec), at(0.5), at(0.75),
+               _mean_defined_per_class(acc.recall[:, :, a, m]))
+    return tuple(
+        ClassMetrics(int(cid), str(name), *(float(c[k]) for c in columns))
+        for k, (cid, name) in enumerate(zip(class_ids.tolist(), names))
+    )

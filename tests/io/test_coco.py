@@ -242,3 +242,23 @@ def test_mask_results_with_boxes_take_pycocotools_box_branch(with_box, tmp_path)
     assert np.array_equal(fast.area, general.area) and np.array_equal(fast.box, general.box)
     assert_allclose(evaluate(gt_dict, path, "segm").coco.stats, reference(gt_dict, dt_list, "segm").stats,
                     atol=1e-9, rtol=0)
+
+
+@pytest.mark.parametrize("trap", [False, True])
+def test_chunked_decoding_reads_what_the_general_path_reads(trap, tmp_path, monkeypatch):
+    """Large results files are decoded in chunks split at '}, {'; a split that lands inside a
+    record (here: a string holding '},{') falls back to decoding the whole file."""
+    import detrecall.io.coco as coco
+
+    monkeypatch.setattr(coco, "_CHUNK_BYTES", 300)
+    gt_dict, dt_list = random_coco(9)
+    if trap:
+        for r in dt_list:
+            r["note"] = "x},{y"
+    path = tmp_path / "dt.json"
+    path.write_text(json.dumps(dt_list))
+    assert len(coco._array_chunks(path.read_bytes())) > 3
+    gt = read_coco_gt(gt_dict)
+    fast, general = read_coco_results(path, gt), read_coco_results(dt_list, gt)
+    for field in ("image_id", "category_id", "box", "area", "score"):
+        assert np.array_equal(getattr(fast, field), getattr(general, field)), field
