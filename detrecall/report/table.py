@@ -25,11 +25,8 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]], left: in
 
 def summary_text(result: EvaluationResult) -> str:
     """The 12 numbers labelled as pycocotools prints them ('n/a' where it prints -1)."""
-    return "\n".join(
-        f" {SUMMARY_LABELS[name]} = {_num(value, 5)}"
-        for name, value in result.coco.to_dict().items()
-        for value in [math.nan if value is None else value]
-    )
+    values = dict(zip(SUMMARY_LABELS, result.coco.as_tuple()))
+    return "\n".join(f" {SUMMARY_LABELS[name]} = {_num(value, 5)}" for name, value in values.items())
 
 
 def per_class_text(result: EvaluationResult) -> str:
