@@ -77,7 +77,7 @@ def plan(gt: Dataset, dt: Detections, params: EvalParams) -> Plan:
     gt_class, gt_group = keys(gt.image_id[g_sel], gt.category_id[g_sel])
     d_class, d_group = keys(dt.image_id[d_sel], dt.category_id[d_sel])
     # rows are stored by (image, category, file order): the order pycocotools concatenates in
-    order = np.lexsort((np.arange(len(d_sel)), -dt.score[d_sel], d_group))
+    order = np.lexsort((-dt.score[d_sel], d_group))  # stable: ties keep file order
     dt_rows, dt_class, dt_group = d_sel[order], d_class[order], d_group[order]
     dt_rank = np.arange(len(order)) - _group_starts(dt_group)
 
