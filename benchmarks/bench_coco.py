@@ -121,7 +121,8 @@ def run_once(tool: str, data: Path, kind: str, cpu: int, timeout: float) -> dict
         return {"error": f"did not finish in {timeout:.0f} s"}
     wall = time.perf_counter() - start
     if proc.returncode != 0:
-        return {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1]}
+        last = (proc.stderr.strip().splitlines() or [""])[-1]
+        return {"error": f"failed (exit status {proc.returncode}) {last}".strip()}
     out = json.loads(Path(name).read_text())
     os.unlink(name)
     out["wall"] = wall
