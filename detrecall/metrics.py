@@ -77,6 +77,11 @@ def label_counts(y_true: Any, y_pred: Any, labels: Any = None) -> tuple[Counts, 
     """Per-label TP, FP, FN (and the labels, the target kind): the sufficient statistics."""
     kind, present, yt, yp = _targets(y_true, y_pred)
     labels = present if labels is None else np.asarray(labels)
+    return _counts(kind, yt, yp, labels), labels, kind
+
+
+def _counts(kind: str, yt: np.ndarray, yp: np.ndarray, labels: np.ndarray) -> Counts:
+    """Per-label TP, FP, FN of already checked targets."""
     if kind == "multilabel-indicator":
         cols = labels.astype(np.int64)
         if len(cols) and (cols.min() < 0 or cols.max() >= yt.shape[1]):
@@ -84,13 +89,13 @@ def label_counts(y_true: Any, y_pred: Any, labels: Any = None) -> tuple[Counts, 
                 f"labels must be column indices in [0, {yt.shape[1]}) for multilabel input")
         t, q = yt[:, cols], yp[:, cols]
         tp = (t & q).sum(axis=0)
-        return Counts(tp=tp, fp=q.sum(axis=0) - tp, fn=t.sum(axis=0) - tp), labels, kind
+        return Counts(tp=tp, fp=q.sum(axis=0) - tp, fn=t.sum(axis=0) - tp)
     it, ip = _label_index(yt, labels), _label_index(yp, labels)
     n = len(labels) + 1
     tp = np.bincount(it[(it == ip)], minlength=n)[:-1]
     fp = np.bincount(ip, minlength=n)[:-1] - tp
     fn = np.bincount(it, minlength=n)[:-1] - tp
-    return Counts(tp=tp, fp=fp, fn=fn), labels, kind
+    return Counts(tp=tp, fp=fp, fn=fn)
 
 
 def precision_recall_fscore(
@@ -114,7 +119,7 @@ def precision_recall_fscore(
         rates = average_rates(per_sample, "macro", np.ones(len(tp), bool), beta, zero_division,
                               warn_for, unit="sample")
         return rates.precision, rates.recall, rates.f1, None
-    counts, _, _ = label_counts(y_true, y_pred, chosen)
+    counts = _counts(kind, yt, yp, np.asarray(chosen))
     if average is None:
         p, r, f = prf(counts.tp, counts.fp, counts.fn, beta, zero_division, warn_for)
         return p, r, f, counts.support

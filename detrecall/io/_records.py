@@ -7,7 +7,6 @@ that fails or the result has the wrong type do we walk the records to name the b
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -192,6 +191,3 @@ def check_ids_known(
         i = int(np.flatnonzero(bad)[0])
         raise cols.error(i, field, f"{int(values[i])} not found in {known_where}")
 
-
-def is_finite_number(v: Any) -> bool:
-    return _is_number(v) and math.isfinite(v)
