@@ -298,3 +298,24 @@ def accumulate(m: Matches, params: EvalParams) -> Accumulated:
             precision[:, :, classes, a, mi] = q.reshape(n_t, n_c, n_r).transpose(0, 2, 1)
             scores[:, :, classes, a, mi] = np.broadcast_to(ss, (n_t, n_c, n_r)).transpose(0, 2, 1)
     return Accumulated(precision=precision, recall=recall, scores=scores)
+
+
+AP_METHODS = ("allpoint", "11point")
+
+
+def interpolated_ap(precision: np.ndarray, recall: np.ndarray, method: str) -> float:
+    """Average precision of one ranked list (precision and recall after each counted detection,
+    recall nondecreasing) with the precision envelope max(precision[j:]), as Pascal VOC defines it.
+
+    "allpoint" (VOC2010+): the area under the envelope, sum of recall steps times the envelope.
+    "11point" (VOC2007): the mean of the envelope at recall 0, 0.1, ..., 1 (0 past the last recall).
+    """
+    if method not in AP_METHODS:
+        raise DetrecallError(f"ap_method must be one of {AP_METHODS}, got {method!r}")
+    envelope = np.maximum.accumulate(precision[::-1])[::-1]
+    if method == "allpoint":
+        steps = np.diff(np.r_[0.0, recall])
+        return float(np.sum(steps * envelope))
+    points = np.linspace(0.0, 1.0, 11)
+    at = np.searchsorted(recall, points, side="left")
+    return float(np.sum(np.r_[envelope, 0.0][at]) / 11)

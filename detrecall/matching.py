@@ -146,6 +146,14 @@ def match(
         taken[chosen, ai, ti] = True
         hits.append((ai, ti, d[seg][di], chosen))
 
+    return _matches(p, gt, dt, dets, hits, iou_thresholds, nonign,
+                    ~_in_range(dt.area[p.dt_rows[dets]], area_ranges))
+
+
+def _matches(p: Plan, gt: Dataset, dt: Detections, dets: np.ndarray, hits: list[tuple[np.ndarray, ...]],
+             iou_thresholds: np.ndarray, nonign: np.ndarray, out_of_range: np.ndarray) -> Matches:
+    """Matches from the kept plan detections `dets`, hits as (area, threshold, kept detection,
+    selected ground truth) index arrays, and the (G, A) not-ignored ground-truth flags."""
     if hits:
         ai, ti, di, gi = (np.concatenate(c) for c in zip(*hits))
     else:
@@ -153,6 +161,7 @@ def match(
     order = np.lexsort((di, ti, ai))
     ai, ti, di, gi = ai[order], ti[order], di[order], gi[order]
     rows = p.dt_rows[dets]
+    n_area = nonign.shape[1]
     npos = np.stack(
         [np.bincount(p.gt_class[nonign[:, a]], minlength=len(p.class_ids)) for a in range(n_area)],
         axis=1,
@@ -160,12 +169,44 @@ def match(
     return Matches(
         class_ids=p.class_ids, iou_thresholds=np.asarray(iou_thresholds, np.float64),
         det_class=p.dt_class[dets], det_image=dt.image_id[rows], det_rank=p.dt_rank[dets],
-        det_score=dt.score[rows], det_row=rows,
-        det_out_of_range=~_in_range(dt.area[rows], area_ranges),
+        det_score=dt.score[rows], det_row=rows, det_out_of_range=out_of_range,
         hit_area=ai, hit_thr=ti, hit_det=di, hit_gt=p.gt_rows[gi], hit_ignored=~nonign[gi, ai],
         npos=npos.astype(np.int64), gt_row=p.gt_rows, gt_class=p.gt_class,
         gt_image=gt.image_id[p.gt_rows], gt_ignored=~nonign.T,
     )
+
+
+def match_voc(p: Plan, iou: np.ndarray, gt: Dataset, dt: Detections, *, iou_thresholds: np.ndarray,
+              ignored: np.ndarray) -> Matches:
+    """Pascal VOC devkit matching of every planned detection, for each IoU threshold.
+
+    A detection looks only at the ground truth it overlaps most (the first in file order on
+    ties), taken or not: at IoU >= t it is a true positive if that one is still free, a
+    duplicate (false positive) if an earlier detection took it, and ignored if it is `ignored`
+    (difficult: neither TP nor FP). So the outcome needs no sequential walk: per threshold, the
+    highest-ranked detection pointing at a ground truth takes it. `ignored`: (len(gt),) bool.
+    One area range (everything); `iou` holds one value per plan pair.
+    """
+    thr = np.asarray(iou_thresholds, np.float64)
+    dets = np.arange(len(p.dt_rows))
+    nonign = ~np.asarray(ignored, bool)[p.gt_rows][:, None]  # (G, 1)
+    hits: list[tuple[np.ndarray, ...]] = []
+    if len(iou):
+        starts = np.flatnonzero(np.r_[True, p.pair_dt[1:] != p.pair_dt[:-1]])
+        best = np.maximum.reduceat(iou, starts)
+        at_best = np.flatnonzero(iou == np.repeat(best, np.diff(np.r_[starts, len(iou)])))
+        first = at_best[np.r_[True, p.pair_dt[at_best][1:] != p.pair_dt[at_best][:-1]]]
+        b_det, b_gt, b_iou = p.pair_dt[first], p.pair_gt[first], iou[first]  # detection order
+        b_nonign = nonign[b_gt, 0]
+        for t, value in enumerate(thr.tolist()):
+            over = b_iou >= value
+            on_ignored = np.flatnonzero(over & ~b_nonign)
+            cand = np.flatnonzero(over & b_nonign)
+            _, took = np.unique(b_gt[cand], return_index=True)  # first (best-ranked) per gt
+            chosen = np.sort(np.concatenate([on_ignored, cand[took]]))
+            zero = np.zeros(len(chosen), np.int64)
+            hits.append((zero, zero + t, b_det[chosen], b_gt[chosen]))
+    return _matches(p, gt, dt, dets, hits, thr, nonign, np.zeros((1, len(dets)), bool))
 
 
 def concat_matches(parts: list[Matches]) -> Matches:

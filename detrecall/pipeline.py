@@ -12,9 +12,19 @@ from .aggregate import ZeroDivision, accumulate
 from .errors import DetrecallError
 from .geometry.boxes import box_iou_pairs
 from .geometry.masks import mask_iou
+from .io._records import read_json
 from .io.coco import read_coco_gt, read_coco_results
-from .matching import Plan, match, plan
+from .matching import Plan, match, match_voc, plan
 from .protocols.coco import ClassMetrics, CocoSummary, make_params, per_class, summarize
+from .protocols.lvis import (
+    LVIS_MAX_DETS,
+    LvisMeta,
+    LvisSummary,
+    federate,
+    ignore_not_exhaustive,
+    read_lvis_meta,
+    summarize_lvis,
+)
 from .protocols.point import (
     FP,
     TP,
@@ -24,33 +34,43 @@ from .protocols.point import (
     detection_status,
     operating_point,
 )
+from .protocols.voc import VOC_IOU_THRESHOLDS, VocResult, check_voc_args, voc_result
 from .types import Accumulated, Categories, Dataset, Detections, EvalParams, Matches
 
 IouType = Literal["bbox", "segm"]
+Protocol = Literal["coco", "voc", "lvis"]
+PROTOCOLS = ("coco", "voc", "lvis")
 
 
 @dataclass(frozen=True)
 class EvaluationResult:
     """Everything one evaluation produced.
 
-    `coco`: the 12 summary numbers; `per_class`: AP, AP50, AP75, AR100 per category;
-    `point`: TP/FP/FN, precision, recall, F1 at one IoU and score threshold;
-    `accumulated`: pycocotools' precision/recall/scores arrays; `matches`: the matcher output.
+    `coco`: the 12 summary numbers; `per_class`: AP, AP50, AP75, AR100 per category (AR at the
+    largest max_dets: 300 for LVIS); `point`: TP/FP/FN, precision, recall, F1 at one IoU and
+    score threshold; `accumulated`: pycocotools' precision/recall/scores arrays; `matches`: the
+    matcher output. By `protocol`: "coco" fills `coco`; "lvis" fills `lvis` (and `per_class`,
+    `accumulated`), `coco` is None; "voc" fills `voc`, `coco` and `accumulated` are None and
+    `per_class` is empty (VOC's per-class figures are in `voc.classes`).
     """
 
     iou_type: str
     params: EvalParams
-    coco: CocoSummary
+    coco: CocoSummary | None
     per_class: tuple[ClassMetrics, ...]
-    accumulated: Accumulated
+    accumulated: Accumulated | None
     matches: Matches
     point: PointResult
+    protocol: str = "coco"
+    voc: VocResult | None = None
+    lvis: LvisSummary | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: `coco` maps the 12 names to numbers (None where undefined)."""
-        return {
+        out = {
             "iou_type": self.iou_type,
-            "coco": self.coco.to_dict(),
+            "protocol": self.protocol,
+            "coco": None if self.coco is None else self.coco.to_dict(),
             "per_class": [c.to_dict() for c in self.per_class],
             "point": self.point.to_dict(),
             "params": {
@@ -63,13 +83,20 @@ class EvaluationResult:
                 "class_agnostic": self.params.class_agnostic,
             },
         }
+        if self.voc is not None:
+            out["voc"] = self.voc.to_dict()
+        if self.lvis is not None:
+            out["lvis"] = self.lvis.to_dict()
+        return out
 
 
-def pair_ious(iou_type: str, p: Plan, gt: Dataset, dt: Detections) -> np.ndarray:
+def pair_ious(iou_type: str, p: Plan, gt: Dataset, dt: Detections, *,
+              pixel_inclusive: bool = False) -> np.ndarray:
     """IoU of every planned (detection, ground truth) pair, in plan order."""
     if iou_type == "bbox":
         g = p.gt_rows[p.pair_gt]
-        return box_iou_pairs(dt.box[p.dt_rows[p.pair_dt]], gt.box[g], gt.iscrowd[g])
+        return box_iou_pairs(dt.box[p.dt_rows[p.pair_dt]], gt.box[g], gt.iscrowd[g],
+                             pixel_inclusive=pixel_inclusive)
     assert gt.masks is not None and dt.masks is not None
     out = np.empty(len(p.pair_dt))
     at = 0
@@ -100,6 +127,9 @@ class Config:
     confusion: bool = False
     cost: Mapping[str, float] | None = None
     point_max_det: int | None = None  # None: every detection counts at the operating point
+    protocol: str = "coco"
+    ap_method: str = "allpoint"  # VOC
+    pixel_inclusive: bool = False  # VOC
 
 
 def make_config(
@@ -119,12 +149,31 @@ def make_config(
     target_precision: float | None = None,
     confusion: bool = False,
     cost: Mapping[str, float] | None = None,
+    protocol: Protocol = "coco",
+    ap_method: str = "allpoint",
+    pixel_inclusive: bool = False,
 ) -> Config:
     """A checked Config from `evaluate`'s keyword arguments (see there)."""
     if iou_type not in ("bbox", "segm"):
         raise DetrecallError(f"iou_type must be 'bbox' or 'segm', got {iou_type!r}")
+    if protocol not in PROTOCOLS:
+        raise DetrecallError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
     check_point_args(iou_threshold, score_threshold, beta, zero_division,
                      (target_recall, target_precision))
+    if protocol == "voc":
+        check_voc_args(ap_method, pixel_inclusive, iou_type)
+        if area_ranges is not None:
+            raise DetrecallError("protocol='voc' has no area ranges")
+        iou_thresholds = VOC_IOU_THRESHOLDS if iou_thresholds is None else iou_thresholds
+        area_ranges = {"all": (-np.inf, np.inf)}
+    elif pixel_inclusive:
+        raise DetrecallError("pixel_inclusive is a Pascal VOC convention: use it with protocol='voc'")
+    if protocol == "lvis":
+        if area_ranges is not None or class_agnostic:
+            raise DetrecallError("protocol='lvis' has fixed area ranges and evaluates per class")
+        max_dets = (LVIS_MAX_DETS,) if max_dets is None else tuple(max_dets)
+        if len(max_dets) != 1:
+            raise DetrecallError(f"protocol='lvis' takes one max_dets (per image), got {list(max_dets)}")
     params = make_params(
         iou_thresholds=iou_thresholds, max_dets=max_dets, area_ranges=area_ranges,
         image_ids=image_ids, category_ids=category_ids, class_agnostic=class_agnostic,
@@ -134,7 +183,8 @@ def make_config(
         score_threshold=float(score_threshold), beta=float(beta), zero_division=zero_division,
         target_recall=target_recall, target_precision=target_precision, confusion=bool(confusion),
         cost=None if cost is None else dict(cost),
-        point_max_det=None if max_dets is None else params.max_dets[-1],
+        point_max_det=None if max_dets is None or protocol != "coco" else params.max_dets[-1],
+        protocol=protocol, ap_method=ap_method, pixel_inclusive=bool(pixel_inclusive),
     )
 
 
@@ -143,36 +193,70 @@ def read_inputs(gt: Any, dt: Any, iou_type: str) -> tuple[Dataset, Detections]:
     masks = iou_type == "segm"
     if not isinstance(gt, Dataset):
         gt = read_coco_gt(gt, masks=masks)
+    return gt, _read_detections(dt, gt, masks)
+
+
+def read_lvis_inputs(gt: Any, dt: Any, iou_type: str) -> tuple[Dataset, Detections, LvisMeta]:
+    """As read_inputs, plus the federated labels of a LVIS ground-truth file or dict."""
+    if isinstance(gt, Dataset):
+        raise DetrecallError("protocol='lvis' needs the LVIS ground-truth file or dict (its images "
+                             "carry neg_category_ids and not_exhaustive_category_ids)")
+    data, name = read_json(gt)
+    masks = iou_type == "segm"
+    gt_set = read_coco_gt(data, masks=masks, name=name)
+    return gt_set, _read_detections(dt, gt_set, masks), read_lvis_meta(data, name, gt_set)
+
+
+def _read_detections(dt: Any, gt: Dataset, masks: bool) -> Detections:
     if not isinstance(dt, Detections):
         dt = read_coco_results(dt, gt, masks=masks)
     if masks and (gt.masks is None or dt.masks is None):
         raise DetrecallError("iou_type='segm' needs masks in both ground truth and detections")
-    return gt, dt
+    return dt
 
 
 @dataclass(frozen=True)
 class BatchMatches:
     """The matcher's output for a set of whole images: all a later summary needs."""
 
-    coco: Matches  # at the COCO thresholds and area ranges, max_dets[-1] per image and class
+    coco: Matches  # at the protocol's thresholds and area ranges (COCO: max_dets[-1] per group)
     point: Matches  # at the operating point's IoU, one unbounded area range
     confusion: np.ndarray | None
+    frequency: np.ndarray | None = None  # LVIS: frequency group of each evaluated class
 
 
-def match_batch(gt: Dataset, dt: Detections, config: Config) -> BatchMatches:
-    """One plan and one IoU pass, matched for COCO and for the operating point."""
+def match_batch(gt: Dataset, dt: Detections, config: Config, meta: LvisMeta | None = None) -> BatchMatches:
+    """One plan and one IoU pass, matched for the protocol and for the operating point."""
     params = config.params
+    point_thr = np.array([config.iou_threshold], np.float64)
+    frequency = not_exhaustive = None
+    if config.protocol == "lvis":
+        if meta is None:
+            raise DetrecallError("protocol='lvis' needs the LVIS labels of the ground truth")
+        gt, dt, not_exhaustive = federate(gt, dt, meta, params.max_dets[-1])
+        class_ids = gt.categories.ids if params.category_ids is None else params.category_ids
+        frequency = meta.frequency[np.searchsorted(meta.category_ids, class_ids)]
+    difficult = gt.iscrowd
+    if config.protocol == "voc":  # VOC has no crowd IoU: crowds are difficult, with plain IoU
+        gt = replace(gt, iscrowd=np.zeros(len(gt), bool))
     p = plan(gt, dt, params)
-    iou = pair_ious(config.iou_type, p, gt, dt)
-    coco = match(p, iou, gt, dt, iou_thresholds=params.iou_thresholds,
-                 area_ranges=params.area_ranges, max_det=params.max_dets[-1])
-    at_point = match(p, iou, gt, dt, iou_thresholds=np.array([config.iou_threshold], np.float64),
-                     area_ranges=_EVERYWHERE, max_det=config.point_max_det)
+    iou = pair_ious(config.iou_type, p, gt, dt, pixel_inclusive=config.pixel_inclusive)
+    if config.protocol == "voc":
+        coco = match_voc(p, iou, gt, dt, iou_thresholds=params.iou_thresholds, ignored=difficult)
+        at_point = match_voc(p, iou, gt, dt, iou_thresholds=point_thr, ignored=difficult)
+    else:
+        coco = match(p, iou, gt, dt, iou_thresholds=params.iou_thresholds,
+                     area_ranges=params.area_ranges, max_det=params.max_dets[-1])
+        at_point = match(p, iou, gt, dt, iou_thresholds=point_thr, area_ranges=_EVERYWHERE,
+                         max_det=config.point_max_det)
+    if not_exhaustive is not None:
+        coco = ignore_not_exhaustive(coco, not_exhaustive)
+        at_point = ignore_not_exhaustive(at_point, not_exhaustive)
     matrix = None
     if config.confusion:
         matrix = _confusion(gt, dt, params, at_point, config.iou_type, config.iou_threshold,
                             config.score_threshold)
-    return BatchMatches(coco=coco, point=at_point, confusion=matrix)
+    return BatchMatches(coco=coco, point=at_point, confusion=matrix, frequency=frequency)
 
 
 def class_names(categories: Categories, class_ids: np.ndarray, class_agnostic: bool) -> list[str]:
@@ -183,7 +267,6 @@ def finish(config: Config, batch: BatchMatches, names: Sequence[str],
            image_ids: np.ndarray) -> EvaluationResult:
     """Accumulate and summarize matched images into the result."""
     params = config.params
-    acc = accumulate(batch.coco, params)
     point = operating_point(
         batch.point, names, iou_threshold=config.iou_threshold,
         score_threshold=config.score_threshold, beta=config.beta,
@@ -191,11 +274,18 @@ def finish(config: Config, batch: BatchMatches, names: Sequence[str],
         target_precision=config.target_precision, confusion=batch.confusion, cost=config.cost,
         image_ids=image_ids,
     )
-    return EvaluationResult(
-        iou_type=config.iou_type, params=params, coco=summarize(acc, params),
-        per_class=per_class(acc, params, batch.coco.class_ids, names),
-        accumulated=acc, matches=batch.coco, point=point,
-    )
+    common = dict(iou_type=config.iou_type, params=params, matches=batch.coco, point=point,
+                  protocol=config.protocol)
+    if config.protocol == "voc":
+        voc = voc_result(batch.coco, names, config.ap_method, config.pixel_inclusive)
+        return EvaluationResult(coco=None, per_class=(), accumulated=None, voc=voc, **common)
+    acc = accumulate(batch.coco, params)
+    classes = per_class(acc, params, batch.coco.class_ids, names)
+    if config.protocol == "lvis":
+        assert batch.frequency is not None
+        return EvaluationResult(coco=None, per_class=classes, accumulated=acc,
+                                lvis=summarize_lvis(acc, params, batch.frequency), **common)
+    return EvaluationResult(coco=summarize(acc, params), per_class=classes, accumulated=acc, **common)
 
 
 def evaluate(
@@ -217,6 +307,9 @@ def evaluate(
     target_precision: float | None = None,
     confusion: bool = False,
     cost: Mapping[str, float] | None = None,
+    protocol: Protocol = "coco",
+    ap_method: str = "allpoint",
+    pixel_inclusive: bool = False,
 ) -> EvaluationResult:
     """Evaluate detections against ground truth: COCO's numbers and an operating point.
 
@@ -231,16 +324,27 @@ def evaluate(
     "warn") is what an undefined precision/recall/F takes (default 0, scikit-learn's value).
     `target_recall` / `target_precision` add those operating points; `confusion=True` adds the
     detection confusion matrix; `cost={"tp": .., "fp": .., "fn": ..}` adds total/per-image cost.
+    Protocols (same matcher and aggregator, other rules): "coco" (default); "voc": Pascal VOC
+    AP per class at `iou_thresholds` (default 0.5) by `ap_method` "allpoint" (VOC2010+) or
+    "11point" (VOC2007), crowd ground truth treated as difficult, `pixel_inclusive` boxes (+1 on
+    widths and heights as the devkit) on request; "lvis": LVIS federated evaluation (needs the
+    LVIS ground-truth file: neg_category_ids, not_exhaustive_category_ids, frequency), 300
+    detections per image unless `max_dets=[n]`. See protocols/voc.py and protocols/lvis.py.
     """
     config = make_config(
         iou_type, iou_thresholds=iou_thresholds, max_dets=max_dets, area_ranges=area_ranges,
         image_ids=image_ids, category_ids=category_ids, class_agnostic=class_agnostic,
         iou_threshold=iou_threshold, score_threshold=score_threshold, beta=beta,
         zero_division=zero_division, target_recall=target_recall,
-        target_precision=target_precision, confusion=confusion, cost=cost,
+        target_precision=target_precision, confusion=confusion, cost=cost, protocol=protocol,
+        ap_method=ap_method, pixel_inclusive=pixel_inclusive,
     )
-    gt, dt = read_inputs(gt, dt, iou_type)
-    batch = match_batch(gt, dt, config)
+    meta = None
+    if protocol == "lvis":
+        gt, dt, meta = read_lvis_inputs(gt, dt, iou_type)
+    else:
+        gt, dt = read_inputs(gt, dt, iou_type)
+    batch = match_batch(gt, dt, config, meta)
     params = config.params
     names = class_names(gt.categories, batch.coco.class_ids, params.class_agnostic)
     return finish(config, batch, names, gt.images.ids if params.image_ids is None else params.image_ids)

@@ -82,9 +82,12 @@ class Detections:
     score: np.ndarray  # (D,) float64
     masks: tuple[dict[str, Any], ...] | None = None
     source: str = "<detections>"
+    # (D,) int64 position of each row in its source, when a protocol's rule needs it (LVIS keeps
+    # the first 300 per image by score, ties in file order); None: the rows' own order
+    file_index: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        _freeze(self.image_id, self.category_id, self.box, self.area, self.score)
+        _freeze(self.image_id, self.category_id, self.box, self.area, self.score, self.file_index)
 
     def __len__(self) -> int:
         return len(self.image_id)

@@ -181,13 +181,15 @@ def _check_rle_strings(cols: Columns, rows: list[int]) -> None:
             )
 
 
-def read_coco_gt(source: Any, *, masks: bool = False) -> Dataset:
-    """Ground truth from a COCO instances file (path) or its parsed dict.
+def read_coco_gt(source: Any, *, masks: bool = False, name: str | None = None) -> Dataset:
+    """Ground truth from a COCO instances file (path) or its parsed dict (`name`: what to call
+    it in messages).
 
     `masks=True` also reads every annotation's segmentation into RLE (needed for segm).
     A missing `area` is the mask area (when masks are read) or w*h; `iscrowd` defaults to 0.
     """
-    data, name = read_json(source)
+    data, read_name = read_json(source)
+    name = name or read_name
     if not isinstance(data, dict):
         raise InputError(
             f"is a JSON {type(data).__name__}, expected a COCO object with 'images', "
@@ -404,6 +406,7 @@ def _mask_detections(name: str, gt: Dataset, image_id: np.ndarray, category_id: 
     return Detections(
         image_id=image_id[order], category_id=category_id[order], box=box[order],
         area=area[order], score=score[order], masks=_take_masks(rles, order), source=name,
+        file_index=order,
     )
 
 
@@ -428,6 +431,7 @@ def read_coco_results(source: Any, gt: Dataset, *, masks: bool = False) -> Detec
         return Detections(
             image_id=image_id[order], category_id=category_id[order], box=box[order],
             area=(box[:, 2] * box[:, 3])[order], score=score[order], source=str(source),
+            file_index=order,
         )
     data, name = read_json(source)
     recs = _results_list(data, name)
@@ -468,4 +472,5 @@ def read_coco_results(source: Any, gt: Dataset, *, masks: bool = False) -> Detec
     return Detections(
         image_id=image_id[order], category_id=category_id[order], box=box[order],
         area=area[order], score=score[order], masks=_take_masks(rle, order), source=name,
+        file_index=order,
     )
