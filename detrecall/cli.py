@@ -38,6 +38,14 @@ def _parser() -> argparse.ArgumentParser:
                     help="detections per image and class (default: 1 10 100)")
     ev.add_argument("--class-agnostic", action="store_true",
                     help="ignore categories when matching (pycocotools' useCats=0)")
+    pr = ev.add_argument_group("protocol")
+    pr.add_argument("--protocol", choices=("coco", "voc", "lvis"), default="coco",
+                    help="coco (default); voc: Pascal VOC AP per class (IoU 0.5 unless "
+                    "--iou-thresholds); lvis: LVIS federated evaluation (LVIS ground truth)")
+    pr.add_argument("--ap-method", choices=("allpoint", "11point"), default="allpoint",
+                    help="VOC AP: all-point (VOC2010+, default) or 11-point (VOC2007)")
+    pr.add_argument("--pixel-inclusive", action="store_true",
+                    help="VOC devkit box convention: +1 on widths and heights")
     pt = ev.add_argument_group("operating point")
     pt.add_argument("--iou-threshold", type=float, default=0.5, metavar="T",
                     help="IoU a detection needs to be a true positive (default 0.5)")
@@ -126,7 +134,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         max_dets=args.max_dets, class_agnostic=args.class_agnostic,
         iou_threshold=args.iou_threshold, score_threshold=args.score_threshold, beta=args.beta,
         target_recall=args.target_recall, target_precision=args.target_precision,
-        confusion=args.confusion,
+        confusion=args.confusion, protocol=args.protocol, ap_method=args.ap_method,
+        pixel_inclusive=args.pixel_inclusive,
     )
     payload = {"schema_version": SCHEMA_VERSION, **result.to_dict()}
     if args.output is not None:

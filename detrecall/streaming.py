@@ -60,6 +60,9 @@ class Evaluator:
 
     def __init__(self, iou_type: str = "bbox", **options: Any) -> None:
         self._config = make_config(iou_type, **options)  # type: ignore[arg-type]
+        if self._config.protocol == "lvis":
+            raise DetrecallError("protocol='lvis' is not available in streaming yet: its federated "
+                                 "labels come with the whole ground-truth file (use evaluate)")
         self._options = {"iou_type": iou_type, **_plain(options)}
         self._categories: Categories | None = None
         self._parts: list[BatchMatches] = []

@@ -136,3 +136,34 @@ def test_classify_prints_scikit_learns_report(tmp_path: Path) -> None:
     assert out.stderr.startswith("detrecall: warning: Precision is ill-defined")
     bad = run("classify", tmp_path / "t.npy", tmp_path / "t.csv")
     assert bad.returncode == 2 and "4 true labels but 7 predicted" in bad.stderr
+
+
+def test_protocol_voc_and_lvis_json(tmp_path: Path) -> None:
+    from detrecall import evaluate
+    from tests.protocols.test_lvis import random_lvis
+
+    out = run("evaluate", FIXTURES / "gt.json", FIXTURES / "dt_bbox.json", "--protocol", "voc",
+              "--iou-thresholds", "0.5", "0.75", "--ap-method", "11point", "--pixel-inclusive",
+              "--format", "json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    want = evaluate(FIXTURES / "gt.json", FIXTURES / "dt_bbox.json", protocol="voc",
+                    iou_thresholds=[0.5, 0.75], ap_method="11point", pixel_inclusive=True)
+    assert data["protocol"] == "voc" and data["coco"] is None
+    assert data["voc"]["mAP"] == list(want.voc.mAP)
+    assert [c["ap"] for c in data["voc"]["classes"]] == [list(c.ap) for c in want.voc.classes]
+    table = run("evaluate", FIXTURES / "gt.json", FIXTURES / "dt_bbox.json", "--protocol", "voc")
+    assert table.stdout.startswith("Pascal VOC AP (allpoint; TP/FP at IoU 0.5)")
+
+    gt, dt = random_lvis(4)
+    (tmp_path / "gt.json").write_text(json.dumps(gt))
+    (tmp_path / "dt.json").write_text(json.dumps(dt))
+    out = run("evaluate", tmp_path / "gt.json", tmp_path / "dt.json", "--protocol", "lvis",
+              "--format", "json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["lvis"] == evaluate(gt, dt, protocol="lvis").lvis.to_dict()
+    # a COCO file is not LVIS ground truth: one line, exit 2
+    out = run("evaluate", FIXTURES / "gt.json", FIXTURES / "dt_bbox.json", "--protocol", "lvis")
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.strip() == (f"detrecall: error: {FIXTURES / 'gt.json'}: image 0: neg_category_ids: "
+                                  "missing (LVIS ground truth lists it for every image)")

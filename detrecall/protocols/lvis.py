@@ -42,9 +42,11 @@ class LvisMeta:
 def _pairs(cols: Columns, field: str, image_ids: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, ...]:
     lists = []
     for i, r in enumerate(cols.records):
-        v = r.get(field)
+        if field not in r:
+            raise cols.error(i, field, "missing (LVIS ground truth lists it for every image)")
+        v = r[field]
         if not isinstance(v, list) or not all(isinstance(c, int) and not isinstance(c, bool) for c in v):
-            raise cols.error(i, field, f"is {v!r:.40} (expected a list of category ids, as LVIS has)")
+            raise cols.error(i, field, f"is {v!r:.40} (expected a list of category ids)")
         lists.append(v)
     counts = np.fromiter(map(len, lists), np.int64, len(lists))
     cats = np.fromiter((c for v in lists for c in v), np.int64, int(counts.sum()))

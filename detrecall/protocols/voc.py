@@ -49,7 +49,7 @@ class VocClass:
             "category_id": self.category_id, "name": self.name, "npos": self.npos,
             "ap": [_none_if_nan(v) for v in self.ap], "tp": list(self.tp), "fp": list(self.fp),
             "precision": [p.tolist() for p in self.precision],
-            "recall": [r.tolist() for r in self.recall],
+            "recall": [r.tolist() for r in self.recall] if self.npos else None,  # undefined
         }
 
 

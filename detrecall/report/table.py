@@ -68,9 +68,35 @@ def confusion_text(result: EvaluationResult) -> str:
         ["truth \\ pred", *labels], rows)
 
 
+def lvis_text(result: EvaluationResult) -> str:
+    """The LVIS summary as the `lvis` package prints its results ('n/a' where it prints -1)."""
+    assert result.lvis is not None
+    return "\n".join(f" {name:<8} = {_num(float('nan') if v is None else v, 5)}"
+                     for name, v in result.lvis.to_dict().items())
+
+
+def voc_text(result: EvaluationResult) -> str:
+    """Per-class VOC AP at each IoU threshold, counts at the first, and mAP."""
+    v = result.voc
+    assert v is not None
+    thr = [f"AP@{t:g}" for t in v.iou_thresholds]
+    rows = [[str(c.category_id), c.name, str(c.npos), str(c.tp[0]), str(c.fp[0]), *map(_num, c.ap)]
+            for c in v.classes]
+    rows.append(["", "mAP", "", "", "", *map(_num, v.mAP)])
+    title = (f"Pascal VOC AP ({v.ap_method}{', pixel-inclusive boxes' if v.pixel_inclusive else ''}; "
+             f"TP/FP at IoU {v.iou_thresholds[0]:g})")
+    return f"{title}\n" + format_table(["id", "class", "GT", "TP", "FP", *thr], rows, left=2)
+
+
 def result_text(result: EvaluationResult) -> str:
-    parts = [summary_text(result), f"Per class ({result.iou_type}):\n{per_class_text(result)}",
-             point_text(result)]
+    if result.protocol == "voc":
+        parts = [voc_text(result), point_text(result)]
+    elif result.protocol == "lvis":
+        parts = [lvis_text(result), f"Per class ({result.iou_type}):\n{per_class_text(result)}",
+                 point_text(result)]
+    else:
+        parts = [summary_text(result), f"Per class ({result.iou_type}):\n{per_class_text(result)}",
+                 point_text(result)]
     if result.point.confusion is not None:
         parts.append(confusion_text(result))
     return "\n\n".join(parts) + "\n"

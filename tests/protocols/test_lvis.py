@@ -75,7 +75,7 @@ def random_lvis(seed: int, segm: bool = False) -> tuple[dict[str, Any], list[dic
 def lvis_reference(gt: dict[str, Any], dt: list[dict[str, Any]], iou_type: str, tmp: Path) -> Any:
     """The `lvis` package's LVISEval after run(), on copies of the inputs."""
     if not hasattr(np, "float"):
-        np.float = float  # the package still calls np.float (removed in NumPy 1.24)
+        setattr(np, "float", float)  # noqa: B010 - np.float, removed in NumPy 1.24, used by lvis
     from lvis import LVIS, LVISEval, LVISResults
 
     path = tmp / "lvis_gt.json"
@@ -121,8 +121,8 @@ def test_lvis_rules_by_hand() -> None:
     dt = [
         {"image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "score": 0.9},  # TP
         {"image_id": 1, "category_id": 1, "bbox": [50, 50, 10, 10], "score": 0.95},  # ignored: not exhaustive
-        {"image_id": 1, "category_id": 2, "bbox": [0, 0, 10, 10], "score": 0.8},  # FP of class 2 (no GT: no AP)
-        {"image_id": 1, "category_id": 3, "bbox": [0, 0, 10, 10], "score": 0.99},  # dropped: not evaluated
+        {"image_id": 1, "category_id": 2, "bbox": [0, 0, 10, 10], "score": 0.8},  # FP, class without GT
+        {"image_id": 1, "category_id": 3, "bbox": [0, 0, 10, 10], "score": 0.99},  # dropped
     ]
     r = evaluate(gt, dt, protocol="lvis")
     one = 1 / (1 + np.spacing(1))  # precision tp / (tp + fp + eps), as COCO and LVIS compute it

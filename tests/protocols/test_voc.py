@@ -191,3 +191,20 @@ def test_bad_voc_arguments() -> None:
         evaluate(gt, dt, protocol="voc", area_ranges={"all": (0, 1e10)})
     with pytest.raises(DetrecallError, match="protocol"):
         evaluate(gt, dt, protocol="pascal")
+
+
+def test_voc_streaming_equals_one_pass() -> None:
+    from detrecall import Evaluator
+    from tests.oracle import random_coco
+
+    for seed in range(5):
+        gt, dt = random_coco(seed)
+        whole = evaluate(gt, dt, protocol="voc", iou_thresholds=[0.5, 0.7], ap_method="11point")
+        ev = Evaluator(protocol="voc", iou_thresholds=[0.5, 0.7], ap_method="11point")
+        for part in (gt["images"][::2], gt["images"][1::2]):
+            ids = {im["id"] for im in part}
+            anns = [a for a in gt["annotations"] if a["image_id"] in ids]
+            ev.update({**gt, "images": part, "annotations": anns}, [d for d in dt if d["image_id"] in ids])
+        assert ev.compute().voc.to_dict() == whole.voc.to_dict()
+    with pytest.raises(DetrecallError, match="lvis"):
+        Evaluator(protocol="lvis")
