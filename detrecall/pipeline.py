@@ -247,8 +247,8 @@ def match_batch(gt: Dataset, dt: Detections, config: Config, meta: LvisMeta | No
     else:
         coco = match(p, iou, gt, dt, iou_thresholds=params.iou_thresholds,
                      area_ranges=params.area_ranges, max_det=params.max_dets[-1])
-        at_point = match(p, iou, gt, dt, iou_thresholds=point_thr, area_ranges=_EVERYWHERE,
-                         max_det=config.point_max_det)
+        at_point = _point_from(coco, p, gt, dt, config) or match(
+            p, iou, gt, dt, iou_thresholds=point_thr, area_ranges=_EVERYWHERE, max_det=config.point_max_det)
     if not_exhaustive is not None:
         coco = ignore_not_exhaustive(coco, not_exhaustive)
         at_point = ignore_not_exhaustive(at_point, not_exhaustive)
@@ -351,6 +351,31 @@ def evaluate(
 
 
 _EVERYWHERE = np.array([[-np.inf, np.inf]])
+
+
+def _point_from(coco: Matches, p: Plan, gt: Dataset, dt: Detections, config: Config) -> Matches | None:
+    """The operating point's matches cut out of the COCO matches, when they are the same thing:
+    its IoU is one of COCO's thresholds, an area range holds every ground truth and detection
+    area, and no group was cut by max_dets (else None: match again)."""
+    params = config.params
+    t = np.flatnonzero(params.iou_thresholds == config.iou_threshold)
+    cut = len(p.dt_rank) and p.dt_rank.max() >= params.max_dets[-1]
+    if config.point_max_det is not None or not len(t) or cut:
+        return None
+    areas = np.concatenate([gt.area[p.gt_rows], dt.area[p.dt_rows]])
+    low, high = (areas.min(), areas.max()) if len(areas) else (0.0, 0.0)
+    inside = np.flatnonzero((params.area_ranges[:, 0] <= low) & (params.area_ranges[:, 1] >= high))
+    if not len(inside):
+        return None
+    a, t = int(inside[0]), int(t[0])
+    h = np.flatnonzero((coco.hit_area == a) & (coco.hit_thr == t))
+    zeros = np.zeros(len(h), np.int64)
+    return replace(
+        coco, iou_thresholds=coco.iou_thresholds[t:t + 1],
+        det_out_of_range=np.zeros((1, len(coco.det_row)), bool), hit_area=zeros, hit_thr=zeros,
+        hit_det=coco.hit_det[h], hit_gt=coco.hit_gt[h], hit_ignored=coco.hit_ignored[h],
+        npos=coco.npos[:, a:a + 1], gt_ignored=coco.gt_ignored[a:a + 1],
+    )
 
 
 def _confusion(gt: Dataset, dt: Detections, params: EvalParams, at_point: Matches, iou_type: str,

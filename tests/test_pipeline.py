@@ -1,0 +1,33 @@
+"""The pipeline's shortcuts equal the long way."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from detrecall.matching import match, plan
+from detrecall.pipeline import _EVERYWHERE, _point_from, make_config, pair_ious, read_inputs
+from tests.oracle import random_coco
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_point_matches_cut_from_coco_equal_a_second_match(seed: int) -> None:
+    gt, dt = read_inputs(*random_coco(seed), "bbox")
+    config = make_config("bbox", iou_threshold=[0.5, 0.75][seed % 2])
+    params = config.params
+    p = plan(gt, dt, params)
+    iou = pair_ious("bbox", p, gt, dt)
+    coco = match(p, iou, gt, dt, iou_thresholds=params.iou_thresholds, area_ranges=params.area_ranges,
+                 max_det=params.max_dets[-1])
+    cut = _point_from(coco, p, gt, dt, config)
+    again = match(p, iou, gt, dt, iou_thresholds=np.array([config.iou_threshold]), area_ranges=_EVERYWHERE)
+    assert cut is not None
+    for f in dataclasses.fields(again):
+        np.testing.assert_array_equal(getattr(cut, f.name), getattr(again, f.name), err_msg=f.name)
+    # not taken when a group is cut by max_dets, or the IoU is not a COCO threshold
+    small = make_config("bbox", max_dets=[1])
+    assert _point_from(coco, p, gt, dt, dataclasses.replace(small, point_max_det=None)) is None or (
+        len(p.dt_rank) == 0 or p.dt_rank.max() == 0)
+    assert _point_from(coco, p, gt, dt, make_config("bbox", iou_threshold=0.42)) is None
