@@ -144,3 +144,68 @@ def test_lvis_needs_its_labels() -> None:
     gt["categories"][0]["frequency"] = "x"
     with pytest.raises(InputError, match="category 0: frequency"):
         evaluate(gt, dt, protocol="lvis")
+
+
+def _tiny_lvis() -> dict[str, Any]:
+    return {
+        "images": [{"id": 1, "width": 100, "height": 100, "neg_category_ids": [2],
+                    "not_exhaustive_category_ids": []}],
+        "categories": [{"id": 1, "name": "a", "frequency": "f"}, {"id": 2, "name": "b", "frequency": "c"},
+                       {"id": 3, "name": "c", "frequency": "r"}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "area": 100},
+                        {"id": 2, "image_id": 1, "category_id": 1, "bbox": [50, 50, 10, 10], "area": 0}],
+    }
+
+
+def test_lvis_package_quirks_we_follow(tmp_path: Path) -> None:
+    """Documented in README: the cap of 300 counts detections that are dropped afterwards; area-0
+    ground truth is not a miss and area-0 detections vanish (the package selects area > 0)."""
+    from lvis import LVIS, LVISEval, LVISResults
+
+    gt = _tiny_lvis()
+    dt = [{"image_id": 1, "category_id": 3, "bbox": [0, 0, 10, 10], "score": 0.99},  # class not evaluated
+          {"image_id": 1, "category_id": 2, "bbox": [0, 0, 10, 10], "score": 0.95},  # negative: FP slot
+          {"image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "score": 0.9},  # TP, but past a cap of 2
+          {"image_id": 1, "category_id": 1, "bbox": [20, 20, 0, 10], "score": 0.8}]  # area 0: gone
+    ours = evaluate(gt, dt, protocol="lvis", max_dets=[2])
+    lvis_reference(gt, dt, "bbox", tmp_path)  # sets up np.float for the package
+    path = tmp_path / "gt.json"
+    path.write_text(json.dumps(gt))
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        lvis_gt = LVIS(str(path))
+        ev = LVISEval(lvis_gt, LVISResults(lvis_gt, copy.deepcopy(dt), max_dets=2), "bbox")
+        ev.params.max_dets = 2
+        ev.run()
+    assert ours.lvis.AP == 0.0 and ev.results["AP"] == 0.0  # the TP fell past the cap
+    full = evaluate(gt, dt, protocol="lvis")
+    one = 1 / (1 + np.spacing(1))
+    assert full.lvis.AP == one  # one GT counted (area 0 is not), found; the zero-width box vanished
+    assert full.lvis.AR == 1.0
+    assert len(full.matches.det_row) == 2  # the 0.95 (class 2, no GT: no AP) and the TP
+
+
+def test_lvis_refuses_class_agnostic(tmp_path: Path) -> None:
+    """The package's use_cats=0 looks up (image, -1), finds nothing, and its summary then
+    indexes frequency groups into a one-class array: IndexError. detrecall refuses the
+    combination with a clear error."""
+    from lvis import LVIS, LVISEval
+
+    from detrecall.errors import DetrecallError
+
+    gt = _tiny_lvis()
+    dt = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "score": 0.9}]
+    lvis_reference(gt, dt, "bbox", tmp_path)
+    path = tmp_path / "gt.json"
+    path.write_text(json.dumps(gt))
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        ev = LVISEval(LVIS(str(path)), copy.deepcopy(dt), "bbox")
+        ev.params.use_cats = 0
+        ev.evaluate()
+        ev.accumulate()
+        assert (ev.eval["precision"] == -1).all()
+        with pytest.raises(IndexError):
+            ev.summarize()
+    with pytest.raises(DetrecallError, match="per class"):
+        evaluate(gt, dt, protocol="lvis", class_agnostic=True)
