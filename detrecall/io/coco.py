@@ -12,7 +12,6 @@ import math
 import os
 import re
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -168,15 +167,25 @@ def _check_polygons(cols: Columns, i: int, seg: list[Any]) -> None:
             raise cols.error(i, "segmentation", "has a non-finite polygon coordinate")
 
 
-def _check_rle_strings(cols: Columns, rows: list[int]) -> None:
-    def as_bytes(c: str | bytes) -> bytes:
-        return c.encode("latin-1", "replace") if isinstance(c, str) else c
+def _valid_rle_strings(counts: list[str | bytes]) -> bool:
+    """Every compressed RLE string uses pycocotools' characters '0'..'o' only (one pass)."""
+    if all(isinstance(c, str) for c in counts):
+        joined = "".join(counts)
+        return joined.isascii() and not joined.encode("ascii").translate(None, _RLE_CHARS)
+    return not b"".join(c.encode("latin-1", "replace") if isinstance(c, str) else c
+                        for c in counts).translate(None, _RLE_CHARS)
 
-    joined = b"".join(as_bytes(cols.records[i]["segmentation"]["counts"]) for i in rows)
-    if not joined.translate(None, _RLE_CHARS):
+
+def _check_rle_strings(cols: Columns, rows: list[int],
+                       counts: list[str | bytes] | None = None) -> None:
+    """Name the first record whose compressed RLE string is not valid; `counts` (of `rows`, in
+    order) when the caller has them, else they are read from the records."""
+    if counts is None:
+        counts = [cols.records[i]["segmentation"]["counts"] for i in rows]
+    if _valid_rle_strings(counts):
         return
-    for i in rows:
-        if as_bytes(cols.records[i]["segmentation"]["counts"]).translate(None, _RLE_CHARS):
+    for i, c in zip(rows, counts):
+        if not _valid_rle_strings([c]):
             raise cols.error(
                 i, "segmentation.counts", "is not a valid compressed RLE string (characters '0'-'o')"
             )
@@ -293,25 +302,25 @@ def _typed_decode(source: Any, decoder: msgspec.json.Decoder,
     if not isinstance(source, (str, os.PathLike)):
         return None
     try:
-        raw = Path(source).read_bytes()
+        with open(source, "rb") as f:
+            buf = bytearray(os.fstat(f.fileno()).st_size)
+            if f.readinto(buf) != len(buf):
+                return None
     except OSError:
         return None
 
-    def decode(chunks: list[bytes]) -> list[tuple[Any, ...]]:
-        out = []
-        for chunk in chunks:
-            recs = decoder.decode(chunk)
-            n = len(recs)
-            out.append((np.fromiter((r.image_id for r in recs), np.int64, n),
-                        np.fromiter((r.category_id for r in recs), np.int64, n),
-                        np.fromiter((r.score for r in recs), np.float64, n), *columns(recs)))
-        return out
+    def decode(chunk: memoryview) -> tuple[Any, ...]:
+        recs = decoder.decode(chunk)
+        n = len(recs)
+        return (np.fromiter((r.image_id for r in recs), np.int64, n),
+                np.fromiter((r.category_id for r in recs), np.int64, n),
+                np.fromiter((r.score for r in recs), np.float64, n), *columns(recs))
 
     try:
         try:
-            parts = decode(_array_chunks(raw))
+            parts = _decode_in_chunks(buf, decode)
         except msgspec.DecodeError:  # a split inside a record, or a file of another form
-            parts = decode([raw])
+            parts = [decode(memoryview(buf))]
     except (msgspec.DecodeError, OverflowError):  # ValidationError is a DecodeError
         return None
     if any(p[-1] is _MIXED for p in parts):
@@ -332,22 +341,34 @@ def _join(values: list[Any]) -> Any:
 
 _RECORD_BOUNDARY = re.compile(rb"\}\s*,\s*\{")
 _CHUNK_BYTES = 64 << 20
+_WHITESPACE = b" \t\r\n"
 
 
-def _array_chunks(raw: bytes) -> list[bytes]:
-    """A JSON array of objects cut into smaller arrays at `}, {` boundaries (~64 MB each), so
-    typed decoding never holds every record of a huge file twice; the whole file if small."""
-    body = raw.strip()
-    if len(body) <= _CHUNK_BYTES or not (body.startswith(b"[") and body.endswith(b"]")):
-        return [raw]
-    chunks, start = [], 1
-    while True:
-        boundary = _RECORD_BOUNDARY.search(body, start + _CHUNK_BYTES)
-        if boundary is None:
-            chunks.append(b"[" + body[start:-1] + b"]")
-            return chunks
-        chunks.append(b"[" + body[start : boundary.start() + 1] + b"]")
-        start = boundary.end() - 1
+def _decode_in_chunks(buf: bytearray, decode: Callable[[memoryview], Any]) -> list[Any]:
+    """decode() of a JSON array of objects in pieces of ~64 MB, without copying the bytes: at a
+    `}, {` boundary the comma becomes `]` to end one piece, then `[` to start the next (and a
+    comma again afterwards), so typed decoding never holds every record of a huge file twice."""
+    first = len(buf) - len(buf.lstrip(_WHITESPACE))
+    last = len(buf.rstrip(_WHITESPACE)) - 1
+    view = memoryview(buf)
+    if last - first <= _CHUNK_BYTES or buf[first:first + 1] != b"[" or buf[last:last + 1] != b"]":
+        return [decode(view)]
+    out, start, commas = [], first, []
+    try:
+        while True:
+            boundary = _RECORD_BOUNDARY.search(buf, start + _CHUNK_BYTES, last)
+            if boundary is None:
+                out.append(decode(view[start:last + 1]))
+                return out
+            comma = buf.index(b",", boundary.start())
+            commas.append(comma)
+            buf[comma] = ord("]")
+            out.append(decode(view[start:comma + 1]))
+            buf[comma] = ord("[")
+            start = comma
+    finally:
+        for comma in commas:
+            buf[comma] = ord(",")
 
 
 def _fast_mask_results(source: Any) -> tuple[Any, ...] | None:
@@ -392,7 +413,7 @@ def _mask_detections(name: str, gt: Dataset, image_id: np.ndarray, category_id: 
                      box: np.ndarray | None) -> Detections:
     """Mask results; with `box` (the first result had one) area is w*h, as pycocotools' loadRes
     gives it, else area and box come from the mask."""
-    cols = Columns([{"segmentation": r} for r in rles], name, "result")
+    cols = Columns((), name, "result")  # for messages: record i is result i
     _check_result_ids(cols, image_id, category_id, gt)
     h, w = _image_sizes(gt.images, image_id)
     bad = (h > 0) & (w > 0) & ((size[:, 0] != h) | (size[:, 1] != w))
@@ -400,7 +421,7 @@ def _mask_detections(name: str, gt: Dataset, image_id: np.ndarray, category_id: 
         i = int(np.flatnonzero(bad)[0])
         raise cols.error(i, "segmentation.size", f"is {size[i].tolist()} but image {int(image_id[i])} "
                          f"is {int(h[i])}x{int(w[i])} (height x width)")
-    _check_rle_strings(cols, list(range(len(rles))))
+    _check_rle_strings(cols, list(range(len(rles))), [r["counts"] for r in rles])
     order = _sort_rows(image_id, category_id)
     if box is None:
         area, box = M.rle_area(rles), M.rle_box(rles)

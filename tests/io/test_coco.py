@@ -257,7 +257,12 @@ def test_chunked_decoding_reads_what_the_general_path_reads(trap, tmp_path, monk
             r["note"] = "x},{y"
     path = tmp_path / "dt.json"
     path.write_text(json.dumps(dt_list))
-    assert len(coco._array_chunks(path.read_bytes())) > 3
+    buf = bytearray(path.read_bytes())
+    original = bytes(buf)
+    chunks = coco._decode_in_chunks(buf, bytes)
+    assert len(chunks) > 3 and bytes(buf) == original  # cut in place, and put back
+    if not trap:
+        assert [r for c in chunks for r in json.loads(c)] == dt_list
     gt = read_coco_gt(gt_dict)
     fast, general = read_coco_results(path, gt), read_coco_results(dt_list, gt)
     for field in ("image_id", "category_id", "box", "area", "score"):
