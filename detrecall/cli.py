@@ -25,8 +25,10 @@ def _parser() -> argparse.ArgumentParser:
         "evaluate", help="COCO AP/AR of a results file against a ground-truth file",
         description="Evaluate a COCO results file against a COCO instances file: pycocotools' "
         "12 numbers and per-class AP.")
-    ev.add_argument("gt", type=Path, help="COCO instances (ground-truth) JSON file")
-    ev.add_argument("dt", type=Path, help="COCO results JSON file (a list of detections)")
+    ev.add_argument("gt", type=Path, help="ground truth: COCO instances JSON, YOLO label folder, VOC "
+                    "XML folder or CSV (format from the path, or --gt-format)")
+    ev.add_argument("dt", type=Path, help="predictions: COCO results JSON, YOLO label folder (with "
+                    "scores), VOC devkit result files or CSV (format from the path, or --dt-format)")
     ev.add_argument("--iou-type", choices=("bbox", "segm"), default="bbox")
     ev.add_argument("--format", choices=("table", "json"), default="table",
                     help="what to print on standard output (default: table)")
@@ -57,6 +59,28 @@ def _parser() -> argparse.ArgumentParser:
     pt.add_argument("--target-precision", type=float, metavar="P",
                     help="also report the threshold with the best recall at precision >= P")
     pt.add_argument("--confusion", action="store_true", help="add the confusion matrix")
+    fm = ev.add_argument_group("input formats (see README: Input formats)")
+    fm.add_argument("--gt-format", choices=_FORMATS, help="format of GT (default: from the path)")
+    fm.add_argument("--dt-format", choices=_FORMATS, help="format of DT (default: from the path)")
+    _input_options(fm)
+    fm.add_argument("--dt-names", type=Path, metavar="FILE",
+                    help="the model's class names, to map DT's class numbers to GT's classes by name")
+    cv = sub.add_parser(
+        "convert", help="convert ground truth or predictions between COCO, YOLO, VOC and CSV",
+        description="Read SRC (ground truth, or predictions with --kind dt) and write it to DST in "
+        "another format. Predictions need the ground truth (--gt) for images and classes.")
+    cv.add_argument("src", type=Path, help="file or folder to read")
+    cv.add_argument("dst", type=Path, help="file (COCO, CSV) or folder (YOLO, VOC) to write")
+    cv.add_argument("--to", dest="to_format", choices=_FORMATS, required=True, help="format to write")
+    cv.add_argument("--from", dest="from_format", choices=_FORMATS,
+                    help="format of SRC (default: from the path)")
+    cv.add_argument("--kind", choices=("gt", "dt"), default="gt",
+                    help="SRC holds ground truth (default) or predictions")
+    cv.add_argument("--gt", type=Path, help="the ground truth, for --kind dt")
+    cv.add_argument("--gt-format", choices=_FORMATS, help="format of --gt (default: from the path)")
+    _input_options(cv)
+    cv.add_argument("--dt-names", type=Path, metavar="FILE",
+                    help="the model's class names, to map class numbers to the ground truth's by name")
     cl = sub.add_parser(
         "classify", help="classification report of label predictions (scikit-learn's)",
         description="Precision, recall, F1 and support per label, accuracy and averages, for "
@@ -67,6 +91,37 @@ def _parser() -> argparse.ArgumentParser:
     cl.add_argument("--digits", type=int, default=2)
     cl.add_argument("--format", choices=("table", "json"), default="table")
     return parser
+
+
+_FORMATS = ("coco", "yolo", "voc", "csv")
+
+
+def _input_options(group: Any) -> None:
+    group.add_argument("--images", type=Path, metavar="DIR",
+                       help="YOLO: folder of the images (their sizes are read from the files)")
+    group.add_argument("--sizes", type=Path, metavar="FILE",
+                       help="YOLO: image sizes, CSV image,width,height or JSON {image: [w, h]}")
+    group.add_argument("--names", type=Path, metavar="FILE",
+                       help="class names: data.yaml (names:) or one name per line (line i = class i)")
+    group.add_argument("--columns", nargs="+", metavar="OURS=THEIRS", type=_column_pair,
+                       help="CSV column names, e.g. image=filename class=label x1=left")
+    group.add_argument("--box-format", choices=("xyxy", "xywh", "cxcywh"),
+                       help="CSV: which box columns to read (default: the first complete set of x1 y1 "
+                       "x2 y2, x y w h, cx cy w h); and to write (default xyxy)")
+
+
+def _column_pair(text: str) -> tuple[str, str]:
+    ours, sep, theirs = text.partition("=")
+    if not sep or not ours or not theirs:
+        raise argparse.ArgumentTypeError(f"{text!r} is not OURS=THEIRS (e.g. image=filename)")
+    return ours, theirs
+
+
+def _read_options(args: argparse.Namespace, names: Any) -> Any:
+    from .io.formats import Options
+
+    return Options(images=args.images, sizes=args.sizes, names=names,
+                   columns=dict(args.columns) if args.columns else None, box_format=args.box_format)
 
 
 def _read_labels(path: Path, column: str | None) -> Any:
@@ -125,12 +180,48 @@ def _classify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _evaluate_inputs(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The paths themselves for COCO files (the fast readers, LVIS), else Dataset/Detections."""
+    from .io import formats
+
+    gt_format = args.gt_format or formats.detect_format(args.gt, "gt")
+    dt_format = args.dt_format or formats.detect_format(args.dt, "dt", gt_format)
+    if gt_format == "coco" and dt_format == "coco":
+        return args.gt, args.dt
+    masks = args.iou_type == "segm"
+    gt = formats.read_gt(args.gt, gt_format, _read_options(args, args.names), masks=masks)
+    dt = formats.read_dt(args.dt, gt, dt_format, _read_options(args, args.dt_names), masks=masks)
+    return gt, dt
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from .errors import InputError
+    from .io import formats
+
+    if args.kind == "gt":
+        data = formats.read_gt(args.src, args.from_format, _read_options(args, args.names))
+        formats.write(data, args.dst, args.to_format, box_format=args.box_format)
+        what = f"{len(data)} annotation(s) on {len(data.images.ids)} image(s)"
+    else:
+        if args.gt is None:
+            raise InputError("converting predictions (--kind dt) needs the ground truth: --gt FILE")
+        gt_format = args.gt_format or formats.detect_format(args.gt, "gt")
+        gt = formats.read_gt(args.gt, gt_format, _read_options(args, args.names))
+        data = formats.read_dt(args.src, gt, args.from_format, _read_options(args, args.dt_names),
+                               gt_format=gt_format)
+        formats.write(data, args.dst, args.to_format, gt=gt, box_format=args.box_format)
+        what = f"{len(data)} prediction(s)"
+    print(f"wrote {what} to {args.dst} ({args.to_format})")
+    return 0
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from .pipeline import evaluate
     from .report.table import result_text
 
+    gt, dt = _evaluate_inputs(args)
     result = evaluate(
-        args.gt, args.dt, args.iou_type, iou_thresholds=args.iou_thresholds,
+        gt, dt, args.iou_type, iou_thresholds=args.iou_thresholds,
         max_dets=args.max_dets, class_agnostic=args.class_agnostic,
         iou_threshold=args.iou_threshold, score_threshold=args.score_threshold, beta=args.beta,
         target_recall=args.target_recall, target_precision=args.target_precision,
@@ -150,10 +241,20 @@ def _evaluate(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; exit status 0 on success, 2 on bad input or usage (one line on stderr)."""
     args = _parser().parse_args(argv)
+    run = {"classify": _classify, "convert": _convert}.get(args.command, _evaluate)
     try:
-        return _classify(args) if args.command == "classify" else _evaluate(args)
+        if run is _classify:
+            return run(args)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                return run(args)
+            finally:
+                for message in dict.fromkeys(str(w.message) for w in caught):
+                    print(f"detrecall: warning: {message}", file=sys.stderr)
     except DetrecallError as e:
-        print(f"detrecall: error: {e}", file=sys.stderr)
+        for line in str(e).splitlines():  # several collected problems: one line each
+            print(f"detrecall: error: {line}", file=sys.stderr)
         return 2
     except OSError as e:  # e.g. --output to a folder that does not exist
         print(f"detrecall: error: {e.filename}: {e.strerror}", file=sys.stderr)

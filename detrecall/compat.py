@@ -90,7 +90,7 @@ class COCOeval:
         )
         config = Config(iou_type=p.iouType, params=params)
         masks = p.iouType == "segm"
-        gt = read_coco_gt(self.cocoGt.dataset, masks=masks)
+        gt = read_coco_gt(self.cocoGt.dataset, masks=masks, read_ignore=False)  # as pycocotools
         batch = match_batch(gt, _loaded_detections(self.cocoDt, masks), config)
         names = class_names(gt.categories, batch.coco.class_ids, params.class_agnostic)
         self.result = finish(config, batch, names, params.image_ids)

@@ -10,6 +10,7 @@ pycocotools loops per image, class, area range, threshold and detection. Here th
 
 The pick is pycocotools' rule: among ground truth not yet taken (crowds never are) with
 IoU >= t, a non-ignored one beats an ignored one, then the higher IoU, then the later one.
+Ignored ground truth: crowds, the Dataset's `ignore` rows, and areas outside the range.
 """
 
 from __future__ import annotations
@@ -120,7 +121,8 @@ def match(
     dets = np.flatnonzero(kept)
     new_index = np.cumsum(kept) - 1  # plan detection -> kept detection
     crowd = gt.iscrowd[p.gt_rows]
-    nonign = (~crowd[:, None]) & _in_range(gt.area[p.gt_rows], area_ranges).T  # (G, A)
+    ignored = crowd | gt.ignore[p.gt_rows]  # an ignored flag acts as pycocotools' gt['ignore']
+    nonign = (~ignored[:, None]) & _in_range(gt.area[p.gt_rows], area_ranges).T  # (G, A)
 
     cand = np.flatnonzero((iou >= thr.min()) & kept[p.pair_dt])
     c_dt, c_gt, c_iou = new_index[p.pair_dt[cand]], p.pair_gt[cand], iou[cand]

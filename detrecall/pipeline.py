@@ -13,6 +13,7 @@ from .errors import DetrecallError
 from .geometry.boxes import box_iou_pairs
 from .geometry.masks import mask_iou
 from .io._records import read_json
+from .io.arrays import is_arrays, read_arrays
 from .io.coco import read_coco_gt, read_coco_results
 from .matching import Plan, match, match_voc, plan
 from .protocols.coco import ClassMetrics, CocoSummary, make_params, per_class, summarize
@@ -188,9 +189,15 @@ def make_config(
     )
 
 
-def read_inputs(gt: Any, dt: Any, iou_type: str) -> tuple[Dataset, Detections]:
-    """Dataset and Detections from files, parsed JSON, or themselves."""
+def read_inputs(gt: Any, dt: Any, iou_type: str, *, box_format: str = "xyxy",
+                categories: Sequence[str] | Mapping[int, str] | None = None,
+                first_image_id: int = 0) -> tuple[Dataset, Detections]:
+    """Dataset and Detections from files, parsed JSON, per-image arrays (io/arrays.py: then
+    `box_format`, `categories`, `first_image_id` apply), or themselves."""
     masks = iou_type == "segm"
+    if is_arrays(gt):  # a COCO ground truth is a dict
+        return read_arrays(gt, dt, box_format=box_format, categories=categories, iou_type=iou_type,
+                           first_image_id=first_image_id)
     if not isinstance(gt, Dataset):
         gt = read_coco_gt(gt, masks=masks)
     return gt, _read_detections(dt, gt, masks)
@@ -236,7 +243,7 @@ def match_batch(gt: Dataset, dt: Detections, config: Config, meta: LvisMeta | No
         gt, dt, not_exhaustive = federate(gt, dt, meta, params.max_dets[-1])
         class_ids = gt.categories.ids if params.category_ids is None else params.category_ids
         frequency = meta.frequency[np.searchsorted(meta.category_ids, class_ids)]
-    difficult = gt.iscrowd
+    difficult = gt.iscrowd | gt.ignore
     if config.protocol == "voc":  # VOC has no crowd IoU: crowds are difficult, with plain IoU
         gt = replace(gt, iscrowd=np.zeros(len(gt), bool))
     p = plan(gt, dt, params)
@@ -310,11 +317,17 @@ def evaluate(
     protocol: Protocol = "coco",
     ap_method: str = "allpoint",
     pixel_inclusive: bool = False,
+    box_format: str = "xyxy",
+    categories: Sequence[str] | Mapping[int, str] | None = None,
 ) -> EvaluationResult:
     """Evaluate detections against ground truth: COCO's numbers and an operating point.
 
     gt: a COCO instances file (path), its parsed dict, or a Dataset.
     dt: a COCO results file (path), its parsed list, or Detections.
+    Or gt and dt as lists with one dict per image, torchmetrics' form (`targets`: boxes, labels,
+    optional iscrowd, area, masks; `preds`: boxes, scores, labels, optional masks; numpy arrays
+    or tensors), boxes in `box_format` ("xyxy", "xywh", "cxcywh"), classes the labels, named
+    by `categories` (list indexed by label, or {label: name}); see io/arrays.py.
     iou_type: "bbox" (boxes) or "segm" (masks).
     COCO (`.coco`, `.per_class`): iou_thresholds, max_dets, area_ranges ({label: (low, high)}),
     image_ids, category_ids, class_agnostic (useCats=0) are pycocotools' Params, with its defaults.
@@ -343,7 +356,7 @@ def evaluate(
     if protocol == "lvis":
         gt, dt, meta = read_lvis_inputs(gt, dt, iou_type)
     else:
-        gt, dt = read_inputs(gt, dt, iou_type)
+        gt, dt = read_inputs(gt, dt, iou_type, box_format=box_format, categories=categories)
     batch = match_batch(gt, dt, config, meta)
     params = config.params
     names = class_names(gt.categories, batch.coco.class_ids, params.class_agnostic)
@@ -386,7 +399,7 @@ def _confusion(gt: Dataset, dt: Detections, params: EvalParams, at_point: Matche
     above = at_point.det_score >= score_threshold
     is_fp = np.zeros(len(dt), bool)
     is_fp[at_point.det_row[above & (status == FP)]] = True
-    free = ~gt.iscrowd.copy()
+    free = ~(gt.iscrowd | gt.ignore)
     free[at_point.hit_gt[above[at_point.hit_det] & (status[at_point.hit_det] == TP)]] = False
     agnostic = plan(gt, dt, replace(params, class_agnostic=True))
     d_rows, g_rows = agnostic.dt_rows[agnostic.pair_dt], agnostic.gt_rows[agnostic.pair_gt]

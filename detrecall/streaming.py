@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .errors import DetrecallError
+from .io.arrays import is_arrays
 from .matching import concat_matches
 from .pipeline import (
     BatchMatches,
@@ -59,11 +60,12 @@ class Evaluator:
     """
 
     def __init__(self, iou_type: str = "bbox", **options: Any) -> None:
+        self._read = {k: options.pop(k) for k in ("box_format", "categories") if k in options}
         self._config = make_config(iou_type, **options)  # type: ignore[arg-type]
         if self._config.protocol == "lvis":
             raise DetrecallError("protocol='lvis' is not available in streaming yet: its federated "
                                  "labels come with the whole ground-truth file (use evaluate)")
-        self._options = {"iou_type": iou_type, **_plain(options)}
+        self._options = {"iou_type": iou_type, **_plain(options), **_plain(self._read)}
         self._categories: Categories | None = None
         self._parts: list[BatchMatches] = []
         self._images: list[np.ndarray] = []
@@ -87,8 +89,21 @@ class Evaluator:
         self._images.append(images)
 
     def update(self, gt: Any, dt: Any) -> None:
-        """Match one batch of whole images and keep only the matcher's output."""
-        gt_set, dt_set = read_inputs(gt, dt, self._config.iou_type)
+        """Match one batch of whole images and keep only the matcher's output.
+
+        `gt`, `dt` may be per-image arrays (targets, preds) as `evaluate` takes them; images
+        without an "image_id" then get ids after the largest seen so far (0, 1, ... at first),
+        and the Evaluator needs `categories=` (the class list must be the same in every batch).
+        """
+        first_id = 0
+        if is_arrays(gt):
+            if self._read.get("categories") is None:
+                raise DetrecallError("Evaluator.update with per-image arrays needs Evaluator(..., "
+                                     "categories=[names by label] or {label: name}): every batch "
+                                     "must have the same class list")
+            first_id = int(max((int(i.max()) + 1 for i in self._images if len(i)), default=0))
+        gt_set, dt_set = read_inputs(gt, dt, self._config.iou_type, first_image_id=first_id,
+                                     **self._read)
         self._check_categories(gt_set.categories)
         images = gt_set.images.ids
         if self._config.params.image_ids is not None:

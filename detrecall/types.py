@@ -20,11 +20,13 @@ def _freeze(*arrays: np.ndarray | None) -> None:
 
 @dataclass(frozen=True)
 class Images:
-    """The images of a ground-truth set: ids and sizes (width/height 0 when not given)."""
+    """The images of a ground-truth set: ids and sizes (width/height 0 when not given), and
+    their file names when the source has them (how other formats refer to an image)."""
 
     ids: np.ndarray  # (I,) int64, unique
     width: np.ndarray  # (I,) int64
     height: np.ndarray  # (I,) int64
+    file_names: tuple[str, ...] | None = None  # (I,), "" where an image has none
 
     def __post_init__(self) -> None:
         _freeze(self.ids, self.width, self.height)
@@ -51,6 +53,9 @@ class Dataset:
 
     `area` is the file's area (COCO uses it for the size ranges, also for bbox evaluation).
     `masks` holds compressed RLE dicts (pycocotools form) when masks were read, else None.
+    `ignore` marks ground truth to ignore (VOC's difficult, a COCO `ignore: 1`): a detection
+    matching it is neither TP nor FP and it is not counted among the positives; unlike a crowd
+    it is matched with plain IoU, by one detection. None on construction means all False.
     """
 
     image_id: np.ndarray  # (N,) int64
@@ -63,9 +68,13 @@ class Dataset:
     categories: Categories
     masks: tuple[dict[str, Any], ...] | None = None
     source: str = "<ground truth>"
+    ignore: np.ndarray = None  # type: ignore[assignment]  # (N,) bool; None -> all False
 
     def __post_init__(self) -> None:
-        _freeze(self.image_id, self.category_id, self.box, self.area, self.iscrowd, self.ann_id)
+        if self.ignore is None:
+            object.__setattr__(self, "ignore", np.zeros(len(self.image_id), bool))
+        _freeze(self.image_id, self.category_id, self.box, self.area, self.iscrowd, self.ann_id,
+                self.ignore)
 
     def __len__(self) -> int:
         return len(self.image_id)
@@ -140,7 +149,7 @@ class Matches:
     gt_row: np.ndarray  # (G,) rows of the Dataset evaluated, ascending
     gt_class: np.ndarray  # (G,) index into class_ids
     gt_image: np.ndarray  # (G,) image id
-    gt_ignored: np.ndarray  # (A, G) bool: crowd, or area outside the range
+    gt_ignored: np.ndarray  # (A, G) bool: crowd, ignore flag, or area outside the range
 
     def __post_init__(self) -> None:
         _freeze(

@@ -64,7 +64,10 @@ def _read_images(records: list[Any], source: str) -> Images:
     dup = np.flatnonzero(ids[1:] == ids[:-1])
     if len(dup):
         raise cols.error(int(order[dup[0] + 1]), "id", f"{int(ids[dup[0]])} appears twice")
-    return Images(ids=ids, width=width[order], height=height[order])
+    names = [r.get("file_name") for r in records]
+    file_names = tuple("" if names[i] is None else str(names[i]) for i in order.tolist())
+    return Images(ids=ids, width=width[order], height=height[order],
+                  file_names=file_names if any(file_names) else None)
 
 
 def _read_categories(records: list[Any], source: str, used: np.ndarray) -> Categories:
@@ -191,12 +194,26 @@ def _check_rle_strings(cols: Columns, rows: list[int],
             )
 
 
-def read_coco_gt(source: Any, *, masks: bool = False, name: str | None = None) -> Dataset:
+def _flags(cols: Columns, field: str) -> np.ndarray:
+    """(N,) bool from an optional 0/1 field (default 0)."""
+    raw = [a.get(field, 0) for a in cols.records]
+    arr = np.asarray(raw) if raw else np.zeros(0, bool)
+    if arr.dtype.kind not in "biu" or arr.ndim != 1 or not np.isin(arr, (0, 1)).all():
+        for i, v in enumerate(raw):
+            if not (isinstance(v, (bool, int)) and v in (0, 1)):
+                raise cols.error(i, field, f"is {_describe(v)} (expected 0 or 1)")
+    return arr.astype(bool)
+
+
+def read_coco_gt(source: Any, *, masks: bool = False, name: str | None = None,
+                 read_ignore: bool = True) -> Dataset:
     """Ground truth from a COCO instances file (path) or its parsed dict (`name`: what to call
     it in messages).
 
     `masks=True` also reads every annotation's segmentation into RLE (needed for segm).
     A missing `area` is the mask area (when masks are read) or w*h; `iscrowd` defaults to 0.
+    An annotation's optional `ignore: 1` marks it ignored (Dataset.ignore), as the lvis package
+    reads it; pycocotools overwrites that field with `iscrowd` (`read_ignore=False` does too).
     """
     data, read_name = read_json(source)
     name = name or read_name
@@ -216,13 +233,8 @@ def read_coco_gt(source: Any, *, masks: bool = False, name: str | None = None) -
     check_ids_known(cols, "image_id", image_id, images.ids, "the file's images")
     check_ids_known(cols, "category_id", category_id, categories.ids, "the file's categories")
     ann_id = cols.ints("id", default=-1)
-    crowd_raw = [a.get("iscrowd", 0) for a in anns]
-    crowd_arr = np.asarray(crowd_raw) if anns else np.zeros(0, bool)
-    if crowd_arr.dtype.kind not in "biu" or crowd_arr.ndim != 1 or not np.isin(crowd_arr, (0, 1)).all():
-        for i, v in enumerate(crowd_raw):
-            if not (isinstance(v, (bool, int)) and v in (0, 1)):
-                raise cols.error(i, "iscrowd", f"is {_describe(v)} (expected 0 or 1)")
-    iscrowd = crowd_arr.astype(bool)
+    iscrowd = _flags(cols, "iscrowd")
+    ignore = _flags(cols, "ignore") if read_ignore else np.zeros(len(anns), bool)
     has_box = cols.has("bbox")
     rle: list[Any] | None = None
     if masks:
@@ -253,6 +265,7 @@ def read_coco_gt(source: Any, *, masks: bool = False, name: str | None = None) -
         image_id=image_id[order], category_id=category_id[order], box=box[order],
         area=area[order], iscrowd=iscrowd[order], ann_id=ann_id[order],
         images=images, categories=categories, masks=_take_masks(rle, order), source=name,
+        ignore=ignore[order],
     )
 
 

@@ -115,6 +115,7 @@ def federate(gt: Dataset, dt: Detections, meta: LvisMeta, max_dets: int = LVIS_M
     gt = replace(
         gt, image_id=gt.image_id[g_rows], category_id=gt.category_id[g_rows], box=gt.box[g_rows],
         area=gt.area[g_rows], iscrowd=np.zeros(len(g_rows), bool), ann_id=gt.ann_id[g_rows],
+        ignore=gt.ignore[g_rows],  # the lvis package honours a ground-truth `ignore` flag
         masks=None if gt.masks is None else tuple(gt.masks[i] for i in g_rows.tolist()),
     )
     dt = replace(

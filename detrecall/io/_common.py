@@ -1,0 +1,331 @@
+"""What the YOLO, VOC and CSV readers share: text files, image and class naming, and building
+the sorted Dataset / Detections from columns in file order.
+
+Images in those formats are known by name (a file stem, a file name). Their ids are the names
+as integers when every name is one (`000123` -> 123), else the names' positions in sorted order,
+so a folder always gives the same ids. Predictions find their image in the ground truth by file
+name, stem, or id as text (`ImageIndex`), and their class by number or by name.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from ..types import Categories, Dataset, Detections, Images
+from ._problems import Problems
+
+
+def read_text(path: Path) -> str:
+    """A UTF-8 text file (a BOM is dropped); a located InputError when it is not UTF-8."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("file not found", source=str(path)) from None
+    except IsADirectoryError:
+        raise InputError("is a directory, expected a file", source=str(path)) from None
+    except OSError as e:
+        raise InputError(f"cannot read: {e.strerror}", source=str(path)) from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise InputError(f"byte {raw[e.start:e.start + 1]!r} at offset {e.start} is not UTF-8 "
+                         "(expected UTF-8 text)", source=str(path), record=f"line {line}") from None
+
+
+def folder_files(folder: Path, suffix: str, what: str) -> list[Path]:
+    """The files of `folder` ending in `suffix` (case-insensitive), sorted by name."""
+    if not folder.exists():
+        raise InputError("folder not found", source=str(folder))
+    if not folder.is_dir():
+        raise InputError(f"is a file, expected a folder of {what}", source=str(folder))
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() == suffix and p.is_file())
+
+
+def assign_image_ids(names: Sequence[str]) -> np.ndarray:
+    """Ids for images known by name: the names as integers when every one is a decimal integer
+    and no two give the same number, else their positions in sorted order (0, 1, ...)."""
+    if names and all(n.isascii() and n.isdigit() for n in names):
+        ids = np.array([int(n) for n in names], np.int64)
+        if len(np.unique(ids)) == len(ids):
+            return ids
+    order = sorted(range(len(names)), key=names.__getitem__)
+    ids = np.empty(len(names), np.int64)
+    ids[order] = np.arange(len(names))
+    return ids
+
+
+def make_images(ids: np.ndarray, width: Sequence[int], height: Sequence[int],
+                file_names: Sequence[str]) -> Images:
+    order = np.argsort(ids, kind="stable")
+    return Images(ids=ids[order], width=np.asarray(width, np.int64).reshape(-1)[order],
+                  height=np.asarray(height, np.int64).reshape(-1)[order],
+                  file_names=tuple(file_names[i] for i in order.tolist()))
+
+
+def image_stems(images: Images) -> list[str]:
+    """A unique name per image for writing files: the stem of its file name, else its id."""
+    names = images.file_names or ("",) * len(images.ids)
+    stems = [Path(n).stem if n else str(i) for n, i in zip(names, images.ids.tolist())]
+    return stems if len(set(stems)) == len(stems) else [str(i) for i in images.ids.tolist()]
+
+
+class ImageIndex:
+    """Finds a ground-truth image by how another file names it: its file name, that name's
+    stem, or its id as text (also zero-padded). Names shared by two images are refused."""
+
+    def __init__(self, images: Images) -> None:
+        self.images = images
+        names = images.file_names or ("",) * len(images.ids)
+        table: dict[str, int] = {}
+        clash: set[str] = set()
+        for image_id, name in zip(images.ids.tolist(), names):
+            for key in {name, Path(name).stem if name else "", str(image_id)} - {""}:
+                if table.setdefault(key, image_id) != image_id:
+                    clash.add(key)
+        self.table = {k: v for k, v in table.items() if k not in clash}
+        self.clash = clash
+
+    def find(self, key: str) -> int | None:
+        found = self.table.get(key)
+        if found is None and key.isascii() and key.isdigit():
+            found = self.table.get(str(int(key)))
+        return found
+
+    def size(self, image_id: int) -> tuple[int, int]:
+        """(width, height) of an image of the index."""
+        i = int(np.searchsorted(self.images.ids, image_id))
+        return int(self.images.width[i]), int(self.images.height[i])
+
+
+def read_names(path: Path) -> dict[int, str]:
+    """Class names by class number from a data.yaml-style file (`names:` a list, or a mapping
+    number -> name), a JSON list or mapping, or a text file with one name per line (line i,
+    from 0, names class i; blank lines are skipped)."""
+    suffix = path.suffix.lower()
+    text = read_text(path)
+    if suffix in (".yaml", ".yml", ".json"):
+        if suffix == ".json":
+            try:
+                data: Any = json.loads(text)
+            except ValueError as e:
+                raise InputError(f"not valid JSON ({e})", source=str(path)) from None
+        else:
+            import yaml
+
+            try:
+                data = yaml.safe_load(text)
+            except yaml.YAMLError as e:
+                raise InputError(f"not valid YAML ({str(e).splitlines()[0]})", source=str(path)) from None
+            if not isinstance(data, dict) or "names" not in data:
+                raise InputError("has no 'names' key (expected names: [a, b, ...] or {0: a, ...})",
+                                 source=str(path))
+        names = data["names"] if isinstance(data, dict) and "names" in data else data
+        if isinstance(names, list):
+            names = dict(enumerate(names))
+        if not isinstance(names, dict) or not names:
+            raise InputError(f"names is {type(names).__name__}, expected a non-empty list or mapping "
+                             "number -> name", source=str(path), field="names")
+        out: dict[int, str] = {}
+        for k, v in names.items():
+            try:
+                number = int(k)
+            except (TypeError, ValueError):
+                number = -1
+            if number < 0 or isinstance(k, (bool, float)) or not isinstance(v, (str, int)):
+                raise InputError(f"entry {k!r}: {v!r} (expected a class number >= 0 and a name)",
+                                 source=str(path), field="names")
+            out[number] = str(v)
+        return out
+    lines = [s.strip() for s in text.splitlines()]
+    out = dict(enumerate(s for s in lines if s))
+    if not out:
+        raise InputError("is empty (expected one class name per line)", source=str(path))
+    return out
+
+
+def names_categories(names: Mapping[int, str]) -> Categories:
+    ids = np.array(sorted(names), np.int64)
+    return Categories(ids=ids, names=tuple(names[i] for i in ids.tolist()))
+
+
+def _is_int_text(s: str) -> bool:
+    return s.isascii() and (s.isdigit() or (s[:1] == "-" and s[1:].isdigit()))
+
+
+def gt_classes(values: Sequence[str], names: Mapping[int, str] | None, problems: Problems,
+               where: Callable[[int], tuple[str, str | None]], *, numeric: bool | None
+               ) -> tuple[np.ndarray, Categories]:
+    """Category ids of ground-truth rows whose class is given as text, and the categories.
+
+    Numbers (`numeric=True`, or None and every value is one) are the category ids; `names`
+    then names them (a number it lacks is an error), else the numbers seen are the categories.
+    Names: `names` gives their ids (a name it lacks is an error), else the names seen, sorted,
+    get ids 0, 1, .... `where(i)` is (source, record) of row i, for messages."""
+    if numeric is None:
+        numeric = bool(values) and all(map(_is_int_text, values))
+    ids = np.full(len(values), -1, np.int64)
+    if numeric:
+        for i, v in enumerate(values):
+            if _is_int_text(v) and (names is None or int(v) in names):
+                ids[i] = int(v)
+            else:
+                source, record = where(i)
+                problems.add(f"{v!r} is not a class number" if not _is_int_text(v) else
+                             f"class {v} is not in the names file (it has {_listed(names)})",
+                             source=source, record=record, field="class")
+        cats = names_categories(names) if names is not None else names_categories(
+            {i: str(i) for i in np.unique(ids[ids >= 0]).tolist()})
+        return ids, cats
+    if names is not None:
+        by_name = {n: k for k, n in sorted(names.items(), reverse=True)}
+    else:
+        by_name = {n: k for k, n in enumerate(sorted(set(values)))}
+    for i, v in enumerate(values):
+        found = by_name.get(v)
+        if found is None:
+            source, record = where(i)
+            problems.add(f"class {v!r} is not in the names file (it has {_listed(names)})",
+                         source=source, record=record, field="class")
+        else:
+            ids[i] = found
+    return ids, names_categories(names if names is not None else {k: n for n, k in by_name.items()})
+
+
+def dt_classes(values: Sequence[str], categories: Categories, names: Mapping[int, str] | None,
+               problems: Problems, where: Callable[[int], tuple[str, str | None]],
+               *, numeric: bool | None) -> np.ndarray:
+    """Ground-truth category ids of predictions whose class is given as text: a number is a
+    category id (or, with `names`, the number of a name to look up); a name is looked up among
+    the ground truth's category names."""
+    if numeric is None:
+        numeric = bool(values) and all(map(_is_int_text, values))
+    by_name: dict[str, int] = {}
+    for cid, n in zip(categories.ids.tolist()[::-1], categories.names[::-1]):
+        by_name[n] = cid
+    known = set(categories.ids.tolist())
+    ids = np.full(len(values), -1, np.int64)
+    for i, v in enumerate(values):
+        if numeric and not _is_int_text(v):
+            message = f"{v!r} is not a class number"
+        elif numeric and names is not None:
+            name = names.get(int(v))
+            found = by_name.get(name) if name is not None else None
+            if found is not None:
+                ids[i] = found
+                continue
+            message = (f"class {v} is not in the predictions' names file" if name is None else
+                       f"class {v} ({name!r}) is not among the ground truth's category names")
+        elif numeric:
+            if int(v) in known:
+                ids[i] = int(v)
+                continue
+            message = (f"class {v} is not among the ground truth's categories "
+                       f"({_listed(dict(zip(categories.ids.tolist(), categories.names)))}); "
+                       "give the names file to map class numbers by name")
+        else:
+            found = by_name.get(v)
+            if found is not None:
+                ids[i] = found
+                continue
+            message = f"class {v!r} is not among the ground truth's category names"
+        source, record = where(i)
+        problems.add(message, source=source, record=record, field="class")
+    return ids
+
+
+def _listed(names: Mapping[int, str] | None) -> str:
+    if not names:
+        return "none"
+    items = [f"{k}: {v}" for k, v in sorted(names.items())[:8]]
+    return ", ".join(items) + (", ..." if len(names) > 8 else "")
+
+
+def sort_rows(image_id: np.ndarray, category_id: np.ndarray) -> np.ndarray:
+    """Row order by (image, category, file order): every (image, class) group is a slice."""
+    return np.lexsort((np.arange(len(image_id)), category_id, image_id))
+
+
+def build_dataset(*, image_id: np.ndarray, category_id: np.ndarray, box: np.ndarray,
+                  images: Images, categories: Categories, source: str,
+                  area: np.ndarray | None = None, iscrowd: np.ndarray | None = None,
+                  ignore: np.ndarray | None = None, masks: Sequence[Any] | None = None) -> Dataset:
+    """A Dataset from columns in file order; area defaults to w*h, annotation ids to 1, 2, ..."""
+    n = len(image_id)
+    box = np.asarray(box, np.float64).reshape(n, 4)
+    area = box[:, 2] * box[:, 3] if area is None else area
+    iscrowd = np.zeros(n, bool) if iscrowd is None else np.asarray(iscrowd, bool)
+    ignore = np.zeros(n, bool) if ignore is None else np.asarray(ignore, bool)
+    order = sort_rows(image_id, category_id)
+    return Dataset(
+        image_id=image_id[order], category_id=category_id[order], box=box[order],
+        area=np.asarray(area, np.float64)[order], iscrowd=iscrowd[order],
+        ann_id=np.arange(1, n + 1, dtype=np.int64)[order], images=images, categories=categories,
+        masks=None if masks is None else tuple(masks[i] for i in order.tolist()), source=source,
+        ignore=ignore[order],
+    )
+
+
+def build_detections(*, image_id: np.ndarray, category_id: np.ndarray, box: np.ndarray,
+                     score: np.ndarray, source: str, area: np.ndarray | None = None,
+                     masks: Sequence[Any] | None = None) -> Detections:
+    """Detections from columns in file order; area defaults to w*h (COCO's results rule)."""
+    n = len(image_id)
+    box = np.asarray(box, np.float64).reshape(n, 4)
+    area = box[:, 2] * box[:, 3] if area is None else area
+    order = sort_rows(image_id, category_id)
+    return Detections(
+        image_id=image_id[order], category_id=category_id[order], box=box[order],
+        area=np.asarray(area, np.float64)[order], score=np.asarray(score, np.float64)[order],
+        masks=None if masks is None else tuple(masks[i] for i in order.tolist()), source=source,
+        file_index=order,
+    )
+
+
+def xyxy_to_xywh(b: np.ndarray) -> np.ndarray:
+    return np.stack([b[:, 0], b[:, 1], b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]], axis=1)
+
+
+def cxcywh_to_xywh(b: np.ndarray) -> np.ndarray:
+    return np.stack([b[:, 0] - b[:, 2] / 2, b[:, 1] - b[:, 3] / 2, b[:, 2], b[:, 3]], axis=1)
+
+
+BOX_FORMATS = ("xyxy", "xywh", "cxcywh")
+
+
+def to_xywh(b: np.ndarray, box_format: str) -> np.ndarray:
+    """(N, 4) boxes in `box_format` ("xyxy", "xywh" or "cxcywh") as COCO's [x, y, w, h]."""
+    b = np.asarray(b, np.float64).reshape(-1, 4)
+    if box_format == "xyxy":
+        return xyxy_to_xywh(b)
+    if box_format == "cxcywh":
+        return cxcywh_to_xywh(b)
+    return b
+
+
+def from_xywh(b: np.ndarray, box_format: str) -> np.ndarray:
+    """COCO [x, y, w, h] boxes in `box_format`."""
+    if box_format == "xyxy":
+        return np.stack([b[:, 0], b[:, 1], b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]], axis=1)
+    if box_format == "cxcywh":
+        return np.stack([b[:, 0] + b[:, 2] / 2, b[:, 1] + b[:, 3] / 2, b[:, 2], b[:, 3]], axis=1)
+    return b
+
+
+def check_box_values(box: np.ndarray, problems: Problems, where: Callable[[int], tuple[str, str | None]],
+                     field: str, expected: str) -> np.ndarray:
+    """(N,) bool of rows whose xywh box is finite with w, h >= 0; a problem for each other row."""
+    finite = np.isfinite(box).all(axis=1)
+    negative = finite & ((box[:, 2] < 0) | (box[:, 3] < 0))
+    for i in np.flatnonzero(~finite | negative)[: problems.limit].tolist():
+        source, record = where(i)
+        what = "is not finite" if not finite[i] else "has a negative width or height"
+        problems.add(f"{what} (expected {expected})", source=source, record=record, field=field)
+    problems.count += max(0, int((~finite | negative).sum()) - problems.limit)
+    return finite & ~negative

@@ -1,0 +1,90 @@
+"""What reading one input found wrong: errors collected and raised together, and data warnings.
+
+Readers of YOLO, VOC, CSV and arrays check every record once, `add` each problem they find (up
+to LIMIT are kept, the rest counted) and call `check()` before building anything from the data,
+so one run shows every broken line at once. Suspicious but legal data gets one DataWarning per
+kind, with a count and the first place it occurs.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+
+from ..errors import DataWarning, InputError
+
+LIMIT = 20
+
+
+class Problems:
+    """Errors found in one input, raised together as one InputError by `check()`."""
+
+    def __init__(self, source: str, limit: int = LIMIT) -> None:
+        self.source = source
+        self.limit = limit
+        self.found: list[InputError] = []
+        self.count = 0
+
+    def add(self, message: str, *, record: str | None = None, field: str | None = None,
+            source: str | None = None) -> None:
+        self.count += 1
+        if len(self.found) < self.limit:
+            self.found.append(InputError(message, source=source or self.source, record=record,
+                                         field=field))
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    def check(self) -> None:
+        """Raise every problem found so far as one InputError (one line each)."""
+        if self.found:
+            raise InputError.collected(self.found, self.count - len(self.found))
+
+
+def warn_data(source: str, count: int, what: str, first: str) -> None:
+    warnings.warn(f"{source}: {count} {what} (first: {first})", DataWarning, stacklevel=3)
+
+
+def warn_suspicious(
+    source: str, where: Callable[[int], str], *, image_id: np.ndarray, category_id: np.ndarray,
+    box: np.ndarray, width: np.ndarray, height: np.ndarray, score: np.ndarray | None = None,
+    gt_category_ids: np.ndarray | None = None,
+) -> None:
+    """One DataWarning per kind of suspicious row (rows in source order; `where(i)` names row i):
+    a box reaching outside its image (where the size is known; 1e-6 px slack for rounding),
+    a score outside [0, 1], a detection repeated exactly (image, class, box, score), a class
+    predicted that has no ground truth (`gt_category_ids`: the classes that have some)."""
+    x, y, w, h = box.T if len(box) else np.zeros((4, 0))
+    known = (width > 0) & (height > 0)
+    tol = 1e-6
+    outside = known & ((x < -tol) | (y < -tol) | (x + w > width + tol) | (y + h > height + tol))
+    if outside.any():
+        warn_data(source, int(outside.sum()), "box(es) reach outside their image",
+                  where(int(np.flatnonzero(outside)[0])))
+    if score is None:
+        return
+    odd = ~((score >= 0) & (score <= 1))
+    if odd.any():
+        i = int(np.flatnonzero(odd)[0])
+        warn_data(source, int(odd.sum()), "score(s) outside [0, 1]", f"{where(i)}: {score[i]}")
+    if len(score) > 1:
+        rows = np.column_stack([image_id.astype(np.float64), category_id.astype(np.float64), box, score])
+        _, first, counts = np.unique(rows, axis=0, return_index=True, return_counts=True)
+        if (counts > 1).any():
+            seen = np.zeros(len(rows), bool)
+            seen[first] = True
+            i = int(np.flatnonzero(~seen)[0])
+            warn_data(source, int((counts - 1).sum()),
+                      "duplicate detection(s) (same image, class, box and score)", where(i))
+    if gt_category_ids is not None and len(category_id):
+        absent = ~np.isin(category_id, gt_category_ids)
+        if absent.any():
+            classes = np.unique(category_id[absent])
+            i = int(np.flatnonzero(absent)[0])
+            warn_data(source, int(absent.sum()),
+                      f"detection(s) of {len(classes)} class(es) without any ground truth "
+                      f"({', '.join(map(str, classes[:5].tolist()))}{', ...' if len(classes) > 5 else ''}"
+                      "): AP leaves such classes out; at the operating point they are false positives",
+                      where(i))

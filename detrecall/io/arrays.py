@@ -1,0 +1,334 @@
+"""In-memory input shaped like torchmetrics' and torchvision's: one dict per image.
+
+    targets[i] = {"boxes": (N, 4), "labels": (N,), optional "iscrowd" (N,), "area" (N,),
+                  "ignore" (N,), "masks": (N, H, W) bool or a list of N RLE dicts, "image_id"}
+    preds[i]   = {"boxes": (N, 4), "scores": (N,), "labels": (N,), optional "masks"}
+
+Values are numpy arrays or anything `np.asarray` takes (lists, torch CPU tensors through their
+`__array__`; torch itself is never imported). Image i of `targets` pairs with image i of `preds`;
+its id is the target's "image_id" when given, else `first_image_id + i`. Classes are the integer
+labels; `categories` names them (a list indexed by label, or {label: name}) and then fixes the
+class list, else it is every label of targets and preds, named by number.
+
+Boxes are `box_format` "xyxy" (default, torchvision's), "xywh" (COCO's) or "cxcywh". Masks are
+read for iou_type "segm" only; bool arrays become RLEs through pycocotools.mask.encode (Fortran
+order), and give the image's size. Areas follow COCO's loading rules: a target's `area` when
+given, else its mask area for segm, else the box's w*h; a prediction's is its box's w*h (also for
+segm, as pycocotools' loadRes), and a prediction given by masks alone takes area and box from
+its mask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from pycocotools import mask as mask_utils
+
+from ..errors import InputError
+from ..geometry import masks as M
+from ..types import Categories, Dataset, Detections, Images
+from ._common import BOX_FORMATS, build_dataset, build_detections, to_xywh
+from ._problems import Problems, warn_suspicious
+
+TARGET_KEYS = ("boxes", "labels", "iscrowd", "area", "ignore", "masks", "image_id")
+PRED_KEYS = ("boxes", "scores", "labels", "masks", "image_id")
+
+
+def is_arrays(value: Any) -> bool:
+    """A list or tuple of per-image dicts (a COCO ground truth is a dict, a results list holds
+    dicts with "image_id" and "category_id")."""
+    if not isinstance(value, (list, tuple)):
+        return False
+    return not value or (isinstance(value[0], Mapping) and "category_id" not in value[0])
+
+
+class _Image:
+    """One image's arrays, checked; `n` objects (0 when unusable)."""
+
+    def __init__(self, d: Any, kind: str, i: int, problems: Problems, *, box_format: str,
+                 masks: bool, keys: tuple[str, ...]) -> None:
+        self.where = f"{kind}[{i}]"
+        self.problems = problems
+        self.masks: list[dict[str, Any]] | None = None
+        self.size: tuple[int, int] | None = None  # (h, w) from the masks
+        if not isinstance(d, Mapping):
+            self.add(None, f"is {type(d).__name__}, expected a dict with {', '.join(keys[:3])}")
+            d = {}
+        self.d = d
+        unknown = sorted(set(map(str, d)) - set(keys))
+        if unknown:
+            self.add(None, f"has unknown key(s) {unknown} (expected {', '.join(keys)})")
+        self.labels = self.array("labels", 1, integer=True)
+        self.n = len(self.labels) if self.labels is not None else 0
+        self.has_boxes = "boxes" in d
+        self.box = np.zeros((self.n, 4))
+        if self.has_boxes:
+            raw = self.array("boxes", 2, width=4)
+            if raw is not None:
+                self.box = self.boxes(raw, box_format)
+        if masks and d.get("masks") is not None:
+            self.read_masks(d["masks"])
+        elif masks and self.n:
+            self.add("masks", "missing (iou_type='segm' needs masks: (N, H, W) bool or RLE dicts)")
+        elif not self.has_boxes and self.n:
+            self.add("boxes", "missing (expected (N, 4) boxes)")
+
+    def add(self, field: str | None, message: str) -> None:
+        self.problems.add(message, record=self.where, field=field)
+
+    def array(self, key: str, ndim: int, *, integer: bool = False, width: int | None = None,
+              required: bool = True) -> np.ndarray | None:
+        """The value of `key` as a checked array of `n` rows (labels set n), or None."""
+        if key not in self.d:
+            if required:
+                self.add(key, "missing")
+            return None
+        try:
+            a = np.asarray(self.d[key])
+        except (TypeError, ValueError) as e:
+            self.add(key, f"cannot be read as an array ({e})")
+            return None
+        if a.size == 0:
+            return np.zeros((0, width) if width else 0, np.int64 if integer else np.float64)
+        shape = f"({'N, ' + str(width) if width else 'N,'})"
+        if a.ndim != ndim or (width is not None and a.shape[1] != width):
+            self.add(key, f"has shape {a.shape} (expected {shape})")
+            return None
+        if a.dtype.kind not in "iuf" or a.dtype == np.bool_:
+            self.add(key, f"has dtype {a.dtype} (expected {'integers' if integer else 'numbers'})")
+            return None
+        if key != "labels" and len(a) != self.n:
+            self.add(key, f"has {len(a)} rows but labels has {self.n}")
+            return None
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
+            bad = np.flatnonzero(~np.isfinite(a.reshape(len(a), -1)).all(axis=1))
+            self.add(key, f"row {int(bad[0])} is not finite ({len(bad)} row(s) in all)")
+            return None
+        if integer:
+            if a.dtype.kind == "f":
+                if not (a == np.round(a)).all():
+                    self.add(key, "has non-integer values (expected integer labels)")
+                    return None
+            return a.astype(np.int64)
+        return a.astype(np.float64)
+
+    def boxes(self, raw: np.ndarray, box_format: str) -> np.ndarray:
+        box = to_xywh(raw, box_format)
+        bad = np.flatnonzero((box[:, 2] < 0) | (box[:, 3] < 0))
+        if len(bad):
+            expected = "x1 <= x2 and y1 <= y2" if box_format == "xyxy" else "w, h >= 0"
+            self.add("boxes", f"row {int(bad[0])} is {raw[bad[0]].tolist()} (expected {box_format} "
+                     f"with {expected}; {len(bad)} row(s) in all)")
+        return box
+
+    def flags(self, key: str) -> np.ndarray:
+        a = self.array(key, 1, required=False)
+        if a is None:
+            return np.zeros(self.n, bool)
+        if not np.isin(a, (0, 1)).all():
+            self.add(key, "has values other than 0 and 1")
+        return a.astype(bool)
+
+    def read_masks(self, value: Any) -> None:
+        if isinstance(value, (list, tuple)) and (not value or isinstance(value[0], Mapping)):
+            rles = []
+            for k, rle in enumerate(value):
+                rle = _rle(rle)
+                if rle is None:
+                    self.add("masks", f"item {k} is not an RLE dict {{size: [h, w], counts: ...}}")
+                    return
+                rles.append(rle)
+            sizes = {tuple(int(v) for v in r["size"]) for r in rles}
+        else:
+            try:
+                m = np.asarray(value)
+            except (TypeError, ValueError) as e:
+                self.add("masks", f"cannot be read as an array ({e})")
+                return
+            if m.ndim != 3 or m.dtype.kind not in "biu":
+                self.add("masks", f"has shape {m.shape} and dtype {m.dtype} (expected (N, H, W) bool)")
+                return
+            if m.dtype.kind != "b" and not np.isin(m, (0, 1)).all():
+                self.add("masks", "has values other than 0 and 1 (expected bool masks)")
+                return
+            sizes = {m.shape[1:]}
+            fortran = np.asfortranarray(m.transpose(1, 2, 0).astype(np.uint8))
+            rles = list(mask_utils.encode(fortran)) if len(m) else []
+        if len(rles) != self.n:
+            self.add("masks", f"has {len(rles)} masks but labels has {self.n}")
+            return
+        if len(sizes) > 1:
+            self.add("masks", f"masks of different sizes {sorted(sizes)} (expected one image size)")
+            return
+        self.masks = rles
+        self.size = next(iter(sizes)) if sizes else None
+
+
+def _rle(value: Any) -> dict[str, Any] | None:
+    """A compressed RLE from an RLE dict (compressed or uncompressed counts); None if invalid."""
+    if not isinstance(value, Mapping):
+        return None
+    size, counts = value.get("size"), value.get("counts")
+    try:
+        h, w = (int(v) for v in size)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        return None
+    if h < 0 or w < 0:
+        return None
+    if isinstance(counts, (str, bytes)):
+        raw = counts.encode("ascii", "replace") if isinstance(counts, str) else counts
+        if raw.translate(None, bytes(range(48, 112))):
+            return None
+        return {"size": [h, w], "counts": counts}
+    if isinstance(counts, (list, tuple, np.ndarray)):
+        c = np.asarray(counts)
+        if c.ndim != 1 or c.dtype.kind not in "iu" or (c < 0).any() or int(c.sum()) != h * w:
+            return None
+        return M.uncompressed_to_rle({"size": [h, w], "counts": c.tolist()})
+    return None
+
+
+def _image_id(d: Any, fallback: int, img: _Image) -> int:
+    if not isinstance(d, Mapping) or d.get("image_id") is None:
+        return fallback
+    try:
+        a = np.asarray(d["image_id"])
+        if a.size == 1 and a.dtype.kind in "iu":
+            return int(a.reshape(-1)[0])
+    except (TypeError, ValueError):
+        pass
+    img.add("image_id", f"is {d['image_id']!r} (expected an integer)")
+    return fallback
+
+
+def _categories(categories: Sequence[str] | Mapping[int, str] | None,
+                labels: np.ndarray) -> Categories:
+    if categories is None:
+        ids = np.unique(labels)
+        return Categories(ids=ids, names=tuple(str(int(i)) for i in ids))
+    if isinstance(categories, Mapping):
+        items = sorted((int(k), str(v)) for k, v in categories.items())
+    elif isinstance(categories, (list, tuple)):
+        items = [(k, str(v)) for k, v in enumerate(categories)]
+    else:
+        raise InputError(f"categories is {type(categories).__name__} (expected a list of names "
+                         "indexed by label, or a {label: name} dict)")
+    return Categories(ids=np.array([k for k, _ in items], np.int64).reshape(-1),
+                      names=tuple(v for _, v in items))
+
+
+def read_arrays(targets: Sequence[Any], preds: Sequence[Any], *, box_format: str = "xyxy",
+                categories: Sequence[str] | Mapping[int, str] | None = None, iou_type: str = "bbox",
+                first_image_id: int = 0) -> tuple[Dataset, Detections]:
+    """Dataset and Detections from per-image dicts (see the module doc); every problem of every
+    image is reported together (up to 20), each as `targets[i]: field: ...`."""
+    if box_format not in BOX_FORMATS:
+        raise InputError(f"box_format is {box_format!r} (expected one of {', '.join(BOX_FORMATS)})")
+    if not isinstance(targets, (list, tuple)) or not isinstance(preds, (list, tuple)):
+        raise InputError("targets and preds must both be lists with one dict per image, got "
+                         f"{type(targets).__name__} and {type(preds).__name__}")
+    if len(targets) != len(preds):
+        raise InputError(f"{len(targets)} targets but {len(preds)} preds (expected one dict per "
+                         "image in each, image i of targets pairing with image i of preds)")
+    problems = Problems("")
+    masks = iou_type == "segm"
+    gts = [_Image(d, "targets", i, problems, box_format=box_format, masks=masks, keys=TARGET_KEYS)
+           for i, d in enumerate(targets)]
+    dts = [_Image(d, "preds", i, problems, box_format=box_format, masks=masks, keys=PRED_KEYS)
+           for i, d in enumerate(preds)]
+    image_ids = np.array([_image_id(d, first_image_id + i, g) for i, (d, g) in enumerate(zip(targets, gts))],
+                         np.int64)
+    for i, (d, p) in enumerate(zip(preds, dts)):
+        own = _image_id(d, int(image_ids[i]), p)
+        if own != image_ids[i]:
+            p.add("image_id", f"is {own} but targets[{i}] has image_id {int(image_ids[i])}")
+    _, first, counts = np.unique(image_ids, return_index=True, return_counts=True)
+    for k in np.flatnonzero(counts > 1)[:1].tolist():
+        i = int(np.flatnonzero(image_ids == image_ids[first[k]])[1])
+        gts[i].add("image_id", f"{int(image_ids[i])} is also the id of targets[{int(first[k])}]")
+    scores = [p.array("scores", 1) if isinstance(p.d, Mapping) and p.n else np.zeros(0) for p in dts]
+    for p in dts:
+        if not p.n and p.d.get("scores") is not None:
+            p.array("scores", 1)  # still check its shape against 0 labels
+    iscrowd = [g.flags("iscrowd") for g in gts]
+    ignore = [g.flags("ignore") for g in gts]
+    areas = [g.array("area", 1, required=False) for g in gts]
+    for g, a in zip(gts, areas):
+        if a is not None and (a < 0).any():
+            g.add("area", "has negative values (expected areas >= 0)")
+    with_boxes = {p.has_boxes for p in dts if p.n}
+    if len(with_boxes) > 1:
+        i = next(k for k, p in enumerate(dts) if p.n and not p.has_boxes)
+        dts[i].add("boxes", "missing here but given for other images (give boxes for all "
+                   "predictions or for none)")
+    sizes: list[tuple[int, int]] = []
+    for i, (g, p) in enumerate(zip(gts, dts)):
+        if g.size is not None and p.size is not None and g.size != p.size:
+            p.add("masks", f"are {p.size[0]}x{p.size[1]} but targets[{i}]'s are {g.size[0]}x{g.size[1]}")
+        sizes.append(g.size or p.size or (0, 0))
+    problems.check()
+
+    labels = [np.zeros(0, np.int64) if g.labels is None else g.labels for g in gts]
+    dt_labels = [np.zeros(0, np.int64) if p.labels is None else p.labels for p in dts]
+    cats = _categories(categories, np.concatenate(labels + dt_labels))
+    listed = ", ".join(map(str, cats.ids[:10].tolist())) + (", ..." if len(cats.ids) > 10 else "")
+    for imgs, labs in ((gts, labels), (dts, dt_labels)):
+        for i, lab in enumerate(labs):
+            unknown = lab[~np.isin(lab, cats.ids)]
+            if len(unknown):
+                imgs[i].add("labels", f"has label {int(unknown[0])}, not in categories ({listed})")
+    problems.check()
+
+    n_gt = np.array([g.n for g in gts], np.int64)
+    n_dt = np.array([p.n for p in dts], np.int64)
+    gt_image = np.repeat(image_ids, n_gt)
+    dt_image = np.repeat(image_ids, n_dt)
+    gt_cat = np.concatenate(labels) if labels else np.zeros(0, np.int64)
+    dt_cat = np.concatenate(dt_labels) if dt_labels else np.zeros(0, np.int64)
+    gt_box = np.concatenate([g.box for g in gts]) if gts else np.zeros((0, 4))
+    gt_masks = [m for g in gts for m in (g.masks or [])] if masks else None
+    area = np.concatenate([np.zeros(0)] + [g.box[:, 2] * g.box[:, 3] if a is None else a
+                                           for g, a in zip(gts, areas)])
+    given = np.concatenate([np.zeros(0, bool)] + [np.full(g.n, a is not None) for g, a in zip(gts, areas)])
+    if masks and gt_masks is not None and (~given).any():
+        missing = np.flatnonzero(~given)
+        area[missing] = M.rle_area([gt_masks[i] for i in missing.tolist()])
+    dt_masks = [m for p in dts for m in (p.masks or [])] if masks else None
+    if with_boxes == {False}:
+        assert dt_masks is not None
+        dt_box, dt_area = M.rle_box(dt_masks), M.rle_area(dt_masks)
+    else:
+        dt_box = np.concatenate([p.box for p in dts]) if dts else np.zeros((0, 4))
+        dt_area = dt_box[:, 2] * dt_box[:, 3]
+    score = np.concatenate(scores) if scores else np.zeros(0)
+    order = np.argsort(image_ids, kind="stable")
+    size = np.array(sizes, np.int64).reshape(-1, 2)
+    images = Images(ids=image_ids[order], width=size[order, 1], height=size[order, 0])
+    gt_size = np.repeat(size, n_gt, axis=0).astype(float)
+    dt_size = np.repeat(size, n_dt, axis=0).astype(float)
+    gt_where = _where("targets", n_gt)
+    dt_where = _where("preds", n_dt)
+    warn_suspicious("targets", gt_where, image_id=gt_image, category_id=gt_cat, box=gt_box,
+                    width=gt_size[:, 1], height=gt_size[:, 0])
+    warn_suspicious("preds", dt_where, image_id=dt_image, category_id=dt_cat, box=dt_box,
+                    width=dt_size[:, 1], height=dt_size[:, 0], score=score,
+                    gt_category_ids=np.unique(gt_cat))
+    gt = build_dataset(image_id=gt_image, category_id=gt_cat, box=gt_box, area=area, images=images,
+                       categories=cats, source="targets", iscrowd=np.concatenate(iscrowd) if gts else None,
+                       ignore=np.concatenate(ignore) if gts else None, masks=gt_masks)
+    dt = build_detections(image_id=dt_image, category_id=dt_cat, box=dt_box, score=score, area=dt_area,
+                          source="preds", masks=dt_masks)
+    return gt, dt
+
+
+def _where(kind: str, counts: np.ndarray) -> Callable[[int], str]:
+    """Names row i of the concatenated rows of images with `counts` rows each."""
+    starts = np.cumsum(counts) - counts
+    image = np.repeat(np.arange(len(counts)), counts)
+
+    def where(i: int) -> str:
+        return f"{kind}[{int(image[i])}] row {i - int(starts[image[i]])}"
+
+    return where

@@ -1,0 +1,227 @@
+"""YOLO label folders: one `<image stem>.txt` per image, one object per line.
+
+Ground truth rows are `class cx cy w h`, predictions `class cx cy w h score` (ultralytics'
+`save_txt` + `save_conf`), box values relative to the image's width and height. So reading
+needs every image's size: from the image files (`images=`: a folder, sizes read from their
+headers), a sizes file (`sizes=`), or, when neither is given, `sizes.csv` in the label folder
+or the `images/` folder beside a `labels/` folder (ultralytics' layout). An image with a size
+but no label file has no objects. Class numbers are category ids; their names come from
+`names=` (a data.yaml `names:` list/mapping, or one name per line), else `data.yaml` or
+`classes.txt` in the folder, else they are named by number.
+
+Boxes become COCO [x, y, w, h] in pixels: x = (cx - w/2) * width, y = (cy - h/2) * height,
+w * width, h * height; area = w*h in pixels. Writing is the inverse, with every digit of the
+float kept, so a round trip changes boxes by float rounding only (~1e-13 px).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from ..types import Dataset, Detections, Images
+from ._common import (
+    ImageIndex,
+    assign_image_ids,
+    build_dataset,
+    build_detections,
+    dt_classes,
+    folder_files,
+    gt_classes,
+    image_stems,
+    make_images,
+    read_names,
+)
+from ._images import Sizes, read_sizes, sizes_from_folder
+from ._lines import Rows, read_rows
+from ._problems import Problems, warn_data, warn_suspicious
+
+NAMES_FILES = ("data.yaml", "data.yml", "classes.txt")
+SIZES_FILE = "sizes.csv"
+_GT_ROW = "class cx cy w h (YOLO segment rows with polygons are not read)"
+_DT_ROW = "class cx cy w h score"
+
+
+def _label_files(folder: Path) -> list[Path]:
+    return [p for p in folder_files(folder, ".txt", "YOLO label files") if p.name not in NAMES_FILES]
+
+
+def _names(folder: Path, names: str | Path | Mapping[int, str] | None) -> dict[int, str] | None:
+    if isinstance(names, Mapping):
+        return {int(k): str(v) for k, v in names.items()}
+    if names is not None:
+        return read_names(Path(names))
+    for candidate in NAMES_FILES:
+        if (folder / candidate).is_file():
+            return read_names(folder / candidate)
+    return None
+
+
+def _sizes(folder: Path, images: str | Path | None, sizes: str | Path | None) -> Sizes:
+    if images is not None:
+        return sizes_from_folder(Path(images))
+    if sizes is not None:
+        return read_sizes(Path(sizes))
+    if (folder / SIZES_FILE).is_file():
+        return read_sizes(folder / SIZES_FILE)
+    parts = folder.resolve().parts
+    if "labels" in parts:  # ultralytics: .../images/val/x.jpg <-> .../labels/val/x.txt
+        i = len(parts) - 1 - parts[::-1].index("labels")
+        beside = Path(*parts[:i], "images", *parts[i + 1:])
+        if beside.is_dir():
+            return sizes_from_folder(beside)
+    raise InputError("YOLO boxes are relative to the image size: give the images folder "
+                     "(--images) or a sizes file (--sizes)", source=str(folder))
+
+
+def _boxes(rows: Rows, problems: Problems, widths: np.ndarray, heights: np.ndarray) -> np.ndarray:
+    """Pixel [x, y, w, h] from the rows' relative cx cy w h (columns 1-4)."""
+    rel = rows.floats(range(1, 5), ("cx", "cy", "w", "h"), problems)
+    for i in np.flatnonzero((rel[:, 2] < 0) | (rel[:, 3] < 0))[: problems.limit].tolist():
+        source, record = rows.where(i)
+        problems.add("has a negative width or height (expected w, h >= 0)", source=source,
+                     record=record, field="w/h")
+    return denormalize(rel, widths, heights)
+
+
+def denormalize(rel: np.ndarray, widths: np.ndarray, heights: np.ndarray) -> np.ndarray:
+    """(N, 4) relative cx cy w h -> pixel x y w h, per row image sizes."""
+    cx, cy, w, h = rel.T
+    return np.stack([(cx - w / 2) * widths, (cy - h / 2) * heights, w * widths, h * heights], axis=1)
+
+
+def normalize(box: np.ndarray, widths: np.ndarray, heights: np.ndarray) -> np.ndarray:
+    """(N, 4) pixel x y w h -> relative cx cy w h."""
+    x, y, w, h = box.T
+    return np.stack([(x + w / 2) / widths, (y + h / 2) / heights, w / widths, h / heights], axis=1)
+
+
+def read_yolo_gt(folder: str | Path, *, images: str | Path | None = None,
+                 sizes: str | Path | None = None,
+                 names: str | Path | Mapping[int, str] | None = None) -> Dataset:
+    """Ground truth from a YOLO label folder (see the module doc for sizes and names).
+
+    Every image with a size is an image of the dataset; a label file of an image without one is
+    an error. All bad lines of all files are reported together (up to 20)."""
+    folder = Path(folder)
+    files = _label_files(folder)
+    size_of = _sizes(folder, images, sizes)
+    class_names = _names(folder, names)
+    problems = Problems(str(folder))
+    known = [f for f in files if f.stem in size_of]
+    for f in files:
+        if f.stem not in size_of:
+            problems.add("no image of this name in the images folder or sizes file "
+                         "(expected one for every label file)", source=str(f))
+    rows = read_rows(known, (5,), problems, _GT_ROW)
+    stems = sorted(size_of)
+    ids = assign_image_ids(stems)
+    id_of = dict(zip(stems, ids.tolist()))
+    row_stem = [rows.files[i].stem for i in rows.file_index.tolist()]
+    w = np.array([size_of[s][0] for s in row_stem], np.float64)
+    h = np.array([size_of[s][1] for s in row_stem], np.float64)
+    category_id, categories = gt_classes(rows.column(0), class_names, problems, rows.where, numeric=True)
+    box = _boxes(rows, problems, w, h)
+    problems.check()
+    image_id = np.array([id_of[s] for s in row_stem], np.int64)
+    warn_suspicious(str(folder), rows.where_text, image_id=image_id, category_id=category_id,
+                    box=box, width=w, height=h)
+    imgs = make_images(ids, [size_of[s][0] for s in stems], [size_of[s][1] for s in stems],
+                       [size_of[s][2] for s in stems])
+    return build_dataset(image_id=image_id, category_id=category_id, box=box, images=imgs,
+                         categories=categories, source=str(folder))
+
+
+def read_yolo_predictions(folder: str | Path, gt: Dataset, *,
+                          names: str | Path | Mapping[int, str] | None = None) -> Detections:
+    """Predictions from a YOLO label folder with a score column, on the images of `gt` (a label
+    file names its image by stem; the sizes are the ground truth's). A class number is a
+    ground-truth category id, or with `names` (the model's names) the name of one."""
+    folder = Path(folder)
+    files = _label_files(folder)
+    index = ImageIndex(gt.images)
+    problems = Problems(str(folder))
+    found = {f: index.find(f.stem) for f in files}
+    for f, image_id in found.items():
+        if image_id is None:
+            problems.add("no ground-truth image of this name", source=str(f))
+    known = [f for f in files if found[f] is not None]
+    rows = read_rows(known, (6,), problems, _DT_ROW)
+    image_id = np.array([found[rows.files[i]] for i in rows.file_index.tolist()], np.int64)
+    wh = np.array([index.size(i) for i in image_id.tolist()], np.float64).reshape(-1, 2)
+    for i in np.flatnonzero((wh <= 0).any(axis=1))[:1].tolist():
+        problems.add("the ground truth has no size for this image (YOLO boxes need it)",
+                     source=rows.where(i)[0])
+    pred_names = None if names is None else _names(folder, names)
+    category_id = dt_classes(rows.column(0), gt.categories, pred_names, problems, rows.where, numeric=True)
+    box = _boxes(rows, problems, wh[:, 0], wh[:, 1])
+    score = rows.floats([5], ["score"], problems)[:, 0]
+    problems.check()
+    warn_suspicious(str(folder), rows.where_text, image_id=image_id, category_id=category_id, box=box,
+                    width=wh[:, 0], height=wh[:, 1], score=score, gt_category_ids=np.unique(gt.category_id))
+    return build_detections(image_id=image_id, category_id=category_id, box=box, score=score,
+                            source=str(folder))
+
+
+def _class_numbers(category_ids: np.ndarray, all_ids: np.ndarray) -> np.ndarray:
+    """YOLO class numbers: the category ids when they are 0..K-1, else their positions."""
+    if np.array_equal(all_ids, np.arange(len(all_ids))):
+        return category_ids
+    return np.searchsorted(all_ids, category_ids)
+
+
+def write_yolo(data: Dataset | Detections, folder: str | Path, *, gt: Dataset | None = None) -> None:
+    """Write a YOLO label folder: `<stem>.txt` per image (empty when it has no objects).
+
+    Ground truth also writes `data.yaml` (`names:` by class number; categories whose ids are
+    not 0..K-1 are numbered by position) and `sizes.csv`, so the folder reads back alone.
+    Predictions need `gt` (image sizes, names and numbering). Crowd and ignored ground truth
+    have no YOLO form: they are left out, with a DataWarning."""
+    import yaml
+
+    folder = Path(folder)
+    ref = data if isinstance(data, Dataset) else gt
+    if ref is None:
+        raise InputError("writing predictions as YOLO needs the ground truth (image sizes, classes)")
+    images: Images = ref.images
+    bad = np.flatnonzero((images.width <= 0) | (images.height <= 0))
+    keep = np.ones(len(data), bool)
+    if isinstance(data, Dataset):
+        keep = ~(data.iscrowd | data.ignore)
+        if not keep.all():
+            warn_data(str(folder), int((~keep).sum()), "crowd or ignored annotation(s) have no YOLO "
+                      "form and were left out", f"annotation id {int(data.ann_id[~keep][0])}")
+    used = np.isin(images.ids, data.image_id[keep])
+    if len(bad) and used[bad].any():
+        i = bad[used[bad]][0]
+        raise InputError(f"image {int(images.ids[i])} has no width/height: YOLO boxes are relative to it",
+                         source=data.source)
+    folder.mkdir(parents=True, exist_ok=True)
+    stems = image_stems(images)
+    pos = np.searchsorted(images.ids, data.image_id[keep])
+    rel = normalize(data.box[keep], images.width[pos].astype(np.float64),
+                    images.height[pos].astype(np.float64))
+    cls = _class_numbers(data.category_id[keep], ref.categories.ids)
+    cols = [cls.tolist(), *(rel[:, k].tolist() for k in range(4))]
+    if isinstance(data, Detections):
+        cols.append(data.score[keep].tolist())
+    lines = [" ".join(map(repr, row)) for row in zip(*cols)]
+    starts = np.searchsorted(pos, np.arange(len(images.ids) + 1))
+    for k, stem in enumerate(stems):
+        chunk = lines[starts[k]:starts[k + 1]]
+        (folder / f"{stem}.txt").write_text("".join(f"{line}\n" for line in chunk))
+    if isinstance(data, Dataset):
+        numbers = _class_numbers(ref.categories.ids, ref.categories.ids).tolist()
+        (folder / "data.yaml").write_text(yaml.safe_dump(
+            {"names": dict(zip(numbers, ref.categories.names))}, sort_keys=True, allow_unicode=True))
+        names = images.file_names or ("",) * len(stems)
+        (folder / SIZES_FILE).write_text("image,width,height\n" + "".join(
+            f"{_csv_field(n if n and Path(n).stem == s else s)},{w},{h}\n"
+            for n, s, w, h in zip(names, stems, images.width.tolist(), images.height.tolist())))
+
+
+def _csv_field(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n') else text
