@@ -285,7 +285,8 @@ def write_csv(data: Dataset | Detections, path: str | Path, *, gt: Dataset | Non
         extra = ["score"]
     else:
         extra += [c for c, v in (("iscrowd", data.iscrowd), ("ignore", data.ignore)) if v.any()]
-        if not np.array_equal(data.area, data.box[:, 2] * data.box[:, 3]):
+        read_back = to_xywh(from_xywh(data.box, box_format), box_format)
+        if not np.array_equal(data.area, read_back[:, 2] * read_back[:, 3]):
             extra.append("area")
         if sized:
             extra += ["width", "height"]

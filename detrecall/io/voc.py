@@ -276,7 +276,7 @@ def write_voc(ds: Dataset, folder: str | Path) -> None:
             extra = ""
             if ds.iscrowd[r]:
                 extra += "\t\t<iscrowd>1</iscrowd>\n"
-            if area != bw * bh:
+            if area != ((x + bw) - x) * ((y + bh) - y):  # not what reading back would compute
                 extra += f"\t\t<area>{_num(area)}</area>\n"
             out.append(
                 f"\t<object>\n\t\t<name>{escape(names[int(ds.category_id[r])])}</name>\n"
