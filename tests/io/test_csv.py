@@ -1,0 +1,87 @@
+"""CSV, one row per box: column names and aliases, box formats, classes by name or number,
+images without objects, and the COCO -> CSV -> back round trip against pycocotools."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+from numpy.testing import assert_allclose
+
+from detrecall import evaluate, read_coco_gt, read_coco_results
+from detrecall.errors import DataWarning
+from detrecall.io.csv import read_csv_gt, read_csv_predictions, write_csv
+from tests.oracle import random_coco, reference
+
+
+def test_tensorflow_style_csv_by_hand(tmp_path: Path) -> None:
+    # the TF object detection API's export: filename,width,height,class,xmin,ymin,xmax,ymax
+    (tmp_path / "gt.csv").write_text(
+        "filename,width,height,class,xmin,ymin,xmax,ymax\n"
+        "b.jpg,640,480,dog,10,20,110,70\n"
+        "a.jpg,320,240,cat,0,0,32,24\n"
+        "a.jpg,320,240,dog,5,5,6,8\n"
+        "c.jpg,100,100,,,,,\n")  # an image without objects
+    gt = read_csv_gt(tmp_path / "gt.csv")
+    assert gt.images.file_names == ("a.jpg", "b.jpg", "c.jpg") and gt.images.ids.tolist() == [0, 1, 2]
+    assert gt.images.width.tolist() == [320, 640, 100]
+    assert gt.categories.names == ("cat", "dog")
+    assert gt.image_id.tolist() == [0, 0, 1] and gt.category_id.tolist() == [0, 1, 1]
+    assert_allclose(gt.box, [[0, 0, 32, 24], [5, 5, 1, 3], [10, 20, 100, 50]])
+    (tmp_path / "dt.csv").write_text("Image,Label,Left,Top,Right,Bottom,Confidence\n"
+                                     "a,cat,0,0,32,24,0.9\nb.jpg,dog,10,20,110,70,0.8\n")
+    dt = read_csv_predictions(tmp_path / "dt.csv", gt)  # image by stem or file name
+    assert dt.image_id.tolist() == [0, 1] and dt.category_id.tolist() == [0, 1]
+    assert [(c.tp, c.fp, c.fn) for c in evaluate(gt, dt).point.per_class] == [(1, 0, 0), (1, 0, 1)]
+
+
+def test_column_mapping_and_box_format_choice(tmp_path: Path) -> None:
+    # both xywh and corner columns: box_format picks; `columns` maps odd names
+    (tmp_path / "gt.csv").write_text("img,cls,x,y,w,h,x1,y1,x2,y2,crowd\n7,3,1,2,3,4,0,0,9,9,1\n")
+    by_default = read_csv_gt(tmp_path / "gt.csv", columns={"image": "img", "class": "cls"})
+    assert_allclose(by_default.box, [[0, 0, 9, 9]])  # xyxy first
+    xywh = read_csv_gt(tmp_path / "gt.csv", columns={"image": "img", "class": "cls"}, box_format="xywh")
+    assert_allclose(xywh.box, [[1, 2, 3, 4]])
+    assert xywh.images.ids.tolist() == [7] and xywh.category_id.tolist() == [3]  # numbers are ids
+    assert xywh.iscrowd.tolist() == [True]
+    (tmp_path / "c.csv").write_text("image,class,cx,cy,w,h\nq,1,5,5,4,2\n")
+    assert_allclose(read_csv_gt(tmp_path / "c.csv").box, [[3, 4, 4, 2]])
+
+
+def test_numeric_classes_named_by_a_names_file(tmp_path: Path) -> None:
+    (tmp_path / "names.txt").write_text("bg\ncat\ndog\n")
+    (tmp_path / "gt.csv").write_text("image,class,x,y,w,h\na,2,0,0,1,1\n")
+    gt = read_csv_gt(tmp_path / "gt.csv", names=tmp_path / "names.txt")
+    assert gt.categories.names == ("bg", "cat", "dog") and gt.category_id.tolist() == [2]
+    (tmp_path / "gt2.csv").write_text("image,class,x,y,w,h\na,dog,0,0,1,1\n")
+    assert read_csv_gt(tmp_path / "gt2.csv", names=tmp_path / "names.txt").category_id.tolist() == [2]
+
+
+@pytest.mark.parametrize("box_format", ["xyxy", "xywh", "cxcywh"])
+@pytest.mark.parametrize("seed", range(8))
+def test_round_trip_equals_pycocotools(seed: int, box_format: str, tmp_path: Path) -> None:
+    gt, dt = random_coco(seed)
+    g = read_coco_gt(gt)
+    d = read_coco_results(dt, g)
+    write_csv(g, tmp_path / "gt.csv", box_format=box_format)
+    write_csv(d, tmp_path / "dt.csv", gt=g, box_format=box_format)
+    names = dict(zip(g.categories.ids.tolist(), g.categories.names))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)  # detections of classes without ground truth
+        g2 = read_csv_gt(tmp_path / "gt.csv", names=names)  # classes without objects too
+        d2 = read_csv_predictions(tmp_path / "dt.csv", g2)
+    assert g2.images.ids.tolist() == g.images.ids.tolist()  # images without objects kept
+    assert g2.iscrowd.tolist() == g.iscrowd.tolist()
+    assert_allclose(g2.area, g.area, rtol=0, atol=0)
+    if dt:
+        assert_allclose(evaluate(g2, d2).coco.stats, reference(gt, dt).stats, atol=1e-9, rtol=0)
+
+
+def test_writer_header(tmp_path: Path) -> None:
+    g = read_coco_gt({"images": [{"id": 1, "width": 10, "height": 10}],
+                      "categories": [{"id": 4, "name": "7"}],  # a number as a name: written by id
+                      "annotations": [{"id": 1, "image_id": 1, "category_id": 4, "bbox": [1, 1, 2, 2]}]})
+    write_csv(g, tmp_path / "g.csv")
+    assert (tmp_path / "g.csv").read_text() == ("image,class,x1,y1,x2,y2,width,height\n"
+                                                "1,4,1.0,1.0,3.0,3.0,10,10\n")
