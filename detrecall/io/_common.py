@@ -98,11 +98,6 @@ class ImageIndex:
             found = self.table.get(str(int(key)))
         return found
 
-    def size(self, image_id: int) -> tuple[int, int]:
-        """(width, height) of an image of the index."""
-        i = int(np.searchsorted(self.images.ids, image_id))
-        return int(self.images.width[i]), int(self.images.height[i])
-
 
 def read_names(path: Path) -> dict[int, str]:
     """Class names by class number from a data.yaml-style file (`names:` a list, or a mapping
@@ -159,6 +154,17 @@ def _is_int_text(s: str) -> bool:
     return s.isascii() and (s.isdigit() or (s[:1] == "-" and s[1:].isdigit()))
 
 
+def _map_classes(values: Sequence[str], resolve: Callable[[str], tuple[int, str]], problems: Problems,
+                 where: Callable[[int], tuple[str, str | None]]) -> np.ndarray:
+    """Category ids of rows, each distinct text resolved once: (id, "") or (-1, what is wrong)."""
+    table = {v: resolve(v) for v in set(values)}
+    ids = np.fromiter((table[v][0] for v in values), np.int64, len(values))
+    for i in np.flatnonzero(ids < 0).tolist():
+        source, record = where(i)
+        problems.add(table[values[i]][1], source=source, record=record, field="class")
+    return ids
+
+
 def gt_classes(values: Sequence[str], names: Mapping[int, str] | None, problems: Problems,
                where: Callable[[int], tuple[str, str | None]], *, numeric: bool | None
                ) -> tuple[np.ndarray, Categories]:
@@ -168,33 +174,32 @@ def gt_classes(values: Sequence[str], names: Mapping[int, str] | None, problems:
     then names them (a number it lacks is an error), else the numbers seen are the categories.
     Names: `names` gives their ids (a name it lacks is an error), else the names seen, sorted,
     get ids 0, 1, .... `where(i)` is (source, record) of row i, for messages."""
+    distinct = set(values)
     if numeric is None:
-        numeric = bool(values) and all(map(_is_int_text, values))
-    ids = np.full(len(values), -1, np.int64)
+        numeric = bool(values) and all(map(_is_int_text, distinct))
     if numeric:
-        for i, v in enumerate(values):
-            if _is_int_text(v) and (names is None or int(v) in names):
-                ids[i] = int(v)
-            else:
-                source, record = where(i)
-                problems.add(f"{v!r} is not a class number" if not _is_int_text(v) else
-                             f"class {v} is not in the names file (it has {_listed(names)})",
-                             source=source, record=record, field="class")
+        def number(v: str) -> tuple[int, str]:
+            if not _is_int_text(v):
+                return -1, f"{v!r} is not a class number"
+            if names is not None and int(v) not in names:
+                return -1, f"class {v} is not in the names file (it has {_listed(names)})"
+            return int(v), ""
+
+        ids = _map_classes(values, number, problems, where)
         cats = names_categories(names) if names is not None else names_categories(
             {i: str(i) for i in np.unique(ids[ids >= 0]).tolist()})
         return ids, cats
     if names is not None:
         by_name = {n: k for k, n in sorted(names.items(), reverse=True)}
     else:
-        by_name = {n: k for k, n in enumerate(sorted(set(values)))}
-    for i, v in enumerate(values):
+        by_name = {n: k for k, n in enumerate(sorted(distinct))}
+
+    def name(v: str) -> tuple[int, str]:
         found = by_name.get(v)
-        if found is None:
-            source, record = where(i)
-            problems.add(f"class {v!r} is not in the names file (it has {_listed(names)})",
-                         source=source, record=record, field="class")
-        else:
-            ids[i] = found
+        return (-1, f"class {v!r} is not in the names file (it has {_listed(names)})") if found is None \
+            else (found, "")
+
+    ids = _map_classes(values, name, problems, where)
     return ids, names_categories(names if names is not None else {k: n for n, k in by_name.items()})
 
 
@@ -205,39 +210,34 @@ def dt_classes(values: Sequence[str], categories: Categories, names: Mapping[int
     category id (or, with `names`, the number of a name to look up); a name is looked up among
     the ground truth's category names."""
     if numeric is None:
-        numeric = bool(values) and all(map(_is_int_text, values))
+        numeric = bool(values) and all(map(_is_int_text, set(values)))
     by_name: dict[str, int] = {}
     for cid, n in zip(categories.ids.tolist()[::-1], categories.names[::-1]):
         by_name[n] = cid
     known = set(categories.ids.tolist())
-    ids = np.full(len(values), -1, np.int64)
-    for i, v in enumerate(values):
+
+    def resolve(v: str) -> tuple[int, str]:
         if numeric and not _is_int_text(v):
-            message = f"{v!r} is not a class number"
-        elif numeric and names is not None:
+            return -1, f"{v!r} is not a class number"
+        if numeric and names is not None:
             name = names.get(int(v))
             found = by_name.get(name) if name is not None else None
             if found is not None:
-                ids[i] = found
-                continue
-            message = (f"class {v} is not in the predictions' names file" if name is None else
-                       f"class {v} ({name!r}) is not among the ground truth's category names")
-        elif numeric:
+                return found, ""
+            return -1, (f"class {v} is not in the predictions' names file" if name is None else
+                        f"class {v} ({name!r}) is not among the ground truth's category names")
+        if numeric:
             if int(v) in known:
-                ids[i] = int(v)
-                continue
-            message = (f"class {v} is not among the ground truth's categories "
-                       f"({_listed(dict(zip(categories.ids.tolist(), categories.names)))}); "
-                       "give the names file to map class numbers by name")
-        else:
-            found = by_name.get(v)
-            if found is not None:
-                ids[i] = found
-                continue
-            message = f"class {v!r} is not among the ground truth's category names"
-        source, record = where(i)
-        problems.add(message, source=source, record=record, field="class")
-    return ids
+                return int(v), ""
+            return -1, (f"class {v} is not among the ground truth's categories "
+                        f"({_listed(dict(zip(categories.ids.tolist(), categories.names)))}); "
+                        "give the names file to map class numbers by name")
+        found = by_name.get(v)
+        if found is not None:
+            return found, ""
+        return -1, f"class {v!r} is not among the ground truth's category names"
+
+    return _map_classes(values, resolve, problems, where)
 
 
 def _listed(names: Mapping[int, str] | None) -> str:

@@ -35,28 +35,28 @@ class Rows:
     def floats(self, columns: Sequence[int], names: Sequence[str], problems: Problems) -> np.ndarray:
         """(R, len(columns)) float64 of those fields; a problem for each non-number or non-finite
         value (its row is then NaN)."""
-        out = np.full((len(self.fields), len(columns)), np.nan)
-        if not self.fields:
-            return out
-        text = np.array([[r[j] for j in columns] for r in self.fields])
-        failed = np.zeros(out.shape, bool)
+        n, k = len(self.fields), len(columns)
+        flat = [r[j] for r in self.fields for j in columns]
         try:
-            out = text.astype(np.float64)
-        except ValueError:
-            for i, row in enumerate(text.tolist()):
-                for k, v in enumerate(row):
-                    try:
-                        out[i, k] = float(v)
-                    except ValueError:
-                        failed[i, k] = True
-                        source, record = self.where(i)
-                        problems.add(f"{v!r} is not a number", source=source, record=record,
-                                     field=names[k])
+            out = np.fromiter(map(float, flat), np.float64, n * k).reshape(n, k)
+            failed = np.zeros((n, k), bool)
+        except ValueError:  # name every value that is not a number
+            out = np.full(n * k, np.nan)
+            failed = np.zeros(n * k, bool)
+            for pos, v in enumerate(flat):
+                try:
+                    out[pos] = float(v)
+                except ValueError:
+                    failed[pos] = True
+                    source, record = self.where(pos // k)
+                    problems.add(f"{v!r} is not a number", source=source, record=record,
+                                 field=names[pos % k])
+            out, failed = out.reshape(n, k), failed.reshape(n, k)
         bad = ~np.isfinite(out) & ~failed
-        for i, k in zip(*np.nonzero(bad)):
+        for i, j in zip(*np.nonzero(bad)):
             source, record = self.where(int(i))
-            problems.add(f"is {text[i, k]} (expected a finite number)", source=source, record=record,
-                         field=names[int(k)])
+            problems.add(f"is {flat[i * k + j]} (expected a finite number)", source=source,
+                         record=record, field=names[int(j)])
         out[bad] = np.nan
         return out
 
@@ -65,23 +65,24 @@ def read_rows(files: Sequence[Path], counts: Sequence[int], problems: Problems, 
     """Non-empty lines of each file split on whitespace; a line whose number of fields is not
     one of `counts` is a problem (`expected` describes the row)."""
     fields: list[list[str]] = []
-    file_index: list[int] = []
-    lines: list[int] = []
+    file_index: list[np.ndarray] = []
+    lines: list[np.ndarray] = []
+    allowed = set(counts)
     for f, path in enumerate(files):
         try:
             text = read_text(path)
         except InputError as e:
             problems.add(e.message, source=e.source, record=e.record)
             continue
-        for n, line in enumerate(text.splitlines(), start=1):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) not in counts:
-                problems.add(f"has {len(parts)} values (expected {expected})", source=str(path),
-                             record=f"line {n}")
-                continue
-            fields.append(parts)
-            file_index.append(f)
-            lines.append(n)
-    return Rows(list(files), fields, np.array(file_index, np.int64), np.array(lines, np.int64))
+        parts = [line.split() for line in text.splitlines()]
+        sizes = np.fromiter(map(len, parts), np.int64, len(parts))
+        keep = np.isin(sizes, list(allowed))
+        for n in np.flatnonzero(~keep & (sizes > 0)).tolist():
+            problems.add(f"has {sizes[n]} values (expected {expected})", source=str(path),
+                         record=f"line {n + 1}")
+        rows = np.flatnonzero(keep)
+        fields += parts if len(rows) == len(parts) else [parts[n] for n in rows.tolist()]
+        file_index.append(np.full(len(rows), f, np.int64))
+        lines.append(rows + 1)
+    return Rows(list(files), fields, np.concatenate([np.zeros(0, np.int64), *file_index]),
+                np.concatenate([np.zeros(0, np.int64), *lines]))

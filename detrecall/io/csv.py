@@ -70,7 +70,8 @@ class _Table:
             lines = list(_csv.reader(io.StringIO(text, newline="")))
         except _csv.Error as e:
             raise InputError(f"not valid CSV ({e})", source=str(path)) from None
-        numbered = [(n, r) for n, r in enumerate(lines, start=1) if any(c.strip() for c in r)]
+        numbered = [(n, r) for n, r in enumerate(lines, start=1)
+                    if r and (len(r) > 1 or r[0].strip())]
         if not numbered:
             raise InputError("is empty (expected a header and one row per box)", source=str(path))
         header = [h.strip() for h in numbered[0][1]]
@@ -83,7 +84,7 @@ class _Table:
                 problems.add(f"has {len(r)} values, the header {len(header)}", source=str(path),
                              record=f"line {n}")
                 continue
-            rows.append([c.strip() for c in r])
+            rows.append(r)  # cells are stripped where read: text() strips, float() ignores spaces
             line_no.append(n)
         self.rows = Rows([path], rows, np.zeros(len(rows), np.int64), np.array(line_no, np.int64))
 
@@ -136,7 +137,7 @@ class _Table:
         return pos
 
     def text(self, name: str) -> list[str]:
-        return self.rows.column(self.pos[name])
+        return [v.strip() for v in self.rows.column(self.pos[name])]
 
     def numbers(self, names: tuple[str, ...], problems: Problems) -> np.ndarray:
         return self.rows.floats([self.pos[n] for n in names], names, problems)
@@ -181,8 +182,8 @@ def read_csv_gt(path: str | Path, *, columns: Mapping[str, str] | None = None,
     rows = table.rows
     image_key = table.text("image")
     box_names = BOX_COLUMNS[table.box_format]
-    empty = np.array([r[table.pos["class"]] == "" and all(r[table.pos[c]] == "" for c in box_names)
-                      for r in rows.fields], bool).reshape(-1)
+    cells = [table.pos["class"], *(table.pos[c] for c in box_names)]
+    empty = np.array([not any(r[c].strip() for c in cells) for r in rows.fields], bool).reshape(-1)
     for i, key in enumerate(image_key):
         if not key:
             problems.add("image is empty (expected a file name or id)", source=str(path),

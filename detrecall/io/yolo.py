@@ -151,7 +151,8 @@ def read_yolo_predictions(folder: str | Path, gt: Dataset, *,
     known = [f for f in files if found[f] is not None]
     rows = read_rows(known, (6,), problems, _DT_ROW)
     image_id = np.array([found[rows.files[i]] for i in rows.file_index.tolist()], np.int64)
-    wh = np.array([index.size(i) for i in image_id.tolist()], np.float64).reshape(-1, 2)
+    pos = np.searchsorted(gt.images.ids, image_id)
+    wh = np.stack([gt.images.width[pos], gt.images.height[pos]], axis=1).astype(np.float64)
     for i in np.flatnonzero((wh <= 0).any(axis=1))[:1].tolist():
         problems.add("the ground truth has no size for this image (YOLO boxes need it)",
                      source=rows.where(i)[0])
