@@ -342,14 +342,18 @@ def _join(values: list[Any]) -> Any:
 _RECORD_BOUNDARY = re.compile(rb"\}\s*,\s*\{")
 _CHUNK_BYTES = 64 << 20
 _WHITESPACE = b" \t\r\n"
+_NOT_WHITESPACE = re.compile(rb"[^ \t\r\n]")
 
 
 def _decode_in_chunks(buf: bytearray, decode: Callable[[memoryview], Any]) -> list[Any]:
     """decode() of a JSON array of objects in pieces of ~64 MB, without copying the bytes: at a
     `}, {` boundary the comma becomes `]` to end one piece, then `[` to start the next (and a
     comma again afterwards), so typed decoding never holds every record of a huge file twice."""
-    first = len(buf) - len(buf.lstrip(_WHITESPACE))
-    last = len(buf.rstrip(_WHITESPACE)) - 1
+    first = _NOT_WHITESPACE.search(buf)
+    first = first.start() if first else 0
+    last = len(buf) - 1
+    while last > first and buf[last] in _WHITESPACE:
+        last -= 1
     view = memoryview(buf)
     if last - first <= _CHUNK_BYTES or buf[first:first + 1] != b"[" or buf[last:last + 1] != b"]":
         return [decode(view)]
