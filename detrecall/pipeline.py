@@ -35,7 +35,7 @@ from .protocols.point import (
     operating_point,
 )
 from .protocols.voc import VOC_IOU_THRESHOLDS, VocResult, check_voc_args, voc_result
-from .types import Accumulated, Categories, Dataset, Detections, EvalParams, Matches
+from .types import Accumulated, Categories, Dataset, Detections, EvalParams, Matches, take
 
 IouType = Literal["bbox", "segm"]
 Protocol = Literal["coco", "voc", "lvis"]
@@ -254,8 +254,7 @@ def match_batch(gt: Dataset, dt: Detections, config: Config, meta: LvisMeta | No
         at_point = ignore_not_exhaustive(at_point, not_exhaustive)
     matrix = None
     if config.confusion:
-        matrix = _confusion(gt, dt, params, at_point, config.iou_type, config.iou_threshold,
-                            config.score_threshold)
+        matrix = _confusion(gt, dt, at_point, config)
     return BatchMatches(coco=coco, point=at_point, confusion=matrix, frequency=frequency)
 
 
@@ -378,20 +377,22 @@ def _point_from(coco: Matches, p: Plan, gt: Dataset, dt: Detections, config: Con
     )
 
 
-def _confusion(gt: Dataset, dt: Detections, params: EvalParams, at_point: Matches, iou_type: str,
-               iou_threshold: float, score_threshold: float) -> np.ndarray:
+def _confusion(gt: Dataset, dt: Detections, at_point: Matches, config: Config) -> np.ndarray:
     """The confusion matrix: a class-agnostic greedy pass pairs the false positives with
-    still-unmatched ground truth of other classes (see protocols.point.confusion_matrix)."""
+    still-unmatched ground truth of other classes (see protocols.point.confusion_matrix).
+    Only those detections and ground truths enter the pass, so only their IoUs are computed."""
     status = detection_status(at_point)
-    above = at_point.det_score >= score_threshold
-    is_fp = np.zeros(len(dt), bool)
-    is_fp[at_point.det_row[above & (status == FP)]] = True
+    above = at_point.det_score >= config.score_threshold
+    fp_rows = np.unique(at_point.det_row[above & (status == FP)])
     free = ~gt.iscrowd.copy()
     free[at_point.hit_gt[above[at_point.hit_det] & (status[at_point.hit_det] == TP)]] = False
-    agnostic = plan(gt, dt, replace(params, class_agnostic=True))
+    free_rows = np.flatnonzero(free)
+    sub_gt, sub_dt = take(gt, free_rows), take(dt, fp_rows)
+    agnostic = plan(sub_gt, sub_dt, replace(config.params, class_agnostic=True))
     d_rows, g_rows = agnostic.dt_rows[agnostic.pair_dt], agnostic.gt_rows[agnostic.pair_gt]
-    valid = is_fp[d_rows] & free[g_rows] & (dt.category_id[d_rows] != gt.category_id[g_rows])
-    iou = np.where(valid, pair_ious(iou_type, agnostic, gt, dt), -1.0)
-    cross = match(agnostic, iou, gt, dt, iou_thresholds=np.array([iou_threshold], np.float64),
-                  area_ranges=_EVERYWHERE)
+    other_class = sub_dt.category_id[d_rows] != sub_gt.category_id[g_rows]
+    iou = pair_ious(config.iou_type, agnostic, sub_gt, sub_dt, pixel_inclusive=config.pixel_inclusive)
+    cross = match(agnostic, np.where(other_class, iou, -1.0), sub_gt, sub_dt,
+                  iou_thresholds=np.array([config.iou_threshold], np.float64), area_ranges=_EVERYWHERE)
+    cross = replace(cross, det_row=fp_rows[cross.det_row], hit_gt=free_rows[cross.hit_gt])
     return confusion_matrix(len(at_point.class_ids), at_point, status, above, cross)

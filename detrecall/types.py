@@ -6,8 +6,8 @@ can never change what an earlier stage handed it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, fields, replace
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -16,6 +16,24 @@ def _freeze(*arrays: np.ndarray | None) -> None:
     for a in arrays:
         if a is not None:
             a.flags.writeable = False
+
+
+_Rows = TypeVar("_Rows", "Dataset", "Detections")
+
+
+def take(table: _Rows, rows: np.ndarray) -> _Rows:
+    """The same table with only `rows` (ascending keeps the row order): every per-row column
+    (arrays and tuples of one entry per row) is cut alike; images and categories are kept."""
+    n = len(table)
+    rows = np.asarray(rows, np.int64)
+    cut: dict[str, Any] = {}
+    for f in fields(table):
+        v = getattr(table, f.name)
+        if isinstance(v, np.ndarray) and v.ndim and len(v) == n:
+            cut[f.name] = v[rows]
+        elif isinstance(v, tuple) and len(v) == n and f.name not in ("names",):
+            cut[f.name] = tuple(v[i] for i in rows.tolist())
+    return replace(table, **cut)
 
 
 @dataclass(frozen=True)

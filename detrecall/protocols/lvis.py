@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..io._records import Columns
-from ..types import Accumulated, Dataset, Detections, EvalParams, Matches
+from ..types import Accumulated, Dataset, Detections, EvalParams, Matches, take
 
 LVIS_MAX_DETS = 300
 FREQUENCIES = ("r", "c", "f")  # rare (< 10 training images), common (< 100), frequent
@@ -111,19 +111,9 @@ def federate(gt: Dataset, dt: Detections, meta: LvisMeta, max_dets: int = LVIS_M
     not_exhaustive = np.isin(d_key, key(meta.nel_image, meta.nel_category))
 
     rows = np.flatnonzero(keep)
-    g_rows = np.flatnonzero(g_keep)
-    gt = replace(
-        gt, image_id=gt.image_id[g_rows], category_id=gt.category_id[g_rows], box=gt.box[g_rows],
-        area=gt.area[g_rows], iscrowd=np.zeros(len(g_rows), bool), ann_id=gt.ann_id[g_rows],
-        masks=None if gt.masks is None else tuple(gt.masks[i] for i in g_rows.tolist()),
-    )
-    dt = replace(
-        dt, image_id=dt.image_id[rows], category_id=dt.category_id[rows], box=dt.box[rows],
-        area=dt.area[rows], score=dt.score[rows],
-        masks=None if dt.masks is None else tuple(dt.masks[i] for i in rows.tolist()),
-        file_index=None if dt.file_index is None else dt.file_index[rows],
-    )
-    return gt, dt, not_exhaustive[rows]
+    gt = take(gt, np.flatnonzero(g_keep))
+    gt = replace(gt, iscrowd=np.zeros(len(gt), bool))
+    return gt, take(dt, rows), not_exhaustive[rows]
 
 
 def ignore_not_exhaustive(m: Matches, not_exhaustive: np.ndarray) -> Matches:
