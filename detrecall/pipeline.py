@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -26,7 +26,12 @@ from .protocols.point import (
 )
 from .types import Accumulated, Categories, Dataset, Detections, EvalParams, Matches
 
-IouType = Literal["bbox", "segm"]
+if TYPE_CHECKING:  # shapely is imported only when polygons or rotated boxes are evaluated
+    from .geometry.polygons import AngleUnit
+
+IouType = Literal["bbox", "segm", "polygon", "rotated"]
+IOU_TYPES = ("bbox", "segm", "polygon", "rotated")
+_SHAPE_TYPES = ("polygon", "rotated")  # shapely shapes: Dataset.shapes / Detections.shapes
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,12 @@ def pair_ious(iou_type: str, p: Plan, gt: Dataset, dt: Detections) -> np.ndarray
     if iou_type == "bbox":
         g = p.gt_rows[p.pair_gt]
         return box_iou_pairs(dt.box[p.dt_rows[p.pair_dt]], gt.box[g], gt.iscrowd[g])
+    if iou_type in _SHAPE_TYPES:
+        from .geometry.polygons import polygon_iou_pairs
+
+        assert gt.shapes is not None and dt.shapes is not None
+        g = p.gt_rows[p.pair_gt]
+        return polygon_iou_pairs(dt.shapes[p.dt_rows[p.pair_dt]], gt.shapes[g], gt.iscrowd[g])
     assert gt.masks is not None and dt.masks is not None
     out = np.empty(len(p.pair_dt))
     at = 0
@@ -100,6 +111,7 @@ class Config:
     confusion: bool = False
     cost: Mapping[str, float] | None = None
     point_max_det: int | None = None  # None: every detection counts at the operating point
+    angle_unit: AngleUnit = "radians"  # of rotated boxes (iou_type "rotated")
 
 
 def make_config(
@@ -119,10 +131,13 @@ def make_config(
     target_precision: float | None = None,
     confusion: bool = False,
     cost: Mapping[str, float] | None = None,
+    angle_unit: AngleUnit = "radians",
 ) -> Config:
     """A checked Config from `evaluate`'s keyword arguments (see there)."""
-    if iou_type not in ("bbox", "segm"):
-        raise DetrecallError(f"iou_type must be 'bbox' or 'segm', got {iou_type!r}")
+    if iou_type not in IOU_TYPES:
+        raise DetrecallError(f"iou_type must be one of {', '.join(IOU_TYPES)}; got {iou_type!r}")
+    if angle_unit not in ("radians", "degrees"):
+        raise DetrecallError(f"angle_unit must be 'radians' or 'degrees', got {angle_unit!r}")
     check_point_args(iou_threshold, score_threshold, beta, zero_division,
                      (target_recall, target_precision))
     params = make_params(
@@ -134,19 +149,23 @@ def make_config(
         score_threshold=float(score_threshold), beta=float(beta), zero_division=zero_division,
         target_recall=target_recall, target_precision=target_precision, confusion=bool(confusion),
         cost=None if cost is None else dict(cost),
-        point_max_det=None if max_dets is None else params.max_dets[-1],
+        point_max_det=None if max_dets is None else params.max_dets[-1], angle_unit=angle_unit,
     )
 
 
-def read_inputs(gt: Any, dt: Any, iou_type: str) -> tuple[Dataset, Detections]:
+def read_inputs(gt: Any, dt: Any, iou_type: str,
+                angle_unit: AngleUnit = "radians") -> tuple[Dataset, Detections]:
     """Dataset and Detections from files, parsed JSON, or themselves."""
     masks = iou_type == "segm"
+    shapes: Any = iou_type if iou_type in _SHAPE_TYPES else None
     if not isinstance(gt, Dataset):
-        gt = read_coco_gt(gt, masks=masks)
+        gt = read_coco_gt(gt, masks=masks, shapes=shapes, angle_unit=angle_unit)
     if not isinstance(dt, Detections):
-        dt = read_coco_results(dt, gt, masks=masks)
+        dt = read_coco_results(dt, gt, masks=masks, shapes=shapes, angle_unit=angle_unit)
     if masks and (gt.masks is None or dt.masks is None):
         raise DetrecallError("iou_type='segm' needs masks in both ground truth and detections")
+    if shapes and (gt.shapes is None or dt.shapes is None):
+        raise DetrecallError(f"iou_type={iou_type!r} needs shapes in both ground truth and detections")
     return gt, dt
 
 
@@ -217,12 +236,15 @@ def evaluate(
     target_precision: float | None = None,
     confusion: bool = False,
     cost: Mapping[str, float] | None = None,
+    angle_unit: AngleUnit = "radians",
 ) -> EvaluationResult:
     """Evaluate detections against ground truth: COCO's numbers and an operating point.
 
     gt: a COCO instances file (path), its parsed dict, or a Dataset.
     dt: a COCO results file (path), its parsed list, or Detections.
-    iou_type: "bbox" (boxes) or "segm" (masks).
+    iou_type: "bbox" (boxes), "segm" (masks), "polygon" (COCO polygon `segmentation`s as exact
+    shapes) or "rotated" (`rbox: [cx, cy, w, h, angle]`, angle in `angle_unit`: "radians" or
+    "degrees", positive = clockwise on screen, as mmrotate / Ultralytics / OpenCV).
     COCO (`.coco`, `.per_class`): iou_thresholds, max_dets, area_ranges ({label: (low, high)}),
     image_ids, category_ids, class_agnostic (useCats=0) are pycocotools' Params, with its defaults.
     Operating point (`.point`): detections matched at `iou_threshold` with COCO's rules, counted
@@ -237,9 +259,9 @@ def evaluate(
         image_ids=image_ids, category_ids=category_ids, class_agnostic=class_agnostic,
         iou_threshold=iou_threshold, score_threshold=score_threshold, beta=beta,
         zero_division=zero_division, target_recall=target_recall,
-        target_precision=target_precision, confusion=confusion, cost=cost,
+        target_precision=target_precision, confusion=confusion, cost=cost, angle_unit=angle_unit,
     )
-    gt, dt = read_inputs(gt, dt, iou_type)
+    gt, dt = read_inputs(gt, dt, iou_type, angle_unit)
     batch = match_batch(gt, dt, config)
     params = config.params
     names = class_names(gt.categories, batch.coco.class_ids, params.class_agnostic)
