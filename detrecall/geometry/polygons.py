@@ -16,6 +16,8 @@ from typing import Literal
 import numpy as np
 import shapely
 
+from ..errors import DetrecallError
+
 AngleUnit = Literal["radians", "degrees"]
 ANGLE_UNITS = ("radians", "degrees")
 
@@ -24,7 +26,8 @@ _POLYGONAL = (3, 6)  # Polygon, MultiPolygon
 
 
 def polygon_iou_pairs(dt: np.ndarray, gt: np.ndarray, crowd: np.ndarray) -> np.ndarray:
-    """IoU of dt[i] with gt[i] for every i: object arrays of valid shapely geometries.
+    """IoU of dt[i] with gt[i] for every i: object arrays of valid shapely geometries
+    (an invalid one that GEOS cannot intersect raises DetrecallError).
 
     A crowd ground truth is scored by intersection over the detection's own area (COCO's rule).
     Empty or zero-area shapes get IoU 0. Only pairs whose bounds overlap reach GEOS.
@@ -41,7 +44,11 @@ def polygon_iou_pairs(dt: np.ndarray, gt: np.ndarray, crowd: np.ndarray) -> np.n
     h = np.minimum(db[:, 3], gb[:, 3]) - np.maximum(db[:, 1], gb[:, 1])
     pairs = np.flatnonzero((w > 0) & (h > 0))
     d, g = dt[pairs], gt[pairs]
-    inter = shapely.area(shapely.intersection(d, g))
+    try:
+        inter = shapely.area(shapely.intersection(d, g))
+    except shapely.errors.GEOSException as e:
+        raise DetrecallError(f"cannot intersect the shapes ({e}); shapes must be valid "
+                             "(shapely.make_valid repairs them, as detrecall's readers do)") from None
     d_area = shapely.area(d)
     union = np.where(crowd[pairs], d_area, d_area + shapely.area(g) - inter)
     out[pairs] = np.divide(inter, union, out=np.zeros(len(pairs)), where=union > 0)
@@ -153,7 +160,6 @@ def polygons_from_rings(
     repaired = np.zeros(n, bool)
     repaired[ring_owner[invalid]] = True
     if invalid.any():
-        rings = rings.copy()
         rings[invalid] = shapely.make_valid(rings[invalid])
     parts, at = polygonal_parts(rings)
     owner = ring_owner[at]
