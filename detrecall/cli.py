@@ -27,7 +27,11 @@ def _parser() -> argparse.ArgumentParser:
         "12 numbers and per-class AP.")
     ev.add_argument("gt", type=Path, help="COCO instances (ground-truth) JSON file")
     ev.add_argument("dt", type=Path, help="COCO results JSON file (a list of detections)")
-    ev.add_argument("--iou-type", choices=("bbox", "segm"), default="bbox")
+    ev.add_argument("--iou-type", choices=("bbox", "segm", "polygon", "rotated"), default="bbox",
+                    help="bbox: boxes; segm: masks; polygon: polygon segmentations as exact shapes; "
+                    "rotated: 'rbox': [cx, cy, w, h, angle] (default: bbox)")
+    ev.add_argument("--angle-unit", choices=("radians", "degrees"), default="radians",
+                    help="unit of the rbox angle (default: radians; positive = clockwise on screen)")
     ev.add_argument("--format", choices=("table", "json"), default="table",
                     help="what to print on standard output (default: table)")
     ev.add_argument("--output", type=Path, metavar="FILE",
@@ -129,14 +133,18 @@ def _evaluate(args: argparse.Namespace) -> int:
     from .pipeline import evaluate
     from .report.table import result_text
 
-    result = evaluate(
-        args.gt, args.dt, args.iou_type, iou_thresholds=args.iou_thresholds,
-        max_dets=args.max_dets, class_agnostic=args.class_agnostic,
-        iou_threshold=args.iou_threshold, score_threshold=args.score_threshold, beta=args.beta,
-        target_recall=args.target_recall, target_precision=args.target_precision,
-        confusion=args.confusion, protocol=args.protocol, ap_method=args.ap_method,
-        pixel_inclusive=args.pixel_inclusive,
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = evaluate(
+            args.gt, args.dt, args.iou_type, iou_thresholds=args.iou_thresholds,
+            max_dets=args.max_dets, class_agnostic=args.class_agnostic,
+            iou_threshold=args.iou_threshold, score_threshold=args.score_threshold, beta=args.beta,
+            target_recall=args.target_recall, target_precision=args.target_precision,
+            confusion=args.confusion, angle_unit=args.angle_unit, protocol=args.protocol,
+            ap_method=args.ap_method, pixel_inclusive=args.pixel_inclusive,
+        )
+    for message in dict.fromkeys(str(w.message) for w in caught):
+        print(f"detrecall: warning: {message}", file=sys.stderr)
     payload = {"schema_version": SCHEMA_VERSION, **result.to_dict()}
     if args.output is not None:
         args.output.write_text(json.dumps(payload, indent=2) + "\n")
