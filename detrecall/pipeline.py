@@ -35,7 +35,9 @@ class EvaluationResult:
 
     `coco`: the 12 summary numbers; `per_class`: AP, AP50, AP75, AR100 per category;
     `point`: TP/FP/FN, precision, recall, F1 at one IoU and score threshold;
-    `accumulated`: pycocotools' precision/recall/scores arrays; `matches`: the matcher output.
+    `accumulated`: pycocotools' precision/recall/scores arrays; `matches`: the matcher output;
+    `point_matches`: the matcher output at the operating point's IoU; `image_ids`: the images
+    evaluated (ascending), with or without annotations; both kept for the bootstrap.
     """
 
     iou_type: str
@@ -45,6 +47,8 @@ class EvaluationResult:
     accumulated: Accumulated
     matches: Matches
     point: PointResult
+    point_matches: Matches | None = None
+    image_ids: np.ndarray | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: `coco` maps the 12 names to numbers (None where undefined)."""
@@ -194,7 +198,8 @@ def finish(config: Config, batch: BatchMatches, names: Sequence[str],
     return EvaluationResult(
         iou_type=config.iou_type, params=params, coco=summarize(acc, params),
         per_class=per_class(acc, params, batch.coco.class_ids, names),
-        accumulated=acc, matches=batch.coco, point=point,
+        accumulated=acc, matches=batch.coco, point=point, point_matches=batch.point,
+        image_ids=None if image_ids is None else np.unique(np.asarray(image_ids, np.int64)),
     )
 
 
