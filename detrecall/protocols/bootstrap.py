@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ..aggregate import EPS, by_class_then_score, min_tp_for_recall, suffix_max_at
+from ..aggregate import EPS, by_class_then_score
 from ..errors import DetrecallError
 from ..types import EvalParams, Matches
 from .point import TP, detection_status
@@ -96,6 +96,8 @@ class Curves:
     tp_to: np.ndarray  # (Htp,) counted detections up to and including it (index into a run)
     tp_first: np.ndarray  # (Htp,) first true positive of its segment
     tp_seg: np.ndarray  # (Htp,)
+    tp_class: np.ndarray  # (Htp,)
+    seg_start: np.ndarray  # (S',) index of the first true positive of each non-empty segment
     tp_corr: np.ndarray  # (Htp,) last correction of its segment at or before it, -1 for none
     corr_image: np.ndarray  # (C,)
     corr_sign: np.ndarray  # (C,) +1 counted, -1 not counted
@@ -138,7 +140,8 @@ def curves_of(m: Matches, image_ids: np.ndarray, a: int, max_det: int) -> Curves
         dtype=np.int32 if len(image_ids) * (int(largest) + 1) < 2**31 else np.int64,
         det_image=det_image[cut][in_range], tp_image=det_image[det[tp]],
         tp_from=class_start[cls[tp]], tp_to=counted_before[pos[tp] + 1],
-        tp_first=_segment_firsts(seg[tp]), tp_seg=seg[tp],
+        tp_first=_segment_firsts(seg[tp]), tp_seg=seg[tp], tp_class=cls[tp],
+        seg_start=np.flatnonzero(np.r_[True, seg[tp][1:] != seg[tp][:-1]]) if len(tp) else tp,
         tp_corr=np.where(same_seg, corr_index, -1)[tp],
         corr_image=det_image[det[corr]], corr_sign=sign[corr].astype(np.int64),
         corr_first=_segment_firsts(seg[corr]),
@@ -167,23 +170,27 @@ def weighted_ap(c: Curves, w: np.ndarray, recall_thresholds: np.ndarray) -> tupl
     has_tp = c.seg_end > np.r_[0, c.seg_end[:-1]]
     padded = np.concatenate([np.zeros((n_b, 1), tp.dtype), tp], axis=1)
     n_tp = np.where(has_tp, np.take(padded, c.seg_end, axis=1), 0).reshape(n_b, n_t, n_k)  # weighted TP total
-
     npos = weighted_counts(w, c.npos)  # (B, K)
     defined = npos > 0
-    need = min_tp_for_recall(recall_thresholds, np.where(defined, npos, 1).ravel())
-    need = np.broadcast_to(need.reshape(n_b, 1, n_k, n_r), (n_b, n_t, n_k, n_r))
-    # first true positive of the segment whose weighted count reaches `need`: one search over
-    # keys made increasing across (replicate, segment)
-    big = int(npos.max(initial=0)) + 1
-    seg_key = (np.arange(n_b)[:, None] * n_s + c.tp_seg[None, :]) * big
-    at = np.searchsorted((seg_key + tp).ravel(),
-                         ((np.arange(n_b * n_s) * big).reshape(n_b, n_t, n_k, 1) + need).ravel())
-    inside = (need <= n_tp[..., None]) & (n_tp[..., None] > 0)
-    seg_end = (np.arange(n_b)[:, None] * n_tp_hits + c.seg_end[None, :]).ravel()
-    q = suffix_max_at(precision.ravel(), seg_end, at.reshape(-1, n_r), inside.reshape(-1, n_r))
-    ap = q.reshape(n_b, n_t, n_k, n_r).mean(axis=3)
+    npos_or_1 = np.where(defined, npos, 1)
+    # recall threshold r is sampled at the first true positive whose recall tp/npos (float64,
+    # as pycocotools' rc) reaches r: a TP takes the thresholds in (recall before it, its recall]
+    reached = np.searchsorted(recall_thresholds, tp / np.take(npos_or_1, c.tp_class, axis=1), side="right")
+    before = np.concatenate([np.zeros((n_b, 1), reached.dtype), reached[:, :-1]], axis=1)
+    before[:, c.seg_start] = 0
+    # precision envelope: max of the precisions from each TP to its segment's end; complex
+    # numbers compare lexicographically, so a real part rising segment by segment along the
+    # reversed rows restarts the running max at every segment, and the imaginary part is exact
+    key = np.empty((n_b, n_tp_hits), np.complex128)
+    key.real = -(np.arange(n_b)[:, None] * n_s + c.tp_seg[None, :])
+    key.imag = precision
+    envelope = np.maximum.accumulate(key.ravel()[::-1])[::-1].imag
+    ap = np.bincount(
+        (np.arange(n_b)[:, None] * n_s + c.tp_seg[None, :]).ravel(),
+        weights=(reached - before).ravel() * envelope, minlength=n_b * n_s,
+    ).reshape(n_b, n_t, n_k) / n_r
     undefined = ~defined[:, None, :]
-    recall = n_tp / np.where(defined, npos, 1)[:, None, :]
+    recall = n_tp / npos_or_1[:, None, :]
     return np.where(undefined, np.nan, ap), np.where(undefined, np.nan, recall)
 
 
@@ -225,7 +232,6 @@ class Tape:
         """The widest per-replicate working array: what bounds a chunk."""
         widths = [len(c.det_image) + 1 for c in self.curves.values()]
         widths += [len(c.tp_image) for c in self.curves.values()]
-        widths += [len(c.seg_end) * len(self.recall_thresholds) + 1 for c in self.curves.values()]
         return max(widths + [len(self.point_tp.count), len(self.point_fp.count), 1])
 
 
@@ -333,14 +339,13 @@ def estimates(result: Any, tape: Tape) -> tuple[np.ndarray, np.ndarray]:
 
 
 def draws(seed: int, n: int, n_images: int, chunk: int) -> Iterator[np.ndarray]:
-    """Image multiplicities of n replicates, `chunk` rows at a time: replicate j draws n_images
-    images uniformly with replacement from its own stream (SeedSequence(seed).spawn(n)[j]), so
-    the draws do not depend on the chunk size, and two evaluations share them (paired)."""
-    children = np.random.SeedSequence(seed).spawn(n)
+    """Image multiplicities of n replicates, `chunk` rows at a time: replicate after replicate,
+    n_images images drawn uniformly with replacement from np.random.default_rng(seed), so the
+    draws do not depend on the chunk size, and two evaluations share them (paired)."""
+    rng = np.random.default_rng(seed)
     for lo in range(0, n, chunk):
-        rows = [np.bincount(np.random.default_rng(s).integers(0, n_images, n_images), minlength=n_images)
-                for s in children[lo : lo + chunk]]
-        yield np.stack(rows)
+        yield np.stack([np.bincount(rng.integers(0, n_images, n_images), minlength=n_images)
+                        for _ in range(min(chunk, n - lo))])
 
 
 def chunk_size(*tapes: Tape) -> int:
