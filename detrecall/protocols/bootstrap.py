@@ -4,14 +4,16 @@ Matching is per image, so a replicate that draws image i w_i times is the evalua
 dataset holding w_i copies of image i, each matched exactly as the original. A replicate
 therefore only re-weights the matcher's rows: cumulative TP/FP along a class's score order are
 cumsums weighted by the multiplicity of each detection's image, npos a weighted count, and AP
-follows pycocotools' interpolation as `aggregate.accumulate` does (w copies of a true positive
-are consecutive, their precision rises along the run, so its envelope is the precision after
-the last copy: one value per matched row).
+follows pycocotools' interpolation: w copies of a true positive are consecutive and their
+precision rises along the run, so the envelope over the run is the precision after its last
+copy (one value per matched row); each true positive takes the recall thresholds between the
+recall before it and its own, and AP sums those counts times the envelope.
 
 Tie order: the copies of a detection are kept together at the original's place in the score
-order, as if the copies of image i were numbered right after i. With distinct scores this is
-exactly the evaluation of the duplicated dataset; when two detections of one image tie in score,
-a physical copy would interleave their copies instead, which can move AP in its last digits.
+order, as if the copies of image i were numbered right after i. With distinct scores, and with
+ties between images, this is exactly the evaluation of the duplicated dataset; when two
+detections of one image (and class) tie in score, physical copies would interleave instead,
+which can change AP.
 """
 
 from __future__ import annotations
@@ -29,8 +31,7 @@ from ..types import EvalParams, Matches
 from .point import TP, detection_status
 
 METRICS = ("AP", "AP50", "AP75", "AR100", "precision", "recall", "F1")
-COCO_METRICS = METRICS[:4]
-CHUNK_ELEMENTS = 1 << 22  # per (replicates x rows) working array: 32 MB of float64
+CHUNK_ELEMENTS = 1 << 22  # replicates x rows of one working array (32 MB of float64)
 
 
 def check_bootstrap_args(n: int, seed: int, confidence: float) -> None:
@@ -89,7 +90,7 @@ class Curves:
 
     n_thr: int
     n_cls: int
-    dtype: type  # of the weighted running counts: int32 when they cannot overflow it
+    largest: int  # most counted detections of one image: bounds the weighted running counts
     det_image: np.ndarray  # (Dc,) image index
     tp_image: np.ndarray  # (Htp,)
     tp_from: np.ndarray  # (Htp,) start of its class among the counted detections
@@ -134,10 +135,9 @@ def curves_of(m: Matches, image_ids: np.ndarray, a: int, max_det: int) -> Curves
     same_seg = (last_corr >= 0) & (seg[np.maximum(last_corr, 0)] == seg)
     tp = np.flatnonzero(~ign)
     gt = ~m.gt_ignored[a]
-    largest = np.bincount(det_image[cut], minlength=len(image_ids)).max(initial=0)
     return Curves(
         n_thr=n_t, n_cls=n_k,
-        dtype=np.int32 if len(image_ids) * (int(largest) + 1) < 2**31 else np.int64,
+        largest=int(np.bincount(det_image[cut], minlength=len(image_ids)).max(initial=0)),
         det_image=det_image[cut][in_range], tp_image=det_image[det[tp]],
         tp_from=class_start[cls[tp]], tp_to=counted_before[pos[tp] + 1],
         tp_first=_segment_firsts(seg[tp]), tp_seg=seg[tp], tp_class=cls[tp],
@@ -156,14 +156,16 @@ def weighted_ap(c: Curves, w: np.ndarray, recall_thresholds: np.ndarray) -> tupl
     weighted replicates, pycocotools' way; NaN where a class has no ground truth."""
     n_b, n_t, n_k, n_r = len(w), c.n_thr, c.n_cls, len(recall_thresholds)
     n_s, n_tp_hits = n_t * n_k, len(c.tp_image)
-    w = w.astype(c.dtype, copy=False)
-    run = np.zeros((n_b, len(c.det_image) + 1), c.dtype)
-    np.cumsum(np.take(w, c.det_image, axis=1), axis=1, dtype=c.dtype, out=run[:, 1:])
+    # int32 halves the memory traffic when no running count can exceed it
+    dtype = np.int32 if int(w.sum(axis=1).max(initial=0)) * (c.largest + 1) < 2**31 else np.int64
+    w = w.astype(dtype, copy=False)
+    run = np.zeros((n_b, len(c.det_image) + 1), dtype)
+    np.cumsum(np.take(w, c.det_image, axis=1), axis=1, dtype=dtype, out=run[:, 1:])
     counted = np.take(run, c.tp_to, axis=1) - np.take(run, c.tp_from, axis=1)
     if len(c.corr_image):
-        corr = _segment_cumsum_rows(np.take(w, c.corr_image, axis=1) * c.corr_sign.astype(c.dtype),
+        corr = _segment_cumsum_rows(np.take(w, c.corr_image, axis=1) * c.corr_sign.astype(dtype),
                                     c.corr_first)
-        corr = np.concatenate([corr, np.zeros((n_b, 1), c.dtype)], axis=1)
+        corr = np.concatenate([corr, np.zeros((n_b, 1), dtype)], axis=1)
         counted += np.take(corr, c.tp_corr, axis=1)  # -1 picks the zero column
     tp = _segment_cumsum_rows(np.take(w, c.tp_image, axis=1), c.tp_first)  # (B, Htp)
     precision = tp / (counted + EPS)
@@ -176,7 +178,8 @@ def weighted_ap(c: Curves, w: np.ndarray, recall_thresholds: np.ndarray) -> tupl
     # recall threshold r is sampled at the first true positive whose recall tp/npos (float64,
     # as pycocotools' rc) reaches r: a TP takes the thresholds in (recall before it, its recall]
     reached = np.searchsorted(recall_thresholds, tp / np.take(npos_or_1, c.tp_class, axis=1), side="right")
-    before = np.concatenate([np.zeros((n_b, 1), reached.dtype), reached[:, :-1]], axis=1)
+    before = np.zeros_like(reached)
+    before[:, 1:] = reached[:, :-1]
     before[:, c.seg_start] = 0
     # precision envelope: max of the precisions from each TP to its segment's end; complex
     # numbers compare lexicographically, so a real part rising segment by segment along the
@@ -284,23 +287,20 @@ def replicate(tape: Tape, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     w = np.asarray(weights, np.int64)
     n_b, n_k = len(w), len(tape.class_ids)
     per_cut = {cut: weighted_ap(c, w, tape.recall_thresholds) for cut, c in tape.curves.items()}
-    nan_b, nan_bk = np.full(n_b, np.nan), np.full((n_b, n_k), np.nan)
-
-    def at_thr(ap: np.ndarray, t: int | None, axis: tuple[int, ...]) -> np.ndarray:
-        return (nan_b if axis == (1,) else nan_bk) if t is None else _mean_defined(ap[:, t], axis)
-
-    overall = np.full((n_b, len(METRICS)), np.nan)
+    at_iou = [(j, t) for j, t in ((1, tape.thr50), (2, tape.thr75)) if t is not None]
+    overall = np.full((n_b, len(METRICS)), np.nan)  # as summarize: means over the defined classes
     if tape.ap_cut is not None:
         overall[:, 0] = _mean_defined(per_cut[tape.ap_cut][0], (1, 2))
     if tape.overall_cut is not None:
         ap, rec = per_cut[tape.overall_cut]
-        overall[:, 1], overall[:, 2] = at_thr(ap, tape.thr50, (1,)), at_thr(ap, tape.thr75, (1,))
+        for j, t in at_iou:
+            overall[:, j] = _mean_defined(ap[:, t], (1,))
         overall[:, 3] = _mean_defined(rec, (1, 2))
     ap, rec = per_cut[tape.class_cut]
     per_class = np.full((n_b, n_k, len(METRICS)), np.nan)
     per_class[:, :, 0] = _mean_defined(ap, (1,))
-    per_class[:, :, 1] = ap[:, tape.thr50] if tape.thr50 is not None else nan_bk
-    per_class[:, :, 2] = ap[:, tape.thr75] if tape.thr75 is not None else nan_bk
+    for j, t in at_iou:
+        per_class[:, :, j] = ap[:, t]
     per_class[:, :, 3] = _mean_defined(rec, (1,))
 
     tp, fp = weighted_counts(w, tape.point_tp), weighted_counts(w, tape.point_fp)

@@ -113,6 +113,30 @@ def test_integer_weights_equal_evaluating_the_duplicated_dataset(seed: int, vari
             assert_allclose(np.nan_to_num(overall[b, :4], nan=-1.0), ref, atol=1e-12, rtol=0)
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_segm_replicates_equal_the_duplicated_dataset(seed: int) -> None:
+    gt, dt = random_coco(seed, segm=True)
+    continuous_scores(dt, seed)
+    tape = tape_of(detrecall.evaluate(gt, dt, "segm"))
+    weights = np.random.default_rng(seed).integers(0, 3, (1, len(tape.image_ids)))
+    overall, per_class = replicate(tape, weights)
+    g2, d2 = duplicated(gt, dt, tape.image_ids, weights[0])
+    if g2["images"]:
+        want, want_class = evaluation_values(detrecall.evaluate(g2, d2, "segm", zero_division=math.nan))
+        assert_allclose(overall[0], want, atol=1e-12, rtol=0)
+        assert_allclose(per_class[0], want_class, atol=1e-12, rtol=0)
+
+
+def test_huge_weights_switch_to_int64_without_overflow() -> None:
+    """Every image 2**27 times is the same dataset in other proportions: the same rates (the
+    running counts overflow int32, so they must be done in int64)."""
+    gt, dt = random_coco(11)
+    tape = tape_of(detrecall.evaluate(gt, dt))
+    ones = np.ones((1, len(tape.image_ids)), np.int64)
+    for got, want in zip(replicate(tape, ones << 27), replicate(tape, ones)):
+        assert_allclose(got, want, atol=1e-12, rtol=0)
+
+
 def test_bootstrap_samples_are_replicates_of_the_drawn_images() -> None:
     gt, dt = random_coco(3)
     r = detrecall.evaluate(gt, dt)
