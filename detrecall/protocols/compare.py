@@ -169,6 +169,13 @@ def parse_max_drop(max_drop: Mapping[str, float]) -> dict[str, float]:
     return out
 
 
+def _ground_truth_rows(m: Any) -> np.ndarray:
+    """(G, 2 + A) image, class and ignored-per-area-range of each evaluated ground truth, sorted:
+    the same for the same ground truth however the evaluation was batched."""
+    rows = np.column_stack([m.gt_image, m.gt_class, m.gt_ignored.T.astype(np.int64)])
+    return rows[np.lexsort(rows.T[::-1])] if len(rows) else rows
+
+
 def _check_same_ground_truth(base: Any, cand: Any) -> None:
     """Both evaluations ran on the same images, classes, ground truth and parameters."""
     pb, pc = base.params, cand.params
@@ -187,8 +194,8 @@ def _check_same_ground_truth(base: Any, cand: Any) -> None:
     same_gt = (
         base.image_ids is not None and cand.image_ids is not None
         and np.array_equal(base.image_ids, cand.image_ids)
-        and np.array_equal(mb.class_ids, mc.class_ids) and np.array_equal(mb.gt_row, mc.gt_row)
-        and np.array_equal(mb.gt_image, mc.gt_image) and np.array_equal(mb.npos, mc.npos)
+        and np.array_equal(mb.class_ids, mc.class_ids)
+        and np.array_equal(_ground_truth_rows(mb), _ground_truth_rows(mc))
     )
     if not same_gt:
         raise DetrecallError("baseline and candidate were not evaluated on the same ground truth "

@@ -149,3 +149,18 @@ def test_gate_names_and_amounts_are_checked() -> None:
         c.gate({"AP": -0.1})
     d = c.to_dict()
     assert set(d["overall"]) == set(METRICS) and d["overall"]["AP"]["p_value"] in (1.0, None)
+
+
+def test_a_streamed_evaluation_compares_equal_to_one_evaluation() -> None:
+    gt, dt = random_coco(8)
+    ids = [im["id"] for im in gt["images"]]
+    ev = detrecall.Evaluator("bbox")
+    for part in (ids[len(ids) // 2 :], ids[: len(ids) // 2]):  # batches not in id order
+        keep = set(part)
+        ev.update({**gt, "images": [im for im in gt["images"] if im["id"] in keep],
+                   "annotations": [a for a in gt["annotations"] if a["image_id"] in keep]},
+                  [d for d in dt if d["image_id"] in keep])
+    c = compare(ev.compute(), detrecall.evaluate(gt, dt), n=30)
+    defined = ~np.isnan(c.baseline)
+    assert_array_equal(c.candidate[defined] - c.baseline[defined], 0.0)
+    assert not any(d.significant for d in c.overall)
