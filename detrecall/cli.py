@@ -61,6 +61,35 @@ def _parser() -> argparse.ArgumentParser:
     pt.add_argument("--target-precision", type=float, metavar="P",
                     help="also report the threshold with the best recall at precision >= P")
     pt.add_argument("--confusion", action="store_true", help="add the confusion matrix")
+    ci = ev.add_argument_group("confidence intervals (image-level bootstrap)")
+    ci.add_argument("--ci", type=float, metavar="LEVEL",
+                    help="add LEVEL (e.g. 0.95) bootstrap intervals of AP, AP50, AP75, AR100, "
+                    "precision, recall, F1, overall and per class, to the table and JSON")
+    _bootstrap_options(ci, required_ci=True)
+    cmp = sub.add_parser(
+        "compare", help="compare two models on one ground truth; exit 1 on a regression",
+        description="Compare a candidate with a baseline: GT BASE_DT CAND_DT (paired bootstrap: "
+        "delta, its interval, p-value) or BASE.json CAND.json saved by `evaluate --output` (deltas "
+        "only). Exit status 1 when a metric given in --max-drop drops by more than allowed, 0 "
+        "otherwise, 2 on bad input.")
+    cmp.add_argument("inputs", nargs="+", type=Path, metavar="FILE",
+                     help="GT BASE_DT CAND_DT, or BASE_RESULT.json CAND_RESULT.json")
+    cmp.add_argument("--max-drop", action="append", default=[], metavar="METRIC=AMOUNT",
+                     help="fail when METRIC (AP, AP50, AP75, AR100, precision, recall, F1) drops by "
+                     "more than AMOUNT, e.g. AP=0.005; repeat for several")
+    cmp.add_argument("--significant-only", action="store_true",
+                     help="fail only on drops that are also significant (p < 1 - LEVEL)")
+    cmp.add_argument("--ci", type=float, default=0.95, metavar="LEVEL",
+                     help="confidence level of the intervals and significance (default 0.95)")
+    _bootstrap_options(cmp, required_ci=False)
+    cmp.add_argument("--per-class", action="store_true",
+                     help="add per-class tables for the gated metrics (AP when none)")
+    cmp.add_argument("--format", choices=("table", "json"), default="table")
+    cmp.add_argument("--iou-type", choices=("bbox", "segm"), default="bbox")
+    cmp.add_argument("--iou-threshold", type=float, default=0.5, metavar="T",
+                     help="operating point IoU (default 0.5)")
+    cmp.add_argument("--score-threshold", type=float, default=0.0, metavar="S",
+                     help="operating point score threshold (default 0)")
     cl = sub.add_parser(
         "classify", help="classification report of label predictions (scikit-learn's)",
         description="Precision, recall, F1 and support per label, accuracy and averages, for "
@@ -71,6 +100,13 @@ def _parser() -> argparse.ArgumentParser:
     cl.add_argument("--digits", type=int, default=2)
     cl.add_argument("--format", choices=("table", "json"), default="table")
     return parser
+
+
+def _bootstrap_options(group: Any, required_ci: bool) -> None:
+    after = " (with --ci)" if required_ci else ""
+    group.add_argument("--bootstrap", type=int, metavar="N",
+                       help=f"bootstrap replicates{after} (default 1000)")
+    group.add_argument("--seed", type=int, help=f"seed of the image draws{after} (default 0)")
 
 
 def _read_labels(path: Path, column: str | None) -> Any:
@@ -131,8 +167,13 @@ def _classify(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from .pipeline import evaluate
+    from .protocols.bootstrap import bootstrap, check_bootstrap_args
     from .report.table import result_text
 
+    if args.ci is None and (args.bootstrap is not None or args.seed is not None):
+        raise DetrecallError("--bootstrap and --seed go with --ci LEVEL (e.g. --ci 0.95)")
+    if args.ci is not None:
+        check_bootstrap_args(_default(args.bootstrap, 1000), _default(args.seed, 0), args.ci)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = evaluate(
@@ -146,19 +187,89 @@ def _evaluate(args: argparse.Namespace) -> int:
     for message in dict.fromkeys(str(w.message) for w in caught):
         print(f"detrecall: warning: {message}", file=sys.stderr)
     payload = {"schema_version": SCHEMA_VERSION, **result.to_dict()}
+    intervals = None
+    if args.ci is not None:
+        intervals = bootstrap(result, n=_default(args.bootstrap, 1000), seed=_default(args.seed, 0),
+                              confidence=args.ci)
+        payload["intervals"] = intervals.to_dict()
     if args.output is not None:
         args.output.write_text(json.dumps(payload, indent=2) + "\n")
     if args.format == "json":
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
     else:
         sys.stdout.write(result_text(result))
+        if intervals is not None:
+            from .report.intervals import intervals_text
+
+            sys.stdout.write("\n" + intervals_text(intervals) + "\n")
     return 0
+
+
+def _default(value: Any, default: Any) -> Any:
+    return default if value is None else value
+
+
+def _parse_max_drop(items: Sequence[str]) -> dict[str, float]:
+    from .protocols.compare import parse_max_drop
+
+    out: dict[str, float] = {}
+    for item in items:
+        metric, sep, amount = item.partition("=")
+        try:
+            value = float(amount)
+        except ValueError:
+            value = None
+        if not sep or value is None:
+            raise DetrecallError(f"--max-drop expects METRIC=AMOUNT, e.g. AP=0.005; got {item!r}")
+        out[metric.strip()] = value
+    return parse_max_drop(out)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from .io._records import read_json
+    from .pipeline import evaluate
+    from .protocols.compare import compare, compare_saved
+    from .report.intervals import comparison_text
+
+    max_drop = _parse_max_drop(args.max_drop)
+    if len(args.inputs) == 3:
+        gt, base_dt, cand_dt = args.inputs
+        options = dict(iou_threshold=args.iou_threshold, score_threshold=args.score_threshold)
+        comparison = compare(evaluate(gt, base_dt, args.iou_type, **options),
+                             evaluate(gt, cand_dt, args.iou_type, **options),
+                             n=_default(args.bootstrap, 1000), seed=_default(args.seed, 0),
+                             confidence=args.ci)
+    elif len(args.inputs) == 2:
+        if args.bootstrap is not None or args.seed is not None:
+            raise DetrecallError("--bootstrap and --seed need GT BASE_DT CAND_DT: saved results "
+                                 "hold no matches to resample")
+        base, cand = (read_json(path, use_orjson=False)[0] for path in args.inputs)
+        comparison = compare_saved(base, cand, sources=(str(args.inputs[0]), str(args.inputs[1])))
+    else:
+        raise DetrecallError(f"compare takes GT BASE_DT CAND_DT or BASE.json CAND.json, got "
+                             f"{len(args.inputs)} files")
+    failures = comparison.gate(max_drop, significant_only=args.significant_only)
+    if args.format == "json":
+        gate = {"max_drop": max_drop, "significant_only": args.significant_only,
+                "passed": not failures,
+                "failures": [{"metric": f.metric, "drop": f.drop, "allowed": f.allowed,
+                              "significant": f.significant} for f in failures]}
+        payload = {"schema_version": SCHEMA_VERSION, "comparison": comparison.to_dict(), "gate": gate}
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+    else:
+        per_class = (tuple(max_drop) or ("AP",)) if args.per_class else ()
+        sys.stdout.write(comparison_text(comparison, max_drop, failures, per_class))
+    for f in failures:
+        print(f"detrecall: regression: {f}", file=sys.stderr)
+    return 1 if failures else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; exit status 0 on success, 2 on bad input or usage (one line on stderr)."""
     args = _parser().parse_args(argv)
     try:
+        if args.command == "compare":
+            return _compare(args)
         return _classify(args) if args.command == "classify" else _evaluate(args)
     except DetrecallError as e:
         print(f"detrecall: error: {e}", file=sys.stderr)

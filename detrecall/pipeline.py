@@ -54,7 +54,9 @@ class EvaluationResult:
     `coco`: the 12 summary numbers; `per_class`: AP, AP50, AP75, AR100 per category (AR at the
     largest max_dets: 300 for LVIS); `point`: TP/FP/FN, precision, recall, F1 at one IoU and
     score threshold; `accumulated`: pycocotools' precision/recall/scores arrays; `matches`: the
-    matcher output. By `protocol`: "coco" fills `coco`; "lvis" fills `lvis` (and `per_class`,
+    matcher output; `point_matches`: the matcher output at the operating point's IoU;
+    `image_ids`: the images evaluated (ascending), with or without annotations (both kept for
+    the bootstrap). By `protocol`: "coco" fills `coco`; "lvis" fills `lvis` (and `per_class`,
     `accumulated`), `coco` is None; "voc" fills `voc`, `coco` and `accumulated` are None and
     `per_class` is empty (VOC's per-class figures are in `voc.classes`).
     """
@@ -66,6 +68,8 @@ class EvaluationResult:
     accumulated: Accumulated | None
     matches: Matches
     point: PointResult
+    point_matches: Matches | None = None
+    image_ids: np.ndarray | None = None
     protocol: str = "coco"
     voc: VocResult | None = None
     lvis: LvisSummary | None = None
@@ -298,7 +302,8 @@ def finish(config: Config, batch: BatchMatches, names: Sequence[str],
         image_ids=image_ids,
     )
     common = dict(iou_type=config.iou_type, params=params, matches=batch.coco, point=point,
-                  protocol=config.protocol)
+                  protocol=config.protocol, point_matches=batch.point,
+                  image_ids=None if image_ids is None else np.unique(np.asarray(image_ids, np.int64)))
     if config.protocol == "voc":
         voc = voc_result(batch.coco, names, config.ap_method, config.pixel_inclusive)
         return EvaluationResult(coco=None, per_class=(), accumulated=None, voc=voc, **common)
