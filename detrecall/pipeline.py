@@ -51,7 +51,8 @@ class EvaluationResult:
     score threshold; `accumulated`: pycocotools' precision/recall/scores arrays; `matches`: the
     matcher output. By `protocol`: "coco" fills `coco`; "lvis" fills `lvis` (and `per_class`,
     `accumulated`), `coco` is None; "voc" fills `voc`, `coco` and `accumulated` are None and
-    `per_class` is empty (VOC's per-class figures are in `voc.classes`).
+    `per_class` is empty (VOC's per-class figures are in `voc.classes`). `point_matches`: the
+    matcher output at the operating point (its diagnostics: errors per image, calibration).
     """
 
     iou_type: str
@@ -64,6 +65,7 @@ class EvaluationResult:
     protocol: str = "coco"
     voc: VocResult | None = None
     lvis: LvisSummary | None = None
+    point_matches: Matches | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: `coco` maps the 12 names to numbers (None where undefined)."""
@@ -274,7 +276,7 @@ def finish(config: Config, batch: BatchMatches, names: Sequence[str],
         image_ids=image_ids,
     )
     common = dict(iou_type=config.iou_type, params=params, matches=batch.coco, point=point,
-                  protocol=config.protocol)
+                  protocol=config.protocol, point_matches=batch.point)
     if config.protocol == "voc":
         voc = voc_result(batch.coco, names, config.ap_method, config.pixel_inclusive)
         return EvaluationResult(coco=None, per_class=(), accumulated=None, voc=voc, **common)
