@@ -75,7 +75,11 @@ def _add_evaluation_args(p: argparse.ArgumentParser) -> None:
     """GT, DT and the evaluation options shared by evaluate, plot and report."""
     p.add_argument("gt", type=Path, help="COCO instances (ground-truth) JSON file")
     p.add_argument("dt", type=Path, help="COCO results JSON file (a list of detections)")
-    p.add_argument("--iou-type", choices=("bbox", "segm"), default="bbox")
+    p.add_argument("--iou-type", choices=("bbox", "segm", "polygon", "rotated"), default="bbox",
+                   help="bbox: boxes; segm: masks; polygon: polygon segmentations as exact shapes; "
+                   "rotated: 'rbox': [cx, cy, w, h, angle] (default: bbox)")
+    p.add_argument("--angle-unit", choices=("radians", "degrees"), default="radians",
+                   help="unit of the rbox angle (default: radians; positive = clockwise on screen)")
     p.add_argument("--iou-thresholds", type=float, nargs="+", metavar="T",
                    help="IoU thresholds (default: 0.50:0.05:0.95)")
     p.add_argument("--max-dets", type=int, nargs="+", metavar="N",
@@ -176,17 +180,23 @@ def _status(args: argparse.Namespace, message: str) -> Iterator[None]:
 
 
 def _run_evaluation(args: argparse.Namespace, confusion: bool) -> Any:
+    """evaluate() with the command's options; its warnings printed once each on stderr."""
     from .pipeline import evaluate
 
-    with _status(args, f"evaluating {args.dt} against {args.gt} ..."):
-        return evaluate(
+    with _status(args, f"evaluating {args.dt} against {args.gt} ..."), \
+            warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = evaluate(
             args.gt, args.dt, args.iou_type, iou_thresholds=args.iou_thresholds,
             max_dets=args.max_dets, class_agnostic=args.class_agnostic,
             iou_threshold=args.iou_threshold, score_threshold=args.score_threshold, beta=args.beta,
             target_recall=args.target_recall, target_precision=args.target_precision,
-            confusion=confusion, protocol=args.protocol, ap_method=args.ap_method,
-            pixel_inclusive=args.pixel_inclusive,
+            confusion=confusion, angle_unit=args.angle_unit, protocol=args.protocol,
+            ap_method=args.ap_method, pixel_inclusive=args.pixel_inclusive,
         )
+    for message in dict.fromkeys(str(w.message) for w in caught):
+        print(f"detrecall: warning: {message}", file=sys.stderr)
+    return result
 
 
 def _evaluate(args: argparse.Namespace) -> int:

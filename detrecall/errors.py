@@ -3,6 +3,7 @@
     DetrecallError (ValueError)      anything detrecall refuses to compute
      └── InputError                  bad input: names the file, the record and the field
     UndefinedMetricWarning (UserWarning)   a ratio was 0/0 and zero_division="warn" set it to 0
+    GeometryRepairWarning (UserWarning)    invalid polygons were repaired with shapely.make_valid
 
 Both subclass ValueError, so code that already catches ValueError keeps working.
 """
@@ -39,3 +40,7 @@ class InputError(DetrecallError):
 
 class UndefinedMetricWarning(UserWarning):
     """A precision, recall or F-score was 0/0; zero_division="warn" set it to 0.0."""
+
+
+class GeometryRepairWarning(UserWarning):
+    """Invalid polygons (self-intersecting, no area, ...) were repaired with shapely.make_valid."""

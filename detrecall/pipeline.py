@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -37,7 +37,12 @@ from .protocols.point import (
 from .protocols.voc import VOC_IOU_THRESHOLDS, VocResult, check_voc_args, voc_result
 from .types import Accumulated, Categories, Dataset, Detections, EvalParams, Matches, take
 
-IouType = Literal["bbox", "segm"]
+if TYPE_CHECKING:  # shapely is imported only when polygons or rotated boxes are evaluated
+    from .geometry.polygons import AngleUnit
+
+IouType = Literal["bbox", "segm", "polygon", "rotated"]
+IOU_TYPES = ("bbox", "segm", "polygon", "rotated")
+_SHAPE_TYPES = ("polygon", "rotated")  # shapely shapes: Dataset.shapes / Detections.shapes
 Protocol = Literal["coco", "voc", "lvis"]
 PROTOCOLS = ("coco", "voc", "lvis")
 
@@ -99,6 +104,12 @@ def pair_ious(iou_type: str, p: Plan, gt: Dataset, dt: Detections, *,
         g = p.gt_rows[p.pair_gt]
         return box_iou_pairs(dt.box[p.dt_rows[p.pair_dt]], gt.box[g], gt.iscrowd[g],
                              pixel_inclusive=pixel_inclusive)
+    if iou_type in _SHAPE_TYPES:
+        from .geometry.polygons import polygon_iou_pairs
+
+        assert gt.shapes is not None and dt.shapes is not None
+        g = p.gt_rows[p.pair_gt]
+        return polygon_iou_pairs(dt.shapes[p.dt_rows[p.pair_dt]], gt.shapes[g], gt.iscrowd[g])
     assert gt.masks is not None and dt.masks is not None
     out = np.empty(len(p.pair_dt))
     at = 0
@@ -132,6 +143,7 @@ class Config:
     protocol: str = "coco"
     ap_method: str = "allpoint"  # VOC
     pixel_inclusive: bool = False  # VOC
+    angle_unit: AngleUnit = "radians"  # of rotated boxes (iou_type "rotated")
 
 
 def make_config(
@@ -154,10 +166,13 @@ def make_config(
     protocol: Protocol = "coco",
     ap_method: str = "allpoint",
     pixel_inclusive: bool = False,
+    angle_unit: AngleUnit = "radians",
 ) -> Config:
     """A checked Config from `evaluate`'s keyword arguments (see there)."""
-    if iou_type not in ("bbox", "segm"):
-        raise DetrecallError(f"iou_type must be 'bbox' or 'segm', got {iou_type!r}")
+    if iou_type not in IOU_TYPES:
+        raise DetrecallError(f"iou_type must be one of {', '.join(IOU_TYPES)}; got {iou_type!r}")
+    if angle_unit not in ("radians", "degrees"):
+        raise DetrecallError(f"angle_unit must be 'radians' or 'degrees', got {angle_unit!r}")
     if protocol not in PROTOCOLS:
         raise DetrecallError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
     check_point_args(iou_threshold, score_threshold, beta, zero_division,
@@ -187,33 +202,42 @@ def make_config(
         cost=None if cost is None else dict(cost),
         point_max_det=None if max_dets is None or protocol != "coco" else params.max_dets[-1],
         protocol=protocol, ap_method=ap_method, pixel_inclusive=bool(pixel_inclusive),
+        angle_unit=angle_unit,
     )
 
 
-def read_inputs(gt: Any, dt: Any, iou_type: str) -> tuple[Dataset, Detections]:
+def read_inputs(gt: Any, dt: Any, iou_type: str,
+                angle_unit: AngleUnit = "radians") -> tuple[Dataset, Detections]:
     """Dataset and Detections from files, parsed JSON, or themselves."""
     masks = iou_type == "segm"
+    shapes: Any = iou_type if iou_type in _SHAPE_TYPES else None
     if not isinstance(gt, Dataset):
-        gt = read_coco_gt(gt, masks=masks)
-    return gt, _read_detections(dt, gt, masks)
+        gt = read_coco_gt(gt, masks=masks, shapes=shapes, angle_unit=angle_unit)
+    return gt, _read_detections(dt, gt, iou_type, angle_unit)
 
 
-def read_lvis_inputs(gt: Any, dt: Any, iou_type: str) -> tuple[Dataset, Detections, LvisMeta]:
+def read_lvis_inputs(gt: Any, dt: Any, iou_type: str,
+                     angle_unit: AngleUnit = "radians") -> tuple[Dataset, Detections, LvisMeta]:
     """As read_inputs, plus the federated labels of a LVIS ground-truth file or dict."""
     if isinstance(gt, Dataset):
         raise DetrecallError("protocol='lvis' needs the LVIS ground-truth file or dict (its images "
                              "carry neg_category_ids and not_exhaustive_category_ids)")
     data, name = read_json(gt)
+    shapes: Any = iou_type if iou_type in _SHAPE_TYPES else None
+    gt_set = read_coco_gt(data, masks=iou_type == "segm", shapes=shapes, angle_unit=angle_unit, name=name)
+    return gt_set, _read_detections(dt, gt_set, iou_type, angle_unit), read_lvis_meta(data, name, gt_set)
+
+
+def _read_detections(dt: Any, gt: Dataset, iou_type: str, angle_unit: AngleUnit) -> Detections:
+    """Detections from a results file, parsed JSON, or themselves; checked against the iou type."""
     masks = iou_type == "segm"
-    gt_set = read_coco_gt(data, masks=masks, name=name)
-    return gt_set, _read_detections(dt, gt_set, masks), read_lvis_meta(data, name, gt_set)
-
-
-def _read_detections(dt: Any, gt: Dataset, masks: bool) -> Detections:
+    shapes: Any = iou_type if iou_type in _SHAPE_TYPES else None
     if not isinstance(dt, Detections):
-        dt = read_coco_results(dt, gt, masks=masks)
+        dt = read_coco_results(dt, gt, masks=masks, shapes=shapes, angle_unit=angle_unit)
     if masks and (gt.masks is None or dt.masks is None):
         raise DetrecallError("iou_type='segm' needs masks in both ground truth and detections")
+    if shapes and (gt.shapes is None or dt.shapes is None):
+        raise DetrecallError(f"iou_type={iou_type!r} needs shapes in both ground truth and detections")
     return dt
 
 
@@ -311,12 +335,15 @@ def evaluate(
     protocol: Protocol = "coco",
     ap_method: str = "allpoint",
     pixel_inclusive: bool = False,
+    angle_unit: AngleUnit = "radians",
 ) -> EvaluationResult:
     """Evaluate detections against ground truth: COCO's numbers and an operating point.
 
     gt: a COCO instances file (path), its parsed dict, or a Dataset.
     dt: a COCO results file (path), its parsed list, or Detections.
-    iou_type: "bbox" (boxes) or "segm" (masks).
+    iou_type: "bbox" (boxes), "segm" (masks), "polygon" (COCO polygon `segmentation`s as exact
+    shapes) or "rotated" (`rbox: [cx, cy, w, h, angle]`, angle in `angle_unit`: "radians" or
+    "degrees", positive = clockwise on screen, as mmrotate / Ultralytics / OpenCV).
     COCO (`.coco`, `.per_class`): iou_thresholds, max_dets, area_ranges ({label: (low, high)}),
     image_ids, category_ids, class_agnostic (useCats=0) are pycocotools' Params, with its defaults.
     Operating point (`.point`): detections matched at `iou_threshold` with COCO's rules, counted
@@ -338,13 +365,13 @@ def evaluate(
         iou_threshold=iou_threshold, score_threshold=score_threshold, beta=beta,
         zero_division=zero_division, target_recall=target_recall,
         target_precision=target_precision, confusion=confusion, cost=cost, protocol=protocol,
-        ap_method=ap_method, pixel_inclusive=pixel_inclusive,
+        ap_method=ap_method, pixel_inclusive=pixel_inclusive, angle_unit=angle_unit,
     )
     meta = None
     if protocol == "lvis":
-        gt, dt, meta = read_lvis_inputs(gt, dt, iou_type)
+        gt, dt, meta = read_lvis_inputs(gt, dt, iou_type, angle_unit)
     else:
-        gt, dt = read_inputs(gt, dt, iou_type)
+        gt, dt = read_inputs(gt, dt, iou_type, angle_unit)
     batch = match_batch(gt, dt, config, meta)
     params = config.params
     names = class_names(gt.categories, batch.coco.class_ids, params.class_agnostic)

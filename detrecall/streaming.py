@@ -88,7 +88,7 @@ class Evaluator:
 
     def update(self, gt: Any, dt: Any) -> None:
         """Match one batch of whole images and keep only the matcher's output."""
-        gt_set, dt_set = read_inputs(gt, dt, self._config.iou_type)
+        gt_set, dt_set = read_inputs(gt, dt, self._config.iou_type, self._config.angle_unit)
         self._check_categories(gt_set.categories)
         images = gt_set.images.ids
         if self._config.params.image_ids is not None:

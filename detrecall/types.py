@@ -68,7 +68,9 @@ class Dataset:
     """Ground truth, one row per annotation, rows sorted by (image_id, category_id, file order).
 
     `area` is the file's area (COCO uses it for the size ranges, also for bbox evaluation).
-    `masks` holds compressed RLE dicts (pycocotools form) when masks were read, else None.
+    `masks` holds compressed RLE dicts (pycocotools form) when masks were read, else None;
+    `shapes` an object array of valid shapely (Multi)Polygons when polygons or rotated boxes were
+    read (iou_type "polygon" / "rotated"), else None.
     """
 
     image_id: np.ndarray  # (N,) int64
@@ -81,9 +83,11 @@ class Dataset:
     categories: Categories
     masks: tuple[dict[str, Any], ...] | None = None
     source: str = "<ground truth>"
+    shapes: np.ndarray | None = None  # (N,) object: shapely geometries
 
     def __post_init__(self) -> None:
-        _freeze(self.image_id, self.category_id, self.box, self.area, self.iscrowd, self.ann_id)
+        _freeze(self.image_id, self.category_id, self.box, self.area, self.iscrowd, self.ann_id,
+                self.shapes)
 
     def __len__(self) -> int:
         return len(self.image_id)
@@ -91,7 +95,10 @@ class Dataset:
 
 @dataclass(frozen=True)
 class Detections:
-    """Predictions, one row per detection, rows sorted by (image_id, category_id, file order)."""
+    """Predictions, one row per detection, rows sorted by (image_id, category_id, file order).
+
+    `masks` and `shapes` as in Dataset.
+    """
 
     image_id: np.ndarray  # (D,) int64
     category_id: np.ndarray  # (D,) int64
@@ -103,9 +110,11 @@ class Detections:
     # (D,) int64 position of each row in its source, when a protocol's rule needs it (LVIS keeps
     # the first 300 per image by score, ties in file order); None: the rows' own order
     file_index: np.ndarray | None = None
+    shapes: np.ndarray | None = None  # (D,) object: shapely geometries
 
     def __post_init__(self) -> None:
-        _freeze(self.image_id, self.category_id, self.box, self.area, self.score, self.file_index)
+        _freeze(self.image_id, self.category_id, self.box, self.area, self.score, self.file_index,
+                self.shapes)
 
     def __len__(self) -> int:
         return len(self.image_id)

@@ -21,6 +21,7 @@ import numpy as np
 from ..errors import InputError
 from ..io._records import Columns
 from ..types import Accumulated, Dataset, Detections, EvalParams, Matches, take
+from .coco import mean_defined, nan_if_undefined
 
 LVIS_MAX_DETS = 300
 FREQUENCIES = ("r", "c", "f")  # rare (< 10 training images), common (< 100), frequent
@@ -152,9 +153,8 @@ class LvisSummary:
         return out
 
 
-def _mean_defined(s: np.ndarray) -> float:
-    defined = s[s > -1]
-    return float(np.mean(defined)) if defined.size else math.nan
+def _mean(s: np.ndarray) -> float:
+    return nan_if_undefined(mean_defined(s))
 
 
 def summarize_lvis(acc: Accumulated, params: EvalParams, frequency: np.ndarray) -> LvisSummary:
@@ -169,11 +169,11 @@ def summarize_lvis(acc: Accumulated, params: EvalParams, frequency: np.ndarray) 
         return np.flatnonzero(params.iou_thresholds == value)
 
     a = area("all")
-    ap_size = [_mean_defined(prec[:, :, :, area(n)]) for n in ("small", "medium", "large")]
-    ap_freq = [_mean_defined(prec[:, :, frequency == f, a]) for f in range(3)]
-    ar_size = [_mean_defined(rec[:, :, area(n)]) for n in ("small", "medium", "large")]
+    ap_size = [_mean(prec[:, :, :, area(n)]) for n in ("small", "medium", "large")]
+    ap_freq = [_mean(prec[:, :, frequency == f, a]) for f in range(3)]
+    ar_size = [_mean(rec[:, :, area(n)]) for n in ("small", "medium", "large")]
     return LvisSummary(
-        _mean_defined(prec[:, :, :, a]), _mean_defined(prec[thr(0.5)][:, :, :, a]),
-        _mean_defined(prec[thr(0.75)][:, :, :, a]), *ap_size, *ap_freq,
-        _mean_defined(rec[:, :, a]), *ar_size, max_dets=params.max_dets[-1],
+        _mean(prec[:, :, :, a]), _mean(prec[thr(0.5)][:, :, :, a]),
+        _mean(prec[thr(0.75)][:, :, :, a]), *ap_size, *ap_freq,
+        _mean(rec[:, :, a]), *ar_size, max_dets=params.max_dets[-1],
     )
