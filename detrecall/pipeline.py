@@ -58,7 +58,8 @@ class EvaluationResult:
     `image_ids`: the images evaluated (ascending), with or without annotations (both kept for
     the bootstrap). By `protocol`: "coco" fills `coco`; "lvis" fills `lvis` (and `per_class`,
     `accumulated`), `coco` is None; "voc" fills `voc`, `coco` and `accumulated` are None and
-    `per_class` is empty (VOC's per-class figures are in `voc.classes`).
+    `per_class` is empty (VOC's per-class figures are in `voc.classes`). `point_matches`: the
+    matcher output at the operating point (its diagnostics: errors per image, calibration).
     """
 
     iou_type: str
@@ -73,6 +74,7 @@ class EvaluationResult:
     protocol: str = "coco"
     voc: VocResult | None = None
     lvis: LvisSummary | None = None
+    point_matches: Matches | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: `coco` maps the 12 names to numbers (None where undefined)."""
