@@ -4,7 +4,9 @@ from . import metrics, retrieval
 from .errors import DetrecallError, InputError
 from .io.coco import read_coco_gt, read_coco_results
 from .pipeline import EvaluationResult, evaluate
+from .protocols.bootstrap import bootstrap
 from .protocols.coco import ClassMetrics, CocoSummary
+from .protocols.compare import compare
 from .streaming import Evaluator
 from .types import Dataset, Detections
 
@@ -19,6 +21,8 @@ __all__ = [
     "EvaluationResult",
     "Evaluator",
     "InputError",
+    "bootstrap",
+    "compare",
     "evaluate",
     "metrics",
     "retrieval",

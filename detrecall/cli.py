@@ -6,14 +6,14 @@ import argparse
 import json
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from . import __version__
 from .errors import DetrecallError
-
-SCHEMA_VERSION = 1
+from .report.formats import SCHEMA_VERSION
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,46 +25,69 @@ def _parser() -> argparse.ArgumentParser:
         "evaluate", help="COCO AP/AR of a results file against a ground-truth file",
         description="Evaluate a COCO results file against a COCO instances file: pycocotools' "
         "12 numbers and per-class AP.")
-    ev.add_argument("gt", type=Path, help="ground truth: COCO instances JSON, YOLO label folder, VOC "
-                    "XML folder or CSV (format from the path, or --gt-format)")
-    ev.add_argument("dt", type=Path, help="predictions: COCO results JSON, YOLO label folder (with "
-                    "scores), VOC devkit result files or CSV (format from the path, or --dt-format)")
-    ev.add_argument("--iou-type", choices=("bbox", "segm"), default="bbox")
-    ev.add_argument("--format", choices=("table", "json"), default="table",
-                    help="what to print on standard output (default: table)")
+    _add_evaluation_args(ev)
+    ev.add_argument("--format", choices=("table", "json", "csv", "markdown"), default="table",
+                    help="what to print on standard output: table (rich on a terminal, plain "
+                    "text otherwise), json, csv (per class) or markdown (default: table)")
     ev.add_argument("--output", type=Path, metavar="FILE",
                     help="also write the full result as JSON to FILE")
-    ev.add_argument("--iou-thresholds", type=float, nargs="+", metavar="T",
-                    help="IoU thresholds (default: 0.50:0.05:0.95)")
-    ev.add_argument("--max-dets", type=int, nargs="+", metavar="N",
-                    help="detections per image and class (default: 1 10 100)")
-    ev.add_argument("--class-agnostic", action="store_true",
-                    help="ignore categories when matching (pycocotools' useCats=0)")
-    pr = ev.add_argument_group("protocol")
-    pr.add_argument("--protocol", choices=("coco", "voc", "lvis"), default="coco",
-                    help="coco (default); voc: Pascal VOC AP per class (IoU 0.5 unless "
-                    "--iou-thresholds); lvis: LVIS federated evaluation (LVIS ground truth)")
-    pr.add_argument("--ap-method", choices=("allpoint", "11point"), default="allpoint",
-                    help="VOC AP: all-point (VOC2010+, default) or 11-point (VOC2007)")
-    pr.add_argument("--pixel-inclusive", action="store_true",
-                    help="VOC devkit box convention: +1 on widths and heights")
-    pt = ev.add_argument_group("operating point")
-    pt.add_argument("--iou-threshold", type=float, default=0.5, metavar="T",
-                    help="IoU a detection needs to be a true positive (default 0.5)")
-    pt.add_argument("--score-threshold", type=float, default=0.0, metavar="S",
-                    help="detections with score >= S count (default 0)")
-    pt.add_argument("--beta", type=float, default=1.0, help="F-beta's beta (default 1)")
-    pt.add_argument("--target-recall", type=float, metavar="R",
-                    help="also report the threshold with the best precision at recall >= R")
-    pt.add_argument("--target-precision", type=float, metavar="P",
-                    help="also report the threshold with the best recall at precision >= P")
-    pt.add_argument("--confusion", action="store_true", help="add the confusion matrix")
-    fm = ev.add_argument_group("input formats (see README: Input formats)")
-    fm.add_argument("--gt-format", choices=_FORMATS, help="format of GT (default: from the path)")
-    fm.add_argument("--dt-format", choices=_FORMATS, help="format of DT (default: from the path)")
-    _input_options(fm)
-    fm.add_argument("--dt-names", type=Path, metavar="FILE",
-                    help="the model's class names, to map DT's class numbers to GT's classes by name")
+    ev.add_argument("--diagnose", action="store_true",
+                    help="add diagnostics: class imbalance, classes never or over-predicted, images "
+                    "with most errors, AP = 1, score calibration (ECE)")
+    ev.add_argument("--plots", type=Path, metavar="DIR",
+                    help="also write every plot as DIR/<name>.png (adds the confusion matrix)")
+    ev.add_argument("--plot-size", default="800x600", metavar="WxH",
+                    help="plot size in pixels (default 800x600)")
+    ev.add_argument("--quiet", action="store_true", help="no progress indication on stderr")
+    ci = ev.add_argument_group("confidence intervals (image-level bootstrap)")
+    ci.add_argument("--ci", type=float, metavar="LEVEL",
+                    help="add LEVEL (e.g. 0.95) bootstrap intervals of AP, AP50, AP75, AR100, "
+                    "precision, recall, F1, overall and per class, to the table and JSON")
+    _bootstrap_options(ci, required_ci=True)
+    cmp = sub.add_parser(
+        "compare", help="compare two models on one ground truth; exit 1 on a regression",
+        description="Compare a candidate with a baseline: GT BASE_DT CAND_DT (paired bootstrap: "
+        "delta, its interval, p-value) or BASE.json CAND.json saved by `evaluate --output` (deltas "
+        "only). Exit status 1 when a metric given in --max-drop drops by more than allowed, 0 "
+        "otherwise, 2 on bad input.")
+    cmp.add_argument("inputs", nargs="+", type=Path, metavar="FILE",
+                     help="GT BASE_DT CAND_DT, or BASE_RESULT.json CAND_RESULT.json")
+    cmp.add_argument("--max-drop", action="append", default=[], metavar="METRIC=AMOUNT",
+                     help="fail when METRIC (AP, AP50, AP75, AR100, precision, recall, F1) drops by "
+                     "more than AMOUNT, e.g. AP=0.005; repeat for several")
+    cmp.add_argument("--significant-only", action="store_true",
+                     help="fail only on drops that are also significant (p < 1 - LEVEL)")
+    cmp.add_argument("--ci", type=float, default=0.95, metavar="LEVEL",
+                     help="confidence level of the intervals and significance (default 0.95)")
+    _bootstrap_options(cmp, required_ci=False)
+    cmp.add_argument("--per-class", action="store_true",
+                     help="add per-class tables for the gated metrics (AP when none)")
+    cmp.add_argument("--format", choices=("table", "json"), default="table")
+    cmp.add_argument("--iou-type", choices=("bbox", "segm"), default="bbox")
+    cmp.add_argument("--iou-threshold", type=float, default=0.5, metavar="T",
+                     help="operating point IoU (default 0.5)")
+    cmp.add_argument("--score-threshold", type=float, default=0.0, metavar="S",
+                     help="operating point score threshold (default 0)")
+    pl = sub.add_parser(
+        "plot", help="write the plots of an evaluation as PNG files",
+        description="Evaluate as `evaluate` does and write PR curves, P/R/F1 vs score, AP per "
+        "class, AP by size, confusion matrices and a reliability diagram as PNG files.")
+    _add_evaluation_args(pl)
+    pl.add_argument("-o", "--output", type=Path, metavar="DIR", required=True,
+                    help="folder for the PNG files (created if missing)")
+    pl.add_argument("--plot-size", default="800x600", metavar="WxH",
+                    help="plot size in pixels (default 800x600)")
+    pl.add_argument("--quiet", action="store_true", help="no progress indication on stderr")
+    rp = sub.add_parser(
+        "report", help="write a self-contained HTML report of an evaluation",
+        description="Evaluate as `evaluate` does and write one HTML file (no external resources): "
+        "summary, diagnostics, sortable per-class tables, operating points, confusion matrix, plots.")
+    _add_evaluation_args(rp)
+    rp.add_argument("-o", "--output", type=Path, metavar="FILE", required=True,
+                    help="the HTML file to write")
+    rp.add_argument("--plot-size", default="800x600", metavar="WxH",
+                    help="plot size in pixels (default 800x600)")
+    rp.add_argument("--quiet", action="store_true", help="no progress indication on stderr")
     cv = sub.add_parser(
         "convert", help="convert ground truth or predictions between COCO, YOLO, VOC and CSV",
         description="Read SRC (ground truth, or predictions with --kind dt) and write it to DST in "
@@ -89,7 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     cl.add_argument("y_pred", type=Path, help="predicted labels, same forms and length")
     cl.add_argument("--column", help="CSV column name to read (the file then has a header)")
     cl.add_argument("--digits", type=int, default=2)
-    cl.add_argument("--format", choices=("table", "json"), default="table")
+    cl.add_argument("--format", choices=("table", "json", "csv", "markdown"), default="table")
     return parser
 
 
@@ -122,6 +145,102 @@ def _read_options(args: argparse.Namespace, names: Any) -> Any:
 
     return Options(images=args.images, sizes=args.sizes, names=names,
                    columns=dict(args.columns) if args.columns else None, box_format=args.box_format)
+
+
+def _evaluate_inputs(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The paths themselves for COCO files (the fast readers, LVIS), else Dataset/Detections."""
+    from .io import formats
+
+    gt_format = args.gt_format or formats.detect_format(args.gt, "gt")
+    dt_format = args.dt_format or formats.detect_format(args.dt, "dt", gt_format)
+    if gt_format == "coco" and dt_format == "coco":
+        return args.gt, args.dt
+    if args.iou_type not in ("bbox", "segm"):
+        raise DetrecallError(f"--iou-type {args.iou_type} reads COCO files only (here {gt_format} "
+                             f"and {dt_format})")
+    masks = args.iou_type == "segm"
+    gt = formats.read_gt(args.gt, gt_format, _read_options(args, args.names), masks=masks)
+    dt = formats.read_dt(args.dt, gt, dt_format, _read_options(args, args.dt_names), masks=masks,
+                         gt_format=gt_format)
+    return gt, dt
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from .errors import InputError
+    from .io import formats
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            if args.kind == "gt":
+                data = formats.read_gt(args.src, args.from_format, _read_options(args, args.names))
+                formats.write(data, args.dst, args.to_format, box_format=args.box_format)
+                what = f"{len(data)} annotation(s) on {len(data.images.ids)} image(s)"
+            else:
+                if args.gt is None:
+                    raise InputError("converting predictions (--kind dt) needs the ground truth: --gt FILE")
+                gt_format = args.gt_format or formats.detect_format(args.gt, "gt")
+                gt = formats.read_gt(args.gt, gt_format, _read_options(args, args.names))
+                data = formats.read_dt(args.src, gt, args.from_format, _read_options(args, args.dt_names),
+                                       gt_format=gt_format)
+                formats.write(data, args.dst, args.to_format, gt=gt, box_format=args.box_format)
+                what = f"{len(data)} prediction(s)"
+        finally:
+            for message in dict.fromkeys(str(w.message) for w in caught):
+                print(f"detrecall: warning: {message}", file=sys.stderr)
+    print(f"wrote {what} to {args.dst} ({args.to_format})")
+    return 0
+
+
+def _bootstrap_options(group: Any, required_ci: bool) -> None:
+    after = " (with --ci)" if required_ci else ""
+    group.add_argument("--bootstrap", type=int, metavar="N",
+                       help=f"bootstrap replicates{after} (default 1000)")
+    group.add_argument("--seed", type=int, help=f"seed of the image draws{after} (default 0)")
+
+
+def _add_evaluation_args(p: argparse.ArgumentParser) -> None:
+    """GT, DT and the evaluation options shared by evaluate, plot and report."""
+    p.add_argument("gt", type=Path, help="ground truth: COCO instances JSON, YOLO label folder, VOC "
+                   "XML folder or CSV (format from the path, or --gt-format)")
+    p.add_argument("dt", type=Path, help="predictions: COCO results JSON, YOLO label folder (with "
+                   "scores), VOC devkit result files or CSV (format from the path, or --dt-format)")
+    p.add_argument("--iou-type", choices=("bbox", "segm", "polygon", "rotated"), default="bbox",
+                   help="bbox: boxes; segm: masks; polygon: polygon segmentations as exact shapes; "
+                   "rotated: 'rbox': [cx, cy, w, h, angle] (default: bbox)")
+    p.add_argument("--angle-unit", choices=("radians", "degrees"), default="radians",
+                   help="unit of the rbox angle (default: radians; positive = clockwise on screen)")
+    p.add_argument("--iou-thresholds", type=float, nargs="+", metavar="T",
+                   help="IoU thresholds (default: 0.50:0.05:0.95)")
+    p.add_argument("--max-dets", type=int, nargs="+", metavar="N",
+                   help="detections per image and class (default: 1 10 100)")
+    p.add_argument("--class-agnostic", action="store_true",
+                   help="ignore categories when matching (pycocotools' useCats=0)")
+    pr = p.add_argument_group("protocol")
+    pr.add_argument("--protocol", choices=("coco", "voc", "lvis"), default="coco",
+                    help="coco (default); voc: Pascal VOC AP per class (IoU 0.5 unless "
+                    "--iou-thresholds); lvis: LVIS federated evaluation (LVIS ground truth)")
+    pr.add_argument("--ap-method", choices=("allpoint", "11point"), default="allpoint",
+                    help="VOC AP: all-point (VOC2010+, default) or 11-point (VOC2007)")
+    pr.add_argument("--pixel-inclusive", action="store_true",
+                    help="VOC devkit box convention: +1 on widths and heights")
+    pt = p.add_argument_group("operating point")
+    pt.add_argument("--iou-threshold", type=float, default=0.5, metavar="T",
+                    help="IoU a detection needs to be a true positive (default 0.5)")
+    pt.add_argument("--score-threshold", type=float, default=0.0, metavar="S",
+                    help="detections with score >= S count (default 0)")
+    pt.add_argument("--beta", type=float, default=1.0, help="F-beta's beta (default 1)")
+    pt.add_argument("--target-recall", type=float, metavar="R",
+                    help="also report the threshold with the best precision at recall >= R")
+    pt.add_argument("--target-precision", type=float, metavar="P",
+                    help="also report the threshold with the best recall at precision >= P")
+    pt.add_argument("--confusion", action="store_true", help="add the confusion matrix")
+    fm = p.add_argument_group("input formats (see README: Input formats)")
+    fm.add_argument("--gt-format", choices=_FORMATS, help="format of GT (default: from the path)")
+    fm.add_argument("--dt-format", choices=_FORMATS, help="format of DT (default: from the path)")
+    _input_options(fm)
+    fm.add_argument("--dt-names", type=Path, metavar="FILE",
+                    help="the model's class names, to map DT's class numbers to GT's classes by name")
 
 
 def _read_labels(path: Path, column: str | None) -> Any:
@@ -169,9 +288,13 @@ def _classify(args: argparse.Namespace) -> int:
                          source=str(args.y_true))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        if args.format == "json":
+        if args.format in ("json", "csv", "markdown"):
+            from .report.formats import report_csv, report_markdown
+
             report = classification_report(y_true, y_pred, output_dict=True, digits=args.digits)
-            text = json.dumps({"schema_version": SCHEMA_VERSION, "report": report}, indent=2) + "\n"
+            text = (report_csv(report) if args.format == "csv" else report_markdown(report)
+                    if args.format == "markdown" else
+                    json.dumps({"schema_version": SCHEMA_VERSION, "report": report}, indent=2) + "\n")
         else:
             text = classification_report(y_true, y_pred, digits=args.digits)
     for message in dict.fromkeys(str(w.message) for w in caught):
@@ -180,78 +303,202 @@ def _classify(args: argparse.Namespace) -> int:
     return 0
 
 
-def _evaluate_inputs(args: argparse.Namespace) -> tuple[Any, Any]:
-    """The paths themselves for COCO files (the fast readers, LVIS), else Dataset/Detections."""
-    from .io import formats
+@contextmanager
+def _status(args: argparse.Namespace, message: str) -> Iterator[None]:
+    """A spinner with `message` on stderr while a stage runs: only on a terminal, not --quiet."""
+    if getattr(args, "quiet", False) or not sys.stderr.isatty():
+        yield
+        return
+    from rich.console import Console
 
-    gt_format = args.gt_format or formats.detect_format(args.gt, "gt")
-    dt_format = args.dt_format or formats.detect_format(args.dt, "dt", gt_format)
-    if gt_format == "coco" and dt_format == "coco":
-        return args.gt, args.dt
-    masks = args.iou_type == "segm"
-    gt = formats.read_gt(args.gt, gt_format, _read_options(args, args.names), masks=masks)
-    dt = formats.read_dt(args.dt, gt, dt_format, _read_options(args, args.dt_names), masks=masks)
-    return gt, dt
+    with Console(stderr=True).status(message):
+        yield
 
 
-def _convert(args: argparse.Namespace) -> int:
-    from .errors import InputError
-    from .io import formats
+def _run_evaluation(args: argparse.Namespace, confusion: bool) -> Any:
+    """evaluate() with the command's options; its warnings printed once each on stderr."""
+    from .pipeline import evaluate
 
-    if args.kind == "gt":
-        data = formats.read_gt(args.src, args.from_format, _read_options(args, args.names))
-        formats.write(data, args.dst, args.to_format, box_format=args.box_format)
-        what = f"{len(data)} annotation(s) on {len(data.images.ids)} image(s)"
-    else:
-        if args.gt is None:
-            raise InputError("converting predictions (--kind dt) needs the ground truth: --gt FILE")
-        gt_format = args.gt_format or formats.detect_format(args.gt, "gt")
-        gt = formats.read_gt(args.gt, gt_format, _read_options(args, args.names))
-        data = formats.read_dt(args.src, gt, args.from_format, _read_options(args, args.dt_names),
-                               gt_format=gt_format)
-        formats.write(data, args.dst, args.to_format, gt=gt, box_format=args.box_format)
-        what = f"{len(data)} prediction(s)"
-    print(f"wrote {what} to {args.dst} ({args.to_format})")
-    return 0
+    with _status(args, f"evaluating {args.dt} against {args.gt} ..."), \
+            warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            gt, dt = _evaluate_inputs(args)
+        except DetrecallError:
+            for message in dict.fromkeys(str(w.message) for w in caught):
+                print(f"detrecall: warning: {message}", file=sys.stderr)
+            raise
+        result = evaluate(
+            gt, dt, args.iou_type, iou_thresholds=args.iou_thresholds,
+            max_dets=args.max_dets, class_agnostic=args.class_agnostic,
+            iou_threshold=args.iou_threshold, score_threshold=args.score_threshold, beta=args.beta,
+            target_recall=args.target_recall, target_precision=args.target_precision,
+            confusion=confusion, angle_unit=args.angle_unit, protocol=args.protocol,
+            ap_method=args.ap_method, pixel_inclusive=args.pixel_inclusive,
+        )
+    for message in dict.fromkeys(str(w.message) for w in caught):
+        print(f"detrecall: warning: {message}", file=sys.stderr)
+    return result
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from .pipeline import evaluate
-    from .report.table import result_text
+    import os
 
-    gt, dt = _evaluate_inputs(args)
-    result = evaluate(
-        gt, dt, args.iou_type, iou_thresholds=args.iou_thresholds,
-        max_dets=args.max_dets, class_agnostic=args.class_agnostic,
-        iou_threshold=args.iou_threshold, score_threshold=args.score_threshold, beta=args.beta,
-        target_recall=args.target_recall, target_precision=args.target_precision,
-        confusion=args.confusion, protocol=args.protocol, ap_method=args.ap_method,
-        pixel_inclusive=args.pixel_inclusive,
-    )
-    payload = {"schema_version": SCHEMA_VERSION, **result.to_dict()}
+    from .report import formats
+    from .report.table import diagnostics_text, result_text, use_rich
+
+    if args.ci is None and (args.bootstrap is not None or args.seed is not None):
+        raise DetrecallError("--bootstrap and --seed go with --ci LEVEL (e.g. --ci 0.95)")
+    if args.ci is not None:
+        from .protocols.bootstrap import check_bootstrap_args
+
+        check_bootstrap_args(_default(args.bootstrap, 1000), _default(args.seed, 0), args.ci)
+    size = None
+    if args.plots is not None:
+        from .report.plots import parse_size
+
+        size = parse_size(args.plot_size)  # refuse a bad size before the work
+    result = _run_evaluation(args, args.confusion or args.plots is not None)
+    diagnosis = None
+    if args.diagnose or args.plots is not None:
+        from .report.diagnose import diagnose
+
+        diagnosis = diagnose(result)
+    shown = diagnosis if args.diagnose else None
+    intervals = None
+    if args.ci is not None:
+        from .protocols.bootstrap import bootstrap
+
+        with _status(args, "bootstrapping intervals ..."):
+            intervals = bootstrap(result, n=_default(args.bootstrap, 1000), seed=_default(args.seed, 0),
+                                  confidence=args.ci)
+    extra = None if intervals is None else {"intervals": intervals.to_dict()}
     if args.output is not None:
-        args.output.write_text(json.dumps(payload, indent=2) + "\n")
+        args.output.write_text(formats.to_json(result, shown, extra))
+    if args.plots is not None:
+        from .report.plots import write_plots
+
+        assert diagnosis is not None and size is not None
+        with _status(args, f"drawing plots into {args.plots} ..."):
+            write_plots(result, args.plots, size, diagnosis.calibration)
     if args.format == "json":
-        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        sys.stdout.write(formats.to_json(result, shown, extra))
+    elif args.format == "csv":
+        sys.stdout.write(formats.to_csv(result))
+    elif args.format == "markdown":
+        sys.stdout.write(formats.to_markdown(result, shown))
+    elif use_rich(sys.stdout, os.environ):
+        from rich.console import Console
+
+        from .report.table import print_rich
+
+        print_rich(result, Console(), shown)
     else:
         sys.stdout.write(result_text(result))
+        if shown is not None:
+            sys.stdout.write("\n" + diagnostics_text(shown) + "\n")
+    if intervals is not None and args.format in ("table", "markdown"):
+        from .report.intervals import intervals_text
+
+        sys.stdout.write("\n" + intervals_text(intervals) + "\n")
     return 0
+
+
+def _default(value: Any, default: Any) -> Any:
+    return default if value is None else value
+
+
+def _parse_max_drop(items: Sequence[str]) -> dict[str, float]:
+    from .protocols.compare import parse_max_drop
+
+    out: dict[str, float] = {}
+    for item in items:
+        metric, sep, amount = item.partition("=")
+        try:
+            value = float(amount)
+        except ValueError:
+            value = None
+        if not sep or value is None:
+            raise DetrecallError(f"--max-drop expects METRIC=AMOUNT, e.g. AP=0.005; got {item!r}")
+        out[metric.strip()] = value
+    return parse_max_drop(out)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from .io._records import read_json
+    from .pipeline import evaluate
+    from .protocols.compare import compare, compare_saved
+    from .report.intervals import comparison_text
+
+    max_drop = _parse_max_drop(args.max_drop)
+    if len(args.inputs) == 3:
+        gt, base_dt, cand_dt = args.inputs
+        options = dict(iou_threshold=args.iou_threshold, score_threshold=args.score_threshold)
+        comparison = compare(evaluate(gt, base_dt, args.iou_type, **options),
+                             evaluate(gt, cand_dt, args.iou_type, **options),
+                             n=_default(args.bootstrap, 1000), seed=_default(args.seed, 0),
+                             confidence=args.ci)
+    elif len(args.inputs) == 2:
+        if args.bootstrap is not None or args.seed is not None:
+            raise DetrecallError("--bootstrap and --seed need GT BASE_DT CAND_DT: saved results "
+                                 "hold no matches to resample")
+        base, cand = (read_json(path, use_orjson=False)[0] for path in args.inputs)
+        comparison = compare_saved(base, cand, sources=(str(args.inputs[0]), str(args.inputs[1])))
+    else:
+        raise DetrecallError(f"compare takes GT BASE_DT CAND_DT or BASE.json CAND.json, got "
+                             f"{len(args.inputs)} files")
+    failures = comparison.gate(max_drop, significant_only=args.significant_only)
+    if args.format == "json":
+        gate = {"max_drop": max_drop, "significant_only": args.significant_only,
+                "passed": not failures,
+                "failures": [{"metric": f.metric, "drop": f.drop, "allowed": f.allowed,
+                              "significant": f.significant} for f in failures]}
+        payload = {"schema_version": SCHEMA_VERSION, "comparison": comparison.to_dict(), "gate": gate}
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+    else:
+        per_class = (tuple(max_drop) or ("AP",)) if args.per_class else ()
+        sys.stdout.write(comparison_text(comparison, max_drop, failures, per_class))
+    for f in failures:
+        print(f"detrecall: regression: {f}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from .report.diagnose import calibration
+    from .report.plots import parse_size, write_plots
+
+    size = parse_size(args.plot_size)
+    result = _run_evaluation(args, True)
+    with _status(args, f"drawing plots into {args.output} ..."):
+        paths = write_plots(result, args.output, size, calibration(result))
+    sys.stdout.write("".join(f"{path}\n" for path in paths))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .report.html import write_report
+    from .report.plots import parse_size
+
+    size = parse_size(args.plot_size)
+    if not args.output.parent.is_dir():  # say so before the work
+        raise DetrecallError(f"{args.output.parent}: no such folder (for the report {args.output.name})")
+    result = _run_evaluation(args, True)
+    with _status(args, f"writing {args.output} ..."):
+        write_report(result, args.output, title=f"{args.dt.name} vs {args.gt.name}", size=size)
+    if not args.quiet:
+        print(f"detrecall: wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+_COMMANDS = {"evaluate": _evaluate, "classify": _classify, "plot": _plot, "report": _report,
+             "compare": _compare, "convert": _convert}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; exit status 0 on success, 2 on bad input or usage (one line on stderr)."""
     args = _parser().parse_args(argv)
-    run = {"classify": _classify, "convert": _convert}.get(args.command, _evaluate)
     try:
-        if run is _classify:
-            return run(args)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                return run(args)
-            finally:
-                for message in dict.fromkeys(str(w.message) for w in caught):
-                    print(f"detrecall: warning: {message}", file=sys.stderr)
+        return _COMMANDS[args.command](args)
     except DetrecallError as e:
         for line in str(e).splitlines():  # several collected problems: one line each
             print(f"detrecall: error: {line}", file=sys.stderr)

@@ -5,6 +5,7 @@
                                      (one problem, or several collected: one per line)
     UndefinedMetricWarning (UserWarning)   a ratio was 0/0 and zero_division="warn" set it to 0
     DataWarning (UserWarning)              suspicious but legal input (boxes outside the image, ...)
+    GeometryRepairWarning (UserWarning)    invalid polygons were repaired with shapely.make_valid
 
 Both subclass ValueError, so code that already catches ValueError keeps working.
 """
@@ -64,3 +65,7 @@ class UndefinedMetricWarning(UserWarning):
 class DataWarning(UserWarning):
     """Input that is legal but probably not what was meant: boxes outside their image, scores
     outside [0, 1], duplicate detections, classes predicted but absent from the ground truth."""
+
+
+class GeometryRepairWarning(UserWarning):
+    """Invalid polygons (self-intersecting, no area, ...) were repaired with shapely.make_valid."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -36,9 +36,14 @@ from .protocols.point import (
     operating_point,
 )
 from .protocols.voc import VOC_IOU_THRESHOLDS, VocResult, check_voc_args, voc_result
-from .types import Accumulated, Categories, Dataset, Detections, EvalParams, Matches
+from .types import Accumulated, Categories, Dataset, Detections, EvalParams, Matches, take
 
-IouType = Literal["bbox", "segm"]
+if TYPE_CHECKING:  # shapely is imported only when polygons or rotated boxes are evaluated
+    from .geometry.polygons import AngleUnit
+
+IouType = Literal["bbox", "segm", "polygon", "rotated"]
+IOU_TYPES = ("bbox", "segm", "polygon", "rotated")
+_SHAPE_TYPES = ("polygon", "rotated")  # shapely shapes: Dataset.shapes / Detections.shapes
 Protocol = Literal["coco", "voc", "lvis"]
 PROTOCOLS = ("coco", "voc", "lvis")
 
@@ -50,9 +55,12 @@ class EvaluationResult:
     `coco`: the 12 summary numbers; `per_class`: AP, AP50, AP75, AR100 per category (AR at the
     largest max_dets: 300 for LVIS); `point`: TP/FP/FN, precision, recall, F1 at one IoU and
     score threshold; `accumulated`: pycocotools' precision/recall/scores arrays; `matches`: the
-    matcher output. By `protocol`: "coco" fills `coco`; "lvis" fills `lvis` (and `per_class`,
+    matcher output; `point_matches`: the matcher output at the operating point's IoU;
+    `image_ids`: the images evaluated (ascending), with or without annotations (both kept for
+    the bootstrap). By `protocol`: "coco" fills `coco`; "lvis" fills `lvis` (and `per_class`,
     `accumulated`), `coco` is None; "voc" fills `voc`, `coco` and `accumulated` are None and
-    `per_class` is empty (VOC's per-class figures are in `voc.classes`).
+    `per_class` is empty (VOC's per-class figures are in `voc.classes`). `point_matches`: the
+    matcher output at the operating point (its diagnostics: errors per image, calibration).
     """
 
     iou_type: str
@@ -62,9 +70,12 @@ class EvaluationResult:
     accumulated: Accumulated | None
     matches: Matches
     point: PointResult
+    point_matches: Matches | None = None
+    image_ids: np.ndarray | None = None
     protocol: str = "coco"
     voc: VocResult | None = None
     lvis: LvisSummary | None = None
+    point_matches: Matches | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: `coco` maps the 12 names to numbers (None where undefined)."""
@@ -98,6 +109,12 @@ def pair_ious(iou_type: str, p: Plan, gt: Dataset, dt: Detections, *,
         g = p.gt_rows[p.pair_gt]
         return box_iou_pairs(dt.box[p.dt_rows[p.pair_dt]], gt.box[g], gt.iscrowd[g],
                              pixel_inclusive=pixel_inclusive)
+    if iou_type in _SHAPE_TYPES:
+        from .geometry.polygons import polygon_iou_pairs
+
+        assert gt.shapes is not None and dt.shapes is not None
+        g = p.gt_rows[p.pair_gt]
+        return polygon_iou_pairs(dt.shapes[p.dt_rows[p.pair_dt]], gt.shapes[g], gt.iscrowd[g])
     assert gt.masks is not None and dt.masks is not None
     out = np.empty(len(p.pair_dt))
     at = 0
@@ -131,6 +148,7 @@ class Config:
     protocol: str = "coco"
     ap_method: str = "allpoint"  # VOC
     pixel_inclusive: bool = False  # VOC
+    angle_unit: AngleUnit = "radians"  # of rotated boxes (iou_type "rotated")
 
 
 def make_config(
@@ -153,10 +171,13 @@ def make_config(
     protocol: Protocol = "coco",
     ap_method: str = "allpoint",
     pixel_inclusive: bool = False,
+    angle_unit: AngleUnit = "radians",
 ) -> Config:
     """A checked Config from `evaluate`'s keyword arguments (see there)."""
-    if iou_type not in ("bbox", "segm"):
-        raise DetrecallError(f"iou_type must be 'bbox' or 'segm', got {iou_type!r}")
+    if iou_type not in IOU_TYPES:
+        raise DetrecallError(f"iou_type must be one of {', '.join(IOU_TYPES)}; got {iou_type!r}")
+    if angle_unit not in ("radians", "degrees"):
+        raise DetrecallError(f"angle_unit must be 'radians' or 'degrees', got {angle_unit!r}")
     if protocol not in PROTOCOLS:
         raise DetrecallError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
     check_point_args(iou_threshold, score_threshold, beta, zero_division,
@@ -186,39 +207,47 @@ def make_config(
         cost=None if cost is None else dict(cost),
         point_max_det=None if max_dets is None or protocol != "coco" else params.max_dets[-1],
         protocol=protocol, ap_method=ap_method, pixel_inclusive=bool(pixel_inclusive),
+        angle_unit=angle_unit,
     )
 
 
-def read_inputs(gt: Any, dt: Any, iou_type: str, *, box_format: str = "xyxy",
-                categories: Sequence[str] | Mapping[int, str] | None = None,
+def read_inputs(gt: Any, dt: Any, iou_type: str, angle_unit: AngleUnit = "radians", *,
+                box_format: str = "xyxy", categories: Sequence[str] | Mapping[int, str] | None = None,
                 first_image_id: int = 0) -> tuple[Dataset, Detections]:
     """Dataset and Detections from files, parsed JSON, per-image arrays (io/arrays.py: then
     `box_format`, `categories`, `first_image_id` apply), or themselves."""
     masks = iou_type == "segm"
     if is_arrays(gt):  # a COCO ground truth is a dict
-        return read_arrays(gt, dt, box_format=box_format, categories=categories, iou_type=iou_type,
-                           first_image_id=first_image_id)
+        gt, dt = read_arrays(gt, dt, box_format=box_format, categories=categories, iou_type=iou_type,
+                             first_image_id=first_image_id)
+    shapes: Any = iou_type if iou_type in _SHAPE_TYPES else None
     if not isinstance(gt, Dataset):
-        gt = read_coco_gt(gt, masks=masks)
-    return gt, _read_detections(dt, gt, masks)
+        gt = read_coco_gt(gt, masks=masks, shapes=shapes, angle_unit=angle_unit)
+    return gt, _read_detections(dt, gt, iou_type, angle_unit)
 
 
-def read_lvis_inputs(gt: Any, dt: Any, iou_type: str) -> tuple[Dataset, Detections, LvisMeta]:
+def read_lvis_inputs(gt: Any, dt: Any, iou_type: str,
+                     angle_unit: AngleUnit = "radians") -> tuple[Dataset, Detections, LvisMeta]:
     """As read_inputs, plus the federated labels of a LVIS ground-truth file or dict."""
     if isinstance(gt, Dataset):
         raise DetrecallError("protocol='lvis' needs the LVIS ground-truth file or dict (its images "
                              "carry neg_category_ids and not_exhaustive_category_ids)")
     data, name = read_json(gt)
+    shapes: Any = iou_type if iou_type in _SHAPE_TYPES else None
+    gt_set = read_coco_gt(data, masks=iou_type == "segm", shapes=shapes, angle_unit=angle_unit, name=name)
+    return gt_set, _read_detections(dt, gt_set, iou_type, angle_unit), read_lvis_meta(data, name, gt_set)
+
+
+def _read_detections(dt: Any, gt: Dataset, iou_type: str, angle_unit: AngleUnit) -> Detections:
+    """Detections from a results file, parsed JSON, or themselves; checked against the iou type."""
     masks = iou_type == "segm"
-    gt_set = read_coco_gt(data, masks=masks, name=name)
-    return gt_set, _read_detections(dt, gt_set, masks), read_lvis_meta(data, name, gt_set)
-
-
-def _read_detections(dt: Any, gt: Dataset, masks: bool) -> Detections:
+    shapes: Any = iou_type if iou_type in _SHAPE_TYPES else None
     if not isinstance(dt, Detections):
-        dt = read_coco_results(dt, gt, masks=masks)
+        dt = read_coco_results(dt, gt, masks=masks, shapes=shapes, angle_unit=angle_unit)
     if masks and (gt.masks is None or dt.masks is None):
         raise DetrecallError("iou_type='segm' needs masks in both ground truth and detections")
+    if shapes and (gt.shapes is None or dt.shapes is None):
+        raise DetrecallError(f"iou_type={iou_type!r} needs shapes in both ground truth and detections")
     return dt
 
 
@@ -261,8 +290,7 @@ def match_batch(gt: Dataset, dt: Detections, config: Config, meta: LvisMeta | No
         at_point = ignore_not_exhaustive(at_point, not_exhaustive)
     matrix = None
     if config.confusion:
-        matrix = _confusion(gt, dt, params, at_point, config.iou_type, config.iou_threshold,
-                            config.score_threshold)
+        matrix = _confusion(gt, dt, at_point, config)
     return BatchMatches(coco=coco, point=at_point, confusion=matrix, frequency=frequency)
 
 
@@ -282,7 +310,8 @@ def finish(config: Config, batch: BatchMatches, names: Sequence[str],
         image_ids=image_ids,
     )
     common = dict(iou_type=config.iou_type, params=params, matches=batch.coco, point=point,
-                  protocol=config.protocol)
+                  protocol=config.protocol, point_matches=batch.point,
+                  image_ids=None if image_ids is None else np.unique(np.asarray(image_ids, np.int64)))
     if config.protocol == "voc":
         voc = voc_result(batch.coco, names, config.ap_method, config.pixel_inclusive)
         return EvaluationResult(coco=None, per_class=(), accumulated=None, voc=voc, **common)
@@ -317,6 +346,7 @@ def evaluate(
     protocol: Protocol = "coco",
     ap_method: str = "allpoint",
     pixel_inclusive: bool = False,
+    angle_unit: AngleUnit = "radians",
     box_format: str = "xyxy",
     categories: Sequence[str] | Mapping[int, str] | None = None,
 ) -> EvaluationResult:
@@ -328,7 +358,9 @@ def evaluate(
     optional iscrowd, area, masks; `preds`: boxes, scores, labels, optional masks; numpy arrays
     or tensors), boxes in `box_format` ("xyxy", "xywh", "cxcywh"), classes the labels, named
     by `categories` (list indexed by label, or {label: name}); see io/arrays.py.
-    iou_type: "bbox" (boxes) or "segm" (masks).
+    iou_type: "bbox" (boxes), "segm" (masks), "polygon" (COCO polygon `segmentation`s as exact
+    shapes) or "rotated" (`rbox: [cx, cy, w, h, angle]`, angle in `angle_unit`: "radians" or
+    "degrees", positive = clockwise on screen, as mmrotate / Ultralytics / OpenCV).
     COCO (`.coco`, `.per_class`): iou_thresholds, max_dets, area_ranges ({label: (low, high)}),
     image_ids, category_ids, class_agnostic (useCats=0) are pycocotools' Params, with its defaults.
     Operating point (`.point`): detections matched at `iou_threshold` with COCO's rules, counted
@@ -350,13 +382,13 @@ def evaluate(
         iou_threshold=iou_threshold, score_threshold=score_threshold, beta=beta,
         zero_division=zero_division, target_recall=target_recall,
         target_precision=target_precision, confusion=confusion, cost=cost, protocol=protocol,
-        ap_method=ap_method, pixel_inclusive=pixel_inclusive,
+        ap_method=ap_method, pixel_inclusive=pixel_inclusive, angle_unit=angle_unit,
     )
     meta = None
     if protocol == "lvis":
-        gt, dt, meta = read_lvis_inputs(gt, dt, iou_type)
+        gt, dt, meta = read_lvis_inputs(gt, dt, iou_type, angle_unit)
     else:
-        gt, dt = read_inputs(gt, dt, iou_type, box_format=box_format, categories=categories)
+        gt, dt = read_inputs(gt, dt, iou_type, angle_unit, box_format=box_format, categories=categories)
     batch = match_batch(gt, dt, config, meta)
     params = config.params
     names = class_names(gt.categories, batch.coco.class_ids, params.class_agnostic)
@@ -391,20 +423,22 @@ def _point_from(coco: Matches, p: Plan, gt: Dataset, dt: Detections, config: Con
     )
 
 
-def _confusion(gt: Dataset, dt: Detections, params: EvalParams, at_point: Matches, iou_type: str,
-               iou_threshold: float, score_threshold: float) -> np.ndarray:
+def _confusion(gt: Dataset, dt: Detections, at_point: Matches, config: Config) -> np.ndarray:
     """The confusion matrix: a class-agnostic greedy pass pairs the false positives with
-    still-unmatched ground truth of other classes (see protocols.point.confusion_matrix)."""
+    still-unmatched ground truth of other classes (see protocols.point.confusion_matrix).
+    Only those detections and ground truths enter the pass, so only their IoUs are computed."""
     status = detection_status(at_point)
-    above = at_point.det_score >= score_threshold
-    is_fp = np.zeros(len(dt), bool)
-    is_fp[at_point.det_row[above & (status == FP)]] = True
+    above = at_point.det_score >= config.score_threshold
+    fp_rows = np.unique(at_point.det_row[above & (status == FP)])
     free = ~(gt.iscrowd | gt.ignore)
     free[at_point.hit_gt[above[at_point.hit_det] & (status[at_point.hit_det] == TP)]] = False
-    agnostic = plan(gt, dt, replace(params, class_agnostic=True))
+    free_rows = np.flatnonzero(free)
+    sub_gt, sub_dt = take(gt, free_rows), take(dt, fp_rows)
+    agnostic = plan(sub_gt, sub_dt, replace(config.params, class_agnostic=True))
     d_rows, g_rows = agnostic.dt_rows[agnostic.pair_dt], agnostic.gt_rows[agnostic.pair_gt]
-    valid = is_fp[d_rows] & free[g_rows] & (dt.category_id[d_rows] != gt.category_id[g_rows])
-    iou = np.where(valid, pair_ious(iou_type, agnostic, gt, dt), -1.0)
-    cross = match(agnostic, iou, gt, dt, iou_thresholds=np.array([iou_threshold], np.float64),
-                  area_ranges=_EVERYWHERE)
+    other_class = sub_dt.category_id[d_rows] != sub_gt.category_id[g_rows]
+    iou = pair_ious(config.iou_type, agnostic, sub_gt, sub_dt, pixel_inclusive=config.pixel_inclusive)
+    cross = match(agnostic, np.where(other_class, iou, -1.0), sub_gt, sub_dt,
+                  iou_thresholds=np.array([config.iou_threshold], np.float64), area_ranges=_EVERYWHERE)
+    cross = replace(cross, det_row=fp_rows[cross.det_row], hit_gt=free_rows[cross.hit_gt])
     return confusion_matrix(len(at_point.class_ids), at_point, status, above, cross)

@@ -102,8 +102,8 @@ class Evaluator:
                                      "categories=[names by label] or {label: name}): every batch "
                                      "must have the same class list")
             first_id = int(max((int(i.max()) + 1 for i in self._images if len(i)), default=0))
-        gt_set, dt_set = read_inputs(gt, dt, self._config.iou_type, first_image_id=first_id,
-                                     **self._read)
+        gt_set, dt_set = read_inputs(gt, dt, self._config.iou_type, self._config.angle_unit,
+                                     first_image_id=first_id, **self._read)
         self._check_categories(gt_set.categories)
         images = gt_set.images.ids
         if self._config.params.image_ids is not None:

@@ -6,8 +6,8 @@ can never change what an earlier stage handed it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, fields, replace
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -16,6 +16,24 @@ def _freeze(*arrays: np.ndarray | None) -> None:
     for a in arrays:
         if a is not None:
             a.flags.writeable = False
+
+
+_Rows = TypeVar("_Rows", "Dataset", "Detections")
+
+
+def take(table: _Rows, rows: np.ndarray) -> _Rows:
+    """The same table with only `rows` (ascending keeps the row order): every per-row column
+    (arrays and tuples of one entry per row) is cut alike; images and categories are kept."""
+    n = len(table)
+    rows = np.asarray(rows, np.int64)
+    cut: dict[str, Any] = {}
+    for f in fields(table):
+        v = getattr(table, f.name)
+        if isinstance(v, np.ndarray) and v.ndim and len(v) == n:
+            cut[f.name] = v[rows]
+        elif isinstance(v, tuple) and len(v) == n and f.name not in ("names",):
+            cut[f.name] = tuple(v[i] for i in rows.tolist())
+    return replace(table, **cut)
 
 
 @dataclass(frozen=True)
@@ -52,7 +70,9 @@ class Dataset:
     """Ground truth, one row per annotation, rows sorted by (image_id, category_id, file order).
 
     `area` is the file's area (COCO uses it for the size ranges, also for bbox evaluation).
-    `masks` holds compressed RLE dicts (pycocotools form) when masks were read, else None.
+    `masks` holds compressed RLE dicts (pycocotools form) when masks were read, else None;
+    `shapes` an object array of valid shapely (Multi)Polygons when polygons or rotated boxes were
+    read (iou_type "polygon" / "rotated"), else None.
     `ignore` marks ground truth to ignore (VOC's difficult, a COCO `ignore: 1`): a detection
     matching it is neither TP nor FP and it is not counted among the positives; unlike a crowd
     it is matched with plain IoU, by one detection. None on construction means all False.
@@ -68,13 +88,14 @@ class Dataset:
     categories: Categories
     masks: tuple[dict[str, Any], ...] | None = None
     source: str = "<ground truth>"
+    shapes: np.ndarray | None = None  # (N,) object: shapely geometries
     ignore: np.ndarray = None  # type: ignore[assignment]  # (N,) bool; None -> all False
 
     def __post_init__(self) -> None:
         if self.ignore is None:
             object.__setattr__(self, "ignore", np.zeros(len(self.image_id), bool))
         _freeze(self.image_id, self.category_id, self.box, self.area, self.iscrowd, self.ann_id,
-                self.ignore)
+                self.shapes, self.ignore)
 
     def __len__(self) -> int:
         return len(self.image_id)
@@ -82,7 +103,10 @@ class Dataset:
 
 @dataclass(frozen=True)
 class Detections:
-    """Predictions, one row per detection, rows sorted by (image_id, category_id, file order)."""
+    """Predictions, one row per detection, rows sorted by (image_id, category_id, file order).
+
+    `masks` and `shapes` as in Dataset.
+    """
 
     image_id: np.ndarray  # (D,) int64
     category_id: np.ndarray  # (D,) int64
@@ -94,9 +118,11 @@ class Detections:
     # (D,) int64 position of each row in its source, when a protocol's rule needs it (LVIS keeps
     # the first 300 per image by score, ties in file order); None: the rows' own order
     file_index: np.ndarray | None = None
+    shapes: np.ndarray | None = None  # (D,) object: shapely geometries
 
     def __post_init__(self) -> None:
-        _freeze(self.image_id, self.category_id, self.box, self.area, self.score, self.file_index)
+        _freeze(self.image_id, self.category_id, self.box, self.area, self.score, self.file_index,
+                self.shapes)
 
     def __len__(self) -> int:
         return len(self.image_id)

@@ -28,7 +28,7 @@ def test_errors_are_value_errors() -> None:
 
 def test_import_pulls_in_no_plotting_or_dataframes() -> None:
     code = ("import sys, detrecall; bad = [m for m in ('matplotlib', 'pandas', 'torch', "
-            "'sklearn', 'shapely', 'dask') if m in sys.modules]; print(bad)")
+            "'sklearn', 'shapely', 'dask', 'rich') if m in sys.modules]; print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

@@ -12,7 +12,7 @@ import math
 import os
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import numpy as np
@@ -28,6 +28,10 @@ from ._records import (
     check_ids_known,
     read_json,
 )
+
+if TYPE_CHECKING:  # shapely is imported only when shapes are read
+    from ..geometry.polygons import AngleUnit
+    from .shapes import ShapeKind
 
 _RLE_CHARS = bytes(range(48, 112))
 _NUMBER_TYPES = {int, float}  # pycocotools' compressed counts use chars '0'..'o'
@@ -205,13 +209,16 @@ def _flags(cols: Columns, field: str) -> np.ndarray:
     return arr.astype(bool)
 
 
-def read_coco_gt(source: Any, *, masks: bool = False, name: str | None = None,
+def read_coco_gt(source: Any, *, masks: bool = False, shapes: ShapeKind | None = None,
+                 angle_unit: AngleUnit = "radians", name: str | None = None,
                  read_ignore: bool = True) -> Dataset:
     """Ground truth from a COCO instances file (path) or its parsed dict (`name`: what to call
     it in messages).
 
     `masks=True` also reads every annotation's segmentation into RLE (needed for segm).
-    A missing `area` is the mask area (when masks are read) or w*h; `iscrowd` defaults to 0.
+    `shapes="polygon"` reads the `segmentation` polygons, `shapes="rotated"` the `rbox` field,
+    into shapely shapes (io.shapes); the box is then the shape's bounds.
+    A missing `area` is the mask or shape area (when read) or w*h; `iscrowd` defaults to 0.
     An annotation's optional `ignore: 1` marks it ignored (Dataset.ignore), as the lvis package
     reads it; pycocotools overwrites that field with `iscrowd` (`read_ignore=False` does too).
     """
@@ -240,7 +247,14 @@ def read_coco_gt(source: Any, *, masks: bool = False, name: str | None = None,
     if masks:
         h, w = _image_sizes(images, image_id)
         rle = _read_masks(cols, range(len(anns)), h, w)
-    if has_box.all():
+    geo = None
+    if shapes is not None:
+        from .shapes import read_shapes
+
+        geo = read_shapes(cols, shapes, angle_unit)
+    if geo is not None:
+        box = geo.box
+    elif has_box.all():
         box = cols.boxes("bbox")
     elif rle is not None:  # boxes missing: the mask's tight box, as pycocotools' toBbox
         box = cols.boxes("bbox", rows=np.flatnonzero(has_box))
@@ -256,7 +270,9 @@ def read_coco_gt(source: Any, *, masks: bool = False, name: str | None = None,
         given = np.flatnonzero(has_area)
         area[given] = Columns([anns[i] for i in given.tolist()], name, "annotation").floats("area")
         missing = np.flatnonzero(~has_area)
-        if rle is not None:
+        if geo is not None:
+            area[missing] = geo.area[missing]
+        elif rle is not None:
             area[missing] = M.rle_area([rle[i] for i in missing.tolist()])
         else:
             area[missing] = box[missing, 2] * box[missing, 3]
@@ -265,7 +281,7 @@ def read_coco_gt(source: Any, *, masks: bool = False, name: str | None = None,
         image_id=image_id[order], category_id=category_id[order], box=box[order],
         area=area[order], iscrowd=iscrowd[order], ann_id=ann_id[order],
         images=images, categories=categories, masks=_take_masks(rle, order), source=name,
-        ignore=ignore[order],
+        shapes=None if geo is None else geo.geoms[order], ignore=ignore[order],
     )
 
 
@@ -355,14 +371,18 @@ def _join(values: list[Any]) -> Any:
 _RECORD_BOUNDARY = re.compile(rb"\}\s*,\s*\{")
 _CHUNK_BYTES = 64 << 20
 _WHITESPACE = b" \t\r\n"
+_NOT_WHITESPACE = re.compile(rb"[^ \t\r\n]")
 
 
 def _decode_in_chunks(buf: bytearray, decode: Callable[[memoryview], Any]) -> list[Any]:
     """decode() of a JSON array of objects in pieces of ~64 MB, without copying the bytes: at a
     `}, {` boundary the comma becomes `]` to end one piece, then `[` to start the next (and a
     comma again afterwards), so typed decoding never holds every record of a huge file twice."""
-    first = len(buf) - len(buf.lstrip(_WHITESPACE))
-    last = len(buf.rstrip(_WHITESPACE)) - 1
+    first = _NOT_WHITESPACE.search(buf)
+    first = first.start() if first else 0
+    last = len(buf) - 1
+    while last > first and buf[last] in _WHITESPACE:
+        last -= 1
     view = memoryview(buf)
     if last - first <= _CHUNK_BYTES or buf[first:first + 1] != b"[" or buf[last:last + 1] != b"]":
         return [decode(view)]
@@ -448,14 +468,39 @@ def _mask_detections(name: str, gt: Dataset, image_id: np.ndarray, category_id: 
     )
 
 
-def read_coco_results(source: Any, gt: Dataset, *, masks: bool = False) -> Detections:
+def _shape_detections(source: Any, gt: Dataset, kind: ShapeKind, angle_unit: AngleUnit) -> Detections:
+    """Polygon or rotated-box results: box and area are the shape's bounds and area."""
+    data, name = read_json(source)
+    recs = _results_list(data, name)
+    cols = Columns(recs, name, "result")
+    cols.check_objects()
+    image_id = cols.ints("image_id")
+    category_id = cols.ints("category_id")
+    score = cols.floats("score")
+    _check_result_ids(cols, image_id, category_id, gt)
+    from .shapes import read_shapes
+
+    geo = read_shapes(cols, kind, angle_unit)
+    order = _sort_rows(image_id, category_id)
+    return Detections(
+        image_id=image_id[order], category_id=category_id[order], box=geo.box[order],
+        area=geo.area[order], score=score[order], source=name, shapes=geo.geoms[order], file_index=order,
+    )
+
+
+def read_coco_results(source: Any, gt: Dataset, *, masks: bool = False, shapes: ShapeKind | None = None,
+                      angle_unit: AngleUnit = "radians") -> Detections:
     """Detections from a COCO results file (path) or its parsed list, checked against `gt`.
 
-    As pycocotools' loadRes: when the first result has a non-empty `bbox`, every result is a box
-    result and its area is w*h (also for segm, whose mask is then the given segmentation or the box
-    drawn as a polygon); otherwise every result is a mask result, with area and box from the mask.
+    `shapes="polygon"` / `"rotated"`: each result's `segmentation` polygons / `rbox` (io.shapes);
+    area and box are the shape's area and bounds. Otherwise, as pycocotools' loadRes: when the
+    first result has a non-empty `bbox`, every result is a box result and its area is w*h (also
+    for segm, whose mask is then the given segmentation or the box drawn as a polygon); otherwise
+    every result is a mask result, with area and box from the mask.
     Image and category ids must exist in the ground truth (pycocotools drops unknown categories).
     """
+    if shapes is not None:
+        return _shape_detections(source, gt, shapes, angle_unit)
     fast_masks = _fast_mask_results(source) if masks else None
     if fast_masks is not None:
         return _mask_detections(str(source), gt, *fast_masks)

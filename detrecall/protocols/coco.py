@@ -76,7 +76,7 @@ def make_params(
     )
 
 
-def _mean_defined(s: np.ndarray) -> float:
+def mean_defined(s: np.ndarray) -> float:
     defined = s[s > -1]
     return -1.0 if len(defined) == 0 else float(np.mean(defined))
 
@@ -92,10 +92,10 @@ def _stat(
     if iou is not None:
         s = s[np.where(iou == p.iou_thresholds)[0]]
     s = s[:, :, :, a, m] if ap else s[:, :, a, m]
-    return _mean_defined(s)
+    return mean_defined(s)
 
 
-def _nan_if_undefined(v: float) -> float:
+def nan_if_undefined(v: float) -> float:
     return math.nan if v == -1 else v
 
 
@@ -147,7 +147,7 @@ def summarize(acc: Accumulated, p: EvalParams) -> CocoSummary:
         _stat(acc, p, False, area="medium", max_dets=big),
         _stat(acc, p, False, area="large", max_dets=big),
     ]
-    return CocoSummary(*map(_nan_if_undefined, values))
+    return CocoSummary(*map(nan_if_undefined, values))
 
 
 @dataclass(frozen=True)

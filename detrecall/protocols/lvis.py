@@ -20,7 +20,8 @@ import numpy as np
 
 from ..errors import InputError
 from ..io._records import Columns
-from ..types import Accumulated, Dataset, Detections, EvalParams, Matches
+from ..types import Accumulated, Dataset, Detections, EvalParams, Matches, take
+from .coco import mean_defined, nan_if_undefined
 
 LVIS_MAX_DETS = 300
 FREQUENCIES = ("r", "c", "f")  # rare (< 10 training images), common (< 100), frequent
@@ -111,20 +112,9 @@ def federate(gt: Dataset, dt: Detections, meta: LvisMeta, max_dets: int = LVIS_M
     not_exhaustive = np.isin(d_key, key(meta.nel_image, meta.nel_category))
 
     rows = np.flatnonzero(keep)
-    g_rows = np.flatnonzero(g_keep)
-    gt = replace(
-        gt, image_id=gt.image_id[g_rows], category_id=gt.category_id[g_rows], box=gt.box[g_rows],
-        area=gt.area[g_rows], iscrowd=np.zeros(len(g_rows), bool), ann_id=gt.ann_id[g_rows],
-        ignore=gt.ignore[g_rows],  # the lvis package honours a ground-truth `ignore` flag
-        masks=None if gt.masks is None else tuple(gt.masks[i] for i in g_rows.tolist()),
-    )
-    dt = replace(
-        dt, image_id=dt.image_id[rows], category_id=dt.category_id[rows], box=dt.box[rows],
-        area=dt.area[rows], score=dt.score[rows],
-        masks=None if dt.masks is None else tuple(dt.masks[i] for i in rows.tolist()),
-        file_index=None if dt.file_index is None else dt.file_index[rows],
-    )
-    return gt, dt, not_exhaustive[rows]
+    gt = take(gt, np.flatnonzero(g_keep))
+    gt = replace(gt, iscrowd=np.zeros(len(gt), bool))
+    return gt, take(dt, rows), not_exhaustive[rows]
 
 
 def ignore_not_exhaustive(m: Matches, not_exhaustive: np.ndarray) -> Matches:
@@ -163,9 +153,8 @@ class LvisSummary:
         return out
 
 
-def _mean_defined(s: np.ndarray) -> float:
-    defined = s[s > -1]
-    return float(np.mean(defined)) if defined.size else math.nan
+def _mean(s: np.ndarray) -> float:
+    return nan_if_undefined(mean_defined(s))
 
 
 def summarize_lvis(acc: Accumulated, params: EvalParams, frequency: np.ndarray) -> LvisSummary:
@@ -180,11 +169,11 @@ def summarize_lvis(acc: Accumulated, params: EvalParams, frequency: np.ndarray) 
         return np.flatnonzero(params.iou_thresholds == value)
 
     a = area("all")
-    ap_size = [_mean_defined(prec[:, :, :, area(n)]) for n in ("small", "medium", "large")]
-    ap_freq = [_mean_defined(prec[:, :, frequency == f, a]) for f in range(3)]
-    ar_size = [_mean_defined(rec[:, :, area(n)]) for n in ("small", "medium", "large")]
+    ap_size = [_mean(prec[:, :, :, area(n)]) for n in ("small", "medium", "large")]
+    ap_freq = [_mean(prec[:, :, frequency == f, a]) for f in range(3)]
+    ar_size = [_mean(rec[:, :, area(n)]) for n in ("small", "medium", "large")]
     return LvisSummary(
-        _mean_defined(prec[:, :, :, a]), _mean_defined(prec[thr(0.5)][:, :, :, a]),
-        _mean_defined(prec[thr(0.75)][:, :, :, a]), *ap_size, *ap_freq,
-        _mean_defined(rec[:, :, a]), *ar_size, max_dets=params.max_dets[-1],
+        _mean(prec[:, :, :, a]), _mean(prec[thr(0.5)][:, :, :, a]),
+        _mean(prec[thr(0.75)][:, :, :, a]), *ap_size, *ap_freq,
+        _mean(rec[:, :, a]), *ar_size, max_dets=params.max_dets[-1],
     )

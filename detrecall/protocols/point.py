@@ -45,8 +45,10 @@ def check_point_args(iou_threshold: float, score_threshold: float, beta: float,
 
 
 def detection_status(m: Matches) -> np.ndarray:
-    """(D,) TP, FP or IGNORED of each detection at the single IoU threshold of `m`."""
-    status = np.full(len(m.det_row), FP, np.int8)
+    """(D,) TP, FP or IGNORED of each detection at the single IoU threshold of `m` (and its
+    first area range: an unmatched detection flagged out of it is ignored, e.g. LVIS's
+    not-exhaustively-annotated classes)."""
+    status = np.where(m.det_out_of_range[0], IGNORED, FP).astype(np.int8)
     status[m.hit_det] = np.where(m.hit_ignored, IGNORED, TP)
     return status
 

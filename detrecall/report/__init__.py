@@ -1,1 +1,2 @@
-"""Views of a result: text tables, JSON."""
+"""Views of a result: terminal tables (table), JSON/CSV/Markdown (formats), plots (plots),
+one-file HTML (html), and diagnostics (diagnose). rich and matplotlib are imported lazily."""

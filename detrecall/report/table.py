@@ -1,12 +1,18 @@
-"""Plain-text views of an EvaluationResult: pycocotools' 12 lines, then a per-class table."""
+"""Terminal views of an EvaluationResult: plain text (pycocotools' 12 lines, then per-class
+tables) for pipes and files, rich tables (colours, imported lazily) on a terminal."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ..pipeline import EvaluationResult
 from ..protocols.coco import SUMMARY_LABELS
+from .formats import LABEL, LOW, RATE, TEXT, VERY_LOW, Table, cell_text, result_tables
+
+if TYPE_CHECKING:
+    from .diagnose import Diagnosis
 
 
 def _num(v: float, width: int = 6) -> str:
@@ -100,3 +106,55 @@ def result_text(result: EvaluationResult) -> str:
     if result.point.confusion is not None:
         parts.append(confusion_text(result))
     return "\n\n".join(parts) + "\n"
+
+
+def diagnostics_text(diagnosis: Diagnosis) -> str:
+    """The findings, one line each."""
+    return "Diagnostics\n" + "\n".join(diagnosis.lines())
+
+
+
+def use_rich(stream: TextIO, environ: Mapping[str, str]) -> bool:
+    """Rich (coloured) tables only on a terminal, and not when NO_COLOR is set (no-color.org)
+    or TERM is 'dumb'; everywhere else (pipes, files, tests) the plain text of result_text."""
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and not environ.get("NO_COLOR") and environ.get("TERM") != "dumb"
+
+
+def _rich_cell(value: Any, kind: str) -> Any:
+    from rich.text import Text
+
+    text = cell_text(value)
+    if isinstance(value, float) and math.isnan(value):
+        return Text(text, style="dim italic")
+    if kind == RATE and isinstance(value, float):
+        return Text(text, style="red" if value < VERY_LOW else "yellow" if value < LOW else "")
+    return text
+
+
+def rich_table(table: Table) -> Any:
+    """A rich.table.Table of a report table: labels left, numbers right, undefined values dim,
+    rates below VERY_LOW red and below LOW yellow."""
+    from rich import box
+    from rich.table import Table as RichTable
+
+    out = RichTable(title=table.title, title_justify="left", box=box.SIMPLE_HEAD, title_style="bold")
+    for header, kind in zip(table.headers, table.kinds):
+        out.add_column(header, justify="left" if kind in (LABEL, TEXT) else "right",
+                       style="bold" if kind == LABEL else None)
+    for row in table.rows:
+        out.add_row(*(_rich_cell(v, k) for v, k in zip(row, table.kinds)))
+    return out
+
+
+def print_rich(result: EvaluationResult, console: Any, diagnosis: Diagnosis | None = None) -> None:
+    """Every report table, then the diagnostics (warnings in yellow), on a rich Console."""
+    from rich.text import Text
+
+    for table in result_tables(result):
+        console.print(rich_table(table))
+    if diagnosis is not None:
+        console.print(Text("Diagnostics", style="bold"))
+        for f in diagnosis.findings:
+            console.print(Text.assemble((f"{f.level}: ", "bold yellow" if f.level == "warning" else "dim"),
+                                        f.message))

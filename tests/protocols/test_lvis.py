@@ -129,6 +129,9 @@ def test_lvis_rules_by_hand() -> None:
     assert r.lvis.AP == one and r.lvis.AR == 1.0
     assert r.lvis.APf == one and math.isnan(r.lvis.APr) and math.isnan(r.lvis.APc)
     assert len(r.matches.det_row) == 3  # the class-3 detection never reaches the matcher
+    # the operating point follows the same rules: the not-exhaustive miss is not a false positive
+    a, b = r.point.per_class[:2]
+    assert (a.tp, a.fp, a.fn, b.tp, b.fp, b.fn) == (1, 0, 0, 0, 1, 0)
     # the same without the not-exhaustive label: the 0.95 detection is a false positive first
     gt["images"][0]["not_exhaustive_category_ids"] = []
     r = evaluate(gt, dt, protocol="lvis")

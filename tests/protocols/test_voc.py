@@ -208,3 +208,14 @@ def test_voc_streaming_equals_one_pass() -> None:
         assert ev.compute().voc.to_dict() == whole.voc.to_dict()
     with pytest.raises(DetrecallError, match="lvis"):
         Evaluator(protocol="lvis")
+
+
+def test_intervals_refuse_other_protocols() -> None:
+    from detrecall import bootstrap, compare
+
+    gt, dt = _one_image([[0, 0, 10, 10]], [(0.9, [0, 0, 10, 10])])
+    r = evaluate(gt, dt, protocol="voc")
+    with pytest.raises(DetrecallError, match="protocol='coco'"):
+        bootstrap(r, n=10)
+    with pytest.raises(DetrecallError, match="protocol 'coco' only"):
+        compare(r.to_dict(), r.to_dict())

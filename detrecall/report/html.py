@@ -1,0 +1,167 @@
+"""One self-contained HTML file: the report tables, the diagnostics and the plots.
+
+No network requests: styles and the table-sorting script are inline, plots are PNG data URIs.
+The per-class tables sort by a click on a column header (numbers numerically, undefined values
+last; average rows stay at the bottom). The output is deterministic (no dates).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .formats import COUNT, LABEL, LOW, RATE, TEXT, VERY_LOW, Table, cell_text, result_tables
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from ..pipeline import EvaluationResult
+    from .diagnose import Diagnosis
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2em auto;
+       max-width: 1200px; padding: 0 1em; color: #1f2328; background: #fff; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { font-size: 1.2em; margin-top: 1.6em; }
+.sub { color: #59636e; margin-top: 0; }
+table { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 0.92em; }
+th, td { padding: 0.25em 0.7em; border-bottom: 1px solid #d1d9e0; }
+th { background: #f6f8fa; text-align: left; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+tfoot td { font-weight: 600; background: #f6f8fa; }
+table.sortable th { cursor: pointer; user-select: none; }
+table.sortable th[data-order="asc"]::after { content: " \\25B2"; }
+table.sortable th[data-order="desc"]::after { content: " \\25BC"; }
+td.na { color: #8c959f; font-style: italic; }
+td.low { color: #b35900; } td.verylow { color: #cf222e; }
+ul.findings li { margin: 0.3em 0; } .warning { color: #9a6700; font-weight: 600; }
+.info { color: #59636e; font-weight: 600; }
+.plots { display: grid; grid-template-columns: repeat(auto-fill, minmax(520px, 1fr)); gap: 1em; }
+figure { margin: 0; } figure img { width: 100%; height: auto; border: 1px solid #d1d9e0; }
+figcaption { color: #59636e; font-size: 0.9em; }
+"""
+
+_JS = """
+document.querySelectorAll("table.sortable").forEach(function (table) {
+  var heads = table.querySelectorAll("thead th");
+  heads.forEach(function (th, col) {
+    th.addEventListener("click", function () {
+      var asc = th.dataset.order !== "asc";
+      heads.forEach(function (h) { delete h.dataset.order; });
+      th.dataset.order = asc ? "asc" : "desc";
+      var body = table.tBodies[0], rows = Array.prototype.slice.call(body.rows);
+      function key(row) {
+        var v = row.cells[col].dataset.v;
+        return v === "" ? null : (isNaN(Number(v)) ? v.toLowerCase() : Number(v));
+      }
+      rows.sort(function (a, b) {
+        var x = key(a), y = key(b);
+        if (x === null || y === null) { return (x === null) - (y === null); }
+        return (x < y ? -1 : x > y ? 1 : 0) * (asc ? 1 : -1);
+      });
+      rows.forEach(function (row) { body.appendChild(row); });
+    });
+  });
+});
+document.body.dataset.sortable = "ready";
+"""
+
+def _cell(value: Any, kind: str, shade: float | None = None) -> str:
+    text = html.escape(cell_text(value))
+    raw = "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+    classes = [] if kind in (LABEL, TEXT) else ["num"]
+    if raw == "" and value is not None:
+        classes.append("na")
+    elif kind == RATE and isinstance(value, float):
+        classes += ["verylow"] if value < VERY_LOW else ["low"] if value < LOW else []
+    style = f' style="background: rgba(9, 105, 218, {shade:.3f})"' if shade else ""
+    cls = f' class="{" ".join(classes)}"' if classes else ""
+    return f'<td{cls} data-v="{html.escape(raw)}"{style}>{text}</td>'
+
+
+def table_html(table: Table, sortable: bool = False, heat: bool = False) -> str:
+    """A <table>: the last `table.footer` rows in <tfoot>; `heat` shades count cells by value."""
+    top = max([v for row in table.rows for v, k in zip(row, table.kinds)
+               if k == COUNT and isinstance(v, int)] + [1]) if heat else 1
+    head = "".join(f'<th{"" if k in (LABEL, TEXT) else " class=num"}>{html.escape(h)}</th>'
+                   for h, k in zip(table.headers, table.kinds))
+
+    def row_html(row: tuple[Any, ...]) -> str:
+        return "<tr>" + "".join(
+            _cell(v, k, 0.6 * v / top if heat and k == COUNT and isinstance(v, int) and v else None)
+            for v, k in zip(row, table.kinds)) + "</tr>"
+
+    split = len(table.rows) - table.footer
+    body = "\n".join(row_html(r) for r in table.rows[:split])
+    foot = "\n".join(row_html(r) for r in table.rows[split:])
+    return (f'<table{" class=sortable" if sortable else ""}>\n<thead><tr>{head}</tr></thead>\n'
+            f"<tbody>\n{body}\n</tbody>\n" + (f"<tfoot>\n{foot}\n</tfoot>\n" if foot else "") + "</table>")
+
+
+def png_data_uri(fig: Figure) -> str:
+    """The figure as a base64 PNG data URI (Agg, no metadata)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=fig.dpi, metadata={"Software": None})
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+_CAPTIONS = {
+    "pr_curves": "Precision-recall along the score, per class and pooled, at the operating IoU.",
+    "pr_coco": "COCO's interpolated PR curves (101 recall points): per class and per IoU threshold.",
+    "threshold": "Precision, recall and F vs the score threshold; the dot marks the best F.",
+    "ap_per_class": "AP per class, sorted.",
+    "ap_by_size": "AP by object size (COCO's area ranges).",
+    "confusion": "Confusion matrix: counts.",
+    "confusion_normalized": "Confusion matrix: each true class's row divided by its total.",
+    "reliability": "Reliability diagram: fraction of true positives vs mean score, per score bin.",
+}
+
+
+def render_html(result: EvaluationResult, *, diagnosis: Diagnosis | None = None,
+                figures: dict[str, Figure] | None = None, title: str = "detrecall report") -> str:
+    """The report as one HTML string: summary, diagnostics, per-class tables (sortable), chosen
+    operating points, confusion matrix, then the figures (PNG data URIs)."""
+    from .. import __version__
+
+    p = result.point
+    parts = [f"<h1>{html.escape(title)}</h1>",
+             f'<p class="sub">{html.escape(result.protocol.upper())} protocol, {result.iou_type}; '
+             f"{len(p.names)} classes, {int(p.counts.support.sum())} ground truths, "
+             f"{len(result.point_matches.det_row) if result.point_matches is not None else 0} "
+             f"detections; detrecall {html.escape(__version__)}</p>"]
+    for i, table in enumerate(result_tables(result)):
+        confusion = table.title.startswith("Confusion")
+        sortable = table.title.startswith(("Per class", "Operating point"))
+        parts.append(f"<h2>{html.escape(table.title)}</h2>\n"
+                     + table_html(table, sortable=sortable, heat=confusion))
+        if i == 0 and diagnosis is not None and diagnosis.findings:
+            items = "\n".join(f'<li><span class="{f.level}">{f.level}</span>: {html.escape(f.message)}</li>'
+                              for f in diagnosis.findings)
+            parts.append(f'<h2 id="diagnostics">Diagnostics</h2>\n<ul class="findings">\n{items}\n</ul>')
+    if figures:
+        cells = "\n".join(
+            f'<figure><img alt="{html.escape(stem)}" src="{png_data_uri(fig)}">'
+            f"<figcaption>{html.escape(_CAPTIONS.get(stem, stem))}</figcaption></figure>"
+            for stem, fig in figures.items())
+        parts.append(f'<h2 id="plots">Plots</h2>\n<div class="plots">\n{cells}\n</div>')
+    body = "\n".join(parts)
+    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n"
+            f"<body>\n{body}\n<script>{_JS}</script>\n</body>\n</html>\n")
+
+
+def write_report(result: EvaluationResult, path: str | Path, *, title: str = "detrecall report",
+                 size: tuple[int, int] | None = None, diagnosis: Diagnosis | None = None) -> Path:
+    """Diagnose, draw every plot and write the report to `path`; returns the path."""
+    from .diagnose import diagnose
+    from .plots import DEFAULT_SIZE, figures
+
+    diagnosis = diagnose(result) if diagnosis is None else diagnosis
+    figs = figures(result, size or DEFAULT_SIZE, diagnosis.calibration)
+    path = Path(path)
+    path.write_text(render_html(result, diagnosis=diagnosis, figures=figs, title=title), encoding="utf-8")
+    return path

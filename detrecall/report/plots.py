@@ -1,0 +1,340 @@
+"""Plots of a result with matplotlib, headless and deterministic.
+
+Each `*_figure` function returns a matplotlib Figure of `size` pixels (width, height; 100 dpi)
+built without pyplot, so no global state changes and no window opens; `save_png` writes it
+with the Agg renderer and no timestamp. The `draw_*` functions draw on an Axes the caller owns
+and return it. matplotlib is imported only here, inside the functions.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import DetrecallError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from ..pipeline import EvaluationResult
+    from .diagnose import Calibration
+
+DEFAULT_SIZE = (800, 600)
+DPI = 100
+MAX_LEGEND = 12  # classes named in a legend; more are drawn thin and unnamed
+MAX_BARS = 40  # per-class bars; more: the best and the worst MAX_BARS // 2
+MAX_LABELLED_CELLS = 30  # confusion matrices up to this many classes show counts and names
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """'800x600' -> (800, 600); each side 100 to 10000 pixels."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise DetrecallError(
+            f"plot size must be WIDTHxHEIGHT in pixels, e.g. 800x600, got {text!r}") from None
+    if not (100 <= w <= 10000 and 100 <= h <= 10000):
+        raise DetrecallError(f"plot size must be 100 to 10000 pixels a side, got {text!r}")
+    return w, h
+
+
+def new_figure(size: tuple[int, int] = DEFAULT_SIZE) -> Figure:
+    """A Figure of exactly `size` pixels at 100 dpi, with constrained layout (keeps the size)."""
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(size[0] / DPI, size[1] / DPI), dpi=DPI, layout="constrained")
+
+
+def save_png(fig: Figure, path: str | Path) -> Path:
+    """Write `fig` as PNG (Agg) at its own size, with no Software/date metadata."""
+    path = Path(path)
+    fig.savefig(path, format="png", dpi=DPI, metadata={"Software": None})
+    return path
+
+
+def _class_lines(ax: Axes, xs: Sequence[np.ndarray], ys: Sequence[np.ndarray], names: Sequence[str]) -> None:
+    many = len(names) > MAX_LEGEND
+    for x, y, name in zip(xs, ys, names):
+        ax.plot(x, y, lw=0.6 if many else 1.2, alpha=0.5 if many else 0.9, label=name,
+                color="0.6" if many else None)
+
+
+def _pr_axes(ax: Axes, title: str) -> None:
+    ax.set(xlim=(0, 1.01), ylim=(0, 1.02), xlabel="recall", ylabel="precision", title=title)
+    ax.grid(alpha=0.3)
+
+
+def draw_pr_curves(ax: Axes, result: EvaluationResult) -> Axes:
+    """Precision vs recall along the score at the operating point's IoU: one line per class
+    (label: the class name) and all classes pooled (label 'all classes', black)."""
+    p = result.point
+    drawn = [(c, n) for c, n in zip(p.curves, p.names) if len(c.thresholds)]
+    _class_lines(ax, [c.recall for c, _ in drawn], [c.precision for c, _ in drawn], [n for _, n in drawn])
+    ax.plot(p.curve.recall, p.curve.precision, color="black", lw=2, label="all classes")
+    _pr_axes(ax, f"Precision-recall at IoU >= {p.iou_threshold:g} ({len(p.names)} classes)")
+    if len(p.names) <= MAX_LEGEND:
+        ax.legend(loc="lower left", fontsize="small")
+    return ax
+
+
+def pr_figure(result: EvaluationResult, size: tuple[int, int] = DEFAULT_SIZE) -> Figure:
+    fig = new_figure(size)
+    draw_pr_curves(fig.add_subplot(), result)
+    return fig
+
+
+def coco_pr_curves(result: EvaluationResult) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """COCO's interpolated precision at its 101 recall points (area 'all', largest max_dets):
+    (recall points (R,), per class mean over the IoU thresholds (K, R), per IoU threshold mean
+    over the classes (T, R)); NaN where undefined. Their means are per-class AP and AP@t."""
+    acc, params = result.accumulated, result.params
+    if acc is None:
+        raise DetrecallError(f"protocol {result.protocol!r} has no COCO precision arrays")
+    a = params.area_labels.index("all") if "all" in params.area_labels else 0
+    prec = np.where(acc.precision[:, :, :, a, -1] > -1, acc.precision[:, :, :, a, -1], np.nan)  # (T, R, K)
+    return params.recall_thresholds, _nanmean(prec, 0).T, _nanmean(prec, 2)
+
+
+def _nanmean(a: np.ndarray, axis: int) -> np.ndarray:
+    """nanmean where an all-NaN slice (a class without ground truth) is NaN, quietly."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Mean of empty slice", RuntimeWarning)
+        return np.nanmean(a, axis=axis)
+
+
+def coco_pr_figure(result: EvaluationResult, size: tuple[int, int] = DEFAULT_SIZE) -> Figure:
+    """Two panels of COCO's interpolated PR curves: per class (mean over the IoU thresholds, the
+    curve whose mean is the class's AP) with all classes in black; and per IoU threshold."""
+    recall, per_class, per_iou = coco_pr_curves(result)
+    fig = new_figure(size)
+    left, right = fig.subplots(1, 2, sharey=True)
+    names = [c.name for c in result.per_class]
+    _class_lines(left, [recall] * len(names), list(per_class), names)
+    left.plot(recall, _nanmean(per_class, 0), color="black", lw=2, label="all classes")
+    thresholds = result.params.iou_thresholds
+    _pr_axes(left, f"COCO PR per class, IoU {thresholds[0]:g}:{thresholds[-1]:g}")
+    if len(names) <= MAX_LEGEND:
+        left.legend(loc="lower left", fontsize="small")
+    colors = _cmap("viridis")(np.linspace(0, 0.9, len(thresholds)))
+    for t, (thr, curve) in enumerate(zip(thresholds, per_iou)):
+        right.plot(recall, curve, color=colors[t], lw=1.2, label=f"IoU {thr:.2f}")
+    _pr_axes(right, "COCO PR per IoU threshold, all classes")
+    right.set_ylabel("")
+    right.legend(loc="lower left", fontsize="x-small", ncols=2)
+    return fig
+
+
+def _cmap(name: str) -> Any:
+    from matplotlib import colormaps
+
+    return colormaps[name]
+
+
+def draw_threshold_curves(ax: Axes, result: EvaluationResult) -> Axes:
+    """Precision, recall and F (lines labelled so) of all classes pooled vs the score
+    threshold, with the best-F threshold marked (label 'best F1')."""
+    p = result.point
+    c, best = p.curve, p.best_f1_overall
+    f = "F1" if p.beta == 1 else f"F{p.beta:g}"
+    ax.plot(c.thresholds, c.precision, label="precision", color="tab:blue")
+    ax.plot(c.thresholds, c.recall, label="recall", color="tab:orange")
+    ax.plot(c.thresholds, c.f1, label=f, color="tab:green")
+    if not np.isnan(best.threshold):
+        ax.axvline(best.threshold, color="0.5", ls="--", lw=1)
+        ax.plot([best.threshold], [best.f1], "o", color="black", ms=8,
+                label=f"best {f}: {best.f1:.3f} at score >= {best.threshold:.3f}")
+    ax.set(xlim=(0, max(1.0, float(c.thresholds.max()) if len(c.thresholds) else 1.0)), ylim=(0, 1.02),
+           xlabel="score threshold (detections with score >= threshold count)", ylabel="value",
+           title=f"Precision, recall, {f} vs score threshold (IoU >= {p.iou_threshold:g}, all classes)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def threshold_figure(result: EvaluationResult, size: tuple[int, int] = DEFAULT_SIZE) -> Figure:
+    fig = new_figure(size)
+    draw_threshold_curves(fig.add_subplot(), result)
+    return fig
+
+
+def class_ap(result: EvaluationResult) -> tuple[list[str], np.ndarray, str]:
+    """(names, AP, what AP) per class: COCO/LVIS AP, or VOC AP at its first IoU threshold."""
+    if result.voc is not None:
+        v = result.voc
+        return ([c.name for c in v.classes], np.array([c.ap[0] for c in v.classes], float),
+                f"VOC AP@{v.iou_thresholds[0]:g}")
+    return ([c.name for c in result.per_class], np.array([c.AP for c in result.per_class], float),
+            "AP@[.50:.95]")
+
+
+def draw_ap_bars(ax: Axes, result: EvaluationResult) -> Axes:
+    """Horizontal bars of per-class AP, best at the top; classes without AP (no ground truth)
+    left out; with more than MAX_BARS classes, the best and the worst MAX_BARS // 2."""
+    names, ap, what = class_ap(result)
+    keep = np.flatnonzero(~np.isnan(ap))
+    order = keep[np.argsort(-ap[keep], kind="stable")]
+    title = f"{what} per class, sorted"
+    if len(order) > MAX_BARS:
+        half = MAX_BARS // 2
+        order = np.r_[order[:half], order[-half:]]
+        title += f" (best and worst {half} of {len(keep)})"
+    y = np.arange(len(order))[::-1]
+    bars = ax.barh(y, ap[order], color="tab:blue", label="AP")
+    ax.set_yticks(y, [names[k] for k in order], fontsize="small" if len(order) <= 20 else "x-small")
+    ax.bar_label(bars, fmt="%.3f", padding=2, fontsize="x-small")
+    ax.set(xlim=(0, 1.08), xlabel=what, title=title)
+    ax.grid(axis="x", alpha=0.3)
+    return ax
+
+
+def ap_figure(result: EvaluationResult, size: tuple[int, int] = DEFAULT_SIZE) -> Figure:
+    fig = new_figure(size)
+    draw_ap_bars(fig.add_subplot(), result)
+    return fig
+
+
+def normalized_confusion(matrix: np.ndarray) -> np.ndarray:
+    """Each row divided by its sum (the share of each true class going to each prediction);
+    NaN in rows without any count."""
+    sums = matrix.sum(axis=1, keepdims=True)
+    return np.divide(matrix, sums, out=np.full(matrix.shape, np.nan), where=sums > 0)
+
+
+def draw_confusion(ax: Axes, result: EvaluationResult, normalized: bool = False) -> Axes:
+    """Heatmap of the confusion matrix (rows: truth, columns: prediction, last: background),
+    counts or row-normalized; cells annotated when there are at most MAX_LABELLED_CELLS classes."""
+    m = result.point.confusion
+    if m is None:
+        raise DetrecallError("this result has no confusion matrix: evaluate with confusion=True")
+    values = normalized_confusion(m) if normalized else m.astype(float)
+    image = ax.imshow(values, cmap="Blues", vmin=0, vmax=1 if normalized else max(1.0, float(m.max())),
+                      interpolation="nearest", aspect="auto")
+    labels = [*result.point.names, "background"]
+    if len(labels) <= MAX_LABELLED_CELLS + 1:
+        ticks = np.arange(len(labels))
+        ax.set_xticks(ticks, labels, rotation=45, ha="right", fontsize="small")
+        ax.set_yticks(ticks, labels, fontsize="small")
+        top = np.nanmax(values) if np.isfinite(values).any() else 1.0
+        for (i, j), v in np.ndenumerate(values):
+            if np.isfinite(v) and (v > 0 or not normalized):
+                ax.text(j, i, f"{v:.2f}" if normalized else f"{int(v)}", ha="center", va="center",
+                        fontsize="x-small" if len(labels) > 10 else "small",
+                        color="white" if v > 0.6 * top else "black")
+    ax.set(xlabel="predicted class", ylabel="true class",
+           title=f"Confusion matrix{', rows normalized' if normalized else ''} "
+                 f"(IoU >= {result.point.iou_threshold:g}, score >= {result.point.score_threshold:g})")
+    ax.figure.colorbar(image, ax=ax, label="share of the true class" if normalized else "count")
+    return ax
+
+
+def confusion_figure(result: EvaluationResult, size: tuple[int, int] = DEFAULT_SIZE,
+                     normalized: bool = False) -> Figure:
+    fig = new_figure(size)
+    draw_confusion(fig.add_subplot(), result, normalized)
+    return fig
+
+
+SIZES = ("small", "medium", "large")
+
+
+def ap_by_size(result: EvaluationResult) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(size labels, AP of all classes per size (S,), AP per class and size (K, S)): means of
+    the defined precision entries at the largest max_dets, as the summary takes them; NaN where
+    undefined."""
+    acc, params = result.accumulated, result.params
+    if acc is None:
+        raise DetrecallError(f"protocol {result.protocol!r} has no AP by object size")
+    sizes = [s for s in SIZES if s in params.area_labels]
+    prec = acc.precision[..., -1]  # (T, R, K, A)
+    overall, per_class = [], []
+    for s in sizes:
+        p = prec[..., params.area_labels.index(s)]
+        defined = p > -1
+        overall.append(p[defined].mean() if defined.any() else np.nan)
+        n = defined.sum(axis=(0, 1))
+        per_class.append(np.where(n > 0, np.where(defined, p, 0).sum(axis=(0, 1)) / np.maximum(n, 1), np.nan))
+    return sizes, np.array(overall, float), np.array(per_class, float).T
+
+
+def draw_ap_by_size(ax: Axes, result: EvaluationResult) -> Axes:
+    """Grouped bars: AP for small, medium and large objects, all classes (label 'all classes')
+    and, with at most MAX_LEGEND classes, each class (labelled by name)."""
+    sizes, overall, per_class = ap_by_size(result)
+    names = [c.name for c in result.per_class]
+    groups = [("all classes", overall)]
+    if len(names) <= MAX_LEGEND:
+        groups += list(zip(names, per_class))
+    width = 0.8 / len(groups)
+    x = np.arange(len(sizes))
+    for i, (label, values) in enumerate(groups):
+        ax.bar(x + (i - (len(groups) - 1) / 2) * width, np.nan_to_num(values), width,
+               label=label, color="black" if i == 0 else None)
+    ax.set_xticks(x, sizes)
+    ax.set(ylim=(0, 1.02), ylabel="AP@[.50:.95]",
+           title="AP by object size (small < 32², medium < 96², large)")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize="small", ncols=2)
+    return ax
+
+
+def ap_by_size_figure(result: EvaluationResult, size: tuple[int, int] = DEFAULT_SIZE) -> Figure:
+    fig = new_figure(size)
+    draw_ap_by_size(fig.add_subplot(), result)
+    return fig
+
+
+def draw_reliability(ax: Axes, cal: Calibration) -> Axes:
+    """Reliability diagram: fraction of true positives vs mean score per bin (label
+    'detections', each point annotated with its count), the diagonal of perfect calibration,
+    the ECE in the title."""
+    ax.plot([0, 1], [0, 1], ls="--", color="0.5", label="perfectly calibrated")
+    ax.plot(cal.mean_score, cal.fraction_tp, "o-", color="tab:blue", label="detections")
+    for x, y, n in zip(cal.mean_score, cal.fraction_tp, cal.count):
+        ax.annotate(str(int(n)), (x, y), textcoords="offset points", xytext=(0, 6), ha="center",
+                    fontsize="x-small")
+    ax.set(xlim=(0, 1), ylim=(0, 1.05), xlabel="mean score in bin",
+           ylabel=f"fraction true positive (IoU >= {cal.iou_threshold:g})",
+           title=f"Reliability of scores: ECE {cal.ece:.3f} ({cal.n_bins} bins; numbers: detections)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize="small")
+    return ax
+
+
+def reliability_figure(cal: Calibration, size: tuple[int, int] = DEFAULT_SIZE) -> Figure:
+    fig = new_figure(size)
+    draw_reliability(fig.add_subplot(), cal)
+    return fig
+
+
+def figures(result: EvaluationResult, size: tuple[int, int] = DEFAULT_SIZE,
+            calibration: Calibration | None = None) -> dict[str, Figure]:
+    """Every plot that applies to the result, by file stem: pr_curves, pr_coco (COCO/LVIS),
+    threshold, ap_per_class, ap_by_size (COCO/LVIS with size ranges), confusion and
+    confusion_normalized (when computed), reliability (when `calibration` is given)."""
+    out = {"pr_curves": pr_figure(result, size)}
+    if result.accumulated is not None and result.per_class:
+        out["pr_coco"] = coco_pr_figure(result, size)
+    out["threshold"] = threshold_figure(result, size)
+    out["ap_per_class"] = ap_figure(result, size)
+    if result.accumulated is not None and any(s in result.params.area_labels for s in SIZES):
+        out["ap_by_size"] = ap_by_size_figure(result, size)
+    if result.point.confusion is not None:
+        out["confusion"] = confusion_figure(result, size)
+        out["confusion_normalized"] = confusion_figure(result, size, normalized=True)
+    if calibration is not None:
+        out["reliability"] = reliability_figure(calibration, size)
+    return out
+
+
+def write_plots(result: EvaluationResult, directory: str | Path, size: tuple[int, int] = DEFAULT_SIZE,
+                calibration: Calibration | None = None) -> list[Path]:
+    """Every plot of `figures` as DIR/<stem>.png (the folder is created); the paths written."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    drawn = figures(result, size, calibration)
+    return [save_png(fig, directory / f"{stem}.png") for stem, fig in drawn.items()]
