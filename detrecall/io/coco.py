@@ -468,8 +468,9 @@ def _mask_detections(name: str, gt: Dataset, image_id: np.ndarray, category_id: 
     )
 
 
-def _shape_detections(source: Any, gt: Dataset, kind: ShapeKind, angle_unit: AngleUnit) -> Detections:
-    """Polygon or rotated-box results: box and area are the shape's bounds and area."""
+def _result_columns(source: Any, gt: Dataset) -> tuple[str, list[Any], Columns, np.ndarray, np.ndarray,
+                                                       np.ndarray]:
+    """The general path's start: records, and their image, category and score columns, checked."""
     data, name = read_json(source)
     recs = _results_list(data, name)
     cols = Columns(recs, name, "result")
@@ -478,6 +479,12 @@ def _shape_detections(source: Any, gt: Dataset, kind: ShapeKind, angle_unit: Ang
     category_id = cols.ints("category_id")
     score = cols.floats("score")
     _check_result_ids(cols, image_id, category_id, gt)
+    return name, recs, cols, image_id, category_id, score
+
+
+def _shape_detections(source: Any, gt: Dataset, kind: ShapeKind, angle_unit: AngleUnit) -> Detections:
+    """Polygon or rotated-box results: box and area are the shape's bounds and area."""
+    name, _, cols, image_id, category_id, score = _result_columns(source, gt)
     from .shapes import read_shapes
 
     geo = read_shapes(cols, kind, angle_unit)
@@ -516,14 +523,7 @@ def read_coco_results(source: Any, gt: Dataset, *, masks: bool = False, shapes: 
             area=(box[:, 2] * box[:, 3])[order], score=score[order], source=str(source),
             file_index=order,
         )
-    data, name = read_json(source)
-    recs = _results_list(data, name)
-    cols = Columns(recs, name, "result")
-    cols.check_objects()
-    image_id = cols.ints("image_id")
-    category_id = cols.ints("category_id")
-    score = cols.floats("score")
-    _check_result_ids(cols, image_id, category_id, gt)
+    name, recs, cols, image_id, category_id, score = _result_columns(source, gt)
     box_branch = bool(recs) and recs[0].get("bbox") not in (None, [])
     h, w = _image_sizes(gt.images, image_id)
     rle: list[Any] | None = None
