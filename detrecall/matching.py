@@ -160,7 +160,8 @@ def _matches(p: Plan, gt: Dataset, dt: Detections, dets: np.ndarray, hits: list[
         ai, ti, di, gi = (np.concatenate(c) for c in zip(*hits))
     else:
         ai = ti = di = gi = np.zeros(0, np.int64)
-    order = np.lexsort((di, ti, ai))
+    n_thr, n_det = len(iou_thresholds), len(dets)
+    order = np.argsort((ai * n_thr + ti) * n_det + di)  # unique keys: any sort is (area, thr, det)
     ai, ti, di, gi = ai[order], ti[order], di[order], gi[order]
     rows = p.dt_rows[dets]
     n_area = nonign.shape[1]
