@@ -20,7 +20,7 @@ def polygons_to_rles(polygons: Sequence[Sequence[Sequence[float]]], h: int, w: i
     flat = [part for parts in polygons for part in parts]
     if not flat:
         return []
-    part_rles = mask_utils.frPyObjects([list(map(float, p)) for p in flat], h, w)
+    part_rles = mask_utils.frPyObjects(flat, h, w)  # as pycocotools' annToRLE: the lists as given
     out: list[RLE] = []
     i = 0
     for parts in polygons:

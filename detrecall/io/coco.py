@@ -23,6 +23,7 @@ from ..types import Categories, Dataset, Detections, Images
 from ._records import (
     Columns,
     _describe,
+    _has_bool,
     _is_int,
     check_boxes,
     check_ids_known,
@@ -130,14 +131,15 @@ def _read_masks(
                     f"is {size} but image {r['image_id']} is {h}x{w} (height x width)",
                 )
             if isinstance(counts, list):
-                if not all(map(_is_int, counts)) or any(c < 0 for c in counts):
+                runs = np.asarray(counts) if counts else np.zeros(0, np.int64)
+                if runs.dtype.kind not in "iu" or runs.ndim != 1 or _has_bool(counts) or (runs < 0).any():
                     raise cols.error(
                         i, "segmentation.counts", "has a non-integer or negative run length"
                     )
-                if sum(counts) != size[0] * size[1]:
+                if int(runs.sum()) != size[0] * size[1]:
                     raise cols.error(
                         i, "segmentation.counts",
-                        f"run lengths sum to {sum(counts)}, expected h*w = {size[0] * size[1]}",
+                        f"run lengths sum to {int(runs.sum())}, expected h*w = {size[0] * size[1]}",
                     )
                 out[i] = M.uncompressed_to_rle({"size": size, "counts": counts})
             elif isinstance(counts, (str, bytes)):
@@ -409,14 +411,16 @@ def _fast_mask_results(source: Any) -> tuple[Any, ...] | None:
     the boxes too when every result has one (else None for them); None if it is anything else."""
 
     def columns(recs: list[Any]) -> tuple[Any, ...]:
-        size = np.array([r.segmentation.size for r in recs], np.int64).reshape(-1, 2)
-        rles = [{"size": r.segmentation.size, "counts": r.segmentation.counts} for r in recs]
+        segs = [r.segmentation for r in recs]
+        size = _flat([g.size for g in segs], np.int64, 2)
+        rles = [{"size": g.size, "counts": g.counts} for g in segs]
         boxes = [r.bbox for r in recs]
-        if all(b is None for b in boxes):
+        missing = boxes.count(None)
+        if missing == len(boxes):
             return size, rles, None
-        if any(b is None for b in boxes):  # pycocotools' box branch needs every result's box
+        if missing:  # pycocotools' box branch needs every result's box
             return size, rles, _MIXED
-        return size, rles, np.array(boxes, np.float64).reshape(-1, 4)
+        return size, rles, _flat(boxes, np.float64, 4)
 
     decoded = _typed_decode(source, _decode_mask_results, columns)
     if decoded is None or decoded[-1] is _MIXED:
@@ -427,10 +431,14 @@ def _fast_mask_results(source: Any) -> tuple[Any, ...] | None:
 def _fast_box_results(source: Any) -> tuple[np.ndarray, ...] | None:
     """Columns of a plain box-results file; None if it is anything else."""
     def boxes(recs: list[Any]) -> tuple[np.ndarray]:
-        flat = itertools.chain.from_iterable([r.bbox for r in recs])
-        return (np.fromiter(flat, np.float64, 4 * len(recs)).reshape(-1, 4),)
+        return (_flat([r.bbox for r in recs], np.float64, 4),)
 
     return _typed_decode(source, _decode_box_results, boxes)
+
+
+def _flat(rows: list[Sequence[Any]], dtype: type, width: int) -> np.ndarray:
+    """(N, width) array of N equal-length tuples, through one fromiter (twice np.array's speed)."""
+    return np.fromiter(itertools.chain.from_iterable(rows), dtype, width * len(rows)).reshape(-1, width)
 
 
 def _check_result_ids(cols: Columns, image_id: np.ndarray, category_id: np.ndarray, gt: Dataset) -> None:
