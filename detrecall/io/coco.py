@@ -371,13 +371,13 @@ def _join(values: list[Any]) -> Any:
 
 
 _RECORD_BOUNDARY = re.compile(rb"\}\s*,\s*\{")
-_CHUNK_BYTES = 64 << 20
+_CHUNK_BYTES = 32 << 20
 _WHITESPACE = b" \t\r\n"
 _NOT_WHITESPACE = re.compile(rb"[^ \t\r\n]")
 
 
 def _decode_in_chunks(buf: bytearray, decode: Callable[[memoryview], Any]) -> list[Any]:
-    """decode() of a JSON array of objects in pieces of ~64 MB, without copying the bytes: at a
+    """decode() of a JSON array of objects in pieces of ~32 MB, without copying the bytes: at a
     `}, {` boundary the comma becomes `]` to end one piece, then `[` to start the next (and a
     comma again afterwards), so typed decoding never holds every record of a huge file twice."""
     first = _NOT_WHITESPACE.search(buf)
