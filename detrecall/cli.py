@@ -243,46 +243,13 @@ def _add_evaluation_args(p: argparse.ArgumentParser) -> None:
                     help="the model's class names, to map DT's class numbers to GT's classes by name")
 
 
-def _read_labels(path: Path, column: str | None) -> Any:
-    """Labels from .npy (array), .json (a list) or .csv/.txt (one per line, or the named column
-    of a CSV with a header); numeric text becomes numbers."""
-    import csv
-
-    import numpy as np
-
-    from .errors import InputError
-    from .io._records import read_json
-
-    if not path.is_file():
-        raise InputError("file not found", source=str(path))
-    if path.suffix == ".npy":
-        return np.load(path, allow_pickle=False)
-    if path.suffix == ".json":
-        data, _ = read_json(path)
-        if not isinstance(data, list):
-            raise InputError(f"is a JSON {type(data).__name__}, expected a list of labels", source=str(path))
-        return np.asarray(data)
-    with path.open(newline="") as f:
-        rows = [r for r in csv.reader(f) if r]
-    if column is not None:
-        if not rows or column not in rows[0]:
-            raise InputError(f"no column {column!r} in the header", source=str(path))
-        i = rows[0].index(column)
-        values = [r[i] for r in rows[1:]]
-    else:
-        values = [r[0] for r in rows]
-    try:
-        return np.asarray([int(v) for v in values])
-    except ValueError:
-        return np.asarray([v.strip() for v in values])
-
-
 def _classify(args: argparse.Namespace) -> int:
     from .errors import InputError
+    from .io.labels import read_labels
     from .metrics import classification_report
 
-    y_true = _read_labels(args.y_true, args.column)
-    y_pred = _read_labels(args.y_pred, args.column)
+    y_true = read_labels(args.y_true, args.column)
+    y_pred = read_labels(args.y_pred, args.column)
     if len(y_true) != len(y_pred):
         raise InputError(f"{len(y_true)} true labels but {len(y_pred)} predicted ({args.y_pred})",
                          source=str(args.y_true))

@@ -157,3 +157,24 @@ def test_compare_per_class_tables(models: dict[str, Path]) -> None:
               "--max-drop", "F1=1")
     assert out.returncode == 0, out.stderr
     assert "Per class, F1:" in out.stdout and "1 person" in out.stdout
+
+
+def test_a_candidate_that_loses_a_defined_metric_fails(tmp_path: Path) -> None:
+    """No counted detection: the candidate's precision is undefined (0/0) while the baseline's
+    is 0.857 at score >= 0.6 — a gate on precision must fail, not skip it."""
+    empty = tmp_path / "empty.json"
+    empty.write_text("[]")
+    out = run("compare", GT, DT, empty, "--bootstrap", "40", "--max-drop", "precision=0.01",
+              "--score-threshold", "0.6", "--format", "json")
+    assert out.returncode == 1, out.stderr
+    data = json.loads(out.stdout)
+    base = detrecall.evaluate(GT, DT, score_threshold=0.6).point.micro.precision
+    assert data["gate"]["failures"] == [{"metric": "precision", "drop": base, "allowed": 0.01,
+                                         "significant": True}]
+
+
+def test_too_few_replicates_for_significance_is_refused() -> None:
+    out = run("compare", GT, DT, DT, "--bootstrap", "30", "--significant-only", "--max-drop", "AP=0.01")
+    assert out.returncode == 2 and out.stdout == ""
+    assert "with 30 replicates no p-value can fall below 0.0645" in out.stderr
+    assert "use at least 40 replicates" in out.stderr

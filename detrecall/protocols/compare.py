@@ -134,14 +134,24 @@ class Comparison:
 
     def gate(self, max_drop: Mapping[str, float], significant_only: bool = False) -> tuple[Failure, ...]:
         """The metrics (overall) whose drop baseline - candidate exceeds its allowed amount
-        (and, with `significant_only`, is significant). Undefined values never fail."""
+        (and, with `significant_only`, is significant). A metric the baseline defines and the
+        candidate does not (e.g. precision with no counted detection) fails, as a drop to 0,
+        whatever its significance; a metric the baseline leaves undefined never fails."""
         if significant_only and not self.has_intervals:
             raise DetrecallError("significant_only needs a bootstrap: compare evaluations (ground "
                                  "truth and detections), not saved results")
+        least = math.ceil(2 / (1 - self.confidence) - 1e-9)
+        if significant_only and self.n < least:
+            raise DetrecallError(f"with {self.n} replicates no p-value can fall below "
+                                 f"{2 / (1 + self.n):.3g}, so nothing could be significant at "
+                                 f"{self.confidence:g}: use at least {least} replicates")
         failures = []
         for metric, allowed in parse_max_drop(max_drop).items():
             row = self.get(metric)
-            if row.drop > allowed and (row.significant or not significant_only):
+            if math.isnan(row.candidate) and not math.isnan(row.baseline):
+                if row.baseline > allowed:
+                    failures.append(Failure(metric, row.baseline, allowed, True))
+            elif row.drop > allowed and (row.significant or not significant_only):
                 failures.append(Failure(metric, row.drop, allowed, row.significant))
         return tuple(failures)
 

@@ -1,0 +1,75 @@
+"""Plain label vectors (one label per sample) for `detrecall classify`: .npy, .json, .csv/.txt.
+
+Labels are all integers or all strings; anything else is refused with the place named.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from ._records import _describe, _is_int, read_json
+
+
+def read_labels(path: Path, column: str | None = None) -> np.ndarray:
+    """Labels from .npy (a 1-D array), .json (a list) or .csv/.txt (one per line, or the named
+    column of a CSV with a header); numeric text becomes integers."""
+    name = str(path)
+    if not path.is_file():
+        raise InputError("file not found", source=name)
+    if path.suffix == ".npy":
+        try:
+            labels = np.load(path, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as e:
+            raise InputError(f"not a readable .npy array of labels ({e})", source=name) from None
+        if labels.ndim != 1 or labels.dtype.kind not in "iubU":
+            raise InputError(f"holds a {labels.ndim}-D {labels.dtype} array (expected 1-D integers "
+                             "or strings)", source=name)
+    elif path.suffix == ".json":
+        data, _ = read_json(path)
+        if not isinstance(data, list):
+            raise InputError(f"is a JSON {type(data).__name__}, expected a list of labels", source=name)
+        labels = _checked(data, name)
+    else:
+        labels = _checked(_text_values(path, name, column), name, text=True)
+    if len(labels) == 0:
+        raise InputError("has no labels", source=name)
+    return labels
+
+
+def _text_values(path: Path, name: str, column: str | None) -> list[str]:
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(f"is not UTF-8 text (byte {e.start})", source=name) from None
+    rows = [r for r in csv.reader(io.StringIO(text, newline="")) if r]
+    if column is None:
+        return [r[0] for r in rows]
+    if not rows or column not in rows[0]:
+        raise InputError(f"no column {column!r} in the header", source=name)
+    i = rows[0].index(column)
+    for line, r in enumerate(rows[1:], start=2):
+        if len(r) <= i:
+            raise InputError(f"has {len(r)} fields, no {column!r}", source=name, record=f"line {line}")
+    return [r[i] for r in rows[1:]]
+
+
+def _checked(values: list[object], name: str, text: bool = False) -> np.ndarray:
+    """All integers (numeric text too) or all strings, as a numpy array."""
+    if text:
+        try:
+            return np.asarray([int(v) for v in values], np.int64)
+        except ValueError:
+            return np.asarray([str(v).strip() for v in values])
+    if all(_is_int(v) for v in values):
+        return np.asarray(values, np.int64)
+    if all(isinstance(v, str) for v in values):
+        return np.asarray(values)
+    kind = _is_int if _is_int(values[0]) else (lambda v: isinstance(v, str))
+    i = next(i for i, v in enumerate(values) if not kind(v))
+    raise InputError(f"is {_describe(values[i])} (expected labels that are all integers or all "
+                     "strings)", source=name, record=f"label {i}")
