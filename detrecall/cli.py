@@ -314,6 +314,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     from .report import formats
     from .report.table import diagnostics_text, result_text, use_rich
 
+    if args.output is not None and not args.output.parent.is_dir():  # say so before the work
+        raise DetrecallError(f"{args.output.parent}: no such folder (for --output {args.output.name})")
     if args.ci is None and (args.bootstrap is not None or args.seed is not None):
         raise DetrecallError("--bootstrap and --seed go with --ci LEVEL (e.g. --ci 0.95)")
     if args.ci is not None:

@@ -39,3 +39,12 @@ def test_ruff_clean() -> None:
     out = subprocess.run([sys.executable, "-m", "ruff", "check", str(ROOT)],
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_no_categories_and_no_detections_is_all_undefined(tmp_path) -> None:
+    import math
+
+    from detrecall import evaluate
+
+    r = evaluate({"images": [{"id": 1}], "annotations": [], "categories": []}, [])
+    assert all(math.isnan(v) for v in r.coco.as_tuple()) and r.per_class == ()

@@ -152,7 +152,11 @@ def summarize(acc: Accumulated, p: EvalParams) -> CocoSummary:
 
 @dataclass(frozen=True)
 class ClassMetrics:
-    """COCO figures of one category (area all, the largest max_dets); NaN where undefined."""
+    """COCO figures of one category (area all, the largest max_dets); NaN where undefined.
+
+    `AR100` is the average recall at the largest max_dets (`max_dets`: 100 by default, 300 for
+    LVIS); `to_dict` names it for what it is: "AR100", "AR300", "AR5", ...
+    """
 
     category_id: int
     name: str
@@ -160,17 +164,20 @@ class ClassMetrics:
     AP50: float
     AP75: float
     AR100: float
+    max_dets: int = 100
 
     def to_dict(self) -> dict[str, float | int | str | None]:
-        return {
-            k: (None if isinstance(v, float) and math.isnan(v) else v)
-            for k, v in self.__dict__.items()
-        }
+        def plain(v: float | int | str) -> float | int | str | None:
+            return None if isinstance(v, float) and math.isnan(v) else v
+
+        return {"category_id": self.category_id, "name": self.name, "AP": plain(self.AP),
+                "AP50": plain(self.AP50), "AP75": plain(self.AP75),
+                f"AR{self.max_dets}": plain(self.AR100)}
 
 
 def _mean_defined_per_class(s: np.ndarray) -> np.ndarray:
     """(K,) mean of the defined (> -1) entries of s[..., k] per class, NaN where none."""
-    flat = s.reshape(-1, s.shape[-1])
+    flat = s.reshape(int(np.prod(s.shape[:-1])), s.shape[-1])  # -1 cannot stand for it when K = 0
     defined = flat > -1
     count = defined.sum(axis=0)
     total = np.where(defined, flat, 0.0).sum(axis=0)
@@ -193,6 +200,6 @@ def per_class(
     columns = (_mean_defined_per_class(prec), at(0.5), at(0.75),
                _mean_defined_per_class(acc.recall[:, :, a, m]))
     return tuple(
-        ClassMetrics(int(cid), str(name), *(float(c[k]) for c in columns))
+        ClassMetrics(int(cid), str(name), *(float(c[k]) for c in columns), max_dets=p.max_dets[-1])
         for k, (cid, name) in enumerate(zip(class_ids.tolist(), names))
     )

@@ -273,7 +273,8 @@ def _saved_values(d: Mapping[str, Any], source: str) -> tuple[dict[str, Any], np
         rows, names, support = [], [], []
         for c in per_class:
             pc = by_id[int(c["category_id"])]
-            rows.append([num(c[m], f"per_class.{m}") for m in METRICS[:4]]
+            ar = f"AR{d['params']['max_dets'][-1]}"  # per-class AR at the largest max_dets
+            rows.append([num(c[m if m != "AR100" else ar], f"per_class.{m}") for m in METRICS[:4]]
                         + [num(pc[k], f"point.per_class.{k}") for k in ("precision", "recall", "f1")])
             names.append(str(c["name"]))
             support.append(int(pc["support"]))

@@ -144,7 +144,8 @@ def over_predicted(result: EvaluationResult, factor: float = 2.0) -> Finding | N
     return Finding(
         "over_predicted", WARNING,
         f"over-predicted at score >= {p.score_threshold:g} (>= {limit:.1f}x the ground truth; "
-        f"all classes {overall:.2f}x): {_names(items)}",
+        + (f"all classes {overall:.2f}x" if math.isfinite(overall) else "no ground truth at all")
+        + f"): {_names(items)}",
         {"limit": limit, "overall_ratio": float(overall),
          "classes": [{"name": p.names[k], "predicted": int(predicted[k]), "support": int(support[k])}
                      for k in flagged]})

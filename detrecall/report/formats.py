@@ -185,7 +185,7 @@ def to_csv(result: EvaluationResult) -> str:
         ap_rows = [(c.npos, *c.ap) for c in v.classes]
         ap_all: tuple[Any, ...] = (sum(c.npos for c in v.classes), *v.mAP)
     else:
-        ap_cols = ("AP", "AP50", "AP75", "AR100")
+        ap_cols = ("AP", "AP50", "AP75", f"AR{result.params.max_dets[-1]}")
         ap_rows = [(c.AP, c.AP50, c.AP75, c.AR100) for c in result.per_class]
         s = result.coco if result.coco is not None else result.lvis
         ap_all = (math.nan,) * 4 if s is None else (

@@ -212,3 +212,11 @@ def test_lvis_refuses_class_agnostic(tmp_path: Path) -> None:
             ev.summarize()
     with pytest.raises(DetrecallError, match="per class"):
         evaluate(gt, dt, protocol="lvis", class_agnostic=True)
+
+
+def test_per_class_recall_is_named_for_its_max_dets() -> None:
+    gt, dt = random_lvis(5)
+    r = evaluate(gt, dt, protocol="lvis")
+    assert "AR300" in r.to_dict()["per_class"][0] and "AR100" not in r.to_dict()["per_class"][0]
+    coco = evaluate(gt, dt, max_dets=[1, 5])
+    assert {"AR5"} == {k for k in coco.to_dict()["per_class"][0] if k.startswith("AR")}
