@@ -129,13 +129,14 @@ class Curve:
 
 
 def curves(score: np.ndarray, is_tp: np.ndarray, segment: np.ndarray, support: np.ndarray,
-           beta: float = 1.0, zero_division: ZeroDivision = 0) -> list[Curve]:
+           beta: float = 1.0, zero_division: ZeroDivision = 0,
+           score_order: np.ndarray | None = None) -> list[Curve]:
     """One Curve per segment (class): cumulative TP and FP along descending score, taken at
     each distinct score, then the rates. `is_tp` marks true positives, the rest are false
     positives; `support` is each segment's number of positives. Vectorized over segments."""
     n_seg = len(support)
     score, tp_flag, seg = score, is_tp, segment
-    order = by_class_then_score(seg, score)
+    order = by_class_then_score(seg, score, score_order)
     score, tp_flag, seg = score[order], tp_flag[order], seg[order]
     seg_start = np.searchsorted(seg, np.arange(n_seg))
     run_tp = np.cumsum(tp_flag)
@@ -189,14 +190,22 @@ def min_tp_for_recall(recall_thresholds: np.ndarray, npos: np.ndarray) -> np.nda
         c = c - down + up
 
 
-def by_class_then_score(cls: np.ndarray, score: np.ndarray) -> np.ndarray:
+def by_score(score: np.ndarray) -> np.ndarray:
+    """Stable order by score descending (ties keep input order): what the orders below start
+    from, so one sort can serve several of them."""
+    return np.argsort(-score, kind="stable")
+
+
+def by_class_then_score(cls: np.ndarray, score: np.ndarray, score_order: np.ndarray | None = None
+                        ) -> np.ndarray:
     """Stable order by class ascending, then score descending (ties keep input order): equal
-    to np.lexsort((-score, cls)), faster: the class pass is a radix sort on a 16-bit key."""
-    by_score = np.argsort(-score, kind="stable")
-    key = cls[by_score]
+    to np.lexsort((-score, cls)), faster: the class pass is a radix sort on a 16-bit key.
+    `score_order`: by_score(score) when the caller has it."""
+    first = by_score(score) if score_order is None else score_order
+    key = cls[first]
     if len(key) and 0 <= key.min() and key.max() < 2**15:
         key = key.astype(np.int16)
-    return by_score[np.argsort(key, kind="stable")]
+    return first[np.argsort(key, kind="stable")]
 
 
 def suffix_max_at(values: np.ndarray, seg_end: np.ndarray, at: np.ndarray, inside: np.ndarray) -> np.ndarray:
@@ -224,8 +233,9 @@ def _segment_cumsum(values: np.ndarray, seg: np.ndarray) -> np.ndarray:
     return run - np.repeat(base, np.diff(np.r_[np.flatnonzero(first), len(seg)]))
 
 
-def accumulate(m: Matches, params: EvalParams) -> Accumulated:
-    """pycocotools' accumulate(): precision and scores (T,R,K,A,M), recall (T,K,A,M), -1 = undefined."""
+def accumulate(m: Matches, params: EvalParams, score_order: np.ndarray | None = None) -> Accumulated:
+    """pycocotools' accumulate(): precision and scores (T,R,K,A,M), recall (T,K,A,M), -1 = undefined.
+    `score_order`: by_score(m.det_score) when the caller has it."""
     rec_thr = params.recall_thresholds
     n_t, n_r, n_k = len(m.iou_thresholds), len(rec_thr), len(m.class_ids)
     n_a, n_m = m.det_out_of_range.shape[0], len(params.max_dets)
@@ -234,7 +244,7 @@ def accumulate(m: Matches, params: EvalParams) -> Accumulated:
     recall = np.full((n_t, n_k, n_a, n_m), -1.0)
     # within a class: score descending, ties by image id, then by rank inside the image; the
     # detections come in (image, class, rank) order, so a stable sort keeps those ties right
-    order = by_class_then_score(m.det_class, m.det_score)
+    order = by_class_then_score(m.det_class, m.det_score, score_order)
     n_det = len(m.det_row)
     cuts, positions, bounds = [], [], []
     for max_det in params.max_dets:  # each cut is a subsequence of `order`
@@ -258,7 +268,7 @@ def accumulate(m: Matches, params: EvalParams) -> Accumulated:
         k_of_class[classes] = np.arange(n_c)
         out_of_range = m.det_out_of_range[a]
         h = slice(area_bounds[a], area_bounds[a + 1])
-        o = np.argsort(m.hit_thr[h] * (n_det + 1) + rank_in_order[m.hit_det[h]], kind="stable")
+        o = np.argsort(m.hit_thr[h] * (n_det + 1) + rank_in_order[m.hit_det[h]])  # unique keys
         hit_det, hit_thr, hit_ign = m.hit_det[h][o], m.hit_thr[h][o], m.hit_ignored[h][o]
         hit_k = k_of_class[m.det_class[hit_det]]
         for mi in range(n_m):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from .aggregate import ZeroDivision, accumulate
+from .aggregate import ZeroDivision, accumulate, by_score
 from .errors import DetrecallError
 from .geometry.boxes import box_iou_pairs
 from .geometry.masks import mask_iou
@@ -302,12 +302,14 @@ def finish(config: Config, batch: BatchMatches, names: Sequence[str],
            image_ids: np.ndarray) -> EvaluationResult:
     """Accumulate and summarize matched images into the result."""
     params = config.params
+    shared = batch.point.det_score is batch.coco.det_score  # one score sort serves both
+    score_order = by_score(batch.coco.det_score) if shared else None
     point = operating_point(
         batch.point, names, iou_threshold=config.iou_threshold,
         score_threshold=config.score_threshold, beta=config.beta,
         zero_division=config.zero_division, target_recall=config.target_recall,
         target_precision=config.target_precision, confusion=batch.confusion, cost=config.cost,
-        image_ids=image_ids,
+        image_ids=image_ids, score_order=score_order,
     )
     common = dict(iou_type=config.iou_type, params=params, matches=batch.coco, point=point,
                   protocol=config.protocol, point_matches=batch.point,
@@ -315,7 +317,7 @@ def finish(config: Config, batch: BatchMatches, names: Sequence[str],
     if config.protocol == "voc":
         voc = voc_result(batch.coco, names, config.ap_method, config.pixel_inclusive)
         return EvaluationResult(coco=None, per_class=(), accumulated=None, voc=voc, **common)
-    acc = accumulate(batch.coco, params)
+    acc = accumulate(batch.coco, params, score_order)
     classes = per_class(acc, params, batch.coco.class_ids, names)
     if config.protocol == "lvis":
         assert batch.frequency is not None

@@ -19,6 +19,7 @@ from ..aggregate import (
     Rates,
     ZeroDivision,
     average_rates,
+    by_score,
     check_zero_division,
     curves,
     prf,
@@ -198,8 +199,10 @@ def operating_point(
     beta: float = 1.0, zero_division: ZeroDivision = 0, target_recall: float | None = None,
     target_precision: float | None = None, confusion: np.ndarray | None = None,
     cost: Mapping[str, float] | None = None, image_ids: np.ndarray | None = None,
+    score_order: np.ndarray | None = None,
 ) -> PointResult:
-    """Everything at the operating point from matches made at `iou_threshold` (one area range)."""
+    """Everything at the operating point from matches made at `iou_threshold` (one area range).
+    `score_order`: aggregate.by_score(m.det_score) when the caller has it."""
     n_k = len(m.class_ids)
     status = detection_status(m)
     above = m.det_score >= score_threshold
@@ -212,8 +215,11 @@ def operating_point(
     avg = {k: average_rates(counts, k, labels, beta, zero_division) for k in AVERAGES}
     counted = status != IGNORED
     score, is_tp, cls = m.det_score[counted], status[counted] == TP, m.det_class[counted]
-    per_class_curves = curves(score, is_tp, cls, support, beta, zero_division)
-    pooled = curves(score, is_tp, np.zeros_like(cls), np.array([support.sum()]), beta, zero_division)[0]
+    order = by_score(m.det_score) if score_order is None else score_order
+    order = (np.cumsum(counted) - 1)[order[counted[order]]]  # the same order among the counted
+    per_class_curves = curves(score, is_tp, cls, support, beta, zero_division, order)
+    pooled = curves(score, is_tp, np.zeros_like(cls), np.array([support.sum()]), beta, zero_division,
+                    order)[0]
 
     def targeted(target: float | None, pick) -> tuple | None:
         if target is None:
