@@ -40,7 +40,13 @@ _NUMBER_TYPES = {int, float}  # pycocotools' compressed counts use chars '0'..'o
 
 def _sort_rows(image_id: np.ndarray, category_id: np.ndarray) -> np.ndarray:
     """Row order by (image, category, file order): every (image, class) group is a slice."""
-    return np.lexsort((np.arange(len(image_id)), category_id, image_id))
+    if len(image_id) == 0:
+        return np.zeros(0, np.int64)
+    img, cat = image_id - image_id.min(), category_id - category_id.min()
+    span = int(cat.max()) + 1
+    if (int(img.max()) + 1) * span < 2**62:  # one int64 key sorts ~2x faster than a lexsort
+        return np.argsort(img * span + cat, kind="stable")
+    return np.lexsort((category_id, image_id))
 
 
 def _take_masks(masks: list[Any] | None, order: np.ndarray) -> tuple[Any, ...] | None:
