@@ -4,7 +4,8 @@ the sorted Dataset / Detections from columns in file order.
 Images in those formats are known by name (a file stem, a file name). Their ids are the names
 as integers when every name is one (`000123` -> 123), else the names' positions in sorted order,
 so a folder always gives the same ids. Predictions find their image in the ground truth by file
-name, stem, or id as text (`ImageIndex`), and their class by number or by name.
+name or stem, else by id as text unless the ids are such made-up positions (`ImageIndex`), and
+their class by number or by name.
 """
 
 from __future__ import annotations
@@ -77,26 +78,66 @@ def image_stems(images: Images) -> list[str]:
 
 
 class ImageIndex:
-    """Finds a ground-truth image by how another file names it: its file name, that name's
-    stem, or its id as text (also zero-padded). Names shared by two images are refused."""
+    """Finds a ground-truth image by how another file names it: its file name or that name's
+    stem (also zero-padded: `007` finds `7.jpg`), else its id as text. Names come first; an id
+    is matched as text only when it is not one a reader made up from the images' positions in
+    name order (it names nothing then). A name of two images finds neither (`missing` says so)."""
 
     def __init__(self, images: Images) -> None:
         self.images = images
         names = images.file_names or ("",) * len(images.ids)
-        table: dict[str, int] = {}
-        clash: set[str] = set()
-        for image_id, name in zip(images.ids.tolist(), names):
-            for key in {name, Path(name).stem if name else "", str(image_id)} - {""}:
-                if table.setdefault(key, image_id) != image_id:
-                    clash.add(key)
-        self.table = {k: v for k, v in table.items() if k not in clash}
-        self.clash = clash
+        ids = images.ids.tolist()
+        self.by_name: dict[str, set[int]] = {}
+        for image_id, name in zip(ids, names):
+            for key in {name, Path(name).stem if name else ""} - {""}:
+                self.by_name.setdefault(key, set()).add(image_id)
+        self.by_number: dict[int, set[int]] = {}
+        for key, found in self.by_name.items():
+            if key.isascii() and key.isdigit():
+                self.by_number.setdefault(int(key), set()).update(found)
+        self.ids = set(ids) if _ids_are_names(images.ids, names) else set()
+
+    def _named(self, key: str) -> set[int] | None:
+        found = self.by_name.get(key)
+        if found is None and key.isascii() and key.isdigit():
+            found = self.by_number.get(int(key))
+        return found
 
     def find(self, key: str) -> int | None:
-        found = self.table.get(key)
-        if found is None and key.isascii() and key.isdigit():
-            found = self.table.get(str(int(key)))
-        return found
+        """The id of the image `key` names, None when none or several."""
+        found = self._named(key)
+        if found is not None:
+            return next(iter(found)) if len(found) == 1 else None
+        if is_int_text(key) and int(key) in self.ids:
+            return int(key)
+        return None
+
+    def find_all(self, keys: Sequence[str]) -> np.ndarray:
+        """`find` of every key (-1 where it fails), each distinct key looked up once."""
+        if not len(keys):
+            return np.zeros(0, np.int64)
+        distinct, inverse = np.unique(np.asarray(keys, dtype=str), return_inverse=True)
+        found = [self.find(k) for k in distinct.tolist()]
+        return np.array([-1 if f is None else f for f in found], np.int64)[inverse.reshape(-1)]
+
+    def missing(self, key: str, unknown: str) -> str:
+        """Why `key` finds no image, for a message: `unknown`, or that it names several."""
+        found = self._named(key)
+        if found is None or len(found) < 2:
+            return unknown
+        ids = ", ".join(map(str, sorted(found)[:4])) + (", ..." if len(found) > 4 else "")
+        return f"the name of {len(found)} ground-truth images (ids {ids}; expected one)"
+
+
+def _ids_are_names(ids: np.ndarray, names: Sequence[str]) -> bool:
+    """Whether image ids say something of their own: not the positions in sorted name order that
+    `assign_image_ids` gives images whose names are not all numbers."""
+    stems = [Path(n).stem for n in names]
+    if not stems or not all(stems):
+        return True
+    if all(s.isascii() and s.isdigit() for s in stems) and ids.tolist() == [int(s) for s in stems]:
+        return True
+    return not np.array_equal(assign_image_ids(stems), ids)
 
 
 def read_names(path: Path) -> dict[int, str]:
@@ -150,7 +191,7 @@ def names_categories(names: Mapping[int, str]) -> Categories:
     return Categories(ids=ids, names=tuple(names[i] for i in ids.tolist()))
 
 
-def _is_int_text(s: str) -> bool:
+def is_int_text(s: str) -> bool:
     return s.isascii() and (s.isdigit() or (s[:1] == "-" and s[1:].isdigit()))
 
 
@@ -176,10 +217,10 @@ def gt_classes(values: Sequence[str], names: Mapping[int, str] | None, problems:
     get ids 0, 1, .... `where(i)` is (source, record) of row i, for messages."""
     distinct = set(values)
     if numeric is None:
-        numeric = bool(values) and all(map(_is_int_text, distinct))
+        numeric = bool(values) and all(map(is_int_text, distinct))
     if numeric:
         def number(v: str) -> tuple[int, str]:
-            if not _is_int_text(v):
+            if not is_int_text(v):
                 return -1, f"{v!r} is not a class number"
             if names is not None and int(v) not in names:
                 return -1, f"class {v} is not in the names file (it has {_listed(names)})"
@@ -205,20 +246,23 @@ def gt_classes(values: Sequence[str], names: Mapping[int, str] | None, problems:
 
 def dt_classes(values: Sequence[str], categories: Categories, names: Mapping[int, str] | None,
                problems: Problems, where: Callable[[int], tuple[str, str | None]],
-               *, numeric: bool | None) -> np.ndarray:
+               *, numeric: bool | None, numbering: Mapping[int, int] | None = None) -> np.ndarray:
     """Ground-truth category ids of predictions whose class is given as text: a number is a
-    category id (or, with `names`, the number of a name to look up); a name is looked up among
-    the ground truth's category names."""
+    category id (or, with `names`, the number of a name to look up; with `numbering`, class
+    number -> category id, when `names` is known to number the ground truth's own categories,
+    also those of the same name); a name is looked up among the ground truth's category names."""
     if numeric is None:
-        numeric = bool(values) and all(map(_is_int_text, set(values)))
+        numeric = bool(values) and all(map(is_int_text, set(values)))
     by_name: dict[str, int] = {}
     for cid, n in zip(categories.ids.tolist()[::-1], categories.names[::-1]):
         by_name[n] = cid
     known = set(categories.ids.tolist())
 
     def resolve(v: str) -> tuple[int, str]:
-        if numeric and not _is_int_text(v):
+        if numeric and not is_int_text(v):
             return -1, f"{v!r} is not a class number"
+        if numeric and numbering is not None and int(v) in numbering:
+            return numbering[int(v)], ""
         if numeric and names is not None:
             name = names.get(int(v))
             found = by_name.get(name) if name is not None else None

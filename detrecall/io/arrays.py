@@ -1,7 +1,8 @@
 """In-memory input shaped like torchmetrics' and torchvision's: one dict per image.
 
     targets[i] = {"boxes": (N, 4), "labels": (N,), optional "iscrowd" (N,), "area" (N,),
-                  "ignore" (N,), "masks": (N, H, W) bool or a list of N RLE dicts, "image_id"}
+                  "ignore" (N,) (flags: bool or 0/1), "masks": (N, H, W) bool or a list of N RLE
+                  dicts, "image_id"}
     preds[i]   = {"boxes": (N, 4), "scores": (N,), "labels": (N,), optional "masks"}
 
 Values are numpy arrays or anything `np.asarray` takes (lists, torch CPU tensors through their
@@ -29,7 +30,7 @@ from pycocotools import mask as mask_utils
 from ..errors import InputError
 from ..geometry import masks as M
 from ..types import Categories, Dataset, Detections, Images
-from ._common import BOX_FORMATS, build_dataset, build_detections, to_xywh
+from ._common import BOX_FORMATS, build_dataset, build_detections, is_int_text, to_xywh
 from ._problems import Problems, warn_suspicious
 
 TARGET_KEYS = ("boxes", "labels", "iscrowd", "area", "ignore", "masks", "image_id")
@@ -79,8 +80,9 @@ class _Image:
         self.problems.add(message, record=self.where, field=field)
 
     def array(self, key: str, ndim: int, *, integer: bool = False, width: int | None = None,
-              required: bool = True) -> np.ndarray | None:
-        """The value of `key` as a checked array of `n` rows (labels set n), or None."""
+              required: bool = True, flag: bool = False) -> np.ndarray | None:
+        """The value of `key` as a checked array of `n` rows (labels set n), or None; bool
+        values only for a `flag` (iscrowd, ignore: torch users pass bool tensors)."""
         if key not in self.d:
             if required:
                 self.add(key, "missing")
@@ -96,7 +98,7 @@ class _Image:
         if a.ndim != ndim or (width is not None and a.shape[1] != width):
             self.add(key, f"has shape {a.shape} (expected {shape})")
             return None
-        if a.dtype.kind not in "iuf" or a.dtype == np.bool_:
+        if a.dtype.kind not in ("iufb" if flag else "iuf"):
             self.add(key, f"has dtype {a.dtype} (expected {'integers' if integer else 'numbers'})")
             return None
         if key != "labels" and len(a) != self.n:
@@ -124,7 +126,7 @@ class _Image:
         return box
 
     def flags(self, key: str) -> np.ndarray:
-        a = self.array(key, 1, required=False)
+        a = self.array(key, 1, required=False, flag=True)
         if a is None:
             return np.zeros(self.n, bool)
         if not np.isin(a, (0, 1)).all():
@@ -209,7 +211,14 @@ def _categories(categories: Sequence[str] | Mapping[int, str] | None,
         ids = np.unique(labels)
         return Categories(ids=ids, names=tuple(str(int(i)) for i in ids))
     if isinstance(categories, Mapping):
-        items = sorted((int(k), str(v)) for k, v in categories.items())
+        labels = [_label(k) for k in categories]
+        bad = next((k for k, label in zip(categories, labels) if label is None), None)
+        if bad is not None:
+            raise InputError(f"key {bad!r} is not an integer label (expected a {{label: name}} dict "
+                             "with integer labels, or a list of names indexed by label)", field="categories")
+        if len(set(labels)) < len(labels):
+            raise InputError(f"keys {list(categories)} name the same label twice", field="categories")
+        items = sorted((label, str(v)) for label, v in zip(labels, categories.values()))
     elif isinstance(categories, (list, tuple)):
         items = [(k, str(v)) for k, v in enumerate(categories)]
     else:
@@ -217,6 +226,15 @@ def _categories(categories: Sequence[str] | Mapping[int, str] | None,
                          "indexed by label, or a {label: name} dict)")
     return Categories(ids=np.array([k for k, _ in items], np.int64).reshape(-1),
                       names=tuple(v for _, v in items))
+
+
+def _label(key: Any) -> int | None:
+    """A category key as an integer label: an int (not a bool) or the text of one."""
+    if isinstance(key, (int, np.integer)) and not isinstance(key, (bool, np.bool_)):
+        return int(key)
+    if isinstance(key, str) and is_int_text(key.strip()):
+        return int(key)
+    return None
 
 
 def read_arrays(targets: Sequence[Any], preds: Sequence[Any], *, box_format: str = "xyxy",

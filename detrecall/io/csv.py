@@ -9,7 +9,8 @@ filename, label, confidence, ... see ALIASES), case-insensitively. `box_format` 
 columns when the header has several sets; by default the first complete one of xyxy, xywh,
 cxcywh. A ground-truth row with an empty class and box lists an image without objects.
 
-Images get ids by `_common.assign_image_ids` over the image column; classes that are numbers
+Images get ids by `_common.assign_image_ids` over the stems of the image column (`000123.jpg`
+-> 123, as YOLO's `000123.txt`); a row with a box needs a class; classes that are numbers
 are category ids, names get ids from `names` (else sorted, 0, 1, ...). Predictions find their
 image and class in the ground truth by name.
 """
@@ -166,6 +167,14 @@ class _Table:
         return box
 
 
+def _check_classes(table: _Table, rows: np.ndarray, problems: Problems, hint: str) -> None:
+    """A problem for each of `rows` (bool) whose class is empty: a box needs a class."""
+    klass = table.text("class")
+    for i in np.flatnonzero(rows & np.array([not c for c in klass], bool).reshape(-1))[:problems.limit]:
+        problems.add(f"is empty (expected a class name or number; {hint})", source=str(table.path),
+                     record=table.rows.where(int(i))[1], field="class")
+
+
 def _names(names: str | Path | Mapping[int, str] | None) -> dict[int, str] | None:
     if isinstance(names, Mapping):
         return {int(k): str(v) for k, v in names.items()}
@@ -184,6 +193,8 @@ def read_csv_gt(path: str | Path, *, columns: Mapping[str, str] | None = None,
     box_names = BOX_COLUMNS[table.box_format]
     cells = [table.pos["class"], *(table.pos[c] for c in box_names)]
     empty = np.array([not any(r[c].strip() for c in cells) for r in rows.fields], bool).reshape(-1)
+    _check_classes(table, ~empty, problems, "a ground-truth row with an empty class and box lists an "
+                   "image without objects")
     for i, key in enumerate(image_key):
         if not key:
             problems.add("image is empty (expected a file name or id)", source=str(path),
@@ -217,13 +228,13 @@ def read_csv_gt(path: str | Path, *, columns: Mapping[str, str] | None = None,
             problems.add(f"is {area[i]:g} (expected an area >= 0)", source=str(path),
                          record=obj_rows.where(i)[1], field="area")
     problems.check()
-    stems = sorted(set(image_key))
-    ids = assign_image_ids(stems)
-    id_of = dict(zip(stems, ids.tolist()))
-    image_id = np.array([id_of[image_key[i]] for i in objects.tolist()], np.int64)
-    width = np.array([sizes.get(s, (0, 0))[0] for s in stems], np.int64)
-    height = np.array([sizes.get(s, (0, 0))[1] for s in stems], np.int64)
-    row_size = np.array([sizes.get(image_key[i], (0, 0)) for i in objects.tolist()], float).reshape(-1, 2)
+    distinct, inverse = np.unique(np.asarray(image_key, dtype=str), return_inverse=True)
+    stems = distinct.tolist()  # the names as given, sorted; ids from their stems, as YOLO's
+    ids = assign_image_ids([Path(s).stem for s in stems])
+    image_id = ids[inverse.reshape(-1)][objects]
+    size = np.array([sizes.get(s, (0, 0)) for s in stems], np.int64).reshape(-1, 2)
+    width, height = size[:, 0], size[:, 1]
+    row_size = size[inverse.reshape(-1)][objects].astype(float)
     warn_suspicious(str(path), obj_rows.where_text, image_id=image_id, category_id=category_id, box=box,
                     width=row_size[:, 0], height=row_size[:, 1])
     return build_dataset(image_id=image_id, category_id=category_id, box=box, area=area, iscrowd=iscrowd,
@@ -240,14 +251,12 @@ def read_csv_predictions(path: str | Path, gt: Dataset, *, columns: Mapping[str,
     table = _Table(path, columns, box_format, problems, need_score=True)
     rows = table.rows
     index = ImageIndex(gt.images)
-    image_id = np.full(len(rows.fields), -1, np.int64)
-    for i, key in enumerate(table.text("image")):
-        found = index.find(key)
-        if found is None:
-            problems.add(f"image {key!r} is not in the ground truth", source=str(path),
-                         record=rows.where(i)[1], field="image")
-        else:
-            image_id[i] = found
+    image_key = table.text("image")
+    image_id = index.find_all(image_key)
+    for i in np.flatnonzero(image_id < 0)[:problems.limit].tolist():
+        problems.add(f"image {image_key[i]!r}: {index.missing(image_key[i], 'not in the ground truth')}",
+                     source=str(path), record=rows.where(i)[1], field="image")
+    problems.count += max(0, int((image_id < 0).sum()) - problems.limit)
     category_id = dt_classes(table.text("class"), gt.categories, _names(names), problems, rows.where,
                              numeric=None)
     box = table.box(problems)

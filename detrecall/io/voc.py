@@ -225,16 +225,15 @@ def read_voc_predictions(folder: str | Path, gt: Dataset) -> Detections:
     rows = read_rows([f for f in files if class_of[f] is not None], (6,), problems,
                      "image score xmin ymin xmax ymax")
     index = ImageIndex(gt.images)
-    image_id = np.full(len(rows.fields), -1, np.int64)
-    for i, key in enumerate(rows.column(0)):
-        found = index.find(key)
-        if found is None:
-            source, record = rows.where(i)
-            problems.add(f"image {key!r} is not in the ground truth", source=source, record=record,
-                         field="image")
-        else:
-            image_id[i] = found
-    category_id = np.array([class_of[rows.files[i]] for i in rows.file_index.tolist()], np.int64)
+    image_key = rows.column(0)
+    image_id = index.find_all(image_key)
+    for i in np.flatnonzero(image_id < 0)[:problems.limit].tolist():
+        source, record = rows.where(i)
+        problems.add(f"image {image_key[i]!r}: {index.missing(image_key[i], 'not in the ground truth')}",
+                     source=source, record=record, field="image")
+    problems.count += max(0, int((image_id < 0).sum()) - problems.limit)
+    file_class = np.array([class_of[f] for f in rows.files], np.int64)
+    category_id = file_class[rows.file_index]
     values = rows.floats(range(1, 6), ("score", "xmin", "ymin", "xmax", "ymax"), problems)
     box = xyxy_to_xywh(values[:, 1:])
     check_box_values(np.nan_to_num(box), problems, rows.where, "box", _BOX)

@@ -7,7 +7,10 @@ headers), a sizes file (`sizes=`), or, when neither is given, `sizes.csv` in the
 or the `images/` folder beside a `labels/` folder (ultralytics' layout). An image with a size
 but no label file has no objects. Class numbers are category ids; their names come from
 `names=` (a data.yaml `names:` list/mapping, or one name per line), else `data.yaml` or
-`classes.txt` in the folder, else they are named by number.
+`classes.txt` in the folder, else they are named by number. A prediction's class number is a
+ground-truth category id, unless a names file (`names=`, or one in the folder) names it: then
+it is the ground-truth category of that name, or, when the file numbers the ground truth's own
+categories as `write_yolo` does, that category itself.
 
 Boxes become COCO [x, y, w, h] in pixels: x = (cx - w/2) * width, y = (cy - h/2) * height,
 w * width, h * height; area = w*h in pixels. Writing is the inverse, with every digit of the
@@ -139,25 +142,25 @@ def read_yolo_predictions(folder: str | Path, gt: Dataset, *,
                           names: str | Path | Mapping[int, str] | None = None) -> Detections:
     """Predictions from a YOLO label folder with a score column, on the images of `gt` (a label
     file names its image by stem; the sizes are the ground truth's). A class number is a
-    ground-truth category id, or with `names` (the model's names) the name of one."""
+    ground-truth category id, or with a names file (`names`: the model's names, else one in the
+    folder) the name of one (see the module doc)."""
     folder = Path(folder)
     files = _label_files(folder)
     index = ImageIndex(gt.images)
     problems = Problems(str(folder))
-    found = {f: index.find(f.stem) for f in files}
-    for f, image_id in found.items():
-        if image_id is None:
-            problems.add("no ground-truth image of this name", source=str(f))
-    known = [f for f in files if found[f] is not None]
-    rows = read_rows(known, (6,), problems, _DT_ROW)
-    image_id = np.array([found[rows.files[i]] for i in rows.file_index.tolist()], np.int64)
+    found = index.find_all([f.stem for f in files])
+    for k in np.flatnonzero(found < 0).tolist():
+        problems.add(index.missing(files[k].stem, "no ground-truth image of this name"), source=str(files[k]))
+    rows = read_rows([f for f, i in zip(files, found) if i >= 0], (6,), problems, _DT_ROW)
+    image_id = found[found >= 0][rows.file_index]
     pos = np.searchsorted(gt.images.ids, image_id)
     wh = np.stack([gt.images.width[pos], gt.images.height[pos]], axis=1).astype(np.float64)
     for i in np.flatnonzero((wh <= 0).any(axis=1))[:1].tolist():
         problems.add("the ground truth has no size for this image (YOLO boxes need it)",
                      source=rows.where(i)[0])
-    pred_names = None if names is None else _names(folder, names)
-    category_id = dt_classes(rows.column(0), gt.categories, pred_names, problems, rows.where, numeric=True)
+    pred_names = _names(folder, names)
+    category_id = dt_classes(rows.column(0), gt.categories, pred_names, problems, rows.where, numeric=True,
+                             numbering=_gt_numbering(pred_names, gt))
     box = _boxes(rows, problems, wh[:, 0], wh[:, 1])
     score = rows.floats([5], ["score"], problems)[:, 0]
     problems.check()
@@ -174,12 +177,23 @@ def _class_numbers(category_ids: np.ndarray, all_ids: np.ndarray) -> np.ndarray:
     return np.searchsorted(all_ids, category_ids)
 
 
+def _gt_numbering(names: Mapping[int, str] | None, gt: Dataset) -> dict[int, int] | None:
+    """Class number -> category id when `names` is the names file `write_yolo` writes for `gt`
+    (every category, numbered by `_class_numbers`): exact also for categories of the same name."""
+    ids = gt.categories.ids
+    numbers = _class_numbers(ids, ids).tolist()
+    if names is None or dict(names) != dict(zip(numbers, gt.categories.names)):
+        return None
+    return dict(zip(numbers, ids.tolist()))
+
+
 def write_yolo(data: Dataset | Detections, folder: str | Path, *, gt: Dataset | None = None) -> None:
     """Write a YOLO label folder: `<stem>.txt` per image (empty when it has no objects).
 
-    Ground truth also writes `data.yaml` (`names:` by class number; categories whose ids are
-    not 0..K-1 are numbered by position) and `sizes.csv`, so the folder reads back alone.
-    Predictions need `gt` (image sizes, names and numbering). Crowd and ignored ground truth
+    Also writes `data.yaml` (`names:` by class number; categories whose ids are not 0..K-1 are
+    numbered by position), and for ground truth `sizes.csv`, so the folder reads back alone and
+    predictions read back as their own categories. Predictions need `gt` (image sizes, names and
+    numbering). Crowd and ignored ground truth
     have no YOLO form: they are left out, with a DataWarning."""
     import yaml
 
@@ -214,10 +228,10 @@ def write_yolo(data: Dataset | Detections, folder: str | Path, *, gt: Dataset | 
     for k, stem in enumerate(stems):
         chunk = lines[starts[k]:starts[k + 1]]
         (folder / f"{stem}.txt").write_text("".join(f"{line}\n" for line in chunk))
+    numbers = _class_numbers(ref.categories.ids, ref.categories.ids).tolist()
+    (folder / "data.yaml").write_text(yaml.safe_dump(
+        {"names": dict(zip(numbers, ref.categories.names))}, sort_keys=True, allow_unicode=True))
     if isinstance(data, Dataset):
-        numbers = _class_numbers(ref.categories.ids, ref.categories.ids).tolist()
-        (folder / "data.yaml").write_text(yaml.safe_dump(
-            {"names": dict(zip(numbers, ref.categories.names))}, sort_keys=True, allow_unicode=True))
         names = images.file_names or ("",) * len(stems)
         (folder / SIZES_FILE).write_text("image,width,height\n" + "".join(
             f"{_csv_field(n if n and Path(n).stem == s else s)},{w},{h}\n"

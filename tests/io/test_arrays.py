@@ -163,3 +163,26 @@ def test_streaming_arrays_equal_one_pass(box_format: str) -> None:
     assert_array_equal(ev.compute().coco.stats, whole.coco.stats)
     with pytest.raises(DetrecallError, match="categories="):
         Evaluator().update(targets, preds)
+
+
+def test_bool_flags_are_read_like_0_1() -> None:
+    # torch users pass bool tensors for iscrowd / ignore
+    t = [{"boxes": [[0, 0, 10, 10], [20, 20, 30, 30], [40, 40, 50, 50]], "labels": [0, 0, 0]}]
+    p = [{"boxes": [[0, 0, 10, 10], [20, 20, 30, 30], [40, 40, 50, 50]], "labels": [0, 0, 0],
+          "scores": [0.9, 0.8, 0.7]}]
+    as_ints = evaluate([{**t[0], "iscrowd": [0, 1, 0], "ignore": [0, 0, 1]}], p, iou_thresholds=[0.5])
+    as_bools = evaluate([{**t[0], "iscrowd": Tensor([False, True, False]),
+                          "ignore": Tensor(np.array([False, False, True]))}], p, iou_thresholds=[0.5])
+    assert_array_equal(as_bools.coco.stats, as_ints.coco.stats)
+    c = as_bools.point.per_class[0]
+    assert (c.tp, c.fp, c.fn) == (1, 0, 0)  # the crowd and the ignored box are neither TP nor FN
+
+
+@pytest.mark.parametrize("categories", [{"a": "cat"}, {1.5: "cat"}, {"--3": "cat"}, {1: "cat", "1": "dog"}])
+def test_category_keys_that_are_not_labels_are_input_errors(categories: Any) -> None:
+    from detrecall.errors import InputError
+
+    t = [{"boxes": [[0, 0, 2, 2]], "labels": [1]}]
+    p = [{"boxes": [[0, 0, 2, 2]], "labels": [1], "scores": [0.5]}]
+    with pytest.raises(InputError, match=r"^categories: "):
+        evaluate(t, p, categories=categories)

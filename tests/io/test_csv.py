@@ -10,8 +10,9 @@ import pytest
 from numpy.testing import assert_allclose
 
 from detrecall import evaluate, read_coco_gt, read_coco_results
-from detrecall.errors import DataWarning
+from detrecall.errors import DataWarning, InputError
 from detrecall.io.csv import read_csv_gt, read_csv_predictions, write_csv
+from detrecall.io.yolo import read_yolo_gt
 from tests.oracle import random_coco, reference
 
 
@@ -85,3 +86,40 @@ def test_writer_header(tmp_path: Path) -> None:
     write_csv(g, tmp_path / "g.csv")
     assert (tmp_path / "g.csv").read_text() == ("image,class,x1,y1,x2,y2,width,height\n"
                                                 "1,4,1.0,1.0,3.0,3.0,10,10\n")
+
+
+def test_an_empty_class_with_a_box_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "gt.csv").write_text("image,class,x1,y1,x2,y2\na.jpg,cat,0,0,1,1\nb.jpg,,0,0,2,2\n"
+                                     "c.jpg,,,,,\n")  # c: an image without objects, fine
+    with pytest.raises(InputError, match=r"gt.csv: line 3: class: is empty"):
+        read_csv_gt(tmp_path / "gt.csv")
+    (tmp_path / "dt.csv").write_text("image,class,x1,y1,x2,y2,score\na.jpg,,0,0,1,1,0.5\n")
+    (tmp_path / "ok.csv").write_text("image,class,x1,y1,x2,y2\na.jpg,cat,0,0,1,1\n")
+    with pytest.raises(InputError, match=r"dt.csv: line 2: class: class '' is not among"):
+        read_csv_predictions(tmp_path / "dt.csv", read_csv_gt(tmp_path / "ok.csv"))
+
+
+def test_image_ids_are_the_stems_as_numbers_as_in_yolo(tmp_path: Path) -> None:
+    (tmp_path / "gt.csv").write_text("image,class,x1,y1,x2,y2\n000123.jpg,cat,0,0,1,1\n7.png,cat,0,0,2,2\n")
+    gt = read_csv_gt(tmp_path / "gt.csv")
+    assert gt.images.ids.tolist() == [7, 123] and gt.images.file_names == ("7.png", "000123.jpg")
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    (labels / "000123.txt").write_text("0 0.5 0.5 0.1 0.1\n")
+    (labels / "sizes.csv").write_text("image,width,height\n000123.jpg,10,10\n7.png,10,10\n")
+    assert read_yolo_gt(labels).images.ids.tolist() == gt.images.ids.tolist()
+    (tmp_path / "dt.csv").write_text("image,class,x1,y1,x2,y2,score\n123,cat,0,0,1,1,0.5\n"
+                                     "000123,cat,0,0,1,1,0.4\n7.png,cat,0,0,2,2,0.5\n")
+    assert read_csv_predictions(tmp_path / "dt.csv", gt).image_id.tolist() == [7, 123, 123]
+
+
+def test_predictions_by_image_id_on_coco_ground_truth(tmp_path: Path) -> None:
+    gt = read_coco_gt({"images": [{"id": 5, "file_name": "a.jpg", "width": 9, "height": 9},
+                                  {"id": 1, "file_name": "5.jpg", "width": 9, "height": 9},
+                                  {"id": 2, "file_name": "b.jpg", "width": 9, "height": 9}],
+                       "categories": [{"id": 1, "name": "cat"}],
+                       "annotations": [{"id": 1, "image_id": 2, "category_id": 1, "bbox": [0, 0, 1, 1]}]})
+    (tmp_path / "dt.csv").write_text("image_id,class,x1,y1,x2,y2,score\n2,cat,0,0,1,1,0.5\n"
+                                     "5,cat,0,0,1,1,0.4\na,cat,0,0,1,1,0.3\n")
+    dt = read_csv_predictions(tmp_path / "dt.csv", gt)  # COCO ids are real: found by id text,
+    assert dt.image_id[dt.file_index.argsort()].tolist() == [2, 1, 5]  # after names ("5" is 5.jpg)

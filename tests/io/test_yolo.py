@@ -4,6 +4,8 @@ YOLO -> back round trip against pycocotools on the de-normalized boxes."""
 from __future__ import annotations
 
 import copy
+import json
+import shutil
 import struct
 import warnings
 import zlib
@@ -14,6 +16,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from detrecall import evaluate, read_coco_gt, read_coco_results
+from detrecall.cli import main
 from detrecall.errors import DataWarning, InputError
 from detrecall.io._images import image_size, sizes_from_folder
 from detrecall.io.yolo import read_yolo_gt, read_yolo_predictions, write_yolo
@@ -204,5 +207,84 @@ def test_predictions_mapped_by_name_to_sparse_coco_ids(tmp_path: Path) -> None:
     back = read_yolo_predictions(tmp_path / "preds", gt, names=tmp_path / "labels" / "data.yaml")
     assert back.category_id.tolist() == dt.category_id.tolist()
     assert_allclose(back.box, dt.box, atol=1e-9)
+    shutil.rmtree(tmp_path / "preds")
+    write_yolo(dt, tmp_path / "preds", gt=gt)
+    (tmp_path / "preds" / "data.yaml").unlink()  # a folder of class numbers alone
     with pytest.raises(InputError, match="class 0 is not among the ground truth's categories"):
         read_yolo_predictions(tmp_path / "preds", gt)  # without names: numbers must be GT ids
+
+
+def _evaluate_cli(gt: Path, dt: Path, capsys: pytest.CaptureFixture[str], *flags: str) -> list[float]:
+    assert main(["evaluate", str(gt), str(dt), "--format", "json", *flags]) == 0
+    return list(json.loads(capsys.readouterr().out)["coco"].values())
+
+
+def test_converted_predictions_read_back_as_their_classes(tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    # category ids 2, 3, 5 of 1, 2, 3, 5, 9: YOLO numbers them 1, 2, 3 and says so in data.yaml
+    records = json.loads((FIXTURES / "dt_bbox.json").read_text())
+    records = [r for r in records if r["category_id"] in (2, 3, 5)]
+    (tmp_path / "dt.json").write_text(json.dumps(records))
+    assert main(["convert", str(tmp_path / "dt.json"), str(tmp_path / "yolo"), "--to", "yolo",
+                 "--kind", "dt", "--gt", str(FIXTURES / "gt.json")]) == 0
+    capsys.readouterr()
+    want = _evaluate_cli(FIXTURES / "gt.json", tmp_path / "dt.json", capsys)
+    got = _evaluate_cli(FIXTURES / "gt.json", tmp_path / "yolo", capsys, "--dt-format", "yolo")
+    assert_allclose(got, want, atol=1e-12, rtol=0)
+    gt = read_coco_gt(FIXTURES / "gt.json")
+    dt = read_coco_results(tmp_path / "dt.json", gt)
+    back = read_yolo_predictions(tmp_path / "yolo", gt)
+    assert back.category_id.tolist() == dt.category_id.tolist()
+    assert_allclose(back.box, dt.box, atol=1e-9, rtol=0)
+
+
+def test_round_trip_keeps_classes_of_the_same_name_apart(tmp_path: Path) -> None:
+    image = {"id": 1, "width": 100, "height": 100, "file_name": "a.jpg"}
+    cats = [{"id": 4, "name": "car"}, {"id": 7, "name": "car"}, {"id": 9, "name": "bus"}]
+    anns = [{"id": k + 1, "image_id": 1, "category_id": c, "bbox": [10 * k, 0, 10, 10], "area": 100,
+             "iscrowd": 0} for k, c in enumerate((4, 7, 9))]
+    gt = read_coco_gt({"images": [image], "categories": cats, "annotations": anns})
+    dt = read_coco_results([{"image_id": 1, "category_id": c, "bbox": [10 * k, 0, 10, 10], "score": 0.5}
+                            for k, c in enumerate((7, 4, 9))], gt)
+    write_yolo(dt, tmp_path / "dt", gt=gt)
+    write_yolo(gt, tmp_path / "gt")
+    back = read_yolo_predictions(tmp_path / "dt", gt)
+    assert back.category_id.tolist() == dt.category_id.tolist()
+    gt2 = read_yolo_gt(tmp_path / "gt")  # numbered 0, 1, 2 by position
+    assert read_yolo_predictions(tmp_path / "dt", gt2).category_id.tolist() == [0, 1, 2]
+    assert gt2.category_id.tolist() == [0, 1, 2] and evaluate(gt, back).coco.AP == evaluate(gt, dt).coco.AP
+
+
+def test_label_file_names_win_over_ids_as_text(tmp_path: Path) -> None:
+    labels = _write(tmp_path / "labels", {"1.txt": "0 0.5 0.5 0.2 0.2\n", "2.txt": "0 0.5 0.5 0.4 0.4\n",
+                                          "a.txt": "0 0.5 0.5 0.6 0.6\n"})
+    (labels / "sizes.csv").write_text("image,width,height\n1.jpg,10,10\n2.jpg,10,10\na.jpg,10,10\n")
+    gt = read_yolo_gt(labels)
+    assert gt.images.ids.tolist() == [0, 1, 2]  # positions: "a" is no number
+    preds = _write(tmp_path / "preds", {"1.txt": "0 0.5 0.5 0.2 0.2 0.9\n",
+                                        "2.txt": "0 0.5 0.5 0.4 0.4 0.9\n",
+                                        "a.txt": "0 0.5 0.5 0.6 0.6 0.9\n"})
+    dt = read_yolo_predictions(preds, gt)
+    assert dt.image_id.tolist() == [0, 1, 2]
+    assert_allclose(dt.box, gt.box)
+
+
+def test_an_id_made_up_from_positions_is_no_name(tmp_path: Path) -> None:
+    labels = _write(tmp_path / "labels", {"10.txt": "0 0.5 0.5 0.2 0.2\n", "x.txt": "0 0.5 0.5 0.4 0.4\n"})
+    (labels / "sizes.csv").write_text("image,width,height\n10.jpg,10,10\nx.jpg,10,10\n")
+    gt = read_yolo_gt(labels)
+    assert gt.images.ids.tolist() == [0, 1]
+    preds = _write(tmp_path / "preds", {"1.txt": "0 0.5 0.5 0.4 0.4 0.9\n"})
+    with pytest.raises(InputError, match=r"preds/1.txt: no ground-truth image of this name"):
+        read_yolo_predictions(preds, gt)  # image id 1 is "x" by position only, not by name
+    preds = _write(tmp_path / "preds2", {"010.txt": "0 0.5 0.5 0.2 0.2 0.9\n"})
+    assert read_yolo_predictions(preds, gt).image_id.tolist() == [0]  # "10" zero-padded
+
+
+def test_a_stem_of_two_images_is_refused(tmp_path: Path) -> None:
+    gt = read_coco_gt({"images": [{"id": 1, "file_name": "a.jpg", "width": 9, "height": 9},
+                                  {"id": 2, "file_name": "a.png", "width": 9, "height": 9}],
+                       "categories": [{"id": 1, "name": "cat"}], "annotations": []})
+    preds = _write(tmp_path / "preds", {"a.txt": "1 0.5 0.5 0.4 0.4 0.9\n"})
+    with pytest.raises(InputError, match=r"a.txt: the name of 2 ground-truth images \(ids 1, 2;"):
+        read_yolo_predictions(preds, gt)
