@@ -36,9 +36,7 @@ def _parser() -> argparse.ArgumentParser:
                     "with most errors, AP = 1, score calibration (ECE)")
     ev.add_argument("--plots", type=Path, metavar="DIR",
                     help="also write every plot as DIR/<name>.png (adds the confusion matrix)")
-    ev.add_argument("--plot-size", default="800x600", metavar="WxH",
-                    help="plot size in pixels (default 800x600)")
-    ev.add_argument("--quiet", action="store_true", help="no progress indication on stderr")
+    _add_drawing_args(ev)
     ci = ev.add_argument_group("confidence intervals (image-level bootstrap)")
     ci.add_argument("--ci", type=float, metavar="LEVEL",
                     help="add LEVEL (e.g. 0.95) bootstrap intervals of AP, AP50, AP75, AR100, "
@@ -75,9 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_evaluation_args(pl)
     pl.add_argument("-o", "--output", type=Path, metavar="DIR", required=True,
                     help="folder for the PNG files (created if missing)")
-    pl.add_argument("--plot-size", default="800x600", metavar="WxH",
-                    help="plot size in pixels (default 800x600)")
-    pl.add_argument("--quiet", action="store_true", help="no progress indication on stderr")
+    _add_drawing_args(pl)
     rp = sub.add_parser(
         "report", help="write a self-contained HTML report of an evaluation",
         description="Evaluate as `evaluate` does and write one HTML file (no external resources): "
@@ -85,9 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_evaluation_args(rp)
     rp.add_argument("-o", "--output", type=Path, metavar="FILE", required=True,
                     help="the HTML file to write")
-    rp.add_argument("--plot-size", default="800x600", metavar="WxH",
-                    help="plot size in pixels (default 800x600)")
-    rp.add_argument("--quiet", action="store_true", help="no progress indication on stderr")
+    _add_drawing_args(rp)
     cv = sub.add_parser(
         "convert", help="convert ground truth or predictions between COCO, YOLO, VOC and CSV",
         description="Read SRC (ground truth, or predictions with --kind dt) and write it to DST in "
@@ -197,6 +191,13 @@ def _bootstrap_options(group: Any, required_ci: bool) -> None:
     group.add_argument("--bootstrap", type=int, metavar="N",
                        help=f"bootstrap replicates{after} (default 1000)")
     group.add_argument("--seed", type=int, help=f"seed of the image draws{after} (default 0)")
+
+
+def _add_drawing_args(p: argparse.ArgumentParser) -> None:
+    """--plot-size and --quiet, shared by evaluate, plot and report."""
+    p.add_argument("--plot-size", default="800x600", metavar="WxH",
+                   help="plot size in pixels (default 800x600)")
+    p.add_argument("--quiet", action="store_true", help="no progress indication on stderr")
 
 
 def _add_evaluation_args(p: argparse.ArgumentParser) -> None:
