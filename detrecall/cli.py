@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
@@ -310,8 +311,6 @@ def _run_evaluation(args: argparse.Namespace, confusion: bool) -> Any:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    import os
-
     from .report import formats
     from .report.table import diagnostics_text, result_text, use_rich
 
@@ -473,6 +472,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in str(e).splitlines():  # several collected problems: one line each
             print(f"detrecall: error: {line}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit's flush
+        return 0
     except OSError as e:  # e.g. --output to a folder that does not exist
         print(f"detrecall: error: {e.filename}: {e.strerror}", file=sys.stderr)
         return 2

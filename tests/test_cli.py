@@ -167,3 +167,23 @@ def test_protocol_voc_and_lvis_json(tmp_path: Path) -> None:
     assert out.returncode == 2 and out.stdout == ""
     assert out.stderr.strip() == (f"detrecall: error: {FIXTURES / 'gt.json'}: image 0: neg_category_ids: "
                                   "missing (LVIS ground truth lists it for every image)")
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path) -> None:
+    """`detrecall evaluate ... | head`: no 'Broken pipe' error, exit 0."""
+    n = 3000  # enough per-class rows to overflow the pipe's buffer
+    gt = {"images": [{"id": 1, "width": 100, "height": 100}],
+          "categories": [{"id": k, "name": f"class{k}"} for k in range(1, n + 1)],
+          "annotations": [{"id": k, "image_id": 1, "category_id": k, "bbox": [0, 0, 5, 5], "area": 25}
+                          for k in range(1, n + 1)]}
+    (tmp_path / "gt.json").write_text(json.dumps(gt))
+    (tmp_path / "dt.json").write_text("[]")
+    proc = subprocess.Popen([sys.executable, "-m", "detrecall.cli", "evaluate", str(tmp_path / "gt.json"),
+                             str(tmp_path / "dt.json"), "--format", "csv"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.read(100)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=120) == 0 and err == "", err
