@@ -59,6 +59,19 @@ def _group_starts(keys: np.ndarray) -> np.ndarray:
     return np.maximum.accumulate(np.where(first, np.arange(n), 0)) if n else np.zeros(0, np.int64)
 
 
+def _by_group_then_score(group: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """np.lexsort((-score, group)) (stable: ties keep input order), faster: one float sort gives
+    each row its score rank, then one sort of the unique key group * n + rank, which is nearly
+    in order already because the rows come grouped."""
+    n = len(score)
+    if n == 0 or (int(group.max()) + 1) * n >= 2**62:
+        return np.lexsort((-score, group))
+    by_score = np.argsort(-score, kind="stable")
+    rank = np.empty(n, np.int64)
+    rank[by_score] = np.arange(n)
+    return np.argsort(group * n + rank)
+
+
 def plan(gt: Dataset, dt: Detections, params: EvalParams) -> Plan:
     """Select, group and rank every detection; list every (detection, ground truth) pair.
 
@@ -78,7 +91,7 @@ def plan(gt: Dataset, dt: Detections, params: EvalParams) -> Plan:
     gt_class, gt_group = keys(gt.image_id[g_sel], gt.category_id[g_sel])
     d_class, d_group = keys(dt.image_id[d_sel], dt.category_id[d_sel])
     # rows are stored by (image, category, file order): the order pycocotools concatenates in
-    order = np.lexsort((-dt.score[d_sel], d_group))  # stable: ties keep file order
+    order = _by_group_then_score(d_group, dt.score[d_sel])
     dt_rows, dt_class, dt_group = d_sel[order], d_class[order], d_group[order]
     dt_rank = np.arange(len(order)) - _group_starts(dt_group)
 
