@@ -41,14 +41,15 @@ class Plan:
     pair_dt: np.ndarray  # (P,) index into the kept detections
     pair_gt: np.ndarray  # (P,) index into the selected ground truth
     blocks: np.ndarray  # (B, 4) per group with pairs: dt start, dt count, gt start, gt count
+    by_score: np.ndarray  # (D,) the kept detections by score descending, ties in plan order
 
 
-def _isin_sorted(values: np.ndarray, allowed: np.ndarray) -> np.ndarray:
-    """(N,) bool: each value is in the sorted array `allowed`."""
+def _positions(values: np.ndarray, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(index of each value in the sorted array `allowed`, whether it is there)."""
     if len(allowed) == 0:
-        return np.zeros(len(values), bool)
-    pos = np.searchsorted(allowed, values).clip(0, len(allowed) - 1)
-    return allowed[pos] == values
+        return np.zeros(len(values), np.int64), np.zeros(len(values), bool)
+    pos = np.searchsorted(allowed, values).clip(0, len(allowed) - 1).astype(np.int64)
+    return pos, allowed[pos] == values
 
 
 def _group_starts(keys: np.ndarray) -> np.ndarray:
@@ -59,17 +60,17 @@ def _group_starts(keys: np.ndarray) -> np.ndarray:
     return np.maximum.accumulate(np.where(first, np.arange(n), 0)) if n else np.zeros(0, np.int64)
 
 
-def _by_group_then_score(group: np.ndarray, score: np.ndarray) -> np.ndarray:
-    """np.lexsort((-score, group)) (stable: ties keep input order), faster: one float sort gives
-    each row its score rank, then one sort of the unique key group * n + rank, which is nearly
-    in order already because the rows come grouped."""
+def _by_group_then_score(group: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """np.lexsort((-score, group)) (stable: ties keep input order), and the stable order by
+    score alone. One float sort gives each row its score rank, then one sort of the unique key
+    group * n + rank, which is nearly in order already because the rows come grouped."""
     n = len(score)
-    if n == 0 or (int(group.max()) + 1) * n >= 2**62:
-        return np.lexsort((-score, group))
     by_score = np.argsort(-score, kind="stable")
+    if n == 0 or (int(group.max()) + 1) * n >= 2**62:
+        return np.lexsort((-score, group)), by_score
     rank = np.empty(n, np.int64)
     rank[by_score] = np.arange(n)
-    return np.argsort(group * n + rank)
+    return np.argsort(group * n + rank), by_score
 
 
 def plan(gt: Dataset, dt: Detections, params: EvalParams) -> Plan:
@@ -79,19 +80,26 @@ def plan(gt: Dataset, dt: Detections, params: EvalParams) -> Plan:
     """
     image_ids = gt.images.ids if params.image_ids is None else params.image_ids
     class_ids = gt.categories.ids if params.category_ids is None else params.category_ids
-    g_sel = np.flatnonzero(_isin_sorted(gt.image_id, image_ids) & _isin_sorted(gt.category_id, class_ids))
-    d_sel = np.flatnonzero(_isin_sorted(dt.image_id, image_ids) & _isin_sorted(dt.category_id, class_ids))
     n_classes = len(class_ids)
 
-    def keys(image_id: np.ndarray, category_id: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        cls = np.searchsorted(class_ids, category_id).astype(np.int64)
-        img = np.searchsorted(image_ids, image_id).astype(np.int64)
-        return cls, (img if params.class_agnostic else img * n_classes + cls)
+    def select(image_id: np.ndarray, category_id: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Rows whose image and class are evaluated, their class index and group key (one
+        searchsorted per column serves both the selection and the keys)."""
+        img, keep_i = _positions(image_id, image_ids)
+        cls, keep_c = _positions(category_id, class_ids)
+        rows = np.flatnonzero(keep_i & keep_c)
+        if len(rows) < len(image_id):
+            img, cls = img[rows], cls[rows]
+        return rows, cls, (img if params.class_agnostic else img * n_classes + cls)
 
-    gt_class, gt_group = keys(gt.image_id[g_sel], gt.category_id[g_sel])
-    d_class, d_group = keys(dt.image_id[d_sel], dt.category_id[d_sel])
+    g_sel, gt_class, gt_group = select(gt.image_id, gt.category_id)
+    d_sel, d_class, d_group = select(dt.image_id, dt.category_id)
     # rows are stored by (image, category, file order): the order pycocotools concatenates in
-    order = _by_group_then_score(d_group, dt.score[d_sel])
+    order, by_score = _by_group_then_score(d_group, dt.score[d_sel])
+    # in plan order: rows of equal score are in the same relative order by row as by (group,
+    # rank), since rows come by (image, category, file order) and ranks break ties by file order
+    position = np.empty(len(order), np.int64)
+    position[order] = np.arange(len(order))
     dt_rows, dt_class, dt_group = d_sel[order], d_class[order], d_group[order]
     dt_rank = np.arange(len(order)) - _group_starts(dt_group)
 
@@ -114,12 +122,22 @@ def plan(gt: Dataset, dt: Detections, params: EvalParams) -> Plan:
         gt_group=gt_group, dt_rows=dt_rows,
         dt_class=zeros(dt_class) if params.class_agnostic else dt_class,
         dt_group=dt_group, dt_rank=dt_rank, pair_dt=pair_dt, pair_gt=pair_gt, blocks=blocks,
+        by_score=position[by_score],
     )
 
 
 def _in_range(area: np.ndarray, ranges: np.ndarray) -> np.ndarray:
     """(A, N) bool: area inside each inclusive range."""
     return (area[None, :] >= ranges[:, :1]) & (area[None, :] <= ranges[:, 1:])
+
+
+def score_order(p: Plan, max_det: int | None = None) -> np.ndarray:
+    """aggregate.by_score of the detections `match(p, ..., max_det=max_det)` keeps, without a
+    new sort: the plan's score order, cut and renumbered."""
+    if max_det is None:
+        return p.by_score
+    kept = p.dt_rank < max_det
+    return (np.cumsum(kept) - 1)[p.by_score[kept[p.by_score]]]
 
 
 def match(

@@ -15,7 +15,7 @@ from .geometry.masks import mask_iou
 from .io._records import read_json
 from .io.arrays import is_arrays, read_arrays
 from .io.coco import read_coco_gt, read_coco_results
-from .matching import Plan, match, match_voc, plan
+from .matching import Plan, match, match_voc, plan, score_order
 from .protocols.coco import ClassMetrics, CocoSummary, make_params, per_class, summarize
 from .protocols.lvis import (
     LVIS_MAX_DETS,
@@ -259,6 +259,7 @@ class BatchMatches:
     point: Matches  # at the operating point's IoU, one unbounded area range
     confusion: np.ndarray | None
     frequency: np.ndarray | None = None  # LVIS: frequency group of each evaluated class
+    score_order: np.ndarray | None = None  # aggregate.by_score(coco.det_score), when known
 
 
 def match_batch(gt: Dataset, dt: Detections, config: Config, meta: LvisMeta | None = None) -> BatchMatches:
@@ -291,7 +292,9 @@ def match_batch(gt: Dataset, dt: Detections, config: Config, meta: LvisMeta | No
     matrix = None
     if config.confusion:
         matrix = _confusion(gt, dt, at_point, config)
-    return BatchMatches(coco=coco, point=at_point, confusion=matrix, frequency=frequency)
+    order = None if config.protocol == "voc" else score_order(p, params.max_dets[-1])
+    return BatchMatches(coco=coco, point=at_point, confusion=matrix, frequency=frequency,
+                        score_order=order)
 
 
 def class_names(categories: Categories, class_ids: np.ndarray, class_agnostic: bool) -> list[str]:
@@ -302,14 +305,14 @@ def finish(config: Config, batch: BatchMatches, names: Sequence[str],
            image_ids: np.ndarray) -> EvaluationResult:
     """Accumulate and summarize matched images into the result."""
     params = config.params
+    order = batch.score_order if batch.score_order is not None else by_score(batch.coco.det_score)
     shared = batch.point.det_score is batch.coco.det_score  # one score sort serves both
-    score_order = by_score(batch.coco.det_score) if shared else None
     point = operating_point(
         batch.point, names, iou_threshold=config.iou_threshold,
         score_threshold=config.score_threshold, beta=config.beta,
         zero_division=config.zero_division, target_recall=config.target_recall,
         target_precision=config.target_precision, confusion=batch.confusion, cost=config.cost,
-        image_ids=image_ids, score_order=score_order,
+        image_ids=image_ids, score_order=order if shared else None,
     )
     common = dict(iou_type=config.iou_type, params=params, matches=batch.coco, point=point,
                   protocol=config.protocol, point_matches=batch.point,
@@ -317,7 +320,7 @@ def finish(config: Config, batch: BatchMatches, names: Sequence[str],
     if config.protocol == "voc":
         voc = voc_result(batch.coco, names, config.ap_method, config.pixel_inclusive)
         return EvaluationResult(coco=None, per_class=(), accumulated=None, voc=voc, **common)
-    acc = accumulate(batch.coco, params, score_order)
+    acc = accumulate(batch.coco, params, order)
     classes = per_class(acc, params, batch.coco.class_ids, names)
     if config.protocol == "lvis":
         assert batch.frequency is not None

@@ -31,3 +31,18 @@ def test_point_matches_cut_from_coco_equal_a_second_match(seed: int) -> None:
     assert _point_from(coco, p, gt, dt, dataclasses.replace(small, point_max_det=None)) is None or (
         len(p.dt_rank) == 0 or p.dt_rank.max() == 0)
     assert _point_from(coco, p, gt, dt, make_config("bbox", iou_threshold=0.42)) is None
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_plan_score_order_equals_a_fresh_sort_of_the_kept_detections(seed: int) -> None:
+    """Score ties (random_coco draws scores from 3 levels in some seeds) and max-dets cuts."""
+    from detrecall.aggregate import by_score
+    from detrecall.matching import score_order
+
+    gt, dt = read_inputs(*random_coco(seed), "bbox")
+    for max_dets, agnostic in (([100], False), ([1, 2], False), ([3], True)):
+        params = make_config("bbox", max_dets=max_dets, class_agnostic=agnostic).params
+        p = plan(gt, dt, params)
+        m = match(p, pair_ious("bbox", p, gt, dt), gt, dt, iou_thresholds=params.iou_thresholds,
+                  area_ranges=params.area_ranges, max_det=params.max_dets[-1])
+        np.testing.assert_array_equal(score_order(p, params.max_dets[-1]), by_score(m.det_score))
