@@ -211,17 +211,21 @@ def make_config(
     )
 
 
+def _geometry_read(iou_type: str) -> tuple[bool, Any]:
+    """What the COCO readers must read for `iou_type`: masks (segm), or shapes (their kind)."""
+    return iou_type == "segm", (iou_type if iou_type in _SHAPE_TYPES else None)
+
+
 def read_inputs(gt: Any, dt: Any, iou_type: str, angle_unit: AngleUnit = "radians", *,
                 box_format: str = "xyxy", categories: Sequence[str] | Mapping[int, str] | None = None,
                 first_image_id: int = 0) -> tuple[Dataset, Detections]:
     """Dataset and Detections from files, parsed JSON, per-image arrays (io/arrays.py: then
     `box_format`, `categories`, `first_image_id` apply), or themselves."""
-    masks = iou_type == "segm"
     if is_arrays(gt):  # a COCO ground truth is a dict
         gt, dt = read_arrays(gt, dt, box_format=box_format, categories=categories, iou_type=iou_type,
                              first_image_id=first_image_id)
-    shapes: Any = iou_type if iou_type in _SHAPE_TYPES else None
     if not isinstance(gt, Dataset):
+        masks, shapes = _geometry_read(iou_type)
         gt = read_coco_gt(gt, masks=masks, shapes=shapes, angle_unit=angle_unit)
     return gt, _read_detections(dt, gt, iou_type, angle_unit)
 
@@ -233,15 +237,14 @@ def read_lvis_inputs(gt: Any, dt: Any, iou_type: str,
         raise DetrecallError("protocol='lvis' needs the LVIS ground-truth file or dict (its images "
                              "carry neg_category_ids and not_exhaustive_category_ids)")
     data, name = read_json(gt)
-    shapes: Any = iou_type if iou_type in _SHAPE_TYPES else None
-    gt_set = read_coco_gt(data, masks=iou_type == "segm", shapes=shapes, angle_unit=angle_unit, name=name)
+    masks, shapes = _geometry_read(iou_type)
+    gt_set = read_coco_gt(data, masks=masks, shapes=shapes, angle_unit=angle_unit, name=name)
     return gt_set, _read_detections(dt, gt_set, iou_type, angle_unit), read_lvis_meta(data, name, gt_set)
 
 
 def _read_detections(dt: Any, gt: Dataset, iou_type: str, angle_unit: AngleUnit) -> Detections:
     """Detections from a results file, parsed JSON, or themselves; checked against the iou type."""
-    masks = iou_type == "segm"
-    shapes: Any = iou_type if iou_type in _SHAPE_TYPES else None
+    masks, shapes = _geometry_read(iou_type)
     if not isinstance(dt, Detections):
         dt = read_coco_results(dt, gt, masks=masks, shapes=shapes, angle_unit=angle_unit)
     if masks and (gt.masks is None or dt.masks is None):
@@ -273,8 +276,8 @@ def match_batch(gt: Dataset, dt: Detections, config: Config, meta: LvisMeta | No
         gt, dt, not_exhaustive = federate(gt, dt, meta, params.max_dets[-1])
         class_ids = gt.categories.ids if params.category_ids is None else params.category_ids
         frequency = meta.frequency[np.searchsorted(meta.category_ids, class_ids)]
-    difficult = gt.iscrowd | gt.ignore
     if config.protocol == "voc":  # VOC has no crowd IoU: crowds are difficult, with plain IoU
+        difficult = gt.iscrowd | gt.ignore
         gt = replace(gt, iscrowd=np.zeros(len(gt), bool))
     p = plan(gt, dt, params)
     iou = pair_ious(config.iou_type, p, gt, dt, pixel_inclusive=config.pixel_inclusive)
@@ -305,7 +308,9 @@ def finish(config: Config, batch: BatchMatches, names: Sequence[str],
            image_ids: np.ndarray) -> EvaluationResult:
     """Accumulate and summarize matched images into the result."""
     params = config.params
-    order = batch.score_order if batch.score_order is not None else by_score(batch.coco.det_score)
+    order = batch.score_order  # the accumulation's score order (VOC accumulates otherwise)
+    if order is None and config.protocol != "voc":
+        order = by_score(batch.coco.det_score)
     shared = batch.point.det_score is batch.coco.det_score  # one score sort serves both
     point = operating_point(
         batch.point, names, iou_threshold=config.iou_threshold,

@@ -31,7 +31,7 @@ def take(table: _Rows, rows: np.ndarray) -> _Rows:
         v = getattr(table, f.name)
         if isinstance(v, np.ndarray) and v.ndim and len(v) == n:
             cut[f.name] = v[rows]
-        elif isinstance(v, tuple) and len(v) == n and f.name not in ("names",):
+        elif isinstance(v, tuple) and len(v) == n:
             cut[f.name] = tuple(v[i] for i in rows.tolist())
     return replace(table, **cut)
 
