@@ -9,7 +9,7 @@ and return it. matplotlib is imported only here, inside the functions.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +50,13 @@ def new_figure(size: tuple[int, int] = DEFAULT_SIZE) -> Figure:
     return Figure(figsize=(size[0] / DPI, size[1] / DPI), dpi=DPI, layout="constrained")
 
 
+def _one_axes(size: tuple[int, int], draw: Callable[..., Any], *args: Any) -> Figure:
+    """A Figure of one Axes, drawn by draw(ax, *args)."""
+    fig = new_figure(size)
+    draw(fig.add_subplot(), *args)
+    return fig
+
+
 def save_png(fig: Figure, path: str | Path) -> Path:
     """Write `fig` as PNG (Agg) at its own size, with no Software/date metadata."""
     path = Path(path)
@@ -83,9 +90,7 @@ def draw_pr_curves(ax: Axes, result: EvaluationResult) -> Axes:
 
 
 def pr_figure(result: EvaluationResult, size: tuple[int, int] = DEFAULT_SIZE) -> Figure:
-    fig = new_figure(size)
-    draw_pr_curves(fig.add_subplot(), result)
-    return fig
+    return _one_axes(size, draw_pr_curves, result)
 
 
 def coco_pr_curves(result: EvaluationResult) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -157,9 +162,7 @@ def draw_threshold_curves(ax: Axes, result: EvaluationResult) -> Axes:
 
 
 def threshold_figure(result: EvaluationResult, size: tuple[int, int] = DEFAULT_SIZE) -> Figure:
-    fig = new_figure(size)
-    draw_threshold_curves(fig.add_subplot(), result)
-    return fig
+    return _one_axes(size, draw_threshold_curves, result)
 
 
 def class_ap(result: EvaluationResult) -> tuple[list[str], np.ndarray, str]:
@@ -193,9 +196,7 @@ def draw_ap_bars(ax: Axes, result: EvaluationResult) -> Axes:
 
 
 def ap_figure(result: EvaluationResult, size: tuple[int, int] = DEFAULT_SIZE) -> Figure:
-    fig = new_figure(size)
-    draw_ap_bars(fig.add_subplot(), result)
-    return fig
+    return _one_axes(size, draw_ap_bars, result)
 
 
 def normalized_confusion(matrix: np.ndarray) -> np.ndarray:
@@ -234,9 +235,7 @@ def draw_confusion(ax: Axes, result: EvaluationResult, normalized: bool = False)
 
 def confusion_figure(result: EvaluationResult, size: tuple[int, int] = DEFAULT_SIZE,
                      normalized: bool = False) -> Figure:
-    fig = new_figure(size)
-    draw_confusion(fig.add_subplot(), result, normalized)
-    return fig
+    return _one_axes(size, draw_confusion, result, normalized)
 
 
 SIZES = ("small", "medium", "large")
@@ -283,9 +282,7 @@ def draw_ap_by_size(ax: Axes, result: EvaluationResult) -> Axes:
 
 
 def ap_by_size_figure(result: EvaluationResult, size: tuple[int, int] = DEFAULT_SIZE) -> Figure:
-    fig = new_figure(size)
-    draw_ap_by_size(fig.add_subplot(), result)
-    return fig
+    return _one_axes(size, draw_ap_by_size, result)
 
 
 def draw_reliability(ax: Axes, cal: Calibration) -> Axes:
@@ -306,9 +303,7 @@ def draw_reliability(ax: Axes, cal: Calibration) -> Axes:
 
 
 def reliability_figure(cal: Calibration, size: tuple[int, int] = DEFAULT_SIZE) -> Figure:
-    fig = new_figure(size)
-    draw_reliability(fig.add_subplot(), cal)
-    return fig
+    return _one_axes(size, draw_reliability, cal)
 
 
 def figures(result: EvaluationResult, size: tuple[int, int] = DEFAULT_SIZE,
