@@ -11,7 +11,7 @@ import numpy as np
 from .aggregate import ZeroDivision, accumulate, by_score
 from .errors import DetrecallError
 from .geometry.boxes import box_iou_pairs
-from .geometry.masks import mask_iou
+from .geometry.masks import mask_iou_blocks
 from .io._records import read_json
 from .io.arrays import is_arrays, read_arrays
 from .io.coco import read_coco_gt, read_coco_results
@@ -116,18 +116,7 @@ def pair_ious(iou_type: str, p: Plan, gt: Dataset, dt: Detections, *,
         g = p.gt_rows[p.pair_gt]
         return polygon_iou_pairs(dt.shapes[p.dt_rows[p.pair_dt]], gt.shapes[g], gt.iscrowd[g])
     assert gt.masks is not None and dt.masks is not None
-    out = np.empty(len(p.pair_dt))
-    at = 0
-    for d0, nd, g0, ng in p.blocks.tolist():
-        gt_rows = p.gt_rows[g0 : g0 + ng]
-        iou = mask_iou(
-            [dt.masks[r] for r in p.dt_rows[d0 : d0 + nd].tolist()],
-            [gt.masks[r] for r in gt_rows.tolist()],
-            gt.iscrowd[gt_rows],
-        )
-        out[at : at + nd * ng] = iou.ravel()
-        at += nd * ng
-    return out
+    return mask_iou_blocks(dt.masks, gt.masks, p.dt_rows, p.gt_rows, p.blocks, gt.iscrowd)
 
 
 @dataclass(frozen=True)

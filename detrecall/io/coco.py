@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 import numpy as np
 
+from .._compiled import native
 from ..errors import InputError
 from ..geometry import masks as M
 from ..types import Categories, Dataset, Detections, Images
@@ -330,12 +331,8 @@ class _MaskResult(msgspec.Struct, gc=False):
 _decode_mask_results = msgspec.json.Decoder(list[_MaskResult])
 
 
-def _typed_decode(source: Any, decoder: msgspec.json.Decoder,
-                  columns: Callable[[list[Any]], tuple[Any, ...]]) -> tuple[Any, ...] | None:
-    """Columns of a results file decoded straight into typed records, chunk by chunk (about
-    twice as fast as building dicts, and the records of one chunk at a time in memory):
-    (image_id, category_id, score, *columns(records)). None whenever the file does not fit the
-    type; the general path then takes over (and names any bad record)."""
+def _file_bytes(source: Any) -> bytearray | None:
+    """The whole file in one buffer, when `source` is a path that reads; else None."""
     if not isinstance(source, (str, os.PathLike)):
         return None
     try:
@@ -345,6 +342,15 @@ def _typed_decode(source: Any, decoder: msgspec.json.Decoder,
                 return None
     except OSError:
         return None
+    return buf
+
+
+def _typed_decode(buf: bytearray, decoder: msgspec.json.Decoder,
+                  columns: Callable[[list[Any]], tuple[Any, ...]]) -> tuple[Any, ...] | None:
+    """Columns of a results file decoded straight into typed records, chunk by chunk (about
+    twice as fast as building dicts, and the records of one chunk at a time in memory):
+    (image_id, category_id, score, *columns(records)). None whenever the file does not fit the
+    type; the general path then takes over (and names any bad record)."""
 
     def decode(chunk: memoryview) -> tuple[Any, ...]:
         recs = decoder.decode(chunk)
@@ -415,6 +421,16 @@ def _decode_in_chunks(buf: bytearray, decode: Callable[[memoryview], Any]) -> li
 def _fast_mask_results(source: Any) -> tuple[Any, ...] | None:
     """Columns and RLE dicts of a results file of compressed-RLE masks (the usual segm export);
     the boxes too when every result has one (else None for them); None if it is anything else."""
+    buf = _file_bytes(source)
+    if buf is None:
+        return None
+    if native is not None:
+        got = native.mask_results(buf)
+        if got is not None:  # else a form it leaves to msgspec (a null bbox, say)
+            n, image_id, category_id, score, size, box, rles, all_boxes = got
+            return (np.frombuffer(image_id, np.int64), np.frombuffer(category_id, np.int64),
+                    np.frombuffer(score), np.frombuffer(size, np.int64).reshape(-1, 2), rles,
+                    np.frombuffer(box).reshape(-1, 4) if all_boxes and n else None)
 
     def columns(recs: list[Any]) -> tuple[Any, ...]:
         segs = [r.segmentation for r in recs]
@@ -428,18 +444,29 @@ def _fast_mask_results(source: Any) -> tuple[Any, ...] | None:
             return size, rles, _MIXED
         return size, rles, _flat(boxes, np.float64, 4)
 
-    decoded = _typed_decode(source, _decode_mask_results, columns)
+    decoded = _typed_decode(buf, _decode_mask_results, columns)
     if decoded is None or decoded[-1] is _MIXED:
         return None
     return decoded
 
 
 def _fast_box_results(source: Any) -> tuple[np.ndarray, ...] | None:
-    """Columns of a plain box-results file; None if it is anything else."""
+    """Columns of a plain box-results file (image_id, category_id, score, bbox); None if it is
+    anything else."""
+    buf = _file_bytes(source)
+    if buf is None:
+        return None
+    if native is not None:
+        got = native.box_results(buf)
+        if got is not None:  # else a form it leaves to msgspec (an escaped key, say)
+            _, image_id, category_id, score, box = got
+            return (np.frombuffer(image_id, np.int64), np.frombuffer(category_id, np.int64),
+                    np.frombuffer(score), np.frombuffer(box).reshape(-1, 4))
+
     def boxes(recs: list[Any]) -> tuple[np.ndarray]:
         return (_flat([r.bbox for r in recs], np.float64, 4),)
 
-    return _typed_decode(source, _decode_box_results, boxes)
+    return _typed_decode(buf, _decode_box_results, boxes)
 
 
 def _flat(rows: list[Sequence[Any]], dtype: type, width: int) -> np.ndarray:

@@ -1,0 +1,838 @@
+/* detrecall._native: the two hot paths numpy cannot vectorize.
+ *
+ * 1. box_results / mask_results: a COCO results file (a JSON array of flat records) parsed
+ *    straight into columns, with no Python object per record. Strict: anything outside the
+ *    plain form (a missing key, a string id, an escaped key, ...) returns None and the caller
+ *    takes the general path, which reads every form and names any bad record.
+ *    Numbers are correctly rounded: Clinger's exact fast path (mantissa <= 2^53 and a power of
+ *    ten <= 1e22, one IEEE multiply or divide), else Python's own correctly rounded strtod.
+ * 2. mask_pair_iou: IoU of the planned (detection, ground truth) mask pairs, each compressed
+ *    RLE decoded once into foreground intervals. Values equal pycocotools' rleIou for
+ *    well-formed RLEs (runs summing to h*w, h*w < 2^29, equal sizes within a pair); for
+ *    anything else it returns None and the caller uses pycocotools itself.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- JSON scanning */
+
+typedef struct {
+    const char *p;
+    const char *end;
+} Cursor;
+
+static inline void skip_ws(Cursor *c)
+{
+    while (c->p < c->end && (*c->p == ' ' || *c->p == '\n' || *c->p == '\r' || *c->p == '\t'))
+        c->p++;
+}
+
+static inline int expect(Cursor *c, char ch)
+{
+    skip_ws(c);
+    if (c->p < c->end && *c->p == ch) {
+        c->p++;
+        return 1;
+    }
+    return 0;
+}
+
+static inline int peek(Cursor *c)
+{
+    skip_ws(c);
+    return c->p < c->end ? (unsigned char)*c->p : -1;
+}
+
+static const double POW10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+#define IS_DIGIT(ch) ((ch) >= '0' && (ch) <= '9')
+
+/* A JSON number (RFC 8259 grammar) at the cursor. On success: *value (correctly rounded),
+ * *integral (no fraction or exponent, at most 18 digits) and *ivalue when integral. */
+static int parse_number(Cursor *c, double *value, int *integral, int64_t *ivalue)
+{
+    skip_ws(c);
+    const char *start = c->p, *p = c->p, *end = c->end;
+    int negative = 0, dropped = 0, digits = 0, has_frac_or_exp = 0;
+    uint64_t mantissa = 0;
+    long exp10 = 0;
+    if (p < end && *p == '-') {
+        negative = 1;
+        p++;
+    }
+    if (p >= end)
+        return 0;
+    if (*p == '0') {
+        p++;
+    }
+    else if (*p >= '1' && *p <= '9') {
+        while (p < end && IS_DIGIT(*p)) {
+            if (digits < 19) {
+                mantissa = mantissa * 10 + (uint64_t)(*p - '0');
+                digits++;
+            }
+            else {
+                exp10++;
+                dropped = 1;
+            }
+            p++;
+        }
+    }
+    else {
+        return 0;
+    }
+    if (p < end && *p == '.') {
+        has_frac_or_exp = 1;
+        p++;
+        if (p >= end || !IS_DIGIT(*p))
+            return 0;
+        while (p < end && IS_DIGIT(*p)) {
+            int d = *p - '0';
+            if (mantissa == 0 && d == 0) {
+                exp10--;
+            }
+            else if (digits < 19) {
+                mantissa = mantissa * 10 + (uint64_t)d;
+                digits++;
+                exp10--;
+            }
+            else {
+                dropped = 1;
+            }
+            p++;
+        }
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        has_frac_or_exp = 1;
+        p++;
+        int sign = 1;
+        long e = 0;
+        if (p < end && (*p == '+' || *p == '-')) {
+            sign = *p == '-' ? -1 : 1;
+            p++;
+        }
+        if (p >= end || !IS_DIGIT(*p))
+            return 0;
+        while (p < end && IS_DIGIT(*p)) {
+            if (e < 100000)
+                e = e * 10 + (*p - '0');
+            p++;
+        }
+        exp10 += sign * e;
+    }
+    c->p = p;
+    *integral = !has_frac_or_exp && !dropped && digits <= 18;
+    if (*integral)
+        *ivalue = negative ? -(int64_t)mantissa : (int64_t)mantissa;
+    if (mantissa == 0 && !dropped) { /* "-0" is the integer 0, as json and orjson read it */
+        *value = negative && has_frac_or_exp ? -0.0 : 0.0;
+        return 1;
+    }
+    if (!dropped && mantissa <= (UINT64_C(1) << 53) && exp10 >= -22 && exp10 <= 22) {
+        double m = (double)mantissa;
+        double v = exp10 < 0 ? m / POW10[-exp10] : m * POW10[exp10];
+        *value = negative ? -v : v;
+        return 1;
+    }
+    char buf[128];
+    size_t len = (size_t)(p - start);
+    if (len >= sizeof(buf))
+        return 0;
+    memcpy(buf, start, len);
+    buf[len] = 0;
+    double v = PyOS_string_to_double(buf, NULL, NULL);
+    if (v == -1.0 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    *value = v;
+    return 1;
+}
+
+/* A string without escapes: its bytes in [*s, *s + *n). Escaped strings are refused (0). */
+static int parse_plain_string(Cursor *c, const char **s, Py_ssize_t *n)
+{
+    if (!expect(c, '"'))
+        return 0;
+    const char *q = c->p;
+    while (q < c->end && *q != '"') {
+        if (*q == '\\' || (unsigned char)*q < 0x20)
+            return 0;
+        q++;
+    }
+    if (q >= c->end)
+        return 0;
+    *s = c->p;
+    *n = q - c->p;
+    c->p = q + 1;
+    return 1;
+}
+
+/* A string of ASCII characters as a new str; of the escapes, those of '\\', '"' and '/'
+ * ('\\' is one of the RLE characters). NULL (no Python error set) for anything else. */
+static PyObject *parse_ascii_string(Cursor *c)
+{
+    if (!expect(c, '"'))
+        return NULL;
+    const char *q = c->p;
+    Py_ssize_t escapes = 0;
+    while (q < c->end && *q != '"') {
+        unsigned char ch = (unsigned char)*q;
+        if (ch < 0x20 || ch >= 0x80)
+            return NULL;
+        if (ch == '\\') {
+            if (q + 1 >= c->end || (q[1] != '\\' && q[1] != '"' && q[1] != '/'))
+                return NULL;
+            escapes++;
+            q++;
+        }
+        q++;
+    }
+    if (q >= c->end)
+        return NULL;
+    PyObject *out = PyUnicode_New(q - c->p - escapes, 127);
+    if (out == NULL) {
+        PyErr_Clear();
+        return NULL;
+    }
+    char *w = (char *)PyUnicode_DATA(out);
+    for (const char *r = c->p; r < q; r++)
+        *w++ = *r == '\\' ? *++r : *r;
+    c->p = q + 1;
+    return out;
+}
+
+static int skip_value(Cursor *c, int depth);
+
+static int skip_string(Cursor *c)
+{
+    if (!expect(c, '"'))
+        return 0;
+    while (c->p < c->end) {
+        char ch = *c->p++;
+        if (ch == '"')
+            return 1;
+        if (ch == '\\') {
+            if (c->p >= c->end)
+                return 0;
+            c->p++;
+        }
+    }
+    return 0;
+}
+
+static int skip_literal(Cursor *c, const char *word)
+{
+    size_t n = strlen(word);
+    if ((size_t)(c->end - c->p) < n || memcmp(c->p, word, n) != 0)
+        return 0;
+    c->p += n;
+    return 1;
+}
+
+/* Any JSON value, checked for structure (strings, numbers, literals, nesting) and skipped. */
+static int skip_value(Cursor *c, int depth)
+{
+    if (depth > 64)
+        return 0;
+    int ch = peek(c);
+    double v;
+    int integral;
+    int64_t iv;
+    switch (ch) {
+    case '"':
+        return skip_string(c);
+    case 't':
+        return skip_literal(c, "true");
+    case 'f':
+        return skip_literal(c, "false");
+    case 'n':
+        return skip_literal(c, "null");
+    case '[':
+        c->p++;
+        if (expect(c, ']'))
+            return 1;
+        do {
+            if (!skip_value(c, depth + 1))
+                return 0;
+        } while (expect(c, ','));
+        return expect(c, ']');
+    case '{':
+        c->p++;
+        if (expect(c, '}'))
+            return 1;
+        do {
+            if (!skip_string(c) || !expect(c, ':') || !skip_value(c, depth + 1))
+                return 0;
+        } while (expect(c, ','));
+        return expect(c, '}');
+    default:
+        return parse_number(c, &v, &integral, &iv);
+    }
+}
+
+/* ---------------------------------------------------------------- growable columns */
+
+typedef struct {
+    char *data;
+    size_t used, cap;
+} Column;
+
+static int column_push(Column *col, const void *item, size_t size)
+{
+    if (col->used + size > col->cap) {
+        size_t cap = col->cap ? col->cap * 2 : 4096;
+        while (cap < col->used + size)
+            cap *= 2;
+        char *data = realloc(col->data, cap);
+        if (data == NULL)
+            return 0;
+        col->data = data;
+        col->cap = cap;
+    }
+    memcpy(col->data + col->used, item, size);
+    col->used += size;
+    return 1;
+}
+
+static PyObject *column_to_bytearray(Column *col)
+{
+    return PyByteArray_FromStringAndSize(col->used ? col->data : "", (Py_ssize_t)col->used);
+}
+
+static int key_is(const char *s, Py_ssize_t n, const char *name)
+{
+    return (size_t)n == strlen(name) && memcmp(s, name, (size_t)n) == 0;
+}
+
+static int parse_int_field(Cursor *c, int64_t *out)
+{
+    double v;
+    int integral;
+    return parse_number(c, &v, &integral, out) && integral;
+}
+
+static int parse_float_field(Cursor *c, double *out)
+{
+    int integral;
+    int64_t iv;
+    return parse_number(c, out, &integral, &iv);
+}
+
+static int parse_box(Cursor *c, double box[4])
+{
+    if (!expect(c, '['))
+        return 0;
+    for (int k = 0; k < 4; k++) {
+        if (k && !expect(c, ','))
+            return 0;
+        if (!parse_float_field(c, &box[k]))
+            return 0;
+    }
+    return expect(c, ']');
+}
+
+enum { HAVE_IMAGE = 1, HAVE_CATEGORY = 2, HAVE_SCORE = 4, HAVE_BOX = 8, HAVE_SEGMENTATION = 16 };
+
+/* {"size": [h, w], "counts": "..."}: the size, and the counts as a new str (unescaped only). */
+static int parse_rle(Cursor *c, int64_t size[2], PyObject **counts)
+{
+    int have = 0;
+    *counts = NULL;
+    if (!expect(c, '{'))
+        return 0;
+    do {
+        const char *key;
+        Py_ssize_t n;
+        if (!parse_plain_string(c, &key, &n) || !expect(c, ':'))
+            goto fail;
+        if (key_is(key, n, "size") && !(have & 1)) {
+            if (!expect(c, '[') || !parse_int_field(c, &size[0]) || !expect(c, ',') ||
+                !parse_int_field(c, &size[1]) || !expect(c, ']'))
+                goto fail;
+            have |= 1;
+        }
+        else if (key_is(key, n, "counts") && !(have & 2)) {
+            if ((*counts = parse_ascii_string(c)) == NULL)
+                goto fail;
+            have |= 2;
+        }
+        else {
+            goto fail;
+        }
+    } while (expect(c, ','));
+    if (!expect(c, '}') || have != 3)
+        goto fail;
+    return 1;
+fail:
+    Py_CLEAR(*counts);
+    return 0;
+}
+
+typedef struct {
+    Column image, category, score, box, size;
+    PyObject *masks; /* list of {"size": (h, w), "counts": str}, mask results only */
+    Py_ssize_t n, with_box;
+} Results;
+
+static void results_free(Results *r)
+{
+    free(r->image.data);
+    free(r->category.data);
+    free(r->score.data);
+    free(r->box.data);
+    free(r->size.data);
+    Py_CLEAR(r->masks);
+}
+
+/* One record; masks: segmentation is a compressed RLE and bbox optional. */
+static int parse_record(Cursor *c, Results *r, int masks)
+{
+    int have = 0;
+    int64_t image = 0, category = 0, size[2] = {0, 0};
+    double score = 0, box[4] = {0, 0, 0, 0};
+    PyObject *counts = NULL;
+    if (!expect(c, '{'))
+        return 0;
+    if (peek(c) == '}')
+        return 0;
+    do {
+        const char *key;
+        Py_ssize_t n;
+        int bit = 0, ok;
+        if (!parse_plain_string(c, &key, &n) || !expect(c, ':'))
+            goto fail;
+        if (key_is(key, n, "image_id"))
+            bit = HAVE_IMAGE;
+        else if (key_is(key, n, "category_id"))
+            bit = HAVE_CATEGORY;
+        else if (key_is(key, n, "score"))
+            bit = HAVE_SCORE;
+        else if (key_is(key, n, "bbox"))
+            bit = HAVE_BOX;
+        else if (masks && key_is(key, n, "segmentation"))
+            bit = HAVE_SEGMENTATION;
+        if (have & bit) /* a repeated key: the general path decides */
+            goto fail;
+        switch (bit) {
+        case HAVE_IMAGE:
+            ok = parse_int_field(c, &image);
+            break;
+        case HAVE_CATEGORY:
+            ok = parse_int_field(c, &category);
+            break;
+        case HAVE_SCORE:
+            ok = parse_float_field(c, &score);
+            break;
+        case HAVE_BOX:
+            ok = parse_box(c, box);
+            break;
+        case HAVE_SEGMENTATION:
+            ok = parse_rle(c, size, &counts);
+            break;
+        default:
+            ok = skip_value(c, 0);
+        }
+        if (!ok)
+            goto fail;
+        have |= bit;
+    } while (expect(c, ','));
+    if (!expect(c, '}'))
+        goto fail;
+    int need = HAVE_IMAGE | HAVE_CATEGORY | HAVE_SCORE | (masks ? HAVE_SEGMENTATION : HAVE_BOX);
+    if ((have & need) != need)
+        goto fail;
+    if (masks) {
+        /* a box on some results and not others is for the general path (pycocotools' rule) */
+        int with_box = (have & HAVE_BOX) != 0;
+        if (r->n > 0 && (r->with_box > 0) != with_box)
+            goto fail;
+        r->with_box += with_box;
+        if (!column_push(&r->size, size, sizeof(size)))
+            goto fail;
+        PyObject *rle = Py_BuildValue("{s:(LL),s:N}", "size", (long long)size[0],
+                                      (long long)size[1], "counts", counts);
+        counts = NULL; /* stolen by N, also on failure */
+        if (rle == NULL || PyList_Append(r->masks, rle) < 0) {
+            Py_XDECREF(rle);
+            PyErr_Clear();
+            goto fail;
+        }
+        Py_DECREF(rle);
+    }
+    if (!column_push(&r->image, &image, 8) || !column_push(&r->category, &category, 8) ||
+        !column_push(&r->score, &score, 8) || !column_push(&r->box, box, sizeof(box)))
+        goto fail;
+    r->n++;
+    return 1;
+fail:
+    Py_XDECREF(counts);
+    return 0;
+}
+
+static PyObject *parse_results(PyObject *arg, int masks)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    Results r;
+    memset(&r, 0, sizeof(r));
+    PyObject *out = NULL;
+    if (masks && (r.masks = PyList_New(0)) == NULL)
+        goto done;
+    Cursor c = {(const char *)view.buf, (const char *)view.buf + view.len};
+    /* a dict per mask, none of them cyclic: no collections while they pile up */
+    int gc_was_on = PyGC_Disable();
+    int ok = expect(&c, '[');
+    if (ok && !expect(&c, ']')) {
+        do {
+            ok = parse_record(&c, &r, masks);
+        } while (ok && expect(&c, ','));
+        ok = ok && expect(&c, ']');
+    }
+    if (gc_was_on)
+        PyGC_Enable();
+    skip_ws(&c);
+    if (!ok || c.p != c.end) {
+        out = Py_NewRef(Py_None);
+        goto done;
+    }
+    PyObject *image = column_to_bytearray(&r.image), *category = column_to_bytearray(&r.category),
+             *score = column_to_bytearray(&r.score), *box = column_to_bytearray(&r.box);
+    if (masks) {
+        PyObject *size = column_to_bytearray(&r.size);
+        out = Py_BuildValue("(nNNNNNOO)", r.n, image, category, score, size, box, r.masks,
+                            r.with_box == r.n ? Py_True : Py_False);
+    }
+    else {
+        out = Py_BuildValue("(nNNNN)", r.n, image, category, score, box);
+    }
+done:
+    results_free(&r);
+    PyBuffer_Release(&view);
+    return out;
+}
+
+static PyObject *box_results(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    return parse_results(arg, 0);
+}
+
+static PyObject *mask_results(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    return parse_results(arg, 1);
+}
+
+/* ---------------------------------------------------------------- mask IoU */
+
+typedef struct {
+    int64_t h, w;
+    int64_t area;
+    int64_t first, last; /* linear range [first, last) of the foreground, column-major */
+    int64_t x0, x1;      /* columns of the first and last foreground pixel */
+    Py_ssize_t start, count; /* foreground intervals in the shared buffer */
+} Mask;
+
+typedef struct {
+    uint32_t *data; /* pairs [begin, end) */
+    Py_ssize_t used, cap;
+} Intervals;
+
+static int intervals_push(Intervals *iv, uint32_t begin, uint32_t end)
+{
+    if (iv->used + 2 > iv->cap) {
+        Py_ssize_t cap = iv->cap ? iv->cap * 2 : 1 << 16;
+        uint32_t *data = realloc(iv->data, (size_t)cap * sizeof(uint32_t));
+        if (data == NULL)
+            return 0;
+        iv->data = data;
+        iv->cap = cap;
+    }
+    iv->data[iv->used++] = begin;
+    iv->data[iv->used++] = end;
+    return 1;
+}
+
+#define MAX_PIXELS (INT64_C(1) << 29)
+
+/* Decodes one {"size": [h, w], "counts": str|bytes} mask into foreground intervals.
+ * Returns 1, 0 for a mask not well-formed (the caller falls back), -1 on a Python error. */
+static int decode_mask(PyObject *rle, Mask *m, Intervals *iv)
+{
+    if (!PyDict_Check(rle))
+        return 0;
+    PyObject *size = PyDict_GetItemString(rle, "size");
+    PyObject *counts = PyDict_GetItemString(rle, "counts");
+    if (size == NULL || counts == NULL)
+        return 0;
+    PyObject *hw = PySequence_Fast(size, "size");
+    if (hw == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (PySequence_Fast_GET_SIZE(hw) != 2) {
+        Py_DECREF(hw);
+        return 0;
+    }
+    m->h = PyLong_AsLongLong(PySequence_Fast_GET_ITEM(hw, 0));
+    m->w = PyLong_AsLongLong(PySequence_Fast_GET_ITEM(hw, 1));
+    Py_DECREF(hw);
+    if (PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (m->h < 0 || m->w < 0 || m->h * m->w >= MAX_PIXELS)
+        return 0;
+    const char *s;
+    Py_ssize_t len;
+    if (PyBytes_Check(counts)) {
+        s = PyBytes_AS_STRING(counts);
+        len = PyBytes_GET_SIZE(counts);
+    }
+    else if (PyUnicode_Check(counts)) {
+        s = PyUnicode_AsUTF8AndSize(counts, &len);
+        if (s == NULL) {
+            PyErr_Clear();
+            return 0;
+        }
+    }
+    else {
+        return 0;
+    }
+    /* pycocotools' string code: 5 bits a character from '0', 0x20 = more, 0x10 on the last =
+     * negative; from the third count on, each is stored as the difference to the one two back. */
+    int64_t prev2 = 0, prev1 = 0, pos = 0, total = m->h * m->w;
+    Py_ssize_t k = 0, p = 0;
+    m->start = iv->used / 2;
+    m->area = 0;
+    m->first = m->last = 0;
+    while (p < len) {
+        int64_t x = 0;
+        int chars = 0, more = 1;
+        unsigned char ch = 0;
+        while (more) {
+            if (p >= len || chars == 6)
+                return 0;
+            ch = (unsigned char)s[p++];
+            if (ch < '0' || ch > 'o')
+                return 0;
+            ch -= '0';
+            x |= (int64_t)(ch & 0x1f) << (5 * chars);
+            more = ch & 0x20;
+            chars++;
+        }
+        if (ch & 0x10)
+            x -= INT64_C(1) << (5 * chars);
+        if (k > 2)
+            x += prev2;
+        if (x < 0 || x > total - pos)
+            return 0;
+        if ((k & 1) && x > 0) {
+            if (m->area == 0)
+                m->first = pos;
+            m->last = pos + x;
+            m->area += x;
+            if (!intervals_push(iv, (uint32_t)pos, (uint32_t)(pos + x))) {
+                PyErr_NoMemory();
+                return -1;
+            }
+        }
+        pos += x;
+        prev2 = prev1;
+        prev1 = x;
+        k++;
+    }
+    if (pos != total)
+        return 0;
+    m->count = iv->used / 2 - m->start;
+    if (m->area) {
+        m->x0 = m->first / m->h;
+        m->x1 = (m->last - 1) / m->h;
+    }
+    return 1;
+}
+
+static int64_t intersection(const uint32_t *a, Py_ssize_t na, const uint32_t *b, Py_ssize_t nb)
+{
+    int64_t inter = 0;
+    Py_ssize_t i = 0, j = 0;
+    while (i < na && j < nb) {
+        uint32_t a0 = a[2 * i], a1 = a[2 * i + 1], b0 = b[2 * j], b1 = b[2 * j + 1];
+        uint32_t lo = a0 > b0 ? a0 : b0, hi = a1 < b1 ? a1 : b1;
+        if (hi > lo)
+            inter += hi - lo;
+        if (a1 < b1)
+            i++;
+        else
+            j++;
+    }
+    return inter;
+}
+
+static int get_int64s(PyObject *obj, Py_buffer *view, const char *what)
+{
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        return 0;
+    if (view->itemsize != 8 || view->format == NULL || (strcmp(view->format, "q") != 0 &&
+                                                        strcmp(view->format, "l") != 0)) {
+        PyErr_Format(PyExc_TypeError, "%s must be a contiguous int64 array", what);
+        PyBuffer_Release(view);
+        return 0;
+    }
+    return 1;
+}
+
+/* mask_pair_iou(dt_masks, gt_masks, dt_rows, gt_rows, blocks, crowd) -> bytearray | None
+ * blocks: (k, 4) int64 rows (d0, nd, g0, ng): detections dt_rows[d0:d0+nd] against ground
+ * truths gt_rows[g0:g0+ng]; the IoUs of a block are row-major (detection-major), blocks in
+ * order. crowd: one byte per ground-truth row (indexed by the row itself). */
+static PyObject *mask_pair_iou(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *dt_masks, *gt_masks, *dt_rows_obj, *gt_rows_obj, *blocks_obj, *crowd_obj;
+    if (!PyArg_ParseTuple(args, "OOOOOO", &dt_masks, &gt_masks, &dt_rows_obj, &gt_rows_obj,
+                          &blocks_obj, &crowd_obj))
+        return NULL;
+    if (!PyTuple_Check(dt_masks) || !PyTuple_Check(gt_masks)) {
+        PyErr_SetString(PyExc_TypeError, "masks must be tuples");
+        return NULL;
+    }
+    Py_buffer dt_rows, gt_rows, blocks, crowd;
+    if (!get_int64s(dt_rows_obj, &dt_rows, "dt_rows"))
+        return NULL;
+    if (!get_int64s(gt_rows_obj, &gt_rows, "gt_rows")) {
+        PyBuffer_Release(&dt_rows);
+        return NULL;
+    }
+    if (!get_int64s(blocks_obj, &blocks, "blocks")) {
+        PyBuffer_Release(&dt_rows);
+        PyBuffer_Release(&gt_rows);
+        return NULL;
+    }
+    if (PyObject_GetBuffer(crowd_obj, &crowd, PyBUF_C_CONTIGUOUS) < 0) {
+        PyBuffer_Release(&dt_rows);
+        PyBuffer_Release(&gt_rows);
+        PyBuffer_Release(&blocks);
+        return NULL;
+    }
+    const int64_t *drow = dt_rows.buf, *grow = gt_rows.buf, *blk = blocks.buf;
+    const unsigned char *is_crowd = crowd.buf;
+    Py_ssize_t n_blocks = blocks.len / 32, n_dt_rows = dt_rows.len / 8, n_gt_rows = gt_rows.len / 8;
+    Py_ssize_t n_dt = PyTuple_GET_SIZE(dt_masks), n_gt = PyTuple_GET_SIZE(gt_masks);
+    PyObject *out = NULL;
+    Intervals iv = {NULL, 0, 0};
+    Mask *dm = NULL, *gm = NULL;
+    Py_ssize_t cap_d = 0, cap_g = 0, total = 0;
+    for (Py_ssize_t b = 0; b < n_blocks; b++) {
+        const int64_t *q = blk + 4 * b;
+        if (q[0] < 0 || q[1] < 0 || q[2] < 0 || q[3] < 0 || q[0] + q[1] > n_dt_rows ||
+            q[2] + q[3] > n_gt_rows) {
+            PyErr_SetString(PyExc_IndexError, "a block lies outside the rows");
+            goto done;
+        }
+        total += q[1] * q[3];
+    }
+    if (crowd.len < n_gt) {
+        PyErr_SetString(PyExc_ValueError, "crowd needs one byte per ground truth");
+        goto done;
+    }
+    out = PyByteArray_FromStringAndSize(NULL, total * (Py_ssize_t)sizeof(double));
+    if (out == NULL)
+        goto done;
+    double *o = (double *)PyByteArray_AS_STRING(out);
+    for (Py_ssize_t b = 0; b < n_blocks; b++) {
+        const int64_t *q = blk + 4 * b;
+        Py_ssize_t d0 = q[0], nd = q[1], g0 = q[2], ng = q[3];
+        if (nd > cap_d) {
+            free(dm);
+            cap_d = nd;
+            dm = malloc((size_t)cap_d * sizeof(Mask));
+        }
+        if (ng > cap_g) {
+            free(gm);
+            cap_g = ng;
+            gm = malloc((size_t)cap_g * sizeof(Mask));
+        }
+        if ((nd && dm == NULL) || (ng && gm == NULL)) {
+            PyErr_NoMemory();
+            Py_CLEAR(out);
+            goto done;
+        }
+        iv.used = 0;
+        int ok = 1;
+        for (Py_ssize_t i = 0; ok == 1 && i < nd; i++) {
+            int64_t r = drow[d0 + i];
+            ok = r >= 0 && r < n_dt ? decode_mask(PyTuple_GET_ITEM(dt_masks, r), dm + i, &iv) : -2;
+        }
+        for (Py_ssize_t j = 0; ok == 1 && j < ng; j++) {
+            int64_t r = grow[g0 + j];
+            ok = r >= 0 && r < n_gt ? decode_mask(PyTuple_GET_ITEM(gt_masks, r), gm + j, &iv) : -2;
+        }
+        if (ok != 1) {
+            Py_CLEAR(out);
+            if (ok == 0)
+                out = Py_NewRef(Py_None);
+            else if (ok == -2)
+                PyErr_SetString(PyExc_IndexError, "a row lies outside the masks");
+            goto done;
+        }
+        for (Py_ssize_t i = 0; i < nd; i++) {
+            const Mask *a = dm + i;
+            for (Py_ssize_t j = 0; j < ng; j++) {
+                const Mask *g = gm + j;
+                if (a->h != g->h || a->w != g->w) { /* pycocotools gives -1 or 0: its business */
+                    Py_CLEAR(out);
+                    out = Py_NewRef(Py_None);
+                    goto done;
+                }
+                double v = 0.0;
+                if (a->area && g->area && a->first < g->last && g->first < a->last &&
+                    a->x0 <= g->x1 && g->x0 <= a->x1) {
+                    int64_t inter = intersection(iv.data + 2 * a->start, a->count,
+                                                 iv.data + 2 * g->start, g->count);
+                    if (inter > 0) {
+                        int64_t uni = is_crowd[grow[g0 + j]] ? a->area : a->area + g->area - inter;
+                        v = (double)inter / (double)uni;
+                    }
+                }
+                *o++ = v;
+            }
+        }
+    }
+done:
+    free(iv.data);
+    free(dm);
+    free(gm);
+    PyBuffer_Release(&dt_rows);
+    PyBuffer_Release(&gt_rows);
+    PyBuffer_Release(&blocks);
+    PyBuffer_Release(&crowd);
+    return out;
+}
+
+static PyMethodDef methods[] = {
+    {"box_results", box_results, METH_O,
+     "box_results(buffer) -> (n, image_id, category_id, score, bbox) as bytearrays, or None"},
+    {"mask_results", mask_results, METH_O,
+     "mask_results(buffer) -> (n, image_id, category_id, score, size, bbox, rles, all_boxes) "
+     "or None"},
+    {"mask_pair_iou", mask_pair_iou, METH_VARARGS,
+     "mask_pair_iou(dt_masks, gt_masks, dt_rows, gt_rows, blocks, crowd) -> bytearray or None"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_native", "detrecall's compiled hot paths.", -1, methods, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__native(void)
+{
+    return PyModule_Create(&module);
+}

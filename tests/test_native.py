@@ -1,0 +1,265 @@
+"""The compiled hot paths (detrecall/_native.c) against their references: orjson for every
+parsed number (bit for bit), pycocotools for every mask IoU, and the pure-Python path for
+whatever the compiled one leaves to it."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+
+import msgspec
+import numpy as np
+import orjson
+import pytest
+from pycocotools import mask as mask_utils
+
+from detrecall import _compiled, read_coco_gt, read_coco_results
+from detrecall.geometry import masks as M
+from detrecall.io import coco
+
+native = _compiled.native
+needs_native = pytest.mark.skipif(native is None, reason="the native module is not built here")
+
+
+def test_native_module_is_built():
+    if os.environ.get("DETRECALL_NO_NATIVE", "") not in ("", "0"):
+        pytest.skip("DETRECALL_NO_NATIVE is set: the pure-Python paths are under test")
+    assert native is not None, "detrecall._native was not built (is there a C compiler?)"
+
+
+def _number_texts(rng: random.Random, n: int) -> list[str]:
+    """JSON numbers in every spelling a results writer produces, and the awkward ones."""
+    fixed = ["0", "-0", "0.0", "-0.0", "1", "1e0", "1E+2", "2.5e-3", "123456789012345678",
+             "12345678901234567890123", "0.1", "0.30000000000000004", "9007199254740993",
+             "1.7976931348623157e308", "4.9e-324", "2.2250738585072014e-308", "1e-400", "1e23",
+             "8.98846567431158e307", "0.000000000000000000000000000001234", "100000000000000000000000",
+             "3.141592653589793238462643383279", "1e22", "1e-22", "123.456e-5", "-987.65E+3"]
+    out = list(fixed)
+    while len(out) < n:
+        x = rng.choice([rng.uniform(0, 1), rng.uniform(0, 2000), rng.expovariate(1e-3),
+                        rng.uniform(-1e6, 1e6), np.float32(rng.uniform(0, 1000)).item(),
+                        10 ** rng.uniform(-30, 30)])
+        out.append(rng.choice([repr(x), f"{x:.2f}", f"{x:.4f}", f"{x:.17g}", f"{x:.6e}", f"{x:.25f}",
+                               f"{x:.3E}", str(round(x))]))
+    return out
+
+
+def _space(rng: random.Random) -> str:
+    return rng.choice(["", "", " ", "\n", "\t ", "\r\n  "])
+
+
+def _record(rng: random.Random, fields: dict[str, str]) -> str:
+    extra = {"id": "17", "area": "12.5", "note": '"a \\"quoted\\" \\\\ \\u00e9 text"',
+             "flags": '[true, false, null, {"k": [1, 2.5e3, "x"]}]', "empty": "{}"}
+    items = list(fields.items()) + rng.sample(list(extra.items()), rng.randint(0, 3))
+    rng.shuffle(items)
+    s = _space
+    return "{" + ",".join(f'{s(rng)}"{k}"{s(rng)}:{s(rng)}{v}{s(rng)}' for k, v in items) + "}"
+
+
+def _box_file(rng: random.Random, n: int) -> bytes:
+    nums = _number_texts(rng, 5 * n)
+    recs = []
+    for i in range(n):
+        box = "[" + ",".join(f"{_space(rng)}{v}" for v in nums[5 * i : 5 * i + 4]) + "]"
+        recs.append(_record(rng, {"image_id": str(rng.randint(-5, 10**15)),
+                                  "category_id": str(rng.randint(0, 90)),
+                                  "bbox": box, "score": nums[5 * i + 4]}))
+    return ("[" + _space(rng) + ("," + _space(rng)).join(recs) + "]" + _space(rng)).encode()
+
+
+def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and np.array_equal(a.view(np.int64), np.asarray(b, np.float64).view(np.int64))
+
+
+@needs_native
+@pytest.mark.parametrize("seed", range(20))
+def test_box_results_equal_orjson_bit_for_bit(seed):
+    rng = random.Random(seed)
+    data = _box_file(rng, rng.choice([0, 1, 7, 300]))
+    got = native.box_results(bytearray(data))
+    assert got is not None
+    n, image_id, category_id, score, box = got
+    ref = orjson.loads(data)
+    assert n == len(ref)
+    assert np.frombuffer(image_id, np.int64).tolist() == [r["image_id"] for r in ref]
+    assert np.frombuffer(category_id, np.int64).tolist() == [r["category_id"] for r in ref]
+    assert _same_bits(np.frombuffer(score), np.array([float(r["score"]) for r in ref]))
+    assert _same_bits(np.frombuffer(box), np.array([float(v) for r in ref for v in r["bbox"]]))
+
+
+@needs_native
+def test_number_parsing_matches_orjson_and_msgspec_on_hard_cases():
+    texts = _number_texts(random.Random(99), 3000)
+    data = ",".join(f'{{"image_id":1,"category_id":1,"bbox":[0,0,0,0],"score":{t}}}' for t in texts)
+    got = native.box_results(("[" + data + "]").encode())
+    assert got is not None
+    assert _same_bits(np.frombuffer(got[3]), np.array([float(orjson.loads(t)) for t in texts]))
+    assert _same_bits(np.frombuffer(got[3]), np.array([msgspec.json.decode(t, type=float) for t in texts]))
+
+
+REFUSED = [
+    b'{"image_id": 1}',  # not a list
+    b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1]}]',  # no score
+    b'[{"image_id": "1", "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1}]',
+    b'[{"image_id": 1.0, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1}]',
+    b'[{"image_id": 1e2, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1}]',
+    b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1], "score": 1}]',
+    b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1, 2], "score": 1}]',
+    b'[{"image_id": 1, "category_id": 1, "bbox": null, "score": 1}]',
+    b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": true}]',
+    b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": NaN}]',
+    b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 01}]',
+    b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": .5}]',
+    b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1.}]',
+    b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": +1}]',
+    b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1, "score": 2}]',
+    b'[{"image\\u005fid": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1}]',
+    b'[{"image_id": 12345678901234567890, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1}]',
+    b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1}',  # truncated
+    b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1}] x',
+    b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1},]',
+    b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1, "x": [1,]}]',
+    b'[{}]',
+]
+
+
+@needs_native
+@pytest.mark.parametrize("data", REFUSED)
+def test_box_results_refuse_all_but_the_plain_form(data):
+    assert native.box_results(data) is None
+
+
+@needs_native
+def test_refused_files_read_as_without_the_native_module(tmp_path, monkeypatch):
+    """A form the compiled parser leaves alone reads (or fails) exactly as before."""
+    gt = read_coco_gt({"images": [{"id": i, "width": 9, "height": 9} for i in (1, 100)],
+                       "annotations": [], "categories": [{"id": 1, "name": "a"}]})
+    for i, data in enumerate(REFUSED):
+        path = tmp_path / f"dt{i}.json"
+        path.write_bytes(data)
+        outcomes = []
+        for which in (native, None):
+            monkeypatch.setattr(coco, "native", which)
+            try:
+                d = read_coco_results(path, gt)
+                outcomes.append((d.image_id.tolist(), d.box.tolist(), d.score.tolist()))
+            except Exception as exc:  # the same error either way
+                outcomes.append((type(exc).__name__, str(exc)))
+        assert outcomes[0] == outcomes[1], data
+
+
+def _random_mask(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    m = np.zeros((h, w), np.uint8)
+    kind = rng.integers(6)
+    if kind == 0:
+        return m
+    if kind == 1:
+        return m + 1
+    if kind == 2:
+        m[rng.integers(h), rng.integers(w)] = 1
+        return m
+    for _ in range(rng.integers(1, 4)):
+        y0, x0 = rng.integers(h), rng.integers(w)
+        m[y0 : y0 + rng.integers(1, h + 1), x0 : x0 + rng.integers(1, w + 1)] = 1
+    if kind == 5:
+        m &= rng.random((h, w)) < 0.7
+    return m
+
+
+def _rles(masks: list[np.ndarray], as_str: bool) -> list[dict]:
+    out = mask_utils.encode(np.asfortranarray(np.stack(masks, axis=2)))
+    if as_str:
+        for r in out:
+            r["counts"] = r["counts"].decode()
+    return out
+
+
+@needs_native
+@pytest.mark.parametrize("seed", range(25))
+def test_mask_pair_iou_equals_pycocotools(seed):
+    rng = np.random.default_rng(seed)
+    h, w = int(rng.integers(1, 40)), int(rng.integers(1, 40))
+    n_dt, n_gt = int(rng.integers(1, 30)), int(rng.integers(1, 12))
+    dt = _rles([_random_mask(rng, h, w) for _ in range(n_dt)], as_str=bool(seed % 2))
+    gt = _rles([_random_mask(rng, h, w) for _ in range(n_gt)], as_str=False)
+    crowd = (rng.random(n_gt) < 0.3).astype(np.uint8)
+    # blocks over shuffled rows, as the plan makes them: every detection against its group's GT
+    dt_rows, gt_rows = rng.permutation(n_dt), rng.permutation(n_gt)
+    cuts_d = np.sort(rng.choice(np.arange(1, n_dt), size=min(2, n_dt - 1), replace=False)) if n_dt > 1 else []
+    blocks, d0 = [], 0
+    for d1 in [*np.asarray(cuts_d).tolist(), n_dt]:
+        g0 = int(rng.integers(n_gt))
+        blocks.append([d0, d1 - d0, g0, int(rng.integers(1, n_gt - g0 + 1))])
+        d0 = d1
+    blocks = np.array(blocks, np.int64)
+    got = native.mask_pair_iou(tuple(dt), tuple(gt), dt_rows, gt_rows, blocks, crowd)
+    assert got is not None
+    want = []
+    for d0, nd, g0, ng in blocks.tolist():
+        g = gt_rows[g0 : g0 + ng]
+        iou = mask_utils.iou([dt[r] for r in dt_rows[d0 : d0 + nd]], [gt[r] for r in g], crowd[g])
+        want.append(np.asarray(iou, np.float64).reshape(nd, ng).ravel())
+    assert np.array_equal(np.frombuffer(got), np.concatenate(want))
+
+
+@needs_native
+def test_mask_pair_iou_leaves_malformed_rles_to_pycocotools():
+    good = _rles([np.ones((4, 5), np.uint8)], as_str=False)[0]
+    short = {"size": [4, 5], "counts": b"0;"}  # runs sum to 11, not 20
+    other_size = _rles([np.ones((5, 4), np.uint8)], as_str=False)[0]
+    bad_char = {"size": [4, 5], "counts": b"0~"}
+    args = (np.zeros(1, np.int64), np.zeros(1, np.int64), np.array([[0, 1, 0, 1]], np.int64),
+            np.zeros(1, np.uint8))
+    for dt in (short, other_size, bad_char):
+        assert native.mask_pair_iou((dt,), (good,), *args) is None
+    # the wrapper then asks pycocotools, whose answer for a size mismatch is -1
+    iou = M.mask_iou_blocks((other_size,), (good,), *args)
+    assert iou.tolist() == [-1.0]
+
+
+@needs_native
+@pytest.mark.parametrize("seed", range(6))
+def test_mask_results_equal_the_msgspec_path(tmp_path, monkeypatch, seed):
+    rng = np.random.default_rng(seed)
+    h, w = 23, 17
+    masks = [_random_mask(rng, h, w) for _ in range(40)]
+    rles = _rles(masks, as_str=True)
+    assert any("\\" in r["counts"] for r in rles) or seed  # escapes occur in real files
+    with_box = seed % 2 == 0
+    recs = [{"image_id": int(rng.integers(1, 4)), "category_id": int(rng.integers(1, 3)),
+             "segmentation": {"size": [h, w], "counts": r["counts"]}, "score": float(rng.random()),
+             **({"bbox": [1.5, 2.0, 3.25, 4.0]} if with_box else {})} for r in rles]
+    path = tmp_path / "dt.json"
+    path.write_text(json.dumps(recs, indent=seed % 3 or None))
+    gt = read_coco_gt({"images": [{"id": i, "width": w, "height": h} for i in (1, 2, 3)],
+                       "annotations": [], "categories": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]})
+    got = native.mask_results(bytearray(path.read_bytes()))
+    assert got is not None and got[0] == len(recs) and got[7] is with_box
+    runs = []
+    for which in (native, None):
+        monkeypatch.setattr(coco, "native", which)
+        d = read_coco_results(path, gt, masks=True)
+        runs.append(d)
+    a, b = runs
+    assert [dict(m) for m in a.masks] == [{"size": tuple(m["size"]), "counts": m["counts"]} for m in b.masks]
+    for field in ("image_id", "category_id", "score", "box", "area", "file_index"):
+        assert np.array_equal(getattr(a, field), getattr(b, field)), field
+
+
+@needs_native
+def test_mask_results_refuse_what_msgspec_or_the_general_path_should_read():
+    base = '{"image_id": 1, "category_id": 1, "score": 0.5, "segmentation": %s%s}'
+    ok = '{"size": [2, 2], "counts": "04"}'
+    assert native.mask_results(f"[{base % (ok, '')}]".encode()) is not None
+    refused = [
+        base % ('{"size": [2, 2], "counts": [0, 4]}', ""),  # uncompressed
+        base % ("[[0, 0, 1, 0, 1, 1]]", ""),  # polygons
+        base % ('{"size": [2, 2], "counts": "0\\u0034"}', ""),
+        base % ('{"size": [2, 2], "counts": "04", "extra": 1}', ""),
+        base % (ok, ', "bbox": null'),
+        base % (ok, ', "bbox": [0, 0, 1, 1]') + ", " + base % (ok, ""),  # box on some only
+    ]
+    for text in refused:
+        assert native.mask_results(f"[{text}]".encode()) is None, text
