@@ -52,9 +52,15 @@ static const double POW10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
 
 #define IS_DIGIT(ch) ((ch) >= '0' && (ch) <= '9')
 
+#if defined(__GNUC__) || defined(__clang__)
+#define HOT static inline __attribute__((always_inline))
+#else
+#define HOT static inline
+#endif
+
 /* A JSON number (RFC 8259 grammar) at the cursor. On success: *value (correctly rounded),
  * *integral (no fraction or exponent, at most 18 digits) and *ivalue when integral. */
-static int parse_number(Cursor *c, double *value, int *integral, int64_t *ivalue)
+HOT int parse_number(Cursor *c, double *value, int *integral, int64_t *ivalue)
 {
     skip_ws(c);
     const char *start = c->p, *p = c->p, *end = c->end;
@@ -278,31 +284,48 @@ static int skip_value(Cursor *c, int depth)
 
 /* ---------------------------------------------------------------- growable columns */
 
+/* A column written straight into the bytearray handed back: sized from a bound on the
+ * record count up front (no copies as it fills), trimmed to what was written at the end. */
 typedef struct {
-    char *data;
+    PyObject *array;
     size_t used, cap;
 } Column;
+
+static int column_init(Column *col, size_t cap)
+{
+    col->used = 0;
+    col->cap = cap ? cap : 64;
+    col->array = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)col->cap);
+    return col->array != NULL;
+}
 
 static int column_push(Column *col, const void *item, size_t size)
 {
     if (col->used + size > col->cap) {
-        size_t cap = col->cap ? col->cap * 2 : 4096;
+        size_t cap = col->cap * 2;
         while (cap < col->used + size)
             cap *= 2;
-        char *data = realloc(col->data, cap);
-        if (data == NULL)
+        if (PyByteArray_Resize(col->array, (Py_ssize_t)cap) < 0) {
+            PyErr_Clear();
             return 0;
-        col->data = data;
+        }
         col->cap = cap;
     }
-    memcpy(col->data + col->used, item, size);
+    memcpy(PyByteArray_AS_STRING(col->array) + col->used, item, size);
     col->used += size;
     return 1;
 }
 
-static PyObject *column_to_bytearray(Column *col)
+/* The column's bytearray, trimmed; the column lets go of it. */
+static PyObject *column_release(Column *col)
 {
-    return PyByteArray_FromStringAndSize(col->used ? col->data : "", (Py_ssize_t)col->used);
+    PyObject *array = col->array;
+    col->array = NULL;
+    if (PyByteArray_Resize(array, (Py_ssize_t)col->used) < 0) {
+        Py_DECREF(array);
+        return NULL;
+    }
+    return array;
 }
 
 static int key_is(const char *s, Py_ssize_t n, const char *name)
@@ -382,12 +405,26 @@ typedef struct {
 
 static void results_free(Results *r)
 {
-    free(r->image.data);
-    free(r->category.data);
-    free(r->score.data);
-    free(r->box.data);
-    free(r->size.data);
+    Py_CLEAR(r->image.array);
+    Py_CLEAR(r->category.array);
+    Py_CLEAR(r->score.array);
+    Py_CLEAR(r->box.array);
+    Py_CLEAR(r->size.array);
     Py_CLEAR(r->masks);
+}
+
+static int results_init(Results *r, const char *p, const char *end, int masks)
+{
+    size_t bound = 0; /* a record opens with '{': no more records than braces */
+    while ((p = memchr(p, '{', (size_t)(end - p))) != NULL) {
+        bound++;
+        p++;
+    }
+    if (masks) /* its segmentation opens a second brace */
+        bound = bound / 2 + 1;
+    return column_init(&r->image, 8 * bound) && column_init(&r->category, 8 * bound) &&
+           column_init(&r->score, 8 * bound) && column_init(&r->box, 32 * bound) &&
+           column_init(&r->size, masks ? 16 * bound : 0) && (!masks || (r->masks = PyList_New(0)));
 }
 
 /* One record; masks: segmentation is a compressed RLE and bbox optional. */
@@ -483,7 +520,7 @@ static PyObject *parse_results(PyObject *arg, int masks)
     Results r;
     memset(&r, 0, sizeof(r));
     PyObject *out = NULL;
-    if (masks && (r.masks = PyList_New(0)) == NULL)
+    if (!results_init(&r, (const char *)view.buf, (const char *)view.buf + view.len, masks))
         goto done;
     Cursor c = {(const char *)view.buf, (const char *)view.buf + view.len};
     /* a dict per mask, none of them cyclic: no collections while they pile up */
@@ -502,16 +539,18 @@ static PyObject *parse_results(PyObject *arg, int masks)
         out = Py_NewRef(Py_None);
         goto done;
     }
-    PyObject *image = column_to_bytearray(&r.image), *category = column_to_bytearray(&r.category),
-             *score = column_to_bytearray(&r.score), *box = column_to_bytearray(&r.box);
-    if (masks) {
-        PyObject *size = column_to_bytearray(&r.size);
-        out = Py_BuildValue("(nNNNNNOO)", r.n, image, category, score, size, box, r.masks,
-                            r.with_box == r.n ? Py_True : Py_False);
-    }
-    else {
-        out = Py_BuildValue("(nNNNN)", r.n, image, category, score, box);
-    }
+    PyObject *image = column_release(&r.image), *category = column_release(&r.category),
+             *score = column_release(&r.score), *box = column_release(&r.box),
+             *size = column_release(&r.size);
+    if (image && category && score && box && size)
+        out = masks ? Py_BuildValue("(nOOOOOOO)", r.n, image, category, score, size, box, r.masks,
+                                    r.with_box == r.n ? Py_True : Py_False)
+                    : Py_BuildValue("(nOOOO)", r.n, image, category, score, box);
+    Py_XDECREF(image);
+    Py_XDECREF(category);
+    Py_XDECREF(score);
+    Py_XDECREF(box);
+    Py_XDECREF(size);
 done:
     results_free(&r);
     PyBuffer_Release(&view);
@@ -817,6 +856,103 @@ done:
     return out;
 }
 
+/* ---------------------------------------------------------------- stable argsort */
+
+#define RADIX_BITS 11
+#define RADIX_SIZE (1 << RADIX_BITS)
+#define RADIX_PASSES 6 /* 6 * 11 >= 64 */
+
+/* argsort(keys, descending) -> bytearray of int64: the stable order of a 1-d contiguous int64 or
+ * float64 array (ties keep their input order; -0.0 equals 0.0; NaN is the caller's to refuse).
+ * An LSD radix sort on order-preserving unsigned keys, 11 bits a pass, skipping the passes whose
+ * digit is the same for every key: a few linear passes where numpy's stable sort is a timsort. */
+static PyObject *argsort(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *obj;
+    int descending = 0;
+    if (!PyArg_ParseTuple(args, "O|p", &obj, &descending))
+        return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(obj, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        return NULL;
+    const char *f = view.format ? view.format : "B";
+    int is_float = strcmp(f, "d") == 0;
+    int is_int = view.itemsize == 8 && (strcmp(f, "q") == 0 || strcmp(f, "l") == 0);
+    if (!is_float && !is_int) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_TypeError, "argsort takes a contiguous int64 or float64 array");
+        return NULL;
+    }
+    Py_ssize_t n = view.len / 8;
+    if ((uint64_t)n >= (UINT64_C(1) << 32)) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "argsort takes fewer than 2**32 keys");
+        return NULL;
+    }
+    PyObject *out = PyByteArray_FromStringAndSize(NULL, n * 8);
+    uint64_t *k0 = malloc((size_t)(n ? n : 1) * 8), *k1 = malloc((size_t)(n ? n : 1) * 8);
+    uint32_t *i0 = malloc((size_t)(n ? n : 1) * 4), *i1 = malloc((size_t)(n ? n : 1) * 4);
+    size_t (*hist)[RADIX_SIZE] = calloc(RADIX_PASSES, sizeof(*hist));
+    if (out == NULL || !k0 || !k1 || !i0 || !i1 || !hist) {
+        Py_XDECREF(out);
+        out = out ? PyErr_NoMemory() : NULL;
+        goto done;
+    }
+    const uint64_t *raw = view.buf;
+    uint64_t flip = descending ? ~UINT64_C(0) : 0, sign = UINT64_C(1) << 63;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint64_t b = raw[i];
+        if (is_float) {
+            if ((b << 1) == 0) /* +0.0 and -0.0 */
+                b = 0;
+            b = (b & sign) ? ~b : (b | sign);
+        }
+        else {
+            b ^= sign;
+        }
+        b ^= flip;
+        k0[i] = b;
+        i0[i] = (uint32_t)i;
+        for (int pass = 0; pass < RADIX_PASSES; pass++)
+            hist[pass][(b >> (pass * RADIX_BITS)) & (RADIX_SIZE - 1)]++;
+    }
+    for (int pass = 0; pass < RADIX_PASSES; pass++) {
+        size_t *h = hist[pass];
+        int shift = pass * RADIX_BITS;
+        if (n == 0 || h[(k0[0] >> shift) & (RADIX_SIZE - 1)] == (size_t)n)
+            continue; /* one digit for all: this pass moves nothing */
+        size_t sum = 0;
+        for (int d = 0; d < RADIX_SIZE; d++) {
+            size_t c = h[d];
+            h[d] = sum;
+            sum += c;
+        }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            size_t at = h[(k0[i] >> shift) & (RADIX_SIZE - 1)]++;
+            k1[at] = k0[i];
+            i1[at] = i0[i];
+        }
+        uint64_t *kt = k0;
+        k0 = k1;
+        k1 = kt;
+        uint32_t *it = i0;
+        i0 = i1;
+        i1 = it;
+    }
+    int64_t *o = (int64_t *)PyByteArray_AS_STRING(out);
+    for (Py_ssize_t i = 0; i < n; i++)
+        o[i] = i0[i];
+done:
+    free(k0);
+    free(k1);
+    free(i0);
+    free(i1);
+    free(hist);
+    PyBuffer_Release(&view);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"box_results", box_results, METH_O,
      "box_results(buffer) -> (n, image_id, category_id, score, bbox) as bytearrays, or None"},
@@ -825,6 +961,8 @@ static PyMethodDef methods[] = {
      "or None"},
     {"mask_pair_iou", mask_pair_iou, METH_VARARGS,
      "mask_pair_iou(dt_masks, gt_masks, dt_rows, gt_rows, blocks, crowd) -> bytearray or None"},
+    {"argsort", argsort, METH_VARARGS,
+     "argsort(keys, descending=False) -> bytearray of int64: stable order of int64/float64 keys"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._sort import argsort_stable
 from .errors import DetrecallError, UndefinedMetricWarning
 from .types import Accumulated, EvalParams, Matches
 
@@ -193,7 +194,7 @@ def min_tp_for_recall(recall_thresholds: np.ndarray, npos: np.ndarray) -> np.nda
 def by_score(score: np.ndarray) -> np.ndarray:
     """Stable order by score descending (ties keep input order): what the orders below start
     from, so one sort can serve several of them."""
-    return np.argsort(-score, kind="stable")
+    return argsort_stable(score, descending=True)
 
 
 def by_class_then_score(cls: np.ndarray, score: np.ndarray, score_order: np.ndarray | None = None
@@ -268,7 +269,7 @@ def accumulate(m: Matches, params: EvalParams, score_order: np.ndarray | None = 
         k_of_class[classes] = np.arange(n_c)
         out_of_range = m.det_out_of_range[a]
         h = slice(area_bounds[a], area_bounds[a + 1])
-        o = np.argsort(m.hit_thr[h] * (n_det + 1) + rank_in_order[m.hit_det[h]])  # unique keys
+        o = argsort_stable(m.hit_thr[h] * (n_det + 1) + rank_in_order[m.hit_det[h]])
         hit_det, hit_thr, hit_ign = m.hit_det[h][o], m.hit_thr[h][o], m.hit_ignored[h][o]
         hit_k = k_of_class[m.det_class[hit_det]]
         for mi in range(n_m):

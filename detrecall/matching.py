@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._sort import argsort_stable
 from .types import Dataset, Detections, EvalParams, Matches
 
 
@@ -65,12 +66,12 @@ def _by_group_then_score(group: np.ndarray, score: np.ndarray) -> tuple[np.ndarr
     score alone. One float sort gives each row its score rank, then one sort of the unique key
     group * n + rank, which is nearly in order already because the rows come grouped."""
     n = len(score)
-    by_score = np.argsort(-score, kind="stable")
+    by_score = argsort_stable(score, descending=True)
     if n == 0 or (int(group.max()) + 1) * n >= 2**62:
         return np.lexsort((-score, group)), by_score
     rank = np.empty(n, np.int64)
     rank[by_score] = np.arange(n)
-    return np.argsort(group * n + rank), by_score
+    return argsort_stable(group * n + rank), by_score
 
 
 def plan(gt: Dataset, dt: Detections, params: EvalParams) -> Plan:
@@ -192,7 +193,7 @@ def _matches(p: Plan, gt: Dataset, dt: Detections, dets: np.ndarray, hits: list[
     else:
         ai = ti = di = gi = np.zeros(0, np.int64)
     n_thr, n_det = len(iou_thresholds), len(dets)
-    order = np.argsort((ai * n_thr + ti) * n_det + di)  # unique keys: any sort is (area, thr, det)
+    order = argsort_stable((ai * n_thr + ti) * n_det + di)  # (area, thr, det)
     ai, ti, di, gi = ai[order], ti[order], di[order], gi[order]
     rows = p.dt_rows[dets]
     n_area = nonign.shape[1]

@@ -287,3 +287,25 @@ def test_evaluation_is_the_same_with_and_without_the_native_module(tmp_path, mon
         res = evaluate(tmp_path / "gt.json", tmp_path / "dt.json", iou_type)
         runs.append(res.to_dict())
     assert runs[0] == runs[1]
+
+
+@needs_native
+@pytest.mark.parametrize("seed", range(8))
+def test_argsort_equals_numpy_stable_argsort(seed):
+    from detrecall._sort import argsort_stable
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 5000))
+    floats = np.round(rng.normal(size=n) * rng.choice([1, 1e-3, 1e12]), int(rng.integers(0, 4)))
+    floats[rng.random(n) < 0.1] = 0.0
+    floats[rng.random(n) < 0.1] = -0.0
+    floats[rng.random(n) < 0.02] = np.inf
+    floats[rng.random(n) < 0.02] = -np.inf
+    ints = rng.integers(-(2**62), 2**62, n) // rng.choice([1, 2**40, 2**60])
+    for keys in (floats, ints, np.abs(ints), np.zeros(n, np.int64)):
+        for descending in (False, True):
+            want = np.argsort(-keys if descending else keys, kind="stable")
+            assert np.array_equal(np.frombuffer(native.argsort(keys, descending), np.int64), want)
+            assert np.array_equal(argsort_stable(keys, descending), want)
+    with pytest.raises(TypeError):
+        native.argsort(np.zeros(3, np.float32))
