@@ -18,3 +18,25 @@ def argsort_stable(keys: np.ndarray, descending: bool = False) -> np.ndarray:
             and keys.dtype in (np.int64, np.float64)):
         return np.frombuffer(native.argsort(np.ascontiguousarray(keys), descending), np.int64)
     return np.argsort(-keys if descending else keys, kind="stable")
+
+
+def positions(values: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(index of each value in the sorted, distinct int array `known`, whether it is there).
+    Ids are usually dense (COCO's run 1..N): then a lookup table, one gather instead of a
+    binary search per value; else np.searchsorted."""
+    values = np.asarray(values)
+    n = len(values)
+    if len(known) == 0:
+        return np.zeros(n, np.int64), np.zeros(n, bool)
+    lo, span = int(known[0]), int(known[-1]) - int(known[0]) + 1
+    if values.dtype == np.int64 and known.dtype == np.int64 and span <= 4 * (n + len(known)) + 1024:
+        table = np.full(span + 1, -1, np.int64)  # the last slot answers every value out of range
+        table[known - lo] = np.arange(len(known))
+        idx = values - lo
+        idx[(idx < 0) | (idx >= span)] = span
+        pos = table[idx]
+        found = pos >= 0
+        pos[~found] = 0
+        return pos, found
+    pos = np.searchsorted(known, values).clip(0, len(known) - 1).astype(np.int64)
+    return pos, known[pos] == values

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._sort import argsort_stable
+from ._sort import argsort_stable, positions
 from .types import Dataset, Detections, EvalParams, Matches
 
 
@@ -43,14 +43,6 @@ class Plan:
     pair_gt: np.ndarray  # (P,) index into the selected ground truth
     blocks: np.ndarray  # (B, 4) per group with pairs: dt start, dt count, gt start, gt count
     by_score: np.ndarray  # (D,) the kept detections by score descending, ties in plan order
-
-
-def _positions(values: np.ndarray, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(index of each value in the sorted array `allowed`, whether it is there)."""
-    if len(allowed) == 0:
-        return np.zeros(len(values), np.int64), np.zeros(len(values), bool)
-    pos = np.searchsorted(allowed, values).clip(0, len(allowed) - 1).astype(np.int64)
-    return pos, allowed[pos] == values
 
 
 def _group_starts(keys: np.ndarray) -> np.ndarray:
@@ -86,8 +78,8 @@ def plan(gt: Dataset, dt: Detections, params: EvalParams) -> Plan:
     def select(image_id: np.ndarray, category_id: np.ndarray) -> tuple[np.ndarray, ...]:
         """Rows whose image and class are evaluated, their class index and group key (one
         searchsorted per column serves both the selection and the keys)."""
-        img, keep_i = _positions(image_id, image_ids)
-        cls, keep_c = _positions(category_id, class_ids)
+        img, keep_i = positions(image_id, image_ids)
+        cls, keep_c = positions(category_id, class_ids)
         rows = np.flatnonzero(keep_i & keep_c)
         if len(rows) < len(image_id):
             img, cls = img[rows], cls[rows]

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .._sort import positions
 from ..errors import InputError
 
 try:  # orjson parses large result files ~2x faster; plain json is the tested fallback
@@ -185,8 +186,7 @@ def check_ids_known(
         return
     if len(known) == 0:
         raise cols.error(0, field, f"{int(values[0])} not found in {known_where} (it has none)")
-    pos = np.searchsorted(known, values).clip(0, len(known) - 1)
-    bad = known[pos] != values
+    bad = ~positions(values, known)[1]
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise cols.error(i, field, f"{int(values[i])} not found in {known_where}")

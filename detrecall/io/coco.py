@@ -7,11 +7,13 @@ or silently get wrong.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
+import mmap
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -332,26 +334,33 @@ class _MaskResult(msgspec.Struct, gc=False):
 _decode_mask_results = msgspec.json.Decoder(list[_MaskResult])
 
 
-def _file_bytes(source: Any) -> bytearray | None:
-    """The whole file in one buffer, when `source` is a path that reads; else None."""
-    if not isinstance(source, (str, os.PathLike)):
-        return None
+@contextlib.contextmanager
+def _file_bytes(source: Any) -> Iterator[bytes | mmap.mmap | None]:
+    """The whole file as one buffer, when `source` is a path that reads (mapped: the parser
+    reads the page cache in place); else None."""
+    data: bytes | mmap.mmap | None = None
+    if isinstance(source, (str, os.PathLike)):
+        try:
+            with open(source, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        except (OSError, ValueError):
+            data = None
     try:
-        with open(source, "rb") as f:
-            buf = bytearray(os.fstat(f.fileno()).st_size)
-            if f.readinto(buf) != len(buf):
-                return None
-    except OSError:
-        return None
-    return buf
+        yield data
+    finally:
+        if isinstance(data, mmap.mmap):
+            data.close()
 
 
-def _typed_decode(buf: bytearray, decoder: msgspec.json.Decoder,
+def _typed_decode(data: bytes | mmap.mmap, decoder: msgspec.json.Decoder,
                   columns: Callable[[list[Any]], tuple[Any, ...]]) -> tuple[Any, ...] | None:
     """Columns of a results file decoded straight into typed records, chunk by chunk (about
     twice as fast as building dicts, and the records of one chunk at a time in memory):
     (image_id, category_id, score, *columns(records)). None whenever the file does not fit the
     type; the general path then takes over (and names any bad record)."""
+
+    buf = bytearray(data)  # _decode_in_chunks writes its piece ends into the buffer
 
     def decode(chunk: memoryview) -> tuple[Any, ...]:
         recs = decoder.decode(chunk)
@@ -422,16 +431,6 @@ def _decode_in_chunks(buf: bytearray, decode: Callable[[memoryview], Any]) -> li
 def _fast_mask_results(source: Any) -> tuple[Any, ...] | None:
     """Columns and RLE dicts of a results file of compressed-RLE masks (the usual segm export);
     the boxes too when every result has one (else None for them); None if it is anything else."""
-    buf = _file_bytes(source)
-    if buf is None:
-        return None
-    if native is not None:
-        got = native.mask_results(buf)
-        if got is not None:  # else a form it leaves to msgspec (a null bbox, say)
-            n, image_id, category_id, score, size, box, rles, all_boxes = got
-            return (np.frombuffer(image_id, np.int64), np.frombuffer(category_id, np.int64),
-                    np.frombuffer(score), np.frombuffer(size, np.int64).reshape(-1, 2), rles,
-                    np.frombuffer(box).reshape(-1, 4) if all_boxes and n else None)
 
     def columns(recs: list[Any]) -> tuple[Any, ...]:
         segs = [r.segmentation for r in recs]
@@ -445,29 +444,35 @@ def _fast_mask_results(source: Any) -> tuple[Any, ...] | None:
             return size, rles, _MIXED
         return size, rles, _flat(boxes, np.float64, 4)
 
-    decoded = _typed_decode(buf, _decode_mask_results, columns)
-    if decoded is None or decoded[-1] is _MIXED:
-        return None
-    return decoded
+    with _file_bytes(source) as data:
+        if data is None:
+            return None
+        got = None if native is None else native.mask_results(data)
+        if got is None:  # a form the compiled parser leaves to msgspec (a null bbox, say)
+            decoded = _typed_decode(data, _decode_mask_results, columns)
+            return None if decoded is None or decoded[-1] is _MIXED else decoded
+    n, image_id, category_id, score, size, box, rles, all_boxes = got
+    return (np.frombuffer(image_id, np.int64), np.frombuffer(category_id, np.int64),
+            np.frombuffer(score), np.frombuffer(size, np.int64).reshape(-1, 2), rles,
+            np.frombuffer(box).reshape(-1, 4) if all_boxes and n else None)
 
 
 def _fast_box_results(source: Any) -> tuple[np.ndarray, ...] | None:
     """Columns of a plain box-results file (image_id, category_id, score, bbox); None if it is
     anything else."""
-    buf = _file_bytes(source)
-    if buf is None:
-        return None
-    if native is not None:
-        got = native.box_results(buf)
-        if got is not None:  # else a form it leaves to msgspec (an escaped key, say)
-            _, image_id, category_id, score, box = got
-            return (np.frombuffer(image_id, np.int64), np.frombuffer(category_id, np.int64),
-                    np.frombuffer(score), np.frombuffer(box).reshape(-1, 4))
 
     def boxes(recs: list[Any]) -> tuple[np.ndarray]:
         return (_flat([r.bbox for r in recs], np.float64, 4),)
 
-    return _typed_decode(buf, _decode_box_results, boxes)
+    with _file_bytes(source) as data:
+        if data is None:
+            return None
+        got = None if native is None else native.box_results(data)
+        if got is None:  # a form the compiled parser leaves to msgspec (an escaped key, say)
+            return _typed_decode(data, _decode_box_results, boxes)
+    _, image_id, category_id, score, box = got
+    return (np.frombuffer(image_id, np.int64), np.frombuffer(category_id, np.int64),
+            np.frombuffer(score), np.frombuffer(box).reshape(-1, 4))
 
 
 def _flat(rows: list[Sequence[Any]], dtype: type, width: int) -> np.ndarray:
