@@ -272,18 +272,25 @@ def accumulate(m: Matches, params: EvalParams, score_order: np.ndarray | None = 
         o = argsort_stable(m.hit_thr[h] * (n_det + 1) + rank_in_order[m.hit_det[h]])
         hit_det, hit_thr, hit_ign = m.hit_det[h][o], m.hit_thr[h][o], m.hit_ignored[h][o]
         hit_k = k_of_class[m.det_class[hit_det]]
+        any_out = bool(out_of_range.any())
         for mi in range(n_m):
             cut, position = cuts[mi], positions[mi]
             starts, ends = bounds[mi][0][classes], bounds[mi][1][classes]
-            out_cum = np.r_[0, np.cumsum(out_of_range[cut])]
             pos = position[hit_det]
             keep = (pos >= 0) & (hit_k >= 0)
-            det, pos, thr, gt_ign, k = hit_det[keep], pos[keep], hit_thr[keep], hit_ign[keep], hit_k[keep]
+            if keep.all():  # the largest cut, mostly: nothing to drop
+                det, thr, gt_ign, k = hit_det, hit_thr, hit_ign, hit_k
+            else:
+                det, pos, thr, gt_ign, k = hit_det[keep], pos[keep], hit_thr[keep], hit_ign[keep], hit_k[keep]
             seg = thr * n_c + k
             # detections counted (not ignored) up to each hit: all so far, less those out of
             # range, corrected where a hit is ignored because of its ground truth instead
-            correction = _segment_cumsum(gt_ign.astype(np.int64) - out_of_range[det], seg)
-            ignored = out_cum[pos + 1] - out_cum[starts[k]] + correction
+            if any_out:
+                out_cum = np.concatenate(([0], np.cumsum(out_of_range[cut])))
+                correction = _segment_cumsum(gt_ign.astype(np.int64) - out_of_range[det], seg)
+                ignored = out_cum[pos + 1] - out_cum[starts[k]] + correction
+            else:  # the range that holds every area
+                ignored = _segment_cumsum(gt_ign.astype(np.int64), seg)
             counted = (pos - starts[k] + 1) - ignored
             tp_hit = ~gt_ign
             tp = _segment_cumsum(tp_hit.astype(np.int64), seg)[tp_hit].astype(np.float64)
