@@ -179,23 +179,24 @@ static int parse_plain_string(Cursor *c, const char **s, Py_ssize_t *n)
     return 1;
 }
 
-/* A string of ASCII characters as a new str; of the escapes, those of '\\', '"' and '/'
- * ('\\' is one of the RLE characters). NULL (no Python error set) for anything else. */
-static PyObject *parse_ascii_string(Cursor *c)
+/* A compressed RLE string as a new str: pycocotools' characters '0'..'o' only, of the escapes
+ * only '\\' (one of those characters). NULL (no Python error set) for anything else, so that
+ * the general path names the record. */
+static PyObject *parse_rle_counts(Cursor *c)
 {
     if (!expect(c, '"'))
         return NULL;
     const char *q = c->p;
     Py_ssize_t escapes = 0;
     while (q < c->end && *q != '"') {
-        unsigned char ch = (unsigned char)*q;
-        if (ch < 0x20 || ch >= 0x80)
-            return NULL;
-        if (ch == '\\') {
-            if (q + 1 >= c->end || (q[1] != '\\' && q[1] != '"' && q[1] != '/'))
+        if (*q == '\\') {
+            if (q + 1 >= c->end || q[1] != '\\')
                 return NULL;
             escapes++;
             q++;
+        }
+        else if (*q < '0' || *q > 'o') {
+            return NULL;
         }
         q++;
     }
@@ -207,8 +208,13 @@ static PyObject *parse_ascii_string(Cursor *c)
         return NULL;
     }
     char *w = (char *)PyUnicode_DATA(out);
-    for (const char *r = c->p; r < q; r++)
-        *w++ = *r == '\\' ? *++r : *r;
+    if (escapes == 0) {
+        memcpy(w, c->p, (size_t)(q - c->p));
+    }
+    else {
+        for (const char *r = c->p; r < q; r++)
+            *w++ = *r == '\\' ? *++r : *r;
+    }
     c->p = q + 1;
     return out;
 }
@@ -381,7 +387,7 @@ static int parse_rle(Cursor *c, int64_t size[2], PyObject **counts)
             have |= 1;
         }
         else if (key_is(key, n, "counts") && !(have & 2)) {
-            if ((*counts = parse_ascii_string(c)) == NULL)
+            if ((*counts = parse_rle_counts(c)) == NULL)
                 goto fail;
             have |= 2;
         }
@@ -400,6 +406,8 @@ fail:
 typedef struct {
     Column image, category, score, box, size;
     PyObject *masks; /* list of {"size": (h, w), "counts": str}, mask results only */
+    PyObject *key_size, *key_counts, *last_size;
+    int64_t last_h, last_w;
     Py_ssize_t n, with_box;
 } Results;
 
@@ -411,6 +419,9 @@ static void results_free(Results *r)
     Py_CLEAR(r->box.array);
     Py_CLEAR(r->size.array);
     Py_CLEAR(r->masks);
+    Py_CLEAR(r->key_size);
+    Py_CLEAR(r->key_counts);
+    Py_CLEAR(r->last_size);
 }
 
 static int results_init(Results *r, const char *p, const char *end, int masks)
@@ -424,7 +435,9 @@ static int results_init(Results *r, const char *p, const char *end, int masks)
         bound = bound / 2 + 1;
     return column_init(&r->image, 8 * bound) && column_init(&r->category, 8 * bound) &&
            column_init(&r->score, 8 * bound) && column_init(&r->box, 32 * bound) &&
-           column_init(&r->size, masks ? 16 * bound : 0) && (!masks || (r->masks = PyList_New(0)));
+           column_init(&r->size, masks ? 16 * bound : 0) &&
+           (!masks || ((r->masks = PyList_New(0)) && (r->key_size = PyUnicode_InternFromString("size")) &&
+                       (r->key_counts = PyUnicode_InternFromString("counts"))));
 }
 
 /* One record; masks: segmentation is a compressed RLE and bbox optional. */
@@ -492,15 +505,28 @@ static int parse_record(Cursor *c, Results *r, int masks)
         r->with_box += with_box;
         if (!column_push(&r->size, size, sizeof(size)))
             goto fail;
-        PyObject *rle = Py_BuildValue("{s:(LL),s:N}", "size", (long long)size[0],
-                                      (long long)size[1], "counts", counts);
-        counts = NULL; /* stolen by N, also on failure */
-        if (rle == NULL || PyList_Append(r->masks, rle) < 0) {
+        if (r->last_size == NULL || size[0] != r->last_h || size[1] != r->last_w) {
+            Py_XDECREF(r->last_size);
+            r->last_size = Py_BuildValue("(LL)", (long long)size[0], (long long)size[1]);
+            if (r->last_size == NULL) {
+                PyErr_Clear();
+                goto fail;
+            }
+            /* ints only: the collector has nothing to find in it, nor in a dict holding it and
+             * a str, which then stays untracked too (CPython's own rule for such containers) */
+            PyObject_GC_UnTrack(r->last_size);
+            r->last_h = size[0];
+            r->last_w = size[1];
+        }
+        PyObject *rle = PyDict_New();
+        if (rle == NULL || PyDict_SetItem(rle, r->key_size, r->last_size) < 0 ||
+            PyDict_SetItem(rle, r->key_counts, counts) < 0 || PyList_Append(r->masks, rle) < 0) {
             Py_XDECREF(rle);
             PyErr_Clear();
             goto fail;
         }
         Py_DECREF(rle);
+        Py_CLEAR(counts);
     }
     if (!column_push(&r->image, &image, 8) || !column_push(&r->category, &category, 8) ||
         !column_push(&r->score, &score, 8) || !column_push(&r->box, box, sizeof(box)))

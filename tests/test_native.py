@@ -309,3 +309,29 @@ def test_argsort_equals_numpy_stable_argsort(seed):
             assert np.array_equal(argsort_stable(keys, descending), want)
     with pytest.raises(TypeError):
         native.argsort(np.zeros(3, np.float32))
+
+
+@needs_native
+def test_bad_rle_strings_are_left_to_the_path_that_names_the_record(tmp_path, monkeypatch):
+    import gc
+
+    gt = read_coco_gt({"images": [{"id": 1, "width": 2, "height": 2}], "annotations": [],
+                       "categories": [{"id": 1, "name": "a"}]})
+    good = {"image_id": 1, "category_id": 1, "score": 0.5, "segmentation": {"size": [2, 2], "counts": "04"}}
+    path = tmp_path / "dt.json"
+    path.write_text(json.dumps([good, good]))
+    rles = native.mask_results(path.read_bytes())[6]
+    assert rles == [{"size": (2, 2), "counts": "04"}] * 2
+    # ints and a str: nothing for the collector, as CPython itself would conclude
+    assert not any(gc.is_tracked(r) or gc.is_tracked(r["size"]) for r in rles)
+    for counts in ("0p", "0~", "0 4", "0\u00e9"):
+        bad = {**good, "segmentation": {"size": [2, 2], "counts": counts}}
+        path.write_text(json.dumps([good, bad]))
+        assert native.mask_results(path.read_bytes()) is None
+        messages = []
+        for which in (native, None):
+            monkeypatch.setattr(coco, "native", which)
+            with pytest.raises(Exception) as info:
+                read_coco_results(path, gt, masks=True)
+            messages.append(str(info.value))
+        assert messages[0] == messages[1] and "result 1" in messages[0] and "counts" in messages[0], messages

@@ -54,7 +54,7 @@ def _sort_rows(image_id: np.ndarray, category_id: np.ndarray) -> np.ndarray:
 
 
 def _take_masks(masks: list[Any] | None, order: np.ndarray) -> tuple[Any, ...] | None:
-    return None if masks is None else tuple(masks[i] for i in order.tolist())
+    return None if masks is None else tuple(map(masks.__getitem__, order.tolist()))
 
 
 def _as_list(data: Any, key: str, source: str, *, required: bool = True) -> list[Any]:
@@ -430,7 +430,8 @@ def _decode_in_chunks(buf: bytearray, decode: Callable[[memoryview], Any]) -> li
 
 def _fast_mask_results(source: Any) -> tuple[Any, ...] | None:
     """Columns and RLE dicts of a results file of compressed-RLE masks (the usual segm export);
-    the boxes too when every result has one (else None for them); None if it is anything else."""
+    the boxes too when every result has one (else None for them), and whether the RLE strings
+    were checked already; None if it is anything else."""
 
     def columns(recs: list[Any]) -> tuple[Any, ...]:
         segs = [r.segmentation for r in recs]
@@ -450,11 +451,12 @@ def _fast_mask_results(source: Any) -> tuple[Any, ...] | None:
         got = None if native is None else native.mask_results(data)
         if got is None:  # a form the compiled parser leaves to msgspec (a null bbox, say)
             decoded = _typed_decode(data, _decode_mask_results, columns)
-            return None if decoded is None or decoded[-1] is _MIXED else decoded
+            return None if decoded is None or decoded[-1] is _MIXED else (*decoded, False)
     n, image_id, category_id, score, size, box, rles, all_boxes = got
     return (np.frombuffer(image_id, np.int64), np.frombuffer(category_id, np.int64),
             np.frombuffer(score), np.frombuffer(size, np.int64).reshape(-1, 2), rles,
-            np.frombuffer(box).reshape(-1, 4) if all_boxes and n else None)
+            np.frombuffer(box).reshape(-1, 4) if all_boxes and n else None,
+            True)  # the compiled parser takes RLE strings of pycocotools' characters only
 
 
 def _fast_box_results(source: Any) -> tuple[np.ndarray, ...] | None:
@@ -490,7 +492,7 @@ def _check_result_ids(cols: Columns, image_id: np.ndarray, category_id: np.ndarr
 
 def _mask_detections(name: str, gt: Dataset, image_id: np.ndarray, category_id: np.ndarray,
                      score: np.ndarray, size: np.ndarray, rles: list[Any],
-                     box: np.ndarray | None) -> Detections:
+                     box: np.ndarray | None, counts_checked: bool = False) -> Detections:
     """Mask results; with `box` (the first result had one) area is w*h, as pycocotools' loadRes
     gives it, else area and box come from the mask."""
     cols = Columns((), name, "result")  # for messages: record i is result i
@@ -501,7 +503,8 @@ def _mask_detections(name: str, gt: Dataset, image_id: np.ndarray, category_id: 
         i = int(np.flatnonzero(bad)[0])
         raise cols.error(i, "segmentation.size", f"is {size[i].tolist()} but image {int(image_id[i])} "
                          f"is {int(h[i])}x{int(w[i])} (height x width)")
-    _check_rle_strings(cols, list(range(len(rles))), [r["counts"] for r in rles])
+    if not counts_checked:
+        _check_rle_strings(cols, list(range(len(rles))), [r["counts"] for r in rles])
     order = _sort_rows(image_id, category_id)
     if box is None:
         area, box = M.rle_area(rles), M.rle_box(rles)
