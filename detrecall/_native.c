@@ -1,8 +1,10 @@
-/* detrecall._native: the two hot paths numpy cannot vectorize.
+/* detrecall._native: the hot paths numpy cannot vectorize, each with a pure-Python twin that
+ * gives the same results (tests/test_native.py holds them equal).
  *
  * 1. box_results / mask_results: a COCO results file (a JSON array of flat records) parsed
- *    straight into columns, with no Python object per record. Strict: anything outside the
- *    plain form (a missing key, a string id, an escaped key, ...) returns None and the caller
+ *    straight into columns, with no Python object per record (one untracked dict per mask).
+ *    Strict: anything outside the plain form (a missing key, a string id, an escaped key, an
+ *    RLE string with a character pycocotools does not use, ...) returns None and the caller
  *    takes the general path, which reads every form and names any bad record.
  *    Numbers are correctly rounded: Clinger's exact fast path (mantissa <= 2^53 and a power of
  *    ten <= 1e22, one IEEE multiply or divide), else Python's own correctly rounded strtod.
@@ -10,6 +12,8 @@
  *    RLE decoded once into foreground intervals. Values equal pycocotools' rleIou for
  *    well-formed RLEs (runs summing to h*w, h*w < 2^29, equal sizes within a pair); for
  *    anything else it returns None and the caller uses pycocotools itself.
+ * 3. argsort: a stable LSD radix argsort of int64/float64 keys (numpy's stable sort is a
+ *    timsort there), for the score and group sorts every evaluation does.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

@@ -247,35 +247,34 @@ def accumulate(m: Matches, params: EvalParams, score_order: np.ndarray | None = 
     # detections come in (image, class, rank) order, so a stable sort keeps those ties right
     order = by_class_then_score(m.det_class, m.det_score, score_order)
     n_det = len(m.det_row)
-    cuts, positions, bounds = [], [], []
-    for max_det in params.max_dets:  # each cut is a subsequence of `order`
+    # per area range, its hits by (threshold, rank in the full sorted order), sorted once: they
+    # stay sorted in every cut, each cut being a subsequence of `order`
+    rank_in_order = np.empty(n_det, np.int64)
+    rank_in_order[order] = np.arange(n_det)
+    area_bounds = np.searchsorted(m.hit_area, np.arange(n_a + 1))
+    areas = []
+    for a in range(n_a):
+        classes = np.flatnonzero(m.npos[:, a] > 0)
+        k_of_class = np.full(n_k, -1, np.int64)
+        k_of_class[classes] = np.arange(len(classes))
+        h = slice(area_bounds[a], area_bounds[a + 1])
+        o = argsort_stable(m.hit_thr[h] * (n_det + 1) + rank_in_order[m.hit_det[h]])
+        hit_det = m.hit_det[h][o]
+        areas.append((classes, bool(m.det_out_of_range[a].any()), hit_det, m.hit_thr[h][o],
+                      m.hit_ignored[h][o], k_of_class[m.det_class[hit_det]]))
+    del rank_in_order
+    for mi, max_det in enumerate(params.max_dets):  # one cut's det-sized arrays at a time
         cut = order[m.det_rank[order] < max_det]
         position = np.full(n_det, -1, np.int64)
         position[cut] = np.arange(len(cut))
         cls = m.det_class[cut]
-        cuts.append(cut)
-        positions.append(position)
-        bounds.append((np.searchsorted(cls, np.arange(n_k), side="left"),
-                       np.searchsorted(cls, np.arange(n_k), side="right")))
-    # rank of every detection in the full sorted order: hits sorted by it once per area range
-    # stay sorted in every smaller cut
-    rank_in_order = np.empty(n_det, np.int64)
-    rank_in_order[order] = np.arange(n_det)
-    area_bounds = np.searchsorted(m.hit_area, np.arange(n_a + 1))
-    for a in range(n_a):
-        classes = np.flatnonzero(m.npos[:, a] > 0)
-        n_c = len(classes)
-        k_of_class = np.full(n_k, -1, np.int64)
-        k_of_class[classes] = np.arange(n_c)
-        out_of_range = m.det_out_of_range[a]
-        h = slice(area_bounds[a], area_bounds[a + 1])
-        o = argsort_stable(m.hit_thr[h] * (n_det + 1) + rank_in_order[m.hit_det[h]])
-        hit_det, hit_thr, hit_ign = m.hit_det[h][o], m.hit_thr[h][o], m.hit_ignored[h][o]
-        hit_k = k_of_class[m.det_class[hit_det]]
-        any_out = bool(out_of_range.any())
-        for mi in range(n_m):
-            cut, position = cuts[mi], positions[mi]
-            starts, ends = bounds[mi][0][classes], bounds[mi][1][classes]
+        all_starts = np.searchsorted(cls, np.arange(n_k), side="left")
+        all_ends = np.searchsorted(cls, np.arange(n_k), side="right")
+        del cls
+        for a, (classes, any_out, hit_det, hit_thr, hit_ign, hit_k) in enumerate(areas):
+            n_c = len(classes)
+            out_of_range = m.det_out_of_range[a]
+            starts, ends = all_starts[classes], all_ends[classes]
             pos = position[hit_det]
             keep = (pos >= 0) & (hit_k >= 0)
             if keep.all():  # the largest cut, mostly: nothing to drop

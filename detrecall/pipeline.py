@@ -102,13 +102,20 @@ class EvaluationResult:
         return out
 
 
+_PAIR_PIECE = 1 << 18
+
+
 def pair_ious(iou_type: str, p: Plan, gt: Dataset, dt: Detections, *,
               pixel_inclusive: bool = False) -> np.ndarray:
     """IoU of every planned (detection, ground truth) pair, in plan order."""
-    if iou_type == "bbox":
-        g = p.gt_rows[p.pair_gt]
-        return box_iou_pairs(dt.box[p.dt_rows[p.pair_dt]], gt.box[g], gt.iscrowd[g],
-                             pixel_inclusive=pixel_inclusive)
+    if iou_type == "bbox":  # in pieces: the gathered boxes of millions of pairs are big
+        out = np.empty(len(p.pair_dt))
+        for lo in range(0, len(out), _PAIR_PIECE):
+            piece = slice(lo, lo + _PAIR_PIECE)
+            g = p.gt_rows[p.pair_gt[piece]]
+            out[piece] = box_iou_pairs(dt.box[p.dt_rows[p.pair_dt[piece]]], gt.box[g], gt.iscrowd[g],
+                                       pixel_inclusive=pixel_inclusive)
+        return out
     if iou_type in _SHAPE_TYPES:
         from .geometry.polygons import polygon_iou_pairs
 

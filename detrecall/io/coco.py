@@ -359,7 +359,6 @@ def _typed_decode(data: bytes | mmap.mmap, decoder: msgspec.json.Decoder,
     twice as fast as building dicts, and the records of one chunk at a time in memory):
     (image_id, category_id, score, *columns(records)). None whenever the file does not fit the
     type; the general path then takes over (and names any bad record)."""
-
     buf = bytearray(data)  # _decode_in_chunks writes its piece ends into the buffer
 
     def decode(chunk: memoryview) -> tuple[Any, ...]:
