@@ -17,6 +17,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <float.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,6 +161,8 @@ HOT int parse_number(Cursor *c, double *value, int *integral, int64_t *ivalue)
         PyErr_Clear();
         return 0;
     }
+    if (v > DBL_MAX || v < -DBL_MAX) /* out of range: orjson and msgspec refuse it, so do we */
+        return 0;
     *value = v;
     return 1;
 }
@@ -171,7 +174,7 @@ static int parse_plain_string(Cursor *c, const char **s, Py_ssize_t *n)
         return 0;
     const char *q = c->p;
     while (q < c->end && *q != '"') {
-        if (*q == '\\' || (unsigned char)*q < 0x20)
+        if (*q == '\\' || (unsigned char)*q < 0x20 || (unsigned char)*q >= 0x80)
             return 0;
         q++;
     }
@@ -225,16 +228,20 @@ static PyObject *parse_rle_counts(Cursor *c)
 
 static int skip_value(Cursor *c, int depth);
 
+/* A string of printable ASCII and the simple escapes, skipped. Anything else (\\u escapes,
+ * other bytes, which orjson and msgspec check for valid UTF-8) is refused: not worth a decoder. */
 static int skip_string(Cursor *c)
 {
     if (!expect(c, '"'))
         return 0;
     while (c->p < c->end) {
-        char ch = *c->p++;
+        unsigned char ch = (unsigned char)*c->p++;
         if (ch == '"')
             return 1;
+        if (ch < 0x20 || ch >= 0x80)
+            return 0;
         if (ch == '\\') {
-            if (c->p >= c->end)
+            if (c->p >= c->end || !strchr("\"\\/bfnrt", *c->p) || *c->p == 0)
                 return 0;
             c->p++;
         }
@@ -657,7 +664,7 @@ static int decode_mask(PyObject *rle, Mask *m, Intervals *iv)
         PyErr_Clear();
         return 0;
     }
-    if (m->h < 0 || m->w < 0 || m->h * m->w >= MAX_PIXELS)
+    if (m->h < 0 || m->w < 0 || m->h >= MAX_PIXELS || m->w >= MAX_PIXELS || m->h * m->w >= MAX_PIXELS)
         return 0;
     const char *s;
     Py_ssize_t len;

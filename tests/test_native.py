@@ -33,6 +33,7 @@ def _number_texts(rng: random.Random, n: int) -> list[str]:
     fixed = ["0", "-0", "0.0", "-0.0", "1", "1e0", "1E+2", "2.5e-3", "123456789012345678",
              "12345678901234567890123", "0.1", "0.30000000000000004", "9007199254740993",
              "1.7976931348623157e308", "4.9e-324", "2.2250738585072014e-308", "1e-400", "1e23",
+             "1.7976931348623158e308",
              "8.98846567431158e307", "0.000000000000000000000000000001234", "100000000000000000000000",
              "3.141592653589793238462643383279", "1e22", "1e-22", "123.456e-5", "-987.65E+3"]
     out = list(fixed)
@@ -50,7 +51,7 @@ def _space(rng: random.Random) -> str:
 
 
 def _record(rng: random.Random, fields: dict[str, str]) -> str:
-    extra = {"id": "17", "area": "12.5", "note": '"a \\"quoted\\" \\\\ \\u00e9 text"',
+    extra = {"id": "17", "area": "12.5", "note": '"a \\"quoted\\" \\\\ \\/ \\t text"',
              "flags": '[true, false, null, {"k": [1, 2.5e3, "x"]}]', "empty": "{}"}
     items = list(fields.items()) + rng.sample(list(extra.items()), rng.randint(0, 3))
     rng.shuffle(items)
@@ -110,12 +111,17 @@ REFUSED = [
     b'[{"image_id": 1, "category_id": 1, "bbox": null, "score": 1}]',
     b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": true}]',
     b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": NaN}]',
+    b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1e400}]',  # out of range
+    b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, -2e308], "score": 1}]',
     b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 01}]',
     b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": .5}]',
     b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1.}]',
     b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": +1}]',
     b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1, "score": 2}]',
     b'[{"image\\u005fid": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1}]',
+    b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1, "n": "\\u00e9"}]',
+    b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1, "n": "\xc3\xa9"}]',
+    b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1, "n": "\\x"}]',
     b'[{"image_id": 12345678901234567890, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1}]',
     b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1}',  # truncated
     b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1}] x',
@@ -335,3 +341,36 @@ def test_bad_rle_strings_are_left_to_the_path_that_names_the_record(tmp_path, mo
                 read_coco_results(path, gt, masks=True)
             messages.append(str(info.value))
         assert messages[0] == messages[1] and "result 1" in messages[0] and "counts" in messages[0], messages
+
+
+@needs_native
+def test_mutated_results_files_parse_as_orjson_reads_them_or_not_at_all():
+    """Random byte edits of valid files: whatever the parser accepts is valid JSON and reads as
+    orjson reads it; nothing crashes (the same loop ran under AddressSanitizer and UBSan)."""
+    rng = random.Random(7)
+    base = _box_file(rng, 6)
+    alphabet = b'{}[]",:0123456789.-+eE \\/nulltruefalse\x00\xff'
+    accepted = 0
+    for _ in range(3000):
+        data = bytearray(base)
+        for _ in range(rng.randint(1, 3)):
+            i = rng.randrange(len(data) + 1)
+            op = rng.random()
+            if op < 0.35:
+                del data[i : i + rng.randint(1, 4)]
+            elif op < 0.7:
+                data[i:i] = bytes(rng.choice(alphabet) for _ in range(rng.randint(1, 3)))
+            elif op < 0.9 and i < len(data):
+                data[i] = rng.choice(alphabet)
+            else:
+                del data[i:]
+        got = native.box_results(bytes(data))
+        if got is None:
+            continue
+        accepted += 1
+        ref = orjson.loads(bytes(data))
+        assert got[0] == len(ref)
+        assert np.frombuffer(got[1], np.int64).tolist() == [r["image_id"] for r in ref]
+        assert _same_bits(np.frombuffer(got[3]), np.array([float(r["score"]) for r in ref]))
+        assert _same_bits(np.frombuffer(got[4]), np.array([float(v) for r in ref for v in r["bbox"]]))
+    assert accepted > 50  # the edits that keep a valid file (digits changed, say) are checked
