@@ -57,6 +57,19 @@ static const double POW10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
 
 #define IS_DIGIT(ch) ((ch) >= '0' && (ch) <= '9')
 
+/* The x87 80-bit format (64-bit significand): up to 19 decimal digits times a power of ten
+ * up to 1e27 are then exact operands, and one extended operation is correctly rounded; its
+ * rounding to double is too, unless the 11 dropped bits sit exactly on the halfway point
+ * (only there can the exact value lie across it), which goes to the slow path. This serves the
+ * 17-digit reprs of float32 values that detectors write. */
+#if (defined(__x86_64__) || defined(__i386__)) && LDBL_MANT_DIG == 64
+#define EXTENDED_PATH 1
+static const long double POW10L[28] = {
+    1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,
+    1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L,
+    1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
 #define HOT static inline __attribute__((always_inline))
 #else
@@ -150,6 +163,19 @@ HOT int parse_number(Cursor *c, double *value, int *integral, int64_t *ivalue)
         *value = negative ? -v : v;
         return 1;
     }
+#ifdef EXTENDED_PATH
+    if (!dropped && exp10 >= -27 && exp10 <= 27) {
+        long double m = (long double)mantissa;
+        long double q = exp10 < 0 ? m / POW10L[-exp10] : m * POW10L[exp10];
+        uint64_t significand;
+        memcpy(&significand, &q, sizeof(significand)); /* the low 8 bytes, little-endian */
+        if ((significand & 0x7FF) != 0x400) {
+            double v = (double)q;
+            *value = negative ? -v : v;
+            return 1;
+        }
+    }
+#endif
     char buf[128];
     size_t len = (size_t)(p - start);
     if (len >= sizeof(buf))

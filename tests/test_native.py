@@ -5,6 +5,7 @@ whatever the compiled one leaves to it."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 
@@ -98,6 +99,31 @@ def test_number_parsing_matches_orjson_and_msgspec_on_hard_cases():
     assert got is not None
     assert _same_bits(np.frombuffer(got[3]), np.array([float(orjson.loads(t)) for t in texts]))
     assert _same_bits(np.frombuffer(got[3]), np.array([msgspec.json.decode(t, type=float) for t in texts]))
+
+
+@needs_native
+def test_numbers_next_to_halfway_points_round_correctly():
+    """Decimals within a hair of the midpoint between two doubles, at 15-19 significant digits,
+    and the 17-digit reprs of float32 values that detectors write: the parser's extended fast
+    path must round them exactly as Python's float() does."""
+    from decimal import Decimal, getcontext
+
+    getcontext().prec = 60
+    rng = random.Random(3)
+    texts = []
+    while len(texts) < 14000:
+        d = rng.uniform(1, 10) * 10 ** rng.randint(-12, 12)
+        mid = (Decimal(d) + Decimal(math.nextafter(d, math.inf))) / 2
+        for digits in (15, 16, 17, 18, 19):
+            step = Decimal(1).scaleb(-(digits - 1))
+            for rounding in ("ROUND_DOWN", "ROUND_UP"):
+                q = mid.scaleb(-mid.adjusted()).quantize(step, rounding=rounding)
+                texts.append(f"{q}E{mid.adjusted()}")
+        texts += [repr(float(np.float32(d))), f"{d:.17g}", f"-{d:.19g}"]
+    data = ",".join(f'{{"image_id":1,"category_id":1,"bbox":[0,0,0,0],"score":{t}}}' for t in texts)
+    got = native.box_results(("[" + data + "]").encode())
+    assert got is not None
+    assert _same_bits(np.frombuffer(got[3]), np.array([float(t) for t in texts]))
 
 
 REFUSED = [
