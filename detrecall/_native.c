@@ -647,22 +647,26 @@ typedef struct {
     Py_ssize_t used, cap;
 } Intervals;
 
-static int intervals_push(Intervals *iv, uint32_t begin, uint32_t end)
+#define MAX_PIXELS (INT64_C(1) << 29)
+
+/* Decodes one {"size": [h, w], "counts": str|bytes} mask into foreground intervals.
+ * Returns 1, 0 for a mask not well-formed (the caller falls back), -1 on a Python error. */
+static PyObject *KEY_SIZE, *KEY_COUNTS; /* "size", "counts", interned at import */
+
+static int intervals_reserve(Intervals *iv, Py_ssize_t more)
 {
-    if (iv->used + 2 > iv->cap) {
-        Py_ssize_t cap = iv->cap ? iv->cap * 2 : 1 << 16;
-        uint32_t *data = realloc(iv->data, (size_t)cap * sizeof(uint32_t));
-        if (data == NULL)
-            return 0;
-        iv->data = data;
-        iv->cap = cap;
-    }
-    iv->data[iv->used++] = begin;
-    iv->data[iv->used++] = end;
+    if (iv->used + more <= iv->cap)
+        return 1;
+    Py_ssize_t cap = iv->cap ? iv->cap : 1 << 16;
+    while (cap < iv->used + more)
+        cap *= 2;
+    uint32_t *data = realloc(iv->data, (size_t)cap * sizeof(uint32_t));
+    if (data == NULL)
+        return 0;
+    iv->data = data;
+    iv->cap = cap;
     return 1;
 }
-
-#define MAX_PIXELS (INT64_C(1) << 29)
 
 /* Decodes one {"size": [h, w], "counts": str|bytes} mask into foreground intervals.
  * Returns 1, 0 for a mask not well-formed (the caller falls back), -1 on a Python error. */
@@ -670,8 +674,8 @@ static int decode_mask(PyObject *rle, Mask *m, Intervals *iv)
 {
     if (!PyDict_Check(rle))
         return 0;
-    PyObject *size = PyDict_GetItemString(rle, "size");
-    PyObject *counts = PyDict_GetItemString(rle, "counts");
+    PyObject *size = PyDict_GetItem(rle, KEY_SIZE);
+    PyObject *counts = PyDict_GetItem(rle, KEY_COUNTS);
     if (size == NULL || counts == NULL)
         return 0;
     PyObject *hw = PySequence_Fast(size, "size");
@@ -708,43 +712,45 @@ static int decode_mask(PyObject *rle, Mask *m, Intervals *iv)
     else {
         return 0;
     }
+    if (!intervals_reserve(iv, len + 2)) { /* a run takes a character at least */
+        PyErr_NoMemory();
+        return -1;
+    }
     /* pycocotools' string code: 5 bits a character from '0', 0x20 = more, 0x10 on the last =
      * negative; from the third count on, each is stored as the difference to the one two back. */
-    int64_t prev2 = 0, prev1 = 0, pos = 0, total = m->h * m->w;
-    Py_ssize_t k = 0, p = 0;
-    m->start = iv->used / 2;
-    m->area = 0;
+    const unsigned char *u = (const unsigned char *)s, *end = u + len;
+    uint32_t *out = iv->data + iv->used;
+    int64_t prev2 = 0, prev1 = 0, pos = 0, total = m->h * m->w, area = 0;
+    Py_ssize_t k = 0;
     m->first = m->last = 0;
-    while (p < len) {
-        int64_t x = 0;
-        int chars = 0, more = 1;
-        unsigned char ch = 0;
-        while (more) {
-            if (p >= len || chars == 6)
+    while (u < end) {
+        unsigned c = (unsigned)*u++ - '0'; /* below '0' wraps to a large value */
+        if (c > 63)
+            return 0;
+        int64_t x = c & 0x1f;
+        int shift = 5;
+        while (c & 0x20) {
+            if (u >= end || shift == 30) /* cut short, or longer than 6 characters */
                 return 0;
-            ch = (unsigned char)s[p++];
-            if (ch < '0' || ch > 'o')
+            c = (unsigned)*u++ - '0';
+            if (c > 63)
                 return 0;
-            ch -= '0';
-            x |= (int64_t)(ch & 0x1f) << (5 * chars);
-            more = ch & 0x20;
-            chars++;
+            x |= (int64_t)(c & 0x1f) << shift;
+            shift += 5;
         }
-        if (ch & 0x10)
-            x -= INT64_C(1) << (5 * chars);
+        if (c & 0x10)
+            x -= INT64_C(1) << shift;
         if (k > 2)
             x += prev2;
         if (x < 0 || x > total - pos)
             return 0;
         if ((k & 1) && x > 0) {
-            if (m->area == 0)
+            if (area == 0)
                 m->first = pos;
             m->last = pos + x;
-            m->area += x;
-            if (!intervals_push(iv, (uint32_t)pos, (uint32_t)(pos + x))) {
-                PyErr_NoMemory();
-                return -1;
-            }
+            area += x;
+            *out++ = (uint32_t)pos;
+            *out++ = (uint32_t)(pos + x);
         }
         pos += x;
         prev2 = prev1;
@@ -753,8 +759,11 @@ static int decode_mask(PyObject *rle, Mask *m, Intervals *iv)
     }
     if (pos != total)
         return 0;
+    m->start = iv->used / 2;
+    iv->used = out - iv->data;
     m->count = iv->used / 2 - m->start;
-    if (m->area) {
+    m->area = area;
+    if (area) {
         m->x0 = m->first / m->h;
         m->x1 = (m->last - 1) / m->h;
     }
@@ -1035,5 +1044,9 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__native(void)
 {
+    if (KEY_SIZE == NULL && (KEY_SIZE = PyUnicode_InternFromString("size")) == NULL)
+        return NULL;
+    if (KEY_COUNTS == NULL && (KEY_COUNTS = PyUnicode_InternFromString("counts")) == NULL)
+        return NULL;
     return PyModule_Create(&module);
 }
