@@ -20,7 +20,10 @@ from .report.formats import SCHEMA_VERSION
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="detrecall", description="Exact, fast evaluation of object detectors.")
-    parser.add_argument("--version", action="version", version=f"detrecall {__version__}")
+    from ._compiled import native
+
+    speed = "compiled hot paths" if native is not None else "pure Python (no compiled module: slower)"
+    parser.add_argument("--version", action="version", version=f"detrecall {__version__} ({speed})")
     sub = parser.add_subparsers(dest="command", required=True)
     ev = sub.add_parser(
         "evaluate", help="COCO AP/AR of a results file against a ground-truth file",

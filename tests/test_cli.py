@@ -187,3 +187,16 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path) -> Non
     err = proc.stderr.read().decode()
     proc.stderr.close()
     assert proc.wait(timeout=120) == 0 and err == "", err
+
+
+def test_version_says_whether_the_compiled_paths_run():
+    import os
+    import subprocess
+    import sys
+
+    for env, words in (({}, "compiled hot paths"), ({"DETRECALL_NO_NATIVE": "1"}, "pure Python")):
+        out = subprocess.run([sys.executable, "-m", "detrecall.cli", "--version"], capture_output=True,
+                             text=True, env={**os.environ, **env}, timeout=60)
+        if not env and "DETRECALL_NO_NATIVE" in os.environ:
+            continue
+        assert out.returncode == 0 and words in out.stdout, out.stdout + out.stderr
