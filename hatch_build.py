@@ -1,4 +1,4 @@
-"""Build hook: compiles detrecall/_native.c (the JSON-to-columns and mask-IoU hot paths).
+"""Build hook: compiles detrecall/_native.c (results parser, mask IoU, radix argsort).
 
 Without a C compiler the build still succeeds, with a warning: every caller has a pure-Python
 path that gives the same numbers, only slower. An editable install puts the module beside the
@@ -7,6 +7,7 @@ sources; a wheel gets it as a platform-specific file.
 
 from __future__ import annotations
 
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -31,15 +32,16 @@ def compile_native(root: Path, out_dir: Path, temp_dir: Path) -> Path:
 
 class NativeBuildHook(BuildHookInterface):
     PLUGIN_NAME = "custom"
+    _work: str | None = None
 
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         if self.target_name != "wheel":
             return
         root = Path(self.root)
+        self._work = tempfile.mkdtemp(prefix="detrecall-native-")
+        work = Path(self._work)
         try:
-            with tempfile.TemporaryDirectory() as temp:
-                out = root if version == "editable" else Path(self.directory) / "native"
-                built = compile_native(root, out, Path(temp))
+            built = compile_native(root, root if version == "editable" else work / "lib", work / "temp")
         except Exception as exc:  # no compiler, no headers: the pure-Python paths serve
             self.app.display_warning(f"detrecall: the native module was not built ({exc}); "
                                      "results are the same, evaluation is slower")
@@ -48,3 +50,7 @@ class NativeBuildHook(BuildHookInterface):
         build_data["infer_tag"] = True
         if version != "editable":
             build_data["force_include"][str(built)] = f"detrecall/{built.name}"
+
+    def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
+        if self._work is not None:
+            shutil.rmtree(self._work, ignore_errors=True)

@@ -77,7 +77,7 @@ def plan(gt: Dataset, dt: Detections, params: EvalParams) -> Plan:
 
     def select(image_id: np.ndarray, category_id: np.ndarray) -> tuple[np.ndarray, ...]:
         """Rows whose image and class are evaluated, their class index and group key (one
-        searchsorted per column serves both the selection and the keys)."""
+        lookup per column serves both the selection and the keys)."""
         img, keep_i = positions(image_id, image_ids)
         cls, keep_c = positions(category_id, class_ids)
         rows = np.flatnonzero(keep_i & keep_c)
