@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from .errors import DetrecallError
-from .io.coco import _sort_rows, read_coco_gt
+from .io._common import sort_rows
+from .io.coco import read_coco_gt
 from .pipeline import Config, EvaluationResult, class_names, finish, match_batch
 from .protocols.coco import make_params
 from .types import Detections
@@ -49,7 +50,7 @@ def _loaded_detections(coco_dt: Any, masks: bool) -> Detections:
     anns = coco_dt.dataset["annotations"]
     image_id = np.array([a["image_id"] for a in anns], np.int64)
     category_id = np.array([a["category_id"] for a in anns], np.int64)
-    order = _sort_rows(image_id, category_id)
+    order = sort_rows(image_id, category_id)
     box = np.array([np.asarray(a["bbox"], np.float64) for a in anns]).reshape(-1, 4)
     rles = [coco_dt.annToRLE(anns[i]) for i in order.tolist()] if masks else None
     return Detections(

@@ -20,10 +20,10 @@ import msgspec
 import numpy as np
 
 from .._compiled import native
-from .._sort import argsort_stable
 from ..errors import InputError
 from ..geometry import masks as M
 from ..types import Categories, Dataset, Detections, Images
+from ._common import sort_rows, take_masks
 from ._records import (
     Columns,
     _describe,
@@ -40,21 +40,6 @@ if TYPE_CHECKING:  # shapely is imported only when shapes are read
 
 _RLE_CHARS = bytes(range(48, 112))
 _NUMBER_TYPES = {int, float}  # pycocotools' compressed counts use chars '0'..'o'
-
-
-def _sort_rows(image_id: np.ndarray, category_id: np.ndarray) -> np.ndarray:
-    """Row order by (image, category, file order): every (image, class) group is a slice."""
-    if len(image_id) == 0:
-        return np.zeros(0, np.int64)
-    img, cat = image_id - image_id.min(), category_id - category_id.min()
-    span = int(cat.max()) + 1
-    if (int(img.max()) + 1) * span < 2**62:  # one int64 key sorts ~2x faster than a lexsort
-        return argsort_stable(img * span + cat)
-    return np.lexsort((category_id, image_id))
-
-
-def _take_masks(masks: list[Any] | None, order: np.ndarray) -> tuple[Any, ...] | None:
-    return None if masks is None else tuple(map(masks.__getitem__, order.tolist()))
 
 
 def _as_list(data: Any, key: str, source: str, *, required: bool = True) -> list[Any]:
@@ -288,11 +273,11 @@ def read_coco_gt(source: Any, *, masks: bool = False, shapes: ShapeKind | None =
             area[missing] = M.rle_area([rle[i] for i in missing.tolist()])
         else:
             area[missing] = box[missing, 2] * box[missing, 3]
-    order = _sort_rows(image_id, category_id)
+    order = sort_rows(image_id, category_id)
     return Dataset(
         image_id=image_id[order], category_id=category_id[order], box=box[order],
         area=area[order], iscrowd=iscrowd[order], ann_id=ann_id[order],
-        images=images, categories=categories, masks=_take_masks(rle, order), source=name,
+        images=images, categories=categories, masks=take_masks(rle, order), source=name,
         shapes=None if geo is None else geo.geoms[order], ignore=ignore[order],
     )
 
@@ -504,7 +489,7 @@ def _mask_detections(name: str, gt: Dataset, image_id: np.ndarray, category_id: 
                          f"is {int(h[i])}x{int(w[i])} (height x width)")
     if not counts_checked:
         _check_rle_strings(cols, list(range(len(rles))), [r["counts"] for r in rles])
-    order = _sort_rows(image_id, category_id)
+    order = sort_rows(image_id, category_id)
     if box is None:
         area, box = M.rle_area(rles), M.rle_box(rles)
     else:
@@ -512,7 +497,7 @@ def _mask_detections(name: str, gt: Dataset, image_id: np.ndarray, category_id: 
         area = box[:, 2] * box[:, 3]
     return Detections(
         image_id=image_id[order], category_id=category_id[order], box=box[order],
-        area=area[order], score=score[order], masks=_take_masks(rles, order), source=name,
+        area=area[order], score=score[order], masks=take_masks(rles, order), source=name,
         file_index=order,
     )
 
@@ -537,7 +522,7 @@ def _shape_detections(source: Any, gt: Dataset, kind: ShapeKind, angle_unit: Ang
     from .shapes import read_shapes
 
     geo = read_shapes(cols, kind, angle_unit)
-    order = _sort_rows(image_id, category_id)
+    order = sort_rows(image_id, category_id)
     return Detections(
         image_id=image_id[order], category_id=category_id[order], box=geo.box[order],
         area=geo.area[order], score=score[order], source=name, shapes=geo.geoms[order], file_index=order,
@@ -566,7 +551,7 @@ def read_coco_results(source: Any, gt: Dataset, *, masks: bool = False, shapes: 
         cols = Columns((), str(source), "result")
         check_boxes(cols, "bbox", box)
         _check_result_ids(cols, image_id, category_id, gt)
-        order = _sort_rows(image_id, category_id)
+        order = sort_rows(image_id, category_id)
         return Detections(
             image_id=image_id[order], category_id=category_id[order], box=box[order],
             area=(box[:, 2] * box[:, 3])[order], score=score[order], source=str(source),
@@ -600,9 +585,9 @@ def read_coco_results(source: Any, gt: Dataset, *, masks: bool = False, shapes: 
             box[given] = cols.boxes("bbox", rows=given)[given]
         if not masks:
             rle = None
-    order = _sort_rows(image_id, category_id)
+    order = sort_rows(image_id, category_id)
     return Detections(
         image_id=image_id[order], category_id=category_id[order], box=box[order],
-        area=area[order], score=score[order], masks=_take_masks(rle, order), source=name,
+        area=area[order], score=score[order], masks=take_masks(rle, order), source=name,
         file_index=order,
     )

@@ -31,9 +31,9 @@ from ._common import (
     ImageIndex,
     assign_image_ids,
     build_dataset,
-    build_detections,
     check_box_values,
     dt_classes,
+    finish_predictions,
     from_xywh,
     gt_classes,
     image_stems,
@@ -262,12 +262,8 @@ def read_csv_predictions(path: str | Path, gt: Dataset, *, columns: Mapping[str,
     box = table.box(problems)
     score = table.numbers(("score",), problems)[:, 0]
     problems.check()
-    pos = np.searchsorted(gt.images.ids, image_id)
-    warn_suspicious(str(path), rows.where_text, image_id=image_id, category_id=category_id, box=box,
-                    width=gt.images.width[pos].astype(float), height=gt.images.height[pos].astype(float),
-                    score=score, gt_category_ids=np.unique(gt.category_id))
-    return build_detections(image_id=image_id, category_id=category_id, box=box, score=score,
-                            source=str(path))
+    return finish_predictions(str(path), rows.where_text, gt, image_id=image_id,
+                              category_id=category_id, box=box, score=score)
 
 
 def write_csv(data: Dataset | Detections, path: str | Path, *, gt: Dataset | None = None,

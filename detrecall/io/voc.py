@@ -32,8 +32,8 @@ from ._common import (
     ImageIndex,
     assign_image_ids,
     build_dataset,
-    build_detections,
     check_box_values,
+    finish_predictions,
     folder_files,
     gt_classes,
     image_stems,
@@ -239,12 +239,8 @@ def read_voc_predictions(folder: str | Path, gt: Dataset) -> Detections:
     check_box_values(np.nan_to_num(box), problems, rows.where, "box", _BOX)
     problems.check()
     score = values[:, 0]
-    pos = np.searchsorted(gt.images.ids, image_id)
-    warn_suspicious(str(folder), rows.where_text, image_id=image_id, category_id=category_id, box=box,
-                    width=gt.images.width[pos].astype(float), height=gt.images.height[pos].astype(float),
-                    score=score, gt_category_ids=np.unique(gt.category_id))
-    return build_detections(image_id=image_id, category_id=category_id, box=box, score=score,
-                            source=str(folder))
+    return finish_predictions(str(folder), rows.where_text, gt, image_id=image_id,
+                              category_id=category_id, box=box, score=score)
 
 
 def _num(v: float) -> str:

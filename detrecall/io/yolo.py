@@ -30,8 +30,8 @@ from ._common import (
     ImageIndex,
     assign_image_ids,
     build_dataset,
-    build_detections,
     dt_classes,
+    finish_predictions,
     folder_files,
     gt_classes,
     image_stems,
@@ -164,10 +164,8 @@ def read_yolo_predictions(folder: str | Path, gt: Dataset, *,
     box = _boxes(rows, problems, wh[:, 0], wh[:, 1])
     score = rows.floats([5], ["score"], problems)[:, 0]
     problems.check()
-    warn_suspicious(str(folder), rows.where_text, image_id=image_id, category_id=category_id, box=box,
-                    width=wh[:, 0], height=wh[:, 1], score=score, gt_category_ids=np.unique(gt.category_id))
-    return build_detections(image_id=image_id, category_id=category_id, box=box, score=score,
-                            source=str(folder))
+    return finish_predictions(str(folder), rows.where_text, gt, image_id=image_id,
+                              category_id=category_id, box=box, score=score, width=wh[:, 0], height=wh[:, 1])
 
 
 def _class_numbers(category_ids: np.ndarray, all_ids: np.ndarray) -> np.ndarray:
