@@ -5,9 +5,12 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
+import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
@@ -139,4 +142,25 @@ def to_reference_params(**kw: Any) -> dict[str, Any]:
         out["imgIds"] = sorted(kw["image_ids"])
     if "category_ids" in kw:
         out["catIds"] = sorted(kw["category_ids"])
+    return out
+
+
+CONFORMANCE = Path(__file__).resolve().parents[1].parent / "shared" / "conformance"
+
+
+def conformance_cases(*, voc: bool) -> list[Any]:
+    """pytest params (folder, name, case) of ../shared/conformance: the Pascal VOC cases, or
+    all the others; one skipped param saying why when the data is not there."""
+    if not CONFORMANCE.is_dir():
+        return [pytest.param(None, None, None, marks=pytest.mark.skip(
+            reason=f"conformance data not found at {CONFORMANCE} (../shared/conformance)"))]
+    out = []
+    for exp in sorted(CONFORMANCE.glob("*/expected.json")):
+        for name, case in json.loads(exp.read_text()).items():
+            if name.startswith("_") or not isinstance(case, dict) or (case.get("protocol") == "voc") != voc:
+                continue
+            marks = []
+            if case.get("iou_type") == "keypoints":
+                marks.append(pytest.mark.skip(reason="keypoints (OKS) evaluation is not built yet"))
+            out.append(pytest.param(exp.parent, name, case, id=f"{exp.parent.name}/{name}", marks=marks))
     return out

@@ -15,25 +15,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from detrecall import evaluate
-
-ROOT = Path(__file__).resolve().parents[1].parent / "shared" / "conformance"
-
-
-def _cases() -> list:
-    if not ROOT.is_dir():
-        return [pytest.param(None, None, None, marks=pytest.mark.skip(
-            reason=f"conformance data not found at {ROOT} (../shared/conformance)"))]
-    out = []
-    for exp in sorted(ROOT.glob("*/expected.json")):
-        for name, case in json.loads(exp.read_text()).items():
-            if name.startswith("_") or case.get("protocol") == "voc":
-                continue  # VOC cases belong to the VOC protocol (not built yet)
-            marks = []
-            if case.get("iou_type") == "keypoints":
-                marks.append(pytest.mark.skip(reason="keypoints (OKS) evaluation is not built yet"))
-            out.append(pytest.param(exp.parent, name, case, id=f"{exp.parent.name}/{name}",
-                                    marks=marks))
-    return out
+from tests.oracle import conformance_cases
 
 
 def _kwargs(params: dict) -> dict:
@@ -71,7 +53,7 @@ KNOWN_QUIRK = {
 }
 
 
-@pytest.mark.parametrize(("folder", "name", "case"), _cases())
+@pytest.mark.parametrize(("folder", "name", "case"), conformance_cases(voc=False))
 def test_conformance_case(folder: Path, name: str, case: dict) -> None:
     gt_path, dt_path = folder / case["gt"], folder / case["dt"]
     result = evaluate(gt_path, dt_path, case["iou_type"], **_kwargs(case.get("params", {})))

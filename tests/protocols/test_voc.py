@@ -3,7 +3,6 @@ hand-worked examples of the rules that differ from COCO."""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -15,8 +14,7 @@ from numpy.testing import assert_allclose
 from detrecall import evaluate
 from detrecall.aggregate import interpolated_ap
 from detrecall.errors import DetrecallError
-
-ROOT = Path(__file__).resolve().parents[2].parent / "shared" / "conformance"
+from tests.oracle import conformance_cases
 
 
 def _records_txt(folder: Path, kind: str, fmt: str, sizes: Any = None) -> list[tuple]:
@@ -86,19 +84,7 @@ def _load(folder: Path, name: str) -> tuple[dict, list[dict]]:
                  _records_txt(folder / "detections_rel", "det", "rel_cxcywh", (200, 200)))
 
 
-def _voc_cases() -> list:
-    if not ROOT.is_dir():
-        return [pytest.param(None, None, None, marks=pytest.mark.skip(
-            reason=f"conformance data not found at {ROOT} (../shared/conformance)"))]
-    out = []
-    for exp in sorted(ROOT.glob("*/expected.json")):
-        for name, case in json.loads(exp.read_text()).items():
-            if isinstance(case, dict) and case.get("protocol") == "voc":
-                out.append(pytest.param(exp.parent, name, case, id=f"{exp.parent.name}/{name}"))
-    return out
-
-
-@pytest.mark.parametrize(("folder", "name", "case"), _voc_cases())
+@pytest.mark.parametrize(("folder", "name", "case"), conformance_cases(voc=True))
 def test_conformance_voc(folder: Path, name: str, case: dict) -> None:
     gt, dt = _load(folder, name)
     thresholds = case["iou_thresholds"]
