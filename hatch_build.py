@@ -43,8 +43,10 @@ class NativeBuildHook(BuildHookInterface):
         try:
             built = compile_native(root, root if version == "editable" else work / "lib", work / "temp")
         except Exception as exc:  # no compiler, no headers: the pure-Python paths serve
-            self.app.display_warning(f"detrecall: the native module was not built ({exc}); "
-                                     "results are the same, evaluation is slower")
+            self.app.display_warning(
+                f"detrecall: the native module was not built ({exc}); "
+                "results are the same, evaluation is slower"
+            )
             return
         build_data["pure_python"] = False
         build_data["infer_tag"] = True

@@ -31,8 +31,21 @@ def main() -> None:
     args = ap.parse_args()
     data = args.data or HERE / "data" / f"coco_{args.images}_80c_100d_s0_bbox"
     if not (data / "dt.json").exists():
-        subprocess.run([sys.executable, str(MAKE_COCO), "--images", str(args.images), "--seed", "0",
-                        "--kind", "bbox", "--out", str(data)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                str(MAKE_COCO),
+                "--images",
+                str(args.images),
+                "--seed",
+                "0",
+                "--kind",
+                "bbox",
+                "--out",
+                str(data),
+            ],
+            check=True,
+        )
 
     import detrecall
 
@@ -45,13 +58,21 @@ def main() -> None:
         boot = detrecall.bootstrap(result, n=args.replicates, seed=0)
         boot_times.append(time.perf_counter() - start)
     m = result.matches
-    print(f"data: {data} ({len(result.image_ids)} images, {len(m.det_row)} kept detections, "
-          f"{len(m.hit_det)} matches over {len(m.iou_thresholds)} IoU thresholds)")
-    print(f"evaluate (files -> result):          {min(eval_times):7.2f} s  (runs: "
-          + ", ".join(f"{t:.2f}" for t in eval_times) + ")")
-    print(f"bootstrap, {args.replicates} replicates:         {min(boot_times):7.2f} s  (runs: "
-          + ", ".join(f"{t:.2f}" for t in boot_times) + f"; {1000 * min(boot_times) / args.replicates:.1f} "
-          "ms per replicate)")
+    print(
+        f"data: {data} ({len(result.image_ids)} images, {len(m.det_row)} kept detections, "
+        f"{len(m.hit_det)} matches over {len(m.iou_thresholds)} IoU thresholds)"
+    )
+    print(
+        f"evaluate (files -> result):          {min(eval_times):7.2f} s  (runs: "
+        + ", ".join(f"{t:.2f}" for t in eval_times)
+        + ")"
+    )
+    print(
+        f"bootstrap, {args.replicates} replicates:         {min(boot_times):7.2f} s  (runs: "
+        + ", ".join(f"{t:.2f}" for t in boot_times)
+        + f"; {1000 * min(boot_times) / args.replicates:.1f} "
+        "ms per replicate)"
+    )
     print(f"bootstrap / evaluate:                {min(boot_times) / min(eval_times):7.1f} x")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS:                            {peak:7.0f} MiB")

@@ -98,8 +98,7 @@ def worker(tool: str, data: Path, kind: str, result: Path, cpu: int) -> None:
             t["summarize"] = perf_counter() - a
         stats = [float(x) for x in ev.stats]
     t["total"] = sum(t[s] for s in STAGES[:-1])
-    result.write_text(json.dumps({"times": t, "import": t_import, "peak_mib": _peak_mib(),
-                                  "stats": stats}))
+    result.write_text(json.dumps({"times": t, "import": t_import, "peak_mib": _peak_mib(), "stats": stats}))
 
 
 def _installed(tool: str) -> bool:
@@ -112,8 +111,20 @@ def _installed(tool: str) -> bool:
 def run_once(tool: str, data: Path, kind: str, cpu: int, timeout: float) -> dict:
     fd, name = tempfile.mkstemp(suffix=".json")
     os.close(fd)
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", tool, "--data", str(data),
-           "--kind", kind, "--result", name, "--cpu", str(cpu)]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        tool,
+        "--data",
+        str(data),
+        "--kind",
+        kind,
+        "--result",
+        name,
+        "--cpu",
+        str(cpu),
+    ]
     start = time.perf_counter()
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
@@ -137,9 +148,25 @@ def ensure_data(args: argparse.Namespace) -> Path:
     if not (out / "dt.json").exists():
         if not MAKE_COCO.exists():
             raise SystemExit(f"no data generator at {MAKE_COCO} (../shared/bench); pass --data DIR")
-        subprocess.run([sys.executable, str(MAKE_COCO), "--images", str(args.images), "--classes",
-                        str(args.classes), "--max-dets", str(args.max_dets), "--seed", str(args.seed),
-                        "--kind", args.kind, "--out", str(out)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                str(MAKE_COCO),
+                "--images",
+                str(args.images),
+                "--classes",
+                str(args.classes),
+                "--max-dets",
+                str(args.max_dets),
+                "--seed",
+                str(args.seed),
+                "--kind",
+                args.kind,
+                "--out",
+                str(out),
+            ],
+            check=True,
+        )
     return out
 
 
@@ -181,9 +208,11 @@ def main() -> int:
             if runs[t] and "error" in runs[t][-1]:
                 continue
             runs[t].append(run_once(t, data, args.kind, args.cpu, args.timeout))
-            print(f"repeat {r + 1}/{args.repeats} {t}: "
-                  + (runs[t][-1].get("error") or f"{runs[t][-1]['times']['total']:.2f} s"),
-                  file=sys.stderr)
+            print(
+                f"repeat {r + 1}/{args.repeats} {t}: "
+                + (runs[t][-1].get("error") or f"{runs[t][-1]['times']['total']:.2f} s"),
+                file=sys.stderr,
+            )
 
     ok = {t: [x for x in v if "error" not in x] for t, v in runs.items()}
     print(f"\ndata: {data} ({args.kind}); one core; median [min-max] of {args.repeats} runs, seconds\n")
@@ -210,8 +239,10 @@ def main() -> int:
         if ok.get("pycocotools"):
             ref = ok["pycocotools"][0]["times"]
             mine = statistics.median(x["times"]["evaluate"] for x in ok["detrecall"])
-            print(f"pycocotools evaluate+accumulate / detrecall evaluate: "
-                  f"{(ref['evaluate'] + ref['accumulate']) / mine:6.1f}x (first run of each)")
+            print(
+                f"pycocotools evaluate+accumulate / detrecall evaluate: "
+                f"{(ref['evaluate'] + ref['accumulate']) / mine:6.1f}x (first run of each)"
+            )
     status = 0
     if ok.get("pycocotools"):
         ref_stats = ok["pycocotools"][0]["stats"]

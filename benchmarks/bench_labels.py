@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Speed of the label and retrieval metrics (issue figures; not a test).
 
-    python benchmarks/bench_labels.py
+python benchmarks/bench_labels.py
 """
 
 from __future__ import annotations

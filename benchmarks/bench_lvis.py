@@ -28,8 +28,21 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 MAKE_COCO = HERE.parent.parent / "shared" / "bench" / "make_coco.py"
-KEYS = ("AP", "AP50", "AP75", "APs", "APm", "APl", "APr", "APc", "APf",
-        "AR@300", "ARs@300", "ARm@300", "ARl@300")
+KEYS = (
+    "AP",
+    "AP50",
+    "AP75",
+    "APs",
+    "APm",
+    "APl",
+    "APr",
+    "APc",
+    "APf",
+    "AR@300",
+    "ARs@300",
+    "ARm@300",
+    "ARl@300",
+)
 
 
 def make_lvis(coco_dir: Path, out: Path, seed: int) -> None:
@@ -94,8 +107,18 @@ def worker(tool: str, data: Path, result: Path, cpu: int) -> None:
 def run_once(tool: str, data: Path, cpu: int, timeout: float) -> dict:
     fd, name = tempfile.mkstemp(suffix=".json")
     os.close(fd)
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", tool, "--data", str(data),
-           "--result", name, "--cpu", str(cpu)]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        tool,
+        "--data",
+        str(data),
+        "--result",
+        name,
+        "--cpu",
+        str(cpu),
+    ]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -129,9 +152,25 @@ def main() -> int:
     if not (coco_dir / "dt.json").exists():
         if not MAKE_COCO.exists():
             raise SystemExit(f"no data generator at {MAKE_COCO} (../shared/bench)")
-        subprocess.run([sys.executable, str(MAKE_COCO), "--images", str(args.images), "--classes",
-                        str(args.classes), "--max-dets", "300", "--seed", str(args.seed), "--kind", "bbox",
-                        "--out", str(coco_dir)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                str(MAKE_COCO),
+                "--images",
+                str(args.images),
+                "--classes",
+                str(args.classes),
+                "--max-dets",
+                "300",
+                "--seed",
+                str(args.seed),
+                "--kind",
+                "bbox",
+                "--out",
+                str(coco_dir),
+            ],
+            check=True,
+        )
     if not (data / "gt.json").exists():
         make_lvis(coco_dir, data, args.seed)
     runs: dict[str, list[dict]] = {t: [] for t in args.tools}
@@ -142,9 +181,12 @@ def main() -> int:
             start = time.perf_counter()
             runs[t].append(run_once(t, data, args.cpu, args.timeout))
             got = runs[t][-1]
-            print(f"repeat {r + 1}/{args.repeats} {t}: "
-                  f"{got.get('error') or format(got['total'], '.2f') + ' s'} "
-                  f"(wall {time.perf_counter() - start:.1f} s)", file=sys.stderr)
+            print(
+                f"repeat {r + 1}/{args.repeats} {t}: "
+                f"{got.get('error') or format(got['total'], '.2f') + ' s'} "
+                f"(wall {time.perf_counter() - start:.1f} s)",
+                file=sys.stderr,
+            )
     print(f"\ndata: {data} (bbox); one core; end to end, median [min-max] of {args.repeats}\n")
     ok = {t: [x for x in v if "error" not in x] for t, v in runs.items()}
     for t in args.tools:
@@ -152,8 +194,10 @@ def main() -> int:
             print(f"{t:10s} {runs[t][-1]['error']}")
             continue
         times = [x["total"] for x in ok[t]]
-        print(f"{t:10s} {statistics.median(times):9.2f} s [{min(times):.2f}-{max(times):.2f}]"
-              f"  peak {statistics.median(x['peak_mib'] for x in ok[t]):7.0f} MiB")
+        print(
+            f"{t:10s} {statistics.median(times):9.2f} s [{min(times):.2f}-{max(times):.2f}]"
+            f"  peak {statistics.median(x['peak_mib'] for x in ok[t]):7.0f} MiB"
+        )
     status = 0
     if ok.get("detrecall") and ok.get("lvis"):
         ours = statistics.median(x["total"] for x in ok["detrecall"])

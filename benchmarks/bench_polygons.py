@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Throughput of the polygon / rotated-box IoU kernel, pairs per second (issue figures; not a test).
 
-    python benchmarks/bench_polygons.py [--pairs 100000]
+python benchmarks/bench_polygons.py [--pairs 100000]
 """
 
 from __future__ import annotations
@@ -49,15 +49,19 @@ def main() -> None:
     da, db = rotated_box_polygons(a), rotated_box_polygons(b)
     t = best_of(lambda: polygon_iou_pairs(da, db, crowd))
     hits = (polygon_iou_pairs(da, db, crowd) > 0).mean()
-    print(f"rotated boxes: {n:,} pairs ({hits:.0%} overlapping) in {t:.3f} s = {n / t:,.0f} pairs/s; "
-          f"building {n:,} boxes {t_build:.3f} s")
+    print(
+        f"rotated boxes: {n:,} pairs ({hits:.0%} overlapping) in {t:.3f} s = {n / t:,.0f} pairs/s; "
+        f"building {n:,} boxes {t_build:.3f} s"
+    )
     for k in (8, 32):
         t_build = best_of(lambda k=k: stars(rng, n, k))
         sa, sb = stars(rng, n, k), stars(rng, n, k)
         t = best_of(lambda sa=sa, sb=sb: polygon_iou_pairs(sa, sb, crowd))
         hits = (polygon_iou_pairs(sa, sb, crowd) > 0).mean()
-        print(f"{k}-gons: {n:,} pairs ({hits:.0%} overlapping) in {t:.3f} s = {n / t:,.0f} pairs/s; "
-              f"building {n:,} polygons {t_build:.3f} s")
+        print(
+            f"{k}-gons: {n:,} pairs ({hits:.0%} overlapping) in {t:.3f} s = {n / t:,.0f} pairs/s; "
+            f"building {n:,} polygons {t_build:.3f} s"
+        )
     far = np.array([shapely.box(1000, 1000, 1001, 1001)] * n, object)
     t = best_of(lambda: polygon_iou_pairs(da, far, crowd))
     print(f"rotated boxes, none overlapping (bounds pre-check only): {n / t:,.0f} pairs/s")

@@ -30,8 +30,21 @@ def main() -> None:
     args = ap.parse_args()
     data = HERE / "data" / f"coco_{args.source_images}_80c_100d_s0_bbox"
     if not (data / "dt.json").exists():
-        subprocess.run([sys.executable, str(MAKE_COCO), "--images", str(args.source_images),
-                        "--seed", "0", "--kind", "bbox", "--out", str(data)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                str(MAKE_COCO),
+                "--images",
+                str(args.source_images),
+                "--seed",
+                "0",
+                "--kind",
+                "bbox",
+                "--out",
+                str(data),
+            ],
+            check=True,
+        )
     gt = json.loads((data / "gt.json").read_text())
     dt = json.loads((data / "dt.json").read_text())
     images = gt["images"]
@@ -57,8 +70,9 @@ def main() -> None:
             batch_anns += [{**a, "image_id": new_id} for a in anns_of.get(src["id"], [])]
             batch_dets += [{**r, "image_id": new_id} for r in dets_of.get(src["id"], [])]
         n_dets += len(batch_dets)
-        ev.update({"images": batch_images, "annotations": batch_anns,
-                   "categories": gt["categories"]}, batch_dets)
+        ev.update(
+            {"images": batch_images, "annotations": batch_anns, "categories": gt["categories"]}, batch_dets
+        )
     t_update = time.perf_counter() - start
     start = time.perf_counter()
     result = ev.compute()
@@ -66,10 +80,12 @@ def main() -> None:
     state = ev.state_dict()
     state_mib = sum(v.nbytes for part in ("coco", "point") for v in state[part].values()) / 2**20
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{args.images} images ({n_dets} detections) in batches of {args.batch}: "
-          f"update {t_update:.1f} s ({t_update / args.images * 1e3:.2f} ms/image), "
-          f"compute {t_compute:.1f} s; peak RSS {peak:.0f} MiB "
-          f"(inputs loaded: {rss_inputs:.0f} MiB), state {state_mib:.0f} MiB; AP {result.coco.AP:.4f}")
+    print(
+        f"{args.images} images ({n_dets} detections) in batches of {args.batch}: "
+        f"update {t_update:.1f} s ({t_update / args.images * 1e3:.2f} ms/image), "
+        f"compute {t_compute:.1f} s; peak RSS {peak:.0f} MiB "
+        f"(inputs loaded: {rss_inputs:.0f} MiB), state {state_mib:.0f} MiB; AP {result.coco.AP:.4f}"
+    )
 
 
 if __name__ == "__main__":

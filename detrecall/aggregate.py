@@ -61,9 +61,7 @@ def check_zero_division(zero_division: ZeroDivision) -> float:
     if isinstance(zero_division, str):
         if zero_division == "warn":
             return 0.0
-    elif isinstance(zero_division, (int, float)) and (
-        zero_division in (0, 1) or math.isnan(zero_division)
-    ):
+    elif isinstance(zero_division, (int, float)) and (zero_division in (0, 1) or math.isnan(zero_division)):
         return float(zero_division)
     raise DetrecallError(f'zero_division must be "warn", 0, 1 or nan, got {zero_division!r}')
 
@@ -76,8 +74,14 @@ _UNDEFINED = {  # scikit-learn's wording: what was missing
 WARN_ALL = ("precision", "recall", "f-score")
 
 
-def divide(num: np.ndarray, den: np.ndarray, zero_division: ZeroDivision, metric: str,
-           warn_for: tuple[str, ...] = WARN_ALL, unit: str = "label") -> np.ndarray:
+def divide(
+    num: np.ndarray,
+    den: np.ndarray,
+    zero_division: ZeroDivision,
+    metric: str,
+    warn_for: tuple[str, ...] = WARN_ALL,
+    unit: str = "label",
+) -> np.ndarray:
     """num / den as float64, `zero_division` where den == 0; with "warn", an
     UndefinedMetricWarning when `metric` is in `warn_for` (as scikit-learn's _prf_divide)."""
     num = np.asarray(num, np.float64)
@@ -90,15 +94,24 @@ def divide(num: np.ndarray, den: np.ndarray, zero_division: ZeroDivision, metric
             start, missing = _UNDEFINED[metric]
             counted = "label" if unit == "sample" else "sample"  # what each ratio counts
             where = f"in {unit}s with" if out.size > 1 else "due to"
-            warnings.warn(f"{start} ill-defined and being set to 0.0 {where} no {missing} {counted}s. "
-                          "Use `zero_division` parameter to control this behavior.",
-                          UndefinedMetricWarning, stacklevel=3)
+            warnings.warn(
+                f"{start} ill-defined and being set to 0.0 {where} no {missing} {counted}s. "
+                "Use `zero_division` parameter to control this behavior.",
+                UndefinedMetricWarning,
+                stacklevel=3,
+            )
     return out
 
 
-def prf(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, beta: float = 1.0,
-        zero_division: ZeroDivision = 0, warn_for: tuple[str, ...] = WARN_ALL, unit: str = "label",
-        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def prf(
+    tp: np.ndarray,
+    fp: np.ndarray,
+    fn: np.ndarray,
+    beta: float = 1.0,
+    zero_division: ZeroDivision = 0,
+    warn_for: tuple[str, ...] = WARN_ALL,
+    unit: str = "label",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Precision tp/(tp+fp), recall tp/(tp+fn), F-beta (1+b^2)tp / (b^2(tp+fn) + tp+fp).
 
     Elementwise, any shape; scikit-learn's precision_recall_fscore_support formulas, with
@@ -129,9 +142,15 @@ class Curve:
     f1: np.ndarray  # F-beta with the evaluation's beta
 
 
-def curves(score: np.ndarray, is_tp: np.ndarray, segment: np.ndarray, support: np.ndarray,
-           beta: float = 1.0, zero_division: ZeroDivision = 0,
-           score_order: np.ndarray | None = None) -> list[Curve]:
+def curves(
+    score: np.ndarray,
+    is_tp: np.ndarray,
+    segment: np.ndarray,
+    support: np.ndarray,
+    beta: float = 1.0,
+    zero_division: ZeroDivision = 0,
+    score_order: np.ndarray | None = None,
+) -> list[Curve]:
     """One Curve per segment (class): cumulative TP and FP along descending score, taken at
     each distinct score, then the rates. `is_tp` marks true positives, the rest are false
     positives; `support` is each segment's number of positives. Vectorized over segments."""
@@ -160,9 +179,15 @@ def _nanaverage(values: np.ndarray, weights: np.ndarray | None = None) -> float:
     return float(np.average(values[keep], weights=weights[keep]))
 
 
-def average_rates(counts: Counts, average: str, labels: np.ndarray, beta: float = 1.0,
-                  zero_division: ZeroDivision = 0, warn_for: tuple[str, ...] = WARN_ALL,
-                  unit: str = "label") -> Rates:
+def average_rates(
+    counts: Counts,
+    average: str,
+    labels: np.ndarray,
+    beta: float = 1.0,
+    zero_division: ZeroDivision = 0,
+    warn_for: tuple[str, ...] = WARN_ALL,
+    unit: str = "label",
+) -> Rates:
     """micro (pooled counts), macro (mean over classes) or weighted (by support) rates over
     the classes selected by the boolean mask `labels`, as scikit-learn averages them."""
     if average not in AVERAGES:
@@ -197,8 +222,9 @@ def by_score(score: np.ndarray) -> np.ndarray:
     return argsort_stable(score, descending=True)
 
 
-def by_class_then_score(cls: np.ndarray, score: np.ndarray, score_order: np.ndarray | None = None
-                        ) -> np.ndarray:
+def by_class_then_score(
+    cls: np.ndarray, score: np.ndarray, score_order: np.ndarray | None = None
+) -> np.ndarray:
     """Stable order by class ascending, then score descending (ties keep input order): equal
     to np.lexsort((-score, cls)), faster: the class pass is a radix sort on a 16-bit key.
     `score_order`: by_score(score) when the caller has it."""
@@ -260,8 +286,16 @@ def accumulate(m: Matches, params: EvalParams, score_order: np.ndarray | None = 
         h = slice(area_bounds[a], area_bounds[a + 1])
         o = argsort_stable(m.hit_thr[h] * (n_det + 1) + rank_in_order[m.hit_det[h]])
         hit_det = m.hit_det[h][o]
-        areas.append((classes, bool(m.det_out_of_range[a].any()), hit_det, m.hit_thr[h][o],
-                      m.hit_ignored[h][o], k_of_class[m.det_class[hit_det]]))
+        areas.append(
+            (
+                classes,
+                bool(m.det_out_of_range[a].any()),
+                hit_det,
+                m.hit_thr[h][o],
+                m.hit_ignored[h][o],
+                k_of_class[m.det_class[hit_det]],
+            )
+        )
     del rank_in_order
     for mi, max_det in enumerate(params.max_dets):  # one cut's det-sized arrays at a time
         cut = order[m.det_rank[order] < max_det]
@@ -309,7 +343,8 @@ def accumulate(m: Matches, params: EvalParams, score_order: np.ndarray | None = 
                 first = cut[np.minimum(starts, len(cut) - 1)]
                 first_score = np.where(ends > starts, m.det_score[first], 0.0)
             ss = np.where(
-                need == 0, first_score[None, :, None],
+                need == 0,
+                first_score[None, :, None],
                 np.where(inside, np.r_[tp_score, 0.0][np.where(inside, at, len(tp_score))], 0.0),
             )
             precision[:, :, classes, a, mi] = q.reshape(n_t, n_c, n_r).transpose(0, 2, 1)

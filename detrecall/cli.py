@@ -19,93 +19,156 @@ from .report.formats import SCHEMA_VERSION
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="detrecall", description="Exact, fast evaluation of object detectors.")
+        prog="detrecall", description="Exact, fast evaluation of object detectors."
+    )
     from ._compiled import native
 
     speed = "compiled hot paths" if native is not None else "pure Python (no compiled module: slower)"
     parser.add_argument("--version", action="version", version=f"detrecall {__version__} ({speed})")
     sub = parser.add_subparsers(dest="command", required=True)
     ev = sub.add_parser(
-        "evaluate", help="COCO AP/AR of a results file against a ground-truth file",
+        "evaluate",
+        help="COCO AP/AR of a results file against a ground-truth file",
         description="Evaluate a COCO results file against a COCO instances file: pycocotools' "
-        "12 numbers and per-class AP.")
+        "12 numbers and per-class AP.",
+    )
     _add_evaluation_args(ev)
-    ev.add_argument("--format", choices=("table", "json", "csv", "markdown"), default="table",
-                    help="what to print on standard output: table (rich on a terminal, plain "
-                    "text otherwise), json, csv (per class) or markdown (default: table)")
-    ev.add_argument("--output", type=Path, metavar="FILE",
-                    help="also write the full result as JSON to FILE")
-    ev.add_argument("--diagnose", action="store_true",
-                    help="add diagnostics: class imbalance, classes never or over-predicted, images "
-                    "with most errors, AP = 1, score calibration (ECE)")
-    ev.add_argument("--plots", type=Path, metavar="DIR",
-                    help="also write every plot as DIR/<name>.png (adds the confusion matrix)")
+    ev.add_argument(
+        "--format",
+        choices=("table", "json", "csv", "markdown"),
+        default="table",
+        help="what to print on standard output: table (rich on a terminal, plain "
+        "text otherwise), json, csv (per class) or markdown (default: table)",
+    )
+    ev.add_argument("--output", type=Path, metavar="FILE", help="also write the full result as JSON to FILE")
+    ev.add_argument(
+        "--diagnose",
+        action="store_true",
+        help="add diagnostics: class imbalance, classes never or over-predicted, images "
+        "with most errors, AP = 1, score calibration (ECE)",
+    )
+    ev.add_argument(
+        "--plots",
+        type=Path,
+        metavar="DIR",
+        help="also write every plot as DIR/<name>.png (adds the confusion matrix)",
+    )
     _add_drawing_args(ev)
     ci = ev.add_argument_group("confidence intervals (image-level bootstrap)")
-    ci.add_argument("--ci", type=float, metavar="LEVEL",
-                    help="add LEVEL (e.g. 0.95) bootstrap intervals of AP, AP50, AP75, AR100, "
-                    "precision, recall, F1, overall and per class, to the table and JSON")
+    ci.add_argument(
+        "--ci",
+        type=float,
+        metavar="LEVEL",
+        help="add LEVEL (e.g. 0.95) bootstrap intervals of AP, AP50, AP75, AR100, "
+        "precision, recall, F1, overall and per class, to the table and JSON",
+    )
     _bootstrap_options(ci, required_ci=True)
     cmp = sub.add_parser(
-        "compare", help="compare two models on one ground truth; exit 1 on a regression",
+        "compare",
+        help="compare two models on one ground truth; exit 1 on a regression",
         description="Compare a candidate with a baseline: GT BASE_DT CAND_DT (paired bootstrap: "
         "delta, its interval, p-value) or BASE.json CAND.json saved by `evaluate --output` (deltas "
         "only). Exit status 1 when a metric given in --max-drop drops by more than allowed, 0 "
-        "otherwise, 2 on bad input.")
-    cmp.add_argument("inputs", nargs="+", type=Path, metavar="FILE",
-                     help="GT BASE_DT CAND_DT, or BASE_RESULT.json CAND_RESULT.json")
-    cmp.add_argument("--max-drop", action="append", default=[], metavar="METRIC=AMOUNT",
-                     help="fail when METRIC (AP, AP50, AP75, AR100, precision, recall, F1) drops by "
-                     "more than AMOUNT, e.g. AP=0.005; repeat for several")
-    cmp.add_argument("--significant-only", action="store_true",
-                     help="fail only on drops that are also significant (p < 1 - LEVEL)")
-    cmp.add_argument("--ci", type=float, default=0.95, metavar="LEVEL",
-                     help="confidence level of the intervals and significance (default 0.95)")
+        "otherwise, 2 on bad input.",
+    )
+    cmp.add_argument(
+        "inputs",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="GT BASE_DT CAND_DT, or BASE_RESULT.json CAND_RESULT.json",
+    )
+    cmp.add_argument(
+        "--max-drop",
+        action="append",
+        default=[],
+        metavar="METRIC=AMOUNT",
+        help="fail when METRIC (AP, AP50, AP75, AR100, precision, recall, F1) drops by "
+        "more than AMOUNT, e.g. AP=0.005; repeat for several",
+    )
+    cmp.add_argument(
+        "--significant-only",
+        action="store_true",
+        help="fail only on drops that are also significant (p < 1 - LEVEL)",
+    )
+    cmp.add_argument(
+        "--ci",
+        type=float,
+        default=0.95,
+        metavar="LEVEL",
+        help="confidence level of the intervals and significance (default 0.95)",
+    )
     _bootstrap_options(cmp, required_ci=False)
-    cmp.add_argument("--per-class", action="store_true",
-                     help="add per-class tables for the gated metrics (AP when none)")
+    cmp.add_argument(
+        "--per-class", action="store_true", help="add per-class tables for the gated metrics (AP when none)"
+    )
     cmp.add_argument("--format", choices=("table", "json"), default="table")
     cmp.add_argument("--iou-type", choices=("bbox", "segm"), default="bbox")
-    cmp.add_argument("--iou-threshold", type=float, default=0.5, metavar="T",
-                     help="operating point IoU (default 0.5)")
-    cmp.add_argument("--score-threshold", type=float, default=0.0, metavar="S",
-                     help="operating point score threshold (default 0)")
+    cmp.add_argument(
+        "--iou-threshold", type=float, default=0.5, metavar="T", help="operating point IoU (default 0.5)"
+    )
+    cmp.add_argument(
+        "--score-threshold",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="operating point score threshold (default 0)",
+    )
     pl = sub.add_parser(
-        "plot", help="write the plots of an evaluation as PNG files",
+        "plot",
+        help="write the plots of an evaluation as PNG files",
         description="Evaluate as `evaluate` does and write PR curves, P/R/F1 vs score, AP per "
-        "class, AP by size, confusion matrices and a reliability diagram as PNG files.")
+        "class, AP by size, confusion matrices and a reliability diagram as PNG files.",
+    )
     _add_evaluation_args(pl)
-    pl.add_argument("-o", "--output", type=Path, metavar="DIR", required=True,
-                    help="folder for the PNG files (created if missing)")
+    pl.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="DIR",
+        required=True,
+        help="folder for the PNG files (created if missing)",
+    )
     _add_drawing_args(pl)
     rp = sub.add_parser(
-        "report", help="write a self-contained HTML report of an evaluation",
+        "report",
+        help="write a self-contained HTML report of an evaluation",
         description="Evaluate as `evaluate` does and write one HTML file (no external resources): "
-        "summary, diagnostics, sortable per-class tables, operating points, confusion matrix, plots.")
+        "summary, diagnostics, sortable per-class tables, operating points, confusion matrix, plots.",
+    )
     _add_evaluation_args(rp)
-    rp.add_argument("-o", "--output", type=Path, metavar="FILE", required=True,
-                    help="the HTML file to write")
+    rp.add_argument("-o", "--output", type=Path, metavar="FILE", required=True, help="the HTML file to write")
     _add_drawing_args(rp)
     cv = sub.add_parser(
-        "convert", help="convert ground truth or predictions between COCO, YOLO, VOC and CSV",
+        "convert",
+        help="convert ground truth or predictions between COCO, YOLO, VOC and CSV",
         description="Read SRC (ground truth, or predictions with --kind dt) and write it to DST in "
-        "another format. Predictions need the ground truth (--gt) for images and classes.")
+        "another format. Predictions need the ground truth (--gt) for images and classes.",
+    )
     cv.add_argument("src", type=Path, help="file or folder to read")
     cv.add_argument("dst", type=Path, help="file (COCO, CSV) or folder (YOLO, VOC) to write")
     cv.add_argument("--to", dest="to_format", choices=_FORMATS, required=True, help="format to write")
-    cv.add_argument("--from", dest="from_format", choices=_FORMATS,
-                    help="format of SRC (default: from the path)")
-    cv.add_argument("--kind", choices=("gt", "dt"), default="gt",
-                    help="SRC holds ground truth (default) or predictions")
+    cv.add_argument(
+        "--from", dest="from_format", choices=_FORMATS, help="format of SRC (default: from the path)"
+    )
+    cv.add_argument(
+        "--kind", choices=("gt", "dt"), default="gt", help="SRC holds ground truth (default) or predictions"
+    )
     cv.add_argument("--gt", type=Path, help="the ground truth, for --kind dt")
     cv.add_argument("--gt-format", choices=_FORMATS, help="format of --gt (default: from the path)")
     _input_options(cv)
-    cv.add_argument("--dt-names", type=Path, metavar="FILE",
-                    help="the model's class names, to map class numbers to the ground truth's by name")
+    cv.add_argument(
+        "--dt-names",
+        type=Path,
+        metavar="FILE",
+        help="the model's class names, to map class numbers to the ground truth's by name",
+    )
     cl = sub.add_parser(
-        "classify", help="classification report of label predictions (scikit-learn's)",
+        "classify",
+        help="classification report of label predictions (scikit-learn's)",
         description="Precision, recall, F1 and support per label, accuracy and averages, for "
-        "plain label predictions (one label per sample).")
+        "plain label predictions (one label per sample).",
+    )
     cl.add_argument("y_true", type=Path, help="true labels: .csv/.txt (one per line), .json list or .npy")
     cl.add_argument("y_pred", type=Path, help="predicted labels, same forms and length")
     cl.add_argument("--column", help="CSV column name to read (the file then has a header)")
@@ -118,17 +181,37 @@ _FORMATS = ("coco", "yolo", "voc", "csv")
 
 
 def _input_options(group: Any) -> None:
-    group.add_argument("--images", type=Path, metavar="DIR",
-                       help="YOLO: folder of the images (their sizes are read from the files)")
-    group.add_argument("--sizes", type=Path, metavar="FILE",
-                       help="YOLO: image sizes, CSV image,width,height or JSON {image: [w, h]}")
-    group.add_argument("--names", type=Path, metavar="FILE",
-                       help="class names: data.yaml (names:) or one name per line (line i = class i)")
-    group.add_argument("--columns", nargs="+", metavar="OURS=THEIRS", type=_column_pair,
-                       help="CSV column names, e.g. image=filename class=label x1=left")
-    group.add_argument("--box-format", choices=("xyxy", "xywh", "cxcywh"),
-                       help="CSV: which box columns to read (default: the first complete set of x1 y1 "
-                       "x2 y2, x y w h, cx cy w h); and to write (default xyxy)")
+    group.add_argument(
+        "--images",
+        type=Path,
+        metavar="DIR",
+        help="YOLO: folder of the images (their sizes are read from the files)",
+    )
+    group.add_argument(
+        "--sizes",
+        type=Path,
+        metavar="FILE",
+        help="YOLO: image sizes, CSV image,width,height or JSON {image: [w, h]}",
+    )
+    group.add_argument(
+        "--names",
+        type=Path,
+        metavar="FILE",
+        help="class names: data.yaml (names:) or one name per line (line i = class i)",
+    )
+    group.add_argument(
+        "--columns",
+        nargs="+",
+        metavar="OURS=THEIRS",
+        type=_column_pair,
+        help="CSV column names, e.g. image=filename class=label x1=left",
+    )
+    group.add_argument(
+        "--box-format",
+        choices=("xyxy", "xywh", "cxcywh"),
+        help="CSV: which box columns to read (default: the first complete set of x1 y1 "
+        "x2 y2, x y w h, cx cy w h); and to write (default xyxy)",
+    )
 
 
 def _column_pair(text: str) -> tuple[str, str]:
@@ -141,8 +224,13 @@ def _column_pair(text: str) -> tuple[str, str]:
 def _read_options(args: argparse.Namespace, names: Any) -> Any:
     from .io.formats import Options
 
-    return Options(images=args.images, sizes=args.sizes, names=names,
-                   columns=dict(args.columns) if args.columns else None, box_format=args.box_format)
+    return Options(
+        images=args.images,
+        sizes=args.sizes,
+        names=names,
+        columns=dict(args.columns) if args.columns else None,
+        box_format=args.box_format,
+    )
 
 
 def _evaluate_inputs(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -154,12 +242,14 @@ def _evaluate_inputs(args: argparse.Namespace) -> tuple[Any, Any]:
     if gt_format == "coco" and dt_format == "coco":
         return args.gt, args.dt
     if args.iou_type not in ("bbox", "segm"):
-        raise DetrecallError(f"--iou-type {args.iou_type} reads COCO files only (here {gt_format} "
-                             f"and {dt_format})")
+        raise DetrecallError(
+            f"--iou-type {args.iou_type} reads COCO files only (here {gt_format} and {dt_format})"
+        )
     masks = args.iou_type == "segm"
     gt = formats.read_gt(args.gt, gt_format, _read_options(args, args.names), masks=masks)
-    dt = formats.read_dt(args.dt, gt, dt_format, _read_options(args, args.dt_names), masks=masks,
-                         gt_format=gt_format)
+    dt = formats.read_dt(
+        args.dt, gt, dt_format, _read_options(args, args.dt_names), masks=masks, gt_format=gt_format
+    )
     return gt, dt
 
 
@@ -179,8 +269,9 @@ def _convert(args: argparse.Namespace) -> int:
                     raise InputError("converting predictions (--kind dt) needs the ground truth: --gt FILE")
                 gt_format = args.gt_format or formats.detect_format(args.gt, "gt")
                 gt = formats.read_gt(args.gt, gt_format, _read_options(args, args.names))
-                data = formats.read_dt(args.src, gt, args.from_format, _read_options(args, args.dt_names),
-                                       gt_format=gt_format)
+                data = formats.read_dt(
+                    args.src, gt, args.from_format, _read_options(args, args.dt_names), gt_format=gt_format
+                )
                 formats.write(data, args.dst, args.to_format, gt=gt, box_format=args.box_format)
                 what = f"{len(data)} prediction(s)"
         finally:
@@ -192,60 +283,122 @@ def _convert(args: argparse.Namespace) -> int:
 
 def _bootstrap_options(group: Any, required_ci: bool) -> None:
     after = " (with --ci)" if required_ci else ""
-    group.add_argument("--bootstrap", type=int, metavar="N",
-                       help=f"bootstrap replicates{after} (default 1000)")
+    group.add_argument(
+        "--bootstrap", type=int, metavar="N", help=f"bootstrap replicates{after} (default 1000)"
+    )
     group.add_argument("--seed", type=int, help=f"seed of the image draws{after} (default 0)")
 
 
 def _add_drawing_args(p: argparse.ArgumentParser) -> None:
     """--plot-size and --quiet, shared by evaluate, plot and report."""
-    p.add_argument("--plot-size", default="800x600", metavar="WxH",
-                   help="plot size in pixels (default 800x600)")
+    p.add_argument(
+        "--plot-size", default="800x600", metavar="WxH", help="plot size in pixels (default 800x600)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress indication on stderr")
 
 
 def _add_evaluation_args(p: argparse.ArgumentParser) -> None:
     """GT, DT and the evaluation options shared by evaluate, plot and report."""
-    p.add_argument("gt", type=Path, help="ground truth: COCO instances JSON, YOLO label folder, VOC "
-                   "XML folder or CSV (format from the path, or --gt-format)")
-    p.add_argument("dt", type=Path, help="predictions: COCO results JSON, YOLO label folder (with "
-                   "scores), VOC devkit result files or CSV (format from the path, or --dt-format)")
-    p.add_argument("--iou-type", choices=("bbox", "segm", "polygon", "rotated"), default="bbox",
-                   help="bbox: boxes; segm: masks; polygon: polygon segmentations as exact shapes; "
-                   "rotated: 'rbox': [cx, cy, w, h, angle] (default: bbox)")
-    p.add_argument("--angle-unit", choices=("radians", "degrees"), default="radians",
-                   help="unit of the rbox angle (default: radians; positive = clockwise on screen)")
-    p.add_argument("--iou-thresholds", type=float, nargs="+", metavar="T",
-                   help="IoU thresholds (default: 0.50:0.05:0.95)")
-    p.add_argument("--max-dets", type=int, nargs="+", metavar="N",
-                   help="detections per image and class (default: 1 10 100)")
-    p.add_argument("--class-agnostic", action="store_true",
-                   help="ignore categories when matching (pycocotools' useCats=0)")
+    p.add_argument(
+        "gt",
+        type=Path,
+        help="ground truth: COCO instances JSON, YOLO label folder, VOC "
+        "XML folder or CSV (format from the path, or --gt-format)",
+    )
+    p.add_argument(
+        "dt",
+        type=Path,
+        help="predictions: COCO results JSON, YOLO label folder (with "
+        "scores), VOC devkit result files or CSV (format from the path, or --dt-format)",
+    )
+    p.add_argument(
+        "--iou-type",
+        choices=("bbox", "segm", "polygon", "rotated"),
+        default="bbox",
+        help="bbox: boxes; segm: masks; polygon: polygon segmentations as exact shapes; "
+        "rotated: 'rbox': [cx, cy, w, h, angle] (default: bbox)",
+    )
+    p.add_argument(
+        "--angle-unit",
+        choices=("radians", "degrees"),
+        default="radians",
+        help="unit of the rbox angle (default: radians; positive = clockwise on screen)",
+    )
+    p.add_argument(
+        "--iou-thresholds",
+        type=float,
+        nargs="+",
+        metavar="T",
+        help="IoU thresholds (default: 0.50:0.05:0.95)",
+    )
+    p.add_argument(
+        "--max-dets",
+        type=int,
+        nargs="+",
+        metavar="N",
+        help="detections per image and class (default: 1 10 100)",
+    )
+    p.add_argument(
+        "--class-agnostic",
+        action="store_true",
+        help="ignore categories when matching (pycocotools' useCats=0)",
+    )
     pr = p.add_argument_group("protocol")
-    pr.add_argument("--protocol", choices=("coco", "voc", "lvis"), default="coco",
-                    help="coco (default); voc: Pascal VOC AP per class (IoU 0.5 unless "
-                    "--iou-thresholds); lvis: LVIS federated evaluation (LVIS ground truth)")
-    pr.add_argument("--ap-method", choices=("allpoint", "11point"), default="allpoint",
-                    help="VOC AP: all-point (VOC2010+, default) or 11-point (VOC2007)")
-    pr.add_argument("--pixel-inclusive", action="store_true",
-                    help="VOC devkit box convention: +1 on widths and heights")
+    pr.add_argument(
+        "--protocol",
+        choices=("coco", "voc", "lvis"),
+        default="coco",
+        help="coco (default); voc: Pascal VOC AP per class (IoU 0.5 unless "
+        "--iou-thresholds); lvis: LVIS federated evaluation (LVIS ground truth)",
+    )
+    pr.add_argument(
+        "--ap-method",
+        choices=("allpoint", "11point"),
+        default="allpoint",
+        help="VOC AP: all-point (VOC2010+, default) or 11-point (VOC2007)",
+    )
+    pr.add_argument(
+        "--pixel-inclusive", action="store_true", help="VOC devkit box convention: +1 on widths and heights"
+    )
     pt = p.add_argument_group("operating point")
-    pt.add_argument("--iou-threshold", type=float, default=0.5, metavar="T",
-                    help="IoU a detection needs to be a true positive (default 0.5)")
-    pt.add_argument("--score-threshold", type=float, default=0.0, metavar="S",
-                    help="detections with score >= S count (default 0)")
+    pt.add_argument(
+        "--iou-threshold",
+        type=float,
+        default=0.5,
+        metavar="T",
+        help="IoU a detection needs to be a true positive (default 0.5)",
+    )
+    pt.add_argument(
+        "--score-threshold",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="detections with score >= S count (default 0)",
+    )
     pt.add_argument("--beta", type=float, default=1.0, help="F-beta's beta (default 1)")
-    pt.add_argument("--target-recall", type=float, metavar="R",
-                    help="also report the threshold with the best precision at recall >= R")
-    pt.add_argument("--target-precision", type=float, metavar="P",
-                    help="also report the threshold with the best recall at precision >= P")
+    pt.add_argument(
+        "--target-recall",
+        type=float,
+        metavar="R",
+        help="also report the threshold with the best precision at recall >= R",
+    )
+    pt.add_argument(
+        "--target-precision",
+        type=float,
+        metavar="P",
+        help="also report the threshold with the best recall at precision >= P",
+    )
     pt.add_argument("--confusion", action="store_true", help="add the confusion matrix")
     fm = p.add_argument_group("input formats (see README: Input formats)")
     fm.add_argument("--gt-format", choices=_FORMATS, help="format of GT (default: from the path)")
     fm.add_argument("--dt-format", choices=_FORMATS, help="format of DT (default: from the path)")
     _input_options(fm)
-    fm.add_argument("--dt-names", type=Path, metavar="FILE",
-                    help="the model's class names, to map DT's class numbers to GT's classes by name")
+    fm.add_argument(
+        "--dt-names",
+        type=Path,
+        metavar="FILE",
+        help="the model's class names, to map DT's class numbers to GT's classes by name",
+    )
 
 
 def _classify(args: argparse.Namespace) -> int:
@@ -256,17 +409,22 @@ def _classify(args: argparse.Namespace) -> int:
     y_true = read_labels(args.y_true, args.column)
     y_pred = read_labels(args.y_pred, args.column)
     if len(y_true) != len(y_pred):
-        raise InputError(f"{len(y_true)} true labels but {len(y_pred)} predicted ({args.y_pred})",
-                         source=str(args.y_true))
+        raise InputError(
+            f"{len(y_true)} true labels but {len(y_pred)} predicted ({args.y_pred})", source=str(args.y_true)
+        )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if args.format in ("json", "csv", "markdown"):
             from .report.formats import report_csv, report_markdown
 
             report = classification_report(y_true, y_pred, output_dict=True, digits=args.digits)
-            text = (report_csv(report) if args.format == "csv" else report_markdown(report)
-                    if args.format == "markdown" else
-                    json.dumps({"schema_version": SCHEMA_VERSION, "report": report}, indent=2) + "\n")
+            text = (
+                report_csv(report)
+                if args.format == "csv"
+                else report_markdown(report)
+                if args.format == "markdown"
+                else json.dumps({"schema_version": SCHEMA_VERSION, "report": report}, indent=2) + "\n"
+            )
         else:
             text = classification_report(y_true, y_pred, digits=args.digits)
     for message in dict.fromkeys(str(w.message) for w in caught):
@@ -291,8 +449,10 @@ def _run_evaluation(args: argparse.Namespace, confusion: bool) -> Any:
     """evaluate() with the command's options; its warnings printed once each on stderr."""
     from .pipeline import evaluate
 
-    with _status(args, f"evaluating {args.dt} against {args.gt} ..."), \
-            warnings.catch_warnings(record=True) as caught:
+    with (
+        _status(args, f"evaluating {args.dt} against {args.gt} ..."),
+        warnings.catch_warnings(record=True) as caught,
+    ):
         warnings.simplefilter("always")
         try:
             gt, dt = _evaluate_inputs(args)
@@ -301,12 +461,22 @@ def _run_evaluation(args: argparse.Namespace, confusion: bool) -> Any:
                 print(f"detrecall: warning: {message}", file=sys.stderr)
             raise
         result = evaluate(
-            gt, dt, args.iou_type, iou_thresholds=args.iou_thresholds,
-            max_dets=args.max_dets, class_agnostic=args.class_agnostic,
-            iou_threshold=args.iou_threshold, score_threshold=args.score_threshold, beta=args.beta,
-            target_recall=args.target_recall, target_precision=args.target_precision,
-            confusion=confusion, angle_unit=args.angle_unit, protocol=args.protocol,
-            ap_method=args.ap_method, pixel_inclusive=args.pixel_inclusive,
+            gt,
+            dt,
+            args.iou_type,
+            iou_thresholds=args.iou_thresholds,
+            max_dets=args.max_dets,
+            class_agnostic=args.class_agnostic,
+            iou_threshold=args.iou_threshold,
+            score_threshold=args.score_threshold,
+            beta=args.beta,
+            target_recall=args.target_recall,
+            target_precision=args.target_precision,
+            confusion=confusion,
+            angle_unit=args.angle_unit,
+            protocol=args.protocol,
+            ap_method=args.ap_method,
+            pixel_inclusive=args.pixel_inclusive,
         )
     for message in dict.fromkeys(str(w.message) for w in caught):
         print(f"detrecall: warning: {message}", file=sys.stderr)
@@ -342,8 +512,9 @@ def _evaluate(args: argparse.Namespace) -> int:
         from .protocols.bootstrap import bootstrap
 
         with _status(args, "bootstrapping intervals ..."):
-            intervals = bootstrap(result, n=_default(args.bootstrap, 1000), seed=_default(args.seed, 0),
-                                  confidence=args.ci)
+            intervals = bootstrap(
+                result, n=_default(args.bootstrap, 1000), seed=_default(args.seed, 0), confidence=args.ci
+            )
     extra = None if intervals is None else {"intervals": intervals.to_dict()}
     if args.output is not None:
         args.output.write_text(formats.to_json(result, shown, extra))
@@ -406,25 +577,35 @@ def _compare(args: argparse.Namespace) -> int:
     if len(args.inputs) == 3:
         gt, base_dt, cand_dt = args.inputs
         options = dict(iou_threshold=args.iou_threshold, score_threshold=args.score_threshold)
-        comparison = compare(evaluate(gt, base_dt, args.iou_type, **options),
-                             evaluate(gt, cand_dt, args.iou_type, **options),
-                             n=_default(args.bootstrap, 1000), seed=_default(args.seed, 0),
-                             confidence=args.ci)
+        comparison = compare(
+            evaluate(gt, base_dt, args.iou_type, **options),
+            evaluate(gt, cand_dt, args.iou_type, **options),
+            n=_default(args.bootstrap, 1000),
+            seed=_default(args.seed, 0),
+            confidence=args.ci,
+        )
     elif len(args.inputs) == 2:
         if args.bootstrap is not None or args.seed is not None:
-            raise DetrecallError("--bootstrap and --seed need GT BASE_DT CAND_DT: saved results "
-                                 "hold no matches to resample")
+            raise DetrecallError(
+                "--bootstrap and --seed need GT BASE_DT CAND_DT: saved results hold no matches to resample"
+            )
         base, cand = (read_json(path, use_orjson=False)[0] for path in args.inputs)
         comparison = compare_saved(base, cand, sources=(str(args.inputs[0]), str(args.inputs[1])))
     else:
-        raise DetrecallError(f"compare takes GT BASE_DT CAND_DT or BASE.json CAND.json, got "
-                             f"{len(args.inputs)} files")
+        raise DetrecallError(
+            f"compare takes GT BASE_DT CAND_DT or BASE.json CAND.json, got {len(args.inputs)} files"
+        )
     failures = comparison.gate(max_drop, significant_only=args.significant_only)
     if args.format == "json":
-        gate = {"max_drop": max_drop, "significant_only": args.significant_only,
-                "passed": not failures,
-                "failures": [{"metric": f.metric, "drop": f.drop, "allowed": f.allowed,
-                              "significant": f.significant} for f in failures]}
+        gate = {
+            "max_drop": max_drop,
+            "significant_only": args.significant_only,
+            "passed": not failures,
+            "failures": [
+                {"metric": f.metric, "drop": f.drop, "allowed": f.allowed, "significant": f.significant}
+                for f in failures
+            ],
+        }
         payload = {"schema_version": SCHEMA_VERSION, "comparison": comparison.to_dict(), "gate": gate}
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
     else:
@@ -462,8 +643,14 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"evaluate": _evaluate, "classify": _classify, "plot": _plot, "report": _report,
-             "compare": _compare, "convert": _convert}
+_COMMANDS = {
+    "evaluate": _evaluate,
+    "classify": _classify,
+    "plot": _plot,
+    "report": _report,
+    "compare": _compare,
+    "convert": _convert,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -54,10 +54,13 @@ def _loaded_detections(coco_dt: Any, masks: bool) -> Detections:
     box = np.array([np.asarray(a["bbox"], np.float64) for a in anns]).reshape(-1, 4)
     rles = [coco_dt.annToRLE(anns[i]) for i in order.tolist()] if masks else None
     return Detections(
-        image_id=image_id[order], category_id=category_id[order], box=box[order],
+        image_id=image_id[order],
+        category_id=category_id[order],
+        box=box[order],
         area=np.array([a["area"] for a in anns], np.float64)[order],
         score=np.array([a["score"] for a in anns], np.float64)[order],
-        masks=None if rles is None else tuple(rles), source="<loadRes results>",
+        masks=None if rles is None else tuple(rles),
+        source="<loadRes results>",
     )
 
 
@@ -85,9 +88,13 @@ class COCOeval:
             p.catIds = list(np.unique(p.catIds))
         p.maxDets = sorted(p.maxDets)
         params = make_params(
-            iou_thresholds=p.iouThrs, recall_thresholds=p.recThrs, max_dets=p.maxDets,
-            area_ranges=dict(zip(p.areaRngLbl, map(tuple, p.areaRng))), image_ids=p.imgIds,
-            category_ids=p.catIds, class_agnostic=not p.useCats,
+            iou_thresholds=p.iouThrs,
+            recall_thresholds=p.recThrs,
+            max_dets=p.maxDets,
+            area_ranges=dict(zip(p.areaRngLbl, map(tuple, p.areaRng))),
+            image_ids=p.imgIds,
+            category_ids=p.catIds,
+            class_agnostic=not p.useCats,
         )
         config = Config(iou_type=p.iouType, params=params)
         masks = p.iouType == "segm"
@@ -108,7 +115,8 @@ class COCOeval:
             "params": self.params if p is None else p,
             "counts": list(acc.precision.shape),
             "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
-            "precision": np.array(acc.precision), "recall": np.array(acc.recall),
+            "precision": np.array(acc.precision),
+            "recall": np.array(acc.recall),
             "scores": np.array(acc.scores),
         }
         print(f"DONE (t={time.time() - tic:0.2f}s).")
@@ -118,16 +126,26 @@ class COCOeval:
             raise Exception("Please run accumulate() first")
         p = self.params
         md = p.maxDets
-        lines = [(1, None, "all", 100), (1, 0.5, "all", md[2]), (1, 0.75, "all", md[2]),
-                 (1, None, "small", md[2]), (1, None, "medium", md[2]), (1, None, "large", md[2]),
-                 (0, None, "all", md[0]), (0, None, "all", md[1]), (0, None, "all", md[2]),
-                 (0, None, "small", md[2]), (0, None, "medium", md[2]), (0, None, "large", md[2])]
+        lines = [
+            (1, None, "all", 100),
+            (1, 0.5, "all", md[2]),
+            (1, 0.75, "all", md[2]),
+            (1, None, "small", md[2]),
+            (1, None, "medium", md[2]),
+            (1, None, "large", md[2]),
+            (0, None, "all", md[0]),
+            (0, None, "all", md[1]),
+            (0, None, "all", md[2]),
+            (0, None, "small", md[2]),
+            (0, None, "medium", md[2]),
+            (0, None, "large", md[2]),
+        ]
         self.stats = np.array([self._summarize(*line) for line in lines])
 
     def _summarize(self, ap: int, iou_thr: float | None, area: str, max_dets: int) -> float:
         p = self.params
         title, kind = ("Average Precision", "(AP)") if ap == 1 else ("Average Recall", "(AR)")
-        iou_str = (f"{p.iouThrs[0]:0.2f}:{p.iouThrs[-1]:0.2f}" if iou_thr is None else f"{iou_thr:0.2f}")
+        iou_str = f"{p.iouThrs[0]:0.2f}:{p.iouThrs[-1]:0.2f}" if iou_thr is None else f"{iou_thr:0.2f}"
         a = [i for i, lbl in enumerate(p.areaRngLbl) if lbl == area]
         m = [i for i, d in enumerate(p.maxDets) if d == max_dets]
         s = self.eval["precision"] if ap == 1 else self.eval["recall"]
@@ -135,8 +153,10 @@ class COCOeval:
             s = s[np.where(iou_thr == p.iouThrs)[0]]
         s = s[:, :, :, a, m] if ap == 1 else s[:, :, a, m]
         mean_s = -1 if len(s[s > -1]) == 0 else np.mean(s[s > -1])
-        print(f" {title:<18} {kind} @[ IoU={iou_str:<9} | area={area:>6s} | maxDets={max_dets:>3d} ] = "
-              f"{mean_s:0.3f}")
+        print(
+            f" {title:<18} {kind} @[ IoU={iou_str:<9} | area={area:>6s} | maxDets={max_dets:>3d} ] = "
+            f"{mean_s:0.3f}"
+        )
         return float(mean_s)
 
     def __str__(self) -> str:

@@ -26,8 +26,14 @@ def _shard_state(pair: tuple[Any, Any], iou_type: str, options: dict[str, Any]) 
     return ev.state_dict()
 
 
-def evaluate(gt: Sequence[Any] | Any, dt: Sequence[Any] | Any, iou_type: str = "bbox", *,
-             client: Any = None, **options: Any) -> EvaluationResult:
+def evaluate(
+    gt: Sequence[Any] | Any,
+    dt: Sequence[Any] | Any,
+    iou_type: str = "bbox",
+    *,
+    client: Any = None,
+    **options: Any,
+) -> EvaluationResult:
     """`detrecall.evaluate` over shards: `gt` and `dt` are equally long sequences (paths or
     parsed JSON, one shard each) or dask Bags with one shard per element. `options` are
     `evaluate`'s keyword arguments. Without `client`, Dask's default scheduler runs it."""

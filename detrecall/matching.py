@@ -104,17 +104,22 @@ def plan(gt: Dataset, dt: Detections, params: EvalParams) -> Plan:
     pair_gt = np.repeat(gt_start, n_gt) + (np.arange(total) - run_start)
 
     with_gt = np.flatnonzero(n_gt)
-    first = with_gt[np.r_[True, dt_group[with_gt][1:] != dt_group[with_gt][:-1]]] if len(
-        with_gt) else with_gt
+    first = with_gt[np.r_[True, dt_group[with_gt][1:] != dt_group[with_gt][:-1]]] if len(with_gt) else with_gt
     dt_count = np.searchsorted(dt_group, dt_group[first], side="right") - first
     blocks = np.stack([first, dt_count, gt_start[first], n_gt[first]], axis=1).reshape(-1, 4)
     zeros = np.zeros_like
     return Plan(
         class_ids=np.full(1, -1, np.int64) if params.class_agnostic else class_ids,
-        gt_rows=g_sel, gt_class=zeros(gt_class) if params.class_agnostic else gt_class,
-        gt_group=gt_group, dt_rows=dt_rows,
+        gt_rows=g_sel,
+        gt_class=zeros(gt_class) if params.class_agnostic else gt_class,
+        gt_group=gt_group,
+        dt_rows=dt_rows,
         dt_class=zeros(dt_class) if params.class_agnostic else dt_class,
-        dt_group=dt_group, dt_rank=dt_rank, pair_dt=pair_dt, pair_gt=pair_gt, blocks=blocks,
+        dt_group=dt_group,
+        dt_rank=dt_rank,
+        pair_dt=pair_dt,
+        pair_gt=pair_gt,
+        blocks=blocks,
         by_score=position[by_score],
     )
 
@@ -134,8 +139,14 @@ def score_order(p: Plan, max_det: int | None = None) -> np.ndarray:
 
 
 def match(
-    p: Plan, iou: np.ndarray, gt: Dataset, dt: Detections, *, iou_thresholds: np.ndarray,
-    area_ranges: np.ndarray, max_det: int | None = None,
+    p: Plan,
+    iou: np.ndarray,
+    gt: Dataset,
+    dt: Detections,
+    *,
+    iou_thresholds: np.ndarray,
+    area_ranges: np.ndarray,
+    max_det: int | None = None,
 ) -> Matches:
     """Greedy COCO matching of the detections ranked below `max_det` in their group (all when
     None), for every area range and IoU threshold; `iou` holds one value per plan pair."""
@@ -172,12 +183,21 @@ def match(
         taken[chosen, ai, ti] = True
         hits.append((ai, ti, d[seg][di], chosen))
 
-    return _matches(p, gt, dt, dets, hits, iou_thresholds, nonign,
-                    ~_in_range(dt.area[p.dt_rows[dets]], area_ranges))
+    return _matches(
+        p, gt, dt, dets, hits, iou_thresholds, nonign, ~_in_range(dt.area[p.dt_rows[dets]], area_ranges)
+    )
 
 
-def _matches(p: Plan, gt: Dataset, dt: Detections, dets: np.ndarray, hits: list[tuple[np.ndarray, ...]],
-             iou_thresholds: np.ndarray, nonign: np.ndarray, out_of_range: np.ndarray) -> Matches:
+def _matches(
+    p: Plan,
+    gt: Dataset,
+    dt: Detections,
+    dets: np.ndarray,
+    hits: list[tuple[np.ndarray, ...]],
+    iou_thresholds: np.ndarray,
+    nonign: np.ndarray,
+    out_of_range: np.ndarray,
+) -> Matches:
     """Matches from the kept plan detections `dets`, hits as (area, threshold, kept detection,
     selected ground truth) index arrays, and the (G, A) not-ignored ground-truth flags."""
     if hits:
@@ -194,17 +214,30 @@ def _matches(p: Plan, gt: Dataset, dt: Detections, dets: np.ndarray, hits: list[
         axis=1,
     ).reshape(len(p.class_ids), n_area)
     return Matches(
-        class_ids=p.class_ids, iou_thresholds=np.asarray(iou_thresholds, np.float64),
-        det_class=p.dt_class[dets], det_image=dt.image_id[rows], det_rank=p.dt_rank[dets],
-        det_score=dt.score[rows], det_row=rows, det_out_of_range=out_of_range,
-        hit_area=ai, hit_thr=ti, hit_det=di, hit_gt=p.gt_rows[gi], hit_ignored=~nonign[gi, ai],
-        npos=npos.astype(np.int64), gt_row=p.gt_rows, gt_class=p.gt_class,
-        gt_image=gt.image_id[p.gt_rows], gt_ignored=~nonign.T,
+        class_ids=p.class_ids,
+        iou_thresholds=np.asarray(iou_thresholds, np.float64),
+        det_class=p.dt_class[dets],
+        det_image=dt.image_id[rows],
+        det_rank=p.dt_rank[dets],
+        det_score=dt.score[rows],
+        det_row=rows,
+        det_out_of_range=out_of_range,
+        hit_area=ai,
+        hit_thr=ti,
+        hit_det=di,
+        hit_gt=p.gt_rows[gi],
+        hit_ignored=~nonign[gi, ai],
+        npos=npos.astype(np.int64),
+        gt_row=p.gt_rows,
+        gt_class=p.gt_class,
+        gt_image=gt.image_id[p.gt_rows],
+        gt_ignored=~nonign.T,
     )
 
 
-def match_voc(p: Plan, iou: np.ndarray, gt: Dataset, dt: Detections, *, iou_thresholds: np.ndarray,
-              ignored: np.ndarray) -> Matches:
+def match_voc(
+    p: Plan, iou: np.ndarray, gt: Dataset, dt: Detections, *, iou_thresholds: np.ndarray, ignored: np.ndarray
+) -> Matches:
     """Pascal VOC devkit matching of every planned detection, for each IoU threshold.
 
     A detection looks only at the ground truth it overlaps most (the first in file order on
@@ -262,13 +295,22 @@ def concat_matches(parts: list[Matches]) -> Matches:
     hits = np.lexsort((hit_det, hit_thr, hit_area))
     first = parts[0]
     return Matches(
-        class_ids=first.class_ids, iou_thresholds=first.iou_thresholds,
-        det_class=cls[order], det_image=image[order], det_rank=rank[order],
+        class_ids=first.class_ids,
+        iou_thresholds=first.iou_thresholds,
+        det_class=cls[order],
+        det_image=image[order],
+        det_rank=rank[order],
         det_score=cat("det_score")[order],
         det_row=np.concatenate([m.det_row + o for m, o in zip(parts, dt_off)])[order],
         det_out_of_range=cat("det_out_of_range", axis=1)[:, order],
-        hit_area=hit_area[hits], hit_thr=hit_thr[hits], hit_det=hit_det[hits], hit_gt=hit_gt[hits],
-        hit_ignored=cat("hit_ignored")[hits], npos=sum(m.npos for m in parts),
+        hit_area=hit_area[hits],
+        hit_thr=hit_thr[hits],
+        hit_det=hit_det[hits],
+        hit_gt=hit_gt[hits],
+        hit_ignored=cat("hit_ignored")[hits],
+        npos=sum(m.npos for m in parts),
         gt_row=np.concatenate([m.gt_row + o for m, o in zip(parts, gt_off)]),
-        gt_class=cat("gt_class"), gt_image=cat("gt_image"), gt_ignored=cat("gt_ignored", axis=1),
+        gt_class=cat("gt_class"),
+        gt_image=cat("gt_image"),
+        gt_ignored=cat("gt_ignored", axis=1),
     )

@@ -27,14 +27,14 @@ def _targets(y_true: Any, y_pred: Any) -> tuple[str, np.ndarray, np.ndarray, np.
     if yt.ndim == 2 or yp.ndim == 2:
         if yt.shape != yp.shape or yt.ndim != 2:
             raise DetrecallError(
-                f"multilabel y_true and y_pred must have one shape, got {yt.shape} and {yp.shape}")
+                f"multilabel y_true and y_pred must have one shape, got {yt.shape} and {yp.shape}"
+            )
         for name, y in (("y_true", yt), ("y_pred", yp)):
             if not np.isin(y, (0, 1)).all():
                 raise DetrecallError(f"{name} is 2-D but not a 0/1 indicator matrix")
         return "multilabel-indicator", np.arange(yt.shape[1]), yt.astype(bool), yp.astype(bool)
     if yt.ndim != 1 or yp.ndim != 1 or len(yt) != len(yp):
-        raise DetrecallError(
-            f"y_true and y_pred must be 1-D of one length, got {yt.shape} and {yp.shape}")
+        raise DetrecallError(f"y_true and y_pred must be 1-D of one length, got {yt.shape} and {yp.shape}")
     for name, y in (("y_true", yt), ("y_pred", yp)):
         if y.dtype.kind == "f" and len(y) and not np.all(np.mod(y, 1) == 0):
             raise DetrecallError(f"{name} holds continuous values; labels must be discrete")
@@ -54,11 +54,14 @@ def _labels_for(
             options = [None, "micro", "macro", "weighted"]
             if kind == "multilabel-indicator":
                 options.append("samples")
-            raise DetrecallError(f"Target is {kind} but average='binary'. Please choose another "
-                                 f"average setting, one of {options}.")
+            raise DetrecallError(
+                f"Target is {kind} but average='binary'. Please choose another "
+                f"average setting, one of {options}."
+            )
         if pos_label not in present.tolist() and len(present) >= 2:
-            raise DetrecallError(f"pos_label={pos_label} is not a valid label. It should be one of "
-                                 f"{present.tolist()}")
+            raise DetrecallError(
+                f"pos_label={pos_label} is not a valid label. It should be one of {present.tolist()}"
+            )
         return np.asarray([pos_label])
     return present if labels is None else np.asarray(labels)
 
@@ -85,8 +88,7 @@ def _counts(kind: str, yt: np.ndarray, yp: np.ndarray, labels: np.ndarray) -> Co
     if kind == "multilabel-indicator":
         cols = labels.astype(np.int64)
         if len(cols) and (cols.min() < 0 or cols.max() >= yt.shape[1]):
-            raise DetrecallError(
-                f"labels must be column indices in [0, {yt.shape[1]}) for multilabel input")
+            raise DetrecallError(f"labels must be column indices in [0, {yt.shape[1]}) for multilabel input")
         t, q = yt[:, cols], yp[:, cols]
         tp = (t & q).sum(axis=0)
         return Counts(tp=tp, fp=q.sum(axis=0) - tp, fn=t.sum(axis=0) - tp)
@@ -99,8 +101,13 @@ def _counts(kind: str, yt: np.ndarray, yp: np.ndarray, labels: np.ndarray) -> Co
 
 
 def precision_recall_fscore(
-    y_true: Any, y_pred: Any, *, average: str | None = "binary",
-    labels: Sequence[Any] | None = None, pos_label: Any = 1, beta: float = 1.0,
+    y_true: Any,
+    y_pred: Any,
+    *,
+    average: str | None = "binary",
+    labels: Sequence[Any] | None = None,
+    pos_label: Any = 1,
+    beta: float = 1.0,
     zero_division: ZeroDivision = "warn",
     warn_for: tuple[str, ...] = WARN_ALL,
 ) -> tuple[Any, Any, Any, Any]:
@@ -116,15 +123,22 @@ def precision_recall_fscore(
         t, q = yt[:, cols], yp[:, cols]
         tp = (t & q).sum(axis=1)
         per_sample = Counts(tp=tp, fp=q.sum(axis=1) - tp, fn=t.sum(axis=1) - tp)
-        rates = average_rates(per_sample, "macro", np.ones(len(tp), bool), beta, zero_division,
-                              warn_for, unit="sample")
+        rates = average_rates(
+            per_sample, "macro", np.ones(len(tp), bool), beta, zero_division, warn_for, unit="sample"
+        )
         return rates.precision, rates.recall, rates.f1, None
     counts = _counts(kind, yt, yp, np.asarray(chosen))
     if average is None:
         p, r, f = prf(counts.tp, counts.fp, counts.fn, beta, zero_division, warn_for)
         return p, r, f, counts.support
-    rates = average_rates(counts, "macro" if average == "binary" else average,
-                          np.ones(len(chosen), bool), beta, zero_division, warn_for)
+    rates = average_rates(
+        counts,
+        "macro" if average == "binary" else average,
+        np.ones(len(chosen), bool),
+        beta,
+        zero_division,
+        warn_for,
+    )
     return rates.precision, rates.recall, rates.f1, None
 
 
@@ -155,8 +169,9 @@ def accuracy(y_true: Any, y_pred: Any, *, normalize: bool = True) -> float:
     return float(right.mean()) if normalize else float(right.sum())
 
 
-def confusion_matrix(y_true: Any, y_pred: Any, *, labels: Sequence[Any] | None = None,
-                     normalize: str | None = None) -> np.ndarray:
+def confusion_matrix(
+    y_true: Any, y_pred: Any, *, labels: Sequence[Any] | None = None, normalize: str | None = None
+) -> np.ndarray:
     """Rows: true label, columns: predicted label, in `labels` order (default: sorted present
     labels); samples whose labels are not listed are left out. normalize: "true", "pred", "all"."""
     kind, present, yt, yp = _targets(y_true, y_pred)
@@ -166,9 +181,12 @@ def confusion_matrix(y_true: Any, y_pred: Any, *, labels: Sequence[Any] | None =
         raise DetrecallError(f"normalize must be one of None, 'true', 'pred', 'all', got {normalize!r}")
     lab = present if labels is None else np.asarray(labels)
     if labels is None and len(lab) == 1:
-        warnings.warn("A single label was found in 'y_true' and 'y_pred'. For the confusion matrix to "
-                      "have the correct shape, use the 'labels' parameter to pass all known labels.",
-                      UserWarning, stacklevel=2)
+        warnings.warn(
+            "A single label was found in 'y_true' and 'y_pred'. For the confusion matrix to "
+            "have the correct shape, use the 'labels' parameter to pass all known labels.",
+            UserWarning,
+            stacklevel=2,
+        )
     if len(lab) == 0:
         raise DetrecallError("'labels' should contain at least one label")
     it, ip = _label_index(yt, lab), _label_index(yp, lab)
@@ -189,18 +207,21 @@ def confusion_matrix(y_true: Any, y_pred: Any, *, labels: Sequence[Any] | None =
     return np.nan_to_num(out)
 
 
-def _report_rows(y_true: Any, y_pred: Any, labels: Any, target_names: Sequence[str] | None,
-                 zero_division: ZeroDivision) -> tuple[list, list, bool]:
+def _report_rows(
+    y_true: Any, y_pred: Any, labels: Any, target_names: Sequence[str] | None, zero_division: ZeroDivision
+) -> tuple[list, list, bool]:
     kind, present, yt, yp = _targets(y_true, y_pred)
     given = labels is not None
     chosen = present if labels is None else np.asarray(labels)
     micro_is_accuracy = kind in ("binary", "multiclass") and (
-        not given or set(chosen.tolist()) >= set(present.tolist()))
+        not given or set(chosen.tolist()) >= set(present.tolist())
+    )
     names = [str(v) for v in chosen.tolist()] if target_names is None else list(target_names)
     if len(names) != len(chosen):
         raise DetrecallError(f"target_names has {len(names)} names for {len(chosen)} labels")
-    p, r, f, s = precision_recall_fscore(y_true, y_pred, average=None, labels=chosen,
-                                         zero_division=zero_division)
+    p, r, f, s = precision_recall_fscore(
+        y_true, y_pred, average=None, labels=chosen, zero_division=zero_division
+    )
     # scikit-learn's supports are floats when no sample is predicted right (1-D labels): its
     # text report then prints "1.0" where it otherwise prints "1"; so do we
     as_support = float if kind != "multilabel-indicator" and not np.any(yt == yp) else int
@@ -209,15 +230,23 @@ def _report_rows(y_true: Any, y_pred: Any, labels: Any, target_names: Sequence[s
     averages = []
     for avg in options:
         heading = "accuracy" if avg == "micro" and micro_is_accuracy else f"{avg} avg"
-        ap, ar, af, _ = precision_recall_fscore(y_true, y_pred, average=avg, labels=chosen,
-                                                zero_division=zero_division)
+        ap, ar, af, _ = precision_recall_fscore(
+            y_true, y_pred, average=avg, labels=chosen, zero_division=zero_division
+        )
         averages.append([heading, float(ap), float(ar), float(af), as_support(np.sum(s))])
     return rows, averages, micro_is_accuracy
 
 
-def classification_report(y_true: Any, y_pred: Any, *, labels: Sequence[Any] | None = None,
-                          target_names: Sequence[str] | None = None, digits: int = 2,
-                          output_dict: bool = False, zero_division: ZeroDivision = "warn") -> Any:
+def classification_report(
+    y_true: Any,
+    y_pred: Any,
+    *,
+    labels: Sequence[Any] | None = None,
+    target_names: Sequence[str] | None = None,
+    digits: int = 2,
+    output_dict: bool = False,
+    zero_division: ZeroDivision = "warn",
+) -> Any:
     """scikit-learn's classification_report: per-label precision, recall, F1 and support, then
     accuracy (or micro avg), macro and weighted (and samples, multilabel) averages."""
     rows, averages, _ = _report_rows(y_true, y_pred, labels, target_names, zero_division)
@@ -259,8 +288,14 @@ def matthews_corrcoef(y_true: Any, y_pred: Any) -> float:
     return 0.0 if denominator == 0 else float(cov_tp / np.sqrt(denominator))
 
 
-def cohen_kappa(y1: Any, y2: Any, *, labels: Sequence[Any] | None = None, weights: str | None = None,
-                replace_undefined_by: float = np.nan) -> float:
+def cohen_kappa(
+    y1: Any,
+    y2: Any,
+    *,
+    labels: Sequence[Any] | None = None,
+    weights: str | None = None,
+    replace_undefined_by: float = np.nan,
+) -> float:
     """scikit-learn's cohen_kappa_score (weights None, "linear" or "quadratic")."""
     if weights not in (None, "linear", "quadratic"):
         raise DetrecallError(f"weights must be None, 'linear' or 'quadratic', got {weights!r}")
@@ -268,10 +303,13 @@ def cohen_kappa(y1: Any, y2: Any, *, labels: Sequence[Any] | None = None, weight
     n = c.shape[0]
     sum0, sum1 = c.sum(axis=0), c.sum(axis=1)
     if sum0.sum() == 0:
-        warnings.warn("`y2` contains no labels that are present in both `y1` and `labels`."
-                      "`cohen_kappa_score` is undefined and set to the value defined by "
-                      f"the `replace_undefined_by` param, which is set to {replace_undefined_by}.",
-                      UndefinedMetricWarning, stacklevel=2)
+        warnings.warn(
+            "`y2` contains no labels that are present in both `y1` and `labels`."
+            "`cohen_kappa_score` is undefined and set to the value defined by "
+            f"the `replace_undefined_by` param, which is set to {replace_undefined_by}.",
+            UndefinedMetricWarning,
+            stacklevel=2,
+        )
         return replace_undefined_by
     expected = np.outer(sum0, sum1) / sum0.sum()
     if weights is None:
@@ -282,10 +320,13 @@ def cohen_kappa(y1: Any, y2: Any, *, labels: Sequence[Any] | None = None, weight
         w = np.abs(w - w.T) if weights == "linear" else (w - w.T) ** 2
     denominator = np.sum(w * expected)
     if denominator == 0:
-        warnings.warn("`y1`, `y2` and `labels` have only one label in common. "
-                      "`cohen_kappa_score` is undefined and set to the value defined by the "
-                      f"the `replace_undefined_by` param, which is set to {replace_undefined_by}.",
-                      UndefinedMetricWarning, stacklevel=2)
+        warnings.warn(
+            "`y1`, `y2` and `labels` have only one label in common. "
+            "`cohen_kappa_score` is undefined and set to the value defined by the "
+            f"the `replace_undefined_by` param, which is set to {replace_undefined_by}.",
+            UndefinedMetricWarning,
+            stacklevel=2,
+        )
         return replace_undefined_by
     return float(1 - np.sum(w * c) / denominator)
 
@@ -300,9 +341,11 @@ def _binary_scores(y_true: Any, y_score: Any, pos_label: Any) -> tuple[np.ndarra
         raise DetrecallError(f"y_true takes more than two values: {classes.tolist()} (binary only)")
     if pos_label is None:
         if not (set(classes.tolist()) <= {0, 1} or set(classes.tolist()) <= {-1, 1}):
-            raise DetrecallError(f"y_true takes value in {set(classes.tolist())} and pos_label is not "
-                                 "specified: either make y_true take value in {0, 1} or {-1, 1} or pass "
-                                 "pos_label explicitly.")
+            raise DetrecallError(
+                f"y_true takes value in {set(classes.tolist())} and pos_label is not "
+                "specified: either make y_true take value in {0, 1} or {-1, 1} or pass "
+                "pos_label explicitly."
+            )
         pos_label = 1
     return yt == pos_label, score
 
@@ -312,8 +355,9 @@ def _curve(is_pos: np.ndarray, score: np.ndarray):
     return curves(score, is_pos, np.zeros(len(score), np.int64), np.array([is_pos.sum()]))[0]
 
 
-def precision_recall_curve(y_true: Any, y_score: Any, *, pos_label: Any = None,
-                           drop_intermediate: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def precision_recall_curve(
+    y_true: Any, y_score: Any, *, pos_label: Any = None, drop_intermediate: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """scikit-learn's precision_recall_curve: precision and recall (with the final (1, 0)
     point) and thresholds, ascending thresholds."""
     is_pos, score = _binary_scores(y_true, y_score, pos_label)
@@ -324,8 +368,11 @@ def precision_recall_curve(y_true: Any, y_score: Any, *, pos_label: Any = None,
         tps, fps, thresholds = tps[keep], fps[keep], thresholds[keep]
     precision = tps / (tps + fps)
     if len(tps) == 0 or tps[-1] == 0:
-        warnings.warn("No positive class found in y_true, recall is set to one for all thresholds.",
-                      UserWarning, stacklevel=2)
+        warnings.warn(
+            "No positive class found in y_true, recall is set to one for all thresholds.",
+            UserWarning,
+            stacklevel=2,
+        )
         recall = np.ones_like(tps)
     else:
         recall = tps / tps[-1]
@@ -346,7 +393,8 @@ def average_precision(y_true: Any, y_score: Any, *, pos_label: Any = 1) -> float
 def _binary_auc(is_pos: np.ndarray, score: np.ndarray) -> float:
     if is_pos.all() or not is_pos.any():
         raise DetrecallError(
-            "Only one class is present in y_true. ROC AUC score is not defined in that case.")
+            "Only one class is present in y_true. ROC AUC score is not defined in that case."
+        )
     c = _curve(is_pos, score)
     tpr = np.r_[0, c.tp] / c.tp[-1]
     fpr = np.r_[0, c.fp] / c.fp[-1]
@@ -366,18 +414,23 @@ def roc_auc(y_true: Any, y_score: Any, *, average: str = "macro", multi_class: s
     if average not in ("macro", "weighted"):
         raise DetrecallError(f"average must be 'macro' or 'weighted', got {average!r}")
     if score.shape != (len(yt), len(classes)):
-        raise DetrecallError(f"Number of classes in y_true ({len(classes)}) not equal to the number of "
-                             f"columns in 'y_score' ({score.shape[1] if score.ndim == 2 else 1})")
+        raise DetrecallError(
+            f"Number of classes in y_true ({len(classes)}) not equal to the number of "
+            f"columns in 'y_score' ({score.shape[1] if score.ndim == 2 else 1})"
+        )
     if not np.allclose(1, score.sum(axis=1)):
-        raise DetrecallError("Target scores need to be probabilities for multiclass roc_auc, i.e. they "
-                             "should sum up to 1.0 over classes")
+        raise DetrecallError(
+            "Target scores need to be probabilities for multiclass roc_auc, i.e. they "
+            "should sum up to 1.0 over classes"
+        )
     aucs = np.array([_binary_auc(yt == c, score[:, k]) for k, c in enumerate(classes.tolist())])
     weights = None if average == "macro" else np.array([(yt == c).sum() for c in classes.tolist()])
     return float(np.average(aucs, weights=weights))
 
 
-def calibration_curve(y_true: Any, y_prob: Any, *, pos_label: Any = None, n_bins: int = 5,
-                      strategy: str = "uniform") -> tuple[np.ndarray, np.ndarray]:
+def calibration_curve(
+    y_true: Any, y_prob: Any, *, pos_label: Any = None, n_bins: int = 5, strategy: str = "uniform"
+) -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's calibration_curve: (fraction of positives, mean predicted probability)
     per non-empty bin."""
     is_pos, prob = _binary_scores(y_true, y_prob, pos_label)

@@ -89,8 +89,7 @@ class EvaluationResult:
                 "iou_thresholds": self.params.iou_thresholds.tolist(),
                 "max_dets": list(self.params.max_dets),
                 "area_ranges": {
-                    lbl: self.params.area_ranges[i].tolist()
-                    for i, lbl in enumerate(self.params.area_labels)
+                    lbl: self.params.area_ranges[i].tolist() for i, lbl in enumerate(self.params.area_labels)
                 },
                 "class_agnostic": self.params.class_agnostic,
             },
@@ -105,16 +104,18 @@ class EvaluationResult:
 _PAIR_PIECE = 1 << 18
 
 
-def pair_ious(iou_type: str, p: Plan, gt: Dataset, dt: Detections, *,
-              pixel_inclusive: bool = False) -> np.ndarray:
+def pair_ious(
+    iou_type: str, p: Plan, gt: Dataset, dt: Detections, *, pixel_inclusive: bool = False
+) -> np.ndarray:
     """IoU of every planned (detection, ground truth) pair, in plan order."""
     if iou_type == "bbox":  # in pieces: the gathered boxes of millions of pairs are big
         out = np.empty(len(p.pair_dt))
         for lo in range(0, len(out), _PAIR_PIECE):
             piece = slice(lo, lo + _PAIR_PIECE)
             g = p.gt_rows[p.pair_gt[piece]]
-            out[piece] = box_iou_pairs(dt.box[p.dt_rows[p.pair_dt[piece]]], gt.box[g], gt.iscrowd[g],
-                                       pixel_inclusive=pixel_inclusive)
+            out[piece] = box_iou_pairs(
+                dt.box[p.dt_rows[p.pair_dt[piece]]], gt.box[g], gt.iscrowd[g], pixel_inclusive=pixel_inclusive
+            )
         return out
     if iou_type in _SHAPE_TYPES:
         from .geometry.polygons import polygon_iou_pairs
@@ -176,8 +177,7 @@ def make_config(
         raise DetrecallError(f"angle_unit must be 'radians' or 'degrees', got {angle_unit!r}")
     if protocol not in PROTOCOLS:
         raise DetrecallError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
-    check_point_args(iou_threshold, score_threshold, beta, zero_division,
-                     (target_recall, target_precision))
+    check_point_args(iou_threshold, score_threshold, beta, zero_division, (target_recall, target_precision))
     if protocol == "voc":
         check_voc_args(ap_method, pixel_inclusive, iou_type)
         if area_ranges is not None:
@@ -193,16 +193,28 @@ def make_config(
         if len(max_dets) != 1:
             raise DetrecallError(f"protocol='lvis' takes one max_dets (per image), got {list(max_dets)}")
     params = make_params(
-        iou_thresholds=iou_thresholds, max_dets=max_dets, area_ranges=area_ranges,
-        image_ids=image_ids, category_ids=category_ids, class_agnostic=class_agnostic,
+        iou_thresholds=iou_thresholds,
+        max_dets=max_dets,
+        area_ranges=area_ranges,
+        image_ids=image_ids,
+        category_ids=category_ids,
+        class_agnostic=class_agnostic,
     )
     return Config(
-        iou_type=iou_type, params=params, iou_threshold=float(iou_threshold),
-        score_threshold=float(score_threshold), beta=float(beta), zero_division=zero_division,
-        target_recall=target_recall, target_precision=target_precision, confusion=bool(confusion),
+        iou_type=iou_type,
+        params=params,
+        iou_threshold=float(iou_threshold),
+        score_threshold=float(score_threshold),
+        beta=float(beta),
+        zero_division=zero_division,
+        target_recall=target_recall,
+        target_precision=target_precision,
+        confusion=bool(confusion),
         cost=None if cost is None else dict(cost),
         point_max_det=None if max_dets is None or protocol != "coco" else params.max_dets[-1],
-        protocol=protocol, ap_method=ap_method, pixel_inclusive=bool(pixel_inclusive),
+        protocol=protocol,
+        ap_method=ap_method,
+        pixel_inclusive=bool(pixel_inclusive),
         angle_unit=angle_unit,
     )
 
@@ -212,26 +224,42 @@ def _geometry_read(iou_type: str) -> tuple[bool, Any]:
     return iou_type == "segm", (iou_type if iou_type in _SHAPE_TYPES else None)
 
 
-def read_inputs(gt: Any, dt: Any, iou_type: str, angle_unit: AngleUnit = "radians", *,
-                box_format: str = "xyxy", categories: Sequence[str] | Mapping[int, str] | None = None,
-                first_image_id: int = 0) -> tuple[Dataset, Detections]:
+def read_inputs(
+    gt: Any,
+    dt: Any,
+    iou_type: str,
+    angle_unit: AngleUnit = "radians",
+    *,
+    box_format: str = "xyxy",
+    categories: Sequence[str] | Mapping[int, str] | None = None,
+    first_image_id: int = 0,
+) -> tuple[Dataset, Detections]:
     """Dataset and Detections from files, parsed JSON, per-image arrays (io/arrays.py: then
     `box_format`, `categories`, `first_image_id` apply), or themselves."""
     if is_arrays(gt):  # a COCO ground truth is a dict
-        gt, dt = read_arrays(gt, dt, box_format=box_format, categories=categories, iou_type=iou_type,
-                             first_image_id=first_image_id)
+        gt, dt = read_arrays(
+            gt,
+            dt,
+            box_format=box_format,
+            categories=categories,
+            iou_type=iou_type,
+            first_image_id=first_image_id,
+        )
     if not isinstance(gt, Dataset):
         masks, shapes = _geometry_read(iou_type)
         gt = read_coco_gt(gt, masks=masks, shapes=shapes, angle_unit=angle_unit)
     return gt, _read_detections(dt, gt, iou_type, angle_unit)
 
 
-def read_lvis_inputs(gt: Any, dt: Any, iou_type: str,
-                     angle_unit: AngleUnit = "radians") -> tuple[Dataset, Detections, LvisMeta]:
+def read_lvis_inputs(
+    gt: Any, dt: Any, iou_type: str, angle_unit: AngleUnit = "radians"
+) -> tuple[Dataset, Detections, LvisMeta]:
     """As read_inputs, plus the federated labels of a LVIS ground-truth file or dict."""
     if isinstance(gt, Dataset):
-        raise DetrecallError("protocol='lvis' needs the LVIS ground-truth file or dict (its images "
-                             "carry neg_category_ids and not_exhaustive_category_ids)")
+        raise DetrecallError(
+            "protocol='lvis' needs the LVIS ground-truth file or dict (its images "
+            "carry neg_category_ids and not_exhaustive_category_ids)"
+        )
     data, name = read_json(gt)
     masks, shapes = _geometry_read(iou_type)
     gt_set = read_coco_gt(data, masks=masks, shapes=shapes, angle_unit=angle_unit, name=name)
@@ -281,10 +309,18 @@ def match_batch(gt: Dataset, dt: Detections, config: Config, meta: LvisMeta | No
         coco = match_voc(p, iou, gt, dt, iou_thresholds=params.iou_thresholds, ignored=difficult)
         at_point = match_voc(p, iou, gt, dt, iou_thresholds=point_thr, ignored=difficult)
     else:
-        coco = match(p, iou, gt, dt, iou_thresholds=params.iou_thresholds,
-                     area_ranges=params.area_ranges, max_det=params.max_dets[-1])
+        coco = match(
+            p,
+            iou,
+            gt,
+            dt,
+            iou_thresholds=params.iou_thresholds,
+            area_ranges=params.area_ranges,
+            max_det=params.max_dets[-1],
+        )
         at_point = _point_from(coco, p, gt, dt, config) or match(
-            p, iou, gt, dt, iou_thresholds=point_thr, area_ranges=_EVERYWHERE, max_det=config.point_max_det)
+            p, iou, gt, dt, iou_thresholds=point_thr, area_ranges=_EVERYWHERE, max_det=config.point_max_det
+        )
     if not_exhaustive is not None:
         coco = ignore_not_exhaustive(coco, not_exhaustive)
         at_point = ignore_not_exhaustive(at_point, not_exhaustive)
@@ -292,16 +328,16 @@ def match_batch(gt: Dataset, dt: Detections, config: Config, meta: LvisMeta | No
     if config.confusion:
         matrix = _confusion(gt, dt, at_point, config)
     order = None if config.protocol == "voc" else score_order(p, params.max_dets[-1])
-    return BatchMatches(coco=coco, point=at_point, confusion=matrix, frequency=frequency,
-                        score_order=order)
+    return BatchMatches(coco=coco, point=at_point, confusion=matrix, frequency=frequency, score_order=order)
 
 
 def class_names(categories: Categories, class_ids: np.ndarray, class_agnostic: bool) -> list[str]:
     return ["all"] if class_agnostic else [categories.name_of(int(c)) for c in class_ids]
 
 
-def finish(config: Config, batch: BatchMatches, names: Sequence[str],
-           image_ids: np.ndarray) -> EvaluationResult:
+def finish(
+    config: Config, batch: BatchMatches, names: Sequence[str], image_ids: np.ndarray
+) -> EvaluationResult:
     """Accumulate and summarize matched images into the result."""
     params = config.params
     order = batch.score_order  # the accumulation's score order (VOC accumulates otherwise)
@@ -309,15 +345,28 @@ def finish(config: Config, batch: BatchMatches, names: Sequence[str],
         order = by_score(batch.coco.det_score)
     shared = batch.point.det_score is batch.coco.det_score  # one score sort serves both
     point = operating_point(
-        batch.point, names, iou_threshold=config.iou_threshold,
-        score_threshold=config.score_threshold, beta=config.beta,
-        zero_division=config.zero_division, target_recall=config.target_recall,
-        target_precision=config.target_precision, confusion=batch.confusion, cost=config.cost,
-        image_ids=image_ids, score_order=order if shared else None,
+        batch.point,
+        names,
+        iou_threshold=config.iou_threshold,
+        score_threshold=config.score_threshold,
+        beta=config.beta,
+        zero_division=config.zero_division,
+        target_recall=config.target_recall,
+        target_precision=config.target_precision,
+        confusion=batch.confusion,
+        cost=config.cost,
+        image_ids=image_ids,
+        score_order=order if shared else None,
     )
-    common = dict(iou_type=config.iou_type, params=params, matches=batch.coco, point=point,
-                  protocol=config.protocol, point_matches=batch.point,
-                  image_ids=None if image_ids is None else np.unique(np.asarray(image_ids, np.int64)))
+    common = dict(
+        iou_type=config.iou_type,
+        params=params,
+        matches=batch.coco,
+        point=point,
+        protocol=config.protocol,
+        point_matches=batch.point,
+        image_ids=None if image_ids is None else np.unique(np.asarray(image_ids, np.int64)),
+    )
     if config.protocol == "voc":
         voc = voc_result(batch.coco, names, config.ap_method, config.pixel_inclusive)
         return EvaluationResult(coco=None, per_class=(), accumulated=None, voc=voc, **common)
@@ -325,8 +374,13 @@ def finish(config: Config, batch: BatchMatches, names: Sequence[str],
     classes = per_class(acc, params, batch.coco.class_ids, names)
     if config.protocol == "lvis":
         assert batch.frequency is not None
-        return EvaluationResult(coco=None, per_class=classes, accumulated=acc,
-                                lvis=summarize_lvis(acc, params, batch.frequency), **common)
+        return EvaluationResult(
+            coco=None,
+            per_class=classes,
+            accumulated=acc,
+            lvis=summarize_lvis(acc, params, batch.frequency),
+            **common,
+        )
     return EvaluationResult(coco=summarize(acc, params), per_class=classes, accumulated=acc, **common)
 
 
@@ -383,12 +437,25 @@ def evaluate(
     detections per image unless `max_dets=[n]`. See protocols/voc.py and protocols/lvis.py.
     """
     config = make_config(
-        iou_type, iou_thresholds=iou_thresholds, max_dets=max_dets, area_ranges=area_ranges,
-        image_ids=image_ids, category_ids=category_ids, class_agnostic=class_agnostic,
-        iou_threshold=iou_threshold, score_threshold=score_threshold, beta=beta,
-        zero_division=zero_division, target_recall=target_recall,
-        target_precision=target_precision, confusion=confusion, cost=cost, protocol=protocol,
-        ap_method=ap_method, pixel_inclusive=pixel_inclusive, angle_unit=angle_unit,
+        iou_type,
+        iou_thresholds=iou_thresholds,
+        max_dets=max_dets,
+        area_ranges=area_ranges,
+        image_ids=image_ids,
+        category_ids=category_ids,
+        class_agnostic=class_agnostic,
+        iou_threshold=iou_threshold,
+        score_threshold=score_threshold,
+        beta=beta,
+        zero_division=zero_division,
+        target_recall=target_recall,
+        target_precision=target_precision,
+        confusion=confusion,
+        cost=cost,
+        protocol=protocol,
+        ap_method=ap_method,
+        pixel_inclusive=pixel_inclusive,
+        angle_unit=angle_unit,
     )
     meta = None
     if protocol == "lvis":
@@ -422,10 +489,16 @@ def _point_from(coco: Matches, p: Plan, gt: Dataset, dt: Detections, config: Con
     h = np.flatnonzero((coco.hit_area == a) & (coco.hit_thr == t))
     zeros = np.zeros(len(h), np.int64)
     return replace(
-        coco, iou_thresholds=coco.iou_thresholds[t:t + 1],
-        det_out_of_range=np.zeros((1, len(coco.det_row)), bool), hit_area=zeros, hit_thr=zeros,
-        hit_det=coco.hit_det[h], hit_gt=coco.hit_gt[h], hit_ignored=coco.hit_ignored[h],
-        npos=coco.npos[:, a:a + 1], gt_ignored=coco.gt_ignored[a:a + 1],
+        coco,
+        iou_thresholds=coco.iou_thresholds[t : t + 1],
+        det_out_of_range=np.zeros((1, len(coco.det_row)), bool),
+        hit_area=zeros,
+        hit_thr=zeros,
+        hit_det=coco.hit_det[h],
+        hit_gt=coco.hit_gt[h],
+        hit_ignored=coco.hit_ignored[h],
+        npos=coco.npos[:, a : a + 1],
+        gt_ignored=coco.gt_ignored[a : a + 1],
     )
 
 
@@ -444,7 +517,13 @@ def _confusion(gt: Dataset, dt: Detections, at_point: Matches, config: Config) -
     d_rows, g_rows = agnostic.dt_rows[agnostic.pair_dt], agnostic.gt_rows[agnostic.pair_gt]
     other_class = sub_dt.category_id[d_rows] != sub_gt.category_id[g_rows]
     iou = pair_ious(config.iou_type, agnostic, sub_gt, sub_dt, pixel_inclusive=config.pixel_inclusive)
-    cross = match(agnostic, np.where(other_class, iou, -1.0), sub_gt, sub_dt,
-                  iou_thresholds=np.array([config.iou_threshold], np.float64), area_ranges=_EVERYWHERE)
+    cross = match(
+        agnostic,
+        np.where(other_class, iou, -1.0),
+        sub_gt,
+        sub_dt,
+        iou_thresholds=np.array([config.iou_threshold], np.float64),
+        area_ranges=_EVERYWHERE,
+    )
     cross = replace(cross, det_row=fp_rows[cross.det_row], hit_gt=free_rows[cross.hit_gt])
     return confusion_matrix(len(at_point.class_ids), at_point, status, above, cross)

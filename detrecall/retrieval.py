@@ -17,8 +17,9 @@ from .aggregate import Counts, Rates, average_rates
 from .errors import DetrecallError
 
 
-def _relevance(query_labels: Any, neighbor_labels: Any, match_mask: Any, distances: Any,
-               distance_threshold: float | None) -> np.ndarray:
+def _relevance(
+    query_labels: Any, neighbor_labels: Any, match_mask: Any, distances: Any, distance_threshold: float | None
+) -> np.ndarray:
     """(Q, N) bool: neighbour j of query q is relevant and counts, in rank order."""
     if match_mask is not None:
         rel = np.asarray(match_mask, bool)
@@ -64,9 +65,16 @@ def _pooled(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, labels: Any, average
     return average_rates(counts, average, np.ones(len(counts.tp), bool))
 
 
-def recall_at_k(query_labels: Any, neighbor_labels: Any = None, k: int = 1, *, distances: Any = None,
-                distance_threshold: float | None = None, average: str = "micro",
-                match_mask: Any = None) -> float:
+def recall_at_k(
+    query_labels: Any,
+    neighbor_labels: Any = None,
+    k: int = 1,
+    *,
+    distances: Any = None,
+    distance_threshold: float | None = None,
+    average: str = "micro",
+    match_mask: Any = None,
+) -> float:
     """Share of queries with a relevant neighbour among their first k (micro), or the mean over
     labels of that share among the queries of each label (macro). k may exceed the list."""
     _check_k(k)
@@ -75,9 +83,16 @@ def recall_at_k(query_labels: Any, neighbor_labels: Any = None, k: int = 1, *, d
     return _pooled(hit, np.zeros_like(hit), 1 - hit, query_labels, average).recall
 
 
-def precision_at_k(query_labels: Any, neighbor_labels: Any = None, k: int = 1, *, distances: Any = None,
-                   distance_threshold: float | None = None, average: str = "micro",
-                   match_mask: Any = None) -> float:
+def precision_at_k(
+    query_labels: Any,
+    neighbor_labels: Any = None,
+    k: int = 1,
+    *,
+    distances: Any = None,
+    distance_threshold: float | None = None,
+    average: str = "micro",
+    match_mask: Any = None,
+) -> float:
     """Relevant neighbours among the first k, over k (a missing or excluded neighbour counts as
     not relevant), averaged over queries (micro) or over labels (macro)."""
     _check_k(k)
@@ -86,9 +101,15 @@ def precision_at_k(query_labels: Any, neighbor_labels: Any = None, k: int = 1, *
     return _pooled(found, k - found, np.zeros_like(found), query_labels, average).precision
 
 
-def map_at_r(query_labels: Any, neighbor_labels: Any = None, num_relevant: Any = None, *,
-             match_mask: Any = None, distances: Any = None, distance_threshold: float | None = None,
-             ) -> float:
+def map_at_r(
+    query_labels: Any,
+    neighbor_labels: Any = None,
+    num_relevant: Any = None,
+    *,
+    match_mask: Any = None,
+    distances: Any = None,
+    distance_threshold: float | None = None,
+) -> float:
     """MAP@R (Musgrave et al. 2020): per query with R = num_relevant[q] relevant items in the
     gallery, the mean over the first R ranks of precision@i at each relevant rank i; averaged
     over queries. Neighbour lists shorter than R count the missing ranks as not relevant."""

@@ -63,8 +63,10 @@ class Evaluator:
         self._read = {k: options.pop(k) for k in ("box_format", "categories") if k in options}
         self._config = make_config(iou_type, **options)  # type: ignore[arg-type]
         if self._config.protocol == "lvis":
-            raise DetrecallError("protocol='lvis' is not available in streaming yet: its federated "
-                                 "labels come with the whole ground-truth file (use evaluate)")
+            raise DetrecallError(
+                "protocol='lvis' is not available in streaming yet: its federated "
+                "labels come with the whole ground-truth file (use evaluate)"
+            )
         self._options = {"iou_type": iou_type, **_plain(options), **_plain(self._read)}
         self._categories: Categories | None = None
         self._parts: list[BatchMatches] = []
@@ -73,10 +75,14 @@ class Evaluator:
     def _check_categories(self, categories: Categories) -> None:
         if self._categories is None:
             self._categories = categories
-        elif not (np.array_equal(self._categories.ids, categories.ids)
-                  and self._categories.names == categories.names):
-            raise DetrecallError("every batch must list the same categories (ids and names) "
-                                 f"as the first: {self._categories.ids.tolist()}")
+        elif not (
+            np.array_equal(self._categories.ids, categories.ids)
+            and self._categories.names == categories.names
+        ):
+            raise DetrecallError(
+                "every batch must list the same categories (ids and names) "
+                f"as the first: {self._categories.ids.tolist()}"
+            )
 
     def _add(self, part: BatchMatches, images: np.ndarray) -> None:
         seen = np.concatenate(self._images) if self._images else np.zeros(0, np.int64)
@@ -84,7 +90,8 @@ class Evaluator:
         if len(again):
             raise DetrecallError(
                 f"image {int(again[0])} was already evaluated: each image must come whole, once "
-                f"({len(again)} image(s) repeated)")
+                f"({len(again)} image(s) repeated)"
+            )
         self._parts.append(part)
         self._images.append(images)
 
@@ -98,12 +105,15 @@ class Evaluator:
         first_id = 0
         if is_arrays(gt):
             if self._read.get("categories") is None:
-                raise DetrecallError("Evaluator.update with per-image arrays needs Evaluator(..., "
-                                     "categories=[names by label] or {label: name}): every batch "
-                                     "must have the same class list")
+                raise DetrecallError(
+                    "Evaluator.update with per-image arrays needs Evaluator(..., "
+                    "categories=[names by label] or {label: name}): every batch "
+                    "must have the same class list"
+                )
             first_id = int(max((int(i.max()) + 1 for i in self._images if len(i)), default=0))
-        gt_set, dt_set = read_inputs(gt, dt, self._config.iou_type, self._config.angle_unit,
-                                     first_image_id=first_id, **self._read)
+        gt_set, dt_set = read_inputs(
+            gt, dt, self._config.iou_type, self._config.angle_unit, first_image_id=first_id, **self._read
+        )
         self._check_categories(gt_set.categories)
         images = gt_set.images.ids
         if self._config.params.image_ids is not None:
@@ -147,10 +157,13 @@ class Evaluator:
         merged, images = self._merged()
         assert self._categories is not None
         return {
-            "format": STATE_FORMAT, "options": self._options,
+            "format": STATE_FORMAT,
+            "options": self._options,
             "categories": {"ids": self._categories.ids.copy(), "names": list(self._categories.names)},
-            "images": images, "coco": _matches_to_dict(merged.coco),
-            "point": _matches_to_dict(merged.point), "confusion": merged.confusion,
+            "images": images,
+            "coco": _matches_to_dict(merged.coco),
+            "point": _matches_to_dict(merged.point),
+            "confusion": merged.confusion,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -162,10 +175,15 @@ class Evaluator:
         self._categories, self._parts, self._images = None, [], []
         if state["categories"] is None:
             return
-        self._categories = Categories(ids=np.asarray(state["categories"]["ids"], np.int64),
-                                      names=tuple(state["categories"]["names"]))
+        self._categories = Categories(
+            ids=np.asarray(state["categories"]["ids"], np.int64), names=tuple(state["categories"]["names"])
+        )
         confusion = state["confusion"]
-        self._parts = [BatchMatches(coco=_matches_from_dict(state["coco"]),
-                                    point=_matches_from_dict(state["point"]),
-                                    confusion=None if confusion is None else np.asarray(confusion))]
+        self._parts = [
+            BatchMatches(
+                coco=_matches_from_dict(state["coco"]),
+                point=_matches_from_dict(state["point"]),
+                confusion=None if confusion is None else np.asarray(confusion),
+            )
+        ]
         self._images = [np.asarray(state["images"], np.int64)]

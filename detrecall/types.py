@@ -94,8 +94,16 @@ class Dataset:
     def __post_init__(self) -> None:
         if self.ignore is None:
             object.__setattr__(self, "ignore", np.zeros(len(self.image_id), bool))
-        _freeze(self.image_id, self.category_id, self.box, self.area, self.iscrowd, self.ann_id,
-                self.shapes, self.ignore)
+        _freeze(
+            self.image_id,
+            self.category_id,
+            self.box,
+            self.area,
+            self.iscrowd,
+            self.ann_id,
+            self.shapes,
+            self.ignore,
+        )
 
     def __len__(self) -> int:
         return len(self.image_id)
@@ -121,8 +129,9 @@ class Detections:
     shapes: np.ndarray | None = None  # (D,) object: shapely geometries
 
     def __post_init__(self) -> None:
-        _freeze(self.image_id, self.category_id, self.box, self.area, self.score, self.file_index,
-                self.shapes)
+        _freeze(
+            self.image_id, self.category_id, self.box, self.area, self.score, self.file_index, self.shapes
+        )
 
     def __len__(self) -> int:
         return len(self.image_id)
@@ -143,8 +152,11 @@ class EvalParams:
 
     def __post_init__(self) -> None:
         _freeze(
-            self.iou_thresholds, self.recall_thresholds, self.area_ranges,
-            self.image_ids, self.category_ids,
+            self.iou_thresholds,
+            self.recall_thresholds,
+            self.area_ranges,
+            self.image_ids,
+            self.category_ids,
         )
 
 
@@ -179,10 +191,24 @@ class Matches:
 
     def __post_init__(self) -> None:
         _freeze(
-            self.class_ids, self.iou_thresholds, self.det_class, self.det_image, self.det_rank,
-            self.det_score, self.det_row, self.det_out_of_range, self.hit_area, self.hit_thr,
-            self.hit_det, self.hit_gt, self.hit_ignored, self.npos, self.gt_row, self.gt_class,
-            self.gt_image, self.gt_ignored,
+            self.class_ids,
+            self.iou_thresholds,
+            self.det_class,
+            self.det_image,
+            self.det_rank,
+            self.det_score,
+            self.det_row,
+            self.det_out_of_range,
+            self.hit_area,
+            self.hit_thr,
+            self.hit_det,
+            self.hit_gt,
+            self.hit_ignored,
+            self.npos,
+            self.gt_row,
+            self.gt_class,
+            self.gt_image,
+            self.gt_ignored,
         )
 
     @property

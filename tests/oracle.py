@@ -35,8 +35,7 @@ def random_coco(seed: int, segm: bool = False) -> tuple[dict[str, Any], list[dic
     n_cat = int(rng.integers(1, 6))
     cat_ids = sorted(rng.choice(12, n_cat, replace=False).tolist())
     images = [
-        {"id": i, "width": int(rng.integers(60, 400)), "height": int(rng.integers(60, 400))}
-        for i in img_ids
+        {"id": i, "width": int(rng.integers(60, 400)), "height": int(rng.integers(60, 400))} for i in img_ids
     ]
     anns: list[dict[str, Any]] = []
     results: list[dict[str, Any]] = []
@@ -54,8 +53,11 @@ def random_coco(seed: int, segm: bool = False) -> tuple[dict[str, Any], list[dic
             crowd = int(rng.random() < 0.1)
             cat = int(rng.choice(cat_ids[: max(1, n_cat - 1)]))
             ann: dict[str, Any] = {
-                "id": len(anns) + 1, "image_id": im["id"], "category_id": cat,
-                "bbox": [x, y, w, h], "iscrowd": crowd,
+                "id": len(anns) + 1,
+                "image_id": im["id"],
+                "category_id": cat,
+                "bbox": [x, y, w, h],
+                "iscrowd": crowd,
             }
             poly = _polygon(rng, x, y, w, h)
             if segm and crowd:
@@ -152,8 +154,16 @@ def conformance_cases(*, voc: bool) -> list[Any]:
     """pytest params (folder, name, case) of ../shared/conformance: the Pascal VOC cases, or
     all the others; one skipped param saying why when the data is not there."""
     if not CONFORMANCE.is_dir():
-        return [pytest.param(None, None, None, marks=pytest.mark.skip(
-            reason=f"conformance data not found at {CONFORMANCE} (../shared/conformance)"))]
+        return [
+            pytest.param(
+                None,
+                None,
+                None,
+                marks=pytest.mark.skip(
+                    reason=f"conformance data not found at {CONFORMANCE} (../shared/conformance)"
+                ),
+            )
+        ]
     out = []
     for exp in sorted(CONFORMANCE.glob("*/expected.json")):
         for name, case in json.loads(exp.read_text()).items():

@@ -27,8 +27,10 @@ def test_errors_are_value_errors() -> None:
 
 
 def test_import_pulls_in_no_plotting_or_dataframes() -> None:
-    code = ("import sys, detrecall; bad = [m for m in ('matplotlib', 'pandas', 'torch', "
-            "'sklearn', 'shapely', 'dask', 'rich') if m in sys.modules]; print(bad)")
+    code = (
+        "import sys, detrecall; bad = [m for m in ('matplotlib', 'pandas', 'torch', "
+        "'sklearn', 'shapely', 'dask', 'rich') if m in sys.modules]; print(bad)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -36,8 +38,7 @@ def test_import_pulls_in_no_plotting_or_dataframes() -> None:
 def test_ruff_clean() -> None:
     if importlib.util.find_spec("ruff") is None:
         pytest.skip("ruff not installed (it comes with the test extra)")
-    out = subprocess.run([sys.executable, "-m", "ruff", "check", str(ROOT)],
-                         capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "ruff", "check", str(ROOT)], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
 
 

@@ -16,21 +16,21 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "detrecall.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "detrecall.cli", *map(str, args)], capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.mark.parametrize(("dt", "iou_type"), [("dt_bbox.json", "bbox"), ("dt_segm.json", "segm")])
 def test_json_equals_pycocotools_on_the_bundled_example(dt: str, iou_type: str) -> None:
-    out = run("evaluate", FIXTURES / "gt.json", FIXTURES / dt, "--iou-type", iou_type,
-              "--format", "json")
+    out = run("evaluate", FIXTURES / "gt.json", FIXTURES / dt, "--iou-type", iou_type, "--format", "json")
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["schema_version"] == 1
-    ref = reference(json.loads((FIXTURES / "gt.json").read_text()),
-                    json.loads((FIXTURES / dt).read_text()), iou_type)
-    names = ["AP", "AP50", "AP75", "APs", "APm", "APl",
-             "AR1", "AR10", "AR100", "ARs", "ARm", "ARl"]
+    ref = reference(
+        json.loads((FIXTURES / "gt.json").read_text()), json.loads((FIXTURES / dt).read_text()), iou_type
+    )
+    names = ["AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl"]
     assert list(data["coco"]) == names
     got = [-1.0 if data["coco"][n] is None else data["coco"][n] for n in names]
     assert_allclose(got, ref.stats, atol=1e-9, rtol=0)
@@ -52,15 +52,18 @@ def test_table_and_output_file(tmp_path: Path) -> None:
 
 
 def test_undefined_values_are_null_in_json(tmp_path: Path) -> None:
-    gt = {"images": [{"id": 1, "width": 10, "height": 10}],
-          "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 4, 4],
-                           "area": 16, "iscrowd": 0}],
-          "categories": [{"id": 1, "name": "a"}]}
+    gt = {
+        "images": [{"id": 1, "width": 10, "height": 10}],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 4, 4], "area": 16, "iscrowd": 0}
+        ],
+        "categories": [{"id": 1, "name": "a"}],
+    }
     (tmp_path / "gt.json").write_text(json.dumps(gt))
-    (tmp_path / "dt.json").write_text(json.dumps(
-        [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 4, 4], "score": 1}]))
-    data = json.loads(run("evaluate", tmp_path / "gt.json", tmp_path / "dt.json",
-                          "--format", "json").stdout)
+    (tmp_path / "dt.json").write_text(
+        json.dumps([{"image_id": 1, "category_id": 1, "bbox": [0, 0, 4, 4], "score": 1}])
+    )
+    data = json.loads(run("evaluate", tmp_path / "gt.json", tmp_path / "dt.json", "--format", "json").stdout)
     assert data["coco"]["APl"] is None and data["coco"]["APm"] is None
     assert data["coco"]["APs"] > 0.99
 
@@ -70,8 +73,12 @@ def test_undefined_values_are_null_in_json(tmp_path: Path) -> None:
     [
         (lambda p: None, "dt.json: file not found"),
         (lambda p: p.write_text("[{]"), "dt.json: not valid JSON"),
-        (lambda p: p.write_text('[{"image_id": 1000, "category_id": 1, "bbox": [0, 0, -1, 2], '
-                                '"score": 0.5}]'), "dt.json: result 0: bbox: has negative width"),
+        (
+            lambda p: p.write_text(
+                '[{"image_id": 1000, "category_id": 1, "bbox": [0, 0, -1, 2], "score": 0.5}]'
+            ),
+            "dt.json: result 0: bbox: has negative width",
+        ),
     ],
 )
 def test_bad_input_exits_2_with_one_line(tmp_path: Path, make, message: str) -> None:
@@ -90,8 +97,18 @@ def test_usage_error_exits_2() -> None:
 
 
 def test_point_section_in_json_and_table() -> None:
-    out = run("evaluate", FIXTURES / "gt.json", FIXTURES / "dt_bbox.json", "--format", "json",
-              "--iou-threshold", "0.6", "--score-threshold", "0.3", "--confusion")
+    out = run(
+        "evaluate",
+        FIXTURES / "gt.json",
+        FIXTURES / "dt_bbox.json",
+        "--format",
+        "json",
+        "--iou-threshold",
+        "0.6",
+        "--score-threshold",
+        "0.3",
+        "--confusion",
+    )
     assert out.returncode == 0, out.stderr
     point = json.loads(out.stdout)["point"]
     assert point["iou_threshold"] == 0.6 and point["score_threshold"] == 0.3
@@ -109,8 +126,15 @@ def test_point_section_in_json_and_table() -> None:
     assert "micro avg" in table and "weighted avg" in table and "Confusion matrix" in table
 
 
-@pytest.mark.parametrize("flags", [["--iou-threshold", "0"], ["--score-threshold", "-1"],
-                                   ["--score-threshold", "nan"], ["--iou-threshold", "x"]])
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--iou-threshold", "0"],
+        ["--score-threshold", "-1"],
+        ["--score-threshold", "nan"],
+        ["--iou-threshold", "x"],
+    ],
+)
 def test_bad_point_flags_exit_2(flags: list[str]) -> None:
     out = run("evaluate", FIXTURES / "gt.json", FIXTURES / "dt_bbox.json", *flags)
     assert out.returncode == 2 and out.stdout == "" and "Traceback" not in out.stderr
@@ -142,13 +166,31 @@ def test_protocol_voc_and_lvis_json(tmp_path: Path) -> None:
     from detrecall import evaluate
     from tests.protocols.test_lvis import random_lvis
 
-    out = run("evaluate", FIXTURES / "gt.json", FIXTURES / "dt_bbox.json", "--protocol", "voc",
-              "--iou-thresholds", "0.5", "0.75", "--ap-method", "11point", "--pixel-inclusive",
-              "--format", "json")
+    out = run(
+        "evaluate",
+        FIXTURES / "gt.json",
+        FIXTURES / "dt_bbox.json",
+        "--protocol",
+        "voc",
+        "--iou-thresholds",
+        "0.5",
+        "0.75",
+        "--ap-method",
+        "11point",
+        "--pixel-inclusive",
+        "--format",
+        "json",
+    )
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
-    want = evaluate(FIXTURES / "gt.json", FIXTURES / "dt_bbox.json", protocol="voc",
-                    iou_thresholds=[0.5, 0.75], ap_method="11point", pixel_inclusive=True)
+    want = evaluate(
+        FIXTURES / "gt.json",
+        FIXTURES / "dt_bbox.json",
+        protocol="voc",
+        iou_thresholds=[0.5, 0.75],
+        ap_method="11point",
+        pixel_inclusive=True,
+    )
     assert data["protocol"] == "voc" and data["coco"] is None
     assert data["voc"]["mAP"] == list(want.voc.mAP)
     assert [c["ap"] for c in data["voc"]["classes"]] == [list(c.ap) for c in want.voc.classes]
@@ -158,29 +200,47 @@ def test_protocol_voc_and_lvis_json(tmp_path: Path) -> None:
     gt, dt = random_lvis(4)
     (tmp_path / "gt.json").write_text(json.dumps(gt))
     (tmp_path / "dt.json").write_text(json.dumps(dt))
-    out = run("evaluate", tmp_path / "gt.json", tmp_path / "dt.json", "--protocol", "lvis",
-              "--format", "json")
+    out = run(
+        "evaluate", tmp_path / "gt.json", tmp_path / "dt.json", "--protocol", "lvis", "--format", "json"
+    )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["lvis"] == evaluate(gt, dt, protocol="lvis").lvis.to_dict()
     # a COCO file is not LVIS ground truth: one line, exit 2
     out = run("evaluate", FIXTURES / "gt.json", FIXTURES / "dt_bbox.json", "--protocol", "lvis")
     assert out.returncode == 2 and out.stdout == ""
-    assert out.stderr.strip() == (f"detrecall: error: {FIXTURES / 'gt.json'}: image 0: neg_category_ids: "
-                                  "missing (LVIS ground truth lists it for every image)")
+    assert out.stderr.strip() == (
+        f"detrecall: error: {FIXTURES / 'gt.json'}: image 0: neg_category_ids: "
+        "missing (LVIS ground truth lists it for every image)"
+    )
 
 
 def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path) -> None:
     """`detrecall evaluate ... | head`: no 'Broken pipe' error, exit 0."""
     n = 3000  # enough per-class rows to overflow the pipe's buffer
-    gt = {"images": [{"id": 1, "width": 100, "height": 100}],
-          "categories": [{"id": k, "name": f"class{k}"} for k in range(1, n + 1)],
-          "annotations": [{"id": k, "image_id": 1, "category_id": k, "bbox": [0, 0, 5, 5], "area": 25}
-                          for k in range(1, n + 1)]}
+    gt = {
+        "images": [{"id": 1, "width": 100, "height": 100}],
+        "categories": [{"id": k, "name": f"class{k}"} for k in range(1, n + 1)],
+        "annotations": [
+            {"id": k, "image_id": 1, "category_id": k, "bbox": [0, 0, 5, 5], "area": 25}
+            for k in range(1, n + 1)
+        ],
+    }
     (tmp_path / "gt.json").write_text(json.dumps(gt))
     (tmp_path / "dt.json").write_text("[]")
-    proc = subprocess.Popen([sys.executable, "-m", "detrecall.cli", "evaluate", str(tmp_path / "gt.json"),
-                             str(tmp_path / "dt.json"), "--format", "csv"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "detrecall.cli",
+            "evaluate",
+            str(tmp_path / "gt.json"),
+            str(tmp_path / "dt.json"),
+            "--format",
+            "csv",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert proc.stdout is not None and proc.stderr is not None
     assert proc.stdout.read(100)
     proc.stdout.close()
@@ -195,8 +255,13 @@ def test_version_says_whether_the_compiled_paths_run():
     import sys
 
     for env, words in (({}, "compiled hot paths"), ({"DETRECALL_NO_NATIVE": "1"}, "pure Python")):
-        out = subprocess.run([sys.executable, "-m", "detrecall.cli", "--version"], capture_output=True,
-                             text=True, env={**os.environ, **env}, timeout=60)
+        out = subprocess.run(
+            [sys.executable, "-m", "detrecall.cli", "--version"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **env},
+            timeout=60,
+        )
         if not env and "DETRECALL_NO_NATIVE" in os.environ:
             continue
         assert out.returncode == 0 and words in out.stdout, out.stdout + out.stderr

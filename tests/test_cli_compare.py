@@ -19,8 +19,9 @@ GT, DT = FIXTURES / "gt.json", FIXTURES / "dt_bbox.json"
 
 
 def run(*args: object) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "detrecall.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "detrecall.cli", *map(str, args)], capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.fixture(scope="module")
@@ -34,16 +35,31 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     pm = r.point_matches
     image = int(pm.det_image[pm.hit_det[~pm.hit_ignored][0]])
     out = {"base": DT}
-    for name, kept in (("weak", [d for d in dt if rng.random() < 0.5]),
-                       ("one_image_less", [d for d in dt if d["image_id"] != image])):
+    for name, kept in (
+        ("weak", [d for d in dt if rng.random() < 0.5]),
+        ("one_image_less", [d for d in dt if d["image_id"] != image]),
+    ):
         out[name] = tmp / f"{name}.json"
         out[name].write_text(json.dumps(kept))
     return out
 
 
 def test_evaluate_ci_adds_intervals_to_json_and_table(tmp_path: Path) -> None:
-    out = run("evaluate", GT, DT, "--ci", "0.9", "--bootstrap", "50", "--seed", "4", "--format", "json",
-              "--output", tmp_path / "r.json")
+    out = run(
+        "evaluate",
+        GT,
+        DT,
+        "--ci",
+        "0.9",
+        "--bootstrap",
+        "50",
+        "--seed",
+        "4",
+        "--format",
+        "json",
+        "--output",
+        tmp_path / "r.json",
+    )
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     want = detrecall.bootstrap(detrecall.evaluate(GT, DT), n=50, seed=4, confidence=0.9)
@@ -58,32 +74,62 @@ def test_evaluate_ci_adds_intervals_to_json_and_table(tmp_path: Path) -> None:
     assert "Per class, estimate [95% interval]" in table.stdout
 
 
-@pytest.mark.parametrize(("flags", "message"), [
-    (["--seed", "3"], "--bootstrap and --seed go with --ci"),
-    (["--ci", "95"], "confidence must be in (0, 1)"),
-    (["--ci", "0.95", "--bootstrap", "0"], "n (bootstrap replicates) must be"),
-])
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--seed", "3"], "--bootstrap and --seed go with --ci"),
+        (["--ci", "95"], "confidence must be in (0, 1)"),
+        (["--ci", "0.95", "--bootstrap", "0"], "n (bootstrap replicates) must be"),
+    ],
+)
 def test_evaluate_bad_ci_flags_exit_2(flags: list[str], message: str) -> None:
     out = run("evaluate", GT, DT, *flags)
     assert out.returncode == 2 and message in out.stderr and out.stderr.count("\n") == 1
 
 
 def test_compare_with_itself_passes_and_shows_zero_deltas() -> None:
-    out = run("compare", GT, DT, DT, "--max-drop", "AP=0", "--max-drop", "recall=0",
-              "--bootstrap", "50", "--format", "json")
+    out = run(
+        "compare",
+        GT,
+        DT,
+        DT,
+        "--max-drop",
+        "AP=0",
+        "--max-drop",
+        "recall=0",
+        "--bootstrap",
+        "50",
+        "--format",
+        "json",
+    )
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     for m in METRICS:
         row = data["comparison"]["overall"][m]
         assert row["delta"] == 0 and row["low"] == 0 and row["high"] == 0
         assert row["p_value"] == 1.0 and row["significant"] is False
-    assert data["gate"] == {"max_drop": {"AP": 0.0, "recall": 0.0}, "significant_only": False,
-                            "passed": True, "failures": []}
+    assert data["gate"] == {
+        "max_drop": {"AP": 0.0, "recall": 0.0},
+        "significant_only": False,
+        "passed": True,
+        "failures": [],
+    }
 
 
 def test_compare_fails_on_a_regression(models: dict[str, Path]) -> None:
-    out = run("compare", GT, models["base"], models["weak"], "--max-drop", "AP=0.005",
-              "--max-drop", "precision=0.5", "--bootstrap", "200", "--significant-only")
+    out = run(
+        "compare",
+        GT,
+        models["base"],
+        models["weak"],
+        "--max-drop",
+        "AP=0.005",
+        "--max-drop",
+        "precision=0.5",
+        "--bootstrap",
+        "200",
+        "--significant-only",
+    )
     assert out.returncode == 1, out.stderr
     lines = out.stdout.splitlines()
     ap = next(line for line in lines if line.startswith("AP "))
@@ -100,8 +146,18 @@ def test_compare_passes_within_the_allowed_drop(models: dict[str, Path]) -> None
 
 
 def test_a_drop_that_is_not_significant_passes_only_with_significant_only(models: dict[str, Path]) -> None:
-    args = ("compare", GT, models["base"], models["one_image_less"], "--max-drop", "recall=0.001",
-            "--bootstrap", "300", "--format", "json")
+    args = (
+        "compare",
+        GT,
+        models["base"],
+        models["one_image_less"],
+        "--max-drop",
+        "recall=0.001",
+        "--bootstrap",
+        "300",
+        "--format",
+        "json",
+    )
     strict = run(*args)
     assert strict.returncode == 1, strict.stderr
     row = json.loads(strict.stdout)["comparison"]["overall"]["recall"]
@@ -114,8 +170,15 @@ def test_a_drop_that_is_not_significant_passes_only_with_significant_only(models
 def test_compare_saved_results(tmp_path: Path, models: dict[str, Path]) -> None:
     for name in ("base", "weak"):
         assert run("evaluate", GT, models[name], "--output", tmp_path / f"{name}.json").returncode == 0
-    out = run("compare", tmp_path / "base.json", tmp_path / "weak.json", "--max-drop", "AP50=0.01",
-              "--format", "json")
+    out = run(
+        "compare",
+        tmp_path / "base.json",
+        tmp_path / "weak.json",
+        "--max-drop",
+        "AP50=0.01",
+        "--format",
+        "json",
+    )
     assert out.returncode == 1, out.stderr
     data = json.loads(out.stdout)
     want = detrecall.compare(detrecall.evaluate(GT, models["base"]), detrecall.evaluate(GT, models["weak"]))
@@ -135,11 +198,14 @@ def test_compare_saved_results_made_differently_exit_2(tmp_path: Path) -> None:
     assert out.returncode == 2 and "other parameters" in out.stderr
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--max-drop", "mAP=0.01"], "unknown metric 'mAP'; expected one of AP, AP50"),
-    (["--max-drop", "AP"], "--max-drop expects METRIC=AMOUNT"),
-    (["--max-drop", "AP=-1"], "must be a number >= 0"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--max-drop", "mAP=0.01"], "unknown metric 'mAP'; expected one of AP, AP50"),
+        (["--max-drop", "AP"], "--max-drop expects METRIC=AMOUNT"),
+        (["--max-drop", "AP=-1"], "must be a number >= 0"),
+    ],
+)
 def test_compare_bad_gate_exits_2(args: list[str], message: str) -> None:
     out = run("compare", GT, DT, DT, "--bootstrap", "5", *args)
     assert out.returncode == 2 and message in out.stderr and out.stderr.count("\n") == 1
@@ -153,8 +219,17 @@ def test_compare_needs_two_or_three_files() -> None:
 
 
 def test_compare_per_class_tables(models: dict[str, Path]) -> None:
-    out = run("compare", GT, models["base"], models["weak"], "--per-class", "--bootstrap", "20",
-              "--max-drop", "F1=1")
+    out = run(
+        "compare",
+        GT,
+        models["base"],
+        models["weak"],
+        "--per-class",
+        "--bootstrap",
+        "20",
+        "--max-drop",
+        "F1=1",
+    )
     assert out.returncode == 0, out.stderr
     assert "Per class, F1:" in out.stdout and "1 person" in out.stdout
 
@@ -164,13 +239,26 @@ def test_a_candidate_that_loses_a_defined_metric_fails(tmp_path: Path) -> None:
     is 0.857 at score >= 0.6 — a gate on precision must fail, not skip it."""
     empty = tmp_path / "empty.json"
     empty.write_text("[]")
-    out = run("compare", GT, DT, empty, "--bootstrap", "40", "--max-drop", "precision=0.01",
-              "--score-threshold", "0.6", "--format", "json")
+    out = run(
+        "compare",
+        GT,
+        DT,
+        empty,
+        "--bootstrap",
+        "40",
+        "--max-drop",
+        "precision=0.01",
+        "--score-threshold",
+        "0.6",
+        "--format",
+        "json",
+    )
     assert out.returncode == 1, out.stderr
     data = json.loads(out.stdout)
     base = detrecall.evaluate(GT, DT, score_threshold=0.6).point.micro.precision
-    assert data["gate"]["failures"] == [{"metric": "precision", "drop": base, "allowed": 0.01,
-                                         "significant": True}]
+    assert data["gate"]["failures"] == [
+        {"metric": "precision", "drop": base, "allowed": 0.01, "significant": True}
+    ]
 
 
 def test_too_few_replicates_for_significance_is_refused() -> None:

@@ -37,8 +37,17 @@ def demo_flow(evaluator_class, gt_path: Path, dt_path: Path, iou_type: str, img_
     return ev, [line for line in out.getvalue().splitlines() if line.startswith(" Average")]
 
 
-@pytest.fixture(params=["cocoapi-bbox", "cocoapi-segm", "detectron2-bbox", "random-0", "random-1",
-                        "random-2-segm", "random-3"])
+@pytest.fixture(
+    params=[
+        "cocoapi-bbox",
+        "cocoapi-segm",
+        "detectron2-bbox",
+        "random-0",
+        "random-1",
+        "random-2-segm",
+        "random-3",
+    ]
+)
 def case(request, tmp_path):
     name = request.param
     if name.startswith("random"):
@@ -53,11 +62,17 @@ def case(request, tmp_path):
     source, kind = name.split("-")
     if source == "cocoapi":
         base = CONFORMANCE / "cocoapi"
-        return (base / "annotations/instances_val2014_100.json",
-                base / f"results/instances_val2014_fake{kind}100_results.json", kind)
+        return (
+            base / "annotations/instances_val2014_100.json",
+            base / f"results/instances_val2014_fake{kind}100_results.json",
+            kind,
+        )
     base = CONFORMANCE / "detectron2/tests/data"
-    return (base / "test_coco_evaluation.gt_annotations.json",
-            base / "test_coco_evaluation.detections.json", kind)
+    return (
+        base / "test_coco_evaluation.gt_annotations.json",
+        base / "test_coco_evaluation.detections.json",
+        kind,
+    )
 
 
 @pytest.mark.parametrize("img_subset", [False, True])
@@ -74,10 +89,12 @@ def test_demo_flow_equals_pycocotools(case, img_subset):
 
 
 def test_install_redirects_existing_imports():
-    code = ("import detrecall.compat as c; c.install(); "
-            "from pycocotools.cocoeval import COCOeval, Params; "
-            "import pycocotools.cocoeval as m; "
-            "print(COCOeval is c.COCOeval, Params is c.Params, m.COCOeval is c.COCOeval)")
+    code = (
+        "import detrecall.compat as c; c.install(); "
+        "from pycocotools.cocoeval import COCOeval, Params; "
+        "import pycocotools.cocoeval as m; "
+        "print(COCOeval is c.COCOeval, Params is c.Params, m.COCOeval is c.COCOeval)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "True", "True"]
 

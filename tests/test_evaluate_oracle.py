@@ -18,8 +18,13 @@ def _variant(seed: int) -> dict:
     if seed % 5 == 1:
         kw["max_dets"] = [1, 2, int(rng.integers(3, 6))]
     if seed % 7 == 2:
-        kw["area_ranges"] = {"all": (0, 1e10), "small": (0, 500), "medium": (500, 5000),
-                             "large": (5000, 1e10), "tiny": (0, 50)}
+        kw["area_ranges"] = {
+            "all": (0, 1e10),
+            "small": (0, 500),
+            "medium": (500, 5000),
+            "large": (5000, 1e10),
+            "tiny": (0, 50),
+        }
     if seed % 6 == 3:
         kw["class_agnostic"] = True
     if seed % 8 == 5:

@@ -16,17 +16,28 @@ PERFECT = float(np.mean(np.full(101, 1 / (1 + np.spacing(1)))))
 def _gt(boxes, crowd=None, areas=None, cats=None):
     anns = []
     for i, b in enumerate(boxes):
-        anns.append({
-            "id": i + 1, "image_id": 1, "category_id": (cats or [1] * len(boxes))[i], "bbox": b,
-            "area": (areas[i] if areas else b[2] * b[3]), "iscrowd": (crowd or [0] * len(boxes))[i],
-        })
-    return {"images": [{"id": 1, "width": 100, "height": 100}], "annotations": anns,
-            "categories": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]}
+        anns.append(
+            {
+                "id": i + 1,
+                "image_id": 1,
+                "category_id": (cats or [1] * len(boxes))[i],
+                "bbox": b,
+                "area": (areas[i] if areas else b[2] * b[3]),
+                "iscrowd": (crowd or [0] * len(boxes))[i],
+            }
+        )
+    return {
+        "images": [{"id": 1, "width": 100, "height": 100}],
+        "annotations": anns,
+        "categories": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}],
+    }
 
 
 def _dt(boxes, scores, cats=None):
-    return [{"image_id": 1, "category_id": (cats or [1] * len(boxes))[i], "bbox": b, "score": s}
-            for i, (b, s) in enumerate(zip(boxes, scores))]
+    return [
+        {"image_id": 1, "category_id": (cats or [1] * len(boxes))[i], "bbox": b, "score": s}
+        for i, (b, s) in enumerate(zip(boxes, scores))
+    ]
 
 
 def _matched(result, threshold=0.5, area=0):
@@ -42,31 +53,36 @@ def _matched(result, threshold=0.5, area=0):
 
 def test_equal_iou_goes_to_the_later_ground_truth():
     # A and B are the same box; d1 overlaps both equally -> takes B (the later), d2 takes A
-    r = evaluate(_gt([[0, 0, 10, 10], [0, 0, 10, 10]]),
-                 _dt([[0, 0, 10, 10], [0, 0, 10, 10]], [0.9, 0.8]), iou_thresholds=[0.5])
+    r = evaluate(
+        _gt([[0, 0, 10, 10], [0, 0, 10, 10]]),
+        _dt([[0, 0, 10, 10], [0, 0, 10, 10]], [0.9, 0.8]),
+        iou_thresholds=[0.5],
+    )
     assert _matched(r) == [2, 1]
 
 
 def test_higher_scoring_detection_matches_first():
     # d_low (file order first) has IoU 1; d_high has IoU 0.81: d_high, scored higher, takes A
-    r = evaluate(_gt([[0, 0, 10, 10]]), _dt([[0, 0, 10, 10], [0, 0, 9, 9]], [0.3, 0.9]),
-                 iou_thresholds=[0.5])
+    r = evaluate(_gt([[0, 0, 10, 10]]), _dt([[0, 0, 10, 10], [0, 0, 9, 9]], [0.3, 0.9]), iou_thresholds=[0.5])
     assert _matched(r) == [0, 1]
 
 
 def test_non_ignored_ground_truth_beats_a_better_ignored_one():
     # A is a crowd (ignored) with IoU 1; B is normal with IoU 0.64 -> d1 takes B (a TP)
-    r = evaluate(_gt([[0, 0, 10, 10], [0, 0, 8, 8]], crowd=[1, 0]), _dt([[0, 0, 10, 10]], [0.9]),
-                 iou_thresholds=[0.5])
+    r = evaluate(
+        _gt([[0, 0, 10, 10], [0, 0, 8, 8]], crowd=[1, 0]), _dt([[0, 0, 10, 10]], [0.9]), iou_thresholds=[0.5]
+    )
     assert _matched(r) == [2]
     assert r.coco.AP50 == PERFECT
 
 
 def test_crowd_absorbs_many_detections_without_false_positives():
     # one crowd region, three detections inside it: all matched to it, all ignored -> no FP
-    r = evaluate(_gt([[0, 0, 50, 50], [60, 60, 10, 10]], crowd=[1, 0]),
-                 _dt([[0, 0, 10, 10], [10, 10, 10, 10], [20, 20, 10, 10], [60, 60, 10, 10]],
-                     [0.9, 0.8, 0.7, 0.1]), iou_thresholds=[0.5])
+    r = evaluate(
+        _gt([[0, 0, 50, 50], [60, 60, 10, 10]], crowd=[1, 0]),
+        _dt([[0, 0, 10, 10], [10, 10, 10, 10], [20, 20, 10, 10], [60, 60, 10, 10]], [0.9, 0.8, 0.7, 0.1]),
+        iou_thresholds=[0.5],
+    )
     assert _matched(r) == [1, 1, 1, 2]
     assert r.coco.AP50 == PERFECT  # the only counted detection is the TP
 
@@ -74,17 +90,21 @@ def test_crowd_absorbs_many_detections_without_false_positives():
 def test_score_ties_keep_file_order_and_max_dets_cuts_before_matching():
     # three equal scores: the first two in file order are kept with max_dets=2; the third,
     # a perfect match, is dropped before matching, so A stays unmatched by it
-    r = evaluate(_gt([[0, 0, 10, 10]]),
-                 _dt([[50, 50, 5, 5], [60, 60, 5, 5], [0, 0, 10, 10]], [0.5, 0.5, 0.5]),
-                 max_dets=[1, 2, 2], iou_thresholds=[0.5])
+    r = evaluate(
+        _gt([[0, 0, 10, 10]]),
+        _dt([[50, 50, 5, 5], [60, 60, 5, 5], [0, 0, 10, 10]], [0.5, 0.5, 0.5]),
+        max_dets=[1, 2, 2],
+        iou_thresholds=[0.5],
+    )
     assert r.coco.AR100 == 0.0
     assert sorted(r.matches.det_row.tolist()) == [0, 1]
 
 
 def test_unmatched_detection_outside_the_area_range_is_ignored():
     # "small" range: A (area 100) is small; d2 (area 2500, unmatched) is outside -> ignored
-    r = evaluate(_gt([[0, 0, 10, 10]]), _dt([[0, 0, 10, 10], [40, 40, 50, 50]], [0.5, 0.9]),
-                 iou_thresholds=[0.5])
+    r = evaluate(
+        _gt([[0, 0, 10, 10]]), _dt([[0, 0, 10, 10], [40, 40, 50, 50]], [0.5, 0.9]), iou_thresholds=[0.5]
+    )
     small = r.params.area_labels.index("small")
     ign = r.matches.ignored[small, 0]
     rows = r.matches.det_row.tolist()

@@ -22,8 +22,10 @@ def random_case(seed: int) -> dict:
     rng = np.random.default_rng(seed)
     kind = ["binary", "multiclass", "multiclass-str", "multilabel"][seed % 4]
     n = int(rng.integers(1, 30))
-    case: dict = {"zero_division": ["warn", 0, 1, math.nan][(seed // 4) % 4],
-                  "beta": [1.0, 0.5, 2.0][seed % 3]}
+    case: dict = {
+        "zero_division": ["warn", 0, 1, math.nan][(seed // 4) % 4],
+        "beta": [1.0, 0.5, 2.0][seed % 3],
+    }
     if kind == "multilabel":
         k = int(rng.integers(1, 5))
         case["y_true"] = (rng.random((n, k)) < rng.uniform(0, 0.6)).astype(int)
@@ -60,8 +62,13 @@ def run(fn, *args, **kwargs):
             out = fn(*args, **kwargs)
         except ValueError as e:
             out = type(e)
-    kinds = sorted({(w.category.__name__, str(w.message)) for w in caught
-                    if issubclass(w.category, UserWarning) and "pos_label" not in str(w.message)})
+    kinds = sorted(
+        {
+            (w.category.__name__, str(w.message))
+            for w in caught
+            if issubclass(w.category, UserWarning) and "pos_label" not in str(w.message)
+        }
+    )
     return out, kinds
 
 
@@ -102,9 +109,11 @@ def test_equal_to_scikit_learn_with_the_same_warnings(seed, ours, ref, takes_bet
 def test_accuracy_and_confusion_matrix(seed):
     case = random_case(seed)
     assert metrics.accuracy(case["y_true"], case["y_pred"]) == pytest.approx(
-        skm.accuracy_score(case["y_true"], case["y_pred"]), abs=1e-12)
+        skm.accuracy_score(case["y_true"], case["y_pred"]), abs=1e-12
+    )
     assert metrics.accuracy(case["y_true"], case["y_pred"], normalize=False) == skm.accuracy_score(
-        case["y_true"], case["y_pred"], normalize=False)
+        case["y_true"], case["y_pred"], normalize=False
+    )
     y_true = np.asarray(case["y_true"])
     if y_true.ndim == 2 and y_true.shape[1] > 1:
         with pytest.raises(DetrecallError, match="multilabel-indicator is not supported"):
@@ -160,9 +169,11 @@ def test_scored_functions_equal_scikit_learn(seed):
     c = scored_case(seed)
     if c["multiclass"]:
         for average in ("macro", "weighted"):
-            assert metrics.roc_auc(c["y_true"], c["y_score"], multi_class="ovr", average=average) == \
-                pytest.approx(skm.roc_auc_score(c["y_true"], c["y_score"], multi_class="ovr",
-                                                average=average), abs=1e-12)
+            assert metrics.roc_auc(
+                c["y_true"], c["y_score"], multi_class="ovr", average=average
+            ) == pytest.approx(
+                skm.roc_auc_score(c["y_true"], c["y_score"], multi_class="ovr", average=average), abs=1e-12
+            )
         return
     pos = {"pos_label": c["pos_label"]} if "pos_label" in c else {}
     got = metrics.precision_recall_curve(c["y_true"], c["y_score"], **pos)
@@ -175,9 +186,11 @@ def test_scored_functions_equal_scikit_learn(seed):
         assert_allclose(a, b, atol=1e-12, rtol=0)
     ap_pos = c.get("pos_label", 1)
     assert metrics.average_precision(c["y_true"], c["y_score"], pos_label=ap_pos) == pytest.approx(
-        skm.average_precision_score(c["y_true"], c["y_score"], pos_label=ap_pos), abs=1e-12)
+        skm.average_precision_score(c["y_true"], c["y_score"], pos_label=ap_pos), abs=1e-12
+    )
     assert metrics.roc_auc(c["y_true"], c["y_score"]) == pytest.approx(
-        skm.roc_auc_score(c["y_true"], c["y_score"]), abs=1e-12)
+        skm.roc_auc_score(c["y_true"], c["y_score"]), abs=1e-12
+    )
     from sklearn.calibration import calibration_curve
 
     for strategy in ("uniform", "quantile"):
@@ -194,8 +207,10 @@ def test_agreement_metrics_and_report_equal_scikit_learn(seed):
     y_true, y_pred = case["y_true"], case["y_pred"]
     multilabel = np.asarray(y_true).ndim == 2 and np.asarray(y_true).shape[1] > 1
     if multilabel:  # scikit-learn refuses both on indicator input; so do we
-        for ours, ref in ((metrics.matthews_corrcoef, skm.matthews_corrcoef),
-                          (metrics.cohen_kappa, skm.cohen_kappa_score)):
+        for ours, ref in (
+            (metrics.matthews_corrcoef, skm.matthews_corrcoef),
+            (metrics.cohen_kappa, skm.cohen_kappa_score),
+        ):
             assert_equal_results(run(ours, y_true, y_pred)[0], run(ref, y_true, y_pred)[0])
     else:
         got, gw = run(metrics.matthews_corrcoef, y_true, y_pred)
@@ -220,8 +235,9 @@ def test_agreement_metrics_and_report_equal_scikit_learn(seed):
             assert list(got) == list(ref)
             for key in ref:
                 if isinstance(ref[key], dict):
-                    assert_allclose([got[key][h] for h in ref[key]], list(ref[key].values()),
-                                    atol=1e-12, equal_nan=True)
+                    assert_allclose(
+                        [got[key][h] for h in ref[key]], list(ref[key].values()), atol=1e-12, equal_nan=True
+                    )
                 else:
                     assert got[key] == pytest.approx(ref[key], abs=1e-12)
         else:

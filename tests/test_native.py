@@ -31,19 +31,61 @@ def test_native_module_is_built():
 
 def _number_texts(rng: random.Random, n: int) -> list[str]:
     """JSON numbers in every spelling a results writer produces, and the awkward ones."""
-    fixed = ["0", "-0", "0.0", "-0.0", "1", "1e0", "1E+2", "2.5e-3", "123456789012345678",
-             "12345678901234567890123", "0.1", "0.30000000000000004", "9007199254740993",
-             "1.7976931348623157e308", "4.9e-324", "2.2250738585072014e-308", "1e-400", "1e23",
-             "1.7976931348623158e308",
-             "8.98846567431158e307", "0.000000000000000000000000000001234", "100000000000000000000000",
-             "3.141592653589793238462643383279", "1e22", "1e-22", "123.456e-5", "-987.65E+3"]
+    fixed = [
+        "0",
+        "-0",
+        "0.0",
+        "-0.0",
+        "1",
+        "1e0",
+        "1E+2",
+        "2.5e-3",
+        "123456789012345678",
+        "12345678901234567890123",
+        "0.1",
+        "0.30000000000000004",
+        "9007199254740993",
+        "1.7976931348623157e308",
+        "4.9e-324",
+        "2.2250738585072014e-308",
+        "1e-400",
+        "1e23",
+        "1.7976931348623158e308",
+        "8.98846567431158e307",
+        "0.000000000000000000000000000001234",
+        "100000000000000000000000",
+        "3.141592653589793238462643383279",
+        "1e22",
+        "1e-22",
+        "123.456e-5",
+        "-987.65E+3",
+    ]
     out = list(fixed)
     while len(out) < n:
-        x = rng.choice([rng.uniform(0, 1), rng.uniform(0, 2000), rng.expovariate(1e-3),
-                        rng.uniform(-1e6, 1e6), np.float32(rng.uniform(0, 1000)).item(),
-                        10 ** rng.uniform(-30, 30)])
-        out.append(rng.choice([repr(x), f"{x:.2f}", f"{x:.4f}", f"{x:.17g}", f"{x:.6e}", f"{x:.25f}",
-                               f"{x:.3E}", str(round(x))]))
+        x = rng.choice(
+            [
+                rng.uniform(0, 1),
+                rng.uniform(0, 2000),
+                rng.expovariate(1e-3),
+                rng.uniform(-1e6, 1e6),
+                np.float32(rng.uniform(0, 1000)).item(),
+                10 ** rng.uniform(-30, 30),
+            ]
+        )
+        out.append(
+            rng.choice(
+                [
+                    repr(x),
+                    f"{x:.2f}",
+                    f"{x:.4f}",
+                    f"{x:.17g}",
+                    f"{x:.6e}",
+                    f"{x:.25f}",
+                    f"{x:.3E}",
+                    str(round(x)),
+                ]
+            )
+        )
     return out
 
 
@@ -52,8 +94,13 @@ def _space(rng: random.Random) -> str:
 
 
 def _record(rng: random.Random, fields: dict[str, str]) -> str:
-    extra = {"id": "17", "area": "12.5", "note": '"a \\"quoted\\" \\\\ \\/ \\t text"',
-             "flags": '[true, false, null, {"k": [1, 2.5e3, "x"]}]', "empty": "{}"}
+    extra = {
+        "id": "17",
+        "area": "12.5",
+        "note": '"a \\"quoted\\" \\\\ \\/ \\t text"',
+        "flags": '[true, false, null, {"k": [1, 2.5e3, "x"]}]',
+        "empty": "{}",
+    }
     items = list(fields.items()) + rng.sample(list(extra.items()), rng.randint(0, 3))
     rng.shuffle(items)
     s = _space
@@ -65,9 +112,17 @@ def _box_file(rng: random.Random, n: int) -> bytes:
     recs = []
     for i in range(n):
         box = "[" + ",".join(f"{_space(rng)}{v}" for v in nums[5 * i : 5 * i + 4]) + "]"
-        recs.append(_record(rng, {"image_id": str(rng.randint(-5, 10**15)),
-                                  "category_id": str(rng.randint(0, 90)),
-                                  "bbox": box, "score": nums[5 * i + 4]}))
+        recs.append(
+            _record(
+                rng,
+                {
+                    "image_id": str(rng.randint(-5, 10**15)),
+                    "category_id": str(rng.randint(0, 90)),
+                    "bbox": box,
+                    "score": nums[5 * i + 4],
+                },
+            )
+        )
     return ("[" + _space(rng) + ("," + _space(rng)).join(recs) + "]" + _space(rng)).encode()
 
 
@@ -153,7 +208,7 @@ REFUSED = [
     b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1}] x',
     b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1},]',
     b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1, "x": [1,]}]',
-    b'[{}]',
+    b"[{}]",
 ]
 
 
@@ -166,8 +221,13 @@ def test_box_results_refuse_all_but_the_plain_form(data):
 @needs_native
 def test_refused_files_read_as_without_the_native_module(tmp_path, monkeypatch):
     """A form the compiled parser leaves alone reads (or fails) exactly as before."""
-    gt = read_coco_gt({"images": [{"id": i, "width": 9, "height": 9} for i in (1, 100)],
-                       "annotations": [], "categories": [{"id": 1, "name": "a"}]})
+    gt = read_coco_gt(
+        {
+            "images": [{"id": i, "width": 9, "height": 9} for i in (1, 100)],
+            "annotations": [],
+            "categories": [{"id": 1, "name": "a"}],
+        }
+    )
     for i, data in enumerate(REFUSED):
         path = tmp_path / f"dt{i}.json"
         path.write_bytes(data)
@@ -242,8 +302,12 @@ def test_mask_pair_iou_leaves_malformed_rles_to_pycocotools():
     short = {"size": [4, 5], "counts": b"0;"}  # runs sum to 11, not 20
     other_size = _rles([np.ones((5, 4), np.uint8)], as_str=False)[0]
     bad_char = {"size": [4, 5], "counts": b"0~"}
-    args = (np.zeros(1, np.int64), np.zeros(1, np.int64), np.array([[0, 1, 0, 1]], np.int64),
-            np.zeros(1, np.uint8))
+    args = (
+        np.zeros(1, np.int64),
+        np.zeros(1, np.int64),
+        np.array([[0, 1, 0, 1]], np.int64),
+        np.zeros(1, np.uint8),
+    )
     for dt in (short, other_size, bad_char):
         assert native.mask_pair_iou((dt,), (good,), *args) is None
     # the wrapper then asks pycocotools, whose answer for a size mismatch is -1
@@ -260,13 +324,25 @@ def test_mask_results_equal_the_msgspec_path(tmp_path, monkeypatch, seed):
     rles = _rles(masks, as_str=True)
     assert any("\\" in r["counts"] for r in rles) or seed  # escapes occur in real files
     with_box = seed % 2 == 0
-    recs = [{"image_id": int(rng.integers(1, 4)), "category_id": int(rng.integers(1, 3)),
-             "segmentation": {"size": [h, w], "counts": r["counts"]}, "score": float(rng.random()),
-             **({"bbox": [1.5, 2.0, 3.25, 4.0]} if with_box else {})} for r in rles]
+    recs = [
+        {
+            "image_id": int(rng.integers(1, 4)),
+            "category_id": int(rng.integers(1, 3)),
+            "segmentation": {"size": [h, w], "counts": r["counts"]},
+            "score": float(rng.random()),
+            **({"bbox": [1.5, 2.0, 3.25, 4.0]} if with_box else {}),
+        }
+        for r in rles
+    ]
     path = tmp_path / "dt.json"
     path.write_text(json.dumps(recs, indent=seed % 3 or None))
-    gt = read_coco_gt({"images": [{"id": i, "width": w, "height": h} for i in (1, 2, 3)],
-                       "annotations": [], "categories": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]})
+    gt = read_coco_gt(
+        {
+            "images": [{"id": i, "width": w, "height": h} for i in (1, 2, 3)],
+            "annotations": [],
+            "categories": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}],
+        }
+    )
     got = native.mask_results(bytearray(path.read_bytes()))
     assert got is not None and got[0] == len(recs) and got[7] is with_box
     runs = []
@@ -347,8 +423,13 @@ def test_argsort_equals_numpy_stable_argsort(seed):
 def test_bad_rle_strings_are_left_to_the_path_that_names_the_record(tmp_path, monkeypatch):
     import gc
 
-    gt = read_coco_gt({"images": [{"id": 1, "width": 2, "height": 2}], "annotations": [],
-                       "categories": [{"id": 1, "name": "a"}]})
+    gt = read_coco_gt(
+        {
+            "images": [{"id": 1, "width": 2, "height": 2}],
+            "annotations": [],
+            "categories": [{"id": 1, "name": "a"}],
+        }
+    )
     good = {"image_id": 1, "category_id": 1, "score": 0.5, "segmentation": {"size": [2, 2], "counts": "04"}}
     path = tmp_path / "dt.json"
     path.write_text(json.dumps([good, good]))

@@ -19,8 +19,15 @@ def test_point_matches_cut_from_coco_equal_a_second_match(seed: int) -> None:
     params = config.params
     p = plan(gt, dt, params)
     iou = pair_ious("bbox", p, gt, dt)
-    coco = match(p, iou, gt, dt, iou_thresholds=params.iou_thresholds, area_ranges=params.area_ranges,
-                 max_det=params.max_dets[-1])
+    coco = match(
+        p,
+        iou,
+        gt,
+        dt,
+        iou_thresholds=params.iou_thresholds,
+        area_ranges=params.area_ranges,
+        max_det=params.max_dets[-1],
+    )
     cut = _point_from(coco, p, gt, dt, config)
     again = match(p, iou, gt, dt, iou_thresholds=np.array([config.iou_threshold]), area_ranges=_EVERYWHERE)
     assert cut is not None
@@ -29,7 +36,8 @@ def test_point_matches_cut_from_coco_equal_a_second_match(seed: int) -> None:
     # not taken when a group is cut by max_dets, or the IoU is not a COCO threshold
     small = make_config("bbox", max_dets=[1])
     assert _point_from(coco, p, gt, dt, dataclasses.replace(small, point_max_det=None)) is None or (
-        len(p.dt_rank) == 0 or p.dt_rank.max() == 0)
+        len(p.dt_rank) == 0 or p.dt_rank.max() == 0
+    )
     assert _point_from(coco, p, gt, dt, make_config("bbox", iou_threshold=0.42)) is None
 
 
@@ -43,6 +51,13 @@ def test_plan_score_order_equals_a_fresh_sort_of_the_kept_detections(seed: int) 
     for max_dets, agnostic in (([100], False), ([1, 2], False), ([3], True)):
         params = make_config("bbox", max_dets=max_dets, class_agnostic=agnostic).params
         p = plan(gt, dt, params)
-        m = match(p, pair_ious("bbox", p, gt, dt), gt, dt, iou_thresholds=params.iou_thresholds,
-                  area_ranges=params.area_ranges, max_det=params.max_dets[-1])
+        m = match(
+            p,
+            pair_ious("bbox", p, gt, dt),
+            gt,
+            dt,
+            iou_thresholds=params.iou_thresholds,
+            area_ranges=params.area_ranges,
+            max_det=params.max_dets[-1],
+        )
         np.testing.assert_array_equal(score_order(p, params.max_dets[-1]), by_score(m.det_score))

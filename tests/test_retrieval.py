@@ -47,9 +47,11 @@ def brute_map_at_r(q, nb, r):
 
 def test_hand_worked_recall():
     q = ["a", "b", "c"]
-    nb = [["x", "a", "y"],   # hit at rank 2
-          ["b", "b", "z"],   # hit at rank 1
-          ["x", "y", "z"]]   # never
+    nb = [
+        ["x", "a", "y"],  # hit at rank 2
+        ["b", "b", "z"],  # hit at rank 1
+        ["x", "y", "z"],
+    ]  # never
     assert retrieval.recall_at_k(q, nb, 1) == 1 / 3
     assert retrieval.recall_at_k(q, nb, 2) == 2 / 3
     assert retrieval.recall_at_k(q, nb, 10) == 2 / 3  # k beyond the list: the whole list
@@ -92,9 +94,11 @@ def test_against_brute_force(seed):
     k = int(rng.integers(1, 10))
     thr = float(rng.choice([0.3, 0.7])) if seed % 2 else None
     for average in ("micro", "macro"):
-        assert retrieval.recall_at_k(q, nb, k, distances=dist, distance_threshold=thr, average=average) \
-            == pytest.approx(brute_recall(q, nb, k, dist, thr, average), abs=1e-12)
+        assert retrieval.recall_at_k(
+            q, nb, k, distances=dist, distance_threshold=thr, average=average
+        ) == pytest.approx(brute_recall(q, nb, k, dist, thr, average), abs=1e-12)
     assert retrieval.precision_at_k(q, nb, k, distances=dist, distance_threshold=thr) == pytest.approx(
-        brute_precision(q, nb, k, dist, thr), abs=1e-12)
+        brute_precision(q, nb, k, dist, thr), abs=1e-12
+    )
     r = rng.integers(1, n_nb + 3, n_q)
     assert retrieval.map_at_r(q, nb, r) == pytest.approx(brute_map_at_r(q, nb, r.tolist()), abs=1e-12)

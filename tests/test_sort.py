@@ -13,9 +13,13 @@ def test_positions_equal_a_binary_search(seed):
     rng = np.random.default_rng(seed)
     spread = int(rng.choice([10, 1000, 10**9]))  # dense ids take the table, sparse the search
     known = np.unique(rng.integers(-spread // 10, spread, int(rng.integers(0, 300))))
-    values = np.concatenate([rng.choice(known, 50) if len(known) else np.zeros(0, np.int64),
-                             rng.integers(-2 * spread, 2 * spread, 200), [np.iinfo(np.int64).max,
-                                                                           np.iinfo(np.int64).min + 1]])
+    values = np.concatenate(
+        [
+            rng.choice(known, 50) if len(known) else np.zeros(0, np.int64),
+            rng.integers(-2 * spread, 2 * spread, 200),
+            [np.iinfo(np.int64).max, np.iinfo(np.int64).min + 1],
+        ]
+    )
     values = values.astype(np.int64)
     pos, found = positions(values, known)
     want_found = np.isin(values, known)

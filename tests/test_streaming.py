@@ -18,10 +18,16 @@ def split(gt: dict, dt: list, rng: np.random.Generator, n: int) -> list[tuple[di
     out = []
     for b in range(n):
         ids = {i for i, o in owner.items() if o == b}
-        out.append(({"images": [im for im in gt["images"] if im["id"] in ids],
-                     "annotations": [a for a in gt["annotations"] if a["image_id"] in ids],
-                     "categories": gt["categories"]},
-                    [r for r in dt if r["image_id"] in ids]))
+        out.append(
+            (
+                {
+                    "images": [im for im in gt["images"] if im["id"] in ids],
+                    "annotations": [a for a in gt["annotations"] if a["image_id"] in ids],
+                    "categories": gt["categories"],
+                },
+                [r for r in dt if r["image_id"] in ids],
+            )
+        )
     return out
 
 
@@ -42,8 +48,12 @@ def assert_same(a, b) -> None:
 def test_batches_and_shards_in_any_order_equal_one_pass(seed, iou_type):
     rng = np.random.default_rng(seed)
     gt, dt = random_coco(40 + seed, segm=iou_type == "segm")
-    options = {"class_agnostic": seed % 4 == 3, "confusion": True,
-               "cost": {"tp": 1, "fp": -2, "fn": -5}, "score_threshold": 0.3}
+    options = {
+        "class_agnostic": seed % 4 == 3,
+        "confusion": True,
+        "cost": {"tp": 1, "fp": -2, "fn": -5},
+        "score_threshold": 0.3,
+    }
     if seed % 3 == 1:
         options["max_dets"] = [1, 2, 3]
     whole = evaluate(copy.deepcopy(gt), copy.deepcopy(dt), iou_type, **options)

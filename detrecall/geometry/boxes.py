@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def box_iou_pairs(dt: np.ndarray, gt: np.ndarray, crowd: np.ndarray, *,
-                  pixel_inclusive: bool = False) -> np.ndarray:
+def box_iou_pairs(
+    dt: np.ndarray, gt: np.ndarray, crowd: np.ndarray, *, pixel_inclusive: bool = False
+) -> np.ndarray:
     """IoU of dt[i] with gt[i] for every i, xywh boxes, as pycocotools computes it.
 
     A crowd ground truth is scored by intersection over the detection's own area.

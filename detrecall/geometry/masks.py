@@ -71,16 +71,25 @@ def mask_iou(dt: Sequence[RLE], gt: Sequence[RLE], crowd: np.ndarray) -> np.ndar
     return np.asarray(iou, dtype=np.float64).reshape(len(dt), len(gt))
 
 
-def mask_iou_blocks(dt_masks: Sequence[RLE], gt_masks: Sequence[RLE], dt_rows: np.ndarray,
-                    gt_rows: np.ndarray, blocks: np.ndarray, crowd: np.ndarray) -> np.ndarray:
+def mask_iou_blocks(
+    dt_masks: Sequence[RLE],
+    gt_masks: Sequence[RLE],
+    dt_rows: np.ndarray,
+    gt_rows: np.ndarray,
+    blocks: np.ndarray,
+    crowd: np.ndarray,
+) -> np.ndarray:
     """IoUs of blocks of detections against ground truths: each block (d0, nd, g0, ng) pairs
     dt_masks[dt_rows[d0:d0+nd]] with gt_masks[gt_rows[g0:g0+ng]], detection-major, blocks in
     order; `crowd` by ground-truth row. Compiled (each RLE decoded once) where built and the RLEs
     are well-formed; else one pycocotools call per block. Same values either way."""
     if native is not None:
         got = native.mask_pair_iou(
-            tuple(dt_masks), tuple(gt_masks), np.ascontiguousarray(dt_rows, np.int64),
-            np.ascontiguousarray(gt_rows, np.int64), np.ascontiguousarray(blocks, np.int64),
+            tuple(dt_masks),
+            tuple(gt_masks),
+            np.ascontiguousarray(dt_rows, np.int64),
+            np.ascontiguousarray(gt_rows, np.int64),
+            np.ascontiguousarray(blocks, np.int64),
             np.ascontiguousarray(crowd, np.uint8),
         )
         if got is not None:
@@ -90,8 +99,11 @@ def mask_iou_blocks(dt_masks: Sequence[RLE], gt_masks: Sequence[RLE], dt_rows: n
     at = 0
     for d0, nd, g0, ng in blocks.tolist():
         rows = gt_rows[g0 : g0 + ng]
-        iou = mask_iou([dt_masks[r] for r in dt_rows[d0 : d0 + nd].tolist()],
-                       [gt_masks[r] for r in rows.tolist()], crowd[rows])
+        iou = mask_iou(
+            [dt_masks[r] for r in dt_rows[d0 : d0 + nd].tolist()],
+            [gt_masks[r] for r in rows.tolist()],
+            crowd[rows],
+        )
         out[at : at + nd * ng] = iou.ravel()
         at += nd * ng
     return out

@@ -47,8 +47,10 @@ def polygon_iou_pairs(dt: np.ndarray, gt: np.ndarray, crowd: np.ndarray) -> np.n
     try:
         inter = shapely.area(shapely.intersection(d, g))
     except shapely.errors.GEOSException as e:
-        raise DetrecallError(f"cannot intersect the shapes ({e}); shapes must be valid "
-                             "(shapely.make_valid repairs them, as detrecall's readers do)") from None
+        raise DetrecallError(
+            f"cannot intersect the shapes ({e}); shapes must be valid "
+            "(shapely.make_valid repairs them, as detrecall's readers do)"
+        ) from None
     d_area = shapely.area(d)
     union = np.where(crowd[pairs], d_area, d_area + shapely.area(g) - inter)
     out[pairs] = np.divide(inter, union, out=np.zeros(len(pairs)), where=union > 0)

@@ -37,8 +37,11 @@ def read_text(path: Path) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
-        raise InputError(f"byte {raw[e.start:e.start + 1]!r} at offset {e.start} is not UTF-8 "
-                         "(expected UTF-8 text)", source=str(path), record=f"line {line}") from None
+        raise InputError(
+            f"byte {raw[e.start : e.start + 1]!r} at offset {e.start} is not UTF-8 (expected UTF-8 text)",
+            source=str(path),
+            record=f"line {line}",
+        ) from None
 
 
 def folder_files(folder: Path, suffix: str, what: str) -> list[Path]:
@@ -63,12 +66,16 @@ def assign_image_ids(names: Sequence[str]) -> np.ndarray:
     return ids
 
 
-def make_images(ids: np.ndarray, width: Sequence[int], height: Sequence[int],
-                file_names: Sequence[str]) -> Images:
+def make_images(
+    ids: np.ndarray, width: Sequence[int], height: Sequence[int], file_names: Sequence[str]
+) -> Images:
     order = np.argsort(ids, kind="stable")
-    return Images(ids=ids[order], width=np.asarray(width, np.int64).reshape(-1)[order],
-                  height=np.asarray(height, np.int64).reshape(-1)[order],
-                  file_names=tuple(file_names[i] for i in order.tolist()))
+    return Images(
+        ids=ids[order],
+        width=np.asarray(width, np.int64).reshape(-1)[order],
+        height=np.asarray(height, np.int64).reshape(-1)[order],
+        file_names=tuple(file_names[i] for i in order.tolist()),
+    )
 
 
 def image_stems(images: Images) -> list[str]:
@@ -161,14 +168,18 @@ def read_names(path: Path) -> dict[int, str]:
             except yaml.YAMLError as e:
                 raise InputError(f"not valid YAML ({str(e).splitlines()[0]})", source=str(path)) from None
             if not isinstance(data, dict) or "names" not in data:
-                raise InputError("has no 'names' key (expected names: [a, b, ...] or {0: a, ...})",
-                                 source=str(path))
+                raise InputError(
+                    "has no 'names' key (expected names: [a, b, ...] or {0: a, ...})", source=str(path)
+                )
         names = data["names"] if isinstance(data, dict) and "names" in data else data
         if isinstance(names, list):
             names = dict(enumerate(names))
         if not isinstance(names, dict) or not names:
-            raise InputError(f"names is {type(names).__name__}, expected a non-empty list or mapping "
-                             "number -> name", source=str(path), field="names")
+            raise InputError(
+                f"names is {type(names).__name__}, expected a non-empty list or mapping number -> name",
+                source=str(path),
+                field="names",
+            )
         out: dict[int, str] = {}
         for k, v in names.items():
             try:
@@ -176,8 +187,11 @@ def read_names(path: Path) -> dict[int, str]:
             except (TypeError, ValueError):
                 number = -1
             if number < 0 or isinstance(k, (bool, float)) or not isinstance(v, (str, int)):
-                raise InputError(f"entry {k!r}: {v!r} (expected a class number >= 0 and a name)",
-                                 source=str(path), field="names")
+                raise InputError(
+                    f"entry {k!r}: {v!r} (expected a class number >= 0 and a name)",
+                    source=str(path),
+                    field="names",
+                )
             out[number] = str(v)
         return out
     lines = [s.strip() for s in text.splitlines()]
@@ -196,8 +210,12 @@ def is_int_text(s: str) -> bool:
     return s.isascii() and (s.isdigit() or (s[:1] == "-" and s[1:].isdigit()))
 
 
-def _map_classes(values: Sequence[str], resolve: Callable[[str], tuple[int, str]], problems: Problems,
-                 where: Callable[[int], tuple[str, str | None]]) -> np.ndarray:
+def _map_classes(
+    values: Sequence[str],
+    resolve: Callable[[str], tuple[int, str]],
+    problems: Problems,
+    where: Callable[[int], tuple[str, str | None]],
+) -> np.ndarray:
     """Category ids of rows, each distinct text resolved once: (id, "") or (-1, what is wrong)."""
     table = {v: resolve(v) for v in set(values)}
     ids = np.fromiter((table[v][0] for v in values), np.int64, len(values))
@@ -207,9 +225,14 @@ def _map_classes(values: Sequence[str], resolve: Callable[[str], tuple[int, str]
     return ids
 
 
-def gt_classes(values: Sequence[str], names: Mapping[int, str] | None, problems: Problems,
-               where: Callable[[int], tuple[str, str | None]], *, numeric: bool | None
-               ) -> tuple[np.ndarray, Categories]:
+def gt_classes(
+    values: Sequence[str],
+    names: Mapping[int, str] | None,
+    problems: Problems,
+    where: Callable[[int], tuple[str, str | None]],
+    *,
+    numeric: bool | None,
+) -> tuple[np.ndarray, Categories]:
     """Category ids of ground-truth rows whose class is given as text, and the categories.
 
     Numbers (`numeric=True`, or None and every value is one) are the category ids; `names`
@@ -220,6 +243,7 @@ def gt_classes(values: Sequence[str], names: Mapping[int, str] | None, problems:
     if numeric is None:
         numeric = bool(values) and all(map(is_int_text, distinct))
     if numeric:
+
         def number(v: str) -> tuple[int, str]:
             if not is_int_text(v):
                 return -1, f"{v!r} is not a class number"
@@ -228,8 +252,11 @@ def gt_classes(values: Sequence[str], names: Mapping[int, str] | None, problems:
             return int(v), ""
 
         ids = _map_classes(values, number, problems, where)
-        cats = names_categories(names) if names is not None else names_categories(
-            {i: str(i) for i in np.unique(ids[ids >= 0]).tolist()})
+        cats = (
+            names_categories(names)
+            if names is not None
+            else names_categories({i: str(i) for i in np.unique(ids[ids >= 0]).tolist()})
+        )
         return ids, cats
     if names is not None:
         by_name = {n: k for k, n in sorted(names.items(), reverse=True)}
@@ -238,16 +265,26 @@ def gt_classes(values: Sequence[str], names: Mapping[int, str] | None, problems:
 
     def name(v: str) -> tuple[int, str]:
         found = by_name.get(v)
-        return (-1, f"class {v!r} is not in the names file (it has {_listed(names)})") if found is None \
+        return (
+            (-1, f"class {v!r} is not in the names file (it has {_listed(names)})")
+            if found is None
             else (found, "")
+        )
 
     ids = _map_classes(values, name, problems, where)
     return ids, names_categories(names if names is not None else {k: n for n, k in by_name.items()})
 
 
-def dt_classes(values: Sequence[str], categories: Categories, names: Mapping[int, str] | None,
-               problems: Problems, where: Callable[[int], tuple[str, str | None]],
-               *, numeric: bool | None, numbering: Mapping[int, int] | None = None) -> np.ndarray:
+def dt_classes(
+    values: Sequence[str],
+    categories: Categories,
+    names: Mapping[int, str] | None,
+    problems: Problems,
+    where: Callable[[int], tuple[str, str | None]],
+    *,
+    numeric: bool | None,
+    numbering: Mapping[int, int] | None = None,
+) -> np.ndarray:
     """Ground-truth category ids of predictions whose class is given as text: a number is a
     category id (or, with `names`, the number of a name to look up; with `numbering`, class
     number -> category id, when `names` is known to number the ground truth's own categories,
@@ -269,14 +306,19 @@ def dt_classes(values: Sequence[str], categories: Categories, names: Mapping[int
             found = by_name.get(name) if name is not None else None
             if found is not None:
                 return found, ""
-            return -1, (f"class {v} is not in the predictions' names file" if name is None else
-                        f"class {v} ({name!r}) is not among the ground truth's category names")
+            return -1, (
+                f"class {v} is not in the predictions' names file"
+                if name is None
+                else f"class {v} ({name!r}) is not among the ground truth's category names"
+            )
         if numeric:
             if int(v) in known:
                 return int(v), ""
-            return -1, (f"class {v} is not among the ground truth's categories "
-                        f"({_listed(dict(zip(categories.ids.tolist(), categories.names)))}); "
-                        "give the names file to map class numbers by name")
+            return -1, (
+                f"class {v} is not among the ground truth's categories "
+                f"({_listed(dict(zip(categories.ids.tolist(), categories.names)))}); "
+                "give the names file to map class numbers by name"
+            )
         found = by_name.get(v)
         if found is not None:
             return found, ""
@@ -310,10 +352,19 @@ def take_masks(masks: Sequence[Any] | None, order: np.ndarray) -> tuple[Any, ...
     return None if masks is None else tuple(map(masks.__getitem__, order.tolist()))
 
 
-def build_dataset(*, image_id: np.ndarray, category_id: np.ndarray, box: np.ndarray,
-                  images: Images, categories: Categories, source: str,
-                  area: np.ndarray | None = None, iscrowd: np.ndarray | None = None,
-                  ignore: np.ndarray | None = None, masks: Sequence[Any] | None = None) -> Dataset:
+def build_dataset(
+    *,
+    image_id: np.ndarray,
+    category_id: np.ndarray,
+    box: np.ndarray,
+    images: Images,
+    categories: Categories,
+    source: str,
+    area: np.ndarray | None = None,
+    iscrowd: np.ndarray | None = None,
+    ignore: np.ndarray | None = None,
+    masks: Sequence[Any] | None = None,
+) -> Dataset:
     """A Dataset from columns in file order; area defaults to w*h, annotation ids to 1, 2, ..."""
     n = len(image_id)
     box = np.asarray(box, np.float64).reshape(n, 4)
@@ -322,40 +373,76 @@ def build_dataset(*, image_id: np.ndarray, category_id: np.ndarray, box: np.ndar
     ignore = np.zeros(n, bool) if ignore is None else np.asarray(ignore, bool)
     order = sort_rows(image_id, category_id)
     return Dataset(
-        image_id=image_id[order], category_id=category_id[order], box=box[order],
-        area=np.asarray(area, np.float64)[order], iscrowd=iscrowd[order],
-        ann_id=np.arange(1, n + 1, dtype=np.int64)[order], images=images, categories=categories,
-        masks=take_masks(masks, order), source=source, ignore=ignore[order],
+        image_id=image_id[order],
+        category_id=category_id[order],
+        box=box[order],
+        area=np.asarray(area, np.float64)[order],
+        iscrowd=iscrowd[order],
+        ann_id=np.arange(1, n + 1, dtype=np.int64)[order],
+        images=images,
+        categories=categories,
+        masks=take_masks(masks, order),
+        source=source,
+        ignore=ignore[order],
     )
 
 
-def build_detections(*, image_id: np.ndarray, category_id: np.ndarray, box: np.ndarray,
-                     score: np.ndarray, source: str, area: np.ndarray | None = None,
-                     masks: Sequence[Any] | None = None) -> Detections:
+def build_detections(
+    *,
+    image_id: np.ndarray,
+    category_id: np.ndarray,
+    box: np.ndarray,
+    score: np.ndarray,
+    source: str,
+    area: np.ndarray | None = None,
+    masks: Sequence[Any] | None = None,
+) -> Detections:
     """Detections from columns in file order; area defaults to w*h (COCO's results rule)."""
     n = len(image_id)
     box = np.asarray(box, np.float64).reshape(n, 4)
     area = box[:, 2] * box[:, 3] if area is None else area
     order = sort_rows(image_id, category_id)
     return Detections(
-        image_id=image_id[order], category_id=category_id[order], box=box[order],
-        area=np.asarray(area, np.float64)[order], score=np.asarray(score, np.float64)[order],
-        masks=take_masks(masks, order), source=source, file_index=order,
+        image_id=image_id[order],
+        category_id=category_id[order],
+        box=box[order],
+        area=np.asarray(area, np.float64)[order],
+        score=np.asarray(score, np.float64)[order],
+        masks=take_masks(masks, order),
+        source=source,
+        file_index=order,
     )
 
 
-def finish_predictions(source: str, where: Callable[[int], str], gt: Dataset, *, image_id: np.ndarray,
-                       category_id: np.ndarray, box: np.ndarray, score: np.ndarray,
-                       width: np.ndarray | None = None, height: np.ndarray | None = None) -> Detections:
+def finish_predictions(
+    source: str,
+    where: Callable[[int], str],
+    gt: Dataset,
+    *,
+    image_id: np.ndarray,
+    category_id: np.ndarray,
+    box: np.ndarray,
+    score: np.ndarray,
+    width: np.ndarray | None = None,
+    height: np.ndarray | None = None,
+) -> Detections:
     """A prediction reader's last step: warn of suspicious rows (image sizes from `gt` unless
     given), then the Detections."""
     if width is None or height is None:
         pos = np.searchsorted(gt.images.ids, image_id)
         width, height = gt.images.width[pos].astype(float), gt.images.height[pos].astype(float)
-    warn_suspicious(source, where, image_id=image_id, category_id=category_id, box=box, width=width,
-                    height=height, score=score, gt_category_ids=np.unique(gt.category_id))
-    return build_detections(image_id=image_id, category_id=category_id, box=box, score=score,
-                            source=source)
+    warn_suspicious(
+        source,
+        where,
+        image_id=image_id,
+        category_id=category_id,
+        box=box,
+        width=width,
+        height=height,
+        score=score,
+        gt_category_ids=np.unique(gt.category_id),
+    )
+    return build_detections(image_id=image_id, category_id=category_id, box=box, score=score, source=source)
 
 
 def xyxy_to_xywh(b: np.ndarray) -> np.ndarray:
@@ -388,8 +475,13 @@ def from_xywh(b: np.ndarray, box_format: str) -> np.ndarray:
     return b
 
 
-def check_box_values(box: np.ndarray, problems: Problems, where: Callable[[int], tuple[str, str | None]],
-                     field: str, expected: str) -> np.ndarray:
+def check_box_values(
+    box: np.ndarray,
+    problems: Problems,
+    where: Callable[[int], tuple[str, str | None]],
+    field: str,
+    expected: str,
+) -> np.ndarray:
     """(N,) bool of rows whose xywh box is finite with w, h >= 0; a problem for each other row."""
     finite = np.isfinite(box).all(axis=1)
     negative = finite & ((box[:, 2] < 0) | (box[:, 3] < 0))

@@ -63,9 +63,9 @@ def _exif_orientation(tiff: bytes) -> int:
     offset = struct.unpack(end + "I", tiff[4:8])[0]
     if offset + 2 > len(tiff):
         return 1
-    count = struct.unpack(end + "H", tiff[offset:offset + 2])[0]
+    count = struct.unpack(end + "H", tiff[offset : offset + 2])[0]
     for k in range(count):
-        entry = tiff[offset + 2 + 12 * k: offset + 14 + 12 * k]
+        entry = tiff[offset + 2 + 12 * k : offset + 14 + 12 * k]
         if len(entry) < 12:
             break
         tag, kind = struct.unpack(end + "HH", entry[:4])
@@ -96,8 +96,7 @@ def image_size(path: Path) -> tuple[int, int] | None:
                 bits = struct.unpack("<I", head[21:25])[0]
                 return 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
             if kind == b"VP8X" and len(head) >= 30:
-                return (1 + int.from_bytes(head[24:27], "little"),
-                        1 + int.from_bytes(head[27:30], "little"))
+                return (1 + int.from_bytes(head[24:27], "little"), 1 + int.from_bytes(head[27:30], "little"))
             return None
         if head[:2] == b"\xff\xd8":
             return _jpeg_size(f)
@@ -120,8 +119,10 @@ def sizes_from_folder(folder: Path) -> Sizes:
             problems.add(f"cannot read: {e.strerror}", source=str(p))
             continue
         if size is None or min(size) <= 0:
-            problems.add("cannot read the image size from its header (expected a PNG, JPEG, "
-                         "GIF, BMP or WebP file)", source=str(p))
+            problems.add(
+                "cannot read the image size from its header (expected a PNG, JPEG, GIF, BMP or WebP file)",
+                source=str(p),
+            )
             continue
         out[p.stem] = (int(size[0]), int(size[1]), p.name)
     problems.check()
@@ -145,8 +146,11 @@ def read_sizes(path: Path) -> Sizes:
         except ValueError:
             wi = hi = -1
         if wi <= 0 or hi <= 0:
-            problems.add(f"size is {w!r} x {h!r} (expected positive integers width, height)",
-                         record=record, field="width/height")
+            problems.add(
+                f"size is {w!r} x {h!r} (expected positive integers width, height)",
+                record=record,
+                field="width/height",
+            )
             return
         stem = Path(name).stem
         if stem in out:
@@ -170,19 +174,27 @@ def read_sizes(path: Path) -> Sizes:
                 ok = isinstance(wh, list) and len(wh) == 2
                 add(name, wh[0] if ok else None, wh[1] if ok else None, f"image {name!r}")
         else:
-            raise InputError(f"is a JSON {type(data).__name__}, expected {{image: [width, height]}} "
-                             "or a COCO instances file", source=str(path))
+            raise InputError(
+                f"is a JSON {type(data).__name__}, expected {{image: [width, height]}} "
+                "or a COCO instances file",
+                source=str(path),
+            )
     else:
         rows = list(csv.reader(io.StringIO(text)))
         if not rows:
-            raise InputError("is empty (expected a header image,width,height and one row per image)",
-                             source=str(path))
+            raise InputError(
+                "is empty (expected a header image,width,height and one row per image)", source=str(path)
+            )
         header = [h.strip().lower() for h in rows[0]]
-        image_col = next((header.index(c) for c in ("image", "file_name", "filename", "stem")
-                          if c in header), None)
+        image_col = next(
+            (header.index(c) for c in ("image", "file_name", "filename", "stem") if c in header), None
+        )
         if image_col is None or "width" not in header or "height" not in header:
-            raise InputError(f"header is {rows[0]} (expected columns image, width, height)",
-                             source=str(path), record="line 1")
+            raise InputError(
+                f"header is {rows[0]} (expected columns image, width, height)",
+                source=str(path),
+                record="line 1",
+            )
         wc, hc = header.index("width"), header.index("height")
         for n, row in enumerate(rows[1:], start=2):
             if not row:

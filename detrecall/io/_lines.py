@@ -49,14 +49,17 @@ class Rows:
                 except ValueError:
                     failed[pos] = True
                     source, record = self.where(pos // k)
-                    problems.add(f"{v!r} is not a number", source=source, record=record,
-                                 field=names[pos % k])
+                    problems.add(f"{v!r} is not a number", source=source, record=record, field=names[pos % k])
             out, failed = out.reshape(n, k), failed.reshape(n, k)
         bad = ~np.isfinite(out) & ~failed
         for i, j in zip(*np.nonzero(bad)):
             source, record = self.where(int(i))
-            problems.add(f"is {flat[i * k + j]} (expected a finite number)", source=source,
-                         record=record, field=names[int(j)])
+            problems.add(
+                f"is {flat[i * k + j]} (expected a finite number)",
+                source=source,
+                record=record,
+                field=names[int(j)],
+            )
         out[bad] = np.nan
         return out
 
@@ -78,11 +81,16 @@ def read_rows(files: Sequence[Path], counts: Sequence[int], problems: Problems, 
         sizes = np.fromiter(map(len, parts), np.int64, len(parts))
         keep = np.isin(sizes, list(allowed))
         for n in np.flatnonzero(~keep & (sizes > 0)).tolist():
-            problems.add(f"has {sizes[n]} values (expected {expected})", source=str(path),
-                         record=f"line {n + 1}")
+            problems.add(
+                f"has {sizes[n]} values (expected {expected})", source=str(path), record=f"line {n + 1}"
+            )
         rows = np.flatnonzero(keep)
         fields += parts if len(rows) == len(parts) else [parts[n] for n in rows.tolist()]
         file_index.append(np.full(len(rows), f, np.int64))
         lines.append(rows + 1)
-    return Rows(list(files), fields, np.concatenate([np.zeros(0, np.int64), *file_index]),
-                np.concatenate([np.zeros(0, np.int64), *lines]))
+    return Rows(
+        list(files),
+        fields,
+        np.concatenate([np.zeros(0, np.int64), *file_index]),
+        np.concatenate([np.zeros(0, np.int64), *lines]),
+    )

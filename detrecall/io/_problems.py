@@ -27,12 +27,12 @@ class Problems:
         self.found: list[InputError] = []
         self.count = 0
 
-    def add(self, message: str, *, record: str | None = None, field: str | None = None,
-            source: str | None = None) -> None:
+    def add(
+        self, message: str, *, record: str | None = None, field: str | None = None, source: str | None = None
+    ) -> None:
         self.count += 1
         if len(self.found) < self.limit:
-            self.found.append(InputError(message, source=source or self.source, record=record,
-                                         field=field))
+            self.found.append(InputError(message, source=source or self.source, record=record, field=field))
 
     def __bool__(self) -> bool:
         return self.count > 0
@@ -48,8 +48,15 @@ def warn_data(source: str, count: int, what: str, first: str) -> None:
 
 
 def warn_suspicious(
-    source: str, where: Callable[[int], str], *, image_id: np.ndarray, category_id: np.ndarray,
-    box: np.ndarray, width: np.ndarray, height: np.ndarray, score: np.ndarray | None = None,
+    source: str,
+    where: Callable[[int], str],
+    *,
+    image_id: np.ndarray,
+    category_id: np.ndarray,
+    box: np.ndarray,
+    width: np.ndarray,
+    height: np.ndarray,
+    score: np.ndarray | None = None,
     gt_category_ids: np.ndarray | None = None,
 ) -> None:
     """One DataWarning per kind of suspicious row (rows in source order; `where(i)` names row i):
@@ -61,8 +68,12 @@ def warn_suspicious(
     tol = 1e-6
     outside = known & ((x < -tol) | (y < -tol) | (x + w > width + tol) | (y + h > height + tol))
     if outside.any():
-        warn_data(source, int(outside.sum()), "box(es) reach outside their image",
-                  where(int(np.flatnonzero(outside)[0])))
+        warn_data(
+            source,
+            int(outside.sum()),
+            "box(es) reach outside their image",
+            where(int(np.flatnonzero(outside)[0])),
+        )
     if score is None:
         return
     odd = ~((score >= 0) & (score <= 1))
@@ -76,15 +87,22 @@ def warn_suspicious(
             seen = np.zeros(len(rows), bool)
             seen[first] = True
             i = int(np.flatnonzero(~seen)[0])
-            warn_data(source, int((counts - 1).sum()),
-                      "duplicate detection(s) (same image, class, box and score)", where(i))
+            warn_data(
+                source,
+                int((counts - 1).sum()),
+                "duplicate detection(s) (same image, class, box and score)",
+                where(i),
+            )
     if gt_category_ids is not None and len(category_id):
         absent = ~np.isin(category_id, gt_category_ids)
         if absent.any():
             classes = np.unique(category_id[absent])
             i = int(np.flatnonzero(absent)[0])
-            warn_data(source, int(absent.sum()),
-                      f"detection(s) of {len(classes)} class(es) without any ground truth "
-                      f"({', '.join(map(str, classes[:5].tolist()))}{', ...' if len(classes) > 5 else ''}"
-                      "): AP leaves such classes out; at the operating point they are false positives",
-                      where(i))
+            warn_data(
+                source,
+                int(absent.sum()),
+                f"detection(s) of {len(classes)} class(es) without any ground truth "
+                f"({', '.join(map(str, classes[:5].tolist()))}{', ...' if len(classes) > 5 else ''}"
+                "): AP leaves such classes out; at the operating point they are false positives",
+                where(i),
+            )

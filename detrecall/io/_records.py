@@ -173,7 +173,8 @@ def check_boxes(cols: Columns, field: str, arr: np.ndarray, rows: np.ndarray | N
                 raise cols.error(i, field, f"is {arr[j].tolist()} (expected finite [x, y, w, h])")
             word = "width" if why == 2 else "height"
             raise cols.error(
-                i, field,
+                i,
+                field,
                 f"has negative {word} {float(arr[j, why])} (expected [x, y, w, h] with w, h >= 0)",
             )
 
@@ -190,4 +191,3 @@ def check_ids_known(
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise cols.error(i, field, f"{int(values[i])} not found in {known_where}")
-

@@ -48,8 +48,17 @@ def is_arrays(value: Any) -> bool:
 class _Image:
     """One image's arrays, checked; `n` objects (0 when unusable)."""
 
-    def __init__(self, d: Any, kind: str, i: int, problems: Problems, *, box_format: str,
-                 masks: bool, keys: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        d: Any,
+        kind: str,
+        i: int,
+        problems: Problems,
+        *,
+        box_format: str,
+        masks: bool,
+        keys: tuple[str, ...],
+    ) -> None:
         self.where = f"{kind}[{i}]"
         self.problems = problems
         self.masks: list[dict[str, Any]] | None = None
@@ -79,8 +88,16 @@ class _Image:
     def add(self, field: str | None, message: str) -> None:
         self.problems.add(message, record=self.where, field=field)
 
-    def array(self, key: str, ndim: int, *, integer: bool = False, width: int | None = None,
-              required: bool = True, flag: bool = False) -> np.ndarray | None:
+    def array(
+        self,
+        key: str,
+        ndim: int,
+        *,
+        integer: bool = False,
+        width: int | None = None,
+        required: bool = True,
+        flag: bool = False,
+    ) -> np.ndarray | None:
         """The value of `key` as a checked array of `n` rows (labels set n), or None; bool
         values only for a `flag` (iscrowd, ignore: torch users pass bool tensors)."""
         if key not in self.d:
@@ -121,8 +138,11 @@ class _Image:
         bad = np.flatnonzero((box[:, 2] < 0) | (box[:, 3] < 0))
         if len(bad):
             expected = "x1 <= x2 and y1 <= y2" if box_format == "xyxy" else "w, h >= 0"
-            self.add("boxes", f"row {int(bad[0])} is {raw[bad[0]].tolist()} (expected {box_format} "
-                     f"with {expected}; {len(bad)} row(s) in all)")
+            self.add(
+                "boxes",
+                f"row {int(bad[0])} is {raw[bad[0]].tolist()} (expected {box_format} "
+                f"with {expected}; {len(bad)} row(s) in all)",
+            )
         return box
 
     def flags(self, key: str) -> np.ndarray:
@@ -205,8 +225,7 @@ def _image_id(d: Any, fallback: int, img: _Image) -> int:
     return fallback
 
 
-def _categories(categories: Sequence[str] | Mapping[int, str] | None,
-                labels: np.ndarray) -> Categories:
+def _categories(categories: Sequence[str] | Mapping[int, str] | None, labels: np.ndarray) -> Categories:
     if categories is None:
         ids = np.unique(labels)
         return Categories(ids=ids, names=tuple(str(int(i)) for i in ids))
@@ -214,18 +233,24 @@ def _categories(categories: Sequence[str] | Mapping[int, str] | None,
         labels = [_label(k) for k in categories]
         bad = next((k for k, label in zip(categories, labels) if label is None), None)
         if bad is not None:
-            raise InputError(f"key {bad!r} is not an integer label (expected a {{label: name}} dict "
-                             "with integer labels, or a list of names indexed by label)", field="categories")
+            raise InputError(
+                f"key {bad!r} is not an integer label (expected a {{label: name}} dict "
+                "with integer labels, or a list of names indexed by label)",
+                field="categories",
+            )
         if len(set(labels)) < len(labels):
             raise InputError(f"keys {list(categories)} name the same label twice", field="categories")
         items = sorted((label, str(v)) for label, v in zip(labels, categories.values()))
     elif isinstance(categories, (list, tuple)):
         items = [(k, str(v)) for k, v in enumerate(categories)]
     else:
-        raise InputError(f"categories is {type(categories).__name__} (expected a list of names "
-                         "indexed by label, or a {label: name} dict)")
-    return Categories(ids=np.array([k for k, _ in items], np.int64).reshape(-1),
-                      names=tuple(v for _, v in items))
+        raise InputError(
+            f"categories is {type(categories).__name__} (expected a list of names "
+            "indexed by label, or a {label: name} dict)"
+        )
+    return Categories(
+        ids=np.array([k for k, _ in items], np.int64).reshape(-1), names=tuple(v for _, v in items)
+    )
 
 
 def _label(key: Any) -> int | None:
@@ -237,27 +262,42 @@ def _label(key: Any) -> int | None:
     return None
 
 
-def read_arrays(targets: Sequence[Any], preds: Sequence[Any], *, box_format: str = "xyxy",
-                categories: Sequence[str] | Mapping[int, str] | None = None, iou_type: str = "bbox",
-                first_image_id: int = 0) -> tuple[Dataset, Detections]:
+def read_arrays(
+    targets: Sequence[Any],
+    preds: Sequence[Any],
+    *,
+    box_format: str = "xyxy",
+    categories: Sequence[str] | Mapping[int, str] | None = None,
+    iou_type: str = "bbox",
+    first_image_id: int = 0,
+) -> tuple[Dataset, Detections]:
     """Dataset and Detections from per-image dicts (see the module doc); every problem of every
     image is reported together (up to 20), each as `targets[i]: field: ...`."""
     if box_format not in BOX_FORMATS:
         raise InputError(f"box_format is {box_format!r} (expected one of {', '.join(BOX_FORMATS)})")
     if not isinstance(targets, (list, tuple)) or not isinstance(preds, (list, tuple)):
-        raise InputError("targets and preds must both be lists with one dict per image, got "
-                         f"{type(targets).__name__} and {type(preds).__name__}")
+        raise InputError(
+            "targets and preds must both be lists with one dict per image, got "
+            f"{type(targets).__name__} and {type(preds).__name__}"
+        )
     if len(targets) != len(preds):
-        raise InputError(f"{len(targets)} targets but {len(preds)} preds (expected one dict per "
-                         "image in each, image i of targets pairing with image i of preds)")
+        raise InputError(
+            f"{len(targets)} targets but {len(preds)} preds (expected one dict per "
+            "image in each, image i of targets pairing with image i of preds)"
+        )
     problems = Problems("")
     masks = iou_type == "segm"
-    gts = [_Image(d, "targets", i, problems, box_format=box_format, masks=masks, keys=TARGET_KEYS)
-           for i, d in enumerate(targets)]
-    dts = [_Image(d, "preds", i, problems, box_format=box_format, masks=masks, keys=PRED_KEYS)
-           for i, d in enumerate(preds)]
-    image_ids = np.array([_image_id(d, first_image_id + i, g) for i, (d, g) in enumerate(zip(targets, gts))],
-                         np.int64)
+    gts = [
+        _Image(d, "targets", i, problems, box_format=box_format, masks=masks, keys=TARGET_KEYS)
+        for i, d in enumerate(targets)
+    ]
+    dts = [
+        _Image(d, "preds", i, problems, box_format=box_format, masks=masks, keys=PRED_KEYS)
+        for i, d in enumerate(preds)
+    ]
+    image_ids = np.array(
+        [_image_id(d, first_image_id + i, g) for i, (d, g) in enumerate(zip(targets, gts))], np.int64
+    )
     for i, (d, p) in enumerate(zip(preds, dts)):
         own = _image_id(d, int(image_ids[i]), p)
         if own != image_ids[i]:
@@ -279,8 +319,9 @@ def read_arrays(targets: Sequence[Any], preds: Sequence[Any], *, box_format: str
     with_boxes = {p.has_boxes for p in dts if p.n}
     if len(with_boxes) > 1:
         i = next(k for k, p in enumerate(dts) if p.n and not p.has_boxes)
-        dts[i].add("boxes", "missing here but given for other images (give boxes for all "
-                   "predictions or for none)")
+        dts[i].add(
+            "boxes", "missing here but given for other images (give boxes for all predictions or for none)"
+        )
     sizes: list[tuple[int, int]] = []
     for i, (g, p) in enumerate(zip(gts, dts)):
         if g.size is not None and p.size is not None and g.size != p.size:
@@ -307,8 +348,9 @@ def read_arrays(targets: Sequence[Any], preds: Sequence[Any], *, box_format: str
     dt_cat = np.concatenate(dt_labels) if dt_labels else np.zeros(0, np.int64)
     gt_box = np.concatenate([g.box for g in gts]) if gts else np.zeros((0, 4))
     gt_masks = [m for g in gts for m in (g.masks or [])] if masks else None
-    area = np.concatenate([np.zeros(0)] + [g.box[:, 2] * g.box[:, 3] if a is None else a
-                                           for g, a in zip(gts, areas)])
+    area = np.concatenate(
+        [np.zeros(0)] + [g.box[:, 2] * g.box[:, 3] if a is None else a for g, a in zip(gts, areas)]
+    )
     given = np.concatenate([np.zeros(0, bool)] + [np.full(g.n, a is not None) for g, a in zip(gts, areas)])
     if masks and gt_masks is not None and (~given).any():
         missing = np.flatnonzero(~given)
@@ -328,16 +370,47 @@ def read_arrays(targets: Sequence[Any], preds: Sequence[Any], *, box_format: str
     dt_size = np.repeat(size, n_dt, axis=0).astype(float)
     gt_where = _where("targets", n_gt)
     dt_where = _where("preds", n_dt)
-    warn_suspicious("targets", gt_where, image_id=gt_image, category_id=gt_cat, box=gt_box,
-                    width=gt_size[:, 1], height=gt_size[:, 0])
-    warn_suspicious("preds", dt_where, image_id=dt_image, category_id=dt_cat, box=dt_box,
-                    width=dt_size[:, 1], height=dt_size[:, 0], score=score,
-                    gt_category_ids=np.unique(gt_cat))
-    gt = build_dataset(image_id=gt_image, category_id=gt_cat, box=gt_box, area=area, images=images,
-                       categories=cats, source="targets", iscrowd=np.concatenate(iscrowd) if gts else None,
-                       ignore=np.concatenate(ignore) if gts else None, masks=gt_masks)
-    dt = build_detections(image_id=dt_image, category_id=dt_cat, box=dt_box, score=score, area=dt_area,
-                          source="preds", masks=dt_masks)
+    warn_suspicious(
+        "targets",
+        gt_where,
+        image_id=gt_image,
+        category_id=gt_cat,
+        box=gt_box,
+        width=gt_size[:, 1],
+        height=gt_size[:, 0],
+    )
+    warn_suspicious(
+        "preds",
+        dt_where,
+        image_id=dt_image,
+        category_id=dt_cat,
+        box=dt_box,
+        width=dt_size[:, 1],
+        height=dt_size[:, 0],
+        score=score,
+        gt_category_ids=np.unique(gt_cat),
+    )
+    gt = build_dataset(
+        image_id=gt_image,
+        category_id=gt_cat,
+        box=gt_box,
+        area=area,
+        images=images,
+        categories=cats,
+        source="targets",
+        iscrowd=np.concatenate(iscrowd) if gts else None,
+        ignore=np.concatenate(ignore) if gts else None,
+        masks=gt_masks,
+    )
+    dt = build_detections(
+        image_id=dt_image,
+        category_id=dt_cat,
+        box=dt_box,
+        score=score,
+        area=dt_area,
+        source="preds",
+        masks=dt_masks,
+    )
     return gt, dt
 
 

@@ -66,8 +66,9 @@ def _read_images(records: list[Any], source: str) -> Images:
         raise cols.error(int(order[dup[0] + 1]), "id", f"{int(ids[dup[0]])} appears twice")
     names = [r.get("file_name") for r in records]
     file_names = tuple("" if names[i] is None else str(names[i]) for i in order.tolist())
-    return Images(ids=ids, width=width[order], height=height[order],
-                  file_names=file_names if any(file_names) else None)
+    return Images(
+        ids=ids, width=width[order], height=height[order], file_names=file_names if any(file_names) else None
+    )
 
 
 def _read_categories(records: list[Any], source: str, used: np.ndarray) -> Categories:
@@ -91,9 +92,7 @@ def _image_sizes(images: Images, image_id: np.ndarray) -> tuple[np.ndarray, np.n
     return images.height[pos], images.width[pos]
 
 
-def _read_masks(
-    cols: Columns, rows: Sequence[int], heights: np.ndarray, widths: np.ndarray
-) -> list[Any]:
+def _read_masks(cols: Columns, rows: Sequence[int], heights: np.ndarray, widths: np.ndarray) -> list[Any]:
     """Compressed RLEs from the `segmentation` field of the given records, validated.
 
     Polygons (list of [x1, y1, x2, y2, ...]) need the image size; RLEs must match it.
@@ -111,7 +110,8 @@ def _read_masks(
             _check_polygons(cols, i, seg)
             if h <= 0 or w <= 0:
                 raise cols.error(
-                    i, "segmentation",
+                    i,
+                    "segmentation",
                     f"is a polygon but image {r['image_id']} has no width/height to rasterize it",
                 )
             polys.setdefault((h, w), []).append((i, seg))
@@ -122,18 +122,18 @@ def _read_masks(
                 raise cols.error(i, "segmentation.size", f"is {_describe(size)} (expected [h, w])")
             if h > 0 and w > 0 and (size[0] != h or size[1] != w):
                 raise cols.error(
-                    i, "segmentation.size",
+                    i,
+                    "segmentation.size",
                     f"is {size} but image {r['image_id']} is {h}x{w} (height x width)",
                 )
             if isinstance(counts, list):
                 runs = np.asarray(counts) if counts else np.zeros(0, np.int64)
                 if runs.dtype.kind not in "iu" or runs.ndim != 1 or _has_bool(counts) or (runs < 0).any():
-                    raise cols.error(
-                        i, "segmentation.counts", "has a non-integer or negative run length"
-                    )
+                    raise cols.error(i, "segmentation.counts", "has a non-integer or negative run length")
                 if int(runs.sum()) != size[0] * size[1]:
                     raise cols.error(
-                        i, "segmentation.counts",
+                        i,
+                        "segmentation.counts",
                         f"run lengths sum to {int(runs.sum())}, expected h*w = {size[0] * size[1]}",
                     )
                 out[i] = M.uncompressed_to_rle({"size": size, "counts": counts})
@@ -142,13 +142,12 @@ def _read_masks(
                 compressed.append(i)
             else:
                 raise cols.error(
-                    i, "segmentation.counts",
+                    i,
+                    "segmentation.counts",
                     f"is {_describe(counts)} (expected an RLE string or a list of run lengths)",
                 )
         else:
-            raise cols.error(
-                i, "segmentation", f"is {_describe(seg)} (expected polygons or an RLE object)"
-            )
+            raise cols.error(i, "segmentation", f"is {_describe(seg)} (expected polygons or an RLE object)")
     _check_rle_strings(cols, compressed)
     for (h, w), items in polys.items():
         for (i, _), rle in zip(items, M.polygons_to_rles([s for _, s in items], h, w)):
@@ -164,7 +163,8 @@ def _check_polygons(cols: Columns, i: int, seg: list[Any]) -> None:
             raise cols.error(i, "segmentation", f"has part {_describe(part)} (expected numbers)")
         if len(part) < 6 or len(part) % 2:
             raise cols.error(
-                i, "segmentation",
+                i,
+                "segmentation",
                 f"has a polygon of {len(part)} coordinates (expected an even number, at least 6)",
             )
         if not math.isfinite(sum(part)):
@@ -176,12 +176,12 @@ def _valid_rle_strings(counts: list[str | bytes]) -> bool:
     if all(isinstance(c, str) for c in counts):
         joined = "".join(counts)
         return joined.isascii() and not joined.encode("ascii").translate(None, _RLE_CHARS)
-    return not b"".join(c.encode("latin-1", "replace") if isinstance(c, str) else c
-                        for c in counts).translate(None, _RLE_CHARS)
+    return not b"".join(
+        c.encode("latin-1", "replace") if isinstance(c, str) else c for c in counts
+    ).translate(None, _RLE_CHARS)
 
 
-def _check_rle_strings(cols: Columns, rows: list[int],
-                       counts: list[str | bytes] | None = None) -> None:
+def _check_rle_strings(cols: Columns, rows: list[int], counts: list[str | bytes] | None = None) -> None:
     """Name the first record whose compressed RLE string is not valid; `counts` (of `rows`, in
     order) when the caller has them, else they are read from the records."""
     if counts is None:
@@ -206,9 +206,15 @@ def _flags(cols: Columns, field: str) -> np.ndarray:
     return arr.astype(bool)
 
 
-def read_coco_gt(source: Any, *, masks: bool = False, shapes: ShapeKind | None = None,
-                 angle_unit: AngleUnit = "radians", name: str | None = None,
-                 read_ignore: bool = True) -> Dataset:
+def read_coco_gt(
+    source: Any,
+    *,
+    masks: bool = False,
+    shapes: ShapeKind | None = None,
+    angle_unit: AngleUnit = "radians",
+    name: str | None = None,
+    read_ignore: bool = True,
+) -> Dataset:
     """Ground truth from a COCO instances file (path) or its parsed dict (`name`: what to call
     it in messages).
 
@@ -224,7 +230,8 @@ def read_coco_gt(source: Any, *, masks: bool = False, shapes: ShapeKind | None =
     if not isinstance(data, dict):
         raise InputError(
             f"is a JSON {type(data).__name__}, expected a COCO object with 'images', "
-            "'annotations' and 'categories' (is this a results file?)", source=name,
+            "'annotations' and 'categories' (is this a results file?)",
+            source=name,
         )
     images = _read_images(_as_list(data, "images", name), name)
     anns = _as_list(data, "annotations", name)
@@ -232,8 +239,7 @@ def read_coco_gt(source: Any, *, masks: bool = False, shapes: ShapeKind | None =
     cols.check_objects()
     image_id = cols.ints("image_id")
     category_id = cols.ints("category_id")
-    categories = _read_categories(_as_list(data, "categories", name, required=False), name,
-                                  category_id)
+    categories = _read_categories(_as_list(data, "categories", name, required=False), name, category_id)
     check_ids_known(cols, "image_id", image_id, images.ids, "the file's images")
     check_ids_known(cols, "category_id", category_id, categories.ids, "the file's categories")
     ann_id = cols.ints("id", default=-1)
@@ -275,10 +281,18 @@ def read_coco_gt(source: Any, *, masks: bool = False, shapes: ShapeKind | None =
             area[missing] = box[missing, 2] * box[missing, 3]
     order = sort_rows(image_id, category_id)
     return Dataset(
-        image_id=image_id[order], category_id=category_id[order], box=box[order],
-        area=area[order], iscrowd=iscrowd[order], ann_id=ann_id[order],
-        images=images, categories=categories, masks=take_masks(rle, order), source=name,
-        shapes=None if geo is None else geo.geoms[order], ignore=ignore[order],
+        image_id=image_id[order],
+        category_id=category_id[order],
+        box=box[order],
+        area=area[order],
+        iscrowd=iscrowd[order],
+        ann_id=ann_id[order],
+        images=images,
+        categories=categories,
+        masks=take_masks(rle, order),
+        source=name,
+        shapes=None if geo is None else geo.geoms[order],
+        ignore=ignore[order],
     )
 
 
@@ -289,7 +303,8 @@ def _results_list(data: Any, name: str) -> list[Any]:
         return data["annotations"]  # a whole COCO dataset dict: its annotations are the results
     raise InputError(
         f"is a JSON {type(data).__name__}, expected a list of results "
-        "(or a COCO dataset whose 'annotations' are the results)", source=name,
+        "(or a COCO dataset whose 'annotations' are the results)",
+        source=name,
     )
 
 
@@ -338,8 +353,9 @@ def _file_bytes(source: Any) -> Iterator[bytes | mmap.mmap | None]:
             data.close()
 
 
-def _typed_decode(data: bytes | mmap.mmap, decoder: msgspec.json.Decoder,
-                  columns: Callable[[list[Any]], tuple[Any, ...]]) -> tuple[Any, ...] | None:
+def _typed_decode(
+    data: bytes | mmap.mmap, decoder: msgspec.json.Decoder, columns: Callable[[list[Any]], tuple[Any, ...]]
+) -> tuple[Any, ...] | None:
     """Columns of a results file decoded straight into typed records, chunk by chunk (about
     twice as fast as building dicts, and the records of one chunk at a time in memory):
     (image_id, category_id, score, *columns(records)). None whenever the file does not fit the
@@ -349,9 +365,12 @@ def _typed_decode(data: bytes | mmap.mmap, decoder: msgspec.json.Decoder,
     def decode(chunk: memoryview) -> tuple[Any, ...]:
         recs = decoder.decode(chunk)
         n = len(recs)
-        return (np.fromiter((r.image_id for r in recs), np.int64, n),
-                np.fromiter((r.category_id for r in recs), np.int64, n),
-                np.fromiter((r.score for r in recs), np.float64, n), *columns(recs))
+        return (
+            np.fromiter((r.image_id for r in recs), np.int64, n),
+            np.fromiter((r.category_id for r in recs), np.int64, n),
+            np.fromiter((r.score for r in recs), np.float64, n),
+            *columns(recs),
+        )
 
     try:
         try:
@@ -392,19 +411,19 @@ def _decode_in_chunks(buf: bytearray, decode: Callable[[memoryview], Any]) -> li
     while last > first and buf[last] in _WHITESPACE:
         last -= 1
     view = memoryview(buf)
-    if last - first <= _CHUNK_BYTES or buf[first:first + 1] != b"[" or buf[last:last + 1] != b"]":
+    if last - first <= _CHUNK_BYTES or buf[first : first + 1] != b"[" or buf[last : last + 1] != b"]":
         return [decode(view)]
     out, start, commas = [], first, []
     try:
         while True:
             boundary = _RECORD_BOUNDARY.search(buf, start + _CHUNK_BYTES, last)
             if boundary is None:
-                out.append(decode(view[start:last + 1]))
+                out.append(decode(view[start : last + 1]))
                 return out
             comma = buf.index(b",", boundary.start())
             commas.append(comma)
             buf[comma] = ord("]")
-            out.append(decode(view[start:comma + 1]))
+            out.append(decode(view[start : comma + 1]))
             buf[comma] = ord("[")
             start = comma
     finally:
@@ -437,10 +456,15 @@ def _fast_mask_results(source: Any) -> tuple[Any, ...] | None:
             decoded = _typed_decode(data, _decode_mask_results, columns)
             return None if decoded is None or decoded[-1] is _MIXED else (*decoded, False)
     n, image_id, category_id, score, size, box, rles, all_boxes = got
-    return (np.frombuffer(image_id, np.int64), np.frombuffer(category_id, np.int64),
-            np.frombuffer(score), np.frombuffer(size, np.int64).reshape(-1, 2), rles,
-            np.frombuffer(box).reshape(-1, 4) if all_boxes and n else None,
-            True)  # the compiled parser takes RLE strings of pycocotools' characters only
+    return (
+        np.frombuffer(image_id, np.int64),
+        np.frombuffer(category_id, np.int64),
+        np.frombuffer(score),
+        np.frombuffer(size, np.int64).reshape(-1, 2),
+        rles,
+        np.frombuffer(box).reshape(-1, 4) if all_boxes and n else None,
+        True,
+    )  # the compiled parser takes RLE strings of pycocotools' characters only
 
 
 def _fast_box_results(source: Any) -> tuple[np.ndarray, ...] | None:
@@ -457,8 +481,12 @@ def _fast_box_results(source: Any) -> tuple[np.ndarray, ...] | None:
         if got is None:  # a form the compiled parser leaves to msgspec (an escaped key, say)
             return _typed_decode(data, _decode_box_results, boxes)
     _, image_id, category_id, score, box = got
-    return (np.frombuffer(image_id, np.int64), np.frombuffer(category_id, np.int64),
-            np.frombuffer(score), np.frombuffer(box).reshape(-1, 4))
+    return (
+        np.frombuffer(image_id, np.int64),
+        np.frombuffer(category_id, np.int64),
+        np.frombuffer(score),
+        np.frombuffer(box).reshape(-1, 4),
+    )
 
 
 def _flat(rows: list[Sequence[Any]], dtype: type, width: int) -> np.ndarray:
@@ -469,14 +497,25 @@ def _flat(rows: list[Sequence[Any]], dtype: type, width: int) -> np.ndarray:
 def _check_result_ids(cols: Columns, image_id: np.ndarray, category_id: np.ndarray, gt: Dataset) -> None:
     check_ids_known(cols, "image_id", image_id, gt.images.ids, f"the ground truth's images ({gt.source})")
     check_ids_known(
-        cols, "category_id", category_id, gt.categories.ids,
+        cols,
+        "category_id",
+        category_id,
+        gt.categories.ids,
         f"the ground truth's categories ({gt.source})",
     )
 
 
-def _mask_detections(name: str, gt: Dataset, image_id: np.ndarray, category_id: np.ndarray,
-                     score: np.ndarray, size: np.ndarray, rles: list[Any],
-                     box: np.ndarray | None, counts_checked: bool = False) -> Detections:
+def _mask_detections(
+    name: str,
+    gt: Dataset,
+    image_id: np.ndarray,
+    category_id: np.ndarray,
+    score: np.ndarray,
+    size: np.ndarray,
+    rles: list[Any],
+    box: np.ndarray | None,
+    counts_checked: bool = False,
+) -> Detections:
     """Mask results; with `box` (the first result had one) area is w*h, as pycocotools' loadRes
     gives it, else area and box come from the mask."""
     cols = Columns((), name, "result")  # for messages: record i is result i
@@ -485,8 +524,11 @@ def _mask_detections(name: str, gt: Dataset, image_id: np.ndarray, category_id: 
     bad = (h > 0) & (w > 0) & ((size[:, 0] != h) | (size[:, 1] != w))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise cols.error(i, "segmentation.size", f"is {size[i].tolist()} but image {int(image_id[i])} "
-                         f"is {int(h[i])}x{int(w[i])} (height x width)")
+        raise cols.error(
+            i,
+            "segmentation.size",
+            f"is {size[i].tolist()} but image {int(image_id[i])} is {int(h[i])}x{int(w[i])} (height x width)",
+        )
     if not counts_checked:
         _check_rle_strings(cols, list(range(len(rles))), [r["counts"] for r in rles])
     order = sort_rows(image_id, category_id)
@@ -496,14 +538,20 @@ def _mask_detections(name: str, gt: Dataset, image_id: np.ndarray, category_id: 
         check_boxes(cols, "bbox", box)
         area = box[:, 2] * box[:, 3]
     return Detections(
-        image_id=image_id[order], category_id=category_id[order], box=box[order],
-        area=area[order], score=score[order], masks=take_masks(rles, order), source=name,
+        image_id=image_id[order],
+        category_id=category_id[order],
+        box=box[order],
+        area=area[order],
+        score=score[order],
+        masks=take_masks(rles, order),
+        source=name,
         file_index=order,
     )
 
 
-def _result_columns(source: Any, gt: Dataset) -> tuple[str, list[Any], Columns, np.ndarray, np.ndarray,
-                                                       np.ndarray]:
+def _result_columns(
+    source: Any, gt: Dataset
+) -> tuple[str, list[Any], Columns, np.ndarray, np.ndarray, np.ndarray]:
     """The general path's start: records, and their image, category and score columns, checked."""
     data, name = read_json(source)
     recs = _results_list(data, name)
@@ -524,13 +572,25 @@ def _shape_detections(source: Any, gt: Dataset, kind: ShapeKind, angle_unit: Ang
     geo = read_shapes(cols, kind, angle_unit)
     order = sort_rows(image_id, category_id)
     return Detections(
-        image_id=image_id[order], category_id=category_id[order], box=geo.box[order],
-        area=geo.area[order], score=score[order], source=name, shapes=geo.geoms[order], file_index=order,
+        image_id=image_id[order],
+        category_id=category_id[order],
+        box=geo.box[order],
+        area=geo.area[order],
+        score=score[order],
+        source=name,
+        shapes=geo.geoms[order],
+        file_index=order,
     )
 
 
-def read_coco_results(source: Any, gt: Dataset, *, masks: bool = False, shapes: ShapeKind | None = None,
-                      angle_unit: AngleUnit = "radians") -> Detections:
+def read_coco_results(
+    source: Any,
+    gt: Dataset,
+    *,
+    masks: bool = False,
+    shapes: ShapeKind | None = None,
+    angle_unit: AngleUnit = "radians",
+) -> Detections:
     """Detections from a COCO results file (path) or its parsed list, checked against `gt`.
 
     `shapes="polygon"` / `"rotated"`: each result's `segmentation` polygons / `rbox` (io.shapes);
@@ -553,8 +613,12 @@ def read_coco_results(source: Any, gt: Dataset, *, masks: bool = False, shapes: 
         _check_result_ids(cols, image_id, category_id, gt)
         order = sort_rows(image_id, category_id)
         return Detections(
-            image_id=image_id[order], category_id=category_id[order], box=box[order],
-            area=(box[:, 2] * box[:, 3])[order], score=score[order], source=str(source),
+            image_id=image_id[order],
+            category_id=category_id[order],
+            box=box[order],
+            area=(box[:, 2] * box[:, 3])[order],
+            score=score[order],
+            source=str(source),
             file_index=order,
         )
     name, recs, cols, image_id, category_id, score = _result_columns(source, gt)
@@ -587,7 +651,12 @@ def read_coco_results(source: Any, gt: Dataset, *, masks: bool = False, shapes: 
             rle = None
     order = sort_rows(image_id, category_id)
     return Detections(
-        image_id=image_id[order], category_id=category_id[order], box=box[order],
-        area=area[order], score=score[order], masks=take_masks(rle, order), source=name,
+        image_id=image_id[order],
+        category_id=category_id[order],
+        box=box[order],
+        area=area[order],
+        score=score[order],
+        masks=take_masks(rle, order),
+        source=name,
         file_index=order,
     )

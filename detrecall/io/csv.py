@@ -48,31 +48,49 @@ from ._problems import Problems, warn_suspicious
 ALIASES: dict[str, tuple[str, ...]] = {
     "image": ("image", "image_id", "filename", "file_name", "file", "img", "image_name", "path"),
     "class": ("class", "label", "category", "category_id", "class_name", "class_id", "name"),
-    "x1": ("x1", "xmin", "left"), "y1": ("y1", "ymin", "top"),
-    "x2": ("x2", "xmax", "right"), "y2": ("y2", "ymax", "bottom"),
-    "x": ("x",), "y": ("y",), "w": ("w",), "h": ("h",),
-    "cx": ("cx", "x_center", "xc"), "cy": ("cy", "y_center", "yc"),
+    "x1": ("x1", "xmin", "left"),
+    "y1": ("y1", "ymin", "top"),
+    "x2": ("x2", "xmax", "right"),
+    "y2": ("y2", "ymax", "bottom"),
+    "x": ("x",),
+    "y": ("y",),
+    "w": ("w",),
+    "h": ("h",),
+    "cx": ("cx", "x_center", "xc"),
+    "cy": ("cy", "y_center", "yc"),
     "score": ("score", "confidence", "conf", "probability"),
-    "iscrowd": ("iscrowd", "crowd"), "ignore": ("ignore", "difficult"), "area": ("area",),
-    "width": ("width", "image_width"), "height": ("height", "image_height"),
+    "iscrowd": ("iscrowd", "crowd"),
+    "ignore": ("ignore", "difficult"),
+    "area": ("area",),
+    "width": ("width", "image_width"),
+    "height": ("height", "image_height"),
 }
-BOX_COLUMNS = {"xyxy": ("x1", "y1", "x2", "y2"), "xywh": ("x", "y", "w", "h"),
-               "cxcywh": ("cx", "cy", "w", "h")}
+BOX_COLUMNS = {
+    "xyxy": ("x1", "y1", "x2", "y2"),
+    "xywh": ("x", "y", "w", "h"),
+    "cxcywh": ("cx", "cy", "w", "h"),
+}
 
 
 class _Table:
     """A parsed CSV: header positions of our columns, the rows, and where each row is."""
 
-    def __init__(self, path: Path, columns: Mapping[str, str] | None, box_format: str | None,
-                 problems: Problems, *, need_score: bool) -> None:
+    def __init__(
+        self,
+        path: Path,
+        columns: Mapping[str, str] | None,
+        box_format: str | None,
+        problems: Problems,
+        *,
+        need_score: bool,
+    ) -> None:
         self.path = path
         text = read_text(path)
         try:
             lines = list(_csv.reader(io.StringIO(text, newline="")))
         except _csv.Error as e:
             raise InputError(f"not valid CSV ({e})", source=str(path)) from None
-        numbered = [(n, r) for n, r in enumerate(lines, start=1)
-                    if r and (len(r) > 1 or r[0].strip())]
+        numbered = [(n, r) for n, r in enumerate(lines, start=1) if r and (len(r) > 1 or r[0].strip())]
         if not numbered:
             raise InputError("is empty (expected a header and one row per box)", source=str(path))
         header = [h.strip() for h in numbered[0][1]]
@@ -82,15 +100,17 @@ class _Table:
         line_no: list[int] = []
         for n, r in numbered[1:]:
             if len(r) != len(header):
-                problems.add(f"has {len(r)} values, the header {len(header)}", source=str(path),
-                             record=f"line {n}")
+                problems.add(
+                    f"has {len(r)} values, the header {len(header)}", source=str(path), record=f"line {n}"
+                )
                 continue
             rows.append(r)  # cells are stripped where read: text() strips, float() ignores spaces
             line_no.append(n)
         self.rows = Rows([path], rows, np.zeros(len(rows), np.int64), np.array(line_no, np.int64))
 
-    def _columns(self, header: list[str], columns: Mapping[str, str] | None, box_format: str | None,
-                 need_score: bool) -> dict[str, int]:
+    def _columns(
+        self, header: list[str], columns: Mapping[str, str] | None, box_format: str | None, need_score: bool
+    ) -> dict[str, int]:
         where = dict(source=str(self.path), record="line 1")
         seen = [h.lower() for h in header]
         dup = sorted({h for h in seen if seen.count(h) > 1})
@@ -99,16 +119,20 @@ class _Table:
         columns = dict(columns or {})
         unknown = sorted(set(columns) - set(ALIASES))
         if unknown:
-            raise InputError(f"columns= maps unknown names {unknown} (ours are {', '.join(ALIASES)})",
-                             **where)
+            raise InputError(
+                f"columns= maps unknown names {unknown} (ours are {', '.join(ALIASES)})", **where
+            )
         if box_format is not None and box_format not in BOX_FORMATS:
-            raise InputError(f"box format {box_format!r} (expected one of {', '.join(BOX_FORMATS)})",
-                             source=str(self.path))
+            raise InputError(
+                f"box format {box_format!r} (expected one of {', '.join(BOX_FORMATS)})", source=str(self.path)
+            )
         pos: dict[str, int] = {}
         for ours, theirs in columns.items():
             if theirs.lower() not in seen:
-                raise InputError(f"has no column {theirs!r} (mapped to {ours!r}; the header is "
-                                 f"{', '.join(header)})", **where)
+                raise InputError(
+                    f"has no column {theirs!r} (mapped to {ours!r}; the header is {', '.join(header)})",
+                    **where,
+                )
             pos[ours] = seen.index(theirs.lower())
         taken = set(pos.values())
         for ours, names in ALIASES.items():
@@ -129,7 +153,9 @@ class _Table:
             raise InputError(
                 f"header is {', '.join(header)}: no column for {', '.join(missing) or 'the box'} "
                 f"(expected image, class, {wanted}{', score' if need_score else ''}; map other names "
-                "with columns={our name: your name})", **where)
+                "with columns={our name: your name})",
+                **where,
+            )
         for f in BOX_FORMATS:  # the other sets' columns are not ours to read
             if f != box:
                 for c in BOX_COLUMNS[f]:
@@ -159,20 +185,26 @@ class _Table:
         names = BOX_COLUMNS[self.box_format]
         values = self.numbers(names, problems)
         box = to_xywh(values, self.box_format)
-        expected = {"xyxy": "x1 <= x2 and y1 <= y2", "xywh": "w, h >= 0",
-                    "cxcywh": "w, h >= 0"}[self.box_format]
+        expected = {"xyxy": "x1 <= x2 and y1 <= y2", "xywh": "w, h >= 0", "cxcywh": "w, h >= 0"}[
+            self.box_format
+        ]
         ok = np.isfinite(values).all(axis=1)
-        check_box_values(np.where(ok[:, None], box, 0.0), problems, self.rows.where, " ".join(names),
-                         expected)
+        check_box_values(
+            np.where(ok[:, None], box, 0.0), problems, self.rows.where, " ".join(names), expected
+        )
         return box
 
 
 def _check_classes(table: _Table, rows: np.ndarray, problems: Problems, hint: str) -> None:
     """A problem for each of `rows` (bool) whose class is empty: a box needs a class."""
     klass = table.text("class")
-    for i in np.flatnonzero(rows & np.array([not c for c in klass], bool).reshape(-1))[:problems.limit]:
-        problems.add(f"is empty (expected a class name or number; {hint})", source=str(table.path),
-                     record=table.rows.where(int(i))[1], field="class")
+    for i in np.flatnonzero(rows & np.array([not c for c in klass], bool).reshape(-1))[: problems.limit]:
+        problems.add(
+            f"is empty (expected a class name or number; {hint})",
+            source=str(table.path),
+            record=table.rows.where(int(i))[1],
+            field="class",
+        )
 
 
 def _names(names: str | Path | Mapping[int, str] | None) -> dict[int, str] | None:
@@ -181,9 +213,13 @@ def _names(names: str | Path | Mapping[int, str] | None) -> dict[int, str] | Non
     return None if names is None else read_names(Path(names))
 
 
-def read_csv_gt(path: str | Path, *, columns: Mapping[str, str] | None = None,
-                box_format: str | None = None,
-                names: str | Path | Mapping[int, str] | None = None) -> Dataset:
+def read_csv_gt(
+    path: str | Path,
+    *,
+    columns: Mapping[str, str] | None = None,
+    box_format: str | None = None,
+    names: str | Path | Mapping[int, str] | None = None,
+) -> Dataset:
     """Ground truth from a CSV file (see the module doc); all bad rows reported together."""
     path = Path(path)
     problems = Problems(str(path))
@@ -193,40 +229,62 @@ def read_csv_gt(path: str | Path, *, columns: Mapping[str, str] | None = None,
     box_names = BOX_COLUMNS[table.box_format]
     cells = [table.pos["class"], *(table.pos[c] for c in box_names)]
     empty = np.array([not any(r[c].strip() for c in cells) for r in rows.fields], bool).reshape(-1)
-    _check_classes(table, ~empty, problems, "a ground-truth row with an empty class and box lists an "
-                   "image without objects")
+    _check_classes(
+        table,
+        ~empty,
+        problems,
+        "a ground-truth row with an empty class and box lists an image without objects",
+    )
     for i, key in enumerate(image_key):
         if not key:
-            problems.add("image is empty (expected a file name or id)", source=str(path),
-                         record=rows.where(i)[1], field="image")
+            problems.add(
+                "image is empty (expected a file name or id)",
+                source=str(path),
+                record=rows.where(i)[1],
+                field="image",
+            )
     sizes: dict[str, tuple[int, int]] = {}
     if "width" in table.pos and "height" in table.pos:
         wh = table.numbers(("width", "height"), problems)
         for i, (key, (w, h)) in enumerate(zip(image_key, wh.tolist())):
             if not (w > 0 and h > 0 and float(w).is_integer() and float(h).is_integer()):
                 if np.isfinite(w) and np.isfinite(h):
-                    problems.add(f"image size is {w:g} x {h:g} (expected positive integers)",
-                                 source=str(path), record=rows.where(i)[1], field="width/height")
+                    problems.add(
+                        f"image size is {w:g} x {h:g} (expected positive integers)",
+                        source=str(path),
+                        record=rows.where(i)[1],
+                        field="width/height",
+                    )
                 continue
             if sizes.setdefault(key, (int(w), int(h))) != (int(w), int(h)):
-                problems.add(f"image {key!r} is {int(w)}x{int(h)} here but {sizes[key][0]}x{sizes[key][1]} "
-                             "on an earlier line", source=str(path), record=rows.where(i)[1],
-                             field="width/height")
+                problems.add(
+                    f"image {key!r} is {int(w)}x{int(h)} here but {sizes[key][0]}x{sizes[key][1]} "
+                    "on an earlier line",
+                    source=str(path),
+                    record=rows.where(i)[1],
+                    field="width/height",
+                )
     objects = np.flatnonzero(~empty)
-    obj_rows = Rows([path], [rows.fields[i] for i in objects.tolist()], rows.file_index[objects],
-                    rows.line[objects])
+    obj_rows = Rows(
+        [path], [rows.fields[i] for i in objects.tolist()], rows.file_index[objects], rows.line[objects]
+    )
     table.rows = obj_rows
-    category_id, categories = gt_classes(table.text("class"), _names(names), problems, obj_rows.where,
-                                         numeric=None)
+    category_id, categories = gt_classes(
+        table.text("class"), _names(names), problems, obj_rows.where, numeric=None
+    )
     box = table.box(problems)
     iscrowd = table.flags("iscrowd", problems)
     ignore = table.flags("ignore", problems)
     area = None
     if "area" in table.pos:
         area = table.numbers(("area",), problems)[:, 0]
-        for i in np.flatnonzero(area < 0)[:problems.limit].tolist():
-            problems.add(f"is {area[i]:g} (expected an area >= 0)", source=str(path),
-                         record=obj_rows.where(i)[1], field="area")
+        for i in np.flatnonzero(area < 0)[: problems.limit].tolist():
+            problems.add(
+                f"is {area[i]:g} (expected an area >= 0)",
+                source=str(path),
+                record=obj_rows.where(i)[1],
+                field="area",
+            )
     problems.check()
     distinct, inverse = np.unique(np.asarray(image_key, dtype=str), return_inverse=True)
     stems = distinct.tolist()  # the names as given, sorted; ids from their stems, as YOLO's
@@ -235,16 +293,36 @@ def read_csv_gt(path: str | Path, *, columns: Mapping[str, str] | None = None,
     size = np.array([sizes.get(s, (0, 0)) for s in stems], np.int64).reshape(-1, 2)
     width, height = size[:, 0], size[:, 1]
     row_size = size[inverse.reshape(-1)][objects].astype(float)
-    warn_suspicious(str(path), obj_rows.where_text, image_id=image_id, category_id=category_id, box=box,
-                    width=row_size[:, 0], height=row_size[:, 1])
-    return build_dataset(image_id=image_id, category_id=category_id, box=box, area=area, iscrowd=iscrowd,
-                         ignore=ignore, images=make_images(ids, width, height, stems),
-                         categories=categories, source=str(path))
+    warn_suspicious(
+        str(path),
+        obj_rows.where_text,
+        image_id=image_id,
+        category_id=category_id,
+        box=box,
+        width=row_size[:, 0],
+        height=row_size[:, 1],
+    )
+    return build_dataset(
+        image_id=image_id,
+        category_id=category_id,
+        box=box,
+        area=area,
+        iscrowd=iscrowd,
+        ignore=ignore,
+        images=make_images(ids, width, height, stems),
+        categories=categories,
+        source=str(path),
+    )
 
 
-def read_csv_predictions(path: str | Path, gt: Dataset, *, columns: Mapping[str, str] | None = None,
-                         box_format: str | None = None,
-                         names: str | Path | Mapping[int, str] | None = None) -> Detections:
+def read_csv_predictions(
+    path: str | Path,
+    gt: Dataset,
+    *,
+    columns: Mapping[str, str] | None = None,
+    box_format: str | None = None,
+    names: str | Path | Mapping[int, str] | None = None,
+) -> Detections:
     """Predictions from a CSV file with a score column, on the images and classes of `gt`."""
     path = Path(path)
     problems = Problems(str(path))
@@ -253,21 +331,28 @@ def read_csv_predictions(path: str | Path, gt: Dataset, *, columns: Mapping[str,
     index = ImageIndex(gt.images)
     image_key = table.text("image")
     image_id = index.find_all(image_key)
-    for i in np.flatnonzero(image_id < 0)[:problems.limit].tolist():
-        problems.add(f"image {image_key[i]!r}: {index.missing(image_key[i], 'not in the ground truth')}",
-                     source=str(path), record=rows.where(i)[1], field="image")
+    for i in np.flatnonzero(image_id < 0)[: problems.limit].tolist():
+        problems.add(
+            f"image {image_key[i]!r}: {index.missing(image_key[i], 'not in the ground truth')}",
+            source=str(path),
+            record=rows.where(i)[1],
+            field="image",
+        )
     problems.count += max(0, int((image_id < 0).sum()) - problems.limit)
-    category_id = dt_classes(table.text("class"), gt.categories, _names(names), problems, rows.where,
-                             numeric=None)
+    category_id = dt_classes(
+        table.text("class"), gt.categories, _names(names), problems, rows.where, numeric=None
+    )
     box = table.box(problems)
     score = table.numbers(("score",), problems)[:, 0]
     problems.check()
-    return finish_predictions(str(path), rows.where_text, gt, image_id=image_id,
-                              category_id=category_id, box=box, score=score)
+    return finish_predictions(
+        str(path), rows.where_text, gt, image_id=image_id, category_id=category_id, box=box, score=score
+    )
 
 
-def write_csv(data: Dataset | Detections, path: str | Path, *, gt: Dataset | None = None,
-              box_format: str = "xyxy") -> None:
+def write_csv(
+    data: Dataset | Detections, path: str | Path, *, gt: Dataset | None = None, box_format: str = "xyxy"
+) -> None:
     """Write one row per box: image, class, the box in `box_format`, then score (predictions),
     or for ground truth iscrowd, ignore and area when any row needs them and the image's width
     and height when known; images without objects get a row with an empty class and box.
@@ -282,7 +367,8 @@ def write_csv(data: Dataset | Detections, path: str | Path, *, gt: Dataset | Non
     image_name = [n or s for n, s in zip(im.file_names or ("",) * len(im.ids), image_stems(im))]
     cat_names = list(ref.categories.names)
     by_name = len(set(cat_names)) == len(cat_names) and not any(
-        n.lstrip("-").isdigit() or not n for n in cat_names)
+        n.lstrip("-").isdigit() or not n for n in cat_names
+    )
     class_text = cat_names if by_name else [str(c) for c in ref.categories.ids.tolist()]
     header = ["image", "class", *BOX_COLUMNS[box_format]]
     sized = bool(len(im.ids)) and bool((im.width > 0).all() and (im.height > 0).all())

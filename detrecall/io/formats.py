@@ -36,9 +36,12 @@ def detect_format(path: str | Path, kind: str = "gt", gt_format: str | None = No
     if path.is_file() or suffix in (".json", ".csv", ".xml"):
         found = {".json": "coco", ".csv": "csv", ".xml": "voc"}.get(suffix)
         if found is None:
-            raise InputError(f"cannot tell the format from the extension {suffix or '(none)'!r} "
-                             "(expected .json, .csv, .xml or a folder; or give the format: "
-                             f"{', '.join(FORMATS)})", source=str(path))
+            raise InputError(
+                f"cannot tell the format from the extension {suffix or '(none)'!r} "
+                "(expected .json, .csv, .xml or a folder; or give the format: "
+                f"{', '.join(FORMATS)})",
+                source=str(path),
+            )
         return found
     if not path.is_dir():
         raise InputError("file or folder not found", source=str(path))
@@ -48,8 +51,11 @@ def detect_format(path: str | Path, kind: str = "gt", gt_format: str | None = No
     if ".txt" in suffixes:
         devkit = any(p.name.startswith("comp") and "_det_" in p.name for p in path.glob("*.txt"))
         return "voc" if kind == "dt" and (devkit or gt_format == "voc") else "yolo"
-    raise InputError("cannot tell the format: the folder has no .xml or .txt files (expected VOC "
-                     "XML annotations or YOLO labels; or give the format)", source=str(path))
+    raise InputError(
+        "cannot tell the format: the folder has no .xml or .txt files (expected VOC "
+        "XML annotations or YOLO labels; or give the format)",
+        source=str(path),
+    )
 
 
 def _check(fmt: str) -> None:
@@ -57,14 +63,16 @@ def _check(fmt: str) -> None:
         raise InputError(f"unknown format {fmt!r} (expected one of {', '.join(FORMATS)})")
 
 
-def read_gt(path: str | Path, fmt: str | None = None, options: Options = Options(), *,
-            masks: bool = False) -> Dataset:
+def read_gt(
+    path: str | Path, fmt: str | None = None, options: Options = Options(), *, masks: bool = False
+) -> Dataset:
     """Ground truth from a path in `fmt` (detected when None)."""
     fmt = fmt or detect_format(path, "gt")
     _check(fmt)
     if masks and fmt != "coco":
-        raise InputError(f"masks (iou_type='segm') are read from COCO files only, not {fmt}",
-                         source=str(path))
+        raise InputError(
+            f"masks (iou_type='segm') are read from COCO files only, not {fmt}", source=str(path)
+        )
     if fmt == "coco":
         from .coco import read_coco_gt
 
@@ -82,15 +90,23 @@ def read_gt(path: str | Path, fmt: str | None = None, options: Options = Options
     return read_csv_gt(path, columns=options.columns, box_format=options.box_format, names=options.names)
 
 
-def read_dt(path: str | Path, gt: Dataset, fmt: str | None = None, options: Options = Options(), *,
-            masks: bool = False, gt_format: str | None = None) -> Detections:
+def read_dt(
+    path: str | Path,
+    gt: Dataset,
+    fmt: str | None = None,
+    options: Options = Options(),
+    *,
+    masks: bool = False,
+    gt_format: str | None = None,
+) -> Detections:
     """Predictions from a path in `fmt` (detected when None), on the images and classes of `gt`;
     `options.names` maps the predictions' class numbers by name (YOLO, CSV)."""
     fmt = fmt or detect_format(path, "dt", gt_format)
     _check(fmt)
     if masks and fmt != "coco":
-        raise InputError(f"masks (iou_type='segm') are read from COCO files only, not {fmt}",
-                         source=str(path))
+        raise InputError(
+            f"masks (iou_type='segm') are read from COCO files only, not {fmt}", source=str(path)
+        )
     if fmt == "coco":
         from .coco import read_coco_results
 
@@ -105,12 +121,19 @@ def read_dt(path: str | Path, gt: Dataset, fmt: str | None = None, options: Opti
         return read_voc_predictions(path, gt)
     from .csv import read_csv_predictions
 
-    return read_csv_predictions(path, gt, columns=options.columns, box_format=options.box_format,
-                                names=options.names)
+    return read_csv_predictions(
+        path, gt, columns=options.columns, box_format=options.box_format, names=options.names
+    )
 
 
-def write(data: Dataset | Detections, path: str | Path, fmt: str, *, gt: Dataset | None = None,
-          box_format: str | None = None) -> None:
+def write(
+    data: Dataset | Detections,
+    path: str | Path,
+    fmt: str,
+    *,
+    gt: Dataset | None = None,
+    box_format: str | None = None,
+) -> None:
     """Write ground truth or predictions (these need `gt` for YOLO, VOC and CSV) in `fmt`."""
     _check(fmt)
     is_gt = isinstance(data, Dataset)

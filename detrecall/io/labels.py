@@ -27,8 +27,10 @@ def read_labels(path: Path, column: str | None = None) -> np.ndarray:
         except (ValueError, OSError, EOFError) as e:
             raise InputError(f"not a readable .npy array of labels ({e})", source=name) from None
         if labels.ndim != 1 or labels.dtype.kind not in "iubU":
-            raise InputError(f"holds a {labels.ndim}-D {labels.dtype} array (expected 1-D integers "
-                             "or strings)", source=name)
+            raise InputError(
+                f"holds a {labels.ndim}-D {labels.dtype} array (expected 1-D integers or strings)",
+                source=name,
+            )
     elif path.suffix == ".json":
         data, _ = read_json(path)
         if not isinstance(data, list):
@@ -71,5 +73,8 @@ def _checked(values: list[object], name: str, text: bool = False) -> np.ndarray:
         return np.asarray(values)
     kind = _is_int if _is_int(values[0]) else (lambda v: isinstance(v, str))
     i = next(i for i, v in enumerate(values) if not kind(v))
-    raise InputError(f"is {_describe(values[i])} (expected labels that are all integers or all "
-                     "strings)", source=name, record=f"label {i}")
+    raise InputError(
+        f"is {_describe(values[i])} (expected labels that are all integers or all strings)",
+        source=name,
+        record=f"label {i}",
+    )

@@ -56,10 +56,10 @@ def read_shapes(cols: Columns, kind: ShapeKind, angle_unit: AngleUnit = "radians
         warnings.warn(
             f"{cols.source}: {len(bad)} invalid polygon(s) (self-intersecting or without area) "
             f"repaired with shapely.make_valid, polygonal parts kept: {named}{more}",
-            GeometryRepairWarning, stacklevel=2,
+            GeometryRepairWarning,
+            stacklevel=2,
         )
-    return Shapes(geoms=geoms, box=ring_bounds(coords, ring_sizes, ring_owner, n),
-                  area=shapely.area(geoms))
+    return Shapes(geoms=geoms, box=ring_bounds(coords, ring_sizes, ring_owner, n), area=shapely.area(geoms))
 
 
 def _rboxes(cols: Columns) -> np.ndarray:
@@ -68,8 +68,12 @@ def _rboxes(cols: Columns) -> np.ndarray:
     try:
         values = [r["rbox"] for r in recs]
         arr = np.asarray(values) if values else np.zeros((0, 5))
-        good = arr.dtype.kind in "iuf" and arr.ndim == 2 and arr.shape[1] == 5 and not any(
-            bool in set(map(type, v)) for v in values)
+        good = (
+            arr.dtype.kind in "iuf"
+            and arr.ndim == 2
+            and arr.shape[1] == 5
+            and not any(bool in set(map(type, v)) for v in values)
+        )
     except (KeyError, TypeError, ValueError):
         good = False
     if not good:
@@ -81,8 +85,11 @@ def _rboxes(cols: Columns) -> np.ndarray:
                 raise cols.error(i, "rbox", f"is {_describe(v)} (expected {_RBOX} numbers)")
         raise cols.error(0, "rbox", "could not be read as rotated boxes")  # pragma: no cover
     arr = arr.astype(np.float64, copy=False)
-    for bad, what in ((~np.isfinite(arr).all(axis=1), "finite"), (arr[:, 2] < 0, "width"),
-                      (arr[:, 3] < 0, "height")):
+    for bad, what in (
+        (~np.isfinite(arr).all(axis=1), "finite"),
+        (arr[:, 2] < 0, "width"),
+        (arr[:, 3] < 0, "height"),
+    ):
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             if what == "finite":
@@ -100,8 +107,11 @@ def _rings(cols: Columns) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     for i, r in enumerate(cols.records):
         seg = r.get("segmentation")
         if isinstance(seg, dict):
-            raise cols.error(i, "segmentation", "is an RLE mask (expected polygons "
-                             "[[x1, y1, x2, y2, ...], ...]; masks need iou_type='segm')")
+            raise cols.error(
+                i,
+                "segmentation",
+                "is an RLE mask (expected polygons [[x1, y1, x2, y2, ...], ...]; masks need iou_type='segm')",
+            )
         if not isinstance(seg, list) or not seg or not all(isinstance(p, list) for p in seg):
             what = "missing" if seg is None else f"is {_describe(seg)}"
             raise cols.error(i, "segmentation", f"{what} (expected polygons [[x1, y1, x2, y2, ...], ...])")
@@ -112,8 +122,12 @@ def _rings(cols: Columns) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     bad = (sizes < 6) | (sizes % 2 == 1)
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
-        raise cols.error(int(ring_owner[k]), "segmentation", f"has a polygon of {int(sizes[k])} coordinates "
-                         "(expected an even number, at least 6: three points or more)")
+        raise cols.error(
+            int(ring_owner[k]),
+            "segmentation",
+            f"has a polygon of {int(sizes[k])} coordinates "
+            "(expected an even number, at least 6: three points or more)",
+        )
     flat = list(itertools.chain.from_iterable(parts))
     coords = None
     if not _has_bool(flat):
@@ -123,11 +137,15 @@ def _rings(cols: Columns) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if coords is None:
         owner_of_value = np.repeat(ring_owner, sizes)
         k = next(j for j, v in enumerate(flat) if not _is_number(v))
-        raise cols.error(int(owner_of_value[k]), "segmentation",
-                         f"has coordinate {_describe(flat[k])} (expected numbers)")
+        raise cols.error(
+            int(owner_of_value[k]), "segmentation", f"has coordinate {_describe(flat[k])} (expected numbers)"
+        )
     if not np.isfinite(coords).all():
         k = int(np.flatnonzero(~np.isfinite(coords))[0])
         owner_of_value = np.repeat(ring_owner, sizes)
-        raise cols.error(int(owner_of_value[k]), "segmentation",
-                         f"has a non-finite coordinate {float(coords[k])} (expected finite numbers)")
+        raise cols.error(
+            int(owner_of_value[k]),
+            "segmentation",
+            f"has a non-finite coordinate {float(coords[k])} (expected finite numbers)",
+        )
     return coords.reshape(-1, 2), sizes // 2, ring_owner

@@ -60,8 +60,9 @@ class _Object:
         self.name, self.box, self.difficult, self.crowd, self.area = name, box, difficult, crowd, area
 
 
-def _number(node: ET.Element | None, tag: str, problems: Problems, path: str, record: str,
-            *, required: bool = True) -> float | None:
+def _number(
+    node: ET.Element | None, tag: str, problems: Problems, path: str, record: str, *, required: bool = True
+) -> float | None:
     child = node.find(tag) if node is not None else None
     if child is None or child.text is None or not child.text.strip():
         if required:
@@ -73,8 +74,9 @@ def _number(node: ET.Element | None, tag: str, problems: Problems, path: str, re
         problems.add(f"is {child.text.strip()!r} (expected a number)", source=path, record=record, field=tag)
         return None
     if not np.isfinite(value):
-        problems.add(f"is {child.text.strip()} (expected a finite number)", source=path, record=record,
-                     field=tag)
+        problems.add(
+            f"is {child.text.strip()} (expected a finite number)", source=path, record=record, field=tag
+        )
         return None
     return value
 
@@ -96,8 +98,11 @@ def _read_file(path: Path, problems: Problems) -> tuple[str, int, int, list[_Obj
         root = ET.parse(path).getroot()
     except ET.ParseError as e:
         line, column = e.position
-        problems.add(f"not well-formed XML ({str(e).split(':')[0]}, column {column})", source=where,
-                     record=f"line {line}")
+        problems.add(
+            f"not well-formed XML ({str(e).split(':')[0]}, column {column})",
+            source=where,
+            record=f"line {line}",
+        )
         return None
     except OSError as e:
         problems.add(f"cannot read: {e.strerror}", source=where)
@@ -116,8 +121,12 @@ def _read_file(path: Path, problems: Problems) -> tuple[str, int, int, list[_Obj
         h = _number(size, "height", problems, where, "size")
         if w is not None and h is not None:
             if w <= 0 or h <= 0 or w != int(w) or h != int(h):
-                problems.add(f"is {w:g} x {h:g} (expected positive integers)", source=where,
-                             record="size", field="width/height")
+                problems.add(
+                    f"is {w:g} x {h:g} (expected positive integers)",
+                    source=where,
+                    record="size",
+                    field="width/height",
+                )
             else:
                 width, height = int(w), int(h)
     objects = []
@@ -126,12 +135,17 @@ def _read_file(path: Path, problems: Problems) -> tuple[str, int, int, list[_Obj
         name_node = obj.find("name")
         name = (name_node.text or "").strip() if name_node is not None else ""
         if not name:
-            problems.add("missing or empty <name> (expected the class name)", source=where, record=record,
-                         field="name")
+            problems.add(
+                "missing or empty <name> (expected the class name)", source=where, record=record, field="name"
+            )
         bnd = obj.find("bndbox")
         if bnd is None:
-            problems.add("missing <bndbox> (expected xmin, ymin, xmax, ymax)", source=where, record=record,
-                         field="bndbox")
+            problems.add(
+                "missing <bndbox> (expected xmin, ymin, xmax, ymax)",
+                source=where,
+                record=record,
+                field="bndbox",
+            )
             continue
         box = [_number(bnd, t, problems, where, record) for t in ("xmin", "ymin", "xmax", "ymax")]
         difficult = _flag(obj, "difficult", problems, where, record)
@@ -177,11 +191,12 @@ def read_voc_gt(source: str | Path, *, names: str | Path | Mapping[int, str] | N
     ids = assign_image_ids(stems)
     rows = [(i, o) for (p, r), i in zip(parsed, ids.tolist()) for o in r[3]]  # type: ignore[index]
     where_rows: list[tuple[str, str]] = []
-    for (p, r) in parsed:
+    for p, r in parsed:
         where_rows += [(str(p), f"object {k}") for k in range(len(r[3]))]  # type: ignore[index]
     class_names = _names(source, names)
-    category_id, categories = gt_classes([o.name for _, o in rows], class_names, problems,
-                                         where_rows.__getitem__, numeric=False)
+    category_id, categories = gt_classes(
+        [o.name for _, o in rows], class_names, problems, where_rows.__getitem__, numeric=False
+    )
     problems.check()
     image_id = np.array([i for i, _ in rows], np.int64)
     box = xyxy_to_xywh(np.array([o.box for _, o in rows], np.float64).reshape(-1, 4))
@@ -190,13 +205,24 @@ def read_voc_gt(source: str | Path, *, names: str | Path | Mapping[int, str] | N
     height = np.array([r[2] for _, r in parsed], np.int64)  # type: ignore[index]
     pos = np.searchsorted(np.sort(ids), image_id)
     order = np.argsort(ids)
-    warn_suspicious(str(source), lambda i: ": ".join(where_rows[i]), image_id=image_id,
-                    category_id=category_id, box=box, width=width[order][pos].astype(float),
-                    height=height[order][pos].astype(float))
+    warn_suspicious(
+        str(source),
+        lambda i: ": ".join(where_rows[i]),
+        image_id=image_id,
+        category_id=category_id,
+        box=box,
+        width=width[order][pos].astype(float),
+        height=height[order][pos].astype(float),
+    )
     images = make_images(ids, width, height, [r[0] for _, r in parsed])  # type: ignore[index]
     return build_dataset(
-        image_id=image_id, category_id=category_id, box=box, area=area, images=images,
-        categories=categories, source=str(source),
+        image_id=image_id,
+        category_id=category_id,
+        box=box,
+        area=area,
+        images=images,
+        categories=categories,
+        source=str(source),
         iscrowd=np.array([o.crowd for _, o in rows], bool),
         ignore=np.array([o.difficult for _, o in rows], bool),
     )
@@ -219,18 +245,25 @@ def read_voc_predictions(folder: str | Path, gt: Dataset) -> Detections:
     class_of = {f: _class_of_file(f.stem, by_length) for f in files}
     for f, c in class_of.items():
         if c is None:
-            problems.add("file name does not end with a ground-truth class name (expected "
-                         f"comp4_det_test_<class>.txt, classes: {', '.join(gt.categories.names[:8])})",
-                         source=str(f))
-    rows = read_rows([f for f in files if class_of[f] is not None], (6,), problems,
-                     "image score xmin ymin xmax ymax")
+            problems.add(
+                "file name does not end with a ground-truth class name (expected "
+                f"comp4_det_test_<class>.txt, classes: {', '.join(gt.categories.names[:8])})",
+                source=str(f),
+            )
+    rows = read_rows(
+        [f for f in files if class_of[f] is not None], (6,), problems, "image score xmin ymin xmax ymax"
+    )
     index = ImageIndex(gt.images)
     image_key = rows.column(0)
     image_id = index.find_all(image_key)
-    for i in np.flatnonzero(image_id < 0)[:problems.limit].tolist():
+    for i in np.flatnonzero(image_id < 0)[: problems.limit].tolist():
         source, record = rows.where(i)
-        problems.add(f"image {image_key[i]!r}: {index.missing(image_key[i], 'not in the ground truth')}",
-                     source=source, record=record, field="image")
+        problems.add(
+            f"image {image_key[i]!r}: {index.missing(image_key[i], 'not in the ground truth')}",
+            source=source,
+            record=record,
+            field="image",
+        )
     problems.count += max(0, int((image_id < 0).sum()) - problems.limit)
     file_class = np.array([class_of[f] for f in rows.files], np.int64)
     category_id = file_class[rows.file_index]
@@ -239,8 +272,9 @@ def read_voc_predictions(folder: str | Path, gt: Dataset) -> Detections:
     check_box_values(np.nan_to_num(box), problems, rows.where, "box", _BOX)
     problems.check()
     score = values[:, 0]
-    return finish_predictions(str(folder), rows.where_text, gt, image_id=image_id,
-                              category_id=category_id, box=box, score=score)
+    return finish_predictions(
+        str(folder), rows.where_text, gt, image_id=image_id, category_id=category_id, box=box, score=score
+    )
 
 
 def _num(v: float) -> str:
@@ -264,7 +298,9 @@ def write_voc(ds: Dataset, folder: str | Path) -> None:
         w, h = int(ds.images.width[k]), int(ds.images.height[k])
         out = ["<annotation>", f"\t<filename>{escape(file_names[k] or stem)}</filename>"]
         if w > 0 and h > 0:
-            out.append(f"\t<size>\n\t\t<width>{w}</width>\n\t\t<height>{h}</height>\n\t\t<depth>3</depth>\n\t</size>")
+            out.append(
+                f"\t<size>\n\t\t<width>{w}</width>\n\t\t<height>{h}</height>\n\t\t<depth>3</depth>\n\t</size>"
+            )
         for r in range(starts[k], ends[k]):
             x, y, bw, bh = ds.box[r].tolist()
             area = float(ds.area[r])
@@ -278,7 +314,8 @@ def write_voc(ds: Dataset, folder: str | Path) -> None:
                 f"\t\t<truncated>0</truncated>\n\t\t<difficult>{int(ds.ignore[r])}</difficult>\n{extra}"
                 f"\t\t<bndbox>\n\t\t\t<xmin>{_num(x)}</xmin>\n\t\t\t<ymin>{_num(y)}</ymin>\n"
                 f"\t\t\t<xmax>{_num(x + bw)}</xmax>\n\t\t\t<ymax>{_num(y + bh)}</ymax>\n\t\t</bndbox>\n"
-                "\t</object>")
+                "\t</object>"
+            )
         out.append("</annotation>\n")
         (folder / f"{stem}.xml").write_text("\n".join(out), encoding="utf-8")
 
@@ -294,6 +331,9 @@ def write_voc_predictions(dt: Detections, folder: str | Path, gt: Dataset) -> No
         if "/" in name or "\\" in name:
             raise InputError(f"class name {name!r} cannot be part of a file name", source=gt.source)
         rows = np.flatnonzero(dt.category_id == cid)
-        lines = [f"{stems[stem_of[r]]} {float(dt.score[r])!r} {_num(b[0])} {_num(b[1])} {_num(b[0] + b[2])} "
-                 f"{_num(b[1] + b[3])}\n" for r, b in zip(rows.tolist(), dt.box[rows].tolist())]
+        lines = [
+            f"{stems[stem_of[r]]} {float(dt.score[r])!r} {_num(b[0])} {_num(b[1])} {_num(b[0] + b[2])} "
+            f"{_num(b[1] + b[3])}\n"
+            for r, b in zip(rows.tolist(), dt.box[rows].tolist())
+        ]
         (folder / f"comp4_det_test_{name}.txt").write_text("".join(lines), encoding="utf-8")

@@ -25,8 +25,10 @@ except ImportError:  # pragma: no cover - orjson is a declared dependency
 
 def _rle(m: dict[str, Any]) -> dict[str, Any]:
     counts = m["counts"]
-    return {"size": [int(v) for v in m["size"]],
-            "counts": counts.decode("ascii") if isinstance(counts, bytes) else counts}
+    return {
+        "size": [int(v) for v in m["size"]],
+        "counts": counts.decode("ascii") if isinstance(counts, bytes) else counts,
+    }
 
 
 def coco_gt_dict(ds: Dataset) -> dict[str, Any]:
@@ -45,11 +47,25 @@ def coco_gt_dict(ds: Dataset) -> dict[str, Any]:
     if len(ids) and (ids.min() < 1 or len(np.unique(ids)) != len(ids)):
         ids = np.arange(1, len(ids) + 1)
     anns = []
-    for r, (a, i, c, box, area, crowd, ignore) in enumerate(zip(
-            ids.tolist(), ds.image_id.tolist(), ds.category_id.tolist(), ds.box.tolist(),
-            ds.area.tolist(), ds.iscrowd.tolist(), ds.ignore.tolist())):
-        ann: dict[str, Any] = {"id": a, "image_id": i, "category_id": c, "bbox": box, "area": area,
-                               "iscrowd": int(crowd)}
+    for r, (a, i, c, box, area, crowd, ignore) in enumerate(
+        zip(
+            ids.tolist(),
+            ds.image_id.tolist(),
+            ds.category_id.tolist(),
+            ds.box.tolist(),
+            ds.area.tolist(),
+            ds.iscrowd.tolist(),
+            ds.ignore.tolist(),
+        )
+    ):
+        ann: dict[str, Any] = {
+            "id": a,
+            "image_id": i,
+            "category_id": c,
+            "bbox": box,
+            "area": area,
+            "iscrowd": int(crowd),
+        }
         if ignore:
             ann["ignore"] = 1
         if ds.masks is not None:
@@ -67,8 +83,9 @@ def coco_results_list(dt: Detections) -> list[dict[str, Any]]:
         if not with_box.all():  # one rule per file, as pycocotools' loadRes looks at the first
             with_box[:] = False
     out = []
-    for r, (i, c, box, score) in enumerate(zip(dt.image_id.tolist(), dt.category_id.tolist(),
-                                               dt.box.tolist(), dt.score.tolist())):
+    for r, (i, c, box, score) in enumerate(
+        zip(dt.image_id.tolist(), dt.category_id.tolist(), dt.box.tolist(), dt.score.tolist())
+    ):
         rec: dict[str, Any] = {"image_id": i, "category_id": c}
         if with_box[r]:
             rec["bbox"] = box

@@ -73,11 +73,14 @@ def _sizes(folder: Path, images: str | Path | None, sizes: str | Path | None) ->
     parts = folder.resolve().parts
     if "labels" in parts:  # ultralytics: .../images/val/x.jpg <-> .../labels/val/x.txt
         i = len(parts) - 1 - parts[::-1].index("labels")
-        beside = Path(*parts[:i], "images", *parts[i + 1:])
+        beside = Path(*parts[:i], "images", *parts[i + 1 :])
         if beside.is_dir():
             return sizes_from_folder(beside)
-    raise InputError("YOLO boxes are relative to the image size: give the images folder "
-                     "(--images) or a sizes file (--sizes)", source=str(folder))
+    raise InputError(
+        "YOLO boxes are relative to the image size: give the images folder "
+        "(--images) or a sizes file (--sizes)",
+        source=str(folder),
+    )
 
 
 def _boxes(rows: Rows, problems: Problems, widths: np.ndarray, heights: np.ndarray) -> np.ndarray:
@@ -85,8 +88,9 @@ def _boxes(rows: Rows, problems: Problems, widths: np.ndarray, heights: np.ndarr
     rel = rows.floats(range(1, 5), ("cx", "cy", "w", "h"), problems)
     for i in np.flatnonzero((rel[:, 2] < 0) | (rel[:, 3] < 0))[: problems.limit].tolist():
         source, record = rows.where(i)
-        problems.add("has a negative width or height (expected w, h >= 0)", source=source,
-                     record=record, field="w/h")
+        problems.add(
+            "has a negative width or height (expected w, h >= 0)", source=source, record=record, field="w/h"
+        )
     return denormalize(rel, widths, heights)
 
 
@@ -102,9 +106,13 @@ def normalize(box: np.ndarray, widths: np.ndarray, heights: np.ndarray) -> np.nd
     return np.stack([(x + w / 2) / widths, (y + h / 2) / heights, w / widths, h / heights], axis=1)
 
 
-def read_yolo_gt(folder: str | Path, *, images: str | Path | None = None,
-                 sizes: str | Path | None = None,
-                 names: str | Path | Mapping[int, str] | None = None) -> Dataset:
+def read_yolo_gt(
+    folder: str | Path,
+    *,
+    images: str | Path | None = None,
+    sizes: str | Path | None = None,
+    names: str | Path | Mapping[int, str] | None = None,
+) -> Dataset:
     """Ground truth from a YOLO label folder (see the module doc for sizes and names).
 
     Every image with a size is an image of the dataset; a label file of an image without one is
@@ -117,8 +125,11 @@ def read_yolo_gt(folder: str | Path, *, images: str | Path | None = None,
     known = [f for f in files if f.stem in size_of]
     for f in files:
         if f.stem not in size_of:
-            problems.add("no image of this name in the images folder or sizes file "
-                         "(expected one for every label file)", source=str(f))
+            problems.add(
+                "no image of this name in the images folder or sizes file "
+                "(expected one for every label file)",
+                source=str(f),
+            )
     rows = read_rows(known, (5,), problems, _GT_ROW)
     stems = sorted(size_of)
     ids = assign_image_ids(stems)
@@ -130,16 +141,25 @@ def read_yolo_gt(folder: str | Path, *, images: str | Path | None = None,
     box = _boxes(rows, problems, w, h)
     problems.check()
     image_id = np.array([id_of[s] for s in row_stem], np.int64)
-    warn_suspicious(str(folder), rows.where_text, image_id=image_id, category_id=category_id,
-                    box=box, width=w, height=h)
-    imgs = make_images(ids, [size_of[s][0] for s in stems], [size_of[s][1] for s in stems],
-                       [size_of[s][2] for s in stems])
-    return build_dataset(image_id=image_id, category_id=category_id, box=box, images=imgs,
-                         categories=categories, source=str(folder))
+    warn_suspicious(
+        str(folder), rows.where_text, image_id=image_id, category_id=category_id, box=box, width=w, height=h
+    )
+    imgs = make_images(
+        ids, [size_of[s][0] for s in stems], [size_of[s][1] for s in stems], [size_of[s][2] for s in stems]
+    )
+    return build_dataset(
+        image_id=image_id,
+        category_id=category_id,
+        box=box,
+        images=imgs,
+        categories=categories,
+        source=str(folder),
+    )
 
 
-def read_yolo_predictions(folder: str | Path, gt: Dataset, *,
-                          names: str | Path | Mapping[int, str] | None = None) -> Detections:
+def read_yolo_predictions(
+    folder: str | Path, gt: Dataset, *, names: str | Path | Mapping[int, str] | None = None
+) -> Detections:
     """Predictions from a YOLO label folder with a score column, on the images of `gt` (a label
     file names its image by stem; the sizes are the ground truth's). A class number is a
     ground-truth category id, or with a names file (`names`: the model's names, else one in the
@@ -156,16 +176,33 @@ def read_yolo_predictions(folder: str | Path, gt: Dataset, *,
     pos = np.searchsorted(gt.images.ids, image_id)
     wh = np.stack([gt.images.width[pos], gt.images.height[pos]], axis=1).astype(np.float64)
     for i in np.flatnonzero((wh <= 0).any(axis=1))[:1].tolist():
-        problems.add("the ground truth has no size for this image (YOLO boxes need it)",
-                     source=rows.where(i)[0])
+        problems.add(
+            "the ground truth has no size for this image (YOLO boxes need it)", source=rows.where(i)[0]
+        )
     pred_names = _names(folder, names)
-    category_id = dt_classes(rows.column(0), gt.categories, pred_names, problems, rows.where, numeric=True,
-                             numbering=_gt_numbering(pred_names, gt))
+    category_id = dt_classes(
+        rows.column(0),
+        gt.categories,
+        pred_names,
+        problems,
+        rows.where,
+        numeric=True,
+        numbering=_gt_numbering(pred_names, gt),
+    )
     box = _boxes(rows, problems, wh[:, 0], wh[:, 1])
     score = rows.floats([5], ["score"], problems)[:, 0]
     problems.check()
-    return finish_predictions(str(folder), rows.where_text, gt, image_id=image_id,
-                              category_id=category_id, box=box, score=score, width=wh[:, 0], height=wh[:, 1])
+    return finish_predictions(
+        str(folder),
+        rows.where_text,
+        gt,
+        image_id=image_id,
+        category_id=category_id,
+        box=box,
+        score=score,
+        width=wh[:, 0],
+        height=wh[:, 1],
+    )
 
 
 def _class_numbers(category_ids: np.ndarray, all_ids: np.ndarray) -> np.ndarray:
@@ -205,18 +242,25 @@ def write_yolo(data: Dataset | Detections, folder: str | Path, *, gt: Dataset | 
     if isinstance(data, Dataset):
         keep = ~(data.iscrowd | data.ignore)
         if not keep.all():
-            warn_data(str(folder), int((~keep).sum()), "crowd or ignored annotation(s) have no YOLO "
-                      "form and were left out", f"annotation id {int(data.ann_id[~keep][0])}")
+            warn_data(
+                str(folder),
+                int((~keep).sum()),
+                "crowd or ignored annotation(s) have no YOLO form and were left out",
+                f"annotation id {int(data.ann_id[~keep][0])}",
+            )
     used = np.isin(images.ids, data.image_id[keep])
     if len(bad) and used[bad].any():
         i = bad[used[bad]][0]
-        raise InputError(f"image {int(images.ids[i])} has no width/height: YOLO boxes are relative to it",
-                         source=data.source)
+        raise InputError(
+            f"image {int(images.ids[i])} has no width/height: YOLO boxes are relative to it",
+            source=data.source,
+        )
     folder.mkdir(parents=True, exist_ok=True)
     stems = image_stems(images)
     pos = np.searchsorted(images.ids, data.image_id[keep])
-    rel = normalize(data.box[keep], images.width[pos].astype(np.float64),
-                    images.height[pos].astype(np.float64))
+    rel = normalize(
+        data.box[keep], images.width[pos].astype(np.float64), images.height[pos].astype(np.float64)
+    )
     cls = _class_numbers(data.category_id[keep], ref.categories.ids)
     cols = [cls.tolist(), *(rel[:, k].tolist() for k in range(4))]
     if isinstance(data, Detections):
@@ -224,16 +268,23 @@ def write_yolo(data: Dataset | Detections, folder: str | Path, *, gt: Dataset | 
     lines = [" ".join(map(repr, row)) for row in zip(*cols)]
     starts = np.searchsorted(pos, np.arange(len(images.ids) + 1))
     for k, stem in enumerate(stems):
-        chunk = lines[starts[k]:starts[k + 1]]
+        chunk = lines[starts[k] : starts[k + 1]]
         (folder / f"{stem}.txt").write_text("".join(f"{line}\n" for line in chunk))
     numbers = _class_numbers(ref.categories.ids, ref.categories.ids).tolist()
-    (folder / "data.yaml").write_text(yaml.safe_dump(
-        {"names": dict(zip(numbers, ref.categories.names))}, sort_keys=True, allow_unicode=True))
+    (folder / "data.yaml").write_text(
+        yaml.safe_dump(
+            {"names": dict(zip(numbers, ref.categories.names))}, sort_keys=True, allow_unicode=True
+        )
+    )
     if isinstance(data, Dataset):
         names = images.file_names or ("",) * len(stems)
-        (folder / SIZES_FILE).write_text("image,width,height\n" + "".join(
-            f"{_csv_field(n if n and Path(n).stem == s else s)},{w},{h}\n"
-            for n, s, w, h in zip(names, stems, images.width.tolist(), images.height.tolist())))
+        (folder / SIZES_FILE).write_text(
+            "image,width,height\n"
+            + "".join(
+                f"{_csv_field(n if n and Path(n).stem == s else s)},{w},{h}\n"
+                for n, s, w, h in zip(names, stems, images.width.tolist(), images.height.tolist())
+            )
+        )
 
 
 def _csv_field(text: str) -> str:

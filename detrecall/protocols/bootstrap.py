@@ -55,8 +55,11 @@ class PairCounts:
 
 def pair_counts(image: np.ndarray, cls: np.ndarray, n_images: int, n_classes: int) -> PairCounts:
     key, count = np.unique(cls.astype(np.int64) * n_images + image, return_counts=True)
-    return PairCounts(image=key % n_images, bounds=np.searchsorted(key // n_images, np.arange(n_classes + 1)),
-                      count=count.astype(np.int64))
+    return PairCounts(
+        image=key % n_images,
+        bounds=np.searchsorted(key // n_images, np.arange(n_classes + 1)),
+        count=count.astype(np.int64),
+    )
 
 
 def weighted_counts(w: np.ndarray, pc: PairCounts) -> np.ndarray:
@@ -136,18 +139,23 @@ def curves_of(m: Matches, image_ids: np.ndarray, a: int, max_det: int) -> Curves
     tp = np.flatnonzero(~ign)
     gt = ~m.gt_ignored[a]
     return Curves(
-        n_thr=n_t, n_cls=n_k,
+        n_thr=n_t,
+        n_cls=n_k,
         largest=int(np.bincount(det_image[cut], minlength=len(image_ids)).max(initial=0)),
-        det_image=det_image[cut][in_range], tp_image=det_image[det[tp]],
-        tp_from=class_start[cls[tp]], tp_to=counted_before[pos[tp] + 1],
-        tp_first=_segment_firsts(seg[tp]), tp_seg=seg[tp], tp_class=cls[tp],
+        det_image=det_image[cut][in_range],
+        tp_image=det_image[det[tp]],
+        tp_from=class_start[cls[tp]],
+        tp_to=counted_before[pos[tp] + 1],
+        tp_first=_segment_firsts(seg[tp]),
+        tp_seg=seg[tp],
+        tp_class=cls[tp],
         seg_start=np.flatnonzero(np.r_[True, seg[tp][1:] != seg[tp][:-1]]) if len(tp) else tp,
         tp_corr=np.where(same_seg, corr_index, -1)[tp],
-        corr_image=det_image[det[corr]], corr_sign=sign[corr].astype(np.int64),
+        corr_image=det_image[det[corr]],
+        corr_sign=sign[corr].astype(np.int64),
         corr_first=_segment_firsts(seg[corr]),
         seg_end=np.searchsorted(seg[tp], np.arange(1, n_t * n_k + 1)),
-        npos=pair_counts(np.searchsorted(image_ids, m.gt_image[gt]), m.gt_class[gt],
-                         len(image_ids), n_k),
+        npos=pair_counts(np.searchsorted(image_ids, m.gt_image[gt]), m.gt_class[gt], len(image_ids), n_k),
     )
 
 
@@ -163,8 +171,9 @@ def weighted_ap(c: Curves, w: np.ndarray, recall_thresholds: np.ndarray) -> tupl
     np.cumsum(np.take(w, c.det_image, axis=1), axis=1, dtype=dtype, out=run[:, 1:])
     counted = np.take(run, c.tp_to, axis=1) - np.take(run, c.tp_from, axis=1)
     if len(c.corr_image):
-        corr = _segment_cumsum_rows(np.take(w, c.corr_image, axis=1) * c.corr_sign.astype(dtype),
-                                    c.corr_first)
+        corr = _segment_cumsum_rows(
+            np.take(w, c.corr_image, axis=1) * c.corr_sign.astype(dtype), c.corr_first
+        )
         corr = np.concatenate([corr, np.zeros((n_b, 1), dtype)], axis=1)
         counted += np.take(corr, c.tp_corr, axis=1)  # -1 picks the zero column
     tp = _segment_cumsum_rows(np.take(w, c.tp_image, axis=1), c.tp_first)  # (B, Htp)
@@ -188,10 +197,14 @@ def weighted_ap(c: Curves, w: np.ndarray, recall_thresholds: np.ndarray) -> tupl
     key.real = -(np.arange(n_b)[:, None] * n_s + c.tp_seg[None, :])
     key.imag = precision
     envelope = np.maximum.accumulate(key.ravel()[::-1])[::-1].imag
-    ap = np.bincount(
-        (np.arange(n_b)[:, None] * n_s + c.tp_seg[None, :]).ravel(),
-        weights=(reached - before).ravel() * envelope, minlength=n_b * n_s,
-    ).reshape(n_b, n_t, n_k) / n_r
+    ap = (
+        np.bincount(
+            (np.arange(n_b)[:, None] * n_s + c.tp_seg[None, :]).ravel(),
+            weights=(reached - before).ravel() * envelope,
+            minlength=n_b * n_s,
+        ).reshape(n_b, n_t, n_k)
+        / n_r
+    )
     undefined = ~defined[:, None, :]
     recall = n_tp / npos_or_1[:, None, :]
     return np.where(undefined, np.nan, ap), np.where(undefined, np.nan, recall)
@@ -241,11 +254,13 @@ class Tape:
 def tape_of(result: Any) -> Tape:
     """The replicate-independent layout of an EvaluationResult."""
     if result.protocol != "coco":
-        raise DetrecallError(f"intervals and comparisons are built for protocol='coco', not "
-                             f"{result.protocol!r} yet")
+        raise DetrecallError(
+            f"intervals and comparisons are built for protocol='coco', not {result.protocol!r} yet"
+        )
     if result.point_matches is None or result.image_ids is None:
-        raise DetrecallError("this result carries no matches to resample; evaluate again with "
-                             "detrecall.evaluate")
+        raise DetrecallError(
+            "this result carries no matches to resample; evaluate again with detrecall.evaluate"
+        )
     image_ids = result.image_ids
     if len(image_ids) == 0:
         raise DetrecallError("the bootstrap needs at least one evaluated image")
@@ -272,10 +287,16 @@ def tape_of(result: Any) -> Tape:
     is_fp = above & (status == 0)
     gt = ~pm.gt_ignored[0]
     return Tape(
-        image_ids=image_ids, class_ids=m.class_ids, names=tuple(c.name for c in result.per_class),
+        image_ids=image_ids,
+        class_ids=m.class_ids,
+        names=tuple(c.name for c in result.per_class),
         recall_thresholds=p.recall_thresholds,
         curves={cut: curves_of(m, image_ids, *cut) for cut in sorted(cuts)},
-        overall_cut=overall, ap_cut=ap_cut, class_cut=class_cut, thr50=thr(0.5), thr75=thr(0.75),
+        overall_cut=overall,
+        ap_cut=ap_cut,
+        class_cut=class_cut,
+        thr50=thr(0.5),
+        thr75=thr(0.75),
         beta=float(result.point.beta),
         point_tp=pair_counts(img[is_tp], pm.det_class[is_tp], n_i, n_k),
         point_fp=pair_counts(img[is_fp], pm.det_class[is_fp], n_i, n_k),
@@ -308,8 +329,10 @@ def replicate(tape: Tape, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     tp, fp = weighted_counts(w, tape.point_tp), weighted_counts(w, tape.point_fp)
     npos = weighted_counts(w, tape.point_npos)
-    for counts, out in (((tp, fp, npos), per_class[:, :, 4:]),
-                        ((tp.sum(1), fp.sum(1), npos.sum(1)), overall[:, 4:])):
+    for counts, out in (
+        ((tp, fp, npos), per_class[:, :, 4:]),
+        ((tp.sum(1), fp.sum(1), npos.sum(1)), overall[:, 4:]),
+    ):
         out[...] = np.stack(_rates(*counts, tape.beta), axis=-1)
     return overall, per_class
 
@@ -333,12 +356,15 @@ def estimates(result: Any, tape: Tape) -> tuple[np.ndarray, np.ndarray]:
     overall, per_class = replicate(tape, np.ones((1, len(tape.image_ids)), np.int64))
     c, p = result.coco, result.point
     own = np.array([c.AP, c.AP50, c.AP75, c.AR100, p.micro.precision, p.micro.recall, p.micro.f1])
-    own_class = np.column_stack([
-        np.array([[k.AP, k.AP50, k.AP75, k.AR100] for k in result.per_class]).reshape(-1, 4),
-        p.precision, p.recall, p.f1,
-    ])
-    return (np.where(np.isnan(overall[0]), np.nan, own),
-            np.where(np.isnan(per_class[0]), np.nan, own_class))
+    own_class = np.column_stack(
+        [
+            np.array([[k.AP, k.AP50, k.AP75, k.AR100] for k in result.per_class]).reshape(-1, 4),
+            p.precision,
+            p.recall,
+            p.f1,
+        ]
+    )
+    return (np.where(np.isnan(overall[0]), np.nan, own), np.where(np.isnan(per_class[0]), np.nan, own_class))
 
 
 def draws(seed: int, n: int, n_images: int, chunk: int) -> Iterator[np.ndarray]:
@@ -347,8 +373,12 @@ def draws(seed: int, n: int, n_images: int, chunk: int) -> Iterator[np.ndarray]:
     draws do not depend on the chunk size, and two evaluations share them (paired)."""
     rng = np.random.default_rng(seed)
     for lo in range(0, n, chunk):
-        yield np.stack([np.bincount(rng.integers(0, n_images, n_images), minlength=n_images)
-                        for _ in range(min(chunk, n - lo))])
+        yield np.stack(
+            [
+                np.bincount(rng.integers(0, n_images, n_images), minlength=n_images)
+                for _ in range(min(chunk, n - lo))
+            ]
+        )
 
 
 def chunk_size(*tapes: Tape) -> int:
@@ -429,17 +459,24 @@ class BootstrapResult:
         if not len(k):
             raise DetrecallError(f"category {category_id} was not evaluated")
         k = int(k[0])
-        return Interval(float(self.class_estimate[k, j]), float(self.class_low[k, j]),
-                        float(self.class_high[k, j]))
+        return Interval(
+            float(self.class_estimate[k, j]), float(self.class_low[k, j]), float(self.class_high[k, j])
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (no samples): per metric {estimate, low, high}, overall and per class."""
         return {
-            "n": self.n, "seed": self.seed, "confidence": self.confidence, "n_images": self.n_images,
+            "n": self.n,
+            "seed": self.seed,
+            "confidence": self.confidence,
+            "n_images": self.n_images,
             "overall": {m: self.interval(m).to_dict() for m in self.metrics},
             "per_class": [
-                {"category_id": int(cid), "name": name,
-                 **{m: self.interval(m, int(cid)).to_dict() for m in self.metrics}}
+                {
+                    "category_id": int(cid),
+                    "name": name,
+                    **{m: self.interval(m, int(cid)).to_dict() for m in self.metrics},
+                }
                 for cid, name in zip(self.class_ids.tolist(), self.names)
             ],
         }
@@ -454,8 +491,9 @@ def run(tapes: list[Tape], n: int, seed: int) -> list[tuple[np.ndarray, np.ndarr
     return [(np.concatenate([o for o, _ in p]), np.concatenate([c for _, c in p])) for p in parts]
 
 
-def bootstrap(result: Any, dt: Any = None, *, n: int = 1000, seed: int = 0, confidence: float = 0.95,
-              **options: Any) -> BootstrapResult:
+def bootstrap(
+    result: Any, dt: Any = None, *, n: int = 1000, seed: int = 0, confidence: float = 0.95, **options: Any
+) -> BootstrapResult:
     """Image-level bootstrap percentile intervals of AP, AP50, AP75, AR100 (COCO definitions,
     as in `result.coco` and `result.per_class`) and precision, recall, F1 at the operating
     point (overall = pooled counts, as `result.point.micro`), overall and per class.
@@ -473,10 +511,21 @@ def bootstrap(result: Any, dt: Any = None, *, n: int = 1000, seed: int = 0, conf
     low, high = percentile_interval(samples, confidence)
     class_low, class_high = percentile_interval(class_samples, confidence)
     return BootstrapResult(
-        n=int(n), seed=int(seed), confidence=float(confidence), n_images=len(tape.image_ids),
-        metrics=METRICS, class_ids=tape.class_ids, names=tape.names, estimate=overall, low=low,
-        high=high, class_estimate=per_class, class_low=class_low, class_high=class_high,
-        samples=samples, class_samples=class_samples,
+        n=int(n),
+        seed=int(seed),
+        confidence=float(confidence),
+        n_images=len(tape.image_ids),
+        metrics=METRICS,
+        class_ids=tape.class_ids,
+        names=tape.names,
+        estimate=overall,
+        low=low,
+        high=high,
+        class_estimate=per_class,
+        class_low=class_low,
+        class_high=class_high,
+        samples=samples,
+        class_samples=class_samples,
     )
 
 
@@ -486,8 +535,9 @@ def as_result(result: Any, dt: Any, options: dict[str, Any]) -> Any:
 
     if isinstance(result, EvaluationResult):
         if dt is not None or options:
-            raise DetrecallError("give an EvaluationResult alone, or ground truth, detections and "
-                                 "evaluate()'s options")
+            raise DetrecallError(
+                "give an EvaluationResult alone, or ground truth, detections and evaluate()'s options"
+            )
         return result
     if dt is None:
         raise DetrecallError("detections are missing: bootstrap(result) or bootstrap(gt, dt, ...)")

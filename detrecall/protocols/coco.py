@@ -52,8 +52,7 @@ def make_params(
     iou = COCO_IOU_THRESHOLDS if iou_thresholds is None else np.asarray(list(iou_thresholds), float)
     if iou.ndim != 1 or len(iou) == 0 or not np.all((iou > 0) & (iou <= 1)):
         raise DetrecallError(f"iou_thresholds must be values in (0, 1], got {iou.tolist()}")
-    rec = COCO_RECALL_THRESHOLDS if recall_thresholds is None else np.asarray(
-        list(recall_thresholds), float)
+    rec = COCO_RECALL_THRESHOLDS if recall_thresholds is None else np.asarray(list(recall_thresholds), float)
     if rec.ndim != 1 or len(rec) == 0 or np.any(np.diff(rec) < 0) or not np.all((rec >= 0) & (rec <= 1)):
         raise DetrecallError("recall_thresholds must be ascending values in [0, 1]")
     dets = tuple(sorted(int(d) for d in (COCO_MAX_DETS if max_dets is None else max_dets)))
@@ -70,9 +69,14 @@ def make_params(
         return None if values is None else np.unique(np.asarray(list(values), np.int64))
 
     return EvalParams(
-        iou_thresholds=iou, recall_thresholds=rec, area_ranges=bounds,
-        area_labels=tuple(str(k) for k in ranges), max_dets=dets,
-        class_agnostic=bool(class_agnostic), image_ids=ids(image_ids), category_ids=ids(category_ids),
+        iou_thresholds=iou,
+        recall_thresholds=rec,
+        area_ranges=bounds,
+        area_labels=tuple(str(k) for k in ranges),
+        max_dets=dets,
+        class_agnostic=bool(class_agnostic),
+        image_ids=ids(image_ids),
+        category_ids=ids(category_ids),
     )
 
 
@@ -82,7 +86,11 @@ def mean_defined(s: np.ndarray) -> float:
 
 
 def _stat(
-    acc: Accumulated, p: EvalParams, ap: bool, iou: float | None = None, area: str = "all",
+    acc: Accumulated,
+    p: EvalParams,
+    ap: bool,
+    iou: float | None = None,
+    area: str = "all",
     max_dets: int = 100,
 ) -> float:
     """pycocotools' _summarize: mean of the defined entries of one slice, -1 if none."""
@@ -170,9 +178,14 @@ class ClassMetrics:
         def plain(v: float | int | str) -> float | int | str | None:
             return None if isinstance(v, float) and math.isnan(v) else v
 
-        return {"category_id": self.category_id, "name": self.name, "AP": plain(self.AP),
-                "AP50": plain(self.AP50), "AP75": plain(self.AP75),
-                f"AR{self.max_dets}": plain(self.AR100)}
+        return {
+            "category_id": self.category_id,
+            "name": self.name,
+            "AP": plain(self.AP),
+            "AP50": plain(self.AP50),
+            "AP75": plain(self.AP75),
+            f"AR{self.max_dets}": plain(self.AR100),
+        }
 
 
 def _mean_defined_per_class(s: np.ndarray) -> np.ndarray:
@@ -197,8 +210,12 @@ def per_class(
         t = np.flatnonzero(p.iou_thresholds == iou)
         return _mean_defined_per_class(prec[t]) if len(t) else np.full(prec.shape[-1], np.nan)
 
-    columns = (_mean_defined_per_class(prec), at(0.5), at(0.75),
-               _mean_defined_per_class(acc.recall[:, :, a, m]))
+    columns = (
+        _mean_defined_per_class(prec),
+        at(0.5),
+        at(0.75),
+        _mean_defined_per_class(acc.recall[:, :, a, m]),
+    )
     return tuple(
         ClassMetrics(int(cid), str(name), *(float(c[k]) for c in columns), max_dets=p.max_dets[-1])
         for k, (cid, name) in enumerate(zip(class_ids.tolist(), names))

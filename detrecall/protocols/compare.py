@@ -109,10 +109,26 @@ class Comparison:
         if k is None:
             b, c, lo, hi, p = self.baseline, self.candidate, self.low, self.high, self.p_value
         else:
-            b, c, lo, hi, p = (a[k] for a in (self.class_baseline, self.class_candidate, self.class_low,
-                                              self.class_high, self.class_p_value))
-        return Delta(self.metrics[j], float(b[j]), float(c[j]), float(c[j] - b[j]), float(lo[j]),
-                     float(hi[j]), float(p[j]), bool(p[j] < 1 - self.confidence))
+            b, c, lo, hi, p = (
+                a[k]
+                for a in (
+                    self.class_baseline,
+                    self.class_candidate,
+                    self.class_low,
+                    self.class_high,
+                    self.class_p_value,
+                )
+            )
+        return Delta(
+            self.metrics[j],
+            float(b[j]),
+            float(c[j]),
+            float(c[j] - b[j]),
+            float(lo[j]),
+            float(hi[j]),
+            float(p[j]),
+            bool(p[j] < 1 - self.confidence),
+        )
 
     def get(self, metric: str, category_id: int | None = None) -> Delta:
         """One metric overall, or of one category."""
@@ -138,13 +154,17 @@ class Comparison:
         candidate does not (e.g. precision with no counted detection) fails, as a drop to 0,
         whatever its significance; a metric the baseline leaves undefined never fails."""
         if significant_only and not self.has_intervals:
-            raise DetrecallError("significant_only needs a bootstrap: compare evaluations (ground "
-                                 "truth and detections), not saved results")
+            raise DetrecallError(
+                "significant_only needs a bootstrap: compare evaluations (ground "
+                "truth and detections), not saved results"
+            )
         least = math.ceil(2 / (1 - self.confidence) - 1e-9)
         if significant_only and self.n < least:
-            raise DetrecallError(f"with {self.n} replicates no p-value can fall below "
-                                 f"{2 / (1 + self.n):.3g}, so nothing could be significant at "
-                                 f"{self.confidence:g}: use at least {least} replicates")
+            raise DetrecallError(
+                f"with {self.n} replicates no p-value can fall below "
+                f"{2 / (1 + self.n):.3g}, so nothing could be significant at "
+                f"{self.confidence:g}: use at least {least} replicates"
+            )
         failures = []
         for metric, allowed in parse_max_drop(max_drop).items():
             row = self.get(metric)
@@ -158,11 +178,17 @@ class Comparison:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: per metric its Delta, overall and per class."""
         return {
-            "n": self.n, "seed": self.seed, "confidence": self.confidence, "n_images": self.n_images,
+            "n": self.n,
+            "seed": self.seed,
+            "confidence": self.confidence,
+            "n_images": self.n_images,
             "overall": {d.metric: d.to_dict() for d in self.overall},
             "per_class": [
-                {"category_id": int(cid), "name": name,
-                 **{self.metrics[j]: self._row(j, k).to_dict() for j in range(len(self.metrics))}}
+                {
+                    "category_id": int(cid),
+                    "name": name,
+                    **{self.metrics[j]: self._row(j, k).to_dict() for j in range(len(self.metrics))},
+                }
                 for k, (cid, name) in enumerate(zip(self.class_ids.tolist(), self.names))
             ],
         }
@@ -192,28 +218,37 @@ def _check_same_ground_truth(base: Any, cand: Any) -> None:
     same_params = (
         np.array_equal(pb.iou_thresholds, pc.iou_thresholds)
         and np.array_equal(pb.recall_thresholds, pc.recall_thresholds)
-        and np.array_equal(pb.area_ranges, pc.area_ranges) and pb.area_labels == pc.area_labels
-        and pb.max_dets == pc.max_dets and pb.class_agnostic == pc.class_agnostic
+        and np.array_equal(pb.area_ranges, pc.area_ranges)
+        and pb.area_labels == pc.area_labels
+        and pb.max_dets == pc.max_dets
+        and pb.class_agnostic == pc.class_agnostic
         and base.iou_type == cand.iou_type
-        and base.point.iou_threshold == cand.point.iou_threshold and base.point.beta == cand.point.beta
+        and base.point.iou_threshold == cand.point.iou_threshold
+        and base.point.beta == cand.point.beta
     )
     if not same_params:
-        raise DetrecallError("baseline and candidate were evaluated with different parameters "
-                             "(iou type, thresholds, area ranges, max dets or operating point IoU/beta)")
+        raise DetrecallError(
+            "baseline and candidate were evaluated with different parameters "
+            "(iou type, thresholds, area ranges, max dets or operating point IoU/beta)"
+        )
     mb, mc = base.matches, cand.matches
     same_gt = (
-        base.image_ids is not None and cand.image_ids is not None
+        base.image_ids is not None
+        and cand.image_ids is not None
         and np.array_equal(base.image_ids, cand.image_ids)
         and np.array_equal(mb.class_ids, mc.class_ids)
         and np.array_equal(_ground_truth_rows(mb), _ground_truth_rows(mc))
     )
     if not same_gt:
-        raise DetrecallError("baseline and candidate were not evaluated on the same ground truth "
-                             "(images, categories and annotations must be identical)")
+        raise DetrecallError(
+            "baseline and candidate were not evaluated on the same ground truth "
+            "(images, categories and annotations must be identical)"
+        )
 
 
-def compare(baseline: Any, candidate: Any, *, n: int = 1000, seed: int = 0,
-            confidence: float = 0.95) -> Comparison:
+def compare(
+    baseline: Any, candidate: Any, *, n: int = 1000, seed: int = 0, confidence: float = 0.95
+) -> Comparison:
     """Candidate vs baseline on the same ground truth: per metric (METRICS) and class, both
     values, delta = candidate - baseline, the delta's percentile interval and a two-sided
     p-value from a paired image-level bootstrap (the same n image draws for both models).
@@ -241,18 +276,33 @@ def compare(baseline: Any, candidate: Any, *, n: int = 1000, seed: int = 0,
     low, high = percentile_interval(delta, confidence)
     class_low, class_high = percentile_interval(class_delta, confidence)
     return Comparison(
-        n=int(n), seed=int(seed), confidence=float(confidence), n_images=len(tapes[0].image_ids),
-        metrics=METRICS, class_ids=tapes[0].class_ids, names=tapes[0].names,
-        baseline=b_all, candidate=c_all, low=low, high=high, p_value=p_values(delta),
-        class_baseline=b_cls, class_candidate=c_cls, class_low=class_low,
-        class_high=class_high, class_p_value=p_values(class_delta), delta_samples=delta,
+        n=int(n),
+        seed=int(seed),
+        confidence=float(confidence),
+        n_images=len(tapes[0].image_ids),
+        metrics=METRICS,
+        class_ids=tapes[0].class_ids,
+        names=tapes[0].names,
+        baseline=b_all,
+        candidate=c_all,
+        low=low,
+        high=high,
+        p_value=p_values(delta),
+        class_baseline=b_cls,
+        class_candidate=c_cls,
+        class_low=class_low,
+        class_high=class_high,
+        class_p_value=p_values(class_delta),
+        delta_samples=delta,
     )
 
 
-def _saved_values(d: Mapping[str, Any], source: str) -> tuple[dict[str, Any], np.ndarray, np.ndarray,
-                                                              tuple[str, ...], np.ndarray, np.ndarray]:
+def _saved_values(
+    d: Mapping[str, Any], source: str
+) -> tuple[dict[str, Any], np.ndarray, np.ndarray, tuple[str, ...], np.ndarray, np.ndarray]:
     """(parameters to match, overall (M,), per class (K, M), names, class ids, supports) of a
     saved result; undefined values (null) become NaN."""
+
     def num(v: Any, field: str) -> float:
         if v is None:
             return math.nan
@@ -261,8 +311,10 @@ def _saved_values(d: Mapping[str, Any], source: str) -> tuple[dict[str, Any], np
         return float(v)
 
     if d.get("protocol", "coco") != "coco":
-        raise InputError(f"is a protocol={d['protocol']!r} result; saved results are compared for "
-                         "protocol 'coco' only", source=source)
+        raise InputError(
+            f"is a protocol={d['protocol']!r} result; saved results are compared for protocol 'coco' only",
+            source=source,
+        )
     try:
         coco, point, per_class = d["coco"], d["point"], d["per_class"]
         overall = [num(coco[m], f"coco.{m}") for m in METRICS[:4]]
@@ -274,35 +326,72 @@ def _saved_values(d: Mapping[str, Any], source: str) -> tuple[dict[str, Any], np
         for c in per_class:
             pc = by_id[int(c["category_id"])]
             ar = f"AR{d['params']['max_dets'][-1]}"  # per-class AR at the largest max_dets
-            rows.append([num(c[m if m != "AR100" else ar], f"per_class.{m}") for m in METRICS[:4]]
-                        + [num(pc[k], f"point.per_class.{k}") for k in ("precision", "recall", "f1")])
+            rows.append(
+                [num(c[m if m != "AR100" else ar], f"per_class.{m}") for m in METRICS[:4]]
+                + [num(pc[k], f"point.per_class.{k}") for k in ("precision", "recall", "f1")]
+            )
             names.append(str(c["name"]))
             support.append(int(pc["support"]))
-        params = {"iou_type": d["iou_type"], "params": d["params"],
-                  "iou_threshold": point["iou_threshold"], "beta": point["beta"]}
+        params = {
+            "iou_type": d["iou_type"],
+            "params": d["params"],
+            "iou_threshold": point["iou_threshold"],
+            "beta": point["beta"],
+        }
     except (KeyError, TypeError, ValueError) as e:
-        raise InputError(f"not a saved detrecall result (missing or malformed {e}); expected the JSON "
-                         "that `detrecall evaluate --output` writes", source=source) from None
-    return (params, np.array(overall), np.array(rows, np.float64).reshape(-1, len(METRICS)),
-            tuple(names), np.array(ids, np.int64), np.array(support, np.int64))
+        raise InputError(
+            f"not a saved detrecall result (missing or malformed {e}); expected the JSON "
+            "that `detrecall evaluate --output` writes",
+            source=source,
+        ) from None
+    return (
+        params,
+        np.array(overall),
+        np.array(rows, np.float64).reshape(-1, len(METRICS)),
+        tuple(names),
+        np.array(ids, np.int64),
+        np.array(support, np.int64),
+    )
 
 
-def compare_saved(baseline: Mapping[str, Any], candidate: Mapping[str, Any],
-                  sources: tuple[str, str] = ("<baseline>", "<candidate>")) -> Comparison:
+def compare_saved(
+    baseline: Mapping[str, Any],
+    candidate: Mapping[str, Any],
+    sources: tuple[str, str] = ("<baseline>", "<candidate>"),
+) -> Comparison:
     """Deltas between two saved results (no intervals: the matches are not saved). They must
     have the same parameters, categories and ground-truth counts per category."""
     pb, b, bc, names, ids, sb = _saved_values(baseline, sources[0])
     pc, c, cc, _, ids_c, sc = _saved_values(candidate, sources[1])
     if pb != pc:
-        raise InputError("was made with other parameters than the baseline "
-                         f"({sources[0]}); evaluate both the same way", source=sources[1])
+        raise InputError(
+            f"was made with other parameters than the baseline ({sources[0]}); evaluate both the same way",
+            source=sources[1],
+        )
     if not (np.array_equal(ids, ids_c) and np.array_equal(sb, sc)):
-        raise InputError(f"has other categories or ground-truth counts than {sources[0]}: both must "
-                         "be evaluated on the same ground truth", source=sources[1])
+        raise InputError(
+            f"has other categories or ground-truth counts than {sources[0]}: both must "
+            "be evaluated on the same ground truth",
+            source=sources[1],
+        )
     nan, nan_k = np.full(len(METRICS), np.nan), np.full(bc.shape, np.nan)
     return Comparison(
-        n=0, seed=0, confidence=0.95, n_images=0, metrics=METRICS, class_ids=ids, names=names,
-        baseline=b, candidate=c, low=nan, high=nan, p_value=nan, class_baseline=bc,
-        class_candidate=cc, class_low=nan_k, class_high=nan_k, class_p_value=nan_k,
+        n=0,
+        seed=0,
+        confidence=0.95,
+        n_images=0,
+        metrics=METRICS,
+        class_ids=ids,
+        names=names,
+        baseline=b,
+        candidate=c,
+        low=nan,
+        high=nan,
+        p_value=nan,
+        class_baseline=bc,
+        class_candidate=cc,
+        class_low=nan_k,
+        class_high=nan_k,
+        class_p_value=nan_k,
         delta_samples=np.zeros((0, len(METRICS))),
     )

@@ -76,8 +76,7 @@ def read_lvis_meta(data: Any, source: str, gt: Dataset) -> LvisMeta:
             raise cats.error(i, "frequency", f"is {f!r} (expected one of 'r', 'c', 'f')")
         freq[np.searchsorted(known, ids[i])] = FREQUENCIES.index(f)
     if len(known) and (freq < 0).any():
-        raise InputError("LVIS needs the 'categories' list with a frequency for each category",
-                         source=source)
+        raise InputError("LVIS needs the 'categories' list with a frequency for each category", source=source)
     return LvisMeta(neg[0], neg[1], nel[0], nel[1], known, freq)
 
 
@@ -85,8 +84,9 @@ def _pair_keys(image: np.ndarray, category: np.ndarray, n_cat: int, cat_ids: np.
     return image.astype(np.int64) * n_cat + np.searchsorted(cat_ids, category)
 
 
-def federate(gt: Dataset, dt: Detections, meta: LvisMeta, max_dets: int = LVIS_MAX_DETS
-             ) -> tuple[Dataset, Detections, np.ndarray]:
+def federate(
+    gt: Dataset, dt: Detections, meta: LvisMeta, max_dets: int = LVIS_MAX_DETS
+) -> tuple[Dataset, Detections, np.ndarray]:
     """The ground truth and detections LVIS evaluates, and (per kept detection) whether its class
     is not exhaustively annotated in its image (then it is ignored when unmatched)."""
     order = dt.file_index if dt.file_index is not None else np.arange(len(dt))
@@ -173,7 +173,12 @@ def summarize_lvis(acc: Accumulated, params: EvalParams, frequency: np.ndarray) 
     ap_freq = [_mean(prec[:, :, frequency == f, a]) for f in range(3)]
     ar_size = [_mean(rec[:, :, area(n)]) for n in ("small", "medium", "large")]
     return LvisSummary(
-        _mean(prec[:, :, :, a]), _mean(prec[thr(0.5)][:, :, :, a]),
-        _mean(prec[thr(0.75)][:, :, :, a]), *ap_size, *ap_freq,
-        _mean(rec[:, :, a]), *ar_size, max_dets=params.max_dets[-1],
+        _mean(prec[:, :, :, a]),
+        _mean(prec[thr(0.5)][:, :, :, a]),
+        _mean(prec[thr(0.75)][:, :, :, a]),
+        *ap_size,
+        *ap_freq,
+        _mean(rec[:, :, a]),
+        *ar_size,
+        max_dets=params.max_dets[-1],
     )

@@ -30,8 +30,13 @@ from ..types import Matches
 TP, FP, IGNORED = 1, 0, 2
 
 
-def check_point_args(iou_threshold: float, score_threshold: float, beta: float,
-                     zero_division: ZeroDivision, targets: Sequence[float | None]) -> None:
+def check_point_args(
+    iou_threshold: float,
+    score_threshold: float,
+    beta: float,
+    zero_division: ZeroDivision,
+    targets: Sequence[float | None],
+) -> None:
     """Refuse values that have no meaning, with what would be right."""
     if not (isinstance(iou_threshold, (int, float)) and 0 < iou_threshold <= 1):
         raise DetrecallError(f"iou_threshold must be in (0, 1], got {iou_threshold!r}")
@@ -161,44 +166,68 @@ class PointResult:
     def per_class(self) -> tuple[ClassPoint, ...]:
         c = self.counts
         return tuple(
-            ClassPoint(int(self.class_ids[k]), self.names[k], int(c.support[k]), int(c.tp[k]),
-                       int(c.fp[k]), int(c.fn[k]), float(self.precision[k]), float(self.recall[k]),
-                       float(self.f1[k]), self.best_f1_per_class[k])
+            ClassPoint(
+                int(self.class_ids[k]),
+                self.names[k],
+                int(c.support[k]),
+                int(c.tp[k]),
+                int(c.fp[k]),
+                int(c.fn[k]),
+                float(self.precision[k]),
+                float(self.recall[k]),
+                float(self.f1[k]),
+                self.best_f1_per_class[k],
+            )
             for k in range(len(self.class_ids))
         )
 
     def average(self, kind: str) -> Rates:
-        """"micro", "macro" or "weighted"."""
+        """ "micro", "macro" or "weighted"."""
         if kind not in AVERAGES:
             raise DetrecallError(f"average must be one of {', '.join(AVERAGES)}, got {kind!r}")
         return getattr(self, kind)
 
     def to_dict(self) -> dict[str, object]:
         out: dict[str, object] = {
-            "iou_threshold": self.iou_threshold, "score_threshold": self.score_threshold,
-            "beta": self.beta, "per_class": [c.to_dict() for c in self.per_class],
-            "micro": self.micro.to_dict(), "macro": self.macro.to_dict(),
-            "weighted": self.weighted.to_dict(), "best_f1": self.best_f1_overall.to_dict(),
+            "iou_threshold": self.iou_threshold,
+            "score_threshold": self.score_threshold,
+            "beta": self.beta,
+            "per_class": [c.to_dict() for c in self.per_class],
+            "micro": self.micro.to_dict(),
+            "macro": self.macro.to_dict(),
+            "weighted": self.weighted.to_dict(),
+            "best_f1": self.best_f1_overall.to_dict(),
         }
         for key, target in (("at_recall", self.at_recall), ("at_precision", self.at_precision)):
             if target is not None:
-                out[key] = {"target": target[0], "overall": target[2].to_dict(),
-                            "per_class": [p.to_dict() for p in target[1]]}
+                out[key] = {
+                    "target": target[0],
+                    "overall": target[2].to_dict(),
+                    "per_class": [p.to_dict() for p in target[1]],
+                }
         if self.confusion is not None:
-            out["confusion"] = {"labels": [*self.names, "background"],
-                                "matrix": self.confusion.tolist()}
+            out["confusion"] = {"labels": [*self.names, "background"], "matrix": self.confusion.tolist()}
         if self.cost is not None:
-            out["cost"] = {"total": self.cost.total,
-                           "per_image": dict(zip(map(int, self.cost.image_ids),
-                                                 self.cost.per_image.tolist()))}
+            out["cost"] = {
+                "total": self.cost.total,
+                "per_image": dict(zip(map(int, self.cost.image_ids), self.cost.per_image.tolist())),
+            }
         return out
 
 
 def operating_point(
-    m: Matches, names: Sequence[str], *, iou_threshold: float, score_threshold: float,
-    beta: float = 1.0, zero_division: ZeroDivision = 0, target_recall: float | None = None,
-    target_precision: float | None = None, confusion: np.ndarray | None = None,
-    cost: Mapping[str, float] | None = None, image_ids: np.ndarray | None = None,
+    m: Matches,
+    names: Sequence[str],
+    *,
+    iou_threshold: float,
+    score_threshold: float,
+    beta: float = 1.0,
+    zero_division: ZeroDivision = 0,
+    target_recall: float | None = None,
+    target_precision: float | None = None,
+    confusion: np.ndarray | None = None,
+    cost: Mapping[str, float] | None = None,
+    image_ids: np.ndarray | None = None,
     score_order: np.ndarray | None = None,
 ) -> PointResult:
     """Everything at the operating point from matches made at `iou_threshold` (one area range).
@@ -218,8 +247,9 @@ def operating_point(
     order = by_score(m.det_score) if score_order is None else score_order
     order = (np.cumsum(counted) - 1)[order[counted[order]]]  # the same order among the counted
     per_class_curves = curves(score, is_tp, cls, support, beta, zero_division, order)
-    pooled = curves(score, is_tp, np.zeros_like(cls), np.array([support.sum()]), beta, zero_division,
-                    order)[0]
+    pooled = curves(score, is_tp, np.zeros_like(cls), np.array([support.sum()]), beta, zero_division, order)[
+        0
+    ]
 
     def targeted(target: float | None, pick) -> tuple | None:
         if target is None:
@@ -230,18 +260,32 @@ def operating_point(
     if cost is not None:
         result_cost = _cost(m, status, above, cost, image_ids)
     return PointResult(
-        iou_threshold=float(iou_threshold), score_threshold=float(score_threshold), beta=float(beta),
-        class_ids=m.class_ids, names=tuple(names), counts=counts, precision=precision,
-        recall=recall, f1=f1, micro=avg["micro"], macro=avg["macro"], weighted=avg["weighted"],
-        curves=tuple(per_class_curves), curve=pooled,
-        best_f1_per_class=tuple(best_f1(c) for c in per_class_curves), best_f1_overall=best_f1(pooled),
-        at_recall=targeted(target_recall, at_recall), at_precision=targeted(target_precision, at_precision),
-        confusion=confusion, cost=result_cost,
+        iou_threshold=float(iou_threshold),
+        score_threshold=float(score_threshold),
+        beta=float(beta),
+        class_ids=m.class_ids,
+        names=tuple(names),
+        counts=counts,
+        precision=precision,
+        recall=recall,
+        f1=f1,
+        micro=avg["micro"],
+        macro=avg["macro"],
+        weighted=avg["weighted"],
+        curves=tuple(per_class_curves),
+        curve=pooled,
+        best_f1_per_class=tuple(best_f1(c) for c in per_class_curves),
+        best_f1_overall=best_f1(pooled),
+        at_recall=targeted(target_recall, at_recall),
+        at_precision=targeted(target_precision, at_precision),
+        confusion=confusion,
+        cost=result_cost,
     )
 
 
-def _cost(m: Matches, status: np.ndarray, above: np.ndarray, cost: Mapping[str, float],
-          image_ids: np.ndarray | None) -> Cost:
+def _cost(
+    m: Matches, status: np.ndarray, above: np.ndarray, cost: Mapping[str, float], image_ids: np.ndarray | None
+) -> Cost:
     unknown = set(cost) - {"tp", "fp", "fn"}
     if unknown:
         raise DetrecallError(f"cost keys must be 'tp', 'fp', 'fn'; got {sorted(unknown)}")
@@ -256,7 +300,11 @@ def _cost(m: Matches, status: np.ndarray, above: np.ndarray, cost: Mapping[str, 
 
 
 def confusion_matrix(
-    n_classes: int, m: Matches, status: np.ndarray, above: np.ndarray, cross: Matches,
+    n_classes: int,
+    m: Matches,
+    status: np.ndarray,
+    above: np.ndarray,
+    cross: Matches,
 ) -> np.ndarray:
     """(C+1, C+1) counts, rows = true class, columns = predicted class, index C = background.
 
@@ -276,8 +324,9 @@ def confusion_matrix(
     taken = np.full(len(fp_rows), -1)
     if len(cross.hit_det):
         pos = np.searchsorted(fp_rows, cross.det_row[cross.hit_det])
-        hit_ok = (pos < len(fp_rows)) & (fp_rows[np.minimum(pos, len(fp_rows) - 1)] ==
-                                         cross.det_row[cross.hit_det])
+        hit_ok = (pos < len(fp_rows)) & (
+            fp_rows[np.minimum(pos, len(fp_rows) - 1)] == cross.det_row[cross.hit_det]
+        )
         taken[pos[hit_ok]] = cross.hit_gt[hit_ok]
     counted = ~m.gt_ignored[0]
     gt_rows, gt_class = m.gt_row[counted], m.gt_class[counted]

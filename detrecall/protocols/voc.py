@@ -46,8 +46,12 @@ class VocClass:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "category_id": self.category_id, "name": self.name, "npos": self.npos,
-            "ap": [_none_if_nan(v) for v in self.ap], "tp": list(self.tp), "fp": list(self.fp),
+            "category_id": self.category_id,
+            "name": self.name,
+            "npos": self.npos,
+            "ap": [_none_if_nan(v) for v in self.ap],
+            "tp": list(self.tp),
+            "fp": list(self.fp),
             "precision": [p.tolist() for p in self.precision],
             "recall": [r.tolist() for r in self.recall] if self.npos else None,  # undefined
         }
@@ -65,8 +69,10 @@ class VocResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "iou_thresholds": list(self.iou_thresholds), "ap_method": self.ap_method,
-            "pixel_inclusive": self.pixel_inclusive, "mAP": [_none_if_nan(v) for v in self.mAP],
+            "iou_thresholds": list(self.iou_thresholds),
+            "ap_method": self.ap_method,
+            "pixel_inclusive": self.pixel_inclusive,
+            "mAP": [_none_if_nan(v) for v in self.mAP],
             "classes": [c.to_dict() for c in self.classes],
         }
 
@@ -89,20 +95,23 @@ def voc_result(m: Matches, names: Sequence[str], ap_method: str, pixel_inclusive
         status[m.hit_det[h]] = np.where(m.hit_ignored[h], 2, 1)
         s = status[order]
         for k in range(n_k):
-            seg = s[bounds[k]:bounds[k + 1]]
+            seg = s[bounds[k] : bounds[k + 1]]
             seg = seg[seg != 2]
             tp = np.cumsum(seg == 1)
             fp = np.cumsum(seg == 0)
             precision = tp / np.maximum(tp + fp, 1)
             recall = tp / npos[k] if npos[k] else np.full(len(seg), np.nan)
             ap = interpolated_ap(precision, recall, ap_method) if npos[k] else math.nan
-            per[k].append((ap, int(tp[-1]) if len(tp) else 0, int(fp[-1]) if len(fp) else 0,
-                           precision, recall))
+            per[k].append(
+                (ap, int(tp[-1]) if len(tp) else 0, int(fp[-1]) if len(fp) else 0, precision, recall)
+            )
     classes = tuple(
         VocClass(int(cid), str(name), int(npos[k]), *(tuple(v) for v in zip(*per[k])))
         for k, (cid, name) in enumerate(zip(m.class_ids.tolist(), names))
     )
     with_gt = npos > 0
-    maps = tuple(float(np.mean([c.ap[t] for c, g in zip(classes, with_gt) if g])) if with_gt.any()
-                 else math.nan for t in range(n_t))
+    maps = tuple(
+        float(np.mean([c.ap[t] for c, g in zip(classes, with_gt) if g])) if with_gt.any() else math.nan
+        for t in range(n_t)
+    )
     return VocResult(tuple(m.iou_thresholds.tolist()), ap_method, bool(pixel_inclusive), classes, maps)

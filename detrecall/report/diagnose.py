@@ -55,9 +55,14 @@ class Calibration:
     ece: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {"iou_threshold": self.iou_threshold, "n_bins": self.n_bins,
-                "count": self.count.tolist(), "mean_score": self.mean_score.tolist(),
-                "fraction_tp": self.fraction_tp.tolist(), "ece": self.ece}
+        return {
+            "iou_threshold": self.iou_threshold,
+            "n_bins": self.n_bins,
+            "count": self.count.tolist(),
+            "mean_score": self.mean_score.tolist(),
+            "fraction_tp": self.fraction_tp.tolist(),
+            "ece": self.ece,
+        }
 
 
 @dataclass(frozen=True)
@@ -68,8 +73,10 @@ class Diagnosis:
     calibration: Calibration | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"findings": [f.to_dict() for f in self.findings],
-                "calibration": None if self.calibration is None else self.calibration.to_dict()}
+        return {
+            "findings": [f.to_dict() for f in self.findings],
+            "calibration": None if self.calibration is None else self.calibration.to_dict(),
+        }
 
     def lines(self) -> list[str]:
         """One line per finding, `warning: ...` or `info: ...`."""
@@ -88,8 +95,9 @@ def class_imbalance(result: EvaluationResult, ratio: float = 10.0) -> Finding:
     support = p.counts.support
     total = int(support.sum())
     if total == 0:
-        return Finding("class_imbalance", WARNING, "ground truth: no objects at all: nothing to recall",
-                       {"total": 0})
+        return Finding(
+            "class_imbalance", WARNING, "ground truth: no objects at all: nothing to recall", {"total": 0}
+        )
     present = np.flatnonzero(support > 0)
     most = int(present[np.argmax(support[present])])
     least = int(present[np.argmin(support[present])])
@@ -98,14 +106,20 @@ def class_imbalance(result: EvaluationResult, ratio: float = 10.0) -> Finding:
     if len(present) == 1:
         message = f"ground truth: {total} objects, all of one class ({p.names[most]})"
     else:
-        message = (f"class imbalance in ground truth: {len(present)} classes, {total} objects; most "
-                   f"{p.names[most]} {support[most]} ({support[most] / total:.0%}), least "
-                   f"{p.names[least]} {support[least]}: ratio {r:.1f}:1")
+        message = (
+            f"class imbalance in ground truth: {len(present)} classes, {total} objects; most "
+            f"{p.names[most]} {support[most]} ({support[most] / total:.0%}), least "
+            f"{p.names[least]} {support[least]}: ratio {r:.1f}:1"
+        )
     if empty:
         message += f"; no ground truth (AP undefined): {_names(empty)}"
-    data = {"total": total, "most": {"name": p.names[most], "count": int(support[most])},
-            "least": {"name": p.names[least], "count": int(support[least])}, "ratio": float(r),
-            "without_ground_truth": empty}
+    data = {
+        "total": total,
+        "most": {"name": p.names[most], "count": int(support[most])},
+        "least": {"name": p.names[least], "count": int(support[least])},
+        "ratio": float(r),
+        "without_ground_truth": empty,
+    }
     return Finding("class_imbalance", WARNING if r >= ratio or empty else INFO, message, data)
 
 
@@ -118,10 +132,12 @@ def never_predicted(result: EvaluationResult) -> Finding | None:
         return None
     items = [f"{p.names[k]} ({support[k]} ground truths)" for k in never]
     return Finding(
-        "never_predicted", WARNING,
+        "never_predicted",
+        WARNING,
         f"never predicted at score >= {p.score_threshold:g}: {len(never)} of "
         f"{int((support > 0).sum())} classes: {_names(items)}",
-        {"classes": [{"name": p.names[k], "support": int(support[k])} for k in never]})
+        {"classes": [{"name": p.names[k], "support": int(support[k])} for k in never]},
+    )
 
 
 def over_predicted(result: EvaluationResult, factor: float = 2.0) -> Finding | None:
@@ -139,16 +155,26 @@ def over_predicted(result: EvaluationResult, factor: float = 2.0) -> Finding | N
     if not len(flagged):
         return None
     flagged = flagged[np.argsort(-ratio[flagged], kind="stable")]
-    items = [f"{p.names[k]}: {predicted[k]} predicted, {support[k]} in ground truth"
-             + (f" ({ratio[k]:.1f}x)" if support[k] else "") for k in flagged]
+    items = [
+        f"{p.names[k]}: {predicted[k]} predicted, {support[k]} in ground truth"
+        + (f" ({ratio[k]:.1f}x)" if support[k] else "")
+        for k in flagged
+    ]
     return Finding(
-        "over_predicted", WARNING,
+        "over_predicted",
+        WARNING,
         f"over-predicted at score >= {p.score_threshold:g} (>= {limit:.1f}x the ground truth; "
         + (f"all classes {overall:.2f}x" if math.isfinite(overall) else "no ground truth at all")
         + f"): {_names(items)}",
-        {"limit": limit, "overall_ratio": float(overall),
-         "classes": [{"name": p.names[k], "predicted": int(predicted[k]), "support": int(support[k])}
-                     for k in flagged]})
+        {
+            "limit": limit,
+            "overall_ratio": float(overall),
+            "classes": [
+                {"name": p.names[k], "predicted": int(predicted[k]), "support": int(support[k])}
+                for k in flagged
+            ],
+        },
+    )
 
 
 def errors_per_image(result: EvaluationResult) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -179,12 +205,17 @@ def most_errors(result: EvaluationResult, top: int = 5) -> Finding | None:
     p = result.point
     items = [f"{ids[i]}: {errors[i]} ({fp[i]} FP, {fn[i]} FN)" for i in order]
     return Finding(
-        "most_errors", INFO,
+        "most_errors",
+        INFO,
         f"images with most errors (FP+FN at IoU >= {p.iou_threshold:g}, score >= "
         f"{p.score_threshold:g}): {'; '.join(items)}; {worst} of {total} errors "
         f"({worst / total:.0%}) in {len(order)} of {len(ids)} images",
-        {"images": [{"image_id": int(ids[i]), "fp": int(fp[i]), "fn": int(fn[i])} for i in order],
-         "total_errors": total, "images_evaluated": len(ids)})
+        {
+            "images": [{"image_id": int(ids[i]), "fp": int(fp[i]), "fn": int(fn[i])} for i in order],
+            "total_errors": total,
+            "images_evaluated": len(ids),
+        },
+    )
 
 
 def _overall_ap(result: EvaluationResult) -> tuple[str, float] | None:
@@ -213,19 +244,22 @@ def suspiciously_perfect(result: EvaluationResult) -> Finding | None:
         n_gt = int(result.point.counts.support.sum())
         n_dt = int(result.point.counts.predicted.sum())
         return Finding(
-            "suspiciously_perfect", WARNING,
+            "suspiciously_perfect",
+            WARNING,
             f"suspiciously perfect: {overall[0]} = 1.000 on {n_gt} ground truths and {n_dt} "
             "counted detections: detections copied from the ground truth, or training images?",
-            {"metric": overall[0], "value": overall[1], "support": n_gt, "predicted": n_dt})
-    perfect = [(name, support.get(name, 0)) for name, ap in _class_ap(result)
-               if ap >= 1 - PERFECT_TOLERANCE]
+            {"metric": overall[0], "value": overall[1], "support": n_gt, "predicted": n_dt},
+        )
+    perfect = [(name, support.get(name, 0)) for name, ap in _class_ap(result) if ap >= 1 - PERFECT_TOLERANCE]
     if not perfect:
         return None
     return Finding(
-        "suspiciously_perfect", WARNING,
+        "suspiciously_perfect",
+        WARNING,
         f"AP = 1.000 for {len(perfect)} of {len(support)} classes (leakage?): "
         + _names([f"{n} ({s} ground truths)" for n, s in perfect]),
-        {"classes": [{"name": n, "support": s} for n, s in perfect]})
+        {"classes": [{"name": n, "support": s} for n, s in perfect]},
+    )
 
 
 def calibration(result: EvaluationResult, n_bins: int = 10) -> Calibration | None:
@@ -255,14 +289,19 @@ def calibration_finding(result: EvaluationResult, cal: Calibration | None, warn_
     n = int(cal.count.sum())
     mean_score = float(np.sum(cal.count * cal.mean_score) / n)
     tp_rate = float(np.sum(cal.count * cal.fraction_tp) / n)
-    tone = ("over-confident" if mean_score > tp_rate else "under-confident") if cal.ece >= warn_at \
+    tone = (
+        ("over-confident" if mean_score > tp_rate else "under-confident")
+        if cal.ece >= warn_at
         else "well calibrated"
+    )
     return Finding(
-        "calibration", WARNING if cal.ece >= warn_at else INFO,
+        "calibration",
+        WARNING if cal.ece >= warn_at else INFO,
         f"calibration (score vs P(TP at IoU >= {cal.iou_threshold:g})): expected calibration error "
         f"{cal.ece:.3f} over {n} detections in {cal.n_bins} bins; mean score {mean_score:.3f} vs "
         f"TP rate {tp_rate:.3f}: {tone}",
-        {"ece": cal.ece, "detections": n, "mean_score": mean_score, "tp_rate": tp_rate})
+        {"ece": cal.ece, "detections": n, "mean_score": mean_score, "tp_rate": tp_rate},
+    )
 
 
 def _point_matches(result: EvaluationResult):
@@ -271,15 +310,24 @@ def _point_matches(result: EvaluationResult):
     return result.point_matches
 
 
-def diagnose(result: EvaluationResult, *, top_images: int = 5, n_bins: int = 10,
-             imbalance_ratio: float = 10.0, over_prediction: float = 2.0,
-             ece_warning: float = 0.1) -> Diagnosis:
+def diagnose(
+    result: EvaluationResult,
+    *,
+    top_images: int = 5,
+    n_bins: int = 10,
+    imbalance_ratio: float = 10.0,
+    over_prediction: float = 2.0,
+    ece_warning: float = 0.1,
+) -> Diagnosis:
     """All findings, in this order: class imbalance, classes never predicted, over-predicted,
     suspiciously perfect AP, images with the most errors, calibration (ECE over `n_bins` bins)."""
     cal = calibration(result, n_bins)
     found = [
-        class_imbalance(result, imbalance_ratio), never_predicted(result),
-        over_predicted(result, over_prediction), suspiciously_perfect(result),
-        most_errors(result, top_images), calibration_finding(result, cal, ece_warning),
+        class_imbalance(result, imbalance_ratio),
+        never_predicted(result),
+        over_predicted(result, over_prediction),
+        suspiciously_perfect(result),
+        most_errors(result, top_images),
+        calibration_finding(result, cal, ece_warning),
     ]
     return Diagnosis(tuple(f for f in found if f is not None), cal)

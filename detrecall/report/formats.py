@@ -78,13 +78,20 @@ def class_table(result: EvaluationResult) -> Table:
     if result.voc is not None:
         v = result.voc
         rows = tuple((c.category_id, c.name, c.npos, c.tp[0], c.fp[0], *c.ap) for c in v.classes)
-        return Table(f"Per class ({result.iou_type}, Pascal VOC {v.ap_method})",
-                     ("id", "class", "GT", "TP", "FP", *(f"AP@{t:g}" for t in v.iou_thresholds)),
-                     (LABEL, LABEL, COUNT, COUNT, COUNT, *(RATE,) * len(v.iou_thresholds)), rows)
+        return Table(
+            f"Per class ({result.iou_type}, Pascal VOC {v.ap_method})",
+            ("id", "class", "GT", "TP", "FP", *(f"AP@{t:g}" for t in v.iou_thresholds)),
+            (LABEL, LABEL, COUNT, COUNT, COUNT, *(RATE,) * len(v.iou_thresholds)),
+            rows,
+        )
     md = result.params.max_dets[-1]
     rows = tuple((c.category_id, c.name, c.AP, c.AP50, c.AP75, c.AR100) for c in result.per_class)
-    return Table(f"Per class ({result.iou_type})", ("id", "class", "AP", "AP50", "AP75", f"AR{md}"),
-                 (LABEL, LABEL, RATE, RATE, RATE, RATE), rows)
+    return Table(
+        f"Per class ({result.iou_type})",
+        ("id", "class", "AP", "AP50", "AP75", f"AR{md}"),
+        (LABEL, LABEL, RATE, RATE, RATE, RATE),
+        rows,
+    )
 
 
 def point_table(result: EvaluationResult) -> Table:
@@ -93,17 +100,29 @@ def point_table(result: EvaluationResult) -> Table:
     f = "F1" if p.beta == 1 else f"F{p.beta:g}"
     rows: list[tuple[Any, ...]] = [
         (c.name, c.support, c.tp, c.fp, c.fn, c.precision, c.recall, c.f1, c.best_f1.threshold)
-        for c in p.per_class]
+        for c in p.per_class
+    ]
     n = p.counts
     totals = (int(n.support.sum()), int(n.tp.sum()), int(n.fp.sum()), int(n.fn.sum()))
     for kind in ("micro", "macro", "weighted"):
         r = p.average(kind)
-        rows.append((f"{kind} avg", *totals, r.precision, r.recall, r.f1,
-                     p.best_f1_overall.threshold if kind == "micro" else None))
-    return Table(f"Operating point: IoU >= {p.iou_threshold:g}, score >= {p.score_threshold:g} "
-                 f"({result.iou_type})",
-                 ("class", "support", "TP", "FP", "FN", "precision", "recall", f, f"best-{f} thr"),
-                 (LABEL, COUNT, COUNT, COUNT, COUNT, RATE, RATE, RATE, SCORE), tuple(rows), footer=3)
+        rows.append(
+            (
+                f"{kind} avg",
+                *totals,
+                r.precision,
+                r.recall,
+                r.f1,
+                p.best_f1_overall.threshold if kind == "micro" else None,
+            )
+        )
+    return Table(
+        f"Operating point: IoU >= {p.iou_threshold:g}, score >= {p.score_threshold:g} ({result.iou_type})",
+        ("class", "support", "TP", "FP", "FN", "precision", "recall", f, f"best-{f} thr"),
+        (LABEL, COUNT, COUNT, COUNT, COUNT, RATE, RATE, RATE, SCORE),
+        tuple(rows),
+        footer=3,
+    )
 
 
 def chosen_points_table(result: EvaluationResult) -> Table:
@@ -114,15 +133,20 @@ def chosen_points_table(result: EvaluationResult) -> Table:
     rows = [(f"best {f}", b.threshold, b.precision, b.recall, b.f1)]
     if p.at_recall is not None:
         o = p.at_recall[2]
-        rows.append((f"best precision at recall >= {p.at_recall[0]:g}", o.threshold, o.precision,
-                     o.recall, o.f1))
+        rows.append(
+            (f"best precision at recall >= {p.at_recall[0]:g}", o.threshold, o.precision, o.recall, o.f1)
+        )
     if p.at_precision is not None:
         o = p.at_precision[2]
-        rows.append((f"best recall at precision >= {p.at_precision[0]:g}", o.threshold, o.precision,
-                     o.recall, o.f1))
-    return Table(f"Chosen score thresholds (all classes pooled, IoU >= {p.iou_threshold:g})",
-                 ("operating point", "score >=", "precision", "recall", f),
-                 (LABEL, SCORE, RATE, RATE, RATE), tuple(rows))
+        rows.append(
+            (f"best recall at precision >= {p.at_precision[0]:g}", o.threshold, o.precision, o.recall, o.f1)
+        )
+    return Table(
+        f"Chosen score thresholds (all classes pooled, IoU >= {p.iou_threshold:g})",
+        ("operating point", "score >=", "precision", "recall", f),
+        (LABEL, SCORE, RATE, RATE, RATE),
+        tuple(rows),
+    )
 
 
 def confusion_table(result: EvaluationResult) -> Table | None:
@@ -132,8 +156,12 @@ def confusion_table(result: EvaluationResult) -> Table | None:
         return None
     labels = [*result.point.names, "background"]
     rows = tuple((labels[i], *row) for i, row in enumerate(m.tolist()))
-    return Table("Confusion matrix (rows: truth, columns: prediction)", ("truth \\ pred", *labels),
-                 (LABEL, *(COUNT,) * len(labels)), rows)
+    return Table(
+        "Confusion matrix (rows: truth, columns: prediction)",
+        ("truth \\ pred", *labels),
+        (LABEL, *(COUNT,) * len(labels)),
+        rows,
+    )
 
 
 def result_tables(result: EvaluationResult) -> list[Table]:
@@ -146,8 +174,9 @@ def result_tables(result: EvaluationResult) -> list[Table]:
     return tables + ([confusion] if confusion is not None else [])
 
 
-def to_json(result: EvaluationResult, diagnosis: Diagnosis | None = None,
-            extra: dict[str, Any] | None = None) -> str:
+def to_json(
+    result: EvaluationResult, diagnosis: Diagnosis | None = None, extra: dict[str, Any] | None = None
+) -> str:
     """`{"schema_version": 1, **result.to_dict()}`, plus `"diagnostics"` when given, plus the
     `extra` keys (e.g. `"intervals"` of `--ci`)."""
     payload: dict[str, Any] = {"schema_version": SCHEMA_VERSION, **result.to_dict()}
@@ -188,17 +217,45 @@ def to_csv(result: EvaluationResult) -> str:
         ap_cols = ("AP", "AP50", "AP75", f"AR{result.params.max_dets[-1]}")
         ap_rows = [(c.AP, c.AP50, c.AP75, c.AR100) for c in result.per_class]
         s = result.coco if result.coco is not None else result.lvis
-        ap_all = (math.nan,) * 4 if s is None else (
-            s.AP, s.AP50, s.AP75, s.AR100 if result.coco is not None else s.AR)
+        ap_all = (
+            (math.nan,) * 4
+            if s is None
+            else (s.AP, s.AP50, s.AP75, s.AR100 if result.coco is not None else s.AR)
+        )
         if not ap_rows:
             ap_rows = [(None,) * 4] * len(p.per_class)
     rows: list[tuple[Any, ...]] = [
-        (c.category_id, c.name, *ap, c.support, c.tp, c.fp, c.fn, c.precision, c.recall, c.f1,
-         c.best_f1.threshold) for c, ap in zip(p.per_class, ap_rows)]
+        (
+            c.category_id,
+            c.name,
+            *ap,
+            c.support,
+            c.tp,
+            c.fp,
+            c.fn,
+            c.precision,
+            c.recall,
+            c.f1,
+            c.best_f1.threshold,
+        )
+        for c, ap in zip(p.per_class, ap_rows)
+    ]
     n = p.counts
-    rows.append((None, "all", *ap_all, int(n.support.sum()), int(n.tp.sum()), int(n.fp.sum()),
-                 int(n.fn.sum()), p.micro.precision, p.micro.recall, p.micro.f1,
-                 p.best_f1_overall.threshold))
+    rows.append(
+        (
+            None,
+            "all",
+            *ap_all,
+            int(n.support.sum()),
+            int(n.tp.sum()),
+            int(n.fp.sum()),
+            int(n.fn.sum()),
+            p.micro.precision,
+            p.micro.recall,
+            p.micro.f1,
+            p.best_f1_overall.threshold,
+        )
+    )
     blank = (None,) * (len(ap_cols) + 4)
     for kind in ("macro", "weighted"):
         r = p.average(kind)
@@ -213,8 +270,7 @@ def _md_escape(text: str) -> str:
 def markdown_table(table: Table) -> str:
     """A GitHub-flavoured Markdown table: labels left-aligned, numbers right-aligned."""
     align = [":--" if k in (LABEL, TEXT) else "--:" for k in table.kinds]
-    lines = ["| " + " | ".join(_md_escape(h) for h in table.headers) + " |",
-             "| " + " | ".join(align) + " |"]
+    lines = ["| " + " | ".join(_md_escape(h) for h in table.headers) + " |", "| " + " | ".join(align) + " |"]
     lines += ["| " + " | ".join(_md_escape(cell_text(v)) for v in row) + " |" for row in table.rows]
     return "\n".join(lines)
 
@@ -224,8 +280,10 @@ def to_markdown(result: EvaluationResult, diagnosis: Diagnosis | None = None) ->
     comment."""
     parts = [f"#### {t.title}\n\n{markdown_table(t)}" for t in result_tables(result)]
     if diagnosis is not None:
-        parts.append("#### Diagnostics\n\n" + "\n".join(
-            f"- **{f.level}**: {_md_escape(f.message)}" for f in diagnosis.findings))
+        parts.append(
+            "#### Diagnostics\n\n"
+            + "\n".join(f"- **{f.level}**: {_md_escape(f.message)}" for f in diagnosis.findings)
+        )
     return "\n\n".join(parts) + "\n"
 
 
@@ -241,8 +299,13 @@ def _report_rows(report: dict[str, Any]) -> list[tuple[Any, ...]]:
             rows.append((label, None, None, values, None))
         else:
             support = values["support"]  # a float when no sample is right (scikit-learn's way)
-            rows.append((label, *(values[c] for c in _REPORT_COLUMNS[:3]),
-                         int(support) if float(support).is_integer() else support))
+            rows.append(
+                (
+                    label,
+                    *(values[c] for c in _REPORT_COLUMNS[:3]),
+                    int(support) if float(support).is_integer() else support,
+                )
+            )
     return rows
 
 
@@ -254,6 +317,10 @@ def report_csv(report: dict[str, Any]) -> str:
 
 def report_markdown(report: dict[str, Any]) -> str:
     """A classification report as a GitHub Markdown table (support as given: int or float)."""
-    table = Table("Classification report", ("label", *_REPORT_COLUMNS), (LABEL, RATE, RATE, RATE, COUNT),
-                  tuple(_report_rows(report)))
+    table = Table(
+        "Classification report",
+        ("label", *_REPORT_COLUMNS),
+        (LABEL, RATE, RATE, RATE, COUNT),
+        tuple(_report_rows(report)),
+    )
     return markdown_table(table) + "\n"

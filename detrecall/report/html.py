@@ -69,6 +69,7 @@ document.querySelectorAll("table.sortable").forEach(function (table) {
 document.body.dataset.sortable = "ready";
 """
 
+
 def _cell(value: Any, kind: str, shade: float | None = None) -> str:
     text = html.escape(cell_text(value))
     raw = "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
@@ -84,21 +85,36 @@ def _cell(value: Any, kind: str, shade: float | None = None) -> str:
 
 def table_html(table: Table, sortable: bool = False, heat: bool = False) -> str:
     """A <table>: the last `table.footer` rows in <tfoot>; `heat` shades count cells by value."""
-    top = max([v for row in table.rows for v, k in zip(row, table.kinds)
-               if k == COUNT and isinstance(v, int)] + [1]) if heat else 1
-    head = "".join(f'<th{"" if k in (LABEL, TEXT) else " class=num"}>{html.escape(h)}</th>'
-                   for h, k in zip(table.headers, table.kinds))
+    top = (
+        max(
+            [v for row in table.rows for v, k in zip(row, table.kinds) if k == COUNT and isinstance(v, int)]
+            + [1]
+        )
+        if heat
+        else 1
+    )
+    head = "".join(
+        f"<th{'' if k in (LABEL, TEXT) else ' class=num'}>{html.escape(h)}</th>"
+        for h, k in zip(table.headers, table.kinds)
+    )
 
     def row_html(row: tuple[Any, ...]) -> str:
-        return "<tr>" + "".join(
-            _cell(v, k, 0.6 * v / top if heat and k == COUNT and isinstance(v, int) and v else None)
-            for v, k in zip(row, table.kinds)) + "</tr>"
+        return (
+            "<tr>"
+            + "".join(
+                _cell(v, k, 0.6 * v / top if heat and k == COUNT and isinstance(v, int) and v else None)
+                for v, k in zip(row, table.kinds)
+            )
+            + "</tr>"
+        )
 
     split = len(table.rows) - table.footer
     body = "\n".join(row_html(r) for r in table.rows[:split])
     foot = "\n".join(row_html(r) for r in table.rows[split:])
-    return (f'<table{" class=sortable" if sortable else ""}>\n<thead><tr>{head}</tr></thead>\n'
-            f"<tbody>\n{body}\n</tbody>\n" + (f"<tfoot>\n{foot}\n</tfoot>\n" if foot else "") + "</table>")
+    return (
+        f"<table{' class=sortable' if sortable else ''}>\n<thead><tr>{head}</tr></thead>\n"
+        f"<tbody>\n{body}\n</tbody>\n" + (f"<tfoot>\n{foot}\n</tfoot>\n" if foot else "") + "</table>"
+    )
 
 
 def png_data_uri(fig: Figure) -> str:
@@ -120,42 +136,61 @@ _CAPTIONS = {
 }
 
 
-def render_html(result: EvaluationResult, *, diagnosis: Diagnosis | None = None,
-                figures: dict[str, Figure] | None = None, title: str = "detrecall report") -> str:
+def render_html(
+    result: EvaluationResult,
+    *,
+    diagnosis: Diagnosis | None = None,
+    figures: dict[str, Figure] | None = None,
+    title: str = "detrecall report",
+) -> str:
     """The report as one HTML string: summary, diagnostics, per-class tables (sortable), chosen
     operating points, confusion matrix, then the figures (PNG data URIs)."""
     from .. import __version__
 
     p = result.point
-    parts = [f"<h1>{html.escape(title)}</h1>",
-             f'<p class="sub">{html.escape(result.protocol.upper())} protocol, {result.iou_type}; '
-             f"{len(p.names)} classes, {int(p.counts.support.sum())} ground truths, "
-             f"{len(result.point_matches.det_row) if result.point_matches is not None else 0} "
-             f"detections; detrecall {html.escape(__version__)}</p>"]
+    parts = [
+        f"<h1>{html.escape(title)}</h1>",
+        f'<p class="sub">{html.escape(result.protocol.upper())} protocol, {result.iou_type}; '
+        f"{len(p.names)} classes, {int(p.counts.support.sum())} ground truths, "
+        f"{len(result.point_matches.det_row) if result.point_matches is not None else 0} "
+        f"detections; detrecall {html.escape(__version__)}</p>",
+    ]
     for i, table in enumerate(result_tables(result)):
         confusion = table.title.startswith("Confusion")
         sortable = table.title.startswith(("Per class", "Operating point"))
-        parts.append(f"<h2>{html.escape(table.title)}</h2>\n"
-                     + table_html(table, sortable=sortable, heat=confusion))
+        parts.append(
+            f"<h2>{html.escape(table.title)}</h2>\n" + table_html(table, sortable=sortable, heat=confusion)
+        )
         if i == 0 and diagnosis is not None and diagnosis.findings:
-            items = "\n".join(f'<li><span class="{f.level}">{f.level}</span>: {html.escape(f.message)}</li>'
-                              for f in diagnosis.findings)
+            items = "\n".join(
+                f'<li><span class="{f.level}">{f.level}</span>: {html.escape(f.message)}</li>'
+                for f in diagnosis.findings
+            )
             parts.append(f'<h2 id="diagnostics">Diagnostics</h2>\n<ul class="findings">\n{items}\n</ul>')
     if figures:
         cells = "\n".join(
             f'<figure><img alt="{html.escape(stem)}" src="{png_data_uri(fig)}">'
             f"<figcaption>{html.escape(_CAPTIONS.get(stem, stem))}</figcaption></figure>"
-            for stem, fig in figures.items())
+            for stem, fig in figures.items()
+        )
         parts.append(f'<h2 id="plots">Plots</h2>\n<div class="plots">\n{cells}\n</div>')
     body = "\n".join(parts)
-    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n"
-            f"<body>\n{body}\n<script>{_JS}</script>\n</body>\n</html>\n")
+    return (
+        f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n"
+        f"<body>\n{body}\n<script>{_JS}</script>\n</body>\n</html>\n"
+    )
 
 
-def write_report(result: EvaluationResult, path: str | Path, *, title: str = "detrecall report",
-                 size: tuple[int, int] | None = None, diagnosis: Diagnosis | None = None) -> Path:
+def write_report(
+    result: EvaluationResult,
+    path: str | Path,
+    *,
+    title: str = "detrecall report",
+    size: tuple[int, int] | None = None,
+    diagnosis: Diagnosis | None = None,
+) -> Path:
     """Diagnose, draw every plot and write the report to `path`; returns the path."""
     from .diagnose import diagnose
     from .plots import DEFAULT_SIZE, figures

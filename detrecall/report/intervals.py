@@ -24,13 +24,21 @@ def _level(confidence: float) -> str:
 
 def intervals_text(b: BootstrapResult) -> str:
     """The estimate and interval of every metric overall, then per class."""
-    title = (f"Bootstrap {_level(b.confidence)} intervals: {b.n} replicates of {b.n_images} images "
-             f"(seed {b.seed}); precision/recall/F1 at the operating point, overall = pooled")
+    title = (
+        f"Bootstrap {_level(b.confidence)} intervals: {b.n} replicates of {b.n_images} images "
+        f"(seed {b.seed}); precision/recall/F1 at the operating point, overall = pooled"
+    )
     rows = [[m, _num(b.estimate[j]), _num(b.low[j]), _num(b.high[j])] for j, m in enumerate(b.metrics)]
     overall = format_table(["metric", "estimate", "low", "high"], rows)
     class_rows = [
-        [str(cid), name, *(f"{_num(b.class_estimate[k, j])} {_span(b.class_low[k, j], b.class_high[k, j])}"
-                           for j in range(len(b.metrics)))]
+        [
+            str(cid),
+            name,
+            *(
+                f"{_num(b.class_estimate[k, j])} {_span(b.class_low[k, j], b.class_high[k, j])}"
+                for j in range(len(b.metrics))
+            ),
+        ]
         for k, (cid, name) in enumerate(zip(b.class_ids.tolist(), b.names))
     ]
     per_class = format_table(["id", "class", *b.metrics], class_rows, left=2)
@@ -42,27 +50,50 @@ def _delta_row(label: str, d: Delta, allowed: float | None, failed: bool) -> lis
     verdict = "" if allowed is None else ("FAIL" if failed else "ok")
     p = "" if math.isnan(d.p_value) else f"{d.p_value:.3f}"
     sig = "" if math.isnan(d.p_value) else ("yes" if d.significant else "no")
-    return [label, _num(d.baseline, 4), _num(d.candidate, 4), _num(d.delta, 4, sign=True),
-            _span(d.low, d.high, 4, sign=True), p, sig, gate, verdict]
+    return [
+        label,
+        _num(d.baseline, 4),
+        _num(d.candidate, 4),
+        _num(d.delta, 4, sign=True),
+        _span(d.low, d.high, 4, sign=True),
+        p,
+        sig,
+        gate,
+        verdict,
+    ]
 
 
-def comparison_text(c: Comparison, max_drop: dict[str, float], failures: Sequence[Failure],
-                    per_class: Sequence[str] = ()) -> str:
+def comparison_text(
+    c: Comparison, max_drop: dict[str, float], failures: Sequence[Failure], per_class: Sequence[str] = ()
+) -> str:
     """Side by side: baseline, candidate, Δ, Δ's interval, p, significant?, the gate's verdict;
     then per class for the metrics in `per_class`; then one line: PASS or what failed."""
     if c.has_intervals:
-        title = (f"Paired bootstrap: {c.n} replicates of {c.n_images} images (seed {c.seed}); "
-                 f"Δ = candidate - baseline, {_level(c.confidence)} interval, two-sided p")
+        title = (
+            f"Paired bootstrap: {c.n} replicates of {c.n_images} images (seed {c.seed}); "
+            f"Δ = candidate - baseline, {_level(c.confidence)} interval, two-sided p"
+        )
     else:
         title = "Saved results: Δ = candidate - baseline (no intervals without the matches)"
     failed = {f.metric for f in failures}
-    headers = ["metric", "baseline", "candidate", "Δ", f"{_level(c.confidence)} interval" if c.has_intervals
-               else "interval", "p", "significant", "max drop", "verdict"]
+    headers = [
+        "metric",
+        "baseline",
+        "candidate",
+        "Δ",
+        f"{_level(c.confidence)} interval" if c.has_intervals else "interval",
+        "p",
+        "significant",
+        "max drop",
+        "verdict",
+    ]
     rows = [_delta_row(d.metric, d, max_drop.get(d.metric), d.metric in failed) for d in c.overall]
     parts = [f"{title}\n{format_table(headers, rows)}"]
     for metric in per_class:
-        class_rows = [_delta_row(f"{cid} {name}", d, None, False)[:7]
-                      for cid, name, d in zip(c.class_ids.tolist(), c.names, c.per_class(metric))]
+        class_rows = [
+            _delta_row(f"{cid} {name}", d, None, False)[:7]
+            for cid, name, d in zip(c.class_ids.tolist(), c.names, c.per_class(metric))
+        ]
         parts.append(f"Per class, {metric}:\n" + format_table(["class", *headers[1:7]], class_rows))
     if failures:
         verdict = "FAIL: " + "; ".join(map(str, failures))

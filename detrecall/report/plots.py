@@ -37,7 +37,8 @@ def parse_size(text: str) -> tuple[int, int]:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
         raise DetrecallError(
-            f"plot size must be WIDTHxHEIGHT in pixels, e.g. 800x600, got {text!r}") from None
+            f"plot size must be WIDTHxHEIGHT in pixels, e.g. 800x600, got {text!r}"
+        ) from None
     if not (100 <= w <= 10000 and 100 <= h <= 10000):
         raise DetrecallError(f"plot size must be 100 to 10000 pixels a side, got {text!r}")
     return w, h
@@ -67,8 +68,14 @@ def save_png(fig: Figure, path: str | Path) -> Path:
 def _class_lines(ax: Axes, xs: Sequence[np.ndarray], ys: Sequence[np.ndarray], names: Sequence[str]) -> None:
     many = len(names) > MAX_LEGEND
     for x, y, name in zip(xs, ys, names):
-        ax.plot(x, y, lw=0.6 if many else 1.2, alpha=0.5 if many else 0.9, label=name,
-                color="0.6" if many else None)
+        ax.plot(
+            x,
+            y,
+            lw=0.6 if many else 1.2,
+            alpha=0.5 if many else 0.9,
+            label=name,
+            color="0.6" if many else None,
+        )
 
 
 def _pr_axes(ax: Axes, title: str) -> None:
@@ -151,11 +158,21 @@ def draw_threshold_curves(ax: Axes, result: EvaluationResult) -> Axes:
     ax.plot(c.thresholds, c.f1, label=f, color="tab:green")
     if not np.isnan(best.threshold):
         ax.axvline(best.threshold, color="0.5", ls="--", lw=1)
-        ax.plot([best.threshold], [best.f1], "o", color="black", ms=8,
-                label=f"best {f}: {best.f1:.3f} at score >= {best.threshold:.3f}")
-    ax.set(xlim=(0, max(1.0, float(c.thresholds.max()) if len(c.thresholds) else 1.0)), ylim=(0, 1.02),
-           xlabel="score threshold (detections with score >= threshold count)", ylabel="value",
-           title=f"Precision, recall, {f} vs score threshold (IoU >= {p.iou_threshold:g}, all classes)")
+        ax.plot(
+            [best.threshold],
+            [best.f1],
+            "o",
+            color="black",
+            ms=8,
+            label=f"best {f}: {best.f1:.3f} at score >= {best.threshold:.3f}",
+        )
+    ax.set(
+        xlim=(0, max(1.0, float(c.thresholds.max()) if len(c.thresholds) else 1.0)),
+        ylim=(0, 1.02),
+        xlabel="score threshold (detections with score >= threshold count)",
+        ylabel="value",
+        title=f"Precision, recall, {f} vs score threshold (IoU >= {p.iou_threshold:g}, all classes)",
+    )
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize="small")
     return ax
@@ -169,10 +186,16 @@ def class_ap(result: EvaluationResult) -> tuple[list[str], np.ndarray, str]:
     """(names, AP, what AP) per class: COCO/LVIS AP, or VOC AP at its first IoU threshold."""
     if result.voc is not None:
         v = result.voc
-        return ([c.name for c in v.classes], np.array([c.ap[0] for c in v.classes], float),
-                f"VOC AP@{v.iou_thresholds[0]:g}")
-    return ([c.name for c in result.per_class], np.array([c.AP for c in result.per_class], float),
-            "AP@[.50:.95]")
+        return (
+            [c.name for c in v.classes],
+            np.array([c.ap[0] for c in v.classes], float),
+            f"VOC AP@{v.iou_thresholds[0]:g}",
+        )
+    return (
+        [c.name for c in result.per_class],
+        np.array([c.AP for c in result.per_class], float),
+        "AP@[.50:.95]",
+    )
 
 
 def draw_ap_bars(ax: Axes, result: EvaluationResult) -> Axes:
@@ -213,8 +236,14 @@ def draw_confusion(ax: Axes, result: EvaluationResult, normalized: bool = False)
     if m is None:
         raise DetrecallError("this result has no confusion matrix: evaluate with confusion=True")
     values = normalized_confusion(m) if normalized else m.astype(float)
-    image = ax.imshow(values, cmap="Blues", vmin=0, vmax=1 if normalized else max(1.0, float(m.max())),
-                      interpolation="nearest", aspect="auto")
+    image = ax.imshow(
+        values,
+        cmap="Blues",
+        vmin=0,
+        vmax=1 if normalized else max(1.0, float(m.max())),
+        interpolation="nearest",
+        aspect="auto",
+    )
     labels = [*result.point.names, "background"]
     if len(labels) <= MAX_LABELLED_CELLS + 1:
         ticks = np.arange(len(labels))
@@ -223,18 +252,28 @@ def draw_confusion(ax: Axes, result: EvaluationResult, normalized: bool = False)
         top = np.nanmax(values) if np.isfinite(values).any() else 1.0
         for (i, j), v in np.ndenumerate(values):
             if np.isfinite(v) and (v > 0 or not normalized):
-                ax.text(j, i, f"{v:.2f}" if normalized else f"{int(v)}", ha="center", va="center",
-                        fontsize="x-small" if len(labels) > 10 else "small",
-                        color="white" if v > 0.6 * top else "black")
-    ax.set(xlabel="predicted class", ylabel="true class",
-           title=f"Confusion matrix{', rows normalized' if normalized else ''} "
-                 f"(IoU >= {result.point.iou_threshold:g}, score >= {result.point.score_threshold:g})")
+                ax.text(
+                    j,
+                    i,
+                    f"{v:.2f}" if normalized else f"{int(v)}",
+                    ha="center",
+                    va="center",
+                    fontsize="x-small" if len(labels) > 10 else "small",
+                    color="white" if v > 0.6 * top else "black",
+                )
+    ax.set(
+        xlabel="predicted class",
+        ylabel="true class",
+        title=f"Confusion matrix{', rows normalized' if normalized else ''} "
+        f"(IoU >= {result.point.iou_threshold:g}, score >= {result.point.score_threshold:g})",
+    )
     ax.figure.colorbar(image, ax=ax, label="share of the true class" if normalized else "count")
     return ax
 
 
-def confusion_figure(result: EvaluationResult, size: tuple[int, int] = DEFAULT_SIZE,
-                     normalized: bool = False) -> Figure:
+def confusion_figure(
+    result: EvaluationResult, size: tuple[int, int] = DEFAULT_SIZE, normalized: bool = False
+) -> Figure:
     return _one_axes(size, draw_confusion, result, normalized)
 
 
@@ -271,11 +310,17 @@ def draw_ap_by_size(ax: Axes, result: EvaluationResult) -> Axes:
     width = 0.8 / len(groups)
     x = np.arange(len(sizes))
     for i, (label, values) in enumerate(groups):
-        ax.bar(x + (i - (len(groups) - 1) / 2) * width, np.nan_to_num(values), width,
-               label=label, color="black" if i == 0 else None)
+        ax.bar(
+            x + (i - (len(groups) - 1) / 2) * width,
+            np.nan_to_num(values),
+            width,
+            label=label,
+            color="black" if i == 0 else None,
+        )
     ax.set_xticks(x, sizes)
-    ax.set(ylim=(0, 1.02), ylabel="AP@[.50:.95]",
-           title="AP by object size (small < 32², medium < 96², large)")
+    ax.set(
+        ylim=(0, 1.02), ylabel="AP@[.50:.95]", title="AP by object size (small < 32², medium < 96², large)"
+    )
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize="small", ncols=2)
     return ax
@@ -292,11 +337,16 @@ def draw_reliability(ax: Axes, cal: Calibration) -> Axes:
     ax.plot([0, 1], [0, 1], ls="--", color="0.5", label="perfectly calibrated")
     ax.plot(cal.mean_score, cal.fraction_tp, "o-", color="tab:blue", label="detections")
     for x, y, n in zip(cal.mean_score, cal.fraction_tp, cal.count):
-        ax.annotate(str(int(n)), (x, y), textcoords="offset points", xytext=(0, 6), ha="center",
-                    fontsize="x-small")
-    ax.set(xlim=(0, 1), ylim=(0, 1.05), xlabel="mean score in bin",
-           ylabel=f"fraction true positive (IoU >= {cal.iou_threshold:g})",
-           title=f"Reliability of scores: ECE {cal.ece:.3f} ({cal.n_bins} bins; numbers: detections)")
+        ax.annotate(
+            str(int(n)), (x, y), textcoords="offset points", xytext=(0, 6), ha="center", fontsize="x-small"
+        )
+    ax.set(
+        xlim=(0, 1),
+        ylim=(0, 1.05),
+        xlabel="mean score in bin",
+        ylabel=f"fraction true positive (IoU >= {cal.iou_threshold:g})",
+        title=f"Reliability of scores: ECE {cal.ece:.3f} ({cal.n_bins} bins; numbers: detections)",
+    )
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", fontsize="small")
     return ax
@@ -306,8 +356,9 @@ def reliability_figure(cal: Calibration, size: tuple[int, int] = DEFAULT_SIZE) -
     return _one_axes(size, draw_reliability, cal)
 
 
-def figures(result: EvaluationResult, size: tuple[int, int] = DEFAULT_SIZE,
-            calibration: Calibration | None = None) -> dict[str, Figure]:
+def figures(
+    result: EvaluationResult, size: tuple[int, int] = DEFAULT_SIZE, calibration: Calibration | None = None
+) -> dict[str, Figure]:
     """Every plot that applies to the result, by file stem: pr_curves, pr_coco (COCO/LVIS),
     threshold, ap_per_class, ap_by_size (COCO/LVIS with size ranges), confusion and
     confusion_normalized (when computed), reliability (when `calibration` is given)."""
@@ -326,8 +377,12 @@ def figures(result: EvaluationResult, size: tuple[int, int] = DEFAULT_SIZE,
     return out
 
 
-def write_plots(result: EvaluationResult, directory: str | Path, size: tuple[int, int] = DEFAULT_SIZE,
-                calibration: Calibration | None = None) -> list[Path]:
+def write_plots(
+    result: EvaluationResult,
+    directory: str | Path,
+    size: tuple[int, int] = DEFAULT_SIZE,
+    calibration: Calibration | None = None,
+) -> list[Path]:
     """Every plot of `figures` as DIR/<stem>.png (the folder is created); the paths written."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)

@@ -21,11 +21,13 @@ def _num(v: float, width: int = 6) -> str:
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1) -> str:
     """The first `left` columns left-aligned (labels), the others right-aligned (numbers)."""
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
-              for i, h in enumerate(headers)]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+
     def line(cells: Sequence[str]) -> str:
-        return "  ".join(c.ljust(w) if i < left else c.rjust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+        return "  ".join(
+            c.ljust(w) if i < left else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
+        ).rstrip()
+
     return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])
 
 
@@ -36,8 +38,10 @@ def summary_text(result: EvaluationResult) -> str:
 
 
 def per_class_text(result: EvaluationResult) -> str:
-    rows = [[str(c.category_id), c.name, _num(c.AP), _num(c.AP50), _num(c.AP75), _num(c.AR100)]
-            for c in result.per_class]
+    rows = [
+        [str(c.category_id), c.name, _num(c.AP), _num(c.AP50), _num(c.AP75), _num(c.AR100)]
+        for c in result.per_class
+    ]
     md = result.params.max_dets[-1]
     return format_table(["id", "class", "AP", "AP50", "AP75", f"AR{md}"], rows, left=2)
 
@@ -48,19 +52,40 @@ def point_text(result: EvaluationResult) -> str:
     p = result.point
     rows = []
     for c in p.per_class:
-        rows.append([c.name, str(c.support), str(c.tp), str(c.fp), str(c.fn), _num(c.precision),
-                     _num(c.recall), _num(c.f1), _num(c.best_f1.threshold)])
+        rows.append(
+            [
+                c.name,
+                str(c.support),
+                str(c.tp),
+                str(c.fp),
+                str(c.fn),
+                _num(c.precision),
+                _num(c.recall),
+                _num(c.f1),
+                _num(c.best_f1.threshold),
+            ]
+        )
     c = p.counts
     for kind in ("micro", "macro", "weighted"):
         r = p.average(kind)
-        rows.append([f"{kind} avg", str(int(c.support.sum())), str(int(c.tp.sum())),
-                     str(int(c.fp.sum())), str(int(c.fn.sum())), _num(r.precision), _num(r.recall),
-                     _num(r.f1), _num(p.best_f1_overall.threshold) if kind == "micro" else ""])
+        rows.append(
+            [
+                f"{kind} avg",
+                str(int(c.support.sum())),
+                str(int(c.tp.sum())),
+                str(int(c.fp.sum())),
+                str(int(c.fn.sum())),
+                _num(r.precision),
+                _num(r.recall),
+                _num(r.f1),
+                _num(p.best_f1_overall.threshold) if kind == "micro" else "",
+            ]
+        )
     f = "F1" if p.beta == 1 else f"F{p.beta:g}"
-    title = (f"Operating point: IoU >= {p.iou_threshold:g}, score >= {p.score_threshold:g} "
-             f"({result.iou_type})")
+    title = f"Operating point: IoU >= {p.iou_threshold:g}, score >= {p.score_threshold:g} ({result.iou_type})"
     return f"{title}\n" + format_table(
-        ["class", "support", "TP", "FP", "FN", "precision", "recall", f, f"best-{f} thr"], rows)
+        ["class", "support", "TP", "FP", "FN", "precision", "recall", f, f"best-{f} thr"], rows
+    )
 
 
 def confusion_text(result: EvaluationResult) -> str:
@@ -71,14 +96,17 @@ def confusion_text(result: EvaluationResult) -> str:
     labels = [*result.point.names, "background"]
     rows = [[labels[i], *map(str, row)] for i, row in enumerate(m.tolist())]
     return "Confusion matrix (rows: truth, columns: prediction)\n" + format_table(
-        ["truth \\ pred", *labels], rows)
+        ["truth \\ pred", *labels], rows
+    )
 
 
 def lvis_text(result: EvaluationResult) -> str:
     """The LVIS summary as the `lvis` package prints its results ('n/a' where it prints -1)."""
     assert result.lvis is not None
-    return "\n".join(f" {name:<8} = {_num(float('nan') if v is None else v, 5)}"
-                     for name, v in result.lvis.to_dict().items())
+    return "\n".join(
+        f" {name:<8} = {_num(float('nan') if v is None else v, 5)}"
+        for name, v in result.lvis.to_dict().items()
+    )
 
 
 def voc_text(result: EvaluationResult) -> str:
@@ -86,11 +114,15 @@ def voc_text(result: EvaluationResult) -> str:
     v = result.voc
     assert v is not None
     thr = [f"AP@{t:g}" for t in v.iou_thresholds]
-    rows = [[str(c.category_id), c.name, str(c.npos), str(c.tp[0]), str(c.fp[0]), *map(_num, c.ap)]
-            for c in v.classes]
+    rows = [
+        [str(c.category_id), c.name, str(c.npos), str(c.tp[0]), str(c.fp[0]), *map(_num, c.ap)]
+        for c in v.classes
+    ]
     rows.append(["", "mAP", "", "", "", *map(_num, v.mAP)])
-    title = (f"Pascal VOC AP ({v.ap_method}{', pixel-inclusive boxes' if v.pixel_inclusive else ''}; "
-             f"TP/FP at IoU {v.iou_thresholds[0]:g})")
+    title = (
+        f"Pascal VOC AP ({v.ap_method}{', pixel-inclusive boxes' if v.pixel_inclusive else ''}; "
+        f"TP/FP at IoU {v.iou_thresholds[0]:g})"
+    )
     return f"{title}\n" + format_table(["id", "class", "GT", "TP", "FP", *thr], rows, left=2)
 
 
@@ -98,11 +130,17 @@ def result_text(result: EvaluationResult) -> str:
     if result.protocol == "voc":
         parts = [voc_text(result), point_text(result)]
     elif result.protocol == "lvis":
-        parts = [lvis_text(result), f"Per class ({result.iou_type}):\n{per_class_text(result)}",
-                 point_text(result)]
+        parts = [
+            lvis_text(result),
+            f"Per class ({result.iou_type}):\n{per_class_text(result)}",
+            point_text(result),
+        ]
     else:
-        parts = [summary_text(result), f"Per class ({result.iou_type}):\n{per_class_text(result)}",
-                 point_text(result)]
+        parts = [
+            summary_text(result),
+            f"Per class ({result.iou_type}):\n{per_class_text(result)}",
+            point_text(result),
+        ]
     if result.point.confusion is not None:
         parts.append(confusion_text(result))
     return "\n\n".join(parts) + "\n"
@@ -111,7 +149,6 @@ def result_text(result: EvaluationResult) -> str:
 def diagnostics_text(diagnosis: Diagnosis) -> str:
     """The findings, one line each."""
     return "Diagnostics\n" + "\n".join(diagnosis.lines())
-
 
 
 def use_rich(stream: TextIO, environ: Mapping[str, str]) -> bool:
@@ -140,8 +177,11 @@ def rich_table(table: Table) -> Any:
 
     out = RichTable(title=table.title, title_justify="left", box=box.SIMPLE_HEAD, title_style="bold")
     for header, kind in zip(table.headers, table.kinds):
-        out.add_column(header, justify="left" if kind in (LABEL, TEXT) else "right",
-                       style="bold" if kind == LABEL else None)
+        out.add_column(
+            header,
+            justify="left" if kind in (LABEL, TEXT) else "right",
+            style="bold" if kind == LABEL else None,
+        )
     for row in table.rows:
         out.add_row(*(_rich_cell(v, k) for v, k in zip(row, table.kinds)))
     return out
@@ -156,5 +196,6 @@ def print_rich(result: EvaluationResult, console: Any, diagnosis: Diagnosis | No
     if diagnosis is not None:
         console.print(Text("Diagnostics", style="bold"))
         for f in diagnosis.findings:
-            console.print(Text.assemble((f"{f.level}: ", "bold yellow" if f.level == "warning" else "dim"),
-                                        f.message))
+            console.print(
+                Text.assemble((f"{f.level}: ", "bold yellow" if f.level == "warning" else "dim"), f.message)
+            )

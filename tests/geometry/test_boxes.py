@@ -50,8 +50,11 @@ def test_iou_matrix_of_faster_coco_eval_image_2299() -> None:
     g = [a for a in gt["annotations"] if a["image_id"] == 2299 and a["category_id"] == 1]
     d = [r for r in dt if r["image_id"] == 2299 and r["category_id"] == 1]
     order = np.argsort([-r["score"] for r in d], kind="mergesort")[:100]
-    ours = box_iou(np.array([d[i]["bbox"] for i in order]), np.array([a["bbox"] for a in g]),
-                   np.array([a.get("iscrowd", 0) for a in g], bool))
+    ours = box_iou(
+        np.array([d[i]["bbox"] for i in order]),
+        np.array([a["bbox"] for a in g]),
+        np.array([a.get("iscrowd", 0) for a in g], bool),
+    )
     expected = np.load(folder / "tests/dataset/2299_1.npy")
     assert ours.shape == expected.shape
     assert np.array_equal(ours, expected)

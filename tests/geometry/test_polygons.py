@@ -50,8 +50,11 @@ def test_square_turned_45_degrees() -> None:
     turned, axis = rotated_box_polygons(np.array([[1, 1, 2, 2, math.pi / 4], [1, 1, 2, 2, 0]]))
     assert_allclose(shapely.area(shapely.intersection(turned, axis)), 8 * math.sqrt(2) - 8, rtol=1e-14)
     assert_allclose(iou_of(turned, axis), 1 / math.sqrt(2), rtol=1e-14)
-    assert_allclose(rotated_box_bounds(np.array([[1, 1, 2, 2, math.pi / 4]])),
-                    [[1 - math.sqrt(2), 1 - math.sqrt(2), 2 * math.sqrt(2), 2 * math.sqrt(2)]], rtol=1e-14)
+    assert_allclose(
+        rotated_box_bounds(np.array([[1, 1, 2, 2, math.pi / 4]])),
+        [[1 - math.sqrt(2), 1 - math.sqrt(2), 2 * math.sqrt(2), 2 * math.sqrt(2)]],
+        rtol=1e-14,
+    )
 
 
 def random_shapes(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -66,11 +69,17 @@ def random_shapes(rng: np.random.Generator, n: int) -> np.ndarray:
             rad = rng.uniform(1, 6, k)
             out.append(shapely.Polygon(np.c_[cx + rad * np.cos(ang), cy + rad * np.sin(ang)]))
         elif kind == 1:
-            out.append(rotated_box_polygons(np.array([[cx, cy, *rng.uniform(0.5, 10, 2),
-                                                       rng.uniform(-np.pi, np.pi)]]))[0])
+            out.append(
+                rotated_box_polygons(
+                    np.array([[cx, cy, *rng.uniform(0.5, 10, 2), rng.uniform(-np.pi, np.pi)]])
+                )[0]
+            )
         elif kind == 2:
-            out.append(shapely.Point(cx, cy).buffer(rng.uniform(2, 6)).difference(
-                shapely.Point(cx + 0.5, cy).buffer(1)))
+            out.append(
+                shapely.Point(cx, cy)
+                .buffer(rng.uniform(2, 6))
+                .difference(shapely.Point(cx + 0.5, cy).buffer(1))
+            )
         else:
             out.append(shapely.MultiPolygon([square(cx, cy, 2), square(cx + 3, cy + 1, 3)]))
     return np.array(out, dtype=object)
@@ -82,9 +91,7 @@ def test_pairs_equal_shapely_scalar_functions(seed: int) -> None:
     dt, gt = random_shapes(rng, 400), random_shapes(rng, 400)
     crowd = rng.random(400) < 0.2
     ours = polygon_iou_pairs(dt, gt, crowd)
-    expected = [
-        a.intersection(b).area / (a.area if c else a.union(b).area) for a, b, c in zip(dt, gt, crowd)
-    ]
+    expected = [a.intersection(b).area / (a.area if c else a.union(b).area) for a, b, c in zip(dt, gt, crowd)]
     assert (ours > 0).sum() > 50  # the draw overlaps often enough to test something
     assert_allclose(ours, expected, atol=1e-12, rtol=0)
 
@@ -125,8 +132,7 @@ def test_angle_convention() -> None:
     deg = rotated_box_polygons(np.array([[5, 5, 4, 2, 30.0]]), angle_unit="degrees")[0]
     rad = rotated_box_polygons(np.array([[5, 5, 4, 2, math.pi / 6]]))[0]
     assert_allclose(deg.symmetric_difference(rad).area, 0, atol=1e-12)
-    assert_allclose(rotated_box_bounds(np.array([[5, 5, 4, 2, 90.0]]), "degrees"), [[4, 3, 2, 4]],
-                    atol=1e-12)
+    assert_allclose(rotated_box_bounds(np.array([[5, 5, 4, 2, 90.0]]), "degrees"), [[4, 3, 2, 4]], atol=1e-12)
     with pytest.raises(ValueError, match="angle_unit"):
         rotated_box_polygons(np.array([[0, 0, 1, 1, 0]]), angle_unit="turns")  # type: ignore[arg-type]
 
@@ -138,13 +144,34 @@ def test_zero_size_rotated_box_is_empty() -> None:
 
 
 def test_rings_are_merged_and_repaired() -> None:
-    coords = np.array([
-        [0, 0], [2, 0], [2, 2], [0, 2],  # object 0: a square
-        [0, 0], [2, 2], [2, 0], [0, 2],  # object 1: a bow-tie (self-intersecting)
-        [0, 0], [2, 0], [2, 2], [0, 2], [1, 1], [3, 1], [3, 3], [1, 3],  # object 2: overlapping parts
-        [0, 0], [1, 1], [2, 2],  # object 3: no area
-        [0, 0], [1, 0], [1, 1], [0, 0],  # object 4: a ring given closed (first point repeated)
-    ], float)
+    coords = np.array(
+        [
+            [0, 0],
+            [2, 0],
+            [2, 2],
+            [0, 2],  # object 0: a square
+            [0, 0],
+            [2, 2],
+            [2, 0],
+            [0, 2],  # object 1: a bow-tie (self-intersecting)
+            [0, 0],
+            [2, 0],
+            [2, 2],
+            [0, 2],
+            [1, 1],
+            [3, 1],
+            [3, 3],
+            [1, 3],  # object 2: overlapping parts
+            [0, 0],
+            [1, 1],
+            [2, 2],  # object 3: no area
+            [0, 0],
+            [1, 0],
+            [1, 1],
+            [0, 0],  # object 4: a ring given closed (first point repeated)
+        ],
+        float,
+    )
     sizes = np.array([4, 4, 4, 4, 3, 4])
     owner = np.array([0, 1, 2, 2, 3, 4])
     shapes, repaired = polygons_from_rings(coords, sizes, owner, 6)
@@ -152,9 +179,10 @@ def test_rings_are_merged_and_repaired() -> None:
     assert_allclose(shapely.area(shapes), [4, 2, 7, 0, 0.5, 0])  # bow-tie: both triangles kept
     assert shapely.is_valid(shapes).all()
     assert shapely.is_empty(shapes).tolist() == [False, False, False, True, False, True]
-    assert_allclose(ring_bounds(coords, sizes, owner, 6),
-                    [[0, 0, 2, 2], [0, 0, 2, 2], [0, 0, 3, 3], [0, 0, 2, 2], [0, 0, 1, 1], [0, 0, 0, 0]])
-
+    assert_allclose(
+        ring_bounds(coords, sizes, owner, 6),
+        [[0, 0, 2, 2], [0, 0, 2, 2], [0, 0, 3, 3], [0, 0, 2, 2], [0, 0, 1, 1], [0, 0, 0, 0]],
+    )
 
 
 def test_invalid_shapes_that_geos_cannot_intersect_are_refused() -> None:

@@ -45,16 +45,20 @@ def _in_format(box: np.ndarray, box_format: str) -> np.ndarray:
     return box.reshape(-1, 4)
 
 
-def _arrays(gt: dict, dt: list, box_format: str, *, masks: bool = False,
-            ids: bool = True) -> tuple[list, list]:
+def _arrays(
+    gt: dict, dt: list, box_format: str, *, masks: bool = False, ids: bool = True
+) -> tuple[list, list]:
     targets, preds = [], []
     sizes = {im["id"]: (im["height"], im["width"]) for im in gt["images"]}
     for image in sorted(sizes):
         anns = [a for a in gt["annotations"] if a["image_id"] == image]
         res = [d for d in dt if d["image_id"] == image]
-        t = {"boxes": Tensor(_in_format(np.array([a["bbox"] for a in anns], float), box_format)),
-             "labels": Tensor(np.array([a["category_id"] for a in anns], np.int64)),
-             "iscrowd": Tensor([a["iscrowd"] for a in anns]), "area": Tensor([a["area"] for a in anns])}
+        t = {
+            "boxes": Tensor(_in_format(np.array([a["bbox"] for a in anns], float), box_format)),
+            "labels": Tensor(np.array([a["category_id"] for a in anns], np.int64)),
+            "iscrowd": Tensor([a["iscrowd"] for a in anns]),
+            "area": Tensor([a["area"] for a in anns]),
+        }
         p = {"scores": Tensor([d["score"] for d in res]), "labels": Tensor([d["category_id"] for d in res])}
         if ids:
             t["image_id"] = Tensor(image)
@@ -116,16 +120,22 @@ def test_areas_follow_the_coco_rules() -> None:
     gt, dt = read_arrays(t, p, iou_type="segm")
     assert gt.area.tolist() == [12.0] and dt.area.tolist() == [20.0]  # mask area; results keep w*h
     assert gt.images.height.tolist() == [20] and gt.masks is not None
-    gt, dt = read_arrays([{**t[0], "area": [7.0]}], [{"labels": [1], "scores": [0.5], "masks": m}],
-                         iou_type="segm")
+    gt, dt = read_arrays(
+        [{**t[0], "area": [7.0]}], [{"labels": [1], "scores": [0.5], "masks": m}], iou_type="segm"
+    )
     assert gt.area.tolist() == [7.0]  # given
     assert dt.area.tolist() == [12.0] and dt.box.tolist() == [[2, 2, 4, 3]]  # masks alone: from the mask
 
 
 def test_categories_by_list_or_dict_or_from_the_labels() -> None:
     t = [{"boxes": np.array([[0, 0, 2, 2]]), "labels": np.array([1])}]
-    p = [{"boxes": np.array([[0, 0, 2, 2], [5, 5, 6, 6]]), "labels": np.array([1, 2]),
-          "scores": np.array([0.9, 0.8])}]
+    p = [
+        {
+            "boxes": np.array([[0, 0, 2, 2], [5, 5, 6, 6]]),
+            "labels": np.array([1, 2]),
+            "scores": np.array([0.9, 0.8]),
+        }
+    ]
     r = _quiet(t, p, categories=["bg", "cat", "dog"])
     assert [c.name for c in r.per_class] == ["bg", "cat", "dog"]
     assert [c.name for c in _quiet(t, p, categories={1: "cat", 2: "dog"}).per_class] == ["cat", "dog"]
@@ -136,10 +146,14 @@ def test_categories_by_list_or_dict_or_from_the_labels() -> None:
 
 
 def test_empty_images_and_image_ids() -> None:
-    t = [{"boxes": np.zeros((0, 4)), "labels": np.zeros(0, np.int64)},
-         {"boxes": [[0, 0, 4, 4]], "labels": [0], "image_id": 42}]
-    p = [{"boxes": [], "labels": [], "scores": []},
-         {"boxes": [[0, 0, 4, 4]], "labels": [0], "scores": [1.0], "image_id": 42}]
+    t = [
+        {"boxes": np.zeros((0, 4)), "labels": np.zeros(0, np.int64)},
+        {"boxes": [[0, 0, 4, 4]], "labels": [0], "image_id": 42},
+    ]
+    p = [
+        {"boxes": [], "labels": [], "scores": []},
+        {"boxes": [[0, 0, 4, 4]], "labels": [0], "scores": [1.0], "image_id": 42},
+    ]
     r = evaluate(t, p, categories=["a"])
     assert r.coco.AP == pytest.approx(1.0, abs=1e-15)
     assert r.matches.det_image.tolist() == [42]
@@ -159,7 +173,7 @@ def test_streaming_arrays_equal_one_pass(box_format: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
         for start in range(0, len(targets), 3):
-            ev.update(targets[start:start + 3], preds[start:start + 3])  # ids continue: 0, 1, 2, ...
+            ev.update(targets[start : start + 3], preds[start : start + 3])  # ids continue: 0, 1, 2, ...
     assert_array_equal(ev.compute().coco.stats, whole.coco.stats)
     with pytest.raises(DetrecallError, match="categories="):
         Evaluator().update(targets, preds)
@@ -168,11 +182,19 @@ def test_streaming_arrays_equal_one_pass(box_format: str) -> None:
 def test_bool_flags_are_read_like_0_1() -> None:
     # torch users pass bool tensors for iscrowd / ignore
     t = [{"boxes": [[0, 0, 10, 10], [20, 20, 30, 30], [40, 40, 50, 50]], "labels": [0, 0, 0]}]
-    p = [{"boxes": [[0, 0, 10, 10], [20, 20, 30, 30], [40, 40, 50, 50]], "labels": [0, 0, 0],
-          "scores": [0.9, 0.8, 0.7]}]
+    p = [
+        {
+            "boxes": [[0, 0, 10, 10], [20, 20, 30, 30], [40, 40, 50, 50]],
+            "labels": [0, 0, 0],
+            "scores": [0.9, 0.8, 0.7],
+        }
+    ]
     as_ints = evaluate([{**t[0], "iscrowd": [0, 1, 0], "ignore": [0, 0, 1]}], p, iou_thresholds=[0.5])
-    as_bools = evaluate([{**t[0], "iscrowd": Tensor([False, True, False]),
-                          "ignore": Tensor(np.array([False, False, True]))}], p, iou_thresholds=[0.5])
+    as_bools = evaluate(
+        [{**t[0], "iscrowd": Tensor([False, True, False]), "ignore": Tensor(np.array([False, False, True]))}],
+        p,
+        iou_thresholds=[0.5],
+    )
     assert_array_equal(as_bools.coco.stats, as_ints.coco.stats)
     c = as_bools.point.per_class[0]
     assert (c.tp, c.fp, c.fn) == (1, 0, 0)  # the crowd and the ignored box are neither TP nor FN

@@ -16,10 +16,24 @@ from tests.oracle import random_coco, reference
 GT = {
     "images": [{"id": 7, "width": 100, "height": 80}, {"id": 3, "width": 50, "height": 50}],
     "annotations": [
-        {"id": 1, "image_id": 7, "category_id": 2, "bbox": [10, 10, 20, 20], "area": 400,
-         "iscrowd": 0, "segmentation": [[10, 10, 30, 10, 30, 30, 10, 30]]},
-        {"id": 2, "image_id": 3, "category_id": 1, "bbox": [0, 0, 5, 5], "area": 25,
-         "iscrowd": 0, "segmentation": [[0, 0, 5, 0, 5, 5, 0, 5]]},
+        {
+            "id": 1,
+            "image_id": 7,
+            "category_id": 2,
+            "bbox": [10, 10, 20, 20],
+            "area": 400,
+            "iscrowd": 0,
+            "segmentation": [[10, 10, 30, 10, 30, 30, 10, 30]],
+        },
+        {
+            "id": 2,
+            "image_id": 3,
+            "category_id": 1,
+            "bbox": [0, 0, 5, 5],
+            "area": 25,
+            "iscrowd": 0,
+            "segmentation": [[0, 0, 5, 0, 5, 5, 0, 5]],
+        },
     ],
     "categories": [{"id": 1, "name": "cat"}, {"id": 2, "name": "dog"}],
 }
@@ -51,8 +65,11 @@ def test_mask_results_get_area_and_box_from_the_mask():
 
     rle = mask_utils.frPyObjects([[10, 10, 30, 10, 30, 30, 10, 30]], 80, 100)[0]
     rle["counts"] = rle["counts"].decode()
-    dt = read_coco_results([{"image_id": 7, "category_id": 2, "segmentation": rle, "score": 1.0}],
-                           read_coco_gt(GT, masks=True), masks=True)
+    dt = read_coco_results(
+        [{"image_id": 7, "category_id": 2, "segmentation": rle, "score": 1.0}],
+        read_coco_gt(GT, masks=True),
+        masks=True,
+    )
     assert dt.area[0] == mask_utils.area(rle)
     assert dt.box[0].tolist() == mask_utils.toBbox(rle).tolist()
 
@@ -66,10 +83,8 @@ def test_polygon_and_uncompressed_rle_results_are_accepted():
     counts = np.diff(np.r_[0, changes]).tolist()
     counts[-1] = flat.size - sum(counts[:-1])
     dt = [
-        {"image_id": 3, "category_id": 1, "segmentation": {"size": [50, 50], "counts": counts},
-         "score": 0.5},
-        {"image_id": 7, "category_id": 2, "segmentation": [[10, 10, 30, 10, 30, 30, 10, 30]],
-         "score": 0.4},
+        {"image_id": 3, "category_id": 1, "segmentation": {"size": [50, 50], "counts": counts}, "score": 0.5},
+        {"image_id": 7, "category_id": 2, "segmentation": [[10, 10, 30, 10, 30, 30, 10, 30]], "score": 0.4},
     ]
     r = evaluate(GT, dt, "segm")
     assert r.coco.AP50 > 0.99
@@ -80,17 +95,26 @@ def test_polygon_and_uncompressed_rle_results_are_accepted():
     [
         (None, lambda d: d[0].pop("score"), "result 0: score: missing (expected a number)"),
         (None, lambda d: d[0].update(image_id="7"), "result 0: image_id: is '7' (expected an integer)"),
-        (None, lambda d: d[0].update(bbox=[1, 2, -3.0, 4]),
-         "result 0: bbox: has negative width -3.0 (expected [x, y, w, h] with w, h >= 0)"),
+        (
+            None,
+            lambda d: d[0].update(bbox=[1, 2, -3.0, 4]),
+            "result 0: bbox: has negative width -3.0 (expected [x, y, w, h] with w, h >= 0)",
+        ),
         (None, lambda d: d[0].update(bbox=[1, 2, 3]), "result 0: bbox: is [1, 2, 3]"),
         (None, lambda d: d[0].update(bbox=[1, math.inf, 3, 4]), "result 0: bbox: is [1.0, inf"),
         (None, lambda d: d[0].update(score=math.nan), "result 0: score: is nan (expected a finite"),
         (None, lambda d: d[0].update(image_id=99), "result 0: image_id: 99 not found in the ground"),
-        (None, lambda d: d[0].update(category_id=5),
-         "result 0: category_id: 5 not found in the ground truth's categories"),
+        (
+            None,
+            lambda d: d[0].update(category_id=5),
+            "result 0: category_id: 5 not found in the ground truth's categories",
+        ),
         (None, lambda d: d.append("x"), "result 1: is str 'x', expected an object"),
-        (lambda g: g["annotations"][1].update(image_id=8),
-         None, "annotation 1: image_id: 8 not found in the file's images"),
+        (
+            lambda g: g["annotations"][1].update(image_id=8),
+            None,
+            "annotation 1: image_id: 8 not found in the file's images",
+        ),
         (lambda g: g["annotations"][0].update(iscrowd=2), None, "annotation 0: iscrowd: is 2"),
         (lambda g: g["images"].append({"id": 7}), None, "image 2: id: 7 appears twice"),
         (lambda g: g.pop("images"), None, "missing key 'images'"),
@@ -160,8 +184,7 @@ def test_annotation_id_zero_is_matched_like_any_other():
 
 def test_detections_of_unknown_categories_are_an_error_not_a_silent_drop():
     gt, dt = random_coco(4)
-    dt = dt + [{"image_id": gt["images"][0]["id"], "category_id": 99, "bbox": [0, 0, 5, 5],
-                "score": 0.99}]
+    dt = dt + [{"image_id": gt["images"][0]["id"], "category_id": 99, "bbox": [0, 0, 5, 5], "score": 0.99}]
     reference(gt, dt)  # pycocotools quietly evaluates without it
     with pytest.raises(InputError, match=r"result \d+: category_id: 99 not found"):
         evaluate(gt, dt)
@@ -204,8 +227,9 @@ def test_fast_mask_file_path_reads_exactly_what_the_general_path_reads(tmp_path)
     for field in ("image_id", "category_id", "box", "area", "score"):
         assert np.array_equal(getattr(fast, field), getattr(general, field)), field
     assert [m["counts"] for m in fast.masks] == [m["counts"] for m in general.masks]
-    assert_allclose(evaluate(gt_dict, path, "segm").coco.stats, reference(gt_dict, dt_list, "segm").stats,
-                    atol=1e-9)
+    assert_allclose(
+        evaluate(gt_dict, path, "segm").coco.stats, reference(gt_dict, dt_list, "segm").stats, atol=1e-9
+    )
 
 
 @pytest.mark.parametrize(
@@ -217,8 +241,9 @@ def test_fast_mask_file_path_reads_exactly_what_the_general_path_reads(tmp_path)
 )
 def test_mask_file_errors_are_located(segmentation, expected, tmp_path):
     path = tmp_path / "dt.json"
-    path.write_text(json.dumps([{"image_id": 7, "category_id": 2, "segmentation": segmentation,
-                                 "score": 0.5}]))
+    path.write_text(
+        json.dumps([{"image_id": 7, "category_id": 2, "segmentation": segmentation, "score": 0.5}])
+    )
     with pytest.raises(InputError) as info:
         evaluate(GT, path, "segm")
     assert f"dt.json: {expected}" in str(info.value)
@@ -240,8 +265,12 @@ def test_mask_results_with_boxes_take_pycocotools_box_branch(with_box, tmp_path)
     gt = read_coco_gt(gt_dict, masks=True)
     fast, general = read_coco_results(path, gt, masks=True), read_coco_results(dt_list, gt, masks=True)
     assert np.array_equal(fast.area, general.area) and np.array_equal(fast.box, general.box)
-    assert_allclose(evaluate(gt_dict, path, "segm").coco.stats, reference(gt_dict, dt_list, "segm").stats,
-                    atol=1e-9, rtol=0)
+    assert_allclose(
+        evaluate(gt_dict, path, "segm").coco.stats,
+        reference(gt_dict, dt_list, "segm").stats,
+        atol=1e-9,
+        rtol=0,
+    )
 
 
 @pytest.mark.parametrize("trap", [False, True])

@@ -23,15 +23,17 @@ def test_tensorflow_style_csv_by_hand(tmp_path: Path) -> None:
         "b.jpg,640,480,dog,10,20,110,70\n"
         "a.jpg,320,240,cat,0,0,32,24\n"
         "a.jpg,320,240,dog,5,5,6,8\n"
-        "c.jpg,100,100,,,,,\n")  # an image without objects
+        "c.jpg,100,100,,,,,\n"
+    )  # an image without objects
     gt = read_csv_gt(tmp_path / "gt.csv")
     assert gt.images.file_names == ("a.jpg", "b.jpg", "c.jpg") and gt.images.ids.tolist() == [0, 1, 2]
     assert gt.images.width.tolist() == [320, 640, 100]
     assert gt.categories.names == ("cat", "dog")
     assert gt.image_id.tolist() == [0, 0, 1] and gt.category_id.tolist() == [0, 1, 1]
     assert_allclose(gt.box, [[0, 0, 32, 24], [5, 5, 1, 3], [10, 20, 100, 50]])
-    (tmp_path / "dt.csv").write_text("Image,Label,Left,Top,Right,Bottom,Confidence\n"
-                                     "a,cat,0,0,32,24,0.9\nb.jpg,dog,10,20,110,70,0.8\n")
+    (tmp_path / "dt.csv").write_text(
+        "Image,Label,Left,Top,Right,Bottom,Confidence\na,cat,0,0,32,24,0.9\nb.jpg,dog,10,20,110,70,0.8\n"
+    )
     dt = read_csv_predictions(tmp_path / "dt.csv", gt)  # image by stem or file name
     assert dt.image_id.tolist() == [0, 1] and dt.category_id.tolist() == [0, 1]
     assert [(c.tp, c.fp, c.fn) for c in evaluate(gt, dt).point.per_class] == [(1, 0, 0), (1, 0, 1)]
@@ -80,17 +82,23 @@ def test_round_trip_equals_pycocotools(seed: int, box_format: str, tmp_path: Pat
 
 
 def test_writer_header(tmp_path: Path) -> None:
-    g = read_coco_gt({"images": [{"id": 1, "width": 10, "height": 10}],
-                      "categories": [{"id": 4, "name": "7"}],  # a number as a name: written by id
-                      "annotations": [{"id": 1, "image_id": 1, "category_id": 4, "bbox": [1, 1, 2, 2]}]})
+    g = read_coco_gt(
+        {
+            "images": [{"id": 1, "width": 10, "height": 10}],
+            "categories": [{"id": 4, "name": "7"}],  # a number as a name: written by id
+            "annotations": [{"id": 1, "image_id": 1, "category_id": 4, "bbox": [1, 1, 2, 2]}],
+        }
+    )
     write_csv(g, tmp_path / "g.csv")
-    assert (tmp_path / "g.csv").read_text() == ("image,class,x1,y1,x2,y2,width,height\n"
-                                                "1,4,1.0,1.0,3.0,3.0,10,10\n")
+    assert (tmp_path / "g.csv").read_text() == (
+        "image,class,x1,y1,x2,y2,width,height\n1,4,1.0,1.0,3.0,3.0,10,10\n"
+    )
 
 
 def test_an_empty_class_with_a_box_is_an_error(tmp_path: Path) -> None:
-    (tmp_path / "gt.csv").write_text("image,class,x1,y1,x2,y2\na.jpg,cat,0,0,1,1\nb.jpg,,0,0,2,2\n"
-                                     "c.jpg,,,,,\n")  # c: an image without objects, fine
+    (tmp_path / "gt.csv").write_text(
+        "image,class,x1,y1,x2,y2\na.jpg,cat,0,0,1,1\nb.jpg,,0,0,2,2\nc.jpg,,,,,\n"
+    )  # c: an image without objects, fine
     with pytest.raises(InputError, match=r"gt.csv: line 3: class: is empty"):
         read_csv_gt(tmp_path / "gt.csv")
     (tmp_path / "dt.csv").write_text("image,class,x1,y1,x2,y2,score\na.jpg,,0,0,1,1,0.5\n")
@@ -108,18 +116,26 @@ def test_image_ids_are_the_stems_as_numbers_as_in_yolo(tmp_path: Path) -> None:
     (labels / "000123.txt").write_text("0 0.5 0.5 0.1 0.1\n")
     (labels / "sizes.csv").write_text("image,width,height\n000123.jpg,10,10\n7.png,10,10\n")
     assert read_yolo_gt(labels).images.ids.tolist() == gt.images.ids.tolist()
-    (tmp_path / "dt.csv").write_text("image,class,x1,y1,x2,y2,score\n123,cat,0,0,1,1,0.5\n"
-                                     "000123,cat,0,0,1,1,0.4\n7.png,cat,0,0,2,2,0.5\n")
+    (tmp_path / "dt.csv").write_text(
+        "image,class,x1,y1,x2,y2,score\n123,cat,0,0,1,1,0.5\n000123,cat,0,0,1,1,0.4\n7.png,cat,0,0,2,2,0.5\n"
+    )
     assert read_csv_predictions(tmp_path / "dt.csv", gt).image_id.tolist() == [7, 123, 123]
 
 
 def test_predictions_by_image_id_on_coco_ground_truth(tmp_path: Path) -> None:
-    gt = read_coco_gt({"images": [{"id": 5, "file_name": "a.jpg", "width": 9, "height": 9},
-                                  {"id": 1, "file_name": "5.jpg", "width": 9, "height": 9},
-                                  {"id": 2, "file_name": "b.jpg", "width": 9, "height": 9}],
-                       "categories": [{"id": 1, "name": "cat"}],
-                       "annotations": [{"id": 1, "image_id": 2, "category_id": 1, "bbox": [0, 0, 1, 1]}]})
-    (tmp_path / "dt.csv").write_text("image_id,class,x1,y1,x2,y2,score\n2,cat,0,0,1,1,0.5\n"
-                                     "5,cat,0,0,1,1,0.4\na,cat,0,0,1,1,0.3\n")
+    gt = read_coco_gt(
+        {
+            "images": [
+                {"id": 5, "file_name": "a.jpg", "width": 9, "height": 9},
+                {"id": 1, "file_name": "5.jpg", "width": 9, "height": 9},
+                {"id": 2, "file_name": "b.jpg", "width": 9, "height": 9},
+            ],
+            "categories": [{"id": 1, "name": "cat"}],
+            "annotations": [{"id": 1, "image_id": 2, "category_id": 1, "bbox": [0, 0, 1, 1]}],
+        }
+    )
+    (tmp_path / "dt.csv").write_text(
+        "image_id,class,x1,y1,x2,y2,score\n2,cat,0,0,1,1,0.5\n5,cat,0,0,1,1,0.4\na,cat,0,0,1,1,0.3\n"
+    )
     dt = read_csv_predictions(tmp_path / "dt.csv", gt)  # COCO ids are real: found by id text,
     assert dt.image_id[dt.file_index.argsort()].tolist() == [2, 1, 5]  # after names ("5" is 5.jpg)

@@ -54,8 +54,9 @@ def _pycocotools(gt_path: Path, dt_path: Path, iou_type: str) -> COCOeval:
     return ev
 
 
-@pytest.mark.parametrize(("seed", "iou_type"),
-                         [(s, "bbox") for s in range(5)] + [(s, "segm") for s in range(3)])
+@pytest.mark.parametrize(
+    ("seed", "iou_type"), [(s, "bbox") for s in range(5)] + [(s, "segm") for s in range(3)]
+)
 def test_coco_writer_read_back_by_pycocotools(seed: int, iou_type: str, tmp_path: Path) -> None:
     gt, dt = random_coco(seed, segm=iou_type == "segm")
     if not dt:
@@ -64,16 +65,25 @@ def test_coco_writer_read_back_by_pycocotools(seed: int, iou_type: str, tmp_path
     g = read_coco_gt(gt, masks=masks)
     write_coco_gt(g, tmp_path / "gt.json")
     write_coco_results(read_coco_results(dt, g, masks=masks), tmp_path / "dt.json")
-    assert_allclose(_pycocotools(tmp_path / "gt.json", tmp_path / "dt.json", iou_type).stats,
-                    reference(gt, dt, iou_type).stats, atol=1e-12, rtol=0)
+    assert_allclose(
+        _pycocotools(tmp_path / "gt.json", tmp_path / "dt.json", iou_type).stats,
+        reference(gt, dt, iou_type).stats,
+        atol=1e-12,
+        rtol=0,
+    )
     written = json.loads((tmp_path / "gt.json").read_text())
     assert [a["id"] for a in written["annotations"]] == g.ann_id.tolist()
 
 
 def test_ignored_rows_are_written_with_an_ignore_flag(tmp_path: Path) -> None:
-    gt = {"images": [{"id": 1, "width": 9, "height": 9}], "categories": [{"id": 1, "name": "a"}],
-          "annotations": [{"id": 5, "image_id": 1, "category_id": 1, "bbox": [0, 0, 2, 2], "ignore": 1},
-                          {"id": 0, "image_id": 1, "category_id": 1, "bbox": [4, 4, 2, 2]}]}
+    gt = {
+        "images": [{"id": 1, "width": 9, "height": 9}],
+        "categories": [{"id": 1, "name": "a"}],
+        "annotations": [
+            {"id": 5, "image_id": 1, "category_id": 1, "bbox": [0, 0, 2, 2], "ignore": 1},
+            {"id": 0, "image_id": 1, "category_id": 1, "bbox": [4, 4, 2, 2]},
+        ],
+    }
     write_coco_gt(read_coco_gt(gt), tmp_path / "gt.json")
     anns = json.loads((tmp_path / "gt.json").read_text())["annotations"]
     assert [a["id"] for a in anns] == [1, 2]  # an id 0 (pycocotools: unmatched) gets renumbered
@@ -104,9 +114,12 @@ def test_cli_converts_and_evaluates_every_format(tmp_path: Path, capsys: pytest.
         assert_allclose([got[k] for k in got], [want_coco[k] for k in got], atol=1e-9, rtol=0)
     # YOLO has no crowds: the CLI says so, once, as a warning
     code, _, err = _run(capsys, "convert", gt, tmp_path / "labels", "--to", "yolo")
-    assert code == 0 and err == ("detrecall: warning: " + str(tmp_path / "labels")
-                                 + ": 2 crowd or ignored annotation(s) have no YOLO form and were left out "
-                                 "(first: annotation id 9)\n")
+    assert code == 0 and err == (
+        "detrecall: warning: "
+        + str(tmp_path / "labels")
+        + ": 2 crowd or ignored annotation(s) have no YOLO form and were left out "
+        "(first: annotation id 9)\n"
+    )
     assert _run(capsys, "convert", dt, tmp_path / "preds", "--to", "yolo", "--kind", "dt", "--gt", gt)[0] == 0
     code, out, err = _run(capsys, "evaluate", tmp_path / "labels", tmp_path / "preds", "--format", "json")
     assert code == 0 and err == ""
@@ -118,24 +131,36 @@ def test_cli_format_flags_override_detection(tmp_path: Path, capsys: pytest.Capt
     (tmp_path / "dt.dat").write_text("image,class,x,y,w,h,score\na,cat,0,0,10,10,0.5\n")
     code, _, err = _run(capsys, "evaluate", tmp_path / "gt.dat", tmp_path / "dt.dat")
     assert code == 2 and "cannot tell the format" in err
-    code, out, err = _run(capsys, "evaluate", tmp_path / "gt.dat", tmp_path / "dt.dat", "--gt-format", "csv",
-                          "--dt-format", "csv", "--format", "json")
+    code, out, err = _run(
+        capsys,
+        "evaluate",
+        tmp_path / "gt.dat",
+        tmp_path / "dt.dat",
+        "--gt-format",
+        "csv",
+        "--dt-format",
+        "csv",
+        "--format",
+        "json",
+    )
     assert code == 0, err
     assert json.loads(out)["coco"]["AP50"] == pytest.approx(1.0, abs=1e-15)
 
 
 def test_data_warnings_once_each_with_a_count(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (tmp_path / "gt.csv").write_text("image,class,x1,y1,x2,y2,width,height\na,cat,0,0,10,10,20,20\n"
-                                     "a,dog,12,12,25,15,20,20\n")
+    (tmp_path / "gt.csv").write_text(
+        "image,class,x1,y1,x2,y2,width,height\na,cat,0,0,10,10,20,20\na,dog,12,12,25,15,20,20\n"
+    )
     (tmp_path / "names.txt").write_text("cat\ndog\nbird\n")
     (tmp_path / "dt.csv").write_text(
         "image,class,x1,y1,x2,y2,score\n"
-        "a,cat,0,0,10,10,1.5\n"     # score above 1
+        "a,cat,0,0,10,10,1.5\n"  # score above 1
         "a,cat,0,0,10,10,0.5\n"
-        "a,cat,0,0,10,10,0.5\n"     # duplicate
-        "a,cat,0,0,10,10,0.5\n"     # duplicate
-        "a,bird,-3,0,10,10,0.4\n"   # outside the image; no bird in the ground truth
-        "a,bird,0,0,30,10,0.3\n")   # outside; bird
+        "a,cat,0,0,10,10,0.5\n"  # duplicate
+        "a,cat,0,0,10,10,0.5\n"  # duplicate
+        "a,bird,-3,0,10,10,0.4\n"  # outside the image; no bird in the ground truth
+        "a,bird,0,0,30,10,0.3\n"
+    )  # outside; bird
     from detrecall.io.csv import read_csv_gt
 
     with pytest.warns(DataWarning, match=r"1 box\(es\) reach outside their image \(first: .*csv: line 3\)"):
@@ -148,8 +173,16 @@ def test_data_warnings_once_each_with_a_count(tmp_path: Path, capsys: pytest.Cap
     assert "1 score(s) outside [0, 1] (first: " in messages[1] and "line 2: 1.5" in messages[1]
     assert "2 duplicate detection(s)" in messages[2] and "line 4" in messages[2]
     assert "2 detection(s) of 1 class(es) without any ground truth (2)" in messages[3]
-    code, out, err = _run(capsys, "evaluate", tmp_path / "gt.csv", tmp_path / "dt.csv", "--names",
-                          tmp_path / "names.txt", "--format", "json")
+    code, out, err = _run(
+        capsys,
+        "evaluate",
+        tmp_path / "gt.csv",
+        tmp_path / "dt.csv",
+        "--names",
+        tmp_path / "names.txt",
+        "--format",
+        "json",
+    )
     assert code == 0 and json.loads(out)["coco"]
     lines = err.splitlines()
     assert len(lines) == 5 and all(line.startswith("detrecall: warning: ") for line in lines)

@@ -93,12 +93,23 @@ def test_pycocotools_own_reading_is_kept_by_read_ignore_false_and_compat() -> No
 def test_ignored_ground_truth_at_the_operating_point_by_hand() -> None:
     # g0 normal, g1 ignored. d0 on g1 (ignored: neither TP nor FP), d1 on g0 (TP), d2 nowhere (FP).
     # Unlike a crowd, an ignored object takes one detection: d3, a second one on g1, is an FP.
-    gt = {"images": [{"id": 1, "width": 200, "height": 200}], "categories": [{"id": 1, "name": "a"}],
-          "annotations": [
-              {"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "area": 100},
-              {"id": 2, "image_id": 1, "category_id": 1, "bbox": [50, 50, 10, 10], "area": 100, "ignore": 1}]}
-    dt = [{"image_id": 1, "category_id": 1, "bbox": b, "score": s} for b, s in
-          (([50, 50, 10, 10], 0.9), ([0, 0, 10, 10], 0.8), ([100, 100, 5, 5], 0.7), ([51, 50, 10, 10], 0.6))]
+    gt = {
+        "images": [{"id": 1, "width": 200, "height": 200}],
+        "categories": [{"id": 1, "name": "a"}],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "area": 100},
+            {"id": 2, "image_id": 1, "category_id": 1, "bbox": [50, 50, 10, 10], "area": 100, "ignore": 1},
+        ],
+    }
+    dt = [
+        {"image_id": 1, "category_id": 1, "bbox": b, "score": s}
+        for b, s in (
+            ([50, 50, 10, 10], 0.9),
+            ([0, 0, 10, 10], 0.8),
+            ([100, 100, 5, 5], 0.7),
+            ([51, 50, 10, 10], 0.6),
+        )
+    ]
     c = evaluate(gt, dt).point.per_class[0]
     assert (c.tp, c.fp, c.fn, c.support) == (1, 2, 0, 1)
     crowd = copy.deepcopy(gt)
@@ -109,11 +120,17 @@ def test_ignored_ground_truth_at_the_operating_point_by_hand() -> None:
 
 
 def test_ignored_ground_truth_is_difficult_for_the_voc_protocol() -> None:
-    gt = {"images": [{"id": 1}], "categories": [{"id": 1, "name": "a"}],
-          "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "area": 100},
-                          {"id": 2, "image_id": 1, "category_id": 1, "bbox": [50, 50, 10, 10], "area": 100,
-                           "ignore": 1}]}
-    dt = [{"image_id": 1, "category_id": 1, "bbox": [50, 50, 10, 10], "score": 0.9},
-          {"image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "score": 0.8}]
+    gt = {
+        "images": [{"id": 1}],
+        "categories": [{"id": 1, "name": "a"}],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "area": 100},
+            {"id": 2, "image_id": 1, "category_id": 1, "bbox": [50, 50, 10, 10], "area": 100, "ignore": 1},
+        ],
+    }
+    dt = [
+        {"image_id": 1, "category_id": 1, "bbox": [50, 50, 10, 10], "score": 0.9},
+        {"image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "score": 0.8},
+    ]
     c = evaluate(gt, dt, protocol="voc").voc.classes[0]
     assert (c.npos, c.tp, c.fp, c.ap) == (1, (1,), (0,), (1.0,))

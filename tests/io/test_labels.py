@@ -25,24 +25,29 @@ def test_each_form_reads_the_same_labels(tmp_path: Path) -> None:
     assert read_labels(tmp_path / "s.txt").tolist() == ["cat", "dog"]
 
 
-@pytest.mark.parametrize(("name", "content", "message"), [
-    ("bad.txt", b"1\n\xff\xfe\n", "bad.txt: is not UTF-8 text (byte 2)"),
-    ("bad.npy", b"not an npy file", "bad.npy: not a readable .npy array of labels"),
-    ("ragged.json", b"[[1, 2], [3]]", "ragged.json: label 0: is [1, 2] (expected labels that are all"),
-    ("mixed.json", b'[1, "a", null]', "mixed.json: label 1: is 'a' (expected labels that are all"),
-    ("empty.txt", b"", "empty.txt: has no labels"),
-    ("short.csv", b"id,label\n1,2\n3\n", "short.csv: line 3: has 1 fields, no 'label'"),
-])
-def test_bad_label_files_are_refused_by_the_cli(tmp_path: Path, name: str, content: bytes,
-                                                message: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("bad.txt", b"1\n\xff\xfe\n", "bad.txt: is not UTF-8 text (byte 2)"),
+        ("bad.npy", b"not an npy file", "bad.npy: not a readable .npy array of labels"),
+        ("ragged.json", b"[[1, 2], [3]]", "ragged.json: label 0: is [1, 2] (expected labels that are all"),
+        ("mixed.json", b'[1, "a", null]', "mixed.json: label 1: is 'a' (expected labels that are all"),
+        ("empty.txt", b"", "empty.txt: has no labels"),
+        ("short.csv", b"id,label\n1,2\n3\n", "short.csv: line 3: has 1 fields, no 'label'"),
+    ],
+)
+def test_bad_label_files_are_refused_by_the_cli(
+    tmp_path: Path, name: str, content: bytes, message: str
+) -> None:
     path = tmp_path / name
     path.write_bytes(content)
     column = "label" if name.endswith(".csv") else None
     with pytest.raises(InputError):
         read_labels(path, column)
     args = [sys.executable, "-m", "detrecall.cli", "classify", str(path), str(path)]
-    out = subprocess.run(args + (["--column", column] if column else []), capture_output=True,
-                         text=True, timeout=60)
+    out = subprocess.run(
+        args + (["--column", column] if column else []), capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 2 and out.stdout == ""
     assert out.stderr.startswith(f"detrecall: error: {tmp_path / message}"), out.stderr
     assert "Traceback" not in out.stderr

@@ -56,16 +56,27 @@ def test_difficult_equals_a_coco_ignore_flag(tmp_path: Path) -> None:
     (dt_dir / "comp4_det_test_person.txt").write_text("5 0.7 1 2 10 20\n")
     dt = read_voc_predictions(dt_dir, gt)
     assert dt.image_id.tolist() == [5, 5, 5] and dt.category_id.tolist() == [0, 0, 1]
-    coco = {"images": [{"id": 5, "width": 500, "height": 375}],
-            "categories": [{"id": 0, "name": "chair"}, {"id": 1, "name": "person"}],
-            "annotations": [
-                {"id": 1, "image_id": 5, "category_id": 0, "bbox": [263, 211, 61, 128], "area": 61 * 128},
-                {"id": 2, "image_id": 5, "category_id": 0, "bbox": [5, 244, 62, 130], "area": 62 * 130,
-                 "ignore": 1},
-                {"id": 3, "image_id": 5, "category_id": 1, "bbox": [1.5, 2, 8.5, 18], "area": 8.5 * 18}]}
-    results = [{"image_id": 5, "category_id": 0, "bbox": [5, 244, 62, 130], "score": 0.9},
-               {"image_id": 5, "category_id": 0, "bbox": [263, 211, 61, 128], "score": 0.8},
-               {"image_id": 5, "category_id": 1, "bbox": [1, 2, 9, 18], "score": 0.7}]
+    coco = {
+        "images": [{"id": 5, "width": 500, "height": 375}],
+        "categories": [{"id": 0, "name": "chair"}, {"id": 1, "name": "person"}],
+        "annotations": [
+            {"id": 1, "image_id": 5, "category_id": 0, "bbox": [263, 211, 61, 128], "area": 61 * 128},
+            {
+                "id": 2,
+                "image_id": 5,
+                "category_id": 0,
+                "bbox": [5, 244, 62, 130],
+                "area": 62 * 130,
+                "ignore": 1,
+            },
+            {"id": 3, "image_id": 5, "category_id": 1, "bbox": [1.5, 2, 8.5, 18], "area": 8.5 * 18},
+        ],
+    }
+    results = [
+        {"image_id": 5, "category_id": 0, "bbox": [5, 244, 62, 130], "score": 0.9},
+        {"image_id": 5, "category_id": 0, "bbox": [263, 211, 61, 128], "score": 0.8},
+        {"image_id": 5, "category_id": 1, "bbox": [1, 2, 9, 18], "score": 0.7},
+    ]
     assert_allclose(evaluate(gt, dt).coco.stats, evaluate(coco, results).coco.stats, atol=1e-15)
     c = evaluate(gt, dt).point.per_class[0]
     assert (c.tp, c.fp, c.fn) == (1, 0, 0)  # the detection on the difficult chair is ignored
@@ -75,7 +86,8 @@ def test_result_files_take_the_longest_class_name(tmp_path: Path) -> None:
     (tmp_path / "a.xml").write_text(
         "<annotation><object><name>light</name><bndbox><xmin>0</xmin><ymin>0</ymin><xmax>5</xmax>"
         "<ymax>5</ymax></bndbox></object><object><name>traffic_light</name><bndbox><xmin>0</xmin>"
-        "<ymin>0</ymin><xmax>9</xmax><ymax>9</ymax></bndbox></object></annotation>")
+        "<ymin>0</ymin><xmax>9</xmax><ymax>9</ymax></bndbox></object></annotation>"
+    )
     gt = read_voc_gt(tmp_path)
     res = tmp_path / "res"
     res.mkdir()
@@ -139,10 +151,23 @@ def test_published_voc_example_read_from_its_xml(tmp_path: Path) -> None:
 
 
 def test_writer_output_is_plain_voc(tmp_path: Path) -> None:
-    gt = read_coco_gt({"images": [{"id": 3, "width": 40, "height": 30, "file_name": "x/img.png"}],
-                       "categories": [{"id": 9, "name": "a&b"}],
-                       "annotations": [{"id": 1, "image_id": 3, "category_id": 9, "bbox": [1, 2, 3, 4],
-                                        "area": 12, "iscrowd": 0, "ignore": 1}]})
+    gt = read_coco_gt(
+        {
+            "images": [{"id": 3, "width": 40, "height": 30, "file_name": "x/img.png"}],
+            "categories": [{"id": 9, "name": "a&b"}],
+            "annotations": [
+                {
+                    "id": 1,
+                    "image_id": 3,
+                    "category_id": 9,
+                    "bbox": [1, 2, 3, 4],
+                    "area": 12,
+                    "iscrowd": 0,
+                    "ignore": 1,
+                }
+            ],
+        }
+    )
     write_voc(gt, tmp_path)
     text = (tmp_path / "img.xml").read_text()
     assert "<filename>x/img.png</filename>" in text and "<name>a&amp;b</name>" in text

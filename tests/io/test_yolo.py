@@ -27,12 +27,17 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 def png(width: int, height: int) -> bytes:
     """A valid 1-bit grey PNG of that size."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     rows = b"".join(b"\x00" + bytes((width + 7) // 8) for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 def jpeg(width: int, height: int, orientation: int | None = None) -> bytes:
@@ -55,15 +60,24 @@ def test_image_sizes_from_headers(tmp_path: Path) -> None:
         "c.jpeg": jpeg(640, 480, orientation=6),  # shown turned by 90 degrees
         "d.gif": b"GIF89a" + struct.pack("<HH", 12, 34) + b"\x00" * 20,
         "e.bmp": b"BM" + b"\x00" * 12 + struct.pack("<Iii", 40, 55, -66) + b"\x00" * 20,
-        "f.webp": b"RIFF\x00\x00\x00\x00WEBPVP8X" + b"\x00" * 8 + (99).to_bytes(3, "little")
-        + (49).to_bytes(3, "little") + b"\x00" * 4,
+        "f.webp": b"RIFF\x00\x00\x00\x00WEBPVP8X"
+        + b"\x00" * 8
+        + (99).to_bytes(3, "little")
+        + (49).to_bytes(3, "little")
+        + b"\x00" * 4,
         "notes.txt": b"not an image",
     }
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
     sizes = sizes_from_folder(tmp_path)
     assert {k: v[:2] for k, v in sizes.items()} == {
-        "a": (37, 21), "b": (640, 480), "c": (480, 640), "d": (12, 34), "e": (55, 66), "f": (100, 50)}
+        "a": (37, 21),
+        "b": (640, 480),
+        "c": (480, 640),
+        "d": (12, 34),
+        "e": (55, 66),
+        "f": (100, 50),
+    }
     assert sizes["c"][2] == "c.jpeg"
 
 
@@ -118,11 +132,14 @@ def test_boxes_by_hand_and_images_without_labels(tmp_path: Path) -> None:
     assert [c.fp for c in r.point.per_class] == [1, 0]
 
 
-@pytest.mark.parametrize(("file_name", "text"), [
-    ("data.yaml", "path: ../datasets\nnames:\n  0: cat\n  1: dog\n"),
-    ("data.yaml", "names: [cat, dog]\nnc: 2\n"),
-    ("classes.txt", "cat\ndog\n"),
-])
+@pytest.mark.parametrize(
+    ("file_name", "text"),
+    [
+        ("data.yaml", "path: ../datasets\nnames:\n  0: cat\n  1: dog\n"),
+        ("data.yaml", "names: [cat, dog]\nnc: 2\n"),
+        ("classes.txt", "cat\ndog\n"),
+    ],
+)
 def test_names_files_found_in_the_folder(tmp_path: Path, file_name: str, text: str) -> None:
     labels = _write(tmp_path / "labels", {"x.txt": "1 0.5 0.5 0.2 0.4\n", file_name: text})
     (tmp_path / "sizes.json").write_text('{"x.jpg": [10, 10]}')
@@ -150,13 +167,15 @@ def test_ultralytics_layout_finds_the_images(tmp_path: Path) -> None:
 
 def _rel(box: np.ndarray, w: np.ndarray, h: np.ndarray) -> np.ndarray:
     """COCO xywh -> YOLO cx cy w h, written with every digit (repr) so read back exactly."""
-    return np.stack([(box[:, 0] + box[:, 2] / 2) / w, (box[:, 1] + box[:, 3] / 2) / h,
-                     box[:, 2] / w, box[:, 3] / h], 1)
+    return np.stack(
+        [(box[:, 0] + box[:, 2] / 2) / w, (box[:, 1] + box[:, 3] / 2) / h, box[:, 2] / w, box[:, 3] / h], 1
+    )
 
 
 def _abs(rel: np.ndarray, w: np.ndarray, h: np.ndarray) -> np.ndarray:
-    return np.stack([(rel[:, 0] - rel[:, 2] / 2) * w, (rel[:, 1] - rel[:, 3] / 2) * h,
-                     rel[:, 2] * w, rel[:, 3] * h], 1)
+    return np.stack(
+        [(rel[:, 0] - rel[:, 2] / 2) * w, (rel[:, 1] - rel[:, 3] / 2) * h, rel[:, 2] * w, rel[:, 3] * h], 1
+    )
 
 
 def _through_yolo(gt: dict, dt: list) -> tuple[dict, list]:
@@ -219,14 +238,29 @@ def _evaluate_cli(gt: Path, dt: Path, capsys: pytest.CaptureFixture[str], *flags
     return list(json.loads(capsys.readouterr().out)["coco"].values())
 
 
-def test_converted_predictions_read_back_as_their_classes(tmp_path: Path,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_converted_predictions_read_back_as_their_classes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # category ids 2, 3, 5 of 1, 2, 3, 5, 9: YOLO numbers them 1, 2, 3 and says so in data.yaml
     records = json.loads((FIXTURES / "dt_bbox.json").read_text())
     records = [r for r in records if r["category_id"] in (2, 3, 5)]
     (tmp_path / "dt.json").write_text(json.dumps(records))
-    assert main(["convert", str(tmp_path / "dt.json"), str(tmp_path / "yolo"), "--to", "yolo",
-                 "--kind", "dt", "--gt", str(FIXTURES / "gt.json")]) == 0
+    assert (
+        main(
+            [
+                "convert",
+                str(tmp_path / "dt.json"),
+                str(tmp_path / "yolo"),
+                "--to",
+                "yolo",
+                "--kind",
+                "dt",
+                "--gt",
+                str(FIXTURES / "gt.json"),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     want = _evaluate_cli(FIXTURES / "gt.json", tmp_path / "dt.json", capsys)
     got = _evaluate_cli(FIXTURES / "gt.json", tmp_path / "yolo", capsys, "--dt-format", "yolo")
@@ -241,11 +275,18 @@ def test_converted_predictions_read_back_as_their_classes(tmp_path: Path,
 def test_round_trip_keeps_classes_of_the_same_name_apart(tmp_path: Path) -> None:
     image = {"id": 1, "width": 100, "height": 100, "file_name": "a.jpg"}
     cats = [{"id": 4, "name": "car"}, {"id": 7, "name": "car"}, {"id": 9, "name": "bus"}]
-    anns = [{"id": k + 1, "image_id": 1, "category_id": c, "bbox": [10 * k, 0, 10, 10], "area": 100,
-             "iscrowd": 0} for k, c in enumerate((4, 7, 9))]
+    anns = [
+        {"id": k + 1, "image_id": 1, "category_id": c, "bbox": [10 * k, 0, 10, 10], "area": 100, "iscrowd": 0}
+        for k, c in enumerate((4, 7, 9))
+    ]
     gt = read_coco_gt({"images": [image], "categories": cats, "annotations": anns})
-    dt = read_coco_results([{"image_id": 1, "category_id": c, "bbox": [10 * k, 0, 10, 10], "score": 0.5}
-                            for k, c in enumerate((7, 4, 9))], gt)
+    dt = read_coco_results(
+        [
+            {"image_id": 1, "category_id": c, "bbox": [10 * k, 0, 10, 10], "score": 0.5}
+            for k, c in enumerate((7, 4, 9))
+        ],
+        gt,
+    )
     write_yolo(dt, tmp_path / "dt", gt=gt)
     write_yolo(gt, tmp_path / "gt")
     back = read_yolo_predictions(tmp_path / "dt", gt)
@@ -256,14 +297,21 @@ def test_round_trip_keeps_classes_of_the_same_name_apart(tmp_path: Path) -> None
 
 
 def test_label_file_names_win_over_ids_as_text(tmp_path: Path) -> None:
-    labels = _write(tmp_path / "labels", {"1.txt": "0 0.5 0.5 0.2 0.2\n", "2.txt": "0 0.5 0.5 0.4 0.4\n",
-                                          "a.txt": "0 0.5 0.5 0.6 0.6\n"})
+    labels = _write(
+        tmp_path / "labels",
+        {"1.txt": "0 0.5 0.5 0.2 0.2\n", "2.txt": "0 0.5 0.5 0.4 0.4\n", "a.txt": "0 0.5 0.5 0.6 0.6\n"},
+    )
     (labels / "sizes.csv").write_text("image,width,height\n1.jpg,10,10\n2.jpg,10,10\na.jpg,10,10\n")
     gt = read_yolo_gt(labels)
     assert gt.images.ids.tolist() == [0, 1, 2]  # positions: "a" is no number
-    preds = _write(tmp_path / "preds", {"1.txt": "0 0.5 0.5 0.2 0.2 0.9\n",
-                                        "2.txt": "0 0.5 0.5 0.4 0.4 0.9\n",
-                                        "a.txt": "0 0.5 0.5 0.6 0.6 0.9\n"})
+    preds = _write(
+        tmp_path / "preds",
+        {
+            "1.txt": "0 0.5 0.5 0.2 0.2 0.9\n",
+            "2.txt": "0 0.5 0.5 0.4 0.4 0.9\n",
+            "a.txt": "0 0.5 0.5 0.6 0.6 0.9\n",
+        },
+    )
     dt = read_yolo_predictions(preds, gt)
     assert dt.image_id.tolist() == [0, 1, 2]
     assert_allclose(dt.box, gt.box)
@@ -282,9 +330,16 @@ def test_an_id_made_up_from_positions_is_no_name(tmp_path: Path) -> None:
 
 
 def test_a_stem_of_two_images_is_refused(tmp_path: Path) -> None:
-    gt = read_coco_gt({"images": [{"id": 1, "file_name": "a.jpg", "width": 9, "height": 9},
-                                  {"id": 2, "file_name": "a.png", "width": 9, "height": 9}],
-                       "categories": [{"id": 1, "name": "cat"}], "annotations": []})
+    gt = read_coco_gt(
+        {
+            "images": [
+                {"id": 1, "file_name": "a.jpg", "width": 9, "height": 9},
+                {"id": 2, "file_name": "a.png", "width": 9, "height": 9},
+            ],
+            "categories": [{"id": 1, "name": "cat"}],
+            "annotations": [],
+        }
+    )
     preds = _write(tmp_path / "preds", {"a.txt": "1 0.5 0.5 0.4 0.4 0.9\n"})
     with pytest.raises(InputError, match=r"a.txt: the name of 2 ground-truth images \(ids 1, 2;"):
         read_yolo_predictions(preds, gt)

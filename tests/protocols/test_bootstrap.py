@@ -32,10 +32,12 @@ VARIANTS: list[dict[str, Any]] = [
 def evaluation_values(r: detrecall.EvaluationResult) -> tuple[np.ndarray, np.ndarray]:
     """METRICS of an evaluation, (M,) and (K, M), as it reports them."""
     p = r.point
-    overall = np.array([r.coco.AP, r.coco.AP50, r.coco.AP75, r.coco.AR100,
-                        p.micro.precision, p.micro.recall, p.micro.f1])
-    per_class = np.column_stack([np.array([[c.AP, c.AP50, c.AP75, c.AR100] for c in r.per_class]),
-                                 p.precision, p.recall, p.f1])
+    overall = np.array(
+        [r.coco.AP, r.coco.AP50, r.coco.AP75, r.coco.AR100, p.micro.precision, p.micro.recall, p.micro.f1]
+    )
+    per_class = np.column_stack(
+        [np.array([[c.AP, c.AP50, c.AP75, c.AR100] for c in r.per_class]), p.precision, p.recall, p.f1]
+    )
     return overall, per_class
 
 
@@ -51,8 +53,9 @@ def continuous_scores(dt: list[dict[str, Any]], seed: int, cross_image_ties: boo
             r["score"] = float(rng.random())
 
 
-def duplicated(gt: dict[str, Any], dt: list[dict[str, Any]], image_ids: np.ndarray,
-               weights: np.ndarray) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def duplicated(
+    gt: dict[str, Any], dt: list[dict[str, Any]], image_ids: np.ndarray, weights: np.ndarray
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Image i copied weights[i] times, copy j with id 10 * i + j (right after i, as the
     bootstrap orders ties between images); annotations renumbered."""
     times = dict(zip(image_ids.tolist(), weights.tolist()))
@@ -60,8 +63,9 @@ def duplicated(gt: dict[str, Any], dt: list[dict[str, Any]], image_ids: np.ndarr
     out["images"] = [{**im, "id": 10 * im["id"] + j} for im in gt["images"] for j in range(times[im["id"]])]
     for a in gt["annotations"]:
         for j in range(times[a["image_id"]]):
-            out["annotations"].append({**a, "image_id": 10 * a["image_id"] + j,
-                                       "id": len(out["annotations"]) + 1})
+            out["annotations"].append(
+                {**a, "image_id": 10 * a["image_id"] + j, "id": len(out["annotations"]) + 1}
+            )
     dets = [{**r, "image_id": 10 * r["image_id"] + j} for r in dt for j in range(times[r["image_id"]])]
     return out, dets
 
@@ -76,12 +80,14 @@ def test_a_replicate_of_every_image_once_is_the_evaluation(seed: int, variant: i
     want, want_class = evaluation_values(r)
     # undefined where the evaluation had to use zero_division: no prediction / no ground truth
     p = r.point
-    undefined_class = np.column_stack([p.counts.predicted == 0, p.counts.support == 0,
-                                       p.counts.predicted + p.counts.support == 0])
+    undefined_class = np.column_stack(
+        [p.counts.predicted == 0, p.counts.support == 0, p.counts.predicted + p.counts.support == 0]
+    )
     assert_array_equal(np.isnan(per_class[0, :, 4:]), undefined_class)
     assert_array_equal(np.isnan(per_class[0, :, :4]), np.isnan(want_class[:, :4]))
-    assert_allclose(np.where(np.isnan(per_class[0]), want_class, per_class[0]), want_class,
-                    atol=1e-12, rtol=0)
+    assert_allclose(
+        np.where(np.isnan(per_class[0]), want_class, per_class[0]), want_class, atol=1e-12, rtol=0
+    )
     assert_allclose(np.where(np.isnan(overall[0]), want, overall[0]), want, atol=1e-12, rtol=0)
     b = bootstrap(r, n=3)
     assert_array_equal(np.where(np.isnan(b.estimate), want, b.estimate), want)  # to the bit
@@ -91,8 +97,7 @@ def test_a_replicate_of_every_image_once_is_the_evaluation(seed: int, variant: i
 @pytest.mark.parametrize("ties", [False, True])
 @pytest.mark.parametrize("variant", range(len(VARIANTS)))
 @pytest.mark.parametrize("seed", range(8))
-def test_integer_weights_equal_evaluating_the_duplicated_dataset(seed: int, variant: int,
-                                                                 ties: bool) -> None:
+def test_integer_weights_equal_evaluating_the_duplicated_dataset(seed: int, variant: int, ties: bool) -> None:
     gt, dt = random_coco(seed)
     continuous_scores(dt, seed, cross_image_ties=ties)
     options = VARIANTS[variant]
@@ -178,9 +183,14 @@ def test_a_streamed_result_bootstraps_like_one_evaluation() -> None:
     ev = detrecall.Evaluator("bbox")
     for part in (ids[: len(ids) // 2], ids[len(ids) // 2 :]):
         keep = set(part)
-        ev.update({**gt, "images": [im for im in gt["images"] if im["id"] in keep],
-                   "annotations": [a for a in gt["annotations"] if a["image_id"] in keep]},
-                  [d for d in dt if d["image_id"] in keep])
+        ev.update(
+            {
+                **gt,
+                "images": [im for im in gt["images"] if im["id"] in keep],
+                "annotations": [a for a in gt["annotations"] if a["image_id"] in keep],
+            },
+            [d for d in dt if d["image_id"] in keep],
+        )
     streamed, whole = bootstrap(ev.compute(), n=30), bootstrap(detrecall.evaluate(gt, dt), n=30)
     assert_allclose(streamed.samples, whole.samples, atol=1e-12, rtol=0)
 
@@ -213,10 +223,16 @@ def test_interval_lookup_and_json() -> None:
         b.interval("AP", 12345)
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"n": 0}, "n \\(bootstrap replicates\\)"), ({"n": 2.5}, "n \\(bootstrap"),
-    ({"seed": -1}, "seed"), ({"confidence": 1.0}, "confidence"), ({"confidence": 0}, "confidence"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"n": 0}, "n \\(bootstrap replicates\\)"),
+        ({"n": 2.5}, "n \\(bootstrap"),
+        ({"seed": -1}, "seed"),
+        ({"confidence": 1.0}, "confidence"),
+        ({"confidence": 0}, "confidence"),
+    ],
+)
 def test_bad_arguments_are_refused(kwargs: dict[str, Any], message: str) -> None:
     gt, dt = random_coco(1)
     with pytest.raises(DetrecallError, match=message):
@@ -241,13 +257,27 @@ def simulated_dataset(rng: np.random.Generator, n_images: int, p: float) -> tupl
         n_obj = int(rng.integers(1, 7))
         for c in cells[:n_obj].tolist():
             box = [20.0 * (c % 5), 20.0 * (c // 5), 18.0, 18.0]
-            anns.append({"id": len(anns) + 1, "image_id": i + 1, "category_id": 1, "bbox": box,
-                         "area": 324.0, "iscrowd": 0})
+            anns.append(
+                {
+                    "id": len(anns) + 1,
+                    "image_id": i + 1,
+                    "category_id": 1,
+                    "bbox": box,
+                    "area": 324.0,
+                    "iscrowd": 0,
+                }
+            )
             if rng.random() < p:
                 dets.append({"image_id": i + 1, "category_id": 1, "bbox": box, "score": float(rng.random())})
         for c in cells[n_obj : n_obj + int(rng.integers(0, 3))].tolist():
-            dets.append({"image_id": i + 1, "category_id": 1, "score": float(rng.random()),
-                         "bbox": [20.0 * (c % 5), 20.0 * (c // 5), 18.0, 18.0]})
+            dets.append(
+                {
+                    "image_id": i + 1,
+                    "category_id": 1,
+                    "score": float(rng.random()),
+                    "bbox": [20.0 * (c % 5), 20.0 * (c // 5), 18.0, 18.0],
+                }
+            )
     return {"images": images, "annotations": anns, "categories": [{"id": 1, "name": "obj"}]}, dets
 
 

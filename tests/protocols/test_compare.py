@@ -157,9 +157,14 @@ def test_a_streamed_evaluation_compares_equal_to_one_evaluation() -> None:
     ev = detrecall.Evaluator("bbox")
     for part in (ids[len(ids) // 2 :], ids[: len(ids) // 2]):  # batches not in id order
         keep = set(part)
-        ev.update({**gt, "images": [im for im in gt["images"] if im["id"] in keep],
-                   "annotations": [a for a in gt["annotations"] if a["image_id"] in keep]},
-                  [d for d in dt if d["image_id"] in keep])
+        ev.update(
+            {
+                **gt,
+                "images": [im for im in gt["images"] if im["id"] in keep],
+                "annotations": [a for a in gt["annotations"] if a["image_id"] in keep],
+            },
+            [d for d in dt if d["image_id"] in keep],
+        )
     c = compare(ev.compute(), detrecall.evaluate(gt, dt), n=30)
     defined = ~np.isnan(c.baseline)
     assert_array_equal(c.candidate[defined] - c.baseline[defined], 0.0)

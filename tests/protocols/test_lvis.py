@@ -20,8 +20,21 @@ from detrecall import evaluate
 from detrecall.errors import InputError
 from tests.oracle import random_coco
 
-LVIS_KEYS = ("AP", "AP50", "AP75", "APs", "APm", "APl", "APr", "APc", "APf",
-             "AR@300", "ARs@300", "ARm@300", "ARl@300")
+LVIS_KEYS = (
+    "AP",
+    "AP50",
+    "AP75",
+    "APs",
+    "APm",
+    "APl",
+    "APr",
+    "APc",
+    "APf",
+    "AR@300",
+    "ARs@300",
+    "ARm@300",
+    "ARl@300",
+)
 
 
 def random_lvis(seed: int, segm: bool = False) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -47,8 +60,9 @@ def random_lvis(seed: int, segm: bool = False) -> tuple[dict[str, Any], list[dic
         im["not_exhaustive_category_ids"] = [int(c) for c in sorted(positive) if rng.random() < 0.3]
     if not dt:  # the package cannot read an empty results list
         im = gt["images"][0]
-        dt.append({"image_id": im["id"], "category_id": cat_ids[0], "score": 0.5,
-                   "bbox": [1.0, 1.0, 20.0, 20.0]})
+        dt.append(
+            {"image_id": im["id"], "category_id": cat_ids[0], "score": 0.5, "bbox": [1.0, 1.0, 20.0, 20.0]}
+        )
         if segm:
             from pycocotools import mask as mask_utils
 
@@ -114,8 +128,11 @@ def test_lvis_rules_by_hand() -> None:
     # one image, classes 1 (positive, not exhaustive), 2 (negative), 3 (unknown in this image)
     gt = {
         "images": [{"id": 1, "neg_category_ids": [2], "not_exhaustive_category_ids": [1]}],
-        "categories": [{"id": 1, "name": "a", "frequency": "f"}, {"id": 2, "name": "b", "frequency": "r"},
-                       {"id": 3, "name": "c", "frequency": "c"}],
+        "categories": [
+            {"id": 1, "name": "a", "frequency": "f"},
+            {"id": 2, "name": "b", "frequency": "r"},
+            {"id": 3, "name": "c", "frequency": "c"},
+        ],
         "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "area": 100}],
     }
     dt = [
@@ -151,12 +168,18 @@ def test_lvis_needs_its_labels() -> None:
 
 def _tiny_lvis() -> dict[str, Any]:
     return {
-        "images": [{"id": 1, "width": 100, "height": 100, "neg_category_ids": [2],
-                    "not_exhaustive_category_ids": []}],
-        "categories": [{"id": 1, "name": "a", "frequency": "f"}, {"id": 2, "name": "b", "frequency": "c"},
-                       {"id": 3, "name": "c", "frequency": "r"}],
-        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "area": 100},
-                        {"id": 2, "image_id": 1, "category_id": 1, "bbox": [50, 50, 10, 10], "area": 0}],
+        "images": [
+            {"id": 1, "width": 100, "height": 100, "neg_category_ids": [2], "not_exhaustive_category_ids": []}
+        ],
+        "categories": [
+            {"id": 1, "name": "a", "frequency": "f"},
+            {"id": 2, "name": "b", "frequency": "c"},
+            {"id": 3, "name": "c", "frequency": "r"},
+        ],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "area": 100},
+            {"id": 2, "image_id": 1, "category_id": 1, "bbox": [50, 50, 10, 10], "area": 0},
+        ],
     }
 
 
@@ -166,10 +189,12 @@ def test_lvis_package_quirks_we_follow(tmp_path: Path) -> None:
     from lvis import LVIS, LVISEval, LVISResults
 
     gt = _tiny_lvis()
-    dt = [{"image_id": 1, "category_id": 3, "bbox": [0, 0, 10, 10], "score": 0.99},  # class not evaluated
-          {"image_id": 1, "category_id": 2, "bbox": [0, 0, 10, 10], "score": 0.95},  # negative: FP slot
-          {"image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "score": 0.9},  # TP, but past a cap of 2
-          {"image_id": 1, "category_id": 1, "bbox": [20, 20, 0, 10], "score": 0.8}]  # area 0: gone
+    dt = [
+        {"image_id": 1, "category_id": 3, "bbox": [0, 0, 10, 10], "score": 0.99},  # class not evaluated
+        {"image_id": 1, "category_id": 2, "bbox": [0, 0, 10, 10], "score": 0.95},  # negative: FP slot
+        {"image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "score": 0.9},  # TP, but past a cap of 2
+        {"image_id": 1, "category_id": 1, "bbox": [20, 20, 0, 10], "score": 0.8},
+    ]  # area 0: gone
     ours = evaluate(gt, dt, protocol="lvis", max_dets=[2])
     lvis_reference(gt, dt, "bbox", tmp_path)  # sets up np.float for the package
     path = tmp_path / "gt.json"

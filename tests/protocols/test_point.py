@@ -127,16 +127,22 @@ def test_averages_equal_scikit_learn(seed):
     y_true, y_pred = _label_vectors(c.tp, c.fp, c.fn)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        per = precision_recall_fscore_support(y_true, y_pred, labels=labels, beta=beta,
-                                              zero_division=zero_division)
+        per = precision_recall_fscore_support(
+            y_true, y_pred, labels=labels, beta=beta, zero_division=zero_division
+        )
         for avg in ("micro", "macro", "weighted"):
-            exp = precision_recall_fscore_support(y_true, y_pred, labels=labels, beta=beta,
-                                                  average=avg, zero_division=zero_division)
+            exp = precision_recall_fscore_support(
+                y_true, y_pred, labels=labels, beta=beta, average=avg, zero_division=zero_division
+            )
             got = p.average(avg)
             assert_allclose([got.precision, got.recall, got.f1], exp[:3], atol=1e-12, equal_nan=True)
     for i, k in enumerate(labels):
-        assert_allclose([p.precision[k], p.recall[k], p.f1[k]],
-                        [per[0][i], per[1][i], per[2][i]], atol=1e-12, equal_nan=True)
+        assert_allclose(
+            [p.precision[k], p.recall[k], p.f1[k]],
+            [per[0][i], per[1][i], per[2][i]],
+            atol=1e-12,
+            equal_nan=True,
+        )
         assert c.support[k] == per[3][i]
 
 
@@ -164,8 +170,10 @@ def test_best_f1_and_targets_by_brute_force(seed):
             assert math.isnan(point.threshold)
             continue
         assert point.f1 == pytest.approx(best[0], abs=1e-12) and point.threshold == best[1]
-        for (value, s), got, attr in ((by_recall, r.point.at_recall[1][k], "precision"),
-                                      (by_precision, r.point.at_precision[1][k], "recall")):
+        for (value, s), got, attr in (
+            (by_recall, r.point.at_recall[1][k], "precision"),
+            (by_precision, r.point.at_precision[1][k], "recall"),
+        ):
             if s is None:
                 assert math.isnan(got.threshold)
             else:

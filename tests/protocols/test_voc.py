@@ -58,8 +58,17 @@ def _coco(gts: list[tuple], dets: list[tuple]) -> tuple[dict, list[dict]]:
     gt = {
         "images": [{"id": img[s], "file_name": s} for s in stems],
         "categories": [{"id": cat[n], "name": n} for n in names],
-        "annotations": [{"id": i + 1, "image_id": img[s], "category_id": cat[c], "bbox": b,
-                         "area": b[2] * b[3], "iscrowd": 0} for i, (s, c, _, b) in enumerate(gts)],
+        "annotations": [
+            {
+                "id": i + 1,
+                "image_id": img[s],
+                "category_id": cat[c],
+                "bbox": b,
+                "area": b[2] * b[3],
+                "iscrowd": 0,
+            }
+            for i, (s, c, _, b) in enumerate(gts)
+        ],
     }
     dt = [{"image_id": img[s], "category_id": cat[c], "score": sc, "bbox": b} for s, c, sc, b in dets]
     return gt, dt
@@ -77,11 +86,15 @@ def _load(folder: Path, name: str) -> tuple[dict, list[dict]]:
         dets = _records_txt(folder / "toyexample/dets_classname_rel_xcycwh", "det", "rel_cxcywh", sizes)
         return _coco(gts, dets)
     if name == "sample_person_iou0.3":
-        return _coco(_records_txt(folder / "groundtruths", "gt", "xywh"),
-                     _records_txt(folder / "detections", "det", "xywh"))
+        return _coco(
+            _records_txt(folder / "groundtruths", "gt", "xywh"),
+            _records_txt(folder / "detections", "det", "xywh"),
+        )
     assert name == "sample_person_iou0.3_relative_coords", name
-    return _coco(_records_txt(folder / "groundtruths_rel", "gt", "rel_cxcywh", (200, 200)),
-                 _records_txt(folder / "detections_rel", "det", "rel_cxcywh", (200, 200)))
+    return _coco(
+        _records_txt(folder / "groundtruths_rel", "gt", "rel_cxcywh", (200, 200)),
+        _records_txt(folder / "detections_rel", "det", "rel_cxcywh", (200, 200)),
+    )
 
 
 @pytest.mark.parametrize(("folder", "name", "case"), conformance_cases(voc=True))
@@ -90,8 +103,14 @@ def test_conformance_voc(folder: Path, name: str, case: dict) -> None:
     thresholds = case["iou_thresholds"]
     for pixel_inclusive, key in ((True, "pixel_inclusive_iou"), (False, "continuous_iou")):
         for method, field in (("allpoint", "ap_all_point"), ("11point", "ap_11_point")):
-            r = evaluate(gt, dt, protocol="voc", iou_thresholds=thresholds, ap_method=method,
-                         pixel_inclusive=pixel_inclusive)
+            r = evaluate(
+                gt,
+                dt,
+                protocol="voc",
+                iou_thresholds=thresholds,
+                ap_method=method,
+                pixel_inclusive=pixel_inclusive,
+            )
             cls = next(c for c in r.voc.classes if c.name == case["class"])
             for t, thr in enumerate(thresholds):
                 want = case["computed"][str(thr)][key]
@@ -106,11 +125,24 @@ def test_conformance_voc(folder: Path, name: str, case: dict) -> None:
                         assert abs(cls.ap[t] - published[field]) <= case["check"]["tolerance"]
 
 
-def _one_image(gts: list[list[float]], dets: list[tuple[float, list[float]]],
-               difficult: tuple[int, ...] = ()) -> tuple[dict, list[dict]]:
-    gt = {"images": [{"id": 1}], "categories": [{"id": 1, "name": "a"}],
-          "annotations": [{"id": i + 1, "image_id": 1, "category_id": 1, "bbox": b, "area": b[2] * b[3],
-                           "iscrowd": int(i in difficult)} for i, b in enumerate(gts)]}
+def _one_image(
+    gts: list[list[float]], dets: list[tuple[float, list[float]]], difficult: tuple[int, ...] = ()
+) -> tuple[dict, list[dict]]:
+    gt = {
+        "images": [{"id": 1}],
+        "categories": [{"id": 1, "name": "a"}],
+        "annotations": [
+            {
+                "id": i + 1,
+                "image_id": 1,
+                "category_id": 1,
+                "bbox": b,
+                "area": b[2] * b[3],
+                "iscrowd": int(i in difficult),
+            }
+            for i, b in enumerate(gts)
+        ],
+    }
     return gt, [{"image_id": 1, "category_id": 1, "score": s, "bbox": b} for s, b in dets]
 
 
@@ -126,8 +158,7 @@ def test_pixel_inclusive_changes_iou_by_hand() -> None:
 def test_voc_duplicate_rule_differs_from_coco() -> None:
     # two GT; det A (0.9) overlaps g0 best; det B (0.8) overlaps g0 best (0.8) and g1 (0.6).
     # VOC: B looks only at g0, already taken -> FP. COCO: B takes the free g1 -> TP.
-    gt, dt = _one_image([[0, 0, 10, 10], [3, 0, 10, 10]],
-                        [(0.9, [0, 0, 10, 10]), (0.8, [1, 0, 10, 10])])
+    gt, dt = _one_image([[0, 0, 10, 10], [3, 0, 10, 10]], [(0.9, [0, 0, 10, 10]), (0.8, [1, 0, 10, 10])])
     voc = evaluate(gt, dt, protocol="voc").voc.classes[0]
     assert (voc.tp, voc.fp) == ((1,), (1,))
     assert_allclose(voc.precision[0], [1.0, 0.5])
@@ -139,9 +170,11 @@ def test_voc_duplicate_rule_differs_from_coco() -> None:
 
 def test_difficult_is_neither_tp_nor_fn_by_hand() -> None:
     # g0 normal, g1 difficult (crowd flag). d0 on g1 (ignored), d1 on g0 (TP), d2 nowhere (FP)
-    gt, dt = _one_image([[0, 0, 10, 10], [50, 50, 10, 10]],
-                        [(0.9, [50, 50, 10, 10]), (0.8, [0, 0, 10, 10]), (0.7, [100, 100, 5, 5])],
-                        difficult=(1,))
+    gt, dt = _one_image(
+        [[0, 0, 10, 10], [50, 50, 10, 10]],
+        [(0.9, [50, 50, 10, 10]), (0.8, [0, 0, 10, 10]), (0.7, [100, 100, 5, 5])],
+        difficult=(1,),
+    )
     r = evaluate(gt, dt, protocol="voc", ap_method="11point")
     c = r.voc.classes[0]
     assert (c.npos, c.tp, c.fp) == (1, (1,), (1,))

@@ -20,8 +20,9 @@ GT, DT = FIXTURES / "gt.json", FIXTURES / "dt_bbox.json"
 
 
 def run(*args: object) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "detrecall.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "detrecall.cli", *map(str, args)], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_evaluate_csv_and_markdown_equal_the_library():
@@ -72,8 +73,9 @@ def test_report_command(tmp_path):
 def test_bad_plot_size_and_missing_folder_exit_2(tmp_path):
     out = run("plot", GT, DT, "-o", tmp_path, "--plot-size", "big")
     assert out.returncode == 2 and out.stdout == ""
-    assert out.stderr == ("detrecall: error: plot size must be WIDTHxHEIGHT in pixels, e.g. 800x600, "
-                          "got 'big'\n")
+    assert out.stderr == (
+        "detrecall: error: plot size must be WIDTHxHEIGHT in pixels, e.g. 800x600, got 'big'\n"
+    )
     out = run("report", GT, DT, "-o", tmp_path / "no" / "r.html", "--quiet")
     assert out.returncode == 2
     assert out.stderr == f"detrecall: error: {tmp_path / 'no'}: no such folder (for the report r.html)\n"

@@ -70,8 +70,7 @@ def test_images_with_most_errors():
     ids, fp, fn = errors_per_image(r)
     assert ids.tolist() == [1, 2] and fp.tolist() == [3, 0] and fn.tolist() == [2, 0]
     f = by_kind(r)["most_errors"]
-    assert f.data == {"images": [{"image_id": 1, "fp": 3, "fn": 2}], "total_errors": 5,
-                      "images_evaluated": 2}
+    assert f.data == {"images": [{"image_id": 1, "fp": 3, "fn": 2}], "total_errors": 5, "images_evaluated": 2}
     assert "1: 5 (3 FP, 2 FN); 5 of 5 errors (100%) in 1 of 2 images" in f.message
     # at score >= 0.55, d5 and d6 drop out: image 1 FP d2, d4 and FN A2, B1; image 2 FN A3
     ids, fp, fn = errors_per_image(evaluate(GT, DT, score_threshold=0.55))
@@ -79,14 +78,18 @@ def test_images_with_most_errors():
 
 
 def test_suspiciously_perfect():
-    perfect = [{"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"], "score": 1.0}
-               for a in GT["annotations"] if not a["iscrowd"]]
+    perfect = [
+        {"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"], "score": 1.0}
+        for a in GT["annotations"]
+        if not a["iscrowd"]
+    ]
     f = by_kind(evaluate(GT, perfect))["suspiciously_perfect"]
     assert f.level == WARNING and f.data == {"metric": "AP", "value": 1.0, "support": 4, "predicted": 4}
     assert f.message.startswith("suspiciously perfect: AP = 1.000 on 4 ground truths and 4 counted")
     # only class b perfect
     only_b = [d for d in DT if d["category_id"] == 1] + [
-        {"image_id": 1, "category_id": 2, "bbox": [40, 0, 10, 10], "score": 0.95}]
+        {"image_id": 1, "category_id": 2, "bbox": [40, 0, 10, 10], "score": 0.95}
+    ]
     f = by_kind(evaluate(GT, only_b))["suspiciously_perfect"]
     assert f.data == {"classes": [{"name": "b", "support": 1}]}
     assert "suspiciously_perfect" not in by_kind(evaluate(GT, DT))

@@ -21,14 +21,20 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 @pytest.fixture(scope="module")
 def coco():
-    return evaluate(FIXTURES / "gt.json", FIXTURES / "dt_bbox.json", confusion=True, target_recall=0.7,
-                    target_precision=0.8)
+    return evaluate(
+        FIXTURES / "gt.json",
+        FIXTURES / "dt_bbox.json",
+        confusion=True,
+        target_recall=0.7,
+        target_precision=0.8,
+    )
 
 
 @pytest.fixture(scope="module")
 def voc():
-    return evaluate(FIXTURES / "gt.json", FIXTURES / "dt_bbox.json", protocol="voc",
-                    iou_thresholds=[0.5, 0.7])
+    return evaluate(
+        FIXTURES / "gt.json", FIXTURES / "dt_bbox.json", protocol="voc", iou_thresholds=[0.5, 0.7]
+    )
 
 
 def parse_markdown(text: str) -> dict[str, list[dict[str, str]]]:
@@ -59,7 +65,7 @@ def same(cell: str, value: float | int | None, digits: int = 3) -> bool:
         return cell == "n/a"
     if isinstance(value, int):
         return int(cell) == value
-    return abs(float(cell) - value) <= 0.5 * 10 ** -digits + 1e-12
+    return abs(float(cell) - value) <= 0.5 * 10**-digits + 1e-12
 
 
 def test_json_is_to_dict_with_schema_version_and_diagnostics(coco):
@@ -88,15 +94,25 @@ def test_csv_equals_the_result(coco):
     total = rows[len(p.names)]
     assert total["category_id"] == ""
     assert [float(total[k]) for k in ("AP", "AP50", "AP75", "AR100")] == [
-        coco.coco.AP, coco.coco.AP50, coco.coco.AP75, coco.coco.AR100]
+        coco.coco.AP,
+        coco.coco.AP50,
+        coco.coco.AP75,
+        coco.coco.AR100,
+    ]
     assert int(total["tp"]) == p.counts.tp.sum() and int(total["support"]) == p.counts.support.sum()
     assert (float(total["precision"]), float(total["recall"]), float(total["f1"])) == (
-        p.micro.precision, p.micro.recall, p.micro.f1)
+        p.micro.precision,
+        p.micro.recall,
+        p.micro.f1,
+    )
     assert float(total["best_f1_threshold"]) == p.best_f1_overall.threshold
     for row, kind in zip(rows[-2:], ("macro", "weighted")):
         r = p.average(kind)
         assert (float(row["precision"]), float(row["recall"]), float(row["f1"])) == (
-            r.precision, r.recall, r.f1)
+            r.precision,
+            r.recall,
+            r.f1,
+        )
         assert row["AP"] == row["tp"] == row["best_f1_threshold"] == ""
 
 
@@ -142,7 +158,10 @@ def test_markdown_tables_equal_the_result(coco):
     chosen = tables["Chosen score thresholds (all classes pooled, IoU >= 0.5)"]
     points = [p.best_f1_overall, p.at_recall[2], p.at_precision[2]]
     assert [r["operating point"] for r in chosen] == [
-        "best F1", "best precision at recall >= 0.7", "best recall at precision >= 0.8"]
+        "best F1",
+        "best precision at recall >= 0.7",
+        "best recall at precision >= 0.8",
+    ]
     for row, o in zip(chosen, points):
         want = {"score >=": o.threshold, "precision": o.precision, "recall": o.recall, "F1": o.f1}
         assert all(same(row[k], v) for k, v in want.items())
@@ -168,8 +187,9 @@ def test_markdown_of_voc_and_lvis(voc):
     r = evaluate(gt, dt, protocol="lvis")
     summary = parse_markdown(formats.to_markdown(r))["Summary (LVIS)"]
     assert {row["metric"]: row["value"] for row in summary}.keys() == r.lvis.to_dict().keys()
-    assert all(same(row["value"], math.nan if v is None else v)
-               for row, v in zip(summary, r.lvis.to_dict().values()))
+    assert all(
+        same(row["value"], math.nan if v is None else v) for row, v in zip(summary, r.lvis.to_dict().values())
+    )
     rows = list(csv.DictReader(io.StringIO(formats.to_csv(r))))
     all_row = next(row for row in rows if row["name"] == "all")
     assert (float(all_row["AP"]) if all_row["AP"] else math.nan) == pytest.approx(r.lvis.AP, nan_ok=True)

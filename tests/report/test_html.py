@@ -22,8 +22,12 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> tuple[Path, object]:
     result = evaluate(FIXTURES / "gt.json", FIXTURES / "dt_bbox.json", confusion=True)
-    path = write_report(result, tmp_path_factory.mktemp("html") / "report.html", size=(640, 480),
-                        title="dt_bbox.json vs gt.json")
+    path = write_report(
+        result,
+        tmp_path_factory.mktemp("html") / "report.html",
+        size=(640, 480),
+        title="dt_bbox.json vs gt.json",
+    )
     return path, result
 
 
@@ -81,7 +85,8 @@ def test_tables_and_plots_hold_the_result(report):
     assert [row[2] for row in per_class[1:]] == [f"{c.AP:.3f}" for c in result.per_class]
     point = parsed.tables[2]
     assert [row[2] for row in point[1:]] == [str(c.tp) for c in result.point.per_class] + [
-        str(result.point.counts.tp.sum())] * 3
+        str(result.point.counts.tp.sum())
+    ] * 3
     confusion = parsed.tables[-1]
     assert [[int(v) for v in row[1:]] for row in confusion[1:]] == result.point.confusion.tolist()
     assert len(parsed.images) == 8
@@ -103,25 +108,38 @@ def test_names_are_escaped():
 
 
 def test_renders_in_headless_chromium(report, tmp_path):
-    chromium = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
-                     if shutil.which(n)), None)
+    chromium = next(
+        (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None
+    )
     if chromium is None:
-        pytest.skip("chromium is not installed (Debian: apt-get install chromium); "
-                    "the HTML report was not rendered")
+        pytest.skip(
+            "chromium is not installed (Debian: apt-get install chromium); the HTML report was not rendered"
+        )
     path, result = report
-    common = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-              f"--user-data-dir={tmp_path / 'profile'}"]
+    common = [
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]
     shot = tmp_path / "shot.png"
-    subprocess.run([*common, "--window-size=1200,1600", f"--screenshot={shot}", path.as_uri()],
-                   capture_output=True, timeout=120, check=True)
+    subprocess.run(
+        [*common, "--window-size=1200,1600", f"--screenshot={shot}", path.as_uri()],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
     png = shot.read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", png[16:24]) == (1200, 1600)
     import matplotlib.image
 
     pixels = matplotlib.image.imread(shot)
     assert pixels[..., :3].std() > 0.05  # not a blank page
-    dom = subprocess.run([*common, "--dump-dom", path.as_uri()], capture_output=True, text=True,
-                         timeout=120, check=True).stdout
+    dom = subprocess.run(
+        [*common, "--dump-dom", path.as_uri()], capture_output=True, text=True, timeout=120, check=True
+    ).stdout
     assert 'data-sortable="ready"' in dom  # the inline script ran to its end without an error
     assert f"{result.coco.AP:.3f}" in dom
 
@@ -151,9 +169,21 @@ document.body.dataset.foot = Array.prototype.map.call(p.tFoot.rows, function (r)
 </body>"""
     page = tmp_path / "page.html"
     page.write_text(render_html(result).replace("</body>", clicks))
-    dom = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu",
-                          f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()],
-                         capture_output=True, text=True, timeout=120, check=True).stdout
+    dom = subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
     by_ap = [c.name for c in sorted((c for c in result.per_class if c.name != "zebra"), key=lambda c: c.AP)]
     assert f'data-asc="{",".join([*by_ap, "zebra"])}"' in dom
     assert f'data-desc="{",".join([*by_ap[::-1], "zebra"])}"' in dom

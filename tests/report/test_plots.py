@@ -77,8 +77,12 @@ def test_ap_bars_sorted(result):
     widths = [bar.get_width() for bar in ax.patches]
     want = sorted(((c.AP, c.name) for c in result.per_class), key=lambda t: -t[0])
     assert widths == [ap for ap, _ in want]
-    ticks = sorted(zip([t.get_position()[1] for t in ax.get_yticklabels()],
-                       [t.get_text() for t in ax.get_yticklabels()]), reverse=True)
+    ticks = sorted(
+        zip(
+            [t.get_position()[1] for t in ax.get_yticklabels()], [t.get_text() for t in ax.get_yticklabels()]
+        ),
+        reverse=True,
+    )
     assert [name for _, name in ticks] == [name for _, name in want]
 
 
@@ -118,8 +122,15 @@ def test_reliability_diagram(result):
 def test_files_are_pngs_of_the_requested_size_and_deterministic(result, tmp_path):
     paths = plots.write_plots(result, tmp_path / "a", (640, 480), calibration(result))
     assert [p.name for p in paths] == [
-        "pr_curves.png", "pr_coco.png", "threshold.png", "ap_per_class.png", "ap_by_size.png",
-        "confusion.png", "confusion_normalized.png", "reliability.png"]
+        "pr_curves.png",
+        "pr_coco.png",
+        "threshold.png",
+        "ap_per_class.png",
+        "ap_by_size.png",
+        "confusion.png",
+        "confusion_normalized.png",
+        "reliability.png",
+    ]
     for path in paths:
         assert png_size(path) == (640, 480)
     again = plots.save_png(plots.threshold_figure(result, (640, 480)), tmp_path / "again.png")

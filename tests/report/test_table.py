@@ -30,9 +30,16 @@ class Stream(io.StringIO):
         return self.tty
 
 
-@pytest.mark.parametrize(("tty", "env", "want"), [
-    (True, {}, True), (False, {}, False), (True, {"NO_COLOR": "1"}, False),
-    (True, {"NO_COLOR": ""}, True), (True, {"TERM": "dumb"}, False)])
+@pytest.mark.parametrize(
+    ("tty", "env", "want"),
+    [
+        (True, {}, True),
+        (False, {}, False),
+        (True, {"NO_COLOR": "1"}, False),
+        (True, {"NO_COLOR": ""}, True),
+        (True, {"TERM": "dumb"}, False),
+    ],
+)
 def test_rich_only_on_a_colour_terminal(tty, env, want):
     assert use_rich(Stream(tty), env) is want
 
@@ -63,8 +70,12 @@ def test_rich_colours_by_threshold():
     from detrecall.report.formats import LABEL, RATE, SCORE, Table
     from detrecall.report.table import rich_table
 
-    table = Table("t", ("name", "rate", "score"), (LABEL, RATE, SCORE),
-                  (("a", 0.05, 0.05), ("b", 0.2, 0.2), ("c", 0.9, float("nan"))))
+    table = Table(
+        "t",
+        ("name", "rate", "score"),
+        (LABEL, RATE, SCORE),
+        (("a", 0.05, 0.05), ("b", 0.2, 0.2), ("c", 0.9, float("nan"))),
+    )
     out = io.StringIO()
     Console(file=out, force_terminal=True, color_system="standard", width=80).print(rich_table(table))
     text = out.getvalue()
@@ -78,8 +89,13 @@ def run_on_a_terminal(*args: str, env: dict[str, str]) -> str:
     """The CLI with stdout on a pseudo-terminal (stderr a pipe); what it printed."""
     pty = pytest.importorskip("pty", reason="pseudo-terminals are POSIX-only")
     master, slave = pty.openpty()
-    with subprocess.Popen([sys.executable, "-m", "detrecall.cli", *args], stdout=slave,
-                          stderr=subprocess.PIPE, env={**os.environ, **env}, cwd=ROOT) as proc:
+    with subprocess.Popen(
+        [sys.executable, "-m", "detrecall.cli", *args],
+        stdout=slave,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **env},
+        cwd=ROOT,
+    ) as proc:
         os.close(slave)
         chunks = []
         while True:
