@@ -1,31 +1,63 @@
 """detrecall: exact, fast evaluation of object detectors and instance segmentation."""
 
 from . import metrics, retrieval
-from .errors import DetrecallError, InputError
+from .analysis.bootstrap import BootstrapResult
+from .analysis.compare import Comparison, compare
+from .errors import DataWarning, DetrecallError, InputError, UndefinedMetricWarning
+from .evaluate import bootstrap, evaluate
 from .io.coco import read_coco_gt, read_coco_results
-from .pipeline import EvaluationResult, evaluate
-from .protocols.bootstrap import bootstrap
-from .protocols.coco import ClassMetrics, CocoSummary
-from .protocols.compare import compare
+from .options import CocoParams, InputOptions, IouType, PointOptions
+from .protocols import Coco, Lvis, Protocol, Voc
+from .result import (
+    ClassMetrics,
+    ClassPoint,
+    CocoSummary,
+    EvaluationResult,
+    LvisSummary,
+    MetricDef,
+    OperatingPoint,
+    PointResult,
+    Summary,
+    VocResult,
+)
 from .streaming import Evaluator
 from .types import Dataset, Detections
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BootstrapResult",
     "ClassMetrics",
+    "ClassPoint",
+    "Coco",
+    "CocoParams",
     "CocoSummary",
+    "Comparison",
+    "DataWarning",
     "Dataset",
     "Detections",
     "DetrecallError",
     "EvaluationResult",
     "Evaluator",
     "InputError",
+    "InputOptions",
+    "IouType",
+    "Lvis",
+    "LvisSummary",
+    "MetricDef",
+    "OperatingPoint",
+    "PointOptions",
+    "PointResult",
+    "Protocol",
+    "Summary",
+    "UndefinedMetricWarning",
+    "Voc",
+    "VocResult",
     "bootstrap",
     "compare",
     "evaluate",
     "metrics",
-    "retrieval",
     "read_coco_gt",
     "read_coco_results",
+    "retrieval",
 ]

@@ -13,15 +13,16 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from enum import Enum
 
 import numpy as np
 
 from ._sort import argsort_stable
 from .errors import DetrecallError, UndefinedMetricWarning
+from .options import ZeroDivision, check_zero_division
 from .types import Accumulated, EvalParams, Matches
 
 EPS = np.spacing(1)
-ZeroDivision = float | str  # "warn" (0.0 and a warning), 0, 1 or nan
 AVERAGES = ("micro", "macro", "weighted")
 
 
@@ -54,16 +55,6 @@ class Rates:
 
     def to_dict(self) -> dict[str, float | None]:
         return {k: (None if math.isnan(v) else v) for k, v in self.__dict__.items()}
-
-
-def check_zero_division(zero_division: ZeroDivision) -> float:
-    """The value an undefined ratio takes; "warn" means 0.0 with a warning."""
-    if isinstance(zero_division, str):
-        if zero_division == "warn":
-            return 0.0
-    elif isinstance(zero_division, (int, float)) and (zero_division in (0, 1) or math.isnan(zero_division)):
-        return float(zero_division)
-    raise DetrecallError(f'zero_division must be "warn", 0, 1 or nan, got {zero_division!r}')
 
 
 _UNDEFINED = {  # scikit-learn's wording: what was missing
@@ -352,20 +343,33 @@ def accumulate(m: Matches, params: EvalParams, score_order: np.ndarray | None = 
     return Accumulated(precision=precision, recall=recall, scores=scores)
 
 
-AP_METHODS = ("allpoint", "11point")
+class ApMethod(str, Enum):
+    """How a ranked list's precision envelope is integrated into AP (Pascal VOC)."""
+
+    ALLPOINT = "allpoint"  # VOC2010+: the area under the envelope
+    ELEVEN_POINT = "11point"  # VOC2007: the mean of the envelope at recall 0, 0.1, ..., 1
+
+    @classmethod
+    def of(cls, value: str | ApMethod) -> ApMethod:
+        try:
+            return cls(value)
+        except ValueError:
+            methods = tuple(m.value for m in cls)
+            raise DetrecallError(f"ap_method must be one of {methods}, got {value!r}") from None
 
 
-def interpolated_ap(precision: np.ndarray, recall: np.ndarray, method: str) -> float:
+AP_METHODS = tuple(m.value for m in ApMethod)
+
+
+def interpolated_ap(precision: np.ndarray, recall: np.ndarray, method: str | ApMethod) -> float:
     """Average precision of one ranked list (precision and recall after each counted detection,
     recall nondecreasing) with the precision envelope max(precision[j:]), as Pascal VOC defines it.
 
     "allpoint" (VOC2010+): the area under the envelope, sum of recall steps times the envelope.
     "11point" (VOC2007): the mean of the envelope at recall 0, 0.1, ..., 1 (0 past the last recall).
     """
-    if method not in AP_METHODS:
-        raise DetrecallError(f"ap_method must be one of {AP_METHODS}, got {method!r}")
     envelope = np.maximum.accumulate(precision[::-1])[::-1]
-    if method == "allpoint":
+    if ApMethod.of(method) is ApMethod.ALLPOINT:
         steps = np.diff(np.r_[0.0, recall])
         return float(np.sum(steps * envelope))
     points = np.linspace(0.0, 1.0, 11)

@@ -103,6 +103,15 @@ def _parser() -> argparse.ArgumentParser:
         "--per-class", action="store_true", help="add per-class tables for the gated metrics (AP when none)"
     )
     cmp.add_argument("--format", choices=("table", "json"), default="table")
+    cfm = cmp.add_argument_group("input formats (GT BASE_DT CAND_DT; see README: Input formats)")
+    cfm.add_argument("--gt-format", choices=_FORMATS, help="format of GT (default: from the path)")
+    cfm.add_argument(
+        "--dt-format", choices=_FORMATS, help="format of both predictions (default: from the path)"
+    )
+    _input_options(cfm)
+    cfm.add_argument(
+        "--dt-names", type=Path, metavar="FILE", help="the models' class names, to map class numbers by name"
+    )
     cmp.add_argument("--iou-type", choices=("bbox", "segm"), default="bbox")
     cmp.add_argument(
         "--iou-threshold", type=float, default=0.5, metavar="T", help="operating point IoU (default 0.5)"
@@ -233,24 +242,29 @@ def _read_options(args: argparse.Namespace, names: Any) -> Any:
     )
 
 
-def _evaluate_inputs(args: argparse.Namespace) -> tuple[Any, Any]:
-    """The paths themselves for COCO files (the fast readers, LVIS), else Dataset/Detections."""
-    from .io import formats
+def _inputs(args: argparse.Namespace) -> Any:
+    """How the command's inputs are read (formats, names, sizes, CSV columns, angle unit)."""
+    from .options import InputOptions
 
-    gt_format = args.gt_format or formats.detect_format(args.gt, "gt")
-    dt_format = args.dt_format or formats.detect_format(args.dt, "dt", gt_format)
-    if gt_format == "coco" and dt_format == "coco":
-        return args.gt, args.dt
-    if args.iou_type not in ("bbox", "segm"):
-        raise DetrecallError(
-            f"--iou-type {args.iou_type} reads COCO files only (here {gt_format} and {dt_format})"
-        )
-    masks = args.iou_type == "segm"
-    gt = formats.read_gt(args.gt, gt_format, _read_options(args, args.names), masks=masks)
-    dt = formats.read_dt(
-        args.dt, gt, dt_format, _read_options(args, args.dt_names), masks=masks, gt_format=gt_format
+    return InputOptions(
+        gt_format=args.gt_format,
+        dt_format=args.dt_format,
+        box_format=args.box_format,
+        angle_unit=getattr(args, "angle_unit", "radians"),
+        images=args.images,
+        sizes=args.sizes,
+        names=args.names,
+        dt_names=args.dt_names,
+        columns=dict(args.columns) if args.columns else None,
     )
-    return gt, dt
+
+
+def _protocol(args: argparse.Namespace) -> Any:
+    from .protocols import Voc, resolve_protocol
+
+    if args.protocol == "voc":
+        return Voc(ap_method=args.ap_method, pixel_inclusive=args.pixel_inclusive)
+    return resolve_protocol(args.protocol, pixel_inclusive=args.pixel_inclusive)
 
 
 def _convert(args: argparse.Namespace) -> int:
@@ -447,7 +461,8 @@ def _status(args: argparse.Namespace, message: str) -> Iterator[None]:
 
 def _run_evaluation(args: argparse.Namespace, confusion: bool) -> Any:
     """evaluate() with the command's options; its warnings printed once each on stderr."""
-    from .pipeline import evaluate
+    from .evaluate import evaluate
+    from .options import CocoParams, PointOptions
 
     with (
         _status(args, f"evaluating {args.dt} against {args.gt} ..."),
@@ -455,29 +470,30 @@ def _run_evaluation(args: argparse.Namespace, confusion: bool) -> Any:
     ):
         warnings.simplefilter("always")
         try:
-            gt, dt = _evaluate_inputs(args)
+            result = evaluate(
+                args.gt,
+                args.dt,
+                args.iou_type,
+                protocol=_protocol(args),
+                params=CocoParams(
+                    iou_thresholds=args.iou_thresholds,
+                    max_dets=args.max_dets,
+                    class_agnostic=args.class_agnostic,
+                ),
+                point=PointOptions(
+                    iou_threshold=args.iou_threshold,
+                    score_threshold=args.score_threshold,
+                    beta=args.beta,
+                    target_recall=args.target_recall,
+                    target_precision=args.target_precision,
+                    confusion=confusion,
+                ),
+                inputs=_inputs(args),
+            )
         except DetrecallError:
             for message in dict.fromkeys(str(w.message) for w in caught):
                 print(f"detrecall: warning: {message}", file=sys.stderr)
             raise
-        result = evaluate(
-            gt,
-            dt,
-            args.iou_type,
-            iou_thresholds=args.iou_thresholds,
-            max_dets=args.max_dets,
-            class_agnostic=args.class_agnostic,
-            iou_threshold=args.iou_threshold,
-            score_threshold=args.score_threshold,
-            beta=args.beta,
-            target_recall=args.target_recall,
-            target_precision=args.target_precision,
-            confusion=confusion,
-            angle_unit=args.angle_unit,
-            protocol=args.protocol,
-            ap_method=args.ap_method,
-            pixel_inclusive=args.pixel_inclusive,
-        )
     for message in dict.fromkeys(str(w.message) for w in caught):
         print(f"detrecall: warning: {message}", file=sys.stderr)
     return result
@@ -492,7 +508,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.ci is None and (args.bootstrap is not None or args.seed is not None):
         raise DetrecallError("--bootstrap and --seed go with --ci LEVEL (e.g. --ci 0.95)")
     if args.ci is not None:
-        from .protocols.bootstrap import check_bootstrap_args
+        from .analysis.bootstrap import check_bootstrap_args
 
         check_bootstrap_args(_default(args.bootstrap, 1000), _default(args.seed, 0), args.ci)
     size = None
@@ -509,7 +525,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     shown = diagnosis if args.diagnose else None
     intervals = None
     if args.ci is not None:
-        from .protocols.bootstrap import bootstrap
+        from .analysis.bootstrap import intervals as bootstrap
 
         with _status(args, "bootstrapping intervals ..."):
             intervals = bootstrap(
@@ -552,7 +568,7 @@ def _default(value: Any, default: Any) -> Any:
 
 
 def _parse_max_drop(items: Sequence[str]) -> dict[str, float]:
-    from .protocols.compare import parse_max_drop
+    from .analysis.compare import parse_max_drop
 
     out: dict[str, float] = {}
     for item in items:
@@ -568,18 +584,20 @@ def _parse_max_drop(items: Sequence[str]) -> dict[str, float]:
 
 
 def _compare(args: argparse.Namespace) -> int:
+    from .analysis.compare import compare, compare_saved
+    from .evaluate import evaluate
     from .io._records import read_json
-    from .pipeline import evaluate
-    from .protocols.compare import compare, compare_saved
+    from .options import PointOptions
     from .report.intervals import comparison_text
 
     max_drop = _parse_max_drop(args.max_drop)
     if len(args.inputs) == 3:
         gt, base_dt, cand_dt = args.inputs
-        options = dict(iou_threshold=args.iou_threshold, score_threshold=args.score_threshold)
+        point = PointOptions(iou_threshold=args.iou_threshold, score_threshold=args.score_threshold)
+        inputs = _inputs(args)
         comparison = compare(
-            evaluate(gt, base_dt, args.iou_type, **options),
-            evaluate(gt, cand_dt, args.iou_type, **options),
+            evaluate(gt, base_dt, args.iou_type, point=point, inputs=inputs),
+            evaluate(gt, cand_dt, args.iou_type, point=point, inputs=inputs),
             n=_default(args.bootstrap, 1000),
             seed=_default(args.seed, 0),
             confidence=args.ci,

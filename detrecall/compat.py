@@ -20,11 +20,13 @@ from typing import Any
 import numpy as np
 
 from .errors import DetrecallError
+from .evaluate import Config, class_names, finish, match_batch
 from .io._common import sort_rows
 from .io.coco import read_coco_gt
-from .pipeline import Config, EvaluationResult, class_names, finish, match_batch
-from .protocols.coco import make_params
-from .types import Detections
+from .options import IouType
+from .protocols.coco import Coco, coco_metrics, make_params, metric_value
+from .result import EvaluationResult
+from .types import Accumulated, Detections, EvalParams
 
 
 class Params:
@@ -96,7 +98,7 @@ class COCOeval:
             category_ids=p.catIds,
             class_agnostic=not p.useCats,
         )
-        config = Config(iou_type=p.iouType, params=params)
+        config = Config(iou_type=IouType.of(p.iouType), params=params, protocol=Coco())
         masks = p.iouType == "segm"
         gt = read_coco_gt(self.cocoGt.dataset, masks=masks, read_ignore=False)  # as pycocotools
         batch = match_batch(gt, _loaded_detections(self.cocoDt, masks), config)
@@ -122,42 +124,29 @@ class COCOeval:
         print(f"DONE (t={time.time() - tic:0.2f}s).")
 
     def summarize(self) -> None:
+        """The 12 numbers and lines of pycocotools' summarize(), for the params as they are now."""
         if not self.eval:
             raise Exception("Please run accumulate() first")
         p = self.params
-        md = p.maxDets
-        lines = [
-            (1, None, "all", 100),
-            (1, 0.5, "all", md[2]),
-            (1, 0.75, "all", md[2]),
-            (1, None, "small", md[2]),
-            (1, None, "medium", md[2]),
-            (1, None, "large", md[2]),
-            (0, None, "all", md[0]),
-            (0, None, "all", md[1]),
-            (0, None, "all", md[2]),
-            (0, None, "small", md[2]),
-            (0, None, "medium", md[2]),
-            (0, None, "large", md[2]),
-        ]
-        self.stats = np.array([self._summarize(*line) for line in lines])
-
-    def _summarize(self, ap: int, iou_thr: float | None, area: str, max_dets: int) -> float:
-        p = self.params
-        title, kind = ("Average Precision", "(AP)") if ap == 1 else ("Average Recall", "(AR)")
-        iou_str = f"{p.iouThrs[0]:0.2f}:{p.iouThrs[-1]:0.2f}" if iou_thr is None else f"{iou_thr:0.2f}"
-        a = [i for i, lbl in enumerate(p.areaRngLbl) if lbl == area]
-        m = [i for i, d in enumerate(p.maxDets) if d == max_dets]
-        s = self.eval["precision"] if ap == 1 else self.eval["recall"]
-        if iou_thr is not None:
-            s = s[np.where(iou_thr == p.iouThrs)[0]]
-        s = s[:, :, :, a, m] if ap == 1 else s[:, :, a, m]
-        mean_s = -1 if len(s[s > -1]) == 0 else np.mean(s[s > -1])
-        print(
-            f" {title:<18} {kind} @[ IoU={iou_str:<9} | area={area:>6s} | maxDets={max_dets:>3d} ] = "
-            f"{mean_s:0.3f}"
+        p.maxDets[2]  # noqa: B018  (pycocotools indexes maxDets[2]: an IndexError with fewer)
+        params = EvalParams(
+            iou_thresholds=np.asarray(p.iouThrs, np.float64),
+            recall_thresholds=np.asarray(p.recThrs, np.float64),
+            area_ranges=np.asarray(p.areaRng, np.float64).reshape(-1, 2),
+            area_labels=tuple(p.areaRngLbl),
+            max_dets=tuple(p.maxDets),
         )
-        return float(mean_s)
+        acc = Accumulated(
+            precision=np.array(self.eval["precision"]),
+            recall=np.array(self.eval["recall"]),
+            scores=np.array(self.eval["scores"]),
+        )
+        stats = []
+        for d in coco_metrics(params):
+            value = metric_value(d, acc, params)
+            print(f" {d.label()} = {value:0.3f}")
+            stats.append(value)
+        self.stats = np.array(stats)
 
     def __str__(self) -> str:
         self.summarize()

@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .pipeline import EvaluationResult
+from .errors import DetrecallError
+from .result import EvaluationResult
 from .streaming import Evaluator
 
 
@@ -36,16 +37,17 @@ def evaluate(
 ) -> EvaluationResult:
     """`detrecall.evaluate` over shards: `gt` and `dt` are equally long sequences (paths or
     parsed JSON, one shard each) or dask Bags with one shard per element. `options` are
-    `evaluate`'s keyword arguments. Without `client`, Dask's default scheduler runs it."""
+    `evaluate`'s options (groups or flat keywords), as `Evaluator` takes them. Without
+    `client`, Dask's default scheduler runs it."""
     import dask.bag as db
 
     if isinstance(gt, db.Bag) != isinstance(dt, db.Bag):
-        raise TypeError("gt and dt must both be dask Bags or both be sequences")
+        raise DetrecallError("gt and dt must both be dask Bags or both be sequences")
     if isinstance(gt, db.Bag):
         pairs = db.zip(gt, dt)
     else:
         if len(gt) != len(dt):
-            raise ValueError(f"gt has {len(gt)} shards but dt has {len(dt)}")
+            raise DetrecallError(f"gt has {len(gt)} shards but dt has {len(dt)}")
         pairs = db.from_sequence(list(zip(gt, dt)), npartitions=max(1, len(gt)))
     Evaluator(iou_type, **options)  # check the options here, before any work is sent out
     states = pairs.map(_shard_state, iou_type, options)

@@ -19,8 +19,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._arrays import run_starts
 from ._sort import argsort_stable, positions
-from .types import Dataset, Detections, EvalParams, Matches
+from .geometry.boxes import box_iou_pairs
+from .geometry.masks import mask_iou_blocks
+from .options import IouType
+from .types import Dataset, Detections, EvalParams, Matches, Status
 
 
 @dataclass(frozen=True)
@@ -43,14 +47,6 @@ class Plan:
     pair_gt: np.ndarray  # (P,) index into the selected ground truth
     blocks: np.ndarray  # (B, 4) per group with pairs: dt start, dt count, gt start, gt count
     by_score: np.ndarray  # (D,) the kept detections by score descending, ties in plan order
-
-
-def _group_starts(keys: np.ndarray) -> np.ndarray:
-    """For each position of a nondecreasing key array, the index where its run begins."""
-    n = len(keys)
-    first = np.ones(n, bool)
-    first[1:] = keys[1:] != keys[:-1]
-    return np.maximum.accumulate(np.where(first, np.arange(n), 0)) if n else np.zeros(0, np.int64)
 
 
 def _by_group_then_score(group: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -94,7 +90,7 @@ def plan(gt: Dataset, dt: Detections, params: EvalParams) -> Plan:
     position = np.empty(len(order), np.int64)
     position[order] = np.arange(len(order))
     dt_rows, dt_class, dt_group = d_sel[order], d_class[order], d_group[order]
-    dt_rank = np.arange(len(order)) - _group_starts(dt_group)
+    dt_rank = np.arange(len(order)) - run_starts(dt_group)
 
     gt_start = np.searchsorted(gt_group, dt_group, side="left")
     n_gt = np.searchsorted(gt_group, dt_group, side="right") - gt_start
@@ -122,6 +118,36 @@ def plan(gt: Dataset, dt: Detections, params: EvalParams) -> Plan:
         blocks=blocks,
         by_score=position[by_score],
     )
+
+
+_PAIR_PIECE = 1 << 18
+
+
+def pair_ious(
+    iou_type: IouType | str, p: Plan, gt: Dataset, dt: Detections, *, pixel_inclusive: bool = False
+) -> np.ndarray:
+    """IoU of every planned (detection, ground truth) pair, in plan order, by `iou_type`."""
+    iou_type = IouType.of(iou_type)
+    if iou_type is IouType.BBOX:  # in pieces: the gathered boxes of millions of pairs are big
+        out = np.empty(len(p.pair_dt))
+        for lo in range(0, len(out), _PAIR_PIECE):
+            piece = slice(lo, lo + _PAIR_PIECE)
+            g = p.gt_rows[p.pair_gt[piece]]
+            out[piece] = box_iou_pairs(
+                dt.box[p.dt_rows[p.pair_dt[piece]]], gt.box[g], gt.iscrowd[g], pixel_inclusive=pixel_inclusive
+            )
+        return out
+    if iou_type.reads_shapes:
+        from .geometry.polygons import polygon_iou_pairs  # shapely: only when shapes are evaluated
+
+        assert gt.shapes is not None and dt.shapes is not None
+        g = p.gt_rows[p.pair_gt]
+        return polygon_iou_pairs(dt.shapes[p.dt_rows[p.pair_dt]], gt.shapes[g], gt.iscrowd[g])
+    assert gt.masks is not None and dt.masks is not None
+    return mask_iou_blocks(dt.masks, gt.masks, p.dt_rows, p.gt_rows, p.blocks, gt.iscrowd)
+
+
+EVERYWHERE = np.array([[-np.inf, np.inf]])  # one area range holding every area
 
 
 def _in_range(area: np.ndarray, ranges: np.ndarray) -> np.ndarray:
@@ -163,7 +189,7 @@ def match(
     c_dt, c_gt, c_iou = new_index[p.pair_dt[cand]], p.pair_gt[cand], iou[cand]
     first = np.r_[True, c_dt[1:] != c_dt[:-1]] if len(c_dt) else np.zeros(0, bool)
     with_cand = c_dt[first]  # kept detections with a candidate, in (group, rank) order
-    step_of = np.arange(len(with_cand)) - _group_starts(p.dt_group[dets[with_cand]])
+    step_of = np.arange(len(with_cand)) - run_starts(p.dt_group[dets[with_cand]])
     step = np.repeat(step_of, np.diff(np.r_[np.flatnonzero(first), len(c_dt)]))
     order = np.lexsort((c_gt, c_iou, c_dt, step))
     c_dt, c_gt, c_iou, step = c_dt[order], c_gt[order], c_iou[order], step[order]
@@ -314,3 +340,12 @@ def concat_matches(parts: list[Matches]) -> Matches:
         gt_image=cat("gt_image"),
         gt_ignored=cat("gt_ignored", axis=1),
     )
+
+
+def detection_status(m: Matches) -> np.ndarray:
+    """(D,) `Status` (int8) of each detection at the single IoU threshold of `m` (and its first
+    area range: an unmatched detection flagged out of it is ignored, e.g. LVIS's
+    not-exhaustively-annotated classes)."""
+    status = np.where(m.det_out_of_range[0], Status.IGNORED, Status.FP).astype(np.int8)
+    status[m.hit_det] = np.where(m.hit_ignored, Status.IGNORED, Status.TP)
+    return status

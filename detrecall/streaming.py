@@ -9,23 +9,21 @@ inputs. Images must arrive whole (all of an image's ground truth and detections 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .errors import DetrecallError
+from .evaluate import Config, class_names, finish, make_config, match_batch, read_inputs
 from .io.arrays import is_arrays
 from .matching import concat_matches
-from .pipeline import (
-    BatchMatches,
-    EvaluationResult,
-    class_names,
-    finish,
-    make_config,
-    match_batch,
-    read_inputs,
-)
+from .options import CocoParams, InputOptions, IouType, Keywords, PointOptions
+from .protocols import BatchMatches, Protocol
+from .result import EvaluationResult
 from .types import Categories, Matches
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 STATE_FORMAT = "detrecall.Evaluator/1"
 
@@ -41,6 +39,19 @@ def _plain(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def options_of(config: Config) -> dict[str, Any]:
+    """A Config as plain data: what two evaluators must share to be merged."""
+    return {
+        "iou_type": config.iou_type.value,
+        "protocol": repr(config.protocol),
+        "params": _plain(dataclasses.asdict(config.params)),
+        "point": _plain(dataclasses.asdict(config.point)),
+        "inputs": {
+            k: str(v) if v is not None else None for k, v in dataclasses.asdict(config.inputs).items()
+        },
+    }
 
 
 def _matches_to_dict(m: Matches) -> dict[str, np.ndarray]:
@@ -59,15 +70,26 @@ class Evaluator:
     equals `evaluate` on all the batches' images at once, to the bit.
     """
 
-    def __init__(self, iou_type: str = "bbox", **options: Any) -> None:
-        self._read = {k: options.pop(k) for k in ("box_format", "categories") if k in options}
-        self._config = make_config(iou_type, **options)  # type: ignore[arg-type]
-        if self._config.protocol == "lvis":
+    def __init__(
+        self,
+        iou_type: str | IouType = "bbox",
+        *,
+        protocol: str | Protocol = "coco",
+        params: CocoParams | None = None,
+        point: PointOptions | None = None,
+        inputs: InputOptions | None = None,
+        **keywords: Unpack[Keywords],
+    ) -> None:
+        config = make_config(
+            iou_type, protocol=protocol, params=params, point=point, inputs=inputs, **keywords
+        )
+        if not config.protocol.streaming:
             raise DetrecallError(
-                "protocol='lvis' is not available in streaming yet: its federated "
-                "labels come with the whole ground-truth file (use evaluate)"
+                f"protocol={config.protocol.name!r} is not available in streaming yet: its labels come "
+                "with the whole ground-truth file (use evaluate)"
             )
-        self._options = {"iou_type": iou_type, **_plain(options), **_plain(self._read)}
+        self._config: Config = config
+        self._options = options_of(config)
         self._categories: Categories | None = None
         self._parts: list[BatchMatches] = []
         self._images: list[np.ndarray] = []
@@ -104,16 +126,14 @@ class Evaluator:
         """
         first_id = 0
         if is_arrays(gt):
-            if self._read.get("categories") is None:
+            if self._config.inputs.categories is None:
                 raise DetrecallError(
                     "Evaluator.update with per-image arrays needs Evaluator(..., "
                     "categories=[names by label] or {label: name}): every batch "
                     "must have the same class list"
                 )
             first_id = int(max((int(i.max()) + 1 for i in self._images if len(i)), default=0))
-        gt_set, dt_set = read_inputs(
-            gt, dt, self._config.iou_type, self._config.angle_unit, first_image_id=first_id, **self._read
-        )
+        gt_set, dt_set = read_inputs(gt, dt, self._config, first_image_id=first_id)
         self._check_categories(gt_set.categories)
         images = gt_set.images.ids
         if self._config.params.image_ids is not None:
@@ -122,6 +142,8 @@ class Evaluator:
 
     def merge(self, other: Evaluator) -> None:
         """Take in another evaluator's images (same options and categories, other images)."""
+        if other is self:
+            raise DetrecallError("cannot merge an Evaluator into itself")
         if repr(other._options) != repr(self._options):
             raise DetrecallError("cannot merge evaluators made with different options")
         if other._categories is None:

@@ -7,6 +7,7 @@ can never change what an earlier stage handed it.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from enum import IntEnum
 from typing import Any, TypeVar
 
 import numpy as np
@@ -241,3 +242,11 @@ class Accumulated:
 
     def __post_init__(self) -> None:
         _freeze(self.precision, self.recall, self.scores)
+
+
+class Status(IntEnum):
+    """What a detection is at one IoU threshold (`matching.detection_status`)."""
+
+    FP = 0  # matched nothing (and counted)
+    TP = 1  # matched a counted ground truth
+    IGNORED = 2  # matched an ignored ground truth, or unmatched outside the area range

@@ -12,7 +12,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 import detrecall
-from detrecall.protocols.bootstrap import METRICS
+from detrecall.analysis.bootstrap import METRICS
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 GT, DT = FIXTURES / "gt.json", FIXTURES / "dt_bbox.json"

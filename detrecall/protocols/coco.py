@@ -1,15 +1,21 @@
-"""The COCO protocol: default parameters, the 12-number summary and per-class figures."""
+"""The COCO protocol: default parameters, matching, the 12-number summary and per-class figures."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import replace
 
 import numpy as np
 
+from .._arrays import mean_of_defined, mean_where
+from ..aggregate import accumulate
 from ..errors import DetrecallError
-from ..types import Accumulated, EvalParams
+from ..matching import EVERYWHERE, Plan, match, score_order
+from ..options import CocoParams, IouType, PointOptions
+from ..result import ClassMetrics, CocoSummary, MetricDef
+from ..types import Accumulated, Dataset, Detections, EvalParams, Matches
+from .base import BatchMatches, Prepared, Protocol, Summarized
 
 COCO_IOU_THRESHOLDS = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
 COCO_RECALL_THRESHOLDS = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True)
@@ -20,22 +26,6 @@ COCO_AREA_RANGES: dict[str, tuple[float, float]] = {
     "large": (96.0**2, 1e5**2),
 }
 COCO_MAX_DETS = (1, 10, 100)
-
-# how pycocotools' summarize() prints each of the 12 numbers
-SUMMARY_LABELS = {
-    "AP": "Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ]",
-    "AP50": "Average Precision  (AP) @[ IoU=0.50      | area=   all | maxDets=100 ]",
-    "AP75": "Average Precision  (AP) @[ IoU=0.75      | area=   all | maxDets=100 ]",
-    "APs": "Average Precision  (AP) @[ IoU=0.50:0.95 | area= small | maxDets=100 ]",
-    "APm": "Average Precision  (AP) @[ IoU=0.50:0.95 | area=medium | maxDets=100 ]",
-    "APl": "Average Precision  (AP) @[ IoU=0.50:0.95 | area= large | maxDets=100 ]",
-    "AR1": "Average Recall     (AR) @[ IoU=0.50:0.95 | area=   all | maxDets=  1 ]",
-    "AR10": "Average Recall     (AR) @[ IoU=0.50:0.95 | area=   all | maxDets= 10 ]",
-    "AR100": "Average Recall     (AR) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ]",
-    "ARs": "Average Recall     (AR) @[ IoU=0.50:0.95 | area= small | maxDets=100 ]",
-    "ARm": "Average Recall     (AR) @[ IoU=0.50:0.95 | area=medium | maxDets=100 ]",
-    "ARl": "Average Recall     (AR) @[ IoU=0.50:0.95 | area= large | maxDets=100 ]",
-}
 
 
 def make_params(
@@ -80,121 +70,81 @@ def make_params(
     )
 
 
-def mean_defined(s: np.ndarray) -> float:
-    defined = s[s > -1]
-    return -1.0 if len(defined) == 0 else float(np.mean(defined))
+def coco_params(params: CocoParams) -> EvalParams:
+    """make_params from an option group."""
+    return make_params(
+        iou_thresholds=params.iou_thresholds,
+        max_dets=params.max_dets,
+        area_ranges=params.area_ranges,
+        image_ids=params.image_ids,
+        category_ids=params.category_ids,
+        class_agnostic=params.class_agnostic,
+        recall_thresholds=params.recall_thresholds,
+    )
 
 
-def _stat(
-    acc: Accumulated,
-    p: EvalParams,
-    ap: bool,
-    iou: float | None = None,
-    area: str = "all",
-    max_dets: int = 100,
-) -> float:
+# pycocotools' summarizeDets(): (AP?, IoU, area, which max_dets) per number; "100" is its
+# hard-coded default for the first line, the others index params.maxDets
+_COCO_ROWS: tuple[tuple[str, bool, float | None, str, str], ...] = (
+    ("AP", True, None, "all", "100"),
+    ("AP50", True, 0.5, "all", "big"),
+    ("AP75", True, 0.75, "all", "big"),
+    ("APs", True, None, "small", "big"),
+    ("APm", True, None, "medium", "big"),
+    ("APl", True, None, "large", "big"),
+    ("AR", False, None, "all", "0"),
+    ("AR", False, None, "all", "1"),
+    ("AR", False, None, "all", "big"),
+    ("ARs", False, None, "small", "big"),
+    ("ARm", False, None, "medium", "big"),
+    ("ARl", False, None, "large", "big"),
+)
+
+
+def coco_metrics(params: EvalParams) -> tuple[MetricDef, ...]:
+    """COCO's 12 summary numbers for `params`, as pycocotools' summarize() defines them: the
+    first AP at maxDets=100 whatever max_dets says, the others at max_dets[2] (the last when
+    fewer: pycocotools would fail), AR at max_dets[0], [1] and [2]. The one table that the
+    summary, the labels, the JSON names, compat and the bootstrap all read."""
+    md = params.max_dets
+    big = md[2] if len(md) > 2 else md[-1]
+    span = (float(params.iou_thresholds[0]), float(params.iou_thresholds[-1]))
+    out = []
+    for base, ap, iou, area, which in _COCO_ROWS:
+        cut: int | None = {"100": 100, "big": big, "0": md[0], "1": md[1] if len(md) > 1 else None}[which]
+        if base == "AR":
+            name = f"AR{cut}"
+        else:
+            name = base if cut == 100 else f"{base}@{cut}"
+        out.append(MetricDef(name, ap, iou, area, cut, span))
+    return tuple(out)
+
+
+def metric_value(d: MetricDef, acc: Accumulated, p: EvalParams) -> float:
     """pycocotools' _summarize: mean of the defined entries of one slice, -1 if none."""
-    a = [i for i, lbl in enumerate(p.area_labels) if lbl == area]
-    m = [i for i, d in enumerate(p.max_dets) if d == max_dets]
-    s = acc.precision if ap else acc.recall
-    if iou is not None:
-        s = s[np.where(iou == p.iou_thresholds)[0]]
-    s = s[:, :, :, a, m] if ap else s[:, :, a, m]
-    return mean_defined(s)
+    a = [i for i, lbl in enumerate(p.area_labels) if lbl == d.area]
+    m = [i for i, cut in enumerate(p.max_dets) if cut == d.max_dets]
+    s = acc.precision if d.ap else acc.recall
+    if d.iou is not None:
+        s = s[np.where(d.iou == p.iou_thresholds)[0]]
+    s = s[:, :, :, a, m] if d.ap else s[:, :, a, m]
+    return mean_of_defined(s)
 
 
 def nan_if_undefined(v: float) -> float:
     return math.nan if v == -1 else v
 
 
-@dataclass(frozen=True)
-class CocoSummary:
-    """pycocotools' 12 summary numbers, by name; NaN where pycocotools prints -1 (undefined)."""
-
-    AP: float
-    AP50: float
-    AP75: float
-    APs: float
-    APm: float
-    APl: float
-    AR1: float
-    AR10: float
-    AR100: float
-    ARs: float
-    ARm: float
-    ARl: float
-
-    @property
-    def stats(self) -> np.ndarray:
-        """The 12 numbers as pycocotools' `COCOeval.stats`, -1 for undefined."""
-        return np.array([-1.0 if math.isnan(v) else v for v in self.as_tuple()])
-
-    def as_tuple(self) -> tuple[float, ...]:
-        return tuple(getattr(self, f.name) for f in fields(self))
-
-    def to_dict(self) -> dict[str, float | None]:
-        return {f.name: (None if math.isnan(v) else v) for f, v in zip(fields(self), self.as_tuple())}
-
-
 def summarize(acc: Accumulated, p: EvalParams) -> CocoSummary:
-    """The 12 numbers exactly as pycocotools' summarize() computes them (its stats[0] uses
-    maxDets=100 whatever max_dets says; the others use max_dets[2], as pycocotools does)."""
-    md = p.max_dets
-    big = md[2] if len(md) > 2 else md[-1]
-    values = [
-        _stat(acc, p, True),
-        _stat(acc, p, True, iou=0.5, max_dets=big),
-        _stat(acc, p, True, iou=0.75, max_dets=big),
-        _stat(acc, p, True, area="small", max_dets=big),
-        _stat(acc, p, True, area="medium", max_dets=big),
-        _stat(acc, p, True, area="large", max_dets=big),
-        _stat(acc, p, False, max_dets=md[0]),
-        _stat(acc, p, False, max_dets=md[1] if len(md) > 1 else -1),
-        _stat(acc, p, False, max_dets=big),
-        _stat(acc, p, False, area="small", max_dets=big),
-        _stat(acc, p, False, area="medium", max_dets=big),
-        _stat(acc, p, False, area="large", max_dets=big),
-    ]
-    return CocoSummary(*map(nan_if_undefined, values))
-
-
-@dataclass(frozen=True)
-class ClassMetrics:
-    """COCO figures of one category (area all, the largest max_dets); NaN where undefined.
-
-    `AR100` is the average recall at the largest max_dets (`max_dets`: 100 by default, 300 for
-    LVIS); `to_dict` names it for what it is: "AR100", "AR300", "AR5", ...
-    """
-
-    category_id: int
-    name: str
-    AP: float
-    AP50: float
-    AP75: float
-    AR100: float
-    max_dets: int = 100
-
-    def to_dict(self) -> dict[str, float | int | str | None]:
-        def plain(v: float | int | str) -> float | int | str | None:
-            return None if isinstance(v, float) and math.isnan(v) else v
-
-        return {
-            "category_id": self.category_id,
-            "name": self.name,
-            "AP": plain(self.AP),
-            "AP50": plain(self.AP50),
-            "AP75": plain(self.AP75),
-            f"AR{self.max_dets}": plain(self.AR100),
-        }
+    """The 12 numbers exactly as pycocotools' summarize() computes them."""
+    metrics = coco_metrics(p)
+    return CocoSummary(metrics, tuple(nan_if_undefined(metric_value(d, acc, p)) for d in metrics))
 
 
 def _mean_defined_per_class(s: np.ndarray) -> np.ndarray:
     """(K,) mean of the defined (> -1) entries of s[..., k] per class, NaN where none."""
     flat = s.reshape(int(np.prod(s.shape[:-1])), s.shape[-1])  # -1 cannot stand for it when K = 0
-    defined = flat > -1
-    count = defined.sum(axis=0)
-    total = np.where(defined, flat, 0.0).sum(axis=0)
-    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    return mean_where(flat, flat > -1, axis=0)
 
 
 def per_class(
@@ -220,3 +170,79 @@ def per_class(
         ClassMetrics(int(cid), str(name), *(float(c[k]) for c in columns), max_dets=p.max_dets[-1])
         for k, (cid, name) in enumerate(zip(class_ids.tolist(), names))
     )
+
+
+def point_from(
+    coco: Matches, p: Plan, gt: Dataset, dt: Detections, params: EvalParams, point: PointOptions
+) -> Matches | None:
+    """The operating point's matches cut out of the COCO matches, when they are the same thing:
+    its IoU is one of COCO's thresholds, an area range holds every ground truth and detection
+    area, and no group was cut by max_dets (else None: match again)."""
+    t = np.flatnonzero(params.iou_thresholds == point.iou_threshold)
+    cut = len(p.dt_rank) and p.dt_rank.max() >= params.max_dets[-1]
+    if point.max_dets is not None or not len(t) or cut:
+        return None
+    areas = np.concatenate([gt.area[p.gt_rows], dt.area[p.dt_rows]])
+    low, high = (areas.min(), areas.max()) if len(areas) else (0.0, 0.0)
+    inside = np.flatnonzero((params.area_ranges[:, 0] <= low) & (params.area_ranges[:, 1] >= high))
+    if not len(inside):
+        return None
+    a, ti = int(inside[0]), int(t[0])
+    h = np.flatnonzero((coco.hit_area == a) & (coco.hit_thr == ti))
+    zeros = np.zeros(len(h), np.int64)
+    return replace(
+        coco,
+        iou_thresholds=coco.iou_thresholds[ti : ti + 1],
+        det_out_of_range=np.zeros((1, len(coco.det_row)), bool),
+        hit_area=zeros,
+        hit_thr=zeros,
+        hit_det=coco.hit_det[h],
+        hit_gt=coco.hit_gt[h],
+        hit_ignored=coco.hit_ignored[h],
+        npos=coco.npos[:, a : a + 1],
+        gt_ignored=coco.gt_ignored[a : a + 1],
+    )
+
+
+class Coco(Protocol):
+    """COCO (pycocotools): AP over IoU 0.50:0.95 and object sizes, AR at 1, 10, 100 detections."""
+
+    name = "coco"
+
+    def make_params(self, params: CocoParams, iou_type: IouType) -> EvalParams:
+        return coco_params(params)
+
+    def match(
+        self, p: Plan, iou: np.ndarray, prepared: Prepared, params: EvalParams, point: PointOptions
+    ) -> tuple[Matches, Matches]:
+        gt, dt = prepared.gt, prepared.dt
+        coco = match(
+            p,
+            iou,
+            gt,
+            dt,
+            iou_thresholds=params.iou_thresholds,
+            area_ranges=params.area_ranges,
+            max_det=params.max_dets[-1],
+        )
+        at_point = point_from(coco, p, gt, dt, params, point) or match(
+            p,
+            iou,
+            gt,
+            dt,
+            iou_thresholds=np.array([point.iou_threshold], np.float64),
+            area_ranges=EVERYWHERE,
+            max_det=point.max_dets,
+        )
+        return coco, at_point
+
+    def score_order(self, p: Plan, params: EvalParams) -> np.ndarray | None:
+        return score_order(p, params.max_dets[-1])
+
+    def accumulate(self, batch: BatchMatches, params: EvalParams) -> Accumulated:
+        return accumulate(batch.coco, params, batch.score_order)
+
+    def summarize(self, batch: BatchMatches, params: EvalParams, names: Sequence[str]) -> Summarized:
+        acc = self.accumulate(batch, params)
+        classes = per_class(acc, params, batch.coco.class_ids, names)
+        return Summarized(summarize(acc, params), classes, acc)

@@ -12,18 +12,22 @@ LVIS labels each image exhaustively only for some classes, so (as the `lvis` pac
 
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
-from ..io._records import Columns
+from .._arrays import mean_of_defined
+from ..errors import DetrecallError, InputError
+from ..io._records import Columns, read_json
+from ..matching import Plan
+from ..options import CocoParams, IouType, PointOptions
+from ..result import LVIS_MAX_DETS, LvisSummary
 from ..types import Accumulated, Dataset, Detections, EvalParams, Matches, take
-from .coco import mean_defined, nan_if_undefined
+from .base import BatchMatches, Prepared, Reader, Summarized
+from .coco import Coco, coco_params, nan_if_undefined, per_class
 
-LVIS_MAX_DETS = 300
 FREQUENCIES = ("r", "c", "f")  # rare (< 10 training images), common (< 100), frequent
 
 
@@ -123,38 +127,8 @@ def ignore_not_exhaustive(m: Matches, not_exhaustive: np.ndarray) -> Matches:
     return replace(m, det_out_of_range=m.det_out_of_range | not_exhaustive[m.det_row][None, :])
 
 
-@dataclass(frozen=True)
-class LvisSummary:
-    """The numbers the `lvis` package reports; NaN where undefined (the package prints -1)."""
-
-    AP: float
-    AP50: float
-    AP75: float
-    APs: float
-    APm: float
-    APl: float
-    APr: float
-    APc: float
-    APf: float
-    AR: float
-    ARs: float
-    ARm: float
-    ARl: float
-    max_dets: int = LVIS_MAX_DETS
-
-    def to_dict(self) -> dict[str, float | None]:
-        """Keyed as the package's `results` (AR@300, ARs@300, ...)."""
-        out: dict[str, float | None] = {}
-        for k, v in self.__dict__.items():
-            if k == "max_dets":
-                continue
-            name = f"{k}@{self.max_dets}" if k.startswith("AR") else k
-            out[name] = None if math.isnan(v) else v
-        return out
-
-
 def _mean(s: np.ndarray) -> float:
-    return nan_if_undefined(mean_defined(s))
+    return nan_if_undefined(mean_of_defined(s))
 
 
 def summarize_lvis(acc: Accumulated, params: EvalParams, frequency: np.ndarray) -> LvisSummary:
@@ -182,3 +156,54 @@ def summarize_lvis(acc: Accumulated, params: EvalParams, frequency: np.ndarray) 
         *ar_size,
         max_dets=params.max_dets[-1],
     )
+
+
+class Lvis(Coco):
+    """LVIS federated evaluation (the `lvis` package): needs the LVIS ground-truth file or dict
+    (its images carry neg_category_ids and not_exhaustive_category_ids, its categories a
+    frequency); 300 detections per image unless `max_dets=[n]`."""
+
+    name = "lvis"
+    streaming = False
+
+    def make_params(self, params: CocoParams, iou_type: IouType) -> EvalParams:
+        if params.area_ranges is not None or params.class_agnostic:
+            raise DetrecallError("protocol='lvis' has fixed area ranges and evaluates per class")
+        max_dets = (LVIS_MAX_DETS,) if params.max_dets is None else tuple(params.max_dets)
+        if len(max_dets) != 1:
+            raise DetrecallError(f"protocol='lvis' takes one max_dets (per image), got {list(max_dets)}")
+        return coco_params(replace(params, max_dets=max_dets))
+
+    def read(self, gt: Any, dt: Any, reader: Reader) -> tuple[Dataset, Detections, Any]:
+        if isinstance(gt, Dataset):
+            raise DetrecallError(
+                "protocol='lvis' needs the LVIS ground-truth file or dict (its images "
+                "carry neg_category_ids and not_exhaustive_category_ids)"
+            )
+        data, name = read_json(gt)
+        gt_set, dt_set = reader(data, dt, name)
+        return gt_set, dt_set, read_lvis_meta(data, name, gt_set)
+
+    def prepare(self, gt: Dataset, dt: Detections, params: EvalParams, labels: Any) -> Prepared:
+        if not isinstance(labels, LvisMeta):
+            raise DetrecallError("protocol='lvis' needs the LVIS labels of the ground truth")
+        gt, dt, not_exhaustive = federate(gt, dt, labels, params.max_dets[-1])
+        class_ids = gt.categories.ids if params.category_ids is None else params.category_ids
+        frequency = labels.frequency[np.searchsorted(labels.category_ids, class_ids)]
+        return Prepared(gt, dt, not_exhaustive=not_exhaustive, frequency=frequency)
+
+    def match(
+        self, p: Plan, iou: np.ndarray, prepared: Prepared, params: EvalParams, point: PointOptions
+    ) -> tuple[Matches, Matches]:
+        coco, at_point = super().match(p, iou, prepared, params, point)
+        assert prepared.not_exhaustive is not None
+        return (
+            ignore_not_exhaustive(coco, prepared.not_exhaustive),
+            ignore_not_exhaustive(at_point, prepared.not_exhaustive),
+        )
+
+    def summarize(self, batch: BatchMatches, params: EvalParams, names: Sequence[str]) -> Summarized:
+        assert batch.frequency is not None
+        acc = self.accumulate(batch, params)
+        classes = per_class(acc, params, batch.coco.class_ids, names)
+        return Summarized(summarize_lvis(acc, params, batch.frequency), classes, acc)

@@ -11,77 +11,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import replace
 
 import numpy as np
 
-from ..aggregate import AP_METHODS, by_class_then_score, interpolated_ap
+from ..aggregate import ApMethod, by_class_then_score, interpolated_ap
 from ..errors import DetrecallError
-from ..types import Matches
+from ..matching import Plan, match_voc
+from ..options import CocoParams, IouType, PointOptions
+from ..result import VocClass, VocResult
+from ..types import Dataset, Detections, EvalParams, Matches, Status
+from .base import BatchMatches, Prepared, Protocol, Summarized
+from .coco import coco_params
 
 VOC_IOU_THRESHOLDS = (0.5,)
 
 
-def check_voc_args(ap_method: str, pixel_inclusive: bool, iou_type: str) -> None:
-    if ap_method not in AP_METHODS:
-        raise DetrecallError(f"ap_method must be one of {AP_METHODS}, got {ap_method!r}")
-    if pixel_inclusive and iou_type != "bbox":
-        raise DetrecallError("pixel_inclusive applies to boxes only (iou_type='bbox')")
-
-
-@dataclass(frozen=True)
-class VocClass:
-    """One class: its AP, counts, and the precision/recall after each counted detection, per
-    IoU threshold (index t of the result's `iou_thresholds`). AP is NaN without ground truth."""
-
-    category_id: int
-    name: str
-    npos: int
-    ap: tuple[float, ...]
-    tp: tuple[int, ...]
-    fp: tuple[int, ...]
-    precision: tuple[np.ndarray, ...]
-    recall: tuple[np.ndarray, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "category_id": self.category_id,
-            "name": self.name,
-            "npos": self.npos,
-            "ap": [_none_if_nan(v) for v in self.ap],
-            "tp": list(self.tp),
-            "fp": list(self.fp),
-            "precision": [p.tolist() for p in self.precision],
-            "recall": [r.tolist() for r in self.recall] if self.npos else None,  # undefined
-        }
-
-
-@dataclass(frozen=True)
-class VocResult:
-    """Per-class VOC figures and their mean over the classes with ground truth (mAP)."""
-
-    iou_thresholds: tuple[float, ...]
-    ap_method: str
-    pixel_inclusive: bool
-    classes: tuple[VocClass, ...]
-    mAP: tuple[float, ...]  # per IoU threshold
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "iou_thresholds": list(self.iou_thresholds),
-            "ap_method": self.ap_method,
-            "pixel_inclusive": self.pixel_inclusive,
-            "mAP": [_none_if_nan(v) for v in self.mAP],
-            "classes": [c.to_dict() for c in self.classes],
-        }
-
-
-def _none_if_nan(v: float) -> float | None:
-    return None if math.isnan(v) else v
-
-
-def voc_result(m: Matches, names: Sequence[str], ap_method: str, pixel_inclusive: bool) -> VocResult:
+def voc_result(m: Matches, names: Sequence[str], ap_method: ApMethod, pixel_inclusive: bool) -> VocResult:
     """VOC per-class AP from `match_voc`'s output (one area range, T thresholds)."""
     n_k, n_t = len(m.class_ids), len(m.iou_thresholds)
     order = by_class_then_score(m.det_class, m.det_score)
@@ -91,14 +37,14 @@ def voc_result(m: Matches, names: Sequence[str], ap_method: str, pixel_inclusive
     per: list[list[tuple[float, int, int, np.ndarray, np.ndarray]]] = [[] for _ in range(n_k)]
     for t in range(n_t):
         h = m.hit_thr == t
-        status = np.zeros(len(m.det_row), np.int8)  # 0 FP, 1 TP, 2 ignored
-        status[m.hit_det[h]] = np.where(m.hit_ignored[h], 2, 1)
+        status = np.full(len(m.det_row), Status.FP, np.int8)
+        status[m.hit_det[h]] = np.where(m.hit_ignored[h], Status.IGNORED, Status.TP)
         s = status[order]
         for k in range(n_k):
             seg = s[bounds[k] : bounds[k + 1]]
-            seg = seg[seg != 2]
-            tp = np.cumsum(seg == 1)
-            fp = np.cumsum(seg == 0)
+            seg = seg[seg != Status.IGNORED]
+            tp = np.cumsum(seg == Status.TP)
+            fp = np.cumsum(seg == Status.FP)
             precision = tp / np.maximum(tp + fp, 1)
             recall = tp / npos[k] if npos[k] else np.full(len(seg), np.nan)
             ap = interpolated_ap(precision, recall, ap_method) if npos[k] else math.nan
@@ -114,4 +60,48 @@ def voc_result(m: Matches, names: Sequence[str], ap_method: str, pixel_inclusive
         float(np.mean([c.ap[t] for c, g in zip(classes, with_gt) if g])) if with_gt.any() else math.nan
         for t in range(n_t)
     )
-    return VocResult(tuple(m.iou_thresholds.tolist()), ap_method, bool(pixel_inclusive), classes, maps)
+    return VocResult(tuple(m.iou_thresholds.tolist()), ap_method.value, bool(pixel_inclusive), classes, maps)
+
+
+class Voc(Protocol):
+    """Pascal VOC: AP per class at `iou_thresholds` (default 0.5), by `ap_method` "allpoint"
+    (VOC2010+) or "11point" (VOC2007); crowd ground truth is difficult (plain IoU, neither TP
+    nor FN); `pixel_inclusive` boxes (+1 on widths and heights, as the devkit) on request."""
+
+    name = "voc"
+    options = ("ap_method", "pixel_inclusive")
+
+    def __init__(self, ap_method: ApMethod | str = ApMethod.ALLPOINT, pixel_inclusive: bool = False) -> None:
+        self.ap_method = ApMethod.of(ap_method)
+        self._pixel_inclusive = bool(pixel_inclusive)
+
+    @property
+    def pixel_inclusive(self) -> bool:
+        return self._pixel_inclusive
+
+    def make_params(self, params: CocoParams, iou_type: IouType) -> EvalParams:
+        if self._pixel_inclusive and iou_type is not IouType.BBOX:
+            raise DetrecallError("pixel_inclusive applies to boxes only (iou_type='bbox')")
+        if params.area_ranges is not None:
+            raise DetrecallError("protocol='voc' has no area ranges")
+        iou = VOC_IOU_THRESHOLDS if params.iou_thresholds is None else params.iou_thresholds
+        return coco_params(replace(params, iou_thresholds=iou, area_ranges={"all": (-np.inf, np.inf)}))
+
+    def prepare(self, gt: Dataset, dt: Detections, params: EvalParams, labels: object) -> Prepared:
+        # VOC has no crowd IoU: crowds are difficult, with plain IoU
+        difficult = gt.iscrowd | gt.ignore
+        return Prepared(replace(gt, iscrowd=np.zeros(len(gt), bool)), dt, ignored=difficult)
+
+    def match(
+        self, p: Plan, iou: np.ndarray, prepared: Prepared, params: EvalParams, point: PointOptions
+    ) -> tuple[Matches, Matches]:
+        gt, dt, difficult = prepared.gt, prepared.dt, prepared.ignored
+        assert difficult is not None
+        point_thr = np.array([point.iou_threshold], np.float64)
+        return (
+            match_voc(p, iou, gt, dt, iou_thresholds=params.iou_thresholds, ignored=difficult),
+            match_voc(p, iou, gt, dt, iou_thresholds=point_thr, ignored=difficult),
+        )
+
+    def summarize(self, batch: BatchMatches, params: EvalParams, names: Sequence[str]) -> Summarized:
+        return Summarized(voc_result(batch.coco, names, self.ap_method, self._pixel_inclusive), (), None)

@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import DetrecallError
+from ..matching import detection_status
 from ..metrics import calibration_curve
-from ..protocols.point import FP, IGNORED, TP, detection_status
+from ..types import Status
 
 if TYPE_CHECKING:
-    from ..pipeline import EvaluationResult
+    from ..result import EvaluationResult
 
 INFO, WARNING = "info", "warning"
 PERFECT_TOLERANCE = 1e-9
@@ -186,8 +187,8 @@ def errors_per_image(result: EvaluationResult) -> tuple[np.ndarray, np.ndarray, 
     counted_gt = ~m.gt_ignored[0]
     ids = np.unique(np.r_[m.det_image, m.gt_image[counted_gt]])
     at = np.searchsorted(ids, m.det_image)
-    tp = np.bincount(at[above & (status == TP)], minlength=len(ids))
-    fp = np.bincount(at[above & (status == FP)], minlength=len(ids))
+    tp = np.bincount(at[above & (status == Status.TP)], minlength=len(ids))
+    fp = np.bincount(at[above & (status == Status.FP)], minlength=len(ids))
     pos = np.bincount(np.searchsorted(ids, m.gt_image[counted_gt]), minlength=len(ids))
     return ids, fp, pos - tp
 
@@ -219,19 +220,12 @@ def most_errors(result: EvaluationResult, top: int = 5) -> Finding | None:
 
 
 def _overall_ap(result: EvaluationResult) -> tuple[str, float] | None:
-    if result.coco is not None:
-        return "AP", result.coco.AP
-    if result.lvis is not None:
-        return "AP", result.lvis.AP
-    if result.voc is not None:
-        return f"mAP@{result.voc.iou_thresholds[0]:g}", result.voc.mAP[0]
-    return None
+    return result.summary.headline()
 
 
 def _class_ap(result: EvaluationResult) -> list[tuple[str, float]]:
-    if result.voc is not None:
-        return [(c.name, c.ap[0]) for c in result.voc.classes]
-    return [(c.name, c.AP) for c in result.per_class]
+    names, ap, _ = result.summary.class_ap(result.per_class)
+    return list(zip(names, ap.tolist()))
 
 
 def suspiciously_perfect(result: EvaluationResult) -> Finding | None:
@@ -268,8 +262,8 @@ def calibration(result: EvaluationResult, n_bins: int = 10) -> Calibration | Non
     scores leave [0, 1] (not probabilities)."""
     m = _point_matches(result)
     status = detection_status(m)
-    counted = status != IGNORED
-    score, is_tp = m.det_score[counted], status[counted] == TP
+    counted = status != Status.IGNORED
+    score, is_tp = m.det_score[counted], status[counted] == Status.TP
     if not len(score) or score.min() < 0 or score.max() > 1:
         return None
     fraction, mean = calibration_curve(is_tp.astype(np.int64), score, n_bins=n_bins)

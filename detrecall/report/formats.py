@@ -12,86 +12,31 @@ import csv
 import io
 import json
 import math
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..protocols.coco import SUMMARY_LABELS
+from ..result import EvaluationResult
+from ..tables import LOW, VERY_LOW, Kind, Table, cell_text
 
 if TYPE_CHECKING:
-    from ..pipeline import EvaluationResult
     from .diagnose import Diagnosis
+
+__all__ = ["LOW", "VERY_LOW", "Table", "cell_text"]  # the table model, as the views name it
 
 SCHEMA_VERSION = 1
 
-# column kinds: how a cell is shown and coloured
-LABEL, TEXT, COUNT, RATE, SCORE = "label", "text", "count", "rate", "score"
-LOW, VERY_LOW = 0.3, 0.1  # rates below these are shown yellow / red (terminal, HTML)
-
-
-@dataclass(frozen=True)
-class Table:
-    """A titled table of raw values; `kinds` says per column what its values are (a rate in
-    [0, 1] is coloured when low, a score threshold is not); the last `footer` rows are
-    averages or totals (kept below the others when the HTML table is sorted)."""
-
-    title: str
-    headers: tuple[str, ...]
-    kinds: tuple[str, ...]
-    rows: tuple[tuple[Any, ...], ...]
-    footer: int = 0
-
-
-def cell_text(value: Any) -> str:
-    """How every text format shows a cell: 3 decimals, 'n/a' for NaN, '' for None."""
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return "n/a" if math.isnan(value) else f"{value:.3f}"
-    return str(value)
-
-
-def _nan(v: float | None) -> float:
-    return math.nan if v is None else float(v)
+# column kinds, as the names the views use
+LABEL, TEXT, COUNT, RATE, SCORE = Kind.LABEL, Kind.TEXT, Kind.COUNT, Kind.RATE, Kind.SCORE
 
 
 def summary_table(result: EvaluationResult) -> Table:
     """The protocol's headline numbers: COCO's 12, LVIS's 13, or VOC's mAP per IoU threshold."""
-    if result.coco is not None:
-        rows = []
-        for name, value in zip(SUMMARY_LABELS, result.coco.as_tuple()):
-            where = SUMMARY_LABELS[name].split("@[")[1].rstrip(" ]")
-            rows.append((name, " | ".join(re.sub(r"\s+", "", part) for part in where.split("|")), value))
-        return Table("Summary (COCO)", ("metric", "definition", "value"), (LABEL, TEXT, RATE), tuple(rows))
-    if result.lvis is not None:
-        rows = tuple((k, "", _nan(v)) for k, v in result.lvis.to_dict().items())
-        return Table("Summary (LVIS)", ("metric", "definition", "value"), (LABEL, TEXT, RATE), rows)
-    assert result.voc is not None
-    v = result.voc
-    rows = tuple((f"mAP@{t:g}", f"{v.ap_method}, IoU={t:g}", m) for t, m in zip(v.iou_thresholds, v.mAP))
-    return Table("Summary (Pascal VOC)", ("metric", "definition", "value"), (LABEL, TEXT, RATE), rows)
+    return result.summary.summary_table()
 
 
-def class_table(result: EvaluationResult) -> Table:
+def class_table(result: EvaluationResult) -> Table | None:
     """Per-class AP: COCO/LVIS AP, AP50, AP75, AR; VOC ground truths, TP, FP and AP per IoU."""
-    if result.voc is not None:
-        v = result.voc
-        rows = tuple((c.category_id, c.name, c.npos, c.tp[0], c.fp[0], *c.ap) for c in v.classes)
-        return Table(
-            f"Per class ({result.iou_type}, Pascal VOC {v.ap_method})",
-            ("id", "class", "GT", "TP", "FP", *(f"AP@{t:g}" for t in v.iou_thresholds)),
-            (LABEL, LABEL, COUNT, COUNT, COUNT, *(RATE,) * len(v.iou_thresholds)),
-            rows,
-        )
-    md = result.params.max_dets[-1]
-    rows = tuple((c.category_id, c.name, c.AP, c.AP50, c.AP75, c.AR100) for c in result.per_class)
-    return Table(
-        f"Per class ({result.iou_type})",
-        ("id", "class", "AP", "AP50", "AP75", f"AR{md}"),
-        (LABEL, LABEL, RATE, RATE, RATE, RATE),
-        rows,
-    )
+    return result.summary.class_table(result.per_class, result.iou_type, result.params.max_dets[-1])
 
 
 def point_table(result: EvaluationResult) -> Table:
@@ -167,8 +112,9 @@ def confusion_table(result: EvaluationResult) -> Table | None:
 def result_tables(result: EvaluationResult) -> list[Table]:
     """Every table of a report, in order."""
     tables = [summary_table(result)]
-    if result.voc is not None or result.per_class:
-        tables.append(class_table(result))
+    per_class = class_table(result)
+    if per_class is not None:
+        tables.append(per_class)
     tables += [point_table(result), chosen_points_table(result)]
     confusion = confusion_table(result)
     return tables + ([confusion] if confusion is not None else [])
@@ -208,22 +154,8 @@ def to_csv(result: EvaluationResult) -> str:
     threshold of all classes pooled) and rows `macro avg`, `weighted avg` (precision, recall, F1)."""
     p = result.point
     point_cols = ("support", "tp", "fp", "fn", "precision", "recall", "f1", "best_f1_threshold")
-    if result.voc is not None:
-        v = result.voc
-        ap_cols = ("npos", *(f"AP@{t:g}" for t in v.iou_thresholds))
-        ap_rows = [(c.npos, *c.ap) for c in v.classes]
-        ap_all: tuple[Any, ...] = (sum(c.npos for c in v.classes), *v.mAP)
-    else:
-        ap_cols = ("AP", "AP50", "AP75", f"AR{result.params.max_dets[-1]}")
-        ap_rows = [(c.AP, c.AP50, c.AP75, c.AR100) for c in result.per_class]
-        s = result.coco if result.coco is not None else result.lvis
-        ap_all = (
-            (math.nan,) * 4
-            if s is None
-            else (s.AP, s.AP50, s.AP75, s.AR100 if result.coco is not None else s.AR)
-        )
-        if not ap_rows:
-            ap_rows = [(None,) * 4] * len(p.per_class)
+    part = result.summary.csv_part(result.per_class, result.params.max_dets[-1], len(p.per_class))
+    ap_cols, ap_rows, ap_all = part.columns, part.rows, part.overall
     rows: list[tuple[Any, ...]] = [
         (
             c.category_id,

@@ -19,7 +19,7 @@ from .formats import COUNT, LABEL, LOW, RATE, TEXT, VERY_LOW, Table, cell_text, 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from ..pipeline import EvaluationResult
+    from ..result import EvaluationResult
     from .diagnose import Diagnosis
 
 _CSS = """

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from ..protocols.bootstrap import BootstrapResult
-from ..protocols.compare import Comparison, Delta, Failure
+from ..analysis.bootstrap import BootstrapResult
+from ..analysis.compare import Comparison, Delta, Failure
 from .table import format_table
 
 

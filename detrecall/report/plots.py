@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from ..pipeline import EvaluationResult
+    from ..result import EvaluationResult
     from .diagnose import Calibration
 
 DEFAULT_SIZE = (800, 600)
@@ -184,18 +184,7 @@ def threshold_figure(result: EvaluationResult, size: tuple[int, int] = DEFAULT_S
 
 def class_ap(result: EvaluationResult) -> tuple[list[str], np.ndarray, str]:
     """(names, AP, what AP) per class: COCO/LVIS AP, or VOC AP at its first IoU threshold."""
-    if result.voc is not None:
-        v = result.voc
-        return (
-            [c.name for c in v.classes],
-            np.array([c.ap[0] for c in v.classes], float),
-            f"VOC AP@{v.iou_thresholds[0]:g}",
-        )
-    return (
-        [c.name for c in result.per_class],
-        np.array([c.AP for c in result.per_class], float),
-        "AP@[.50:.95]",
-    )
+    return result.summary.class_ap(result.per_class)
 
 
 def draw_ap_bars(ax: Axes, result: EvaluationResult) -> Axes:

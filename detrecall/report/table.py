@@ -4,46 +4,25 @@ tables) for pipes and files, rich tables (colours, imported lazily) on a termina
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ..pipeline import EvaluationResult
-from ..protocols.coco import SUMMARY_LABELS
-from .formats import LABEL, LOW, RATE, TEXT, VERY_LOW, Table, cell_text, result_tables
+from ..result import EvaluationResult
+from ..tables import LOW, VERY_LOW, Kind, Table, cell_text, format_table, number_text
+from .formats import result_tables
 
 if TYPE_CHECKING:
     from .diagnose import Diagnosis
 
 
 def _num(v: float, width: int = 6) -> str:
-    return f"{'n/a':>{width}}" if math.isnan(v) else f"{v:{width}.3f}"
-
-
-def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1) -> str:
-    """The first `left` columns left-aligned (labels), the others right-aligned (numbers)."""
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(
-            c.ljust(w) if i < left else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
-        ).rstrip()
-
-    return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])
+    return number_text(v, width)
 
 
 def summary_text(result: EvaluationResult) -> str:
-    """The 12 numbers labelled as pycocotools prints them ('n/a' where it prints -1)."""
-    values = dict(zip(SUMMARY_LABELS, result.coco.as_tuple()))
-    return "\n".join(f" {SUMMARY_LABELS[name]} = {_num(value, 5)}" for name, value in values.items())
-
-
-def per_class_text(result: EvaluationResult) -> str:
-    rows = [
-        [str(c.category_id), c.name, _num(c.AP), _num(c.AP50), _num(c.AP75), _num(c.AR100)]
-        for c in result.per_class
-    ]
-    md = result.params.max_dets[-1]
-    return format_table(["id", "class", "AP", "AP50", "AP75", f"AR{md}"], rows, left=2)
+    """The protocol's summary as its reference tool prints it (COCO: pycocotools' 12 lines,
+    labelled for the actual parameters; 'n/a' where pycocotools prints -1)."""
+    return result.summary.summary_text()
 
 
 def point_text(result: EvaluationResult) -> str:
@@ -100,47 +79,11 @@ def confusion_text(result: EvaluationResult) -> str:
     )
 
 
-def lvis_text(result: EvaluationResult) -> str:
-    """The LVIS summary as the `lvis` package prints its results ('n/a' where it prints -1)."""
-    assert result.lvis is not None
-    return "\n".join(
-        f" {name:<8} = {_num(float('nan') if v is None else v, 5)}"
-        for name, v in result.lvis.to_dict().items()
-    )
-
-
-def voc_text(result: EvaluationResult) -> str:
-    """Per-class VOC AP at each IoU threshold, counts at the first, and mAP."""
-    v = result.voc
-    assert v is not None
-    thr = [f"AP@{t:g}" for t in v.iou_thresholds]
-    rows = [
-        [str(c.category_id), c.name, str(c.npos), str(c.tp[0]), str(c.fp[0]), *map(_num, c.ap)]
-        for c in v.classes
-    ]
-    rows.append(["", "mAP", "", "", "", *map(_num, v.mAP)])
-    title = (
-        f"Pascal VOC AP ({v.ap_method}{', pixel-inclusive boxes' if v.pixel_inclusive else ''}; "
-        f"TP/FP at IoU {v.iou_thresholds[0]:g})"
-    )
-    return f"{title}\n" + format_table(["id", "class", "GT", "TP", "FP", *thr], rows, left=2)
-
-
 def result_text(result: EvaluationResult) -> str:
-    if result.protocol == "voc":
-        parts = [voc_text(result), point_text(result)]
-    elif result.protocol == "lvis":
-        parts = [
-            lvis_text(result),
-            f"Per class ({result.iou_type}):\n{per_class_text(result)}",
-            point_text(result),
-        ]
-    else:
-        parts = [
-            summary_text(result),
-            f"Per class ({result.iou_type}):\n{per_class_text(result)}",
-            point_text(result),
-        ]
+    """Plain text: the protocol's summary and per-class blocks, the operating point, and the
+    confusion matrix when computed."""
+    parts = result.summary.text_blocks(result.per_class, result.iou_type, result.params.max_dets[-1])
+    parts.append(point_text(result))
     if result.point.confusion is not None:
         parts.append(confusion_text(result))
     return "\n\n".join(parts) + "\n"
@@ -164,7 +107,7 @@ def _rich_cell(value: Any, kind: str) -> Any:
     text = cell_text(value)
     if isinstance(value, float) and math.isnan(value):
         return Text(text, style="dim italic")
-    if kind == RATE and isinstance(value, float):
+    if kind == Kind.RATE and isinstance(value, float):
         return Text(text, style="red" if value < VERY_LOW else "yellow" if value < LOW else "")
     return text
 
@@ -179,8 +122,8 @@ def rich_table(table: Table) -> Any:
     for header, kind in zip(table.headers, table.kinds):
         out.add_column(
             header,
-            justify="left" if kind in (LABEL, TEXT) else "right",
-            style="bold" if kind == LABEL else None,
+            justify="left" if kind in (Kind.LABEL, Kind.TEXT) else "right",
+            style="bold" if kind == Kind.LABEL else None,
         )
     for row in table.rows:
         out.add_row(*(_rich_cell(v, k) for v, k in zip(row, table.kinds)))

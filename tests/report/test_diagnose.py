@@ -8,9 +8,9 @@ import pytest
 
 from detrecall import DetrecallError, evaluate
 from detrecall.report.diagnose import INFO, WARNING, calibration, diagnose, errors_per_image
-from tests.protocols.test_point import DT, GT
+from tests.analysis.test_point import DT, GT
 
-# tests.protocols.test_point's case at IoU 0.5, score >= 0:
+# tests.analysis.test_point's case at IoU 0.5, score >= 0:
 #  image 1: d1 a .9 TP, d2 a .8 FP, d3 a .7 on the crowd (ignored), d4 a .6 FP, d5 b .3 FP;
 #           ground truth A1 (taken by d1), A2, B1 -> FN A2, B1
 #  image 2: d6 a .5 TP on A3

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import DetrecallError, InputError
+from ..result import EvaluationResult
+from ..types import Matches
 from .bootstrap import (
     METRICS,
     check_bootstrap_args,
@@ -205,14 +207,14 @@ def parse_max_drop(max_drop: Mapping[str, float]) -> dict[str, float]:
     return out
 
 
-def _ground_truth_rows(m: Any) -> np.ndarray:
+def _ground_truth_rows(m: Matches) -> np.ndarray:
     """(G, 2 + A) image, class and ignored-per-area-range of each evaluated ground truth, sorted:
     the same for the same ground truth however the evaluation was batched."""
     rows = np.column_stack([m.gt_image, m.gt_class, m.gt_ignored.T.astype(np.int64)])
     return rows[np.lexsort(rows.T[::-1])] if len(rows) else rows
 
 
-def _check_same_ground_truth(base: Any, cand: Any) -> None:
+def _check_same_ground_truth(base: EvaluationResult, cand: EvaluationResult) -> None:
     """Both evaluations ran on the same images, classes, ground truth and parameters."""
     pb, pc = base.params, cand.params
     same_params = (
@@ -261,8 +263,6 @@ def compare(
     baseline, candidate: EvaluationResults (bootstrapped), or two saved results (the dicts
     `evaluate --output` writes, or EvaluationResult.to_dict()): deltas only, n = 0.
     """
-    from ..pipeline import EvaluationResult
-
     if isinstance(baseline, Mapping) and isinstance(candidate, Mapping):
         return compare_saved(baseline, candidate)
     if not (isinstance(baseline, EvaluationResult) and isinstance(candidate, EvaluationResult)):

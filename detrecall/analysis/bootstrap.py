@@ -25,10 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from ..aggregate import EPS, by_class_then_score
+from .._arrays import mean_where, run_starts
+from ..aggregate import EPS, by_class_then_score, prf
 from ..errors import DetrecallError
-from ..types import EvalParams, Matches
-from .point import TP, detection_status
+from ..matching import detection_status
+from ..result import CocoSummary, EvaluationResult, MetricDef
+from ..types import EvalParams, Matches, Status
 
 METRICS = ("AP", "AP50", "AP75", "AR100", "precision", "recall", "F1")
 CHUNK_ELEMENTS = 1 << 22  # replicates x rows of one working array (32 MB of float64)
@@ -73,12 +75,6 @@ def _segment_cumsum_rows(values: np.ndarray, first: np.ndarray) -> np.ndarray:
     """Row-wise running sum restarting at each segment; first[j] = where j's segment begins."""
     run = np.cumsum(values, axis=1, dtype=values.dtype)
     return run - (np.take(run, first, axis=1) - np.take(values, first, axis=1))
-
-
-def _segment_firsts(seg: np.ndarray) -> np.ndarray:
-    """For each position of a nondecreasing key array, the index where its run begins."""
-    new = np.r_[True, seg[1:] != seg[:-1]] if len(seg) else np.zeros(0, bool)
-    return np.maximum.accumulate(np.where(new, np.arange(len(seg)), 0)) if len(seg) else seg
 
 
 @dataclass(frozen=True)
@@ -146,14 +142,14 @@ def curves_of(m: Matches, image_ids: np.ndarray, a: int, max_det: int) -> Curves
         tp_image=det_image[det[tp]],
         tp_from=class_start[cls[tp]],
         tp_to=counted_before[pos[tp] + 1],
-        tp_first=_segment_firsts(seg[tp]),
+        tp_first=run_starts(seg[tp]),
         tp_seg=seg[tp],
         tp_class=cls[tp],
         seg_start=np.flatnonzero(np.r_[True, seg[tp][1:] != seg[tp][:-1]]) if len(tp) else tp,
         tp_corr=np.where(same_seg, corr_index, -1)[tp],
         corr_image=det_image[det[corr]],
         corr_sign=sign[corr].astype(np.int64),
-        corr_first=_segment_firsts(seg[corr]),
+        corr_first=run_starts(seg[corr]),
         seg_end=np.searchsorted(seg[tp], np.arange(1, n_t * n_k + 1)),
         npos=pair_counts(np.searchsorted(image_ids, m.gt_image[gt]), m.gt_class[gt], len(image_ids), n_k),
     )
@@ -212,16 +208,7 @@ def weighted_ap(c: Curves, w: np.ndarray, recall_thresholds: np.ndarray) -> tupl
 
 def _mean_defined(x: np.ndarray, axis: tuple[int, ...]) -> np.ndarray:
     """Mean over `axis` of the non-NaN entries, NaN where there are none (no warning)."""
-    defined = ~np.isnan(x)
-    count = defined.sum(axis=axis)
-    total = np.where(defined, x, 0.0).sum(axis=axis)
-    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
-
-
-def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    """num / den as float64, NaN where den == 0."""
-    num, den = np.asarray(num, np.float64), np.asarray(den, np.float64)
-    return np.where(den == 0, np.nan, num / np.where(den == 0, 1.0, den))
+    return mean_where(x, ~np.isnan(x), axis)
 
 
 @dataclass(frozen=True)
@@ -251,9 +238,22 @@ class Tape:
         return max(widths + [len(self.point_tp.count), len(self.point_fp.count), 1])
 
 
-def tape_of(result: Any) -> Tape:
+# positions in CocoSummary.metrics (pycocotools' stats order) of the numbers resampled:
+# AP, AP50, AP75 and AR at the summary's largest cut
+SUMMARY_ROWS = (0, 1, 2, 8)
+
+
+def _cut(d: MetricDef, p: EvalParams) -> tuple[int, int] | None:
+    """(area index, max dets) of a summary number; None when the params lack either."""
+    if d.area not in p.area_labels or d.max_dets not in p.max_dets:
+        return None
+    return p.area_labels.index(d.area), int(d.max_dets)
+
+
+def tape_of(result: EvaluationResult) -> Tape:
     """The replicate-independent layout of an EvaluationResult."""
-    if result.protocol != "coco":
+    summary = result.summary
+    if not isinstance(summary, CocoSummary):
         raise DetrecallError(
             f"intervals and comparisons are built for protocol='coco', not {result.protocol!r} yet"
         )
@@ -266,15 +266,12 @@ def tape_of(result: Any) -> Tape:
         raise DetrecallError("the bootstrap needs at least one evaluated image")
     m: Matches = result.matches
     p: EvalParams = result.params
-    md = p.max_dets
-    big = md[2] if len(md) > 2 else md[-1]
-    a_all = p.area_labels.index("all") if "all" in p.area_labels else None
-    overall = None if a_all is None else (a_all, big)
-    ap_cut = None if a_all is None or 100 not in md else (a_all, 100)
-    class_cut = (a_all if a_all is not None else 0, md[-1])
+    ap, ap50, ap75, _ = (summary.metrics[i] for i in SUMMARY_ROWS)
+    ap_cut, overall = _cut(ap, p), _cut(ap50, p)  # AP50, AP75 and AR share one cut
+    class_cut = (p.area_labels.index("all") if "all" in p.area_labels else 0, p.max_dets[-1])
     cuts = {cut for cut in (overall, ap_cut, class_cut) if cut is not None}
 
-    def thr(value: float) -> int | None:
+    def thr(value: float | None) -> int | None:
         hit = np.flatnonzero(p.iou_thresholds == value)
         return int(hit[0]) if len(hit) else None
 
@@ -283,8 +280,8 @@ def tape_of(result: Any) -> Tape:
     above = pm.det_score >= result.point.score_threshold
     img = np.searchsorted(image_ids, pm.det_image)
     n_i, n_k = len(image_ids), len(pm.class_ids)
-    is_tp = above & (status == TP)
-    is_fp = above & (status == 0)
+    is_tp = above & (status == Status.TP)
+    is_fp = above & (status == Status.FP)
     gt = ~pm.gt_ignored[0]
     return Tape(
         image_ids=image_ids,
@@ -295,8 +292,8 @@ def tape_of(result: Any) -> Tape:
         overall_cut=overall,
         ap_cut=ap_cut,
         class_cut=class_cut,
-        thr50=thr(0.5),
-        thr75=thr(0.75),
+        thr50=thr(ap50.iou),
+        thr75=thr(ap75.iou),
         beta=float(result.point.beta),
         point_tp=pair_counts(img[is_tp], pm.det_class[is_tp], n_i, n_k),
         point_fp=pair_counts(img[is_fp], pm.det_class[is_fp], n_i, n_k),
@@ -333,29 +330,19 @@ def replicate(tape: Tape, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         ((tp, fp, npos), per_class[:, :, 4:]),
         ((tp.sum(1), fp.sum(1), npos.sum(1)), overall[:, 4:]),
     ):
-        out[...] = np.stack(_rates(*counts, tape.beta), axis=-1)
+        tp_k, fp_k, npos_k = counts
+        out[...] = np.stack(prf(tp_k, fp_k, npos_k - tp_k, tape.beta, math.nan), axis=-1)
     return overall, per_class
 
 
-def _rates(tp: np.ndarray, fp: np.ndarray, npos: np.ndarray, beta: float) -> tuple[np.ndarray, ...]:
-    """Precision, recall and F-beta as `aggregate.prf` computes them, NaN where 0/0."""
-    tp, fp, npos = (np.asarray(x, np.float64) for x in (tp, fp, npos))
-    precision, recall = _ratio(tp, tp + fp), _ratio(tp, npos)
-    if math.isinf(beta):
-        return precision, recall, recall
-    if beta == 0:
-        return precision, recall, precision
-    b2 = beta * beta
-    return precision, recall, _ratio((1 + b2) * tp, b2 * npos + (tp + fp))
-
-
-def estimates(result: Any, tape: Tape) -> tuple[np.ndarray, np.ndarray]:
+def estimates(result: EvaluationResult, tape: Tape) -> tuple[np.ndarray, np.ndarray]:
     """The evaluation's own METRICS, (M,) and (K, M): `result.coco`, `result.per_class` and
     `result.point` (micro overall) to the bit, NaN where a replicate of all images once finds
     them undefined (a rate 0/0, which the evaluation sets to its zero_division)."""
     overall, per_class = replicate(tape, np.ones((1, len(tape.image_ids)), np.int64))
-    c, p = result.coco, result.point
-    own = np.array([c.AP, c.AP50, c.AP75, c.AR100, p.micro.precision, p.micro.recall, p.micro.f1])
+    c, p = result.summary, result.point
+    assert isinstance(c, CocoSummary)
+    own = np.array([*(c.values[i] for i in SUMMARY_ROWS), p.micro.precision, p.micro.recall, p.micro.f1])
     own_class = np.column_stack(
         [
             np.array([[k.AP, k.AP50, k.AP75, k.AR100] for k in result.per_class]).reshape(-1, 4),
@@ -491,20 +478,18 @@ def run(tapes: list[Tape], n: int, seed: int) -> list[tuple[np.ndarray, np.ndarr
     return [(np.concatenate([o for o, _ in p]), np.concatenate([c for _, c in p])) for p in parts]
 
 
-def bootstrap(
-    result: Any, dt: Any = None, *, n: int = 1000, seed: int = 0, confidence: float = 0.95, **options: Any
+def intervals(
+    result: EvaluationResult, *, n: int = 1000, seed: int = 0, confidence: float = 0.95
 ) -> BootstrapResult:
     """Image-level bootstrap percentile intervals of AP, AP50, AP75, AR100 (COCO definitions,
     as in `result.coco` and `result.per_class`) and precision, recall, F1 at the operating
     point (overall = pooled counts, as `result.point.micro`), overall and per class.
 
-    result: an EvaluationResult, or ground truth with `dt` and `evaluate`'s keyword arguments.
     n replicates, each drawing as many images as were evaluated, uniformly with replacement
     (images without annotations included); reproducible with `seed`. The interval is the
     (1 - confidence)/2 and (1 + confidence)/2 percentiles of the replicates' values.
     """
     check_bootstrap_args(n, seed, confidence)
-    result = as_result(result, dt, options)
     tape = tape_of(result)
     overall, per_class = estimates(result, tape)
     samples, class_samples = run([tape], n, seed)[0]
@@ -527,18 +512,3 @@ def bootstrap(
         samples=samples,
         class_samples=class_samples,
     )
-
-
-def as_result(result: Any, dt: Any, options: dict[str, Any]) -> Any:
-    """An EvaluationResult as given, or evaluated from (gt, dt, options)."""
-    from ..pipeline import EvaluationResult, evaluate
-
-    if isinstance(result, EvaluationResult):
-        if dt is not None or options:
-            raise DetrecallError(
-                "give an EvaluationResult alone, or ground truth, detections and evaluate()'s options"
-            )
-        return result
-    if dt is None:
-        raise DetrecallError("detections are missing: bootstrap(result) or bootstrap(gt, dt, ...)")
-    return evaluate(result, dt, **options)

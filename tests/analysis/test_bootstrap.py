@@ -16,9 +16,10 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 import detrecall
+from detrecall import bootstrap
+from detrecall.analysis import bootstrap as bs
+from detrecall.analysis.bootstrap import METRICS, percentile_interval, replicate, tape_of
 from detrecall.errors import DetrecallError
-from detrecall.protocols import bootstrap as bs
-from detrecall.protocols.bootstrap import METRICS, bootstrap, percentile_interval, replicate, tape_of
 from tests.oracle import random_coco, reference
 
 VARIANTS: list[dict[str, Any]] = [

@@ -11,9 +11,10 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 import detrecall
+from detrecall import bootstrap
+from detrecall.analysis.bootstrap import METRICS
+from detrecall.analysis.compare import compare, compare_saved, p_values
 from detrecall.errors import DetrecallError, InputError
-from detrecall.protocols.bootstrap import METRICS, bootstrap
-from detrecall.protocols.compare import compare, compare_saved, p_values
 from tests.oracle import random_coco
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"

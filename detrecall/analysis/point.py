@@ -1,0 +1,203 @@
+"""Recall and precision at an operating point: one IoU threshold, one score threshold.
+
+Built on the matcher's output at that IoU (COCO rules: a detection matched to a crowd is
+neither TP nor FP; no area filter) and the shared formulas of `aggregate`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from ..aggregate import AVERAGES, Counts, Curve, average_rates, by_score, curves, prf
+from ..errors import DetrecallError
+from ..matching import EVERYWHERE, detection_status, match, pair_ious, plan
+from ..options import IouType, PointOptions
+from ..result import Cost, OperatingPoint, PointResult, Target
+from ..types import Dataset, Detections, EvalParams, Matches, Status, take
+
+NO_POINT = OperatingPoint(math.nan, math.nan, math.nan, math.nan)
+
+
+def _pick(c: Curve, valid: np.ndarray, primary: np.ndarray) -> OperatingPoint:
+    """The point maximizing `primary` among `valid` ones; ties go to the highest threshold."""
+    ok = valid & ~np.isnan(primary)
+    if not ok.any():
+        return NO_POINT
+    i = np.flatnonzero(ok)[np.argmax(primary[ok])]  # thresholds descend: first max = highest
+    return OperatingPoint(float(c.thresholds[i]), float(c.precision[i]), float(c.recall[i]), float(c.f1[i]))
+
+
+def best_f1(c: Curve) -> OperatingPoint:
+    """The score threshold with the highest F-beta (the highest threshold among ties)."""
+    return _pick(c, np.ones(len(c.thresholds), bool), c.f1)
+
+
+def at_recall(c: Curve, target: float) -> OperatingPoint:
+    """Highest precision among thresholds whose recall reaches `target`."""
+    return _pick(c, c.recall >= target, c.precision)
+
+
+def at_precision(c: Curve, target: float) -> OperatingPoint:
+    """Highest recall among thresholds whose precision reaches `target`."""
+    return _pick(c, c.precision >= target, c.recall)
+
+
+def operating_point(
+    m: Matches,
+    names: Sequence[str],
+    options: PointOptions,
+    *,
+    confusion: np.ndarray | None = None,
+    image_ids: np.ndarray | None = None,
+    score_order: np.ndarray | None = None,
+) -> PointResult:
+    """Everything at the operating point from matches made at `options.iou_threshold` (one area
+    range). `score_order`: aggregate.by_score(m.det_score) when the caller has it."""
+    beta, zero_division, score_threshold = options.beta, options.zero_division, options.score_threshold
+    n_k = len(m.class_ids)
+    status = detection_status(m)
+    above = m.det_score >= score_threshold
+    support = m.npos[:, 0]
+    tp = np.bincount(m.det_class[above & (status == Status.TP)], minlength=n_k)
+    fp = np.bincount(m.det_class[above & (status == Status.FP)], minlength=n_k)
+    counts = Counts(tp=tp, fp=fp, fn=support - tp)
+    precision, recall, f1 = prf(counts.tp, counts.fp, counts.fn, beta, zero_division)
+    labels = (support > 0) | (counts.predicted > 0)
+    avg = {k: average_rates(counts, k, labels, beta, zero_division) for k in AVERAGES}
+    counted = status != Status.IGNORED
+    score, is_tp, cls = m.det_score[counted], status[counted] == Status.TP, m.det_class[counted]
+    order = by_score(m.det_score) if score_order is None else score_order
+    order = (np.cumsum(counted) - 1)[order[counted[order]]]  # the same order among the counted
+    per_class_curves = curves(score, is_tp, cls, support, beta, zero_division, order)
+    pooled = curves(score, is_tp, np.zeros_like(cls), np.array([support.sum()]), beta, zero_division, order)[
+        0
+    ]
+
+    def targeted(target: float | None, pick: Callable[[Curve, float], OperatingPoint]) -> Target | None:
+        if target is None:
+            return None
+        return Target(float(target), tuple(pick(c, target) for c in per_class_curves), pick(pooled, target))
+
+    result_cost = None
+    if options.cost is not None:
+        result_cost = _cost(m, status, above, options.cost, image_ids)
+    return PointResult(
+        iou_threshold=float(options.iou_threshold),
+        score_threshold=float(score_threshold),
+        beta=float(beta),
+        class_ids=m.class_ids,
+        names=tuple(names),
+        counts=counts,
+        precision=precision,
+        recall=recall,
+        f1=f1,
+        micro=avg["micro"],
+        macro=avg["macro"],
+        weighted=avg["weighted"],
+        curves=tuple(per_class_curves),
+        curve=pooled,
+        best_f1_per_class=tuple(best_f1(c) for c in per_class_curves),
+        best_f1_overall=best_f1(pooled),
+        at_recall=targeted(options.target_recall, at_recall),
+        at_precision=targeted(options.target_precision, at_precision),
+        confusion=confusion,
+        cost=result_cost,
+    )
+
+
+def _cost(
+    m: Matches, status: np.ndarray, above: np.ndarray, cost: Mapping[str, float], image_ids: np.ndarray | None
+) -> Cost:
+    unknown = set(cost) - {"tp", "fp", "fn"}
+    if unknown:
+        raise DetrecallError(f"cost keys must be 'tp', 'fp', 'fn'; got {sorted(unknown)}")
+    weights = {k: float(cost.get(k, 0.0)) for k in ("tp", "fp", "fn")}
+    ids = np.unique(np.r_[m.det_image, m.gt_image]) if image_ids is None else image_ids
+    at = np.searchsorted(ids, m.det_image)
+    tp = np.bincount(at[above & (status == Status.TP)], minlength=len(ids))
+    fp = np.bincount(at[above & (status == Status.FP)], minlength=len(ids))
+    pos = np.bincount(np.searchsorted(ids, m.gt_image[~m.gt_ignored[0]]), minlength=len(ids))
+    per_image = weights["tp"] * tp + weights["fp"] * fp + weights["fn"] * (pos - tp)
+    return Cost(total=float(per_image.sum()), image_ids=ids, per_image=per_image)
+
+
+def confusion_matrix(
+    n_classes: int,
+    m: Matches,
+    status: np.ndarray,
+    above: np.ndarray,
+    cross: Matches,
+) -> np.ndarray:
+    """(C+1, C+1) counts, rows = true class, columns = predicted class, index C = background.
+
+    TP -> (c, c). A counted false positive that a class-agnostic greedy pass (score order,
+    highest IoU >= the threshold) pairs with a still-unmatched ground truth of another class
+    -> (true class, predicted class); other false positives -> (background, c); ground truth
+    matched by nothing -> (c, background). Crowds and detections matched to them are left out.
+    `cross` is that class-agnostic pass, made on the false positives and unmatched ground truth.
+    """
+    out = np.zeros((n_classes + 1, n_classes + 1), np.int64)
+    bg = n_classes
+    tp = above & (status == Status.TP)
+    np.add.at(out, (m.det_class[tp], m.det_class[tp]), 1)
+    is_fp = above & (status == Status.FP)
+    order = np.argsort(m.det_row[is_fp])
+    fp_rows, fp_class = m.det_row[is_fp][order], m.det_class[is_fp][order]
+    taken = np.full(len(fp_rows), -1)
+    if len(cross.hit_det):
+        pos = np.searchsorted(fp_rows, cross.det_row[cross.hit_det])
+        hit_ok = (pos < len(fp_rows)) & (
+            fp_rows[np.minimum(pos, len(fp_rows) - 1)] == cross.det_row[cross.hit_det]
+        )
+        taken[pos[hit_ok]] = cross.hit_gt[hit_ok]
+    counted = ~m.gt_ignored[0]
+    gt_rows, gt_class = m.gt_row[counted], m.gt_class[counted]
+    cross_true = np.full(len(fp_rows), bg)
+    hit = taken >= 0
+    cross_true[hit] = gt_class[np.searchsorted(gt_rows, taken[hit])]
+    np.add.at(out, (cross_true, fp_class), 1)
+    matched_gt = np.zeros(len(gt_rows), bool)
+    tp_gt = m.hit_gt[tp[m.hit_det] & ~m.hit_ignored]
+    matched_gt[np.searchsorted(gt_rows, tp_gt)] = True
+    matched_gt[np.searchsorted(gt_rows, taken[hit])] = True
+    np.add.at(out, (gt_class[~matched_gt], bg), 1)
+    return out
+
+
+def confusion_pass(
+    gt: Dataset,
+    dt: Detections,
+    at_point: Matches,
+    iou_type: IouType,
+    params: EvalParams,
+    options: PointOptions,
+    pixel_inclusive: bool = False,
+) -> np.ndarray:
+    """The confusion matrix: a class-agnostic greedy pass pairs the false positives with
+    still-unmatched ground truth of other classes (see confusion_matrix). Only those
+    detections and ground truths enter the pass, so only their IoUs are computed."""
+    status = detection_status(at_point)
+    above = at_point.det_score >= options.score_threshold
+    fp_rows = np.unique(at_point.det_row[above & (status == Status.FP)])
+    free = ~(gt.iscrowd | gt.ignore)
+    free[at_point.hit_gt[above[at_point.hit_det] & (status[at_point.hit_det] == Status.TP)]] = False
+    free_rows = np.flatnonzero(free)
+    sub_gt, sub_dt = take(gt, free_rows), take(dt, fp_rows)
+    agnostic = plan(sub_gt, sub_dt, replace(params, class_agnostic=True))
+    d_rows, g_rows = agnostic.dt_rows[agnostic.pair_dt], agnostic.gt_rows[agnostic.pair_gt]
+    other_class = sub_dt.category_id[d_rows] != sub_gt.category_id[g_rows]
+    iou = pair_ious(iou_type, agnostic, sub_gt, sub_dt, pixel_inclusive=pixel_inclusive)
+    cross = match(
+        agnostic,
+        np.where(other_class, iou, -1.0),
+        sub_gt,
+        sub_dt,
+        iou_thresholds=np.array([options.iou_threshold], np.float64),
+        area_ranges=EVERYWHERE,
+    )
+    cross = replace(cross, det_row=fp_rows[cross.det_row], hit_gt=free_rows[cross.hit_gt])
+    return confusion_matrix(len(at_point.class_ids), at_point, status, above, cross)

@@ -1,0 +1,276 @@
+"""`evaluate`: read -> plan -> IoU -> match -> protocol -> result, and nothing else.
+
+The steps, each of another module: the inputs are read (`io`), the protocol selects what it
+evaluates (`protocols`), the matcher plans the (image, class) groups and computes one IoU per
+pair (`matching`, `geometry`), the protocol matches and summarizes (`aggregate`), the
+operating point is computed on the same matches (`analysis.point`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .aggregate import by_score
+from .analysis.bootstrap import BootstrapResult, check_bootstrap_args, intervals
+from .analysis.point import confusion_pass, operating_point
+from .errors import DetrecallError
+from .io.arrays import is_arrays, read_arrays
+from .io.coco import read_coco_gt, read_coco_results
+from .matching import pair_ious, plan
+from .options import CocoParams, InputOptions, IouType, Keywords, PointOptions, split_keywords
+from .protocols import PROTOCOL_OPTIONS, BatchMatches, Protocol, resolve_protocol
+from .result import EvaluationResult
+from .types import Categories, Dataset, Detections, EvalParams
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+IOU_TYPES = tuple(t.value for t in IouType)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything an evaluation is asked for, checked: the iou type, the protocol, its
+    parameters (defaults filled in), the operating point and how inputs are read."""
+
+    iou_type: IouType
+    params: EvalParams
+    protocol: Protocol
+    point: PointOptions = PointOptions()
+    inputs: InputOptions = InputOptions()
+
+
+def make_config(
+    iou_type: str | IouType = "bbox",
+    *,
+    protocol: str | Protocol = "coco",
+    params: CocoParams | None = None,
+    point: PointOptions | None = None,
+    inputs: InputOptions | None = None,
+    **keywords: Unpack[Keywords],
+) -> Config:
+    """A checked Config from option groups and/or flat keywords (see `evaluate`)."""
+    kind = IouType.of(iou_type)
+    grouped = split_keywords(
+        keywords, params=params, point=point, inputs=inputs, protocol_fields=PROTOCOL_OPTIONS
+    )
+    chosen = resolve_protocol(protocol, **grouped.protocol)
+    return Config(
+        iou_type=kind,
+        params=chosen.make_params(grouped.params, kind),
+        protocol=chosen,
+        point=grouped.point.checked(),
+        inputs=grouped.inputs.checked(),
+    )
+
+
+def read_inputs(
+    gt: Any, dt: Any, config: Config, *, first_image_id: int = 0, source: str | None = None
+) -> tuple[Dataset, Detections]:
+    """Dataset and Detections from files of any format, parsed COCO JSON, per-image arrays
+    (io/arrays.py: then `inputs.box_format` and `inputs.categories` apply), or themselves."""
+    kind, inputs = config.iou_type, config.inputs
+    if is_arrays(gt):  # a COCO ground truth is a dict
+        gt, dt = read_arrays(
+            gt,
+            dt,
+            box_format=inputs.box_format or "xyxy",
+            categories=inputs.categories,
+            iou_type=kind.value,
+            first_image_id=first_image_id,
+        )
+    shapes = kind.value if kind.reads_shapes else None
+    gt_format = _format_of(gt, inputs.gt_format, "gt")
+    dt_format = _format_of(dt, inputs.dt_format, "dt", gt_format)
+    if kind.reads_shapes and any(f not in (None, "coco") for f in (gt_format, dt_format)):
+        raise DetrecallError(
+            f"iou_type={kind.value!r} reads COCO files only (here {gt_format} and {dt_format})"
+        )
+    if not isinstance(gt, Dataset):
+        if gt_format not in (None, "coco"):
+            from .io import formats
+
+            options = _read_options(inputs, inputs.names)
+            gt = formats.read_gt(gt, gt_format, options, masks=kind.reads_masks)
+        else:
+            kw: dict[str, Any] = {} if source is None else {"name": source}
+            gt = read_coco_gt(gt, masks=kind.reads_masks, shapes=shapes, angle_unit=inputs.angle_unit, **kw)
+    if not isinstance(dt, Detections):
+        if dt_format not in (None, "coco"):
+            from .io import formats
+
+            options = _read_options(inputs, inputs.dt_names)
+            dt = formats.read_dt(dt, gt, dt_format, options, masks=kind.reads_masks, gt_format=gt_format)
+        else:
+            dt = read_coco_results(
+                dt, gt, masks=kind.reads_masks, shapes=shapes, angle_unit=inputs.angle_unit
+            )
+    if kind.reads_masks and (gt.masks is None or dt.masks is None):
+        raise DetrecallError("iou_type='segm' needs masks in both ground truth and detections")
+    if kind.reads_shapes and (gt.shapes is None or dt.shapes is None):
+        raise DetrecallError(f"iou_type={kind.value!r} needs shapes in both ground truth and detections")
+    return gt, dt
+
+
+def _format_of(source: Any, given: str | None, kind: str, gt_format: str | None = None) -> str | None:
+    """The file format of a path (given, or told from the path); None for in-memory data."""
+    import os
+
+    if not isinstance(source, (str, os.PathLike)):
+        return None
+    if given is not None:
+        return given
+    from .io.formats import detect_format
+
+    return detect_format(source, kind, gt_format)
+
+
+def _read_options(inputs: InputOptions, names: Any) -> Any:
+    from .io.formats import Options
+
+    return Options(
+        images=inputs.images,
+        sizes=inputs.sizes,
+        names=names,
+        columns=inputs.columns,
+        box_format=inputs.box_format,
+    )
+
+
+def match_batch(gt: Dataset, dt: Detections, config: Config, labels: Any = None) -> BatchMatches:
+    """One plan and one IoU pass, matched for the protocol and for the operating point."""
+    protocol, params = config.protocol, config.params
+    prepared = protocol.prepare(gt, dt, params, labels)
+    gt, dt = prepared.gt, prepared.dt
+    p = plan(gt, dt, params)
+    iou = pair_ious(config.iou_type, p, gt, dt, pixel_inclusive=protocol.pixel_inclusive)
+    coco, at_point = protocol.match(p, iou, prepared, params, config.point)
+    matrix = None
+    if config.point.confusion:
+        matrix = confusion_pass(
+            gt, dt, at_point, config.iou_type, params, config.point, protocol.pixel_inclusive
+        )
+    return BatchMatches(
+        coco=coco,
+        point=at_point,
+        confusion=matrix,
+        frequency=prepared.frequency,
+        score_order=protocol.score_order(p, params),
+    )
+
+
+def class_names(categories: Categories, class_ids: np.ndarray, class_agnostic: bool) -> list[str]:
+    return ["all"] if class_agnostic else [categories.name_of(int(c)) for c in class_ids]
+
+
+def finish(
+    config: Config, batch: BatchMatches, names: Sequence[str], image_ids: np.ndarray
+) -> EvaluationResult:
+    """Accumulate and summarize matched images into the result."""
+    shared = batch.point.det_score is batch.coco.det_score  # one score sort serves both
+    if shared and batch.score_order is None:
+        batch = replace(batch, score_order=by_score(batch.coco.det_score))
+    point = operating_point(
+        batch.point,
+        names,
+        config.point,
+        confusion=batch.confusion,
+        image_ids=image_ids,
+        score_order=batch.score_order if shared else None,
+    )
+    summarized = config.protocol.summarize(batch, config.params, names)
+    return EvaluationResult(
+        iou_type=config.iou_type.value,
+        params=config.params,
+        summary=summarized.summary,
+        per_class=summarized.per_class,
+        accumulated=summarized.accumulated,
+        matches=batch.coco,
+        point=point,
+        point_matches=batch.point,
+        image_ids=None if image_ids is None else np.unique(np.asarray(image_ids, np.int64)),
+    )
+
+
+def evaluate(
+    gt: Any,
+    dt: Any,
+    iou_type: str | IouType = "bbox",
+    *,
+    protocol: str | Protocol = "coco",
+    params: CocoParams | None = None,
+    point: PointOptions | None = None,
+    inputs: InputOptions | None = None,
+    **keywords: Unpack[Keywords],
+) -> EvaluationResult:
+    """Evaluate detections against ground truth: the protocol's numbers and an operating point.
+
+    gt: a COCO instances file, a YOLO label folder, a VOC XML folder or a CSV file (format from
+    the path, or `gt_format=`), parsed COCO JSON, or a Dataset. dt: COCO results, YOLO labels
+    with scores, VOC devkit result files or CSV (`dt_format=`), parsed results, or Detections.
+    Or gt and dt as lists with one dict per image, torchmetrics' form (`targets`: boxes, labels,
+    optional iscrowd, area, masks; `preds`: boxes, scores, labels, optional masks; numpy arrays
+    or tensors), boxes in `box_format` ("xyxy", "xywh", "cxcywh"), classes named by
+    `categories` (a list indexed by label, or {label: name}); see io/arrays.py.
+    iou_type: "bbox", "segm" (masks), "polygon" (COCO polygons as exact shapes) or "rotated"
+    (`rbox: [cx, cy, w, h, angle]`, angle in `angle_unit`, positive = clockwise on screen).
+
+    Options, as groups or as the same names in flat keywords (`iou_threshold=0.6`):
+    - `params=CocoParams(...)`: iou_thresholds, max_dets, area_ranges ({label: (low, high)}),
+      recall_thresholds, image_ids, category_ids, class_agnostic (pycocotools' Params).
+    - `point=PointOptions(...)`: the operating point: iou_threshold, score_threshold, beta,
+      zero_division, target_recall, target_precision, max_dets (flat: `point_max_dets`; None:
+      every detection counts), confusion, cost.
+    - `inputs=InputOptions(...)`: gt_format, dt_format, box_format, categories, angle_unit,
+      images, sizes, names, dt_names, columns.
+    - `protocol`: "coco" (default), "voc" / `Voc(ap_method="11point", pixel_inclusive=True)`
+      (Pascal VOC AP per class, IoU 0.5 unless iou_thresholds), "lvis" / `Lvis()` (federated;
+      needs the LVIS ground-truth file). See protocols/.
+    """
+    config = make_config(iou_type, protocol=protocol, params=params, point=point, inputs=inputs, **keywords)
+    return evaluate_with(gt, dt, config)
+
+
+def evaluate_with(gt: Any, dt: Any, config: Config) -> EvaluationResult:
+    """`evaluate` with a Config made already."""
+
+    def reader(g: Any, d: Any, source: str | None = None) -> tuple[Dataset, Detections]:
+        return read_inputs(g, d, config, source=source)
+
+    gt_set, dt_set, labels = config.protocol.read(gt, dt, reader)
+    batch = match_batch(gt_set, dt_set, config, labels)
+    names = class_names(gt_set.categories, batch.coco.class_ids, config.params.class_agnostic)
+    image_ids = gt_set.images.ids if config.params.image_ids is None else config.params.image_ids
+    return finish(config, batch, names, image_ids)
+
+
+def bootstrap(
+    result: Any,
+    dt: Any = None,
+    *,
+    n: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+    **options: Any,
+) -> BootstrapResult:
+    """Image-level bootstrap intervals (`analysis.bootstrap.intervals`) of an EvaluationResult,
+    or of ground truth and detections evaluated first with `evaluate`'s options."""
+    check_bootstrap_args(n, seed, confidence)
+    return intervals(as_result(result, dt, options), n=n, seed=seed, confidence=confidence)
+
+
+def as_result(result: Any, dt: Any, options: Mapping[str, Any]) -> EvaluationResult:
+    """An EvaluationResult as given, or evaluated from (ground truth, detections, options)."""
+    if isinstance(result, EvaluationResult):
+        if dt is not None or any(v is not None for v in options.values()):
+            raise DetrecallError(
+                "give an EvaluationResult alone, or ground truth, detections and evaluate()'s options"
+            )
+        return result
+    if dt is None:
+        raise DetrecallError("detections are missing: bootstrap(result) or bootstrap(gt, dt, ...)")
+    return evaluate(result, dt, **options)
