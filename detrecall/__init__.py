@@ -1,6 +1,7 @@
 """detrecall: exact, fast evaluation of object detectors and instance segmentation."""
 
 from . import metrics, retrieval
+from ._version import __version__ as __version__
 from .analysis.bootstrap import BootstrapResult
 from .analysis.compare import Comparison, compare
 from .errors import DataWarning, DetrecallError, InputError, UndefinedMetricWarning
@@ -22,8 +23,6 @@ from .result import (
 )
 from .streaming import Evaluator
 from .types import Dataset, Detections
-
-__version__ = "0.1.0"
 
 __all__ = [
     "BootstrapResult",

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from ._version import __version__
 from .errors import DetrecallError
 from .report.formats import SCHEMA_VERSION
 
@@ -260,11 +260,10 @@ def _inputs(args: argparse.Namespace) -> Any:
 
 
 def _protocol(args: argparse.Namespace) -> Any:
-    from .protocols import Voc, resolve_protocol
+    from .protocols import resolve_protocol
 
-    if args.protocol == "voc":
-        return Voc(ap_method=args.ap_method, pixel_inclusive=args.pixel_inclusive)
-    return resolve_protocol(args.protocol, pixel_inclusive=args.pixel_inclusive)
+    given = {"ap_method": args.ap_method, "pixel_inclusive": args.pixel_inclusive or None}
+    return resolve_protocol(args.protocol, **{k: v for k, v in given.items() if v is not None})
 
 
 def _convert(args: argparse.Namespace) -> int:
@@ -368,7 +367,6 @@ def _add_evaluation_args(p: argparse.ArgumentParser) -> None:
     pr.add_argument(
         "--ap-method",
         choices=("allpoint", "11point"),
-        default="allpoint",
         help="VOC AP: all-point (VOC2010+, default) or 11-point (VOC2007)",
     )
     pr.add_argument(

@@ -145,7 +145,7 @@ def render_html(
 ) -> str:
     """The report as one HTML string: summary, diagnostics, per-class tables (sortable), chosen
     operating points, confusion matrix, then the figures (PNG data URIs)."""
-    from .. import __version__
+    from .._version import __version__
 
     p = result.point
     parts = [
