@@ -1,4 +1,10 @@
-"""Label classification metrics with scikit-learn's semantics, on the shared aggregator.
+"""Label classification metrics with scikit-learn's names, signatures and semantics, on the
+shared aggregator.
+
+Each public function that scikit-learn also has takes its parameters in the same order, with
+the same names and defaults (scikit-learn 1.9), and returns the same types, so
+`from detrecall.metrics import f1_score` can replace `from sklearn.metrics import f1_score`.
+`sample_weight` is accepted but not supported: anything but None raises DetrecallError.
 
 `y_true` / `y_pred` are 1-D label arrays (binary or multiclass; ints or strings) or 2-D 0/1
 indicator arrays (multilabel). The counts per label come from here; every rate and average
@@ -7,19 +13,53 @@ comes from `aggregate` (the same code that scores detections). scikit-learn is n
 
 from __future__ import annotations
 
+import itertools
+import math
 import warnings
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, overload
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from .aggregate import WARN_ALL, Counts, ZeroDivision, average_rates, check_zero_division, curves, prf
+from .aggregate import WARN_ALL, Counts, Curve, average_rates, curves, prf
 from .errors import DetrecallError, UndefinedMetricWarning
+from .options import ZeroDivision, check_zero_division
 
-AVERAGE_OPTIONS = (None, "binary", "micro", "macro", "weighted", "samples")
+__all__ = [
+    "accuracy_score",
+    "average_precision_score",
+    "calibration_curve",
+    "classification_report",
+    "cohen_kappa_score",
+    "confusion_matrix",
+    "f1_score",
+    "fbeta_score",
+    "label_counts",
+    "matthews_corrcoef",
+    "precision_recall_curve",
+    "precision_recall_fscore_support",
+    "precision_score",
+    "recall_score",
+    "roc_auc_score",
+]
+
+_AVERAGE_OPTIONS = (None, "binary", "micro", "macro", "weighted", "samples")
+_SCORE_AVERAGE_OPTIONS = (None, "micro", "macro", "weighted", "samples")
+
+Score = float | np.ndarray  # a float when averaged, else one value per label
 
 
-def _targets(y_true: Any, y_pred: Any) -> tuple[str, np.ndarray, np.ndarray, np.ndarray]:
+def _no_sample_weight(sample_weight: ArrayLike | None, function: str) -> None:
+    """detrecall counts every sample once: refuse weights rather than ignore them."""
+    if sample_weight is not None:
+        raise DetrecallError(
+            f"{function}: sample_weight is not supported by detrecall (only sample_weight=None); "
+            "use scikit-learn for weighted samples"
+        )
+
+
+def _targets(y_true: ArrayLike, y_pred: ArrayLike) -> tuple[str, np.ndarray, np.ndarray, np.ndarray]:
     """(kind, present labels, y_true, y_pred); kind is binary, multiclass or multilabel-indicator."""
     yt, yp = np.asarray(y_true), np.asarray(y_pred)
     if yt.ndim == 2 and yt.shape[1] == 1 and yp.ndim == 2 and yp.shape[1] == 1:
@@ -45,10 +85,10 @@ def _targets(y_true: Any, y_pred: Any) -> tuple[str, np.ndarray, np.ndarray, np.
 
 
 def _labels_for(
-    kind: str, present: np.ndarray, average: str | None, labels: Any, pos_label: Any
+    kind: str, present: np.ndarray, average: str | None, labels: ArrayLike | None, pos_label: Any
 ) -> np.ndarray:
-    if average not in AVERAGE_OPTIONS:
-        raise DetrecallError(f"average must be one of {AVERAGE_OPTIONS}, got {average!r}")
+    if average not in _AVERAGE_OPTIONS:
+        raise DetrecallError(f"average must be one of {_AVERAGE_OPTIONS}, got {average!r}")
     if average == "binary":
         if kind != "binary":
             options = [None, "micro", "macro", "weighted"]
@@ -76,7 +116,9 @@ def _label_index(y: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return np.where(sorted_labels[pos] == y, order[pos], len(labels))
 
 
-def label_counts(y_true: Any, y_pred: Any, labels: Any = None) -> tuple[Counts, np.ndarray, str]:
+def label_counts(
+    y_true: ArrayLike, y_pred: ArrayLike, labels: ArrayLike | None = None
+) -> tuple[Counts, np.ndarray, str]:
     """Per-label TP, FP, FN (and the labels, the target kind): the sufficient statistics."""
     kind, present, yt, yp = _targets(y_true, y_pred)
     labels = present if labels is None else np.asarray(labels)
@@ -100,20 +142,25 @@ def _counts(kind: str, yt: np.ndarray, yp: np.ndarray, labels: np.ndarray) -> Co
     return Counts(tp=tp, fp=fp, fn=fn)
 
 
-def precision_recall_fscore(
-    y_true: Any,
-    y_pred: Any,
+def precision_recall_fscore_support(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
     *,
-    average: str | None = "binary",
-    labels: Sequence[Any] | None = None,
-    pos_label: Any = 1,
     beta: float = 1.0,
+    labels: ArrayLike | None = None,
+    pos_label: Any = 1,
+    average: str | None = None,
+    warn_for: tuple[str, ...] | set[str] = WARN_ALL,
+    sample_weight: ArrayLike | None = None,
     zero_division: ZeroDivision = "warn",
-    warn_for: tuple[str, ...] = WARN_ALL,
-) -> tuple[Any, Any, Any, Any]:
+) -> tuple[Score, Score, Score, np.ndarray | None]:
     """scikit-learn's precision_recall_fscore_support: (precision, recall, F-beta, support),
     arrays per label when `average` is None, else floats and support None."""
+    _no_sample_weight(sample_weight, "precision_recall_fscore_support")
     check_zero_division(zero_division)
+    if beta < 0:
+        raise DetrecallError("beta should be >=0 in the F-beta score")
+    warn = tuple(warn_for)
     kind, present, yt, yp = _targets(y_true, y_pred)
     chosen = _labels_for(kind, present, average, labels, pos_label)
     if average == "samples":  # per sample over the chosen label columns, then the mean
@@ -124,12 +171,12 @@ def precision_recall_fscore(
         tp = (t & q).sum(axis=1)
         per_sample = Counts(tp=tp, fp=q.sum(axis=1) - tp, fn=t.sum(axis=1) - tp)
         rates = average_rates(
-            per_sample, "macro", np.ones(len(tp), bool), beta, zero_division, warn_for, unit="sample"
+            per_sample, "macro", np.ones(len(tp), bool), beta, zero_division, warn, unit="sample"
         )
         return rates.precision, rates.recall, rates.f1, None
     counts = _counts(kind, yt, yp, np.asarray(chosen))
     if average is None:
-        p, r, f = prf(counts.tp, counts.fp, counts.fn, beta, zero_division, warn_for)
+        p, r, f = prf(counts.tp, counts.fp, counts.fn, beta, zero_division, warn)
         return p, r, f, counts.support
     rates = average_rates(
         counts,
@@ -137,79 +184,171 @@ def precision_recall_fscore(
         np.ones(len(chosen), bool),
         beta,
         zero_division,
-        warn_for,
+        warn,
     )
     return rates.precision, rates.recall, rates.f1, None
 
 
-def precision(y_true: Any, y_pred: Any, **kwargs: Any) -> Any:
-    """scikit-learn's precision_score."""
-    return precision_recall_fscore(y_true, y_pred, warn_for=("precision",), **kwargs)[0]
+def precision_score(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    *,
+    labels: ArrayLike | None = None,
+    pos_label: Any = 1,
+    average: str | None = "binary",
+    sample_weight: ArrayLike | None = None,
+    zero_division: ZeroDivision = "warn",
+) -> Score:
+    """scikit-learn's precision_score: tp / (tp + fp)."""
+    _no_sample_weight(sample_weight, "precision_score")
+    return precision_recall_fscore_support(
+        y_true,
+        y_pred,
+        labels=labels,
+        pos_label=pos_label,
+        average=average,
+        warn_for=("precision",),
+        zero_division=zero_division,
+    )[0]
 
 
-def recall(y_true: Any, y_pred: Any, **kwargs: Any) -> Any:
-    """scikit-learn's recall_score."""
-    return precision_recall_fscore(y_true, y_pred, warn_for=("recall",), **kwargs)[1]
+def recall_score(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    *,
+    labels: ArrayLike | None = None,
+    pos_label: Any = 1,
+    average: str | None = "binary",
+    sample_weight: ArrayLike | None = None,
+    zero_division: ZeroDivision = "warn",
+) -> Score:
+    """scikit-learn's recall_score: tp / (tp + fn)."""
+    _no_sample_weight(sample_weight, "recall_score")
+    return precision_recall_fscore_support(
+        y_true,
+        y_pred,
+        labels=labels,
+        pos_label=pos_label,
+        average=average,
+        warn_for=("recall",),
+        zero_division=zero_division,
+    )[1]
 
 
-def fbeta(y_true: Any, y_pred: Any, *, beta: float, **kwargs: Any) -> Any:
-    """scikit-learn's fbeta_score."""
-    return precision_recall_fscore(y_true, y_pred, beta=beta, warn_for=("f-score",), **kwargs)[2]
+def fbeta_score(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    *,
+    beta: float,
+    labels: ArrayLike | None = None,
+    pos_label: Any = 1,
+    average: str | None = "binary",
+    sample_weight: ArrayLike | None = None,
+    zero_division: ZeroDivision = "warn",
+) -> Score:
+    """scikit-learn's fbeta_score: (1 + beta^2) tp / (beta^2 (tp + fn) + tp + fp)."""
+    _no_sample_weight(sample_weight, "fbeta_score")
+    return precision_recall_fscore_support(
+        y_true,
+        y_pred,
+        beta=beta,
+        labels=labels,
+        pos_label=pos_label,
+        average=average,
+        warn_for=("f-score",),
+        zero_division=zero_division,
+    )[2]
 
 
-def f1(y_true: Any, y_pred: Any, **kwargs: Any) -> Any:
-    """scikit-learn's f1_score."""
-    return fbeta(y_true, y_pred, beta=1.0, **kwargs)
+def f1_score(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    *,
+    labels: ArrayLike | None = None,
+    pos_label: Any = 1,
+    average: str | None = "binary",
+    sample_weight: ArrayLike | None = None,
+    zero_division: ZeroDivision = "warn",
+) -> Score:
+    """scikit-learn's f1_score: fbeta_score with beta = 1."""
+    _no_sample_weight(sample_weight, "f1_score")
+    return fbeta_score(
+        y_true,
+        y_pred,
+        beta=1.0,
+        labels=labels,
+        pos_label=pos_label,
+        average=average,
+        zero_division=zero_division,
+    )
 
 
-def accuracy(y_true: Any, y_pred: Any, *, normalize: bool = True) -> float:
-    """Fraction (or count) of samples whose label — or whole label set, multilabel — is right."""
+def accuracy_score(
+    y_true: ArrayLike, y_pred: ArrayLike, *, normalize: bool = True, sample_weight: ArrayLike | None = None
+) -> float:
+    """scikit-learn's accuracy_score: fraction (or count) of samples whose label — or whole
+    label set, multilabel — is right."""
+    _no_sample_weight(sample_weight, "accuracy_score")
     kind, _, yt, yp = _targets(y_true, y_pred)
     right = (yt == yp).all(axis=1) if kind == "multilabel-indicator" else yt == yp
     return float(right.mean()) if normalize else float(right.sum())
 
 
 def confusion_matrix(
-    y_true: Any, y_pred: Any, *, labels: Sequence[Any] | None = None, normalize: str | None = None
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    *,
+    labels: ArrayLike | None = None,
+    sample_weight: ArrayLike | None = None,
+    normalize: str | None = None,
 ) -> np.ndarray:
-    """Rows: true label, columns: predicted label, in `labels` order (default: sorted present
-    labels); samples whose labels are not listed are left out. normalize: "true", "pred", "all"."""
+    """scikit-learn's confusion_matrix. Rows: true label, columns: predicted label, in `labels`
+    order (default: sorted present labels); samples whose labels are not listed are left out.
+    normalize: "true", "pred", "all"."""
+    _no_sample_weight(sample_weight, "confusion_matrix")
     kind, present, yt, yp = _targets(y_true, y_pred)
     if kind == "multilabel-indicator":
         raise DetrecallError("multilabel-indicator is not supported (use label_counts per label)")
     if normalize not in (None, "true", "pred", "all"):
         raise DetrecallError(f"normalize must be one of None, 'true', 'pred', 'all', got {normalize!r}")
     lab = present if labels is None else np.asarray(labels)
-    if labels is None and len(lab) == 1:
+    n = len(lab)
+    if labels is not None:
+        if n == 0:
+            raise DetrecallError("'labels' should contain at least one label.")
+        if len(yt) == 0:
+            return np.zeros((n, n), dtype=int)
+    it, ip = _label_index(yt, lab), _label_index(yp, lab)
+    if labels is not None and not (it < n).any():
+        raise DetrecallError("At least one label specified must be in y_true")
+    keep = (it < n) & (ip < n)
+    cm = np.bincount(it[keep] * n + ip[keep], minlength=n * n).reshape(n, n)
+    if normalize is not None:
+        with np.errstate(all="ignore"):
+            if normalize == "true":
+                cm = cm / cm.sum(axis=1, keepdims=True)
+            elif normalize == "pred":
+                cm = cm / cm.sum(axis=0, keepdims=True)
+            else:
+                cm = cm / cm.sum()
+        cm = np.nan_to_num(cm)
+    if cm.shape == (1, 1):
         warnings.warn(
             "A single label was found in 'y_true' and 'y_pred'. For the confusion matrix to "
             "have the correct shape, use the 'labels' parameter to pass all known labels.",
             UserWarning,
             stacklevel=2,
         )
-    if len(lab) == 0:
-        raise DetrecallError("'labels' should contain at least one label")
-    it, ip = _label_index(yt, lab), _label_index(yp, lab)
-    if labels is not None and len(yt) and not (it < len(lab)).any():
-        raise DetrecallError("At least one label specified must be in y_true")
-    keep = (it < len(lab)) & (ip < len(lab))
-    n = len(lab)
-    cm = np.bincount(it[keep] * n + ip[keep], minlength=n * n).reshape(n, n)
-    if normalize is None:
-        return cm
-    with np.errstate(all="ignore"):
-        if normalize == "true":
-            out = cm / cm.sum(axis=1, keepdims=True)
-        elif normalize == "pred":
-            out = cm / cm.sum(axis=0, keepdims=True)
-        else:
-            out = cm / cm.sum()
-    return np.nan_to_num(out)
+    return cm
 
 
 def _report_rows(
-    y_true: Any, y_pred: Any, labels: Any, target_names: Sequence[str] | None, zero_division: ZeroDivision
-) -> tuple[list, list, bool]:
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    labels: ArrayLike | None,
+    target_names: Sequence[str] | None,
+    zero_division: ZeroDivision,
+) -> tuple[list[list[Any]], list[list[Any]], bool]:
     kind, present, yt, yp = _targets(y_true, y_pred)
     given = labels is not None
     chosen = present if labels is None else np.asarray(labels)
@@ -219,42 +358,83 @@ def _report_rows(
     names = [str(v) for v in chosen.tolist()] if target_names is None else list(target_names)
     if len(names) != len(chosen):
         raise DetrecallError(f"target_names has {len(names)} names for {len(chosen)} labels")
-    p, r, f, s = precision_recall_fscore(
-        y_true, y_pred, average=None, labels=chosen, zero_division=zero_division
+    p, r, f, s = (  # average=None: one array each
+        np.asarray(x)
+        for x in precision_recall_fscore_support(
+            y_true, y_pred, average=None, labels=chosen, zero_division=zero_division
+        )
     )
     # scikit-learn's supports are floats when no sample is predicted right (1-D labels): its
     # text report then prints "1.0" where it otherwise prints "1"; so do we
     as_support = float if kind != "multilabel-indicator" and not np.any(yt == yp) else int
     rows = [[n, float(a), float(b), float(c), as_support(d)] for n, a, b, c, d in zip(names, p, r, f, s)]
     options = ["micro", "macro", "weighted"] + (["samples"] if kind == "multilabel-indicator" else [])
-    averages = []
+    averages: list[list[Any]] = []
     for avg in options:
         heading = "accuracy" if avg == "micro" and micro_is_accuracy else f"{avg} avg"
-        ap, ar, af, _ = precision_recall_fscore(
+        ap, ar, af, _ = precision_recall_fscore_support(
             y_true, y_pred, average=avg, labels=chosen, zero_division=zero_division
         )
         averages.append([heading, float(ap), float(ar), float(af), as_support(np.sum(s))])
     return rows, averages, micro_is_accuracy
 
 
+@overload
 def classification_report(
-    y_true: Any,
-    y_pred: Any,
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
     *,
-    labels: Sequence[Any] | None = None,
+    labels: ArrayLike | None = ...,
+    target_names: Sequence[str] | None = ...,
+    sample_weight: ArrayLike | None = ...,
+    digits: int = ...,
+    output_dict: Literal[False] = ...,
+    zero_division: ZeroDivision = ...,
+) -> str: ...
+@overload
+def classification_report(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    *,
+    labels: ArrayLike | None = ...,
+    target_names: Sequence[str] | None = ...,
+    sample_weight: ArrayLike | None = ...,
+    digits: int = ...,
+    output_dict: Literal[True],
+    zero_division: ZeroDivision = ...,
+) -> dict[str, Any]: ...
+@overload
+def classification_report(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    *,
+    labels: ArrayLike | None = ...,
+    target_names: Sequence[str] | None = ...,
+    sample_weight: ArrayLike | None = ...,
+    digits: int = ...,
+    output_dict: bool = ...,
+    zero_division: ZeroDivision = ...,
+) -> str | dict[str, Any]: ...
+def classification_report(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    *,
+    labels: ArrayLike | None = None,
     target_names: Sequence[str] | None = None,
+    sample_weight: ArrayLike | None = None,
     digits: int = 2,
     output_dict: bool = False,
     zero_division: ZeroDivision = "warn",
-) -> Any:
+) -> str | dict[str, Any]:
     """scikit-learn's classification_report: per-label precision, recall, F1 and support, then
-    accuracy (or micro avg), macro and weighted (and samples, multilabel) averages."""
+    accuracy (or micro avg), macro and weighted (and samples, multilabel) averages; text, or a
+    dict with `output_dict`."""
+    _no_sample_weight(sample_weight, "classification_report")
     rows, averages, _ = _report_rows(y_true, y_pred, labels, target_names, zero_division)
     headers = ["precision", "recall", "f1-score", "support"]
     if output_dict:
-        report: dict[str, Any] = {r[0]: dict(zip(headers, r[1:])) for r in rows}
-        for r in averages:
-            report[r[0]] = dict(zip(headers, r[1:]))
+        # every value a float, supports too, as scikit-learn's dict
+        report: dict[str, Any] = {r[0]: dict(zip(headers, map(float, r[1:]))) for r in rows + averages}
         if "accuracy" in report:
             report["accuracy"] = report["accuracy"]["precision"]
         return report
@@ -273,8 +453,11 @@ def classification_report(
     return out
 
 
-def matthews_corrcoef(y_true: Any, y_pred: Any) -> float:
+def matthews_corrcoef(
+    y_true: ArrayLike, y_pred: ArrayLike, *, sample_weight: ArrayLike | None = None
+) -> float:
     """scikit-learn's matthews_corrcoef (binary and multiclass)."""
+    _no_sample_weight(sample_weight, "matthews_corrcoef")
     kind, _, _, _ = _targets(y_true, y_pred)
     if kind not in ("binary", "multiclass"):
         raise DetrecallError(f"{kind} is not supported")
@@ -288,15 +471,17 @@ def matthews_corrcoef(y_true: Any, y_pred: Any) -> float:
     return 0.0 if denominator == 0 else float(cov_tp / np.sqrt(denominator))
 
 
-def cohen_kappa(
-    y1: Any,
-    y2: Any,
+def cohen_kappa_score(
+    y1: ArrayLike,
+    y2: ArrayLike,
     *,
-    labels: Sequence[Any] | None = None,
+    labels: ArrayLike | None = None,
     weights: str | None = None,
+    sample_weight: ArrayLike | None = None,
     replace_undefined_by: float = np.nan,
 ) -> float:
     """scikit-learn's cohen_kappa_score (weights None, "linear" or "quadratic")."""
+    _no_sample_weight(sample_weight, "cohen_kappa_score")
     if weights not in (None, "linear", "quadratic"):
         raise DetrecallError(f"weights must be None, 'linear' or 'quadratic', got {weights!r}")
     c = confusion_matrix(y1, y2, labels=labels).astype(np.float64)
@@ -331,9 +516,9 @@ def cohen_kappa(
     return float(1 - np.sum(w * c) / denominator)
 
 
-def _binary_scores(y_true: Any, y_score: Any, pos_label: Any) -> tuple[np.ndarray, np.ndarray]:
+def _binary_scores(y_true: ArrayLike, y_score: ArrayLike, pos_label: Any) -> tuple[np.ndarray, np.ndarray]:
     """(is positive, score) for a binary problem, pos_label defaulting as scikit-learn does."""
-    yt, score = np.asarray(y_true), np.asarray(y_score, np.float64)
+    yt, score = np.asarray(y_true), _finite_scores(y_score)
     if yt.ndim != 1 or score.shape != yt.shape:
         raise DetrecallError(f"y_true and y_score must be 1-D of one length, got {yt.shape}, {score.shape}")
     classes = np.unique(yt)
@@ -350,17 +535,48 @@ def _binary_scores(y_true: Any, y_score: Any, pos_label: Any) -> tuple[np.ndarra
     return yt == pos_label, score
 
 
-def _curve(is_pos: np.ndarray, score: np.ndarray):
+def _finite_scores(y_score: ArrayLike) -> np.ndarray:
+    score = np.asarray(y_score, np.float64)
+    if not np.isfinite(score).all():
+        raise DetrecallError("y_score contains NaN or infinity")
+    return score
+
+
+def _score_target(y_true: ArrayLike) -> tuple[str, np.ndarray]:
+    """(kind, y_true) as scikit-learn's type_of_target reads it for the scored metrics: binary,
+    multiclass (1-D labels) or multilabel-indicator (2-D 0/1, as bools)."""
+    yt = np.asarray(y_true)
+    if yt.ndim == 2 and yt.shape[1] == 1:
+        yt = yt[:, 0]
+    if yt.ndim == 2:
+        if not np.isin(yt, (0, 1)).all():
+            raise DetrecallError("y_true is 2-D but not a 0/1 indicator matrix (multioutput: not supported)")
+        return "multilabel-indicator", yt.astype(bool)
+    if yt.ndim != 1:
+        raise DetrecallError(f"y_true must be 1-D labels or a 2-D indicator matrix, got shape {yt.shape}")
+    if yt.dtype.kind == "f" and len(yt) and not np.all(np.mod(yt, 1) == 0):
+        raise DetrecallError("y_true holds continuous values; labels must be discrete")
+    return ("binary" if len(np.unique(yt)) <= 2 else "multiclass"), yt
+
+
+def _score_column(score: np.ndarray, n: int) -> np.ndarray:
+    """The positive class's scores of a binary problem: 1-D (or one column), one per sample."""
+    column = score[:, 0] if score.ndim == 2 and score.shape[1] == 1 else score
+    if column.ndim != 1 or len(column) != n:
+        raise DetrecallError(
+            f"y_score must hold one score per sample for binary y_true, got shape {score.shape}, {n} samples"
+        )
+    return column
+
+
+def _curve(is_pos: np.ndarray, score: np.ndarray) -> Curve:
     """The one cumulative-count curve: TP and FP at each distinct score, descending."""
     return curves(score, is_pos, np.zeros(len(score), np.int64), np.array([is_pos.sum()]))[0]
 
 
-def precision_recall_curve(
-    y_true: Any, y_score: Any, *, pos_label: Any = None, drop_intermediate: bool = False
+def _pr_curve(
+    is_pos: np.ndarray, score: np.ndarray, drop_intermediate: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """scikit-learn's precision_recall_curve: precision and recall (with the final (1, 0)
-    point) and thresholds, ascending thresholds."""
-    is_pos, score = _binary_scores(y_true, y_score, pos_label)
     c = _curve(is_pos, score)
     tps, fps, thresholds = c.tp.astype(np.float64), c.fp.astype(np.float64), c.thresholds
     if drop_intermediate and len(fps) > 2:
@@ -371,7 +587,7 @@ def precision_recall_curve(
         warnings.warn(
             "No positive class found in y_true, recall is set to one for all thresholds.",
             UserWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
         recall = np.ones_like(tps)
     else:
@@ -379,60 +595,220 @@ def precision_recall_curve(
     return np.r_[precision[::-1], 1.0], np.r_[recall[::-1], 0.0], thresholds[::-1]
 
 
-def average_precision(y_true: Any, y_score: Any, *, pos_label: Any = 1) -> float:
-    """scikit-learn's average_precision_score for binary y_true: sum of precision at each
-    threshold weighted by the recall gained there."""
-    yt = np.asarray(y_true)
-    present = np.unique(yt)
-    if len(present) == 2 and pos_label not in present.tolist():
-        raise DetrecallError(f"pos_label={pos_label} is not a valid label. It should be one of {present}")
-    precision, recall, _ = precision_recall_curve(y_true, y_score, pos_label=pos_label)
+def precision_recall_curve(
+    y_true: ArrayLike,
+    y_score: ArrayLike,
+    *,
+    pos_label: Any = None,
+    sample_weight: ArrayLike | None = None,
+    drop_intermediate: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """scikit-learn's precision_recall_curve (binary): precision and recall (with the final
+    (1, 0) point) and the thresholds, ascending."""
+    _no_sample_weight(sample_weight, "precision_recall_curve")
+    is_pos, score = _binary_scores(y_true, y_score, pos_label)
+    return _pr_curve(is_pos, score, drop_intermediate)
+
+
+def _binary_average_precision(is_pos: np.ndarray, score: np.ndarray) -> float:
+    """Sum of precision at each threshold weighted by the recall gained there."""
+    precision, recall, _ = _pr_curve(is_pos, score, False)
     return float(max(0.0, -np.sum(np.diff(recall) * precision[:-1])))
 
 
-def _binary_auc(is_pos: np.ndarray, score: np.ndarray) -> float:
+def _binary_roc_auc(is_pos: np.ndarray, score: np.ndarray, max_fpr: float | None = None) -> float:
+    """Area under the ROC curve (standardized partial area up to `max_fpr`, McClish); NaN and an
+    UndefinedMetricWarning when y_true holds one class only, as scikit-learn."""
     if is_pos.all() or not is_pos.any():
-        raise DetrecallError(
-            "Only one class is present in y_true. ROC AUC score is not defined in that case."
+        warnings.warn(
+            "Only one class is present in y_true. ROC AUC score is not defined in that case.",
+            UndefinedMetricWarning,
+            stacklevel=3,
         )
+        return math.nan
     c = _curve(is_pos, score)
-    tpr = np.r_[0, c.tp] / c.tp[-1]
-    fpr = np.r_[0, c.fp] / c.fp[-1]
-    return float(np.trapezoid(tpr, fpr))
+    tps, fps = c.tp.astype(np.float64), c.fp.astype(np.float64)
+    if len(fps) > 2:  # roc_curve's drop_intermediate: points collinear with both neighbours
+        keep = np.r_[True, (np.diff(fps, 2) != 0) | (np.diff(tps, 2) != 0), True]
+        tps, fps = tps[keep], fps[keep]
+    tpr, fpr = np.r_[0.0, tps] / tps[-1], np.r_[0.0, fps] / fps[-1]
+    if max_fpr is None or max_fpr == 1:
+        return float(np.trapezoid(tpr, fpr))
+    stop = int(np.searchsorted(fpr, max_fpr, "right"))
+    tpr = np.r_[tpr[:stop], np.interp(max_fpr, fpr[stop - 1 : stop + 1], tpr[stop - 1 : stop + 1])]
+    fpr = np.r_[fpr[:stop], max_fpr]
+    min_area, max_area = 0.5 * max_fpr**2, max_fpr
+    return float(0.5 * (1 + (np.trapezoid(tpr, fpr) - min_area) / (max_area - min_area)))
 
 
-def roc_auc(y_true: Any, y_score: Any, *, average: str = "macro", multi_class: str = "raise") -> float:
-    """scikit-learn's roc_auc_score: binary (y_score the positive class's score), or multiclass
-    one-vs-rest (y_score (n, classes) probabilities; average "macro" or "weighted")."""
-    yt, score = np.asarray(y_true), np.asarray(y_score, np.float64)
-    classes = np.unique(yt)
-    if score.ndim == 1 or (score.ndim == 2 and score.shape[1] == 1 and len(classes) <= 2):
-        is_pos, s = _binary_scores(yt, score.ravel(), None if len(classes) < 2 else classes[-1])
-        return _binary_auc(is_pos, s)
-    if multi_class != "ovr":
-        raise DetrecallError("multiclass roc_auc needs multi_class='ovr' (one-vs-rest)")
-    if average not in ("macro", "weighted"):
-        raise DetrecallError(f"average must be 'macro' or 'weighted', got {average!r}")
-    if score.shape != (len(yt), len(classes)):
+def _average_binary(
+    metric: Callable[[np.ndarray, np.ndarray], float],
+    y_true: np.ndarray,
+    y_score: np.ndarray,
+    average: str | None,
+) -> Score:
+    """A binary metric over the columns of a 0/1 indicator `y_true` and its (n, k) scores,
+    averaged as scikit-learn's _average_binary_score: micro (all cells as one problem), macro,
+    weighted (by positives), samples (per row, then the mean), or None (per column)."""
+    if y_score.shape != y_true.shape:
         raise DetrecallError(
-            f"Number of classes in y_true ({len(classes)}) not equal to the number of "
-            f"columns in 'y_score' ({score.shape[1] if score.ndim == 2 else 1})"
+            f"y_score must have the shape {y_true.shape} of (n_samples, n_classes), got {y_score.shape}"
+        )
+    if average == "micro":
+        return metric(y_true.ravel(), y_score.ravel())
+    weights = None
+    if average == "samples":
+        y_true, y_score = y_true.T, y_score.T
+    elif average == "weighted":
+        weights = y_true.sum(axis=0).astype(np.float64)
+        if np.isclose(weights.sum(), 0.0):
+            return 0.0
+    scores = np.array([metric(y_true[:, c], y_score[:, c]) for c in range(y_true.shape[1])], np.float64)
+    if average is None:
+        return scores
+    if weights is not None:
+        scores[weights == 0] = 0  # a 0-weight NaN must not make the average NaN
+    return float(np.average(scores, weights=weights))
+
+
+def average_precision_score(
+    y_true: ArrayLike,
+    y_score: ArrayLike,
+    *,
+    average: str | None = "macro",
+    pos_label: Any = 1,
+    sample_weight: ArrayLike | None = None,
+) -> Score:
+    """scikit-learn's average_precision_score: binary (y_score the positive class's score), or
+    per class of multiclass / multilabel y_true (y_score (n, classes)), then `average`."""
+    _no_sample_weight(sample_weight, "average_precision_score")
+    if average not in _SCORE_AVERAGE_OPTIONS:
+        raise DetrecallError(f"average must be one of {_SCORE_AVERAGE_OPTIONS}, got {average!r}")
+    kind, yt = _score_target(y_true)
+    score = _finite_scores(y_score)
+    if kind == "binary":
+        present = np.unique(yt)
+        if len(present) == 2 and pos_label not in present.tolist():
+            raise DetrecallError(
+                f"pos_label={pos_label} is not a valid label. It should be one of {present.tolist()}"
+            )
+        return _binary_average_precision(yt == pos_label, _score_column(score, len(yt)))
+    if pos_label != 1:
+        raise DetrecallError(
+            f"Parameter pos_label is fixed to 1 for {kind} y_true. Do not set pos_label or set "
+            "pos_label to 1."
+        )
+    if kind == "multiclass":
+        yt = yt[:, None] == np.unique(yt)[None, :]
+    return _average_binary(_binary_average_precision, yt, score, average)
+
+
+def _ovo_roc_auc(yt: np.ndarray, score: np.ndarray, classes: np.ndarray, average: str | None) -> float:
+    """Hand & Till's one-vs-one AUC: per pair of classes present, the mean of the two AUCs
+    (each class against the other, on the pair's samples), then the mean over pairs (weighted:
+    by the pair's share of the samples)."""
+    encoded = np.searchsorted(classes, yt)
+    pair_scores, prevalence = [], []
+    for a, b in itertools.combinations(np.unique(encoded).tolist(), 2):
+        a_mask, b_mask = encoded == a, encoded == b
+        ab = a_mask | b_mask
+        prevalence.append(float(np.mean(ab)))
+        a_auc = _binary_roc_auc(a_mask[ab], score[ab, a])
+        b_auc = _binary_roc_auc(b_mask[ab], score[ab, b])
+        pair_scores.append((a_auc + b_auc) / 2)
+    return float(np.average(pair_scores, weights=prevalence if average == "weighted" else None))
+
+
+def _multiclass_roc_auc(
+    yt: np.ndarray, score: np.ndarray, labels: ArrayLike | None, multi_class: str, average: str | None
+) -> Score:
+    if score.ndim != 2:
+        raise DetrecallError(
+            "`y_score` needs to be of shape `(n_samples, n_classes)`, since `y_true` contains "
+            f"multiple classes. Got `y_score.shape={score.shape}`."
         )
     if not np.allclose(1, score.sum(axis=1)):
         raise DetrecallError(
             "Target scores need to be probabilities for multiclass roc_auc, i.e. they "
             "should sum up to 1.0 over classes"
         )
-    aucs = np.array([_binary_auc(yt == c, score[:, k]) for k, c in enumerate(classes.tolist())])
-    weights = None if average == "macro" else np.array([(yt == c).sum() for c in classes.tolist()])
-    return float(np.average(aucs, weights=weights))
+    options = ("micro", "macro", "weighted", None) if multi_class == "ovr" else ("macro", "weighted", None)
+    if average not in options:
+        raise DetrecallError(f"average must be one of {options} for multiclass problems, got {average!r}")
+    if average is None and multi_class == "ovo":
+        raise DetrecallError("average=None is not implemented for multi_class='ovo'.")
+    if labels is not None:
+        classes = np.asarray(labels)
+        if classes.ndim != 1 or len(np.unique(classes)) != len(classes):
+            raise DetrecallError("Parameter 'labels' must be unique")
+        if not np.array_equal(np.unique(classes), classes):
+            raise DetrecallError("Parameter 'labels' must be ordered")
+        if len(classes) != score.shape[1]:
+            raise DetrecallError(
+                f"Number of given labels, {len(classes)}, not equal to the number of columns in "
+                f"'y_score', {score.shape[1]}"
+            )
+        if len(np.setdiff1d(yt, classes)):
+            raise DetrecallError("'y_true' contains labels not in parameter 'labels'")
+    else:
+        classes = np.unique(yt)
+        if len(classes) != score.shape[1]:
+            raise DetrecallError(
+                f"Number of classes in y_true ({len(classes)}) not equal to the number of "
+                f"columns in 'y_score' ({score.shape[1]})"
+            )
+    if len(yt) != len(score):
+        raise DetrecallError(f"y_true has {len(yt)} samples but y_score {len(score)}")
+    if multi_class == "ovo":
+        return _ovo_roc_auc(yt, score, classes, average)
+    return _average_binary(_binary_roc_auc, yt[:, None] == classes[None, :], score, average)
+
+
+def roc_auc_score(
+    y_true: ArrayLike,
+    y_score: ArrayLike,
+    *,
+    average: str | None = "macro",
+    sample_weight: ArrayLike | None = None,
+    max_fpr: float | None = None,
+    multi_class: str = "raise",
+    labels: ArrayLike | None = None,
+) -> Score:
+    """scikit-learn's roc_auc_score: binary (y_score the positive class's score; partial AUC up
+    to `max_fpr`), multiclass (y_score (n, classes) probabilities; multi_class "ovr" or "ovo")
+    or multilabel (y_score (n, labels)), then `average`."""
+    _no_sample_weight(sample_weight, "roc_auc_score")
+    if average not in _SCORE_AVERAGE_OPTIONS:
+        raise DetrecallError(f"average must be one of {_SCORE_AVERAGE_OPTIONS}, got {average!r}")
+    if multi_class not in ("raise", "ovr", "ovo"):
+        raise DetrecallError(f"multi_class must be one of 'raise', 'ovr', 'ovo', got {multi_class!r}")
+    if max_fpr is not None and not 0 < max_fpr <= 1:
+        raise DetrecallError(f"Expected max_fpr in range (0, 1], got: {max_fpr!r}")
+    kind, yt = _score_target(y_true)
+    score = _finite_scores(y_score)
+    if kind == "multiclass" or (kind == "binary" and score.ndim == 2 and score.shape[1] > 2):
+        if max_fpr is not None and max_fpr != 1:
+            raise DetrecallError(
+                "Partial AUC computation not available in multiclass setting, 'max_fpr' must be "
+                f"set to `None`, received `max_fpr={max_fpr}` instead"
+            )
+        if multi_class == "raise":
+            raise DetrecallError("multi_class must be in ('ovo', 'ovr')")
+        return _multiclass_roc_auc(yt, score, labels, multi_class, average)
+
+    def metric(is_pos: np.ndarray, s: np.ndarray) -> float:
+        return _binary_roc_auc(is_pos, s, max_fpr)
+
+    if kind == "binary":  # the positive class: the larger label
+        return metric(yt == np.unique(yt)[-1], _score_column(score, len(yt)))
+    return _average_binary(metric, yt, score, average)
 
 
 def calibration_curve(
-    y_true: Any, y_prob: Any, *, pos_label: Any = None, n_bins: int = 5, strategy: str = "uniform"
+    y_true: ArrayLike, y_prob: ArrayLike, *, pos_label: Any = None, n_bins: int = 5, strategy: str = "uniform"
 ) -> tuple[np.ndarray, np.ndarray]:
-    """scikit-learn's calibration_curve: (fraction of positives, mean predicted probability)
-    per non-empty bin."""
+    """scikit-learn's sklearn.calibration.calibration_curve: (fraction of positives, mean
+    predicted probability) per non-empty bin."""
     is_pos, prob = _binary_scores(y_true, y_prob, pos_label)
     if len(prob) and (prob.min() < 0 or prob.max() > 1):
         raise DetrecallError("y_prob has values outside [0, 1].")
