@@ -282,11 +282,11 @@ def _convert(args: argparse.Namespace) -> int:
                     raise InputError("converting predictions (--kind dt) needs the ground truth: --gt FILE")
                 gt_format = args.gt_format or formats.detect_format(args.gt, "gt")
                 gt = formats.read_gt(args.gt, gt_format, _read_options(args, args.names))
-                data = formats.read_dt(
+                dt = formats.read_dt(
                     args.src, gt, args.from_format, _read_options(args, args.dt_names), gt_format=gt_format
                 )
-                formats.write(data, args.dst, args.to_format, gt=gt, box_format=args.box_format)
-                what = f"{len(data)} prediction(s)"
+                formats.write(dt, args.dst, args.to_format, gt=gt, box_format=args.box_format)
+                what = f"{len(dt)} prediction(s)"
         finally:
             for message in dict.fromkeys(str(w.message) for w in caught):
                 print(f"detrecall: warning: {message}", file=sys.stderr)

@@ -40,7 +40,7 @@ class Params:
         self.iouThrs = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
         self.recThrs = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True)
         self.maxDets = [1, 10, 100]
-        self.areaRng = [[0**2, 1e5**2], [0**2, 32**2], [32**2, 96**2], [96**2, 1e5**2]]
+        self.areaRng: list[list[float]] = [[0**2, 1e5**2], [0**2, 32**2], [32**2, 96**2], [96**2, 1e5**2]]
         self.areaRngLbl = ["all", "small", "medium", "large"]
         self.useCats = 1
         self.iouType = iouType
@@ -93,7 +93,7 @@ class COCOeval:
             iou_thresholds=p.iouThrs,
             recall_thresholds=p.recThrs,
             max_dets=p.maxDets,
-            area_ranges=dict(zip(p.areaRngLbl, map(tuple, p.areaRng))),
+            area_ranges={lbl: tuple(r) for lbl, r in zip(p.areaRngLbl, p.areaRng)},
             image_ids=p.imgIds,
             category_ids=p.catIds,
             class_agnostic=not p.useCats,
@@ -103,6 +103,7 @@ class COCOeval:
         gt = read_coco_gt(self.cocoGt.dataset, masks=masks, read_ignore=False)  # as pycocotools
         batch = match_batch(gt, _loaded_detections(self.cocoDt, masks), config)
         names = class_names(gt.categories, batch.coco.class_ids, params.class_agnostic)
+        assert params.image_ids is not None  # always given: pycocotools' imgIds
         self.result = finish(config, batch, names, params.image_ids)
         print(f"DONE (t={time.time() - tic:0.2f}s).")
 
@@ -113,6 +114,7 @@ class COCOeval:
             print("Please run evaluate() first")
             return
         acc = self.result.accumulated
+        assert acc is not None  # COCO accumulates
         self.eval = {
             "params": self.params if p is None else p,
             "counts": list(acc.precision.shape),
@@ -159,7 +161,7 @@ def install() -> None:
     import pycocotools.cocoeval as original
 
     module = sys.modules[__name__]
-    original.COCOeval = COCOeval  # type: ignore[misc]  # for modules that imported it already
-    original.Params = Params  # type: ignore[misc]
+    original.COCOeval = COCOeval  # for modules that imported it already
+    original.Params = Params
     sys.modules["pycocotools.cocoeval"] = module
-    pycocotools.cocoeval = module  # type: ignore[attr-defined]
+    pycocotools.cocoeval = module

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -28,6 +28,8 @@ from .types import Categories, Dataset, Detections, EvalParams
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
+
+    from .io.shapes import ShapeKind
 
 IOU_TYPES = tuple(t.value for t in IouType)
 
@@ -83,7 +85,9 @@ def read_inputs(
             iou_type=kind.value,
             first_image_id=first_image_id,
         )
-    shapes = kind.value if kind.reads_shapes else None
+    shapes: ShapeKind | None = (
+        "polygon" if kind is IouType.POLYGON else "rotated" if kind.reads_shapes else None
+    )
     gt_format = _format_of(gt, inputs.gt_format, "gt")
     dt_format = _format_of(dt, inputs.dt_format, "dt", gt_format)
     if kind.reads_shapes and any(f not in (None, "coco") for f in (gt_format, dt_format)):
@@ -116,7 +120,9 @@ def read_inputs(
     return gt, dt
 
 
-def _format_of(source: Any, given: str | None, kind: str, gt_format: str | None = None) -> str | None:
+def _format_of(
+    source: Any, given: str | None, kind: Literal["gt", "dt"], gt_format: str | None = None
+) -> str | None:
     """The file format of a path (given, or told from the path); None for in-memory data."""
     import os
 
@@ -186,7 +192,7 @@ def finish(
     return EvaluationResult(
         iou_type=config.iou_type.value,
         params=config.params,
-        summary=summarized.summary,
+        protocol_summary=summarized.summary,
         per_class=summarized.per_class,
         accumulated=summarized.accumulated,
         matches=batch.coco,

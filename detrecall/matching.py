@@ -334,7 +334,7 @@ def concat_matches(parts: list[Matches]) -> Matches:
         hit_det=hit_det[hits],
         hit_gt=hit_gt[hits],
         hit_ignored=cat("hit_ignored")[hits],
-        npos=sum(m.npos for m in parts),
+        npos=np.sum([m.npos for m in parts], axis=0),
         gt_row=np.concatenate([m.gt_row + o for m, o in zip(parts, gt_off)]),
         gt_class=cat("gt_class"),
         gt_image=cat("gt_image"),

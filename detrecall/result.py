@@ -511,7 +511,7 @@ class PointResult:
 class EvaluationResult:
     """Everything one evaluation produced.
 
-    `summary`: the protocol's headline numbers (`CocoSummary`, `LvisSummary` or `VocResult`;
+    `protocol_summary`: the protocol's headline numbers (`CocoSummary`, `LvisSummary` or `VocResult`;
     also as `coco`, `lvis`, `voc`, None for the others); `per_class`: AP, AP50, AP75 and AR at
     the largest max_dets per category (COCO, LVIS; VOC's per-class figures are in `voc.classes`);
     `point`: TP/FP/FN, precision, recall, F1 at one IoU and score threshold; `accumulated`:
@@ -522,7 +522,7 @@ class EvaluationResult:
 
     iou_type: str
     params: EvalParams
-    summary: Summary
+    protocol_summary: Summary
     per_class: tuple[ClassMetrics, ...]
     accumulated: Accumulated | None
     matches: Matches
@@ -532,19 +532,19 @@ class EvaluationResult:
 
     @property
     def protocol(self) -> str:
-        return self.summary.key
+        return self.protocol_summary.key
 
     @property
     def coco(self) -> CocoSummary | None:
-        return self.summary if isinstance(self.summary, CocoSummary) else None
+        return self.protocol_summary if isinstance(self.protocol_summary, CocoSummary) else None
 
     @property
     def lvis(self) -> LvisSummary | None:
-        return self.summary if isinstance(self.summary, LvisSummary) else None
+        return self.protocol_summary if isinstance(self.protocol_summary, LvisSummary) else None
 
     @property
     def voc(self) -> VocResult | None:
-        return self.summary if isinstance(self.summary, VocResult) else None
+        return self.protocol_summary if isinstance(self.protocol_summary, VocResult) else None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: `coco` maps the summary's names to numbers (None where undefined; None
@@ -564,33 +564,33 @@ class EvaluationResult:
                 "class_agnostic": self.params.class_agnostic,
             },
         }
-        out[self.summary.key] = self.summary.to_dict()
+        out[self.protocol_summary.key] = self.protocol_summary.to_dict()
         return out
 
-    def summary_text(self) -> str:
+    def summary(self) -> str:
         """A few lines: what was evaluated and the numbers that matter most."""
-        name, value = self.summary.headline()
+        name, value = self.protocol_summary.headline()
         p = self.point
         n_images = 0 if self.image_ids is None else len(self.image_ids)
         f = "F1" if p.beta == 1 else f"F{p.beta:g}"
         lines = [
-            f"{self.summary.title} {self.iou_type} evaluation: {n_images} images, "
+            f"{self.protocol_summary.title} {self.iou_type} evaluation: {n_images} images, "
             f"{len(p.class_ids)} classes, {int(p.counts.support.sum())} ground truths, "
             f"{len(self.matches.det_row)} detections",
-            "  " + ", ".join(f"{n} {_short(v)}" for n, _, v in self.summary.rows()[:6]),
+            "  " + ", ".join(f"{n} {_short(v)}" for n, _, v in self.protocol_summary.rows()[:6]),
             f"  at IoU >= {p.iou_threshold:g}, score >= {p.score_threshold:g}: precision "
             f"{_short(p.micro.precision)}, recall {_short(p.micro.recall)}, {f} {_short(p.micro.f1)}",
             f"  best {f} {_short(p.best_f1_overall.f1)} at score >= {_short(p.best_f1_overall.threshold)}",
         ]
-        if name != self.summary.rows()[0][0]:
+        if name != self.protocol_summary.rows()[0][0]:
             lines.insert(1, f"  {name} {_short(value)}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
-        return self.summary_text()
+        return self.summary()
 
     def __repr__(self) -> str:
-        name, value = self.summary.headline()
+        name, value = self.protocol_summary.headline()
         n_images = 0 if self.image_ids is None else len(self.image_ids)
         p = self.point.micro
         return (

@@ -156,11 +156,11 @@ class Evaluator:
         if not self._parts:
             raise DetrecallError("nothing to compute: call update() with at least one batch first")
         if len(self._parts) > 1:  # compact: the merged state replaces its parts
-            confusions = [p.confusion for p in self._parts]
+            confusions = [p.confusion for p in self._parts if p.confusion is not None]
             merged = BatchMatches(
                 coco=concat_matches([p.coco for p in self._parts]),
                 point=concat_matches([p.point for p in self._parts]),
-                confusion=None if confusions[0] is None else sum(confusions),
+                confusion=np.sum(confusions, axis=0) if confusions else None,
             )
             self._parts, self._images = [merged], [np.sort(np.concatenate(self._images))]
         return self._parts[0], self._images[0]

@@ -252,7 +252,7 @@ def _cut(d: MetricDef, p: EvalParams) -> tuple[int, int] | None:
 
 def tape_of(result: EvaluationResult) -> Tape:
     """The replicate-independent layout of an EvaluationResult."""
-    summary = result.summary
+    summary = result.protocol_summary
     if not isinstance(summary, CocoSummary):
         raise DetrecallError(
             f"intervals and comparisons are built for protocol='coco', not {result.protocol!r} yet"
@@ -340,7 +340,7 @@ def estimates(result: EvaluationResult, tape: Tape) -> tuple[np.ndarray, np.ndar
     `result.point` (micro overall) to the bit, NaN where a replicate of all images once finds
     them undefined (a rate 0/0, which the evaluation sets to its zero_division)."""
     overall, per_class = replicate(tape, np.ones((1, len(tape.image_ids)), np.int64))
-    c, p = result.summary, result.point
+    c, p = result.protocol_summary, result.point
     assert isinstance(c, CocoSummary)
     own = np.array([*(c.values[i] for i in SUMMARY_ROWS), p.micro.precision, p.micro.recall, p.micro.f1])
     own_class = np.column_stack(
@@ -442,10 +442,10 @@ class BootstrapResult:
         j = metric_index(metric)
         if category_id is None:
             return Interval(float(self.estimate[j]), float(self.low[j]), float(self.high[j]))
-        k = np.flatnonzero(self.class_ids == category_id)
-        if not len(k):
+        found = np.flatnonzero(self.class_ids == category_id)
+        if not len(found):
             raise DetrecallError(f"category {category_id} was not evaluated")
-        k = int(k[0])
+        k = int(found[0])
         return Interval(
             float(self.class_estimate[k, j]), float(self.class_low[k, j]), float(self.class_high[k, j])
         )

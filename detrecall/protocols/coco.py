@@ -167,7 +167,15 @@ def per_class(
         _mean_defined_per_class(acc.recall[:, :, a, m]),
     )
     return tuple(
-        ClassMetrics(int(cid), str(name), *(float(c[k]) for c in columns), max_dets=p.max_dets[-1])
+        ClassMetrics(
+            int(cid),
+            str(name),
+            AP=float(columns[0][k]),
+            AP50=float(columns[1][k]),
+            AP75=float(columns[2][k]),
+            AR100=float(columns[3][k]),
+            max_dets=p.max_dets[-1],
+        )
         for k, (cid, name) in enumerate(zip(class_ids.tolist(), names))
     )
 

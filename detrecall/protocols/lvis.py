@@ -147,13 +147,19 @@ def summarize_lvis(acc: Accumulated, params: EvalParams, frequency: np.ndarray) 
     ap_freq = [_mean(prec[:, :, frequency == f, a]) for f in range(3)]
     ar_size = [_mean(rec[:, :, area(n)]) for n in ("small", "medium", "large")]
     return LvisSummary(
-        _mean(prec[:, :, :, a]),
-        _mean(prec[thr(0.5)][:, :, :, a]),
-        _mean(prec[thr(0.75)][:, :, :, a]),
-        *ap_size,
-        *ap_freq,
-        _mean(rec[:, :, a]),
-        *ar_size,
+        AP=_mean(prec[:, :, :, a]),
+        AP50=_mean(prec[thr(0.5)][:, :, :, a]),
+        AP75=_mean(prec[thr(0.75)][:, :, :, a]),
+        APs=ap_size[0],
+        APm=ap_size[1],
+        APl=ap_size[2],
+        APr=ap_freq[0],
+        APc=ap_freq[1],
+        APf=ap_freq[2],
+        AR=_mean(rec[:, :, a]),
+        ARs=ar_size[0],
+        ARm=ar_size[1],
+        ARl=ar_size[2],
         max_dets=params.max_dets[-1],
     )
 

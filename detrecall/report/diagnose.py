@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import DetrecallError
 from ..matching import detection_status
 from ..metrics import calibration_curve
-from ..types import Status
+from ..types import Matches, Status
 
 if TYPE_CHECKING:
     from ..result import EvaluationResult
@@ -220,11 +220,11 @@ def most_errors(result: EvaluationResult, top: int = 5) -> Finding | None:
 
 
 def _overall_ap(result: EvaluationResult) -> tuple[str, float] | None:
-    return result.summary.headline()
+    return result.protocol_summary.headline()
 
 
 def _class_ap(result: EvaluationResult) -> list[tuple[str, float]]:
-    names, ap, _ = result.summary.class_ap(result.per_class)
+    names, ap, _ = result.protocol_summary.class_ap(result.per_class)
     return list(zip(names, ap.tolist()))
 
 
@@ -298,7 +298,7 @@ def calibration_finding(result: EvaluationResult, cal: Calibration | None, warn_
     )
 
 
-def _point_matches(result: EvaluationResult):
+def _point_matches(result: EvaluationResult) -> Matches:
     if result.point_matches is None:
         raise DetrecallError("this result has no operating-point matches (made by an older detrecall?)")
     return result.point_matches

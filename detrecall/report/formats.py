@@ -31,12 +31,12 @@ LABEL, TEXT, COUNT, RATE, SCORE = Kind.LABEL, Kind.TEXT, Kind.COUNT, Kind.RATE, 
 
 def summary_table(result: EvaluationResult) -> Table:
     """The protocol's headline numbers: COCO's 12, LVIS's 13, or VOC's mAP per IoU threshold."""
-    return result.summary.summary_table()
+    return result.protocol_summary.summary_table()
 
 
 def class_table(result: EvaluationResult) -> Table | None:
     """Per-class AP: COCO/LVIS AP, AP50, AP75, AR; VOC ground truths, TP, FP and AP per IoU."""
-    return result.summary.class_table(result.per_class, result.iou_type, result.params.max_dets[-1])
+    return result.protocol_summary.class_table(result.per_class, result.iou_type, result.params.max_dets[-1])
 
 
 def point_table(result: EvaluationResult) -> Table:
@@ -154,7 +154,7 @@ def to_csv(result: EvaluationResult) -> str:
     threshold of all classes pooled) and rows `macro avg`, `weighted avg` (precision, recall, F1)."""
     p = result.point
     point_cols = ("support", "tp", "fp", "fn", "precision", "recall", "f1", "best_f1_threshold")
-    part = result.summary.csv_part(result.per_class, result.params.max_dets[-1], len(p.per_class))
+    part = result.protocol_summary.csv_part(result.per_class, result.params.max_dets[-1], len(p.per_class))
     ap_cols, ap_rows, ap_all = part.columns, part.rows, part.overall
     rows: list[tuple[Any, ...]] = [
         (

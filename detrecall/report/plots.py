@@ -184,7 +184,7 @@ def threshold_figure(result: EvaluationResult, size: tuple[int, int] = DEFAULT_S
 
 def class_ap(result: EvaluationResult) -> tuple[list[str], np.ndarray, str]:
     """(names, AP, what AP) per class: COCO/LVIS AP, or VOC AP at its first IoU threshold."""
-    return result.summary.class_ap(result.per_class)
+    return result.protocol_summary.class_ap(result.per_class)
 
 
 def draw_ap_bars(ax: Axes, result: EvaluationResult) -> Axes:

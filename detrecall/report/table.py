@@ -22,7 +22,7 @@ def _num(v: float, width: int = 6) -> str:
 def summary_text(result: EvaluationResult) -> str:
     """The protocol's summary as its reference tool prints it (COCO: pycocotools' 12 lines,
     labelled for the actual parameters; 'n/a' where pycocotools prints -1)."""
-    return result.summary.summary_text()
+    return result.protocol_summary.summary_text()
 
 
 def point_text(result: EvaluationResult) -> str:
@@ -44,16 +44,16 @@ def point_text(result: EvaluationResult) -> str:
                 _num(c.best_f1.threshold),
             ]
         )
-    c = p.counts
+    n = p.counts
     for kind in ("micro", "macro", "weighted"):
         r = p.average(kind)
         rows.append(
             [
                 f"{kind} avg",
-                str(int(c.support.sum())),
-                str(int(c.tp.sum())),
-                str(int(c.fp.sum())),
-                str(int(c.fn.sum())),
+                str(int(n.support.sum())),
+                str(int(n.tp.sum())),
+                str(int(n.fp.sum())),
+                str(int(n.fn.sum())),
                 _num(r.precision),
                 _num(r.recall),
                 _num(r.f1),
@@ -82,7 +82,7 @@ def confusion_text(result: EvaluationResult) -> str:
 def result_text(result: EvaluationResult) -> str:
     """Plain text: the protocol's summary and per-class blocks, the operating point, and the
     confusion matrix when computed."""
-    parts = result.summary.text_blocks(result.per_class, result.iou_type, result.params.max_dets[-1])
+    parts = result.protocol_summary.text_blocks(result.per_class, result.iou_type, result.params.max_dets[-1])
     parts.append(point_text(result))
     if result.point.confusion is not None:
         parts.append(confusion_text(result))
