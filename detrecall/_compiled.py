@@ -6,6 +6,7 @@ environment turns the compiled one off (to compare the two, or to rule it out).
 
 from __future__ import annotations
 
+import importlib
 import os
 from types import ModuleType
 
@@ -13,11 +14,10 @@ from types import ModuleType
 def _load() -> ModuleType | None:
     if os.environ.get("DETRECALL_NO_NATIVE", "") not in ("", "0"):
         return None
-    try:
-        from . import _native
+    try:  # by name: the extension has no stub, its functions are typed where they are called
+        return importlib.import_module(f"{__package__}._native")
     except ImportError:
         return None
-    return _native
 
 
 native: ModuleType | None = _load()

@@ -35,7 +35,8 @@ def polygons_to_rles(polygons: Sequence[Sequence[Sequence[float]]], h: int, w: i
 def uncompressed_to_rle(rle: RLE) -> RLE:
     """Compressed RLE from an uncompressed one ({"counts": [ints], "size": [h, w]})."""
     h, w = rle["size"]
-    return mask_utils.frPyObjects(rle, h, w)
+    compressed: RLE = mask_utils.frPyObjects(rle, h, w)
+    return compressed
 
 
 def box_to_rle(box: Sequence[float], h: int, w: int) -> RLE:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .._sort import argsort_stable
 from ..errors import InputError
@@ -67,8 +68,9 @@ def assign_image_ids(names: Sequence[str]) -> np.ndarray:
 
 
 def make_images(
-    ids: np.ndarray, width: Sequence[int], height: Sequence[int], file_names: Sequence[str]
+    ids: np.ndarray, width: npt.ArrayLike, height: npt.ArrayLike, file_names: Sequence[str]
 ) -> Images:
+    """Images sorted by id from columns in any order (sizes: integers, 0 where unknown)."""
     order = np.argsort(ids, kind="stable")
     return Images(
         ids=ids[order],
@@ -490,4 +492,5 @@ def check_box_values(
         what = "is not finite" if not finite[i] else "has a negative width or height"
         problems.add(f"{what} (expected {expected})", source=source, record=record, field=field)
     problems.count += max(0, int((~finite | negative).sum()) - problems.limit)
-    return finite & ~negative
+    good: np.ndarray = finite & ~negative
+    return good

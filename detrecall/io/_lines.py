@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from ..errors import InputError
 from ._common import read_text
@@ -37,6 +38,8 @@ class Rows:
         value (its row is then NaN)."""
         n, k = len(self.fields), len(columns)
         flat = [r[j] for r in self.fields for j in columns]
+        out: npt.NDArray[np.float64]
+        failed: npt.NDArray[np.bool_]
         try:
             out = np.fromiter(map(float, flat), np.float64, n * k).reshape(n, k)
             failed = np.zeros((n, k), bool)

@@ -154,6 +154,7 @@ class _Image:
         return a.astype(bool)
 
     def read_masks(self, value: Any) -> None:
+        sizes: set[tuple[int, int]]  # (h, w) of every mask
         if isinstance(value, (list, tuple)) and (not value or isinstance(value[0], Mapping)):
             rles = []
             for k, rle in enumerate(value):
@@ -162,7 +163,7 @@ class _Image:
                     self.add("masks", f"item {k} is not an RLE dict {{size: [h, w], counts: ...}}")
                     return
                 rles.append(rle)
-            sizes = {tuple(int(v) for v in r["size"]) for r in rles}
+            sizes = {(int(r["size"][0]), int(r["size"][1])) for r in rles}
         else:
             try:
                 m = np.asarray(value)
@@ -175,7 +176,7 @@ class _Image:
             if m.dtype.kind != "b" and not np.isin(m, (0, 1)).all():
                 self.add("masks", "has values other than 0 and 1 (expected bool masks)")
                 return
-            sizes = {m.shape[1:]}
+            sizes = {(m.shape[1], m.shape[2])}
             fortran = np.asfortranarray(m.transpose(1, 2, 0).astype(np.uint8))
             rles = list(mask_utils.encode(fortran)) if len(m) else []
         if len(rles) != self.n:
@@ -192,9 +193,10 @@ def _rle(value: Any) -> dict[str, Any] | None:
     """A compressed RLE from an RLE dict (compressed or uncompressed counts); None if invalid."""
     if not isinstance(value, Mapping):
         return None
-    size, counts = value.get("size"), value.get("counts")
+    size: Any = value.get("size")  # anything: what does not give two integers is refused
+    counts = value.get("counts")
     try:
-        h, w = (int(v) for v in size)  # type: ignore[union-attr]
+        h, w = (int(v) for v in size)
     except (TypeError, ValueError):
         return None
     if h < 0 or w < 0:
@@ -230,17 +232,18 @@ def _categories(categories: Sequence[str] | Mapping[int, str] | None, labels: np
         ids = np.unique(labels)
         return Categories(ids=ids, names=tuple(str(int(i)) for i in ids))
     if isinstance(categories, Mapping):
-        labels = [_label(k) for k in categories]
-        bad = next((k for k, label in zip(categories, labels) if label is None), None)
+        found = [_label(k) for k in categories]
+        bad = next((k for k, label in zip(categories, found) if label is None), None)
         if bad is not None:
             raise InputError(
                 f"key {bad!r} is not an integer label (expected a {{label: name}} dict "
                 "with integer labels, or a list of names indexed by label)",
                 field="categories",
             )
-        if len(set(labels)) < len(labels):
+        keys = [label for label in found if label is not None]  # every one: a bad key raised above
+        if len(set(keys)) < len(keys):
             raise InputError(f"keys {list(categories)} name the same label twice", field="categories")
-        items = sorted((label, str(v)) for label, v in zip(labels, categories.values()))
+        items = sorted((label, str(v)) for label, v in zip(keys, categories.values()))
     elif isinstance(categories, (list, tuple)):
         items = [(k, str(v)) for k, v in enumerate(categories)]
     else:
@@ -362,7 +365,8 @@ def read_arrays(
     else:
         dt_box = np.concatenate([p.box for p in dts]) if dts else np.zeros((0, 4))
         dt_area = dt_box[:, 2] * dt_box[:, 3]
-    score = np.concatenate(scores) if scores else np.zeros(0)
+    # a None score array was a problem, raised above
+    score = np.concatenate([s for s in scores if s is not None]) if scores else np.zeros(0)
     order = np.argsort(image_ids, kind="stable")
     size = np.array(sizes, np.int64).reshape(-1, 2)
     images = Images(ids=image_ids[order], width=size[order, 1], height=size[order, 0])

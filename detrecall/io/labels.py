@@ -23,7 +23,7 @@ def read_labels(path: Path, column: str | None = None) -> np.ndarray:
         raise InputError("file not found", source=name)
     if path.suffix == ".npy":
         try:
-            labels = np.load(path, allow_pickle=False)
+            labels: np.ndarray = np.load(path, allow_pickle=False)
         except (ValueError, OSError, EOFError) as e:
             raise InputError(f"not a readable .npy array of labels ({e})", source=name) from None
         if labels.ndim != 1 or labels.dtype.kind not in "iubU":
@@ -37,7 +37,7 @@ def read_labels(path: Path, column: str | None = None) -> np.ndarray:
             raise InputError(f"is a JSON {type(data).__name__}, expected a list of labels", source=name)
         labels = _checked(data, name)
     else:
-        labels = _checked(_text_values(path, name, column), name, text=True)
+        labels = _text_labels(_text_values(path, name, column))
     if len(labels) == 0:
         raise InputError("has no labels", source=name)
     return labels
@@ -60,13 +60,16 @@ def _text_values(path: Path, name: str, column: str | None) -> list[str]:
     return [r[i] for r in rows[1:]]
 
 
-def _checked(values: list[object], name: str, text: bool = False) -> np.ndarray:
-    """All integers (numeric text too) or all strings, as a numpy array."""
-    if text:
-        try:
-            return np.asarray([int(v) for v in values], np.int64)
-        except ValueError:
-            return np.asarray([str(v).strip() for v in values])
+def _text_labels(values: list[str]) -> np.ndarray:
+    """Integers when every text is one, else the texts stripped, as a numpy array."""
+    try:
+        return np.asarray([int(v) for v in values], np.int64)
+    except ValueError:
+        return np.asarray([v.strip() for v in values])
+
+
+def _checked(values: list[object], name: str) -> np.ndarray:
+    """All integers or all strings, as a numpy array."""
     if all(_is_int(v) for v in values):
         return np.asarray(values, np.int64)
     if all(isinstance(v, str) for v in values):
