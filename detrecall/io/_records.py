@@ -1,4 +1,4 @@
-"""Reading JSON and turning lists of records into validated numpy columns.
+"""Reading and writing JSON, and turning lists of records into validated numpy columns.
 
 Each column is built on a fast path (one list comprehension, one numpy conversion); only when
 that fails or the result has the wrong type do we walk the records to name the bad one.
@@ -10,6 +10,7 @@ import json
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -17,10 +18,17 @@ import numpy as np
 from .._sort import positions
 from ..errors import InputError
 
-try:  # orjson parses large result files ~2x faster; plain json is the tested fallback
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - orjson is a declared dependency
-    _orjson = None
+
+def _load_orjson() -> ModuleType | None:
+    """orjson parses large result files ~2x faster; plain json is the tested fallback."""
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - orjson is a declared dependency
+        return None
+    return orjson
+
+
+_orjson = _load_orjson()
 
 
 def read_json(source: Any, *, use_orjson: bool = True) -> tuple[Any, str]:
@@ -43,6 +51,14 @@ def read_json(source: Any, *, use_orjson: bool = True) -> tuple[Any, str]:
         return json.loads(raw), name
     except ValueError as e:
         raise InputError(f"not valid JSON ({e})", source=name) from None
+
+
+def write_json(data: Any, path: str | os.PathLike[str]) -> None:
+    """`data` as a JSON file (orjson where installed, else the standard library)."""
+    if _orjson is not None:
+        Path(path).write_bytes(_orjson.dumps(data))
+    else:  # pragma: no cover
+        Path(path).write_text(json.dumps(data))
 
 
 def _is_int(v: Any) -> bool:

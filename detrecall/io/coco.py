@@ -1,8 +1,16 @@
-"""COCO JSON: an "instances" ground-truth file and a results file, into Dataset / Detections.
+"""COCO JSON: an "instances" ground-truth file and a results file, into Dataset / Detections
+and back out.
 
-Follows pycocotools' COCO() and loadRes() where they define numbers (which area a result gets,
-which box a mask result gets) and refuses, with a located InputError, what they would crash on
-or silently get wrong.
+Reading follows pycocotools' COCO() and loadRes() where they define numbers (which area a result
+gets, which box a mask result gets) and refuses, with a located InputError, what they would
+crash on or silently get wrong.
+
+Writing gives files that pycocotools and `read_ground_truth` / `read_detections` read with the
+same numbers. Ground truth keeps boxes, areas, crowd flags and masks (compressed RLE); an
+ignored row gets `ignore: 1` (detrecall and the lvis package honour it; pycocotools does not).
+Annotation ids are kept when they are positive and unique, else numbered 1, 2, ... in row
+order. A detection gets its `bbox` unless its area came from its mask (area != w*h): a results
+file with boxes has areas w*h for pycocotools, so such a detection is written as a mask alone.
 """
 
 from __future__ import annotations
@@ -13,7 +21,7 @@ import math
 import mmap
 import os
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -32,14 +40,20 @@ from ._records import (
     check_boxes,
     check_ids_known,
     read_json,
+    write_json,
 )
 
 if TYPE_CHECKING:  # shapely is imported only when shapes are read
     from ..geometry.polygons import AngleUnit
     from .shapes import ShapeKind
 
-_RLE_CHARS = bytes(range(48, 112))
-_NUMBER_TYPES = {int, float}  # pycocotools' compressed counts use chars '0'..'o'
+# A ground-truth source: a path, or the parsed instances dict. A results source: a path, the
+# parsed list of results, or a whole COCO dataset dict (its annotations are the results).
+GroundTruthSource = str | os.PathLike[str] | Mapping[str, Any]
+DetectionsSource = str | os.PathLike[str] | Sequence[Mapping[str, Any]] | Mapping[str, Any]
+
+_RLE_CHARS = bytes(range(48, 112))  # pycocotools' compressed counts use chars '0'..'o'
+_NUMBER_TYPES = {int, float}
 
 
 def _as_list(data: Any, key: str, source: str, *, required: bool = True) -> list[Any]:
@@ -173,8 +187,9 @@ def _check_polygons(cols: Columns, i: int, seg: list[Any]) -> None:
 
 def _valid_rle_strings(counts: list[str | bytes]) -> bool:
     """Every compressed RLE string uses pycocotools' characters '0'..'o' only (one pass)."""
-    if all(isinstance(c, str) for c in counts):
-        joined = "".join(counts)
+    strings = [c for c in counts if isinstance(c, str)]
+    if len(strings) == len(counts):
+        joined = "".join(strings)
         return joined.isascii() and not joined.encode("ascii").translate(None, _RLE_CHARS)
     return not b"".join(
         c.encode("latin-1", "replace") if isinstance(c, str) else c for c in counts
@@ -206,8 +221,8 @@ def _flags(cols: Columns, field: str) -> np.ndarray:
     return arr.astype(bool)
 
 
-def read_coco_gt(
-    source: Any,
+def read_ground_truth(
+    source: GroundTruthSource,
     *,
     masks: bool = False,
     shapes: ShapeKind | None = None,
@@ -300,7 +315,8 @@ def _results_list(data: Any, name: str) -> list[Any]:
     if isinstance(data, list):
         return data
     if isinstance(data, dict) and isinstance(data.get("annotations"), list):
-        return data["annotations"]  # a whole COCO dataset dict: its annotations are the results
+        annotations: list[Any] = data["annotations"]  # a whole COCO dataset: its annotations
+        return annotations
     raise InputError(
         f"is a JSON {type(data).__name__}, expected a list of results "
         "(or a COCO dataset whose 'annotations' are the results)",
@@ -354,7 +370,9 @@ def _file_bytes(source: Any) -> Iterator[bytes | mmap.mmap | None]:
 
 
 def _typed_decode(
-    data: bytes | mmap.mmap, decoder: msgspec.json.Decoder, columns: Callable[[list[Any]], tuple[Any, ...]]
+    data: bytes | mmap.mmap,
+    decoder: msgspec.json.Decoder[list[Any]],
+    columns: Callable[[list[Any]], tuple[Any, ...]],
 ) -> tuple[Any, ...] | None:
     """Columns of a results file decoded straight into typed records, chunk by chunk (about
     twice as fast as building dicts, and the records of one chunk at a time in memory):
@@ -405,15 +423,17 @@ def _decode_in_chunks(buf: bytearray, decode: Callable[[memoryview], Any]) -> li
     """decode() of a JSON array of objects in pieces of ~32 MB, without copying the bytes: at a
     `}, {` boundary the comma becomes `]` to end one piece, then `[` to start the next (and a
     comma again afterwards), so typed decoding never holds every record of a huge file twice."""
-    first = _NOT_WHITESPACE.search(buf)
-    first = first.start() if first else 0
+    found = _NOT_WHITESPACE.search(buf)
+    first = found.start() if found else 0
     last = len(buf) - 1
     while last > first and buf[last] in _WHITESPACE:
         last -= 1
     view = memoryview(buf)
     if last - first <= _CHUNK_BYTES or buf[first : first + 1] != b"[" or buf[last : last + 1] != b"]":
         return [decode(view)]
-    out, start, commas = [], first, []
+    out: list[Any] = []
+    start = first
+    commas: list[int] = []
     try:
         while True:
             boundary = _RECORD_BOUNDARY.search(buf, start + _CHUNK_BYTES, last)
@@ -583,15 +603,16 @@ def _shape_detections(source: Any, gt: Dataset, kind: ShapeKind, angle_unit: Ang
     )
 
 
-def read_coco_results(
-    source: Any,
-    gt: Dataset,
+def read_detections(
+    source: DetectionsSource,
+    ground_truth: Dataset,
     *,
     masks: bool = False,
     shapes: ShapeKind | None = None,
     angle_unit: AngleUnit = "radians",
 ) -> Detections:
-    """Detections from a COCO results file (path) or its parsed list, checked against `gt`.
+    """Detections from a COCO results file (path) or its parsed list, checked against
+    `ground_truth`.
 
     `shapes="polygon"` / `"rotated"`: each result's `segmentation` polygons / `rbox` (io.shapes);
     area and box are the shape's area and bounds. Otherwise, as pycocotools' loadRes: when the
@@ -601,16 +622,16 @@ def read_coco_results(
     Image and category ids must exist in the ground truth (pycocotools drops unknown categories).
     """
     if shapes is not None:
-        return _shape_detections(source, gt, shapes, angle_unit)
+        return _shape_detections(source, ground_truth, shapes, angle_unit)
     fast_masks = _fast_mask_results(source) if masks else None
     if fast_masks is not None:
-        return _mask_detections(str(source), gt, *fast_masks)
+        return _mask_detections(str(source), ground_truth, *fast_masks)
     fast = None if masks else _fast_box_results(source)
     if fast is not None:
         image_id, category_id, score, box = fast
         cols = Columns((), str(source), "result")
         check_boxes(cols, "bbox", box)
-        _check_result_ids(cols, image_id, category_id, gt)
+        _check_result_ids(cols, image_id, category_id, ground_truth)
         order = sort_rows(image_id, category_id)
         return Detections(
             image_id=image_id[order],
@@ -621,9 +642,9 @@ def read_coco_results(
             source=str(source),
             file_index=order,
         )
-    name, recs, cols, image_id, category_id, score = _result_columns(source, gt)
+    name, recs, cols, image_id, category_id, score = _result_columns(source, ground_truth)
     box_branch = bool(recs) and recs[0].get("bbox") not in (None, [])
-    h, w = _image_sizes(gt.images, image_id)
+    h, w = _image_sizes(ground_truth.images, image_id)
     rle: list[Any] | None = None
     if box_branch:
         box = cols.boxes("bbox")
@@ -660,3 +681,92 @@ def read_coco_results(
         source=name,
         file_index=order,
     )
+
+
+def _rle(m: Mapping[str, Any]) -> dict[str, Any]:
+    counts = m["counts"]
+    return {
+        "size": [int(v) for v in m["size"]],
+        "counts": counts.decode("ascii") if isinstance(counts, bytes) else counts,
+    }
+
+
+def ground_truth_dict(ds: Dataset) -> dict[str, Any]:
+    """The COCO instances dict of a Dataset (see the module doc)."""
+    im = ds.images
+    names = im.file_names or ("",) * len(im.ids)
+    images = []
+    for i, w, h, name in zip(im.ids.tolist(), im.width.tolist(), im.height.tolist(), names):
+        record: dict[str, Any] = {"id": i}
+        if w > 0 and h > 0:
+            record.update(width=w, height=h)
+        if name:
+            record["file_name"] = name
+        images.append(record)
+    ids = ds.ann_id
+    if len(ids) and (ids.min() < 1 or len(np.unique(ids)) != len(ids)):
+        ids = np.arange(1, len(ids) + 1)
+    anns = []
+    for r, (a, i, c, box, area, crowd, ignore) in enumerate(
+        zip(
+            ids.tolist(),
+            ds.image_id.tolist(),
+            ds.category_id.tolist(),
+            ds.box.tolist(),
+            ds.area.tolist(),
+            ds.iscrowd.tolist(),
+            ds.ignore.tolist(),
+        )
+    ):
+        ann: dict[str, Any] = {
+            "id": a,
+            "image_id": i,
+            "category_id": c,
+            "bbox": box,
+            "area": area,
+            "iscrowd": int(crowd),
+        }
+        if ignore:
+            ann["ignore"] = 1
+        if ds.masks is not None:
+            ann["segmentation"] = _rle(ds.masks[r])
+        anns.append(ann)
+    categories = [{"id": c, "name": n} for c, n in zip(ds.categories.ids.tolist(), ds.categories.names)]
+    return {"images": images, "annotations": anns, "categories": categories}
+
+
+def detections_list(dt: Detections) -> list[dict[str, Any]]:
+    """The COCO results list of Detections, in row order (see the module doc)."""
+    with_box = np.ones(len(dt), bool)
+    if dt.masks is not None:
+        with_box = dt.area == dt.box[:, 2] * dt.box[:, 3]
+        if not with_box.all():  # one rule per file, as pycocotools' loadRes looks at the first
+            with_box[:] = False
+    out = []
+    for r, (i, c, box, score) in enumerate(
+        zip(dt.image_id.tolist(), dt.category_id.tolist(), dt.box.tolist(), dt.score.tolist())
+    ):
+        rec: dict[str, Any] = {"image_id": i, "category_id": c}
+        if with_box[r]:
+            rec["bbox"] = box
+        rec["score"] = score
+        if dt.masks is not None:
+            rec["segmentation"] = _rle(dt.masks[r])
+        out.append(rec)
+    return out
+
+
+def write_ground_truth(ds: Dataset, path: str | os.PathLike[str]) -> None:
+    """Write a Dataset as a COCO instances JSON file."""
+    write_json(ground_truth_dict(ds), path)
+
+
+def write_detections(dt: Detections, path: str | os.PathLike[str]) -> None:
+    """Write Detections as a COCO results JSON file (a list of results)."""
+    write_json(detections_list(dt), path)
+
+
+# The names from before the one vocabulary (detrecall.io.read_ground_truth / read_detections),
+# the same functions, until their callers move.
+read_coco_gt = read_ground_truth
+read_coco_results = read_detections

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv as _csv
 import io
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -213,8 +214,8 @@ def _names(names: str | Path | Mapping[int, str] | None) -> dict[int, str] | Non
     return None if names is None else read_names(Path(names))
 
 
-def read_csv_gt(
-    path: str | Path,
+def read_ground_truth(
+    path: str | os.PathLike[str],
     *,
     columns: Mapping[str, str] | None = None,
     box_format: str | None = None,
@@ -315,20 +316,21 @@ def read_csv_gt(
     )
 
 
-def read_csv_predictions(
-    path: str | Path,
-    gt: Dataset,
+def read_detections(
+    path: str | os.PathLike[str],
+    ground_truth: Dataset,
     *,
     columns: Mapping[str, str] | None = None,
     box_format: str | None = None,
     names: str | Path | Mapping[int, str] | None = None,
 ) -> Detections:
-    """Predictions from a CSV file with a score column, on the images and classes of `gt`."""
+    """Predictions from a CSV file with a score column, on the images and classes of
+    `ground_truth`."""
     path = Path(path)
     problems = Problems(str(path))
     table = _Table(path, columns, box_format, problems, need_score=True)
     rows = table.rows
-    index = ImageIndex(gt.images)
+    index = ImageIndex(ground_truth.images)
     image_key = table.text("image")
     image_id = index.find_all(image_key)
     for i in np.flatnonzero(image_id < 0)[: problems.limit].tolist():
@@ -340,29 +342,42 @@ def read_csv_predictions(
         )
     problems.count += max(0, int((image_id < 0).sum()) - problems.limit)
     category_id = dt_classes(
-        table.text("class"), gt.categories, _names(names), problems, rows.where, numeric=None
+        table.text("class"), ground_truth.categories, _names(names), problems, rows.where, numeric=None
     )
     box = table.box(problems)
     score = table.numbers(("score",), problems)[:, 0]
     problems.check()
     return finish_predictions(
-        str(path), rows.where_text, gt, image_id=image_id, category_id=category_id, box=box, score=score
+        str(path),
+        rows.where_text,
+        ground_truth,
+        image_id=image_id,
+        category_id=category_id,
+        box=box,
+        score=score,
     )
 
 
-def write_csv(
-    data: Dataset | Detections, path: str | Path, *, gt: Dataset | None = None, box_format: str = "xyxy"
+def write_ground_truth(ds: Dataset, path: str | os.PathLike[str], *, box_format: str = "xyxy") -> None:
+    """Write a Dataset as CSV, one row per box: image, class, the box in `box_format`, then
+    iscrowd, ignore and area when any row needs them and the image's width and height when
+    known; images without objects get a row with an empty class and box. Classes are written by
+    name when the names are unique and none is a number, else by id."""
+    _write(ds, path, ds, box_format)
+
+
+def write_detections(
+    dt: Detections, path: str | os.PathLike[str], ground_truth: Dataset, *, box_format: str = "xyxy"
 ) -> None:
-    """Write one row per box: image, class, the box in `box_format`, then score (predictions),
-    or for ground truth iscrowd, ignore and area when any row needs them and the image's width
-    and height when known; images without objects get a row with an empty class and box.
-    Classes are written by name when the names are unique and none is a number, else by id.
-    Predictions need `gt` (image names, class names)."""
+    """Write Detections as CSV, one row per box: image, class, the box in `box_format`, score;
+    images and classes named as in `ground_truth` (as `write_ground_truth` names them)."""
+    _write(dt, path, ground_truth, box_format)
+
+
+def _write(data: Dataset | Detections, path: str | os.PathLike[str], ref: Dataset, box_format: str) -> None:
+    """The CSV of `data`; `ref` is the ground truth (`data` itself, or the one predictions are on)."""
     if box_format not in BOX_FORMATS:
         raise InputError(f"box format {box_format!r} (expected one of {', '.join(BOX_FORMATS)})")
-    ref = data if isinstance(data, Dataset) else gt
-    if ref is None:
-        raise InputError("writing predictions as CSV needs the ground truth (image and class names)")
     im = ref.images
     image_name = [n or s for n, s in zip(im.file_names or ("",) * len(im.ids), image_stems(im))]
     cat_names = list(ref.categories.names)
@@ -382,6 +397,7 @@ def write_csv(
             extra.append("area")
         if sized:
             extra += ["width", "height"]
+    score = data.score if isinstance(data, Detections) else np.zeros(0)
     img_pos = np.searchsorted(im.ids, data.image_id)
     cls_pos = np.searchsorted(ref.categories.ids, data.category_id)
     box = from_xywh(data.box, box_format)
@@ -392,7 +408,7 @@ def write_csv(
         row = [image_name[img_pos[r]], class_text[cls_pos[r]], *map(repr, box[r].tolist())]
         for c in extra:
             if c == "score":
-                row.append(repr(float(data.score[r])))  # type: ignore[union-attr]
+                row.append(repr(float(score[r])))
             elif c in ("iscrowd", "ignore"):
                 row.append(str(int(getattr(data, c)[r])))
             elif c == "area":
@@ -407,3 +423,25 @@ def write_csv(
                 row[-2:] = [str(int(im.width[k])), str(int(im.height[k]))]
             writer.writerow(row)
     Path(path).write_text(out.getvalue(), encoding="utf-8")
+
+
+# The names from before the one vocabulary (detrecall.io.read_ground_truth / read_detections /
+# write), until their callers move.
+read_csv_gt = read_ground_truth
+read_csv_predictions = read_detections
+
+
+def write_csv(
+    data: Dataset | Detections,
+    path: str | os.PathLike[str],
+    *,
+    gt: Dataset | None = None,
+    box_format: str = "xyxy",
+) -> None:
+    """`write_ground_truth`, or `write_detections` on the ground truth `gt`."""
+    if isinstance(data, Dataset):
+        write_ground_truth(data, path, box_format=box_format)
+    elif gt is None:
+        raise InputError("writing predictions as CSV needs the ground truth (image and class names)")
+    else:
+        write_detections(data, path, gt, box_format=box_format)

@@ -19,6 +19,7 @@ stem is or ends with `_<class>` of a ground-truth class), rows `image score xmin
 
 from __future__ import annotations
 
+import os
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from pathlib import Path
@@ -56,7 +57,7 @@ def _xml_files(source: Path) -> list[Path]:
 class _Object:
     __slots__ = ("name", "box", "difficult", "crowd", "area")
 
-    def __init__(self, name: str, box: list[float], difficult: bool, crowd: bool, area: float | None):
+    def __init__(self, name: str, box: list[float], difficult: bool, crowd: bool, area: float | None) -> None:
         self.name, self.box, self.difficult, self.crowd, self.area = name, box, difficult, crowd, area
 
 
@@ -147,20 +148,20 @@ def _read_file(path: Path, problems: Problems) -> tuple[str, int, int, list[_Obj
                 field="bndbox",
             )
             continue
-        box = [_number(bnd, t, problems, where, record) for t in ("xmin", "ymin", "xmax", "ymax")]
+        x1, y1, x2, y2 = (_number(bnd, t, problems, where, record) for t in ("xmin", "ymin", "xmax", "ymax"))
         difficult = _flag(obj, "difficult", problems, where, record)
         _flag(obj, "truncated", problems, where, record)
         crowd = _flag(obj, "iscrowd", problems, where, record)
         area = _number(obj, "area", problems, where, record, required=False)
         if area is not None and area < 0:
             problems.add(f"is {area:g} (expected an area >= 0)", source=where, record=record, field="area")
-        if None in box or not name:
+        if x1 is None or y1 is None or x2 is None or y2 is None or not name:
             continue
-        x1, y1, x2, y2 = box
-        if x2 < x1 or y2 < y1:  # type: ignore[operator]
+        box = [x1, y1, x2, y2]
+        if x2 < x1 or y2 < y1:
             problems.add(f"is {box} (expected {_BOX})", source=where, record=record, field="bndbox")
             continue
-        objects.append(_Object(name, box, difficult, crowd, area))  # type: ignore[arg-type]
+        objects.append(_Object(name, box, difficult, crowd, area))
     return file_name, width, height, objects
 
 
@@ -178,21 +179,24 @@ def _names(source: Path, names: str | Path | Mapping[int, str] | None) -> dict[i
     return None
 
 
-def read_voc_gt(source: str | Path, *, names: str | Path | Mapping[int, str] | None = None) -> Dataset:
+def read_ground_truth(
+    path: str | os.PathLike[str], *, names: str | Path | Mapping[int, str] | None = None
+) -> Dataset:
     """Ground truth from a VOC annotation folder (or one .xml file); see the module doc.
 
     All problems of all files are reported together (up to 20)."""
-    source = Path(source)
+    source = Path(path)
     files = _xml_files(source)
     problems = Problems(str(source))
-    parsed = [(p, _read_file(p, problems)) for p in files]
+    read = [(p, _read_file(p, problems)) for p in files]
     problems.check()
+    parsed = [(p, r) for p, r in read if r is not None]  # all: an unreadable file was a problem
     stems = [p.stem for p, _ in parsed]
     ids = assign_image_ids(stems)
-    rows = [(i, o) for (p, r), i in zip(parsed, ids.tolist()) for o in r[3]]  # type: ignore[index]
+    rows = [(i, o) for (p, r), i in zip(parsed, ids.tolist()) for o in r[3]]
     where_rows: list[tuple[str, str]] = []
     for p, r in parsed:
-        where_rows += [(str(p), f"object {k}") for k in range(len(r[3]))]  # type: ignore[index]
+        where_rows += [(str(p), f"object {k}") for k in range(len(r[3]))]
     class_names = _names(source, names)
     category_id, categories = gt_classes(
         [o.name for _, o in rows], class_names, problems, where_rows.__getitem__, numeric=False
@@ -201,8 +205,8 @@ def read_voc_gt(source: str | Path, *, names: str | Path | Mapping[int, str] | N
     image_id = np.array([i for i, _ in rows], np.int64)
     box = xyxy_to_xywh(np.array([o.box for _, o in rows], np.float64).reshape(-1, 4))
     area = np.array([o.area if o.area is not None else b[2] * b[3] for (_, o), b in zip(rows, box)])
-    width = np.array([r[1] for _, r in parsed], np.int64)  # type: ignore[index]
-    height = np.array([r[2] for _, r in parsed], np.int64)  # type: ignore[index]
+    width = np.array([r[1] for _, r in parsed], np.int64)
+    height = np.array([r[2] for _, r in parsed], np.int64)
     pos = np.searchsorted(np.sort(ids), image_id)
     order = np.argsort(ids)
     warn_suspicious(
@@ -214,7 +218,7 @@ def read_voc_gt(source: str | Path, *, names: str | Path | Mapping[int, str] | N
         width=width[order][pos].astype(float),
         height=height[order][pos].astype(float),
     )
-    images = make_images(ids, width, height, [r[0] for _, r in parsed])  # type: ignore[index]
+    images = make_images(ids, width, height, [r[0] for _, r in parsed])
     return build_dataset(
         image_id=image_id,
         category_id=category_id,
@@ -235,25 +239,27 @@ def _class_of_file(stem: str, by_length: list[tuple[str, int]]) -> int | None:
     return None
 
 
-def read_voc_predictions(folder: str | Path, gt: Dataset) -> Detections:
+def read_detections(path: str | os.PathLike[str], ground_truth: Dataset) -> Detections:
     """Predictions from a folder of devkit result files (`comp4_det_test_<class>.txt`, rows
-    `image score xmin ymin xmax ymax`), on the images and classes of `gt`."""
-    folder = Path(folder)
+    `image score xmin ymin xmax ymax`), on the images and classes of `ground_truth`."""
+    folder = Path(path)
     files = folder_files(folder, ".txt", "VOC result files")
-    by_length = sorted(zip(gt.categories.names, gt.categories.ids.tolist()), key=lambda t: -len(t[0]))
+    by_length = sorted(
+        zip(ground_truth.categories.names, ground_truth.categories.ids.tolist()), key=lambda t: -len(t[0])
+    )
     problems = Problems(str(folder))
     class_of = {f: _class_of_file(f.stem, by_length) for f in files}
     for f, c in class_of.items():
         if c is None:
             problems.add(
                 "file name does not end with a ground-truth class name (expected "
-                f"comp4_det_test_<class>.txt, classes: {', '.join(gt.categories.names[:8])})",
+                f"comp4_det_test_<class>.txt, classes: {', '.join(ground_truth.categories.names[:8])})",
                 source=str(f),
             )
     rows = read_rows(
         [f for f in files if class_of[f] is not None], (6,), problems, "image score xmin ymin xmax ymax"
     )
-    index = ImageIndex(gt.images)
+    index = ImageIndex(ground_truth.images)
     image_key = rows.column(0)
     image_id = index.find_all(image_key)
     for i in np.flatnonzero(image_id < 0)[: problems.limit].tolist():
@@ -273,7 +279,13 @@ def read_voc_predictions(folder: str | Path, gt: Dataset) -> Detections:
     problems.check()
     score = values[:, 0]
     return finish_predictions(
-        str(folder), rows.where_text, gt, image_id=image_id, category_id=category_id, box=box, score=score
+        str(folder),
+        rows.where_text,
+        ground_truth,
+        image_id=image_id,
+        category_id=category_id,
+        box=box,
+        score=score,
     )
 
 
@@ -281,12 +293,12 @@ def _num(v: float) -> str:
     return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else repr(float(v))
 
 
-def write_voc(ds: Dataset, folder: str | Path) -> None:
+def write_ground_truth(ds: Dataset, path: str | os.PathLike[str]) -> None:
     """Write a Dataset as a VOC annotation folder, one `<stem>.xml` per image (see the module
     doc: ignored rows are `difficult`; `iscrowd` and a non-w*h `area` are written as extra
     elements); boxes as xmin = x, xmax = x + w. `classes.txt` lists every category, also
     those without objects, in id order (reading the folder back numbers them 0, 1, ...)."""
-    folder = Path(folder)
+    folder = Path(path)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "classes.txt").write_text("".join(f"{n}\n" for n in ds.categories.names), encoding="utf-8")
     stems = image_stems(ds.images)
@@ -320,16 +332,16 @@ def write_voc(ds: Dataset, folder: str | Path) -> None:
         (folder / f"{stem}.xml").write_text("\n".join(out), encoding="utf-8")
 
 
-def write_voc_predictions(dt: Detections, folder: str | Path, gt: Dataset) -> None:
+def write_detections(dt: Detections, path: str | os.PathLike[str], ground_truth: Dataset) -> None:
     """Write Detections as devkit result files `comp4_det_test_<class>.txt` (one per class of
-    `gt`), rows `image score xmin ymin xmax ymax` with the image named by its stem."""
-    folder = Path(folder)
+    `ground_truth`), rows `image score xmin ymin xmax ymax` with the image named by its stem."""
+    folder = Path(path)
     folder.mkdir(parents=True, exist_ok=True)
-    stems = image_stems(gt.images)
-    stem_of = np.searchsorted(gt.images.ids, dt.image_id)
-    for cid, name in zip(gt.categories.ids.tolist(), gt.categories.names):
+    stems = image_stems(ground_truth.images)
+    stem_of = np.searchsorted(ground_truth.images.ids, dt.image_id)
+    for cid, name in zip(ground_truth.categories.ids.tolist(), ground_truth.categories.names):
         if "/" in name or "\\" in name:
-            raise InputError(f"class name {name!r} cannot be part of a file name", source=gt.source)
+            raise InputError(f"class name {name!r} cannot be part of a file name", source=ground_truth.source)
         rows = np.flatnonzero(dt.category_id == cid)
         lines = [
             f"{stems[stem_of[r]]} {float(dt.score[r])!r} {_num(b[0])} {_num(b[1])} {_num(b[0] + b[2])} "
@@ -337,3 +349,11 @@ def write_voc_predictions(dt: Detections, folder: str | Path, gt: Dataset) -> No
             for r, b in zip(rows.tolist(), dt.box[rows].tolist())
         ]
         (folder / f"comp4_det_test_{name}.txt").write_text("".join(lines), encoding="utf-8")
+
+
+# The names from before the one vocabulary (detrecall.io.read_ground_truth / read_detections /
+# write), the same functions, until their callers move.
+read_voc_gt = read_ground_truth
+read_voc_predictions = read_detections
+write_voc = write_ground_truth
+write_voc_predictions = write_detections

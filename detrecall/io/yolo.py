@@ -10,7 +10,7 @@ but no label file has no objects. Class numbers are category ids; their names co
 `classes.txt` in the folder, else they are named by number. A prediction's class number is a
 ground-truth category id, unless a names file (`names=`, or one in the folder) names it: then
 it is the ground-truth category of that name, or, when the file numbers the ground truth's own
-categories as `write_yolo` does, that category itself.
+categories as `write_ground_truth` / `write_detections` do, that category itself.
 
 Boxes become COCO [x, y, w, h] in pixels: x = (cx - w/2) * width, y = (cy - h/2) * height,
 w * width, h * height; area = w*h in pixels. Writing is the inverse, with every digit of the
@@ -19,6 +19,7 @@ float kept, so a round trip changes boxes by float rounding only (~1e-13 px).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -106,8 +107,8 @@ def normalize(box: np.ndarray, widths: np.ndarray, heights: np.ndarray) -> np.nd
     return np.stack([(x + w / 2) / widths, (y + h / 2) / heights, w / widths, h / heights], axis=1)
 
 
-def read_yolo_gt(
-    folder: str | Path,
+def read_ground_truth(
+    path: str | os.PathLike[str],
     *,
     images: str | Path | None = None,
     sizes: str | Path | None = None,
@@ -117,7 +118,7 @@ def read_yolo_gt(
 
     Every image with a size is an image of the dataset; a label file of an image without one is
     an error. All bad lines of all files are reported together (up to 20)."""
-    folder = Path(folder)
+    folder = Path(path)
     files = _label_files(folder)
     size_of = _sizes(folder, images, sizes)
     class_names = _names(folder, names)
@@ -157,24 +158,28 @@ def read_yolo_gt(
     )
 
 
-def read_yolo_predictions(
-    folder: str | Path, gt: Dataset, *, names: str | Path | Mapping[int, str] | None = None
+def read_detections(
+    path: str | os.PathLike[str],
+    ground_truth: Dataset,
+    *,
+    names: str | Path | Mapping[int, str] | None = None,
 ) -> Detections:
-    """Predictions from a YOLO label folder with a score column, on the images of `gt` (a label
-    file names its image by stem; the sizes are the ground truth's). A class number is a
-    ground-truth category id, or with a names file (`names`: the model's names, else one in the
-    folder) the name of one (see the module doc)."""
-    folder = Path(folder)
+    """Predictions from a YOLO label folder with a score column, on the images of `ground_truth`
+    (a label file names its image by stem; the sizes are the ground truth's). A class number is
+    a ground-truth category id, or with a names file (`names`: the model's names, else one in
+    the folder) the name of one (see the module doc)."""
+    folder = Path(path)
     files = _label_files(folder)
-    index = ImageIndex(gt.images)
+    index = ImageIndex(ground_truth.images)
     problems = Problems(str(folder))
     found = index.find_all([f.stem for f in files])
     for k in np.flatnonzero(found < 0).tolist():
         problems.add(index.missing(files[k].stem, "no ground-truth image of this name"), source=str(files[k]))
     rows = read_rows([f for f, i in zip(files, found) if i >= 0], (6,), problems, _DT_ROW)
     image_id = found[found >= 0][rows.file_index]
-    pos = np.searchsorted(gt.images.ids, image_id)
-    wh = np.stack([gt.images.width[pos], gt.images.height[pos]], axis=1).astype(np.float64)
+    images = ground_truth.images
+    pos = np.searchsorted(images.ids, image_id)
+    wh = np.stack([images.width[pos], images.height[pos]], axis=1).astype(np.float64)
     for i in np.flatnonzero((wh <= 0).any(axis=1))[:1].tolist():
         problems.add(
             "the ground truth has no size for this image (YOLO boxes need it)", source=rows.where(i)[0]
@@ -182,12 +187,12 @@ def read_yolo_predictions(
     pred_names = _names(folder, names)
     category_id = dt_classes(
         rows.column(0),
-        gt.categories,
+        ground_truth.categories,
         pred_names,
         problems,
         rows.where,
         numeric=True,
-        numbering=_gt_numbering(pred_names, gt),
+        numbering=_gt_numbering(pred_names, ground_truth),
     )
     box = _boxes(rows, problems, wh[:, 0], wh[:, 1])
     score = rows.floats([5], ["score"], problems)[:, 0]
@@ -195,7 +200,7 @@ def read_yolo_predictions(
     return finish_predictions(
         str(folder),
         rows.where_text,
-        gt,
+        ground_truth,
         image_id=image_id,
         category_id=category_id,
         box=box,
@@ -213,7 +218,7 @@ def _class_numbers(category_ids: np.ndarray, all_ids: np.ndarray) -> np.ndarray:
 
 
 def _gt_numbering(names: Mapping[int, str] | None, gt: Dataset) -> dict[int, int] | None:
-    """Class number -> category id when `names` is the names file `write_yolo` writes for `gt`
+    """Class number -> category id when `names` is the names file the writers write for `gt`
     (every category, numbered by `_class_numbers`): exact also for categories of the same name."""
     ids = gt.categories.ids
     numbers = _class_numbers(ids, ids).tolist()
@@ -222,20 +227,25 @@ def _gt_numbering(names: Mapping[int, str] | None, gt: Dataset) -> dict[int, int
     return dict(zip(numbers, ids.tolist()))
 
 
-def write_yolo(data: Dataset | Detections, folder: str | Path, *, gt: Dataset | None = None) -> None:
-    """Write a YOLO label folder: `<stem>.txt` per image (empty when it has no objects).
+def write_ground_truth(ds: Dataset, path: str | os.PathLike[str]) -> None:
+    """Write a Dataset as a YOLO label folder: `<stem>.txt` per image (empty when it has no
+    objects), `data.yaml` (`names:` by class number; categories whose ids are not 0..K-1 are
+    numbered by position) and `sizes.csv`, so the folder reads back alone. Crowd and ignored
+    ground truth have no YOLO form: they are left out, with a DataWarning."""
+    _write(ds, Path(path), ds)
 
-    Also writes `data.yaml` (`names:` by class number; categories whose ids are not 0..K-1 are
-    numbered by position), and for ground truth `sizes.csv`, so the folder reads back alone and
-    predictions read back as their own categories. Predictions need `gt` (image sizes, names and
-    numbering). Crowd and ignored ground truth
-    have no YOLO form: they are left out, with a DataWarning."""
+
+def write_detections(dt: Detections, path: str | os.PathLike[str], ground_truth: Dataset) -> None:
+    """Write Detections as a YOLO label folder with a score column, and `data.yaml`, on the
+    images (their sizes) and classes of `ground_truth`, so they read back as its categories."""
+    _write(dt, Path(path), ground_truth)
+
+
+def _write(data: Dataset | Detections, folder: Path, ref: Dataset) -> None:
+    """The label files and data.yaml of `data`, and sizes.csv for ground truth; `ref` is the
+    ground truth (`data` itself, or the one predictions are on)."""
     import yaml
 
-    folder = Path(folder)
-    ref = data if isinstance(data, Dataset) else gt
-    if ref is None:
-        raise InputError("writing predictions as YOLO needs the ground truth (image sizes, classes)")
     images: Images = ref.images
     bad = np.flatnonzero((images.width <= 0) | (images.height <= 0))
     keep = np.ones(len(data), bool)
@@ -289,3 +299,21 @@ def write_yolo(data: Dataset | Detections, folder: str | Path, *, gt: Dataset | 
 
 def _csv_field(text: str) -> str:
     return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n') else text
+
+
+# The names from before the one vocabulary (detrecall.io.read_ground_truth / read_detections /
+# write), until their callers move.
+read_yolo_gt = read_ground_truth
+read_yolo_predictions = read_detections
+
+
+def write_yolo(
+    data: Dataset | Detections, folder: str | os.PathLike[str], *, gt: Dataset | None = None
+) -> None:
+    """`write_ground_truth`, or `write_detections` on the ground truth `gt`."""
+    if isinstance(data, Dataset):
+        write_ground_truth(data, folder)
+    elif gt is None:
+        raise InputError("writing predictions as YOLO needs the ground truth (image sizes, classes)")
+    else:
+        write_detections(data, folder, gt)

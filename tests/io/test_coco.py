@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from detrecall import InputError, evaluate, read_coco_gt, read_coco_results
+from detrecall import InputError, evaluate
+from detrecall.io import read_detections, read_ground_truth
 from tests.oracle import random_coco, reference
 
 GT = {
@@ -49,7 +50,7 @@ def _error(gt=GT, dt=DT, iou_type="bbox") -> str:
 
 
 def test_rows_sorted_by_image_category_and_file_order():
-    gt = read_coco_gt(GT)
+    gt = read_ground_truth(GT)
     assert gt.image_id.tolist() == [3, 7] and gt.category_id.tolist() == [1, 2]
     assert gt.categories.names == ("cat", "dog")
     assert not gt.box.flags.writeable
@@ -65,9 +66,9 @@ def test_mask_results_get_area_and_box_from_the_mask():
 
     rle = mask_utils.frPyObjects([[10, 10, 30, 10, 30, 30, 10, 30]], 80, 100)[0]
     rle["counts"] = rle["counts"].decode()
-    dt = read_coco_results(
+    dt = read_detections(
         [{"image_id": 7, "category_id": 2, "segmentation": rle, "score": 1.0}],
-        read_coco_gt(GT, masks=True),
+        read_ground_truth(GT, masks=True),
         masks=True,
     )
     assert dt.area[0] == mask_utils.area(rle)
@@ -195,8 +196,8 @@ def test_fast_file_path_reads_exactly_what_the_general_path_reads(seed, tmp_path
     gt_dict, dt_list = random_coco(seed)
     path = tmp_path / "dt.json"
     path.write_text(json.dumps(dt_list))
-    gt = read_coco_gt(gt_dict)
-    fast, general = read_coco_results(path, gt), read_coco_results(dt_list, gt)
+    gt = read_ground_truth(gt_dict)
+    fast, general = read_detections(path, gt), read_detections(dt_list, gt)
     for field in ("image_id", "category_id", "box", "area", "score"):
         assert np.array_equal(getattr(fast, field), getattr(general, field)), field
 
@@ -222,8 +223,8 @@ def test_fast_mask_file_path_reads_exactly_what_the_general_path_reads(tmp_path)
     gt_dict, dt_list = random_coco(5, segm=True)
     path = tmp_path / "dt.json"
     path.write_text(json.dumps(dt_list))
-    gt = read_coco_gt(gt_dict, masks=True)
-    fast, general = read_coco_results(path, gt, masks=True), read_coco_results(dt_list, gt, masks=True)
+    gt = read_ground_truth(gt_dict, masks=True)
+    fast, general = read_detections(path, gt, masks=True), read_detections(dt_list, gt, masks=True)
     for field in ("image_id", "category_id", "box", "area", "score"):
         assert np.array_equal(getattr(fast, field), getattr(general, field)), field
     assert [m["counts"] for m in fast.masks] == [m["counts"] for m in general.masks]
@@ -262,8 +263,8 @@ def test_mask_results_with_boxes_take_pycocotools_box_branch(with_box, tmp_path)
             r["bbox"] = [x, y, w * 1.5 + 40, h * 1.5 + 40]
     path = tmp_path / "dt.json"
     path.write_text(json.dumps(dt_list))
-    gt = read_coco_gt(gt_dict, masks=True)
-    fast, general = read_coco_results(path, gt, masks=True), read_coco_results(dt_list, gt, masks=True)
+    gt = read_ground_truth(gt_dict, masks=True)
+    fast, general = read_detections(path, gt, masks=True), read_detections(dt_list, gt, masks=True)
     assert np.array_equal(fast.area, general.area) and np.array_equal(fast.box, general.box)
     assert_allclose(
         evaluate(gt_dict, path, "segm").coco.stats,
@@ -292,7 +293,7 @@ def test_chunked_decoding_reads_what_the_general_path_reads(trap, tmp_path, monk
     assert len(chunks) > 3 and bytes(buf) == original  # cut in place, and put back
     if not trap:
         assert [r for c in chunks for r in json.loads(c)] == dt_list
-    gt = read_coco_gt(gt_dict)
-    fast, general = read_coco_results(path, gt), read_coco_results(dt_list, gt)
+    gt = read_ground_truth(gt_dict)
+    fast, general = read_detections(path, gt), read_detections(dt_list, gt)
     for field in ("image_id", "category_id", "box", "area", "score"):
         assert np.array_equal(getattr(fast, field), getattr(general, field)), field

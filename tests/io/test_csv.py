@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 from numpy.testing import assert_allclose
 
-from detrecall import evaluate, read_coco_gt, read_coco_results
+from detrecall import evaluate
 from detrecall.errors import DataWarning, InputError
-from detrecall.io.csv import read_csv_gt, read_csv_predictions, write_csv
-from detrecall.io.yolo import read_yolo_gt
+from detrecall.io import read_detections, read_ground_truth, write
 from tests.oracle import random_coco, reference
 
 
@@ -25,7 +24,7 @@ def test_tensorflow_style_csv_by_hand(tmp_path: Path) -> None:
         "a.jpg,320,240,dog,5,5,6,8\n"
         "c.jpg,100,100,,,,,\n"
     )  # an image without objects
-    gt = read_csv_gt(tmp_path / "gt.csv")
+    gt = read_ground_truth(tmp_path / "gt.csv", "csv")
     assert gt.images.file_names == ("a.jpg", "b.jpg", "c.jpg") and gt.images.ids.tolist() == [0, 1, 2]
     assert gt.images.width.tolist() == [320, 640, 100]
     assert gt.categories.names == ("cat", "dog")
@@ -34,7 +33,7 @@ def test_tensorflow_style_csv_by_hand(tmp_path: Path) -> None:
     (tmp_path / "dt.csv").write_text(
         "Image,Label,Left,Top,Right,Bottom,Confidence\na,cat,0,0,32,24,0.9\nb.jpg,dog,10,20,110,70,0.8\n"
     )
-    dt = read_csv_predictions(tmp_path / "dt.csv", gt)  # image by stem or file name
+    dt = read_detections(tmp_path / "dt.csv", gt, "csv")  # image by stem or file name
     assert dt.image_id.tolist() == [0, 1] and dt.category_id.tolist() == [0, 1]
     assert [(c.tp, c.fp, c.fn) for c in evaluate(gt, dt).point.per_class] == [(1, 0, 0), (1, 0, 1)]
 
@@ -42,38 +41,42 @@ def test_tensorflow_style_csv_by_hand(tmp_path: Path) -> None:
 def test_column_mapping_and_box_format_choice(tmp_path: Path) -> None:
     # both xywh and corner columns: box_format picks; `columns` maps odd names
     (tmp_path / "gt.csv").write_text("img,cls,x,y,w,h,x1,y1,x2,y2,crowd\n7,3,1,2,3,4,0,0,9,9,1\n")
-    by_default = read_csv_gt(tmp_path / "gt.csv", columns={"image": "img", "class": "cls"})
+    by_default = read_ground_truth(tmp_path / "gt.csv", "csv", columns={"image": "img", "class": "cls"})
     assert_allclose(by_default.box, [[0, 0, 9, 9]])  # xyxy first
-    xywh = read_csv_gt(tmp_path / "gt.csv", columns={"image": "img", "class": "cls"}, box_format="xywh")
+    xywh = read_ground_truth(
+        tmp_path / "gt.csv", "csv", columns={"image": "img", "class": "cls"}, box_format="xywh"
+    )
     assert_allclose(xywh.box, [[1, 2, 3, 4]])
     assert xywh.images.ids.tolist() == [7] and xywh.category_id.tolist() == [3]  # numbers are ids
     assert xywh.iscrowd.tolist() == [True]
     (tmp_path / "c.csv").write_text("image,class,cx,cy,w,h\nq,1,5,5,4,2\n")
-    assert_allclose(read_csv_gt(tmp_path / "c.csv").box, [[3, 4, 4, 2]])
+    assert_allclose(read_ground_truth(tmp_path / "c.csv", "csv").box, [[3, 4, 4, 2]])
 
 
 def test_numeric_classes_named_by_a_names_file(tmp_path: Path) -> None:
     (tmp_path / "names.txt").write_text("bg\ncat\ndog\n")
     (tmp_path / "gt.csv").write_text("image,class,x,y,w,h\na,2,0,0,1,1\n")
-    gt = read_csv_gt(tmp_path / "gt.csv", names=tmp_path / "names.txt")
+    gt = read_ground_truth(tmp_path / "gt.csv", "csv", names=tmp_path / "names.txt")
     assert gt.categories.names == ("bg", "cat", "dog") and gt.category_id.tolist() == [2]
     (tmp_path / "gt2.csv").write_text("image,class,x,y,w,h\na,dog,0,0,1,1\n")
-    assert read_csv_gt(tmp_path / "gt2.csv", names=tmp_path / "names.txt").category_id.tolist() == [2]
+    assert read_ground_truth(
+        tmp_path / "gt2.csv", "csv", names=tmp_path / "names.txt"
+    ).category_id.tolist() == [2]
 
 
 @pytest.mark.parametrize("box_format", ["xyxy", "xywh", "cxcywh"])
 @pytest.mark.parametrize("seed", range(8))
 def test_round_trip_equals_pycocotools(seed: int, box_format: str, tmp_path: Path) -> None:
     gt, dt = random_coco(seed)
-    g = read_coco_gt(gt)
-    d = read_coco_results(dt, g)
-    write_csv(g, tmp_path / "gt.csv", box_format=box_format)
-    write_csv(d, tmp_path / "dt.csv", gt=g, box_format=box_format)
+    g = read_ground_truth(gt)
+    d = read_detections(dt, g)
+    write(g, tmp_path / "gt.csv", "csv", box_format=box_format)
+    write(d, tmp_path / "dt.csv", "csv", ground_truth=g, box_format=box_format)
     names = dict(zip(g.categories.ids.tolist(), g.categories.names))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)  # detections of classes without ground truth
-        g2 = read_csv_gt(tmp_path / "gt.csv", names=names)  # classes without objects too
-        d2 = read_csv_predictions(tmp_path / "dt.csv", g2)
+        g2 = read_ground_truth(tmp_path / "gt.csv", "csv", names=names)  # classes without objects too
+        d2 = read_detections(tmp_path / "dt.csv", g2, "csv")
     assert g2.images.ids.tolist() == g.images.ids.tolist()  # images without objects kept
     assert g2.iscrowd.tolist() == g.iscrowd.tolist()
     assert_allclose(g2.area, g.area, rtol=0, atol=0)
@@ -82,14 +85,14 @@ def test_round_trip_equals_pycocotools(seed: int, box_format: str, tmp_path: Pat
 
 
 def test_writer_header(tmp_path: Path) -> None:
-    g = read_coco_gt(
+    g = read_ground_truth(
         {
             "images": [{"id": 1, "width": 10, "height": 10}],
             "categories": [{"id": 4, "name": "7"}],  # a number as a name: written by id
             "annotations": [{"id": 1, "image_id": 1, "category_id": 4, "bbox": [1, 1, 2, 2]}],
         }
     )
-    write_csv(g, tmp_path / "g.csv")
+    write(g, tmp_path / "g.csv", "csv")
     assert (tmp_path / "g.csv").read_text() == (
         "image,class,x1,y1,x2,y2,width,height\n1,4,1.0,1.0,3.0,3.0,10,10\n"
     )
@@ -100,30 +103,30 @@ def test_an_empty_class_with_a_box_is_an_error(tmp_path: Path) -> None:
         "image,class,x1,y1,x2,y2\na.jpg,cat,0,0,1,1\nb.jpg,,0,0,2,2\nc.jpg,,,,,\n"
     )  # c: an image without objects, fine
     with pytest.raises(InputError, match=r"gt.csv: line 3: class: is empty"):
-        read_csv_gt(tmp_path / "gt.csv")
+        read_ground_truth(tmp_path / "gt.csv", "csv")
     (tmp_path / "dt.csv").write_text("image,class,x1,y1,x2,y2,score\na.jpg,,0,0,1,1,0.5\n")
     (tmp_path / "ok.csv").write_text("image,class,x1,y1,x2,y2\na.jpg,cat,0,0,1,1\n")
     with pytest.raises(InputError, match=r"dt.csv: line 2: class: class '' is not among"):
-        read_csv_predictions(tmp_path / "dt.csv", read_csv_gt(tmp_path / "ok.csv"))
+        read_detections(tmp_path / "dt.csv", read_ground_truth(tmp_path / "ok.csv", "csv"), "csv")
 
 
 def test_image_ids_are_the_stems_as_numbers_as_in_yolo(tmp_path: Path) -> None:
     (tmp_path / "gt.csv").write_text("image,class,x1,y1,x2,y2\n000123.jpg,cat,0,0,1,1\n7.png,cat,0,0,2,2\n")
-    gt = read_csv_gt(tmp_path / "gt.csv")
+    gt = read_ground_truth(tmp_path / "gt.csv", "csv")
     assert gt.images.ids.tolist() == [7, 123] and gt.images.file_names == ("7.png", "000123.jpg")
     labels = tmp_path / "labels"
     labels.mkdir()
     (labels / "000123.txt").write_text("0 0.5 0.5 0.1 0.1\n")
     (labels / "sizes.csv").write_text("image,width,height\n000123.jpg,10,10\n7.png,10,10\n")
-    assert read_yolo_gt(labels).images.ids.tolist() == gt.images.ids.tolist()
+    assert read_ground_truth(labels, "yolo").images.ids.tolist() == gt.images.ids.tolist()
     (tmp_path / "dt.csv").write_text(
         "image,class,x1,y1,x2,y2,score\n123,cat,0,0,1,1,0.5\n000123,cat,0,0,1,1,0.4\n7.png,cat,0,0,2,2,0.5\n"
     )
-    assert read_csv_predictions(tmp_path / "dt.csv", gt).image_id.tolist() == [7, 123, 123]
+    assert read_detections(tmp_path / "dt.csv", gt, "csv").image_id.tolist() == [7, 123, 123]
 
 
 def test_predictions_by_image_id_on_coco_ground_truth(tmp_path: Path) -> None:
-    gt = read_coco_gt(
+    gt = read_ground_truth(
         {
             "images": [
                 {"id": 5, "file_name": "a.jpg", "width": 9, "height": 9},
@@ -137,5 +140,5 @@ def test_predictions_by_image_id_on_coco_ground_truth(tmp_path: Path) -> None:
     (tmp_path / "dt.csv").write_text(
         "image_id,class,x1,y1,x2,y2,score\n2,cat,0,0,1,1,0.5\n5,cat,0,0,1,1,0.4\na,cat,0,0,1,1,0.3\n"
     )
-    dt = read_csv_predictions(tmp_path / "dt.csv", gt)  # COCO ids are real: found by id text,
+    dt = read_detections(tmp_path / "dt.csv", gt, "csv")  # COCO ids are real: found by id text,
     assert dt.image_id[dt.file_index.argsort()].tolist() == [2, 1, 5]  # after names ("5" is 5.jpg)

@@ -6,19 +6,19 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from detrecall import evaluate, read_coco_gt, read_coco_results
+from detrecall import evaluate
 from detrecall.cli import main
 from detrecall.errors import DataWarning, InputError
-from detrecall.io.csv import read_csv_predictions
-from detrecall.io.formats import detect_format
-from detrecall.io.write import write_coco_gt, write_coco_results
+from detrecall.io import coco, detect_format, read_detections, read_ground_truth, write
 from tests.oracle import random_coco, reference
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -44,6 +44,33 @@ def test_detect_format(tmp_path: Path) -> None:
         detect_format(tmp_path / "empty")
 
 
+def test_one_vocabulary_reads_and_writes_every_format(tmp_path: Path) -> None:
+    parsed = json.loads((FIXTURES / "gt.json").read_text())
+    gt, from_dict = read_ground_truth(FIXTURES / "gt.json"), read_ground_truth(parsed)
+    assert np.array_equal(gt.box, from_dict.box) and np.array_equal(gt.ann_id, from_dict.ann_id)
+    dt = read_detections(json.loads((FIXTURES / "dt_bbox.json").read_text()), gt)
+    assert coco.read_coco_gt is coco.read_ground_truth  # the names before, the same functions
+    assert coco.read_coco_results is coco.read_detections
+    for fmt, gt_path, dt_path in (("yolo", "g", "d"), ("voc", "a", "r"), ("csv", "g.csv", "d.csv")):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataWarning)  # YOLO: the crowds are left out
+            write(gt, tmp_path / gt_path, fmt)
+            write(dt, tmp_path / dt_path, fmt, ground_truth=gt)
+            back = read_ground_truth(tmp_path / gt_path)
+        assert detect_format(tmp_path / gt_path) == fmt
+        assert len(read_detections(tmp_path / dt_path, back, gt_format=fmt)) == len(dt)
+    with pytest.raises(InputError, match="yolo is read from a path, not from a dict"):
+        read_ground_truth(parsed, "yolo")
+    with pytest.raises(InputError, match=r"masks \(iou_type='segm'\) are read from COCO files only, not csv"):
+        read_ground_truth(tmp_path / "g.csv", masks=True)
+    with pytest.raises(InputError, match="shapes .* are read from COCO files only, not voc"):
+        read_detections(tmp_path / "r", gt, "voc", shapes="polygon")
+    with pytest.raises(InputError, match="unknown format 'txt'"):
+        write(gt, tmp_path / "x", "txt")
+    with pytest.raises(InputError, match="writing predictions as csv needs the ground truth"):
+        write(dt, tmp_path / "x.csv", "csv")
+
+
 def _pycocotools(gt_path: Path, dt_path: Path, iou_type: str) -> COCOeval:
     with contextlib.redirect_stdout(io.StringIO()):
         coco_gt = COCO(str(gt_path))
@@ -62,9 +89,9 @@ def test_coco_writer_read_back_by_pycocotools(seed: int, iou_type: str, tmp_path
     if not dt:
         pytest.skip("no detections")
     masks = iou_type == "segm"
-    g = read_coco_gt(gt, masks=masks)
-    write_coco_gt(g, tmp_path / "gt.json")
-    write_coco_results(read_coco_results(dt, g, masks=masks), tmp_path / "dt.json")
+    g = read_ground_truth(gt, masks=masks)
+    write(g, tmp_path / "gt.json", "coco")
+    write(read_detections(dt, g, masks=masks), tmp_path / "dt.json", "coco")
     assert_allclose(
         _pycocotools(tmp_path / "gt.json", tmp_path / "dt.json", iou_type).stats,
         reference(gt, dt, iou_type).stats,
@@ -84,11 +111,11 @@ def test_ignored_rows_are_written_with_an_ignore_flag(tmp_path: Path) -> None:
             {"id": 0, "image_id": 1, "category_id": 1, "bbox": [4, 4, 2, 2]},
         ],
     }
-    write_coco_gt(read_coco_gt(gt), tmp_path / "gt.json")
+    write(read_ground_truth(gt), tmp_path / "gt.json", "coco")
     anns = json.loads((tmp_path / "gt.json").read_text())["annotations"]
     assert [a["id"] for a in anns] == [1, 2]  # an id 0 (pycocotools: unmatched) gets renumbered
     assert [a.get("ignore", 0) for a in anns] == [1, 0]
-    assert read_coco_gt(tmp_path / "gt.json").ignore.tolist() == [True, False]
+    assert read_ground_truth(tmp_path / "gt.json").ignore.tolist() == [True, False]
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str, str]:
@@ -161,12 +188,10 @@ def test_data_warnings_once_each_with_a_count(tmp_path: Path, capsys: pytest.Cap
         "a,bird,-3,0,10,10,0.4\n"  # outside the image; no bird in the ground truth
         "a,bird,0,0,30,10,0.3\n"
     )  # outside; bird
-    from detrecall.io.csv import read_csv_gt
-
     with pytest.warns(DataWarning, match=r"1 box\(es\) reach outside their image \(first: .*csv: line 3\)"):
-        gt = read_csv_gt(tmp_path / "gt.csv", names=tmp_path / "names.txt")
+        gt = read_ground_truth(tmp_path / "gt.csv", "csv", names=tmp_path / "names.txt")
     with pytest.warns(DataWarning) as record:
-        read_csv_predictions(tmp_path / "dt.csv", gt)
+        read_detections(tmp_path / "dt.csv", gt, "csv")
     messages = [str(w.message) for w in record]
     assert len(messages) == 4
     assert "2 box(es) reach outside their image (first: " in messages[0] and "line 6" in messages[0]

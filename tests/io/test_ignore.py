@@ -14,8 +14,9 @@ from numpy.testing import assert_allclose
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from detrecall import evaluate, read_coco_gt
+from detrecall import evaluate
 from detrecall.compat import COCOeval as CompatCOCOeval
+from detrecall.io import coco
 from tests.oracle import random_coco, reference
 
 
@@ -76,7 +77,7 @@ def test_pycocotools_own_reading_is_kept_by_read_ignore_false_and_compat() -> No
     gt, dt = random_coco(3)
     gt = _flag_some(gt, 3)
     plain = reference(gt, dt)  # stock pycocotools: the flag has no effect
-    ds = read_coco_gt(gt, read_ignore=False)
+    ds = coco.read_ground_truth(gt, read_ignore=False)
     assert not ds.ignore.any()
     assert_allclose(evaluate(ds, dt).coco.stats, plain.stats, atol=1e-12)
     with contextlib.redirect_stdout(io.StringIO()):

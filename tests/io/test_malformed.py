@@ -371,12 +371,12 @@ def test_errors_of_several_lines_and_files_are_reported_together(
 
 
 def test_collected_errors_stop_at_twenty_and_count_the_rest(tmp_path: Path) -> None:
-    from detrecall.io.csv import read_csv_gt
+    from detrecall.io import read_ground_truth
 
     rows = "".join(f"a.jpg,cat,{i},1,oops,2\n" for i in range(25))
     (tmp_path / "gt.csv").write_text("image,class,x1,y1,x2,y2\n" + rows)
     with pytest.raises(InputError) as info:
-        read_csv_gt(tmp_path / "gt.csv")
+        read_ground_truth(tmp_path / "gt.csv", "csv")
     lines = str(info.value).splitlines()
     assert len(lines) == 21 and len(info.value.problems) == 20
     assert lines[0] == f"{tmp_path / 'gt.csv'}: line 2: x2: 'oops' is not a number"

@@ -14,8 +14,9 @@ import pytest
 import shapely
 from numpy.testing import assert_allclose
 
-from detrecall import DetrecallError, InputError, evaluate, read_coco_gt, read_coco_results
+from detrecall import DetrecallError, InputError, evaluate
 from detrecall.errors import GeometryRepairWarning
+from detrecall.io import read_detections, read_ground_truth
 
 SQUARE = [0, 0, 4, 0, 4, 4, 0, 4]
 BOW_TIE = [0, 0, 4, 4, 4, 0, 0, 4]
@@ -35,7 +36,7 @@ def result(**fields: Any) -> dict[str, Any]:
 
 
 def test_areas_and_boxes_come_from_the_shapes() -> None:
-    gt = read_coco_gt(
+    gt = read_ground_truth(
         coco(
             [
                 {"segmentation": [SQUARE], "area": 99.0},  # the file's area wins
@@ -47,9 +48,9 @@ def test_areas_and_boxes_come_from_the_shapes() -> None:
     assert gt.area.tolist() == [99.0, 6.0]
     assert gt.box.tolist() == [[0, 0, 4, 4], [10, 10, 4, 3]]
     assert gt.shapes is not None and not gt.shapes.flags.writeable
-    dt = read_coco_results(
+    dt = read_detections(
         [result(rbox=[5, 5, 4, 2, math.pi / 2], bbox=[0, 0, 1, 1])],
-        read_coco_gt(coco([{"rbox": [5, 5, 4, 2, 0]}]), shapes="rotated"),
+        read_ground_truth(coco([{"rbox": [5, 5, 4, 2, 0]}]), shapes="rotated"),
         shapes="rotated",
     )
     assert_allclose(dt.area, [8.0])
@@ -66,7 +67,7 @@ def test_repairs_are_reported_once_with_count_and_records(tmp_path: Path) -> Non
         )
     )
     with pytest.warns(GeometryRepairWarning) as caught:
-        gt = read_coco_gt(path, shapes="polygon")
+        gt = read_ground_truth(path, shapes="polygon")
     assert len(caught) == 1
     assert str(caught[0].message) == (
         f"{path}: 2 invalid polygon(s) (self-intersecting or without area) repaired with "
@@ -82,13 +83,13 @@ def test_many_repairs_name_the_first_few() -> None:
         match=r"<in-memory>: 7 invalid .*: annotation 0, "
         r"annotation 1, annotation 2, annotation 3, annotation 4 and 2 more$",
     ):
-        read_coco_gt(coco([{"segmentation": [BOW_TIE]}] * 7), shapes="polygon")
+        read_ground_truth(coco([{"segmentation": [BOW_TIE]}] * 7), shapes="polygon")
 
 
 def test_results_are_checked_and_repaired_too() -> None:
-    gt = read_coco_gt(coco([{"segmentation": [SQUARE]}]), shapes="polygon")
+    gt = read_ground_truth(coco([{"segmentation": [SQUARE]}]), shapes="polygon")
     with pytest.warns(GeometryRepairWarning, match=r"1 invalid .*: result 1$"):
-        dt = read_coco_results(
+        dt = read_detections(
             [result(segmentation=[SQUARE]), result(segmentation=[[0, 0, 1, 1, 2, 2]])], gt, shapes="polygon"
         )
     assert dt.area.tolist() == [16.0, 0.0]  # no area left: IoU 0 with everything
@@ -284,6 +285,6 @@ def test_empty_sides(kind: str, rec: dict[str, Any]) -> None:
 
 
 def test_a_dataset_read_without_shapes_is_refused() -> None:
-    gt = read_coco_gt(coco([{"segmentation": [SQUARE], "bbox": [0, 0, 4, 4]}]))
+    gt = read_ground_truth(coco([{"segmentation": [SQUARE], "bbox": [0, 0, 4, 4]}]))
     with pytest.raises(DetrecallError, match="iou_type='polygon' needs shapes"):
         evaluate(gt, [result(segmentation=[SQUARE])], "polygon")

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from detrecall import evaluate, read_coco_gt, read_coco_results
+from detrecall import evaluate
 from detrecall.errors import DataWarning
-from detrecall.io.voc import read_voc_gt, read_voc_predictions, write_voc, write_voc_predictions
+from detrecall.io import read_detections, read_ground_truth, write
 from tests.oracle import random_coco, reference
 
 CONFORMANCE = Path(__file__).resolve().parents[2].parent / "shared" / "conformance"
@@ -34,7 +34,7 @@ XML = """<annotation>
 def test_reading_by_hand(tmp_path: Path) -> None:
     (tmp_path / "000005.xml").write_text(XML)
     (tmp_path / "000007.xml").write_text("<annotation><filename>000007.jpg</filename></annotation>")
-    gt = read_voc_gt(tmp_path)
+    gt = read_ground_truth(tmp_path, "voc")
     assert gt.images.ids.tolist() == [5, 7]  # numeric stems are the ids
     assert gt.images.file_names == ("000005.jpg", "000007.jpg")
     assert gt.images.width.tolist() == [500, 0]  # no <size>: unknown
@@ -43,18 +43,18 @@ def test_reading_by_hand(tmp_path: Path) -> None:
     assert gt.ignore.tolist() == [False, True, False]  # difficult
     assert not gt.iscrowd.any()
     assert_allclose(gt.area, gt.box[:, 2] * gt.box[:, 3])
-    one = read_voc_gt(tmp_path / "000005.xml", names={3: "person", 4: "chair"})
+    one = read_ground_truth(tmp_path / "000005.xml", "voc", names={3: "person", 4: "chair"})
     assert one.categories.ids.tolist() == [3, 4] and one.category_id.tolist() == [3, 4, 4]
 
 
 def test_difficult_equals_a_coco_ignore_flag(tmp_path: Path) -> None:
     (tmp_path / "000005.xml").write_text(XML)
-    gt = read_voc_gt(tmp_path)
+    gt = read_ground_truth(tmp_path, "voc")
     dt_dir = tmp_path / "results"
     dt_dir.mkdir()
     (dt_dir / "comp4_det_test_chair.txt").write_text("000005 0.9 5 244 67 374\n000005 0.8 263 211 324 339\n")
     (dt_dir / "comp4_det_test_person.txt").write_text("5 0.7 1 2 10 20\n")
-    dt = read_voc_predictions(dt_dir, gt)
+    dt = read_detections(dt_dir, gt, "voc")
     assert dt.image_id.tolist() == [5, 5, 5] and dt.category_id.tolist() == [0, 0, 1]
     coco = {
         "images": [{"id": 5, "width": 500, "height": 375}],
@@ -88,12 +88,12 @@ def test_result_files_take_the_longest_class_name(tmp_path: Path) -> None:
         "<ymax>5</ymax></bndbox></object><object><name>traffic_light</name><bndbox><xmin>0</xmin>"
         "<ymin>0</ymin><xmax>9</xmax><ymax>9</ymax></bndbox></object></annotation>"
     )
-    gt = read_voc_gt(tmp_path)
+    gt = read_ground_truth(tmp_path, "voc")
     res = tmp_path / "res"
     res.mkdir()
     (res / "comp3_det_val_traffic_light.txt").write_text("a 0.5 0 0 9 9\n")
     (res / "light.txt").write_text("a 0.5 0 0 5 5\n")
-    dt = read_voc_predictions(res, gt)
+    dt = read_detections(res, gt, "voc")
     names = dict(zip(gt.categories.ids.tolist(), gt.categories.names))
     assert sorted(names[c] for c in dt.category_id.tolist()) == ["light", "traffic_light"]
     assert [(c.tp, c.fp) for c in evaluate(gt, dt).point.per_class] == [(1, 0), (1, 0)]
@@ -102,14 +102,14 @@ def test_result_files_take_the_longest_class_name(tmp_path: Path) -> None:
 @pytest.mark.parametrize("seed", range(15))
 def test_round_trip_gives_the_same_numbers(seed: int, tmp_path: Path) -> None:
     gt, dt = random_coco(seed)
-    g = read_coco_gt(gt)
-    d = read_coco_results(dt, g)
-    write_voc(g, tmp_path / "Annotations")
-    write_voc_predictions(d, tmp_path / "results", g)
+    g = read_ground_truth(gt)
+    d = read_detections(dt, g)
+    write(g, tmp_path / "Annotations", "voc")
+    write(d, tmp_path / "results", "voc", ground_truth=g)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)  # detections of classes without ground truth
-        g2 = read_voc_gt(tmp_path / "Annotations")
-        d2 = read_voc_predictions(tmp_path / "results", g2)
+        g2 = read_ground_truth(tmp_path / "Annotations", "voc")
+        d2 = read_detections(tmp_path / "results", g2, "voc")
     assert g2.iscrowd.tolist() == g.iscrowd.tolist()  # detrecall's own <iscrowd> element
     assert_allclose(g2.area, g.area, rtol=1e-15)  # and <area>
     assert g2.categories.names == g.categories.names  # classes.txt, also classes without objects
@@ -133,11 +133,11 @@ def _toy_as_devkit_results(out: Path) -> None:
 @pytest.mark.skipif(not TOY.is_dir(), reason=f"conformance data not found at {TOY} (../shared/conformance)")
 def test_published_voc_example_read_from_its_xml(tmp_path: Path) -> None:
     case = json.loads((TOY.parent / "expected.json").read_text())["toyexample_voc_cat"]
-    gt = read_voc_gt(TOY / "gts_vocpascal_format", names=TOY / "voc.names")
+    gt = read_ground_truth(TOY / "gts_vocpascal_format", "voc", names=TOY / "voc.names")
     assert gt.categories.names[7] == "cat"
     _toy_as_devkit_results(tmp_path / "results")
     with pytest.warns(DataWarning, match="2 box.es. reach outside their image"):  # as published
-        dt = read_voc_predictions(tmp_path / "results", gt)
+        dt = read_detections(tmp_path / "results", gt, "voc")
     for thr in case["iou_thresholds"]:
         for pixel_inclusive, key in ((True, "pixel_inclusive_iou"), (False, "continuous_iou")):
             r = evaluate(gt, dt, protocol="voc", iou_thresholds=[thr], pixel_inclusive=pixel_inclusive)
@@ -151,7 +151,7 @@ def test_published_voc_example_read_from_its_xml(tmp_path: Path) -> None:
 
 
 def test_writer_output_is_plain_voc(tmp_path: Path) -> None:
-    gt = read_coco_gt(
+    gt = read_ground_truth(
         {
             "images": [{"id": 3, "width": 40, "height": 30, "file_name": "x/img.png"}],
             "categories": [{"id": 9, "name": "a&b"}],
@@ -168,10 +168,10 @@ def test_writer_output_is_plain_voc(tmp_path: Path) -> None:
             ],
         }
     )
-    write_voc(gt, tmp_path)
+    write(gt, tmp_path, "voc")
     text = (tmp_path / "img.xml").read_text()
     assert "<filename>x/img.png</filename>" in text and "<name>a&amp;b</name>" in text
     assert "<difficult>1</difficult>" in text and "<xmax>4</xmax>" in text and "<ymax>6</ymax>" in text
     assert "<area>" not in text and "<iscrowd>" not in text  # only when they carry information
-    back = read_voc_gt(tmp_path)
+    back = read_ground_truth(tmp_path, "voc")
     assert back.ignore.tolist() == [True] and np.array_equal(back.box, gt.box)

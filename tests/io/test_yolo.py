@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from detrecall import evaluate, read_coco_gt, read_coco_results
+from detrecall import evaluate
 from detrecall.cli import main
 from detrecall.errors import DataWarning, InputError
+from detrecall.io import read_detections, read_ground_truth, write
 from detrecall.io._images import image_size, sizes_from_folder
-from detrecall.io.yolo import read_yolo_gt, read_yolo_predictions, write_yolo
 from tests.oracle import random_coco, reference
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -114,7 +114,7 @@ def test_boxes_by_hand_and_images_without_labels(tmp_path: Path) -> None:
     (images / "x.png").write_bytes(png(200, 100))
     (images / "y.jpg").write_bytes(jpeg(50, 40))
     labels = _write(tmp_path / "labels", {"x.txt": "1 0.5 0.5 0.2 0.4\n\n0 0.25 0.75 0.5 0.5\n"})
-    gt = read_yolo_gt(labels, images=images, names={0: "cat", 1: "dog"})
+    gt = read_ground_truth(labels, "yolo", images=images, names={0: "cat", 1: "dog"})
     assert gt.images.file_names == ("x.png", "y.jpg")
     assert gt.images.width.tolist() == [200, 50] and gt.images.height.tolist() == [100, 40]
     assert gt.images.ids.tolist() == [0, 1]  # names are not numbers: positions in sorted order
@@ -123,7 +123,7 @@ def test_boxes_by_hand_and_images_without_labels(tmp_path: Path) -> None:
     assert_allclose(gt.area, [5000, 1600])
     assert gt.categories.names == ("cat", "dog")
     preds = _write(tmp_path / "preds", {"x.txt": "1 0.5 0.5 0.2 0.4 0.75\n", "y.txt": "0 0.5 0.5 1 1 0.5\n"})
-    dt = read_yolo_predictions(preds, gt)
+    dt = read_detections(preds, gt, "yolo")
     assert dt.image_id.tolist() == [0, 1]
     assert_allclose(dt.box, [[80, 30, 40, 40], [0, 0, 50, 40]])
     assert dt.score.tolist() == [0.75, 0.5]
@@ -143,7 +143,7 @@ def test_boxes_by_hand_and_images_without_labels(tmp_path: Path) -> None:
 def test_names_files_found_in_the_folder(tmp_path: Path, file_name: str, text: str) -> None:
     labels = _write(tmp_path / "labels", {"x.txt": "1 0.5 0.5 0.2 0.4\n", file_name: text})
     (tmp_path / "sizes.json").write_text('{"x.jpg": [10, 10]}')
-    gt = read_yolo_gt(labels, sizes=tmp_path / "sizes.json")
+    gt = read_ground_truth(labels, "yolo", sizes=tmp_path / "sizes.json")
     assert gt.categories.names == ("cat", "dog") and gt.categories.ids.tolist() == [0, 1]
     assert len(gt) == 1  # the names file is not a label file
 
@@ -151,7 +151,7 @@ def test_names_files_found_in_the_folder(tmp_path: Path, file_name: str, text: s
 def test_without_names_classes_are_the_numbers_seen(tmp_path: Path) -> None:
     labels = _write(tmp_path / "labels", {"3.txt": "7 0.5 0.5 0.2 0.4\n2 0.5 0.5 0.1 0.1\n"})
     (tmp_path / "s.csv").write_text("stem,height,width\n3,20,10\n")
-    gt = read_yolo_gt(labels, sizes=tmp_path / "s.csv")
+    gt = read_ground_truth(labels, "yolo", sizes=tmp_path / "s.csv")
     assert gt.categories.ids.tolist() == [2, 7] and gt.categories.names == ("2", "7")
     assert gt.images.ids.tolist() == [3]  # numeric stems are the ids
     assert_allclose(gt.box[1], [4, 6, 2, 8])
@@ -161,7 +161,7 @@ def test_ultralytics_layout_finds_the_images(tmp_path: Path) -> None:
     (tmp_path / "images" / "val").mkdir(parents=True)
     (tmp_path / "images" / "val" / "a.png").write_bytes(png(64, 32))
     labels = _write(tmp_path / "labels" / "val", {"a.txt": "0 0.5 0.5 0.5 0.5\n"})
-    gt = read_yolo_gt(labels)
+    gt = read_ground_truth(labels, "yolo")
     assert_allclose(gt.box, [[16, 8, 32, 16]])
 
 
@@ -205,32 +205,32 @@ def test_round_trip_equals_pycocotools_on_the_denormalized_boxes(seed: int, tmp_
     want_gt, want_dt = _through_yolo(gt, dt)
     if not want_dt:
         pytest.skip("no detections")
-    g, d = read_coco_gt(gt), read_coco_results(dt, read_coco_gt(gt))
+    g, d = read_ground_truth(gt), read_detections(dt, read_ground_truth(gt))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)  # crowds left out; classes without GT
-        write_yolo(g, tmp_path / "gt")
-        write_yolo(d, tmp_path / "dt", gt=g)
-        g2 = read_yolo_gt(tmp_path / "gt")
-        d2 = read_yolo_predictions(tmp_path / "dt", g2)
+        write(g, tmp_path / "gt", "yolo")
+        write(d, tmp_path / "dt", "yolo", ground_truth=g)
+        g2 = read_ground_truth(tmp_path / "gt", "yolo")
+        d2 = read_detections(tmp_path / "dt", g2, "yolo")
     assert_allclose(evaluate(g2, d2).coco.stats, reference(want_gt, want_dt).stats, atol=1e-9, rtol=0)
     assert g2.images.ids.tolist() == g.images.ids.tolist()
 
 
 def test_predictions_mapped_by_name_to_sparse_coco_ids(tmp_path: Path) -> None:
-    gt = read_coco_gt(FIXTURES / "gt.json")  # category ids 1, 2, 3, 5, 9
-    dt = read_coco_results(FIXTURES / "dt_bbox.json", gt)
-    write_yolo(dt, tmp_path / "preds", gt=gt)  # class numbers 0..4
+    gt = read_ground_truth(FIXTURES / "gt.json")  # category ids 1, 2, 3, 5, 9
+    dt = read_detections(FIXTURES / "dt_bbox.json", gt)
+    write(dt, tmp_path / "preds", "yolo", ground_truth=gt)  # class numbers 0..4
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
-        write_yolo(gt, tmp_path / "labels")
-    back = read_yolo_predictions(tmp_path / "preds", gt, names=tmp_path / "labels" / "data.yaml")
+        write(gt, tmp_path / "labels", "yolo")
+    back = read_detections(tmp_path / "preds", gt, "yolo", names=tmp_path / "labels" / "data.yaml")
     assert back.category_id.tolist() == dt.category_id.tolist()
     assert_allclose(back.box, dt.box, atol=1e-9)
     shutil.rmtree(tmp_path / "preds")
-    write_yolo(dt, tmp_path / "preds", gt=gt)
+    write(dt, tmp_path / "preds", "yolo", ground_truth=gt)
     (tmp_path / "preds" / "data.yaml").unlink()  # a folder of class numbers alone
     with pytest.raises(InputError, match="class 0 is not among the ground truth's categories"):
-        read_yolo_predictions(tmp_path / "preds", gt)  # without names: numbers must be GT ids
+        read_detections(tmp_path / "preds", gt, "yolo")  # without names: numbers must be GT ids
 
 
 def _evaluate_cli(gt: Path, dt: Path, capsys: pytest.CaptureFixture[str], *flags: str) -> list[float]:
@@ -265,9 +265,9 @@ def test_converted_predictions_read_back_as_their_classes(
     want = _evaluate_cli(FIXTURES / "gt.json", tmp_path / "dt.json", capsys)
     got = _evaluate_cli(FIXTURES / "gt.json", tmp_path / "yolo", capsys, "--dt-format", "yolo")
     assert_allclose(got, want, atol=1e-12, rtol=0)
-    gt = read_coco_gt(FIXTURES / "gt.json")
-    dt = read_coco_results(tmp_path / "dt.json", gt)
-    back = read_yolo_predictions(tmp_path / "yolo", gt)
+    gt = read_ground_truth(FIXTURES / "gt.json")
+    dt = read_detections(tmp_path / "dt.json", gt)
+    back = read_detections(tmp_path / "yolo", gt, "yolo")
     assert back.category_id.tolist() == dt.category_id.tolist()
     assert_allclose(back.box, dt.box, atol=1e-9, rtol=0)
 
@@ -279,20 +279,20 @@ def test_round_trip_keeps_classes_of_the_same_name_apart(tmp_path: Path) -> None
         {"id": k + 1, "image_id": 1, "category_id": c, "bbox": [10 * k, 0, 10, 10], "area": 100, "iscrowd": 0}
         for k, c in enumerate((4, 7, 9))
     ]
-    gt = read_coco_gt({"images": [image], "categories": cats, "annotations": anns})
-    dt = read_coco_results(
+    gt = read_ground_truth({"images": [image], "categories": cats, "annotations": anns})
+    dt = read_detections(
         [
             {"image_id": 1, "category_id": c, "bbox": [10 * k, 0, 10, 10], "score": 0.5}
             for k, c in enumerate((7, 4, 9))
         ],
         gt,
     )
-    write_yolo(dt, tmp_path / "dt", gt=gt)
-    write_yolo(gt, tmp_path / "gt")
-    back = read_yolo_predictions(tmp_path / "dt", gt)
+    write(dt, tmp_path / "dt", "yolo", ground_truth=gt)
+    write(gt, tmp_path / "gt", "yolo")
+    back = read_detections(tmp_path / "dt", gt, "yolo")
     assert back.category_id.tolist() == dt.category_id.tolist()
-    gt2 = read_yolo_gt(tmp_path / "gt")  # numbered 0, 1, 2 by position
-    assert read_yolo_predictions(tmp_path / "dt", gt2).category_id.tolist() == [0, 1, 2]
+    gt2 = read_ground_truth(tmp_path / "gt", "yolo")  # numbered 0, 1, 2 by position
+    assert read_detections(tmp_path / "dt", gt2, "yolo").category_id.tolist() == [0, 1, 2]
     assert gt2.category_id.tolist() == [0, 1, 2] and evaluate(gt, back).coco.AP == evaluate(gt, dt).coco.AP
 
 
@@ -302,7 +302,7 @@ def test_label_file_names_win_over_ids_as_text(tmp_path: Path) -> None:
         {"1.txt": "0 0.5 0.5 0.2 0.2\n", "2.txt": "0 0.5 0.5 0.4 0.4\n", "a.txt": "0 0.5 0.5 0.6 0.6\n"},
     )
     (labels / "sizes.csv").write_text("image,width,height\n1.jpg,10,10\n2.jpg,10,10\na.jpg,10,10\n")
-    gt = read_yolo_gt(labels)
+    gt = read_ground_truth(labels, "yolo")
     assert gt.images.ids.tolist() == [0, 1, 2]  # positions: "a" is no number
     preds = _write(
         tmp_path / "preds",
@@ -312,7 +312,7 @@ def test_label_file_names_win_over_ids_as_text(tmp_path: Path) -> None:
             "a.txt": "0 0.5 0.5 0.6 0.6 0.9\n",
         },
     )
-    dt = read_yolo_predictions(preds, gt)
+    dt = read_detections(preds, gt, "yolo")
     assert dt.image_id.tolist() == [0, 1, 2]
     assert_allclose(dt.box, gt.box)
 
@@ -320,17 +320,17 @@ def test_label_file_names_win_over_ids_as_text(tmp_path: Path) -> None:
 def test_an_id_made_up_from_positions_is_no_name(tmp_path: Path) -> None:
     labels = _write(tmp_path / "labels", {"10.txt": "0 0.5 0.5 0.2 0.2\n", "x.txt": "0 0.5 0.5 0.4 0.4\n"})
     (labels / "sizes.csv").write_text("image,width,height\n10.jpg,10,10\nx.jpg,10,10\n")
-    gt = read_yolo_gt(labels)
+    gt = read_ground_truth(labels, "yolo")
     assert gt.images.ids.tolist() == [0, 1]
     preds = _write(tmp_path / "preds", {"1.txt": "0 0.5 0.5 0.4 0.4 0.9\n"})
     with pytest.raises(InputError, match=r"preds/1.txt: no ground-truth image of this name"):
-        read_yolo_predictions(preds, gt)  # image id 1 is "x" by position only, not by name
+        read_detections(preds, gt, "yolo")  # image id 1 is "x" by position only, not by name
     preds = _write(tmp_path / "preds2", {"010.txt": "0 0.5 0.5 0.2 0.2 0.9\n"})
-    assert read_yolo_predictions(preds, gt).image_id.tolist() == [0]  # "10" zero-padded
+    assert read_detections(preds, gt, "yolo").image_id.tolist() == [0]  # "10" zero-padded
 
 
 def test_a_stem_of_two_images_is_refused(tmp_path: Path) -> None:
-    gt = read_coco_gt(
+    gt = read_ground_truth(
         {
             "images": [
                 {"id": 1, "file_name": "a.jpg", "width": 9, "height": 9},
@@ -342,4 +342,4 @@ def test_a_stem_of_two_images_is_refused(tmp_path: Path) -> None:
     )
     preds = _write(tmp_path / "preds", {"a.txt": "1 0.5 0.5 0.4 0.4 0.9\n"})
     with pytest.raises(InputError, match=r"a.txt: the name of 2 ground-truth images \(ids 1, 2;"):
-        read_yolo_predictions(preds, gt)
+        read_detections(preds, gt, "yolo")
