@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -24,3 +26,8 @@ def mean_of_defined(s: np.ndarray) -> float:
     """pycocotools' `_summarize` reduction: np.mean of the entries > -1, -1 when none."""
     defined = s[s > -1]
     return -1.0 if len(defined) == 0 else float(np.mean(defined))
+
+
+def nan_if_undefined(v: float) -> float:
+    """pycocotools' -1 (undefined) as NaN."""
+    return math.nan if v == -1 else v

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
 import numpy as np
 
-from .._arrays import mean_of_defined, mean_where
+from .._arrays import mean_of_defined, mean_where, nan_if_undefined
 from ..aggregate import accumulate
 from ..errors import DetrecallError
 from ..matching import EVERYWHERE, Plan, match, score_order
@@ -129,10 +128,6 @@ def metric_value(d: MetricDef, acc: Accumulated, p: EvalParams) -> float:
         s = s[np.where(d.iou == p.iou_thresholds)[0]]
     s = s[:, :, :, a, m] if d.ap else s[:, :, a, m]
     return mean_of_defined(s)
-
-
-def nan_if_undefined(v: float) -> float:
-    return math.nan if v == -1 else v
 
 
 def summarize(acc: Accumulated, p: EvalParams) -> CocoSummary:

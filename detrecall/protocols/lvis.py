@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .._arrays import mean_of_defined
+from .._arrays import mean_of_defined, nan_if_undefined
 from ..errors import DetrecallError, InputError
 from ..io._records import Columns, read_json
 from ..matching import Plan
@@ -26,7 +26,7 @@ from ..options import CocoParams, IouType, PointOptions
 from ..result import LVIS_MAX_DETS, LvisSummary
 from ..types import Accumulated, Dataset, Detections, EvalParams, Matches, take
 from .base import BatchMatches, Prepared, Reader, Summarized
-from .coco import Coco, coco_params, nan_if_undefined, per_class
+from .coco import Coco, coco_params, per_class
 
 FREQUENCIES = ("r", "c", "f")  # rare (< 10 training images), common (< 100), frequent
 

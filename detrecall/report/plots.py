@@ -8,13 +8,13 @@ and return it. matplotlib is imported only here, inside the functions.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._arrays import mean_of_defined, mean_where, nan_if_undefined
 from ..errors import DetrecallError
 
 if TYPE_CHECKING:
@@ -114,9 +114,7 @@ def coco_pr_curves(result: EvaluationResult) -> tuple[np.ndarray, np.ndarray, np
 
 def _nanmean(a: np.ndarray, axis: int) -> np.ndarray:
     """nanmean where an all-NaN slice (a class without ground truth) is NaN, quietly."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Mean of empty slice", RuntimeWarning)
-        return np.nanmean(a, axis=axis)
+    return mean_where(a, ~np.isnan(a), axis)
 
 
 def coco_pr_figure(result: EvaluationResult, size: tuple[int, int] = DEFAULT_SIZE) -> Figure:
@@ -281,10 +279,8 @@ def ap_by_size(result: EvaluationResult) -> tuple[list[str], np.ndarray, np.ndar
     overall, per_class = [], []
     for s in sizes:
         p = prec[..., params.area_labels.index(s)]
-        defined = p > -1
-        overall.append(p[defined].mean() if defined.any() else np.nan)
-        n = defined.sum(axis=(0, 1))
-        per_class.append(np.where(n > 0, np.where(defined, p, 0).sum(axis=(0, 1)) / np.maximum(n, 1), np.nan))
+        overall.append(nan_if_undefined(mean_of_defined(p)))
+        per_class.append(mean_where(p, p > -1, (0, 1)))
     return sizes, np.array(overall, float), np.array(per_class, float).T
 
 
