@@ -14,14 +14,19 @@ detrecall's core never imports Dask.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import DetrecallError
+from .options import CocoParams, InputOptions, IouType, Keywords, PointOptions
+from .protocols import Protocol
 from .result import EvaluationResult
 from .streaming import Evaluator
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
-def _shard_state(pair: tuple[Any, Any], iou_type: str, options: dict[str, Any]) -> dict[str, Any]:
+
+def _shard_state(pair: tuple[Any, Any], iou_type: str | IouType, options: dict[str, Any]) -> dict[str, Any]:
     ev = Evaluator(iou_type, **options)
     ev.update(*pair)
     return ev.state_dict()
@@ -30,16 +35,28 @@ def _shard_state(pair: tuple[Any, Any], iou_type: str, options: dict[str, Any]) 
 def evaluate(
     gt: Sequence[Any] | Any,
     dt: Sequence[Any] | Any,
-    iou_type: str = "bbox",
+    iou_type: str | IouType = "bbox",
     *,
     client: Any = None,
-    **options: Any,
+    protocol: str | Protocol = "coco",
+    params: CocoParams | None = None,
+    point: PointOptions | None = None,
+    inputs: InputOptions | None = None,
+    **keywords: Unpack[Keywords],
 ) -> EvaluationResult:
     """`detrecall.evaluate` over shards: `gt` and `dt` are equally long sequences (paths or
     parsed JSON, one shard each) or dask Bags with one shard per element. `options` are
     `evaluate`'s options (groups or flat keywords), as `Evaluator` takes them. Without
     `client`, Dask's default scheduler runs it."""
     import dask.bag as db
+
+    options: dict[str, Any] = {
+        "protocol": protocol,
+        "params": params,
+        "point": point,
+        "inputs": inputs,
+        **keywords,
+    }
 
     if isinstance(gt, db.Bag) != isinstance(dt, db.Bag):
         raise DetrecallError("gt and dt must both be dask Bags or both be sequences")

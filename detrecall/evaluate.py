@@ -257,16 +257,26 @@ def evaluate_with(gt: Any, dt: Any, config: Config) -> EvaluationResult:
 def bootstrap(
     result: Any,
     dt: Any = None,
+    iou_type: str | IouType = "bbox",
     *,
     n: int = 1000,
     seed: int = 0,
     confidence: float = 0.95,
-    **options: Any,
+    protocol: str | Protocol | None = None,
+    params: CocoParams | None = None,
+    point: PointOptions | None = None,
+    inputs: InputOptions | None = None,
+    **keywords: Unpack[Keywords],
 ) -> BootstrapResult:
     """Image-level bootstrap intervals (`analysis.bootstrap.intervals`) of an EvaluationResult,
     or of ground truth and detections evaluated first with `evaluate`'s options."""
     check_bootstrap_args(n, seed, confidence)
-    return intervals(as_result(result, dt, options), n=n, seed=seed, confidence=confidence)
+    options: dict[str, Any] = {"protocol": protocol, "params": params, "point": point, "inputs": inputs}
+    options = {k: v for k, v in options.items() if v is not None}
+    if not isinstance(result, EvaluationResult) and iou_type != "bbox":
+        options["iou_type"] = iou_type
+    given = as_result(result, dt, {**options, **keywords})
+    return intervals(given, n=n, seed=seed, confidence=confidence)
 
 
 def as_result(result: Any, dt: Any, options: Mapping[str, Any]) -> EvaluationResult:

@@ -219,7 +219,8 @@ def split_keywords(
     for key, value in keywords.items():
         group = owner.get(key)
         if group is None:
-            raise DetrecallError(f"unknown option {key!r}; expected one of {', '.join(sorted(owner))}")
+            # a misspelt keyword is a TypeError, as Python's own for an unknown argument
+            raise TypeError(f"unknown option {key!r}; expected one of {', '.join(sorted(owner))}")
         if given.get(group) is not None:
             raise DetrecallError(f"{key!r} given both as a keyword and in the {group}= options")
         groups[group][_POINT_RENAMED.get(key, key) if group == "point" else key] = value
