@@ -10,8 +10,8 @@
  *    ten <= 1e22, one IEEE multiply or divide), else Python's own correctly rounded strtod.
  * 2. mask_pair_iou: IoU of the planned (detection, ground truth) mask pairs, each compressed
  *    RLE decoded once into foreground intervals. Values equal pycocotools' rleIou for
- *    well-formed RLEs (runs summing to h*w, h*w < 2^29, equal sizes within a pair); for
- *    anything else it returns None and the caller uses pycocotools itself.
+ *    well-formed RLEs (runs summing to h*w, none of 0 but the first, h*w < 2^29, equal sizes
+ *    within a pair); for anything else it returns None and the caller uses pycocotools itself.
  * 3. argsort: a stable LSD radix argsort of int64/float64 keys (numpy's stable sort is a
  *    timsort there), for the score and group sorts every evaluation does.
  */
@@ -742,7 +742,9 @@ static int decode_mask(PyObject *rle, Mask *m, Intervals *iv)
             x -= INT64_C(1) << shift;
         if (k > 2)
             x += prev2;
-        if (x < 0 || x > total - pos)
+        /* a run of 0 after the first: pycocotools never writes one, and its rleIou can stop
+         * early at one (when both masks' current runs are then empty), short of the true IoU */
+        if (x < 0 || x > total - pos || (x == 0 && k > 0))
             return 0;
         if ((k & 1) && x > 0) {
             if (area == 0)
@@ -841,14 +843,27 @@ static PyObject *mask_pair_iou(PyObject *self, PyObject *args)
     Intervals iv = {NULL, 0, 0};
     Mask *dm = NULL, *gm = NULL;
     Py_ssize_t cap_d = 0, cap_g = 0, total = 0;
+    if (blocks.len % 32 != 0) {
+        PyErr_SetString(PyExc_ValueError, "blocks must be rows of 4 int64 (d0, nd, g0, ng)");
+        goto done;
+    }
+    /* the most IoUs the output can hold: (PY_SSIZE_T_MAX / 8) doubles */
+    const int64_t max_total = (int64_t)(PY_SSIZE_T_MAX / (Py_ssize_t)sizeof(double));
     for (Py_ssize_t b = 0; b < n_blocks; b++) {
         const int64_t *q = blk + 4 * b;
-        if (q[0] < 0 || q[1] < 0 || q[2] < 0 || q[3] < 0 || q[0] + q[1] > n_dt_rows ||
-            q[2] + q[3] > n_gt_rows) {
+        /* bounds compared without forming d0 + nd or g0 + ng, which can overflow: with every
+         * value >= 0, n - nd cannot */
+        if (q[0] < 0 || q[1] < 0 || q[2] < 0 || q[3] < 0 || q[0] > n_dt_rows - q[1] ||
+            q[2] > n_gt_rows - q[3]) {
             PyErr_SetString(PyExc_IndexError, "a block lies outside the rows");
             goto done;
         }
-        total += q[1] * q[3];
+        /* total + nd * ng <= max_total, checked without forming the product */
+        if (q[3] > 0 && q[1] > (max_total - total) / q[3]) {
+            PyErr_SetString(PyExc_ValueError, "the blocks hold more pairs than one buffer can");
+            goto done;
+        }
+        total += (Py_ssize_t)(q[1] * q[3]);
     }
     if (crowd.len < n_gt) {
         PyErr_SetString(PyExc_ValueError, "crowd needs one byte per ground truth");
