@@ -6,6 +6,7 @@ from .analysis.bootstrap import BootstrapResult
 from .analysis.compare import Comparison, compare
 from .errors import DataWarning, DetrecallError, InputError, UndefinedMetricWarning
 from .evaluate import bootstrap, evaluate
+from .io import read_detections, read_ground_truth
 from .io.coco import read_coco_gt, read_coco_results
 from .options import CocoParams, InputOptions, IouType, PointOptions
 from .protocols import Coco, Lvis, Protocol, Voc
@@ -58,5 +59,7 @@ __all__ = [
     "metrics",
     "read_coco_gt",
     "read_coco_results",
+    "read_detections",
+    "read_ground_truth",
     "retrieval",
 ]

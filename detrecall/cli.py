@@ -230,16 +230,10 @@ def _column_pair(text: str) -> tuple[str, str]:
     return ours, theirs
 
 
-def _read_options(args: argparse.Namespace, names: Any) -> Any:
-    from .io.formats import Options
-
-    return Options(
-        images=args.images,
-        sizes=args.sizes,
-        names=names,
-        columns=dict(args.columns) if args.columns else None,
-        box_format=args.box_format,
-    )
+def _read_options(args: argparse.Namespace, names: Any) -> dict[str, Any]:
+    """The non-COCO reading options of `convert`, as keywords of detrecall.io's readers."""
+    columns = dict(args.columns) if args.columns else None
+    return {"names": names, "columns": columns, "box_format": args.box_format}
 
 
 def _inputs(args: argparse.Namespace) -> Any:
@@ -268,24 +262,26 @@ def _protocol(args: argparse.Namespace) -> Any:
 
 def _convert(args: argparse.Namespace) -> int:
     from .errors import InputError
-    from .io import formats
+    from .io import detect_format, read_detections, read_ground_truth, write
 
+    sizes = {"images": args.images, "sizes": args.sizes}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             if args.kind == "gt":
-                data = formats.read_gt(args.src, args.from_format, _read_options(args, args.names))
-                formats.write(data, args.dst, args.to_format, box_format=args.box_format)
+                data = read_ground_truth(
+                    args.src, args.from_format, **sizes, **_read_options(args, args.names)
+                )
+                write(data, args.dst, args.to_format, box_format=args.box_format)
                 what = f"{len(data)} annotation(s) on {len(data.images.ids)} image(s)"
             else:
                 if args.gt is None:
                     raise InputError("converting predictions (--kind dt) needs the ground truth: --gt FILE")
-                gt_format = args.gt_format or formats.detect_format(args.gt, "gt")
-                gt = formats.read_gt(args.gt, gt_format, _read_options(args, args.names))
-                dt = formats.read_dt(
-                    args.src, gt, args.from_format, _read_options(args, args.dt_names), gt_format=gt_format
-                )
-                formats.write(dt, args.dst, args.to_format, gt=gt, box_format=args.box_format)
+                gt_format = args.gt_format or detect_format(args.gt, "gt")
+                gt = read_ground_truth(args.gt, gt_format, **sizes, **_read_options(args, args.names))
+                options = _read_options(args, args.dt_names)
+                dt = read_detections(args.src, gt, args.from_format, gt_format=gt_format, **options)
+                write(dt, args.dst, args.to_format, ground_truth=gt, box_format=args.box_format)
                 what = f"{len(dt)} prediction(s)"
         finally:
             for message in dict.fromkeys(str(w.message) for w in caught):

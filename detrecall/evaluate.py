@@ -8,9 +8,10 @@ operating point is computed on the same matches (`analysis.point`).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,8 +19,8 @@ from .aggregate import by_score
 from .analysis.bootstrap import BootstrapResult, check_bootstrap_args, intervals
 from .analysis.point import confusion_pass, operating_point
 from .errors import DetrecallError
+from .io import coco, detect_format, read_detections, read_ground_truth
 from .io.arrays import is_arrays, read_arrays
-from .io.coco import read_coco_gt, read_coco_results
 from .matching import pair_ious, plan
 from .options import CocoParams, InputOptions, IouType, Keywords, PointOptions, split_keywords
 from .protocols import PROTOCOL_OPTIONS, BatchMatches, Protocol, resolve_protocol
@@ -88,63 +89,33 @@ def read_inputs(
     shapes: ShapeKind | None = (
         "polygon" if kind is IouType.POLYGON else "rotated" if kind.reads_shapes else None
     )
-    gt_format = _format_of(gt, inputs.gt_format, "gt")
-    dt_format = _format_of(dt, inputs.dt_format, "dt", gt_format)
-    if kind.reads_shapes and any(f not in (None, "coco") for f in (gt_format, dt_format)):
-        raise DetrecallError(
-            f"iou_type={kind.value!r} reads COCO files only (here {gt_format} and {dt_format})"
-        )
+    geometry: dict[str, Any] = {"masks": kind.reads_masks, "shapes": shapes, "angle_unit": inputs.angle_unit}
+    common: dict[str, Any] = {"columns": inputs.columns, "box_format": inputs.box_format}
+    gt_format = inputs.gt_format
+    if gt_format is None and isinstance(gt, (str, os.PathLike)):
+        gt_format = detect_format(gt, "gt")
     if not isinstance(gt, Dataset):
-        if gt_format not in (None, "coco"):
-            from .io import formats
-
-            options = _read_options(inputs, inputs.names)
-            gt = formats.read_gt(gt, gt_format, options, masks=kind.reads_masks)
+        if source is not None:  # parsed already (LVIS): name the file in messages
+            gt = coco.read_ground_truth(gt, name=source, **geometry)
         else:
-            kw: dict[str, Any] = {} if source is None else {"name": source}
-            gt = read_coco_gt(gt, masks=kind.reads_masks, shapes=shapes, angle_unit=inputs.angle_unit, **kw)
-    if not isinstance(dt, Detections):
-        if dt_format not in (None, "coco"):
-            from .io import formats
-
-            options = _read_options(inputs, inputs.dt_names)
-            dt = formats.read_dt(dt, gt, dt_format, options, masks=kind.reads_masks, gt_format=gt_format)
-        else:
-            dt = read_coco_results(
-                dt, gt, masks=kind.reads_masks, shapes=shapes, angle_unit=inputs.angle_unit
+            gt = read_ground_truth(
+                gt,
+                gt_format,
+                images=inputs.images,
+                sizes=inputs.sizes,
+                names=inputs.names,
+                **geometry,
+                **common,
             )
+    if not isinstance(dt, Detections):
+        dt = read_detections(
+            dt, gt, inputs.dt_format, names=inputs.dt_names, gt_format=gt_format, **geometry, **common
+        )
     if kind.reads_masks and (gt.masks is None or dt.masks is None):
         raise DetrecallError("iou_type='segm' needs masks in both ground truth and detections")
     if kind.reads_shapes and (gt.shapes is None or dt.shapes is None):
         raise DetrecallError(f"iou_type={kind.value!r} needs shapes in both ground truth and detections")
     return gt, dt
-
-
-def _format_of(
-    source: Any, given: str | None, kind: Literal["gt", "dt"], gt_format: str | None = None
-) -> str | None:
-    """The file format of a path (given, or told from the path); None for in-memory data."""
-    import os
-
-    if not isinstance(source, (str, os.PathLike)):
-        return None
-    if given is not None:
-        return given
-    from .io.formats import detect_format
-
-    return detect_format(source, kind, gt_format)
-
-
-def _read_options(inputs: InputOptions, names: Any) -> Any:
-    from .io.formats import Options
-
-    return Options(
-        images=inputs.images,
-        sizes=inputs.sizes,
-        names=names,
-        columns=inputs.columns,
-        box_format=inputs.box_format,
-    )
 
 
 def match_batch(gt: Dataset, dt: Detections, config: Config, labels: Any = None) -> BatchMatches:

@@ -79,7 +79,7 @@ def recall_at_k(
     labels of that share among the queries of each label (macro). k may exceed the list."""
     _check_k(k)
     rel = _relevance(query_labels, neighbor_labels, match_mask, distances, distance_threshold)
-    hit = rel[:, :k].any(axis=1).astype(np.int64)
+    hit = np.asarray(rel[:, :k].any(axis=1), np.int64)
     return _pooled(hit, np.zeros_like(hit), 1 - hit, query_labels, average).recall
 
 
