@@ -150,7 +150,9 @@ class _Tables:
     dt_sizes: np.ndarray | None
 
 
-def _positions(anns: list[dict[str, Any]], img_pos: dict[Any, int], cat_pos: dict[Any, int] | None) -> np.ndarray:
+def _positions(
+    anns: list[dict[str, Any]], img_pos: dict[Any, int], cat_pos: dict[Any, int] | None
+) -> np.ndarray:
     """Indices of the annotations that pycocotools' loops reach (image in imgIds, category in
     the evaluated ones), and their positions as (N, 2) int64 at the end."""
     keep, img, cat = [], [], []
@@ -271,7 +273,10 @@ class _Run:
 
 
 def _snapshot(p: Params) -> dict[str, Any]:
-    return {k: copy.deepcopy(getattr(p, k, None)) for k in ("imgIds", "catIds", "useCats", "iouThrs", "recThrs", "maxDets", "areaRng")}
+    return {
+        k: copy.deepcopy(getattr(p, k, None))
+        for k in ("imgIds", "catIds", "useCats", "iouThrs", "recThrs", "maxDets", "areaRng")
+    }
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -381,7 +386,9 @@ def _eval_imgs(run: _Run) -> list[Any]:
         gt_ignore = ignored[perm].astype(np.int64)
         gt_id_values = [t.gt_id_values[r] for r in m.gt_row[perm].tolist()]
         a_rng = run.area_rngs[a]
-        for key, dl, dh, gl, gh in zip(present.tolist(), d_lo.tolist(), d_hi.tolist(), g_lo.tolist(), g_hi.tolist()):
+        for key, dl, dh, gl, gh in zip(
+            present.tolist(), d_lo.tolist(), d_hi.tolist(), g_lo.tolist(), g_hi.tolist()
+        ):
             i, k = divmod(key, n_cls)
             out[(k * run.n_area + a) * n_img + i] = {
                 "image_id": run.img_ids[i],
@@ -455,7 +462,12 @@ def _accumulate_eval_imgs(eval_imgs: Any, p: Any, pe: Any) -> dict[str, np.ndarr
                     ss[:stop] = dt_scores_sorted[at[:stop]]
                     precision[t, :, k, a, m] = q
                     scores[t, :, k, a, m] = ss
-    return {"counts": np.array([n_t, n_r, n_k, n_a, n_m]), "precision": precision, "recall": recall, "scores": scores}
+    return {
+        "counts": np.array([n_t, n_r, n_k, n_a, n_m]),
+        "precision": precision,
+        "recall": recall,
+        "scores": scores,
+    }
 
 
 _UNSET: Any = object()
@@ -471,6 +483,7 @@ class COCOeval:
         self._eval_imgs: Any = defaultdict(list)
         self._ious_value: Any = {}
         self._run: _Run | None = None
+        self._run_reusable = False
         self._paramsEval: Any = {}
         self.eval: dict[str, Any] = {}
         self._gts: Any = defaultdict(list)  # not filled: detrecall keeps its own tables
@@ -569,11 +582,21 @@ class COCOeval:
         if run is None or p is not None or not getattr(self, "_run_reusable", False):
             return False
         now = _snapshot(self.params)
-        if any(not _same(now[k], run.snapshot[k]) for k in now) or self.params.useCats != 1 and self.params.useCats:
+        if any(not _same(now[k], run.snapshot[k]) for k in now) or self.params.useCats not in (0, 1):
             return False
         rec = np.asarray(self.params.recThrs, np.float64).reshape(-1)
-        sorted_rec = len(rec) > 0 and bool(np.all(np.diff(rec) >= 0)) and rec[0] >= 0 and rec[-1] <= 1
-        return sorted_rec and run.n_thr > 0 and run.n_area > 0 and len(set(self.params.maxDets)) == len(self.params.maxDets)
+        rec_ok = len(rec) > 0 and bool(np.all(np.diff(rec) >= 0)) and rec[0] >= 0 and rec[-1] <= 1
+        max_dets = list(self.params.maxDets)
+        dets_ok = len(set(max_dets)) == len(max_dets) and min(max_dets) >= 1
+        return rec_ok and dets_ok and run.n_thr > 0 and run.n_area > 0
+
+    def _eval_imgs_empty(self) -> bool:
+        """pycocotools' `not self.evalImgs`, without building them."""
+        if self._eval_imgs is _UNSET:
+            run = self._run
+            assert run is not None
+            return len(run.img_ids) * len(run.cat_ids) * run.n_area == 0
+        return not self._eval_imgs
 
     def accumulate(self, p: Params | None = None) -> None:
         """pycocotools' accumulate(): self.eval with precision, recall, scores for `p` (or
@@ -581,14 +604,16 @@ class COCOeval:
         print("Accumulating evaluation results...")
         tic = time.time()
         reuse = self._reusable(p)
-        if not reuse and not self.evalImgs or reuse and self._run is not None and not len(self._run.img_ids) * len(self._run.cat_ids) * self._run.n_area:
+        if self._eval_imgs_empty():
             print("Please run evaluate() first")
         if reuse:
             run = self._run
             assert run is not None
             params = self.params
             params.catIds = params.catIds if params.useCats == 1 else [-1]
-            acc = detrecall_accumulate(run.matches, run.params, score_order(run.plan, run.params.max_dets[-1]))
+            acc = detrecall_accumulate(
+                run.matches, run.params, score_order(run.plan, run.params.max_dets[-1])
+            )
             arrays = {
                 "counts": np.array(acc.precision.shape),
                 "precision": np.array(acc.precision),
@@ -611,7 +636,9 @@ class COCOeval:
     def summarize(self) -> None:
         """pycocotools' summarize(): the 12 numbers and lines, for the params as they are now."""
 
-        def _summarize(ap: int = 1, iouThr: float | None = None, areaRng: str = "all", maxDets: int = 100) -> float:  # noqa: N803
+        def _summarize(  # noqa: N803 (pycocotools' names)
+            ap: int = 1, iouThr: float | None = None, areaRng: str = "all", maxDets: int = 100
+        ) -> float:
             p = self.params
             i_str = " {:<18} {} @[ IoU={:<9} | area={:>6s} | maxDets={:>3d} ] = {:0.3f}"
             title = "Average Precision" if ap == 1 else "Average Recall"
@@ -662,7 +689,7 @@ def install() -> None:
     import pycocotools.cocoeval as original
 
     module = sys.modules[__name__]
-    original.COCOeval = COCOeval  # type: ignore[misc]  # for modules that imported it already
-    original.Params = Params  # type: ignore[misc]
+    original.COCOeval = COCOeval  # for modules that imported it already
+    original.Params = Params
     sys.modules["pycocotools.cocoeval"] = module
-    pycocotools.cocoeval = module  # type: ignore[attr-defined]
+    pycocotools.cocoeval = module
