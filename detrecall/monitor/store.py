@@ -320,11 +320,13 @@ class Store:
         return int(row[0])
 
     def _ensure_model(self, model: str) -> int:
-        row = self.execute("SELECT id FROM models WHERE name = ?", (model,)).fetchone()
-        if row is not None:
-            return int(row[0])
-        cur = self.execute("INSERT INTO models (name, created_at) VALUES (?, ?) RETURNING id", (model, now()))
-        return int(cur.fetchone()[0])
+        """The model's id, created when new; ON CONFLICT makes two writers creating it at once
+        agree on one row (PostgreSQL would otherwise fail the second on the unique name)."""
+        self.execute(
+            "INSERT INTO models (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+            (model, now()),
+        )
+        return int(self.execute("SELECT id FROM models WHERE name = ?", (model,)).fetchone()[0])
 
     def add_run(
         self,
