@@ -19,6 +19,7 @@ def argsort_stable(keys: np.ndarray, descending: bool = False) -> np.ndarray:
         and keys.ndim == 1
         and len(keys) >= _NATIVE_FROM
         and keys.dtype in (np.int64, np.float64)
+        and not (keys.dtype == np.float64 and np.isnan(keys).any())  # numpy puts NaN last, either way
     ):
         return np.frombuffer(native.argsort(np.ascontiguousarray(keys), descending), np.int64)
     return np.argsort(-keys if descending else keys, kind="stable")

@@ -32,3 +32,14 @@ def test_argsort_stable_small_and_other_dtypes_take_numpy():
     keys = np.array([3, 1, 3, 2, 1], np.int32)
     assert argsort_stable(keys).tolist() == [1, 4, 3, 0, 2]
     assert argsort_stable(keys, descending=True).tolist() == [0, 2, 3, 1, 4]
+
+
+@pytest.mark.parametrize("n", [10, 511, 512, 5000])
+@pytest.mark.parametrize("descending", [False, True])
+def test_nan_keys_sort_last_as_numpy_puts_them(n: int, descending: bool) -> None:
+    """NaN scores (pycocotools' loadRes accepts them) rank last in both directions, as numpy's
+    stable argsort of -score ranks them: the radix sort is not used on them."""
+    rng = np.random.default_rng(n)
+    keys = rng.choice([0.1, 0.5, np.nan, 0.9, -0.0, 0.0], n)
+    want = np.argsort(-keys if descending else keys, kind="stable")
+    np.testing.assert_array_equal(argsort_stable(keys, descending), want)
