@@ -140,6 +140,17 @@ def match_batch(gt: Dataset, dt: Detections, config: Config, labels: Any = None)
     )
 
 
+def check_image_ids(params: EvalParams, known: np.ndarray) -> None:
+    """Refuse `image_ids` the ground truth does not have: counted as empty images they would
+    change the bootstrap's population and the per-image costs (pycocotools counts them so)."""
+    if params.image_ids is None:
+        return
+    unknown = np.setdiff1d(params.image_ids, known)
+    if len(unknown):
+        shown = ", ".join(map(str, unknown[:5].tolist())) + (", ..." if len(unknown) > 5 else "")
+        raise DetrecallError(f"image_ids: {len(unknown)} id(s) not among the ground truth's images: {shown}")
+
+
 def class_names(categories: Categories, class_ids: np.ndarray, class_agnostic: bool) -> list[str]:
     return ["all"] if class_agnostic else [categories.name_of(int(c)) for c in class_ids]
 
@@ -219,6 +230,7 @@ def evaluate_with(gt: Any, dt: Any, config: Config) -> EvaluationResult:
         return read_inputs(g, d, config, source=source)
 
     gt_set, dt_set, labels = config.protocol.read(gt, dt, reader)
+    check_image_ids(config.params, gt_set.images.ids)
     batch = match_batch(gt_set, dt_set, config, labels)
     names = class_names(gt_set.categories, batch.coco.class_ids, config.params.class_agnostic)
     image_ids = gt_set.images.ids if config.params.image_ids is None else config.params.image_ids

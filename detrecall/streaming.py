@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .errors import DetrecallError
-from .evaluate import Config, class_names, finish, make_config, match_batch, read_inputs
+from .evaluate import Config, check_image_ids, class_names, finish, make_config, match_batch, read_inputs
 from .io.arrays import is_arrays
 from .matching import concat_matches
 from .options import CocoParams, InputOptions, IouType, Keywords, PointOptions
@@ -168,6 +168,7 @@ class Evaluator:
     def compute(self) -> EvaluationResult:
         """The result of every image seen, as `evaluate` would give it."""
         merged, images = self._merged()
+        check_image_ids(self._config.params, images)
         assert self._categories is not None
         names = class_names(self._categories, merged.coco.class_ids, self._config.params.class_agnostic)
         return finish(self._config, merged, names, images)

@@ -91,3 +91,24 @@ def test_misuse_is_refused():
         ev.merge(Evaluator(iou_threshold=0.7))
     with pytest.raises(TypeError):
         Evaluator(no_such_option=1)
+
+
+def test_unknown_image_ids_are_refused_in_one_pass_and_in_streaming():
+    """An image id the ground truth lacks is refused by both (it would be a phantom image in
+    one pass, counted in image_ids, costs and the bootstrap, and dropped by the Evaluator)."""
+    gt, dt = random_coco(4)
+    ids = [im["id"] for im in gt["images"]][:3] + [10**9]
+    with pytest.raises(DetrecallError, match="1 id\\(s\\) not among the ground truth's images: 1000000000"):
+        evaluate(gt, dt, image_ids=ids)
+    ev = Evaluator(image_ids=ids)
+    ev.update(gt, dt)
+    with pytest.raises(DetrecallError, match="not among the ground truth's images"):
+        ev.compute()
+    known = ids[:3]
+    ev = Evaluator(image_ids=known)
+    ev.update(gt, dt)
+    assert (
+        ev.compute().image_ids.tolist()
+        == evaluate(gt, dt, image_ids=known).image_ids.tolist()
+        == sorted(known)
+    )
