@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import warnings
@@ -15,6 +14,7 @@ from typing import Any
 from ._version import __version__
 from .errors import DetrecallError
 from .report.formats import SCHEMA_VERSION
+from .tables import dumps
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -431,7 +431,7 @@ def _classify(args: argparse.Namespace) -> int:
                 if args.format == "csv"
                 else report_markdown(report)
                 if args.format == "markdown"
-                else json.dumps({"schema_version": SCHEMA_VERSION, "report": report}, indent=2) + "\n"
+                else dumps({"schema_version": SCHEMA_VERSION, "report": report})
             )
         else:
             text = classification_report(y_true, y_pred, digits=args.digits)
@@ -619,7 +619,7 @@ def _compare(args: argparse.Namespace) -> int:
             ],
         }
         payload = {"schema_version": SCHEMA_VERSION, "comparison": comparison.to_dict(), "gate": gate}
-        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        sys.stdout.write(dumps(payload))
     else:
         per_class = (tuple(max_drop) or ("AP",)) if args.per_class else ()
         sys.stdout.write(comparison_text(comparison, max_drop, failures, per_class))

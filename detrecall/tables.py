@@ -71,3 +71,26 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]], left: in
 def json_number(v: Any) -> Any:
     """JSON has no NaN: an undefined number is null; everything else as it is."""
     return None if isinstance(v, float) and math.isnan(v) else v
+
+
+def strict_json(value: Any) -> Any:
+    """`value` with every number JSON can hold: NaN as null, an infinite bound as the string
+    "Infinity" / "-Infinity" (what JavaScript's Number() reads), containers copied through."""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if math.isinf(value):
+            return "Infinity" if value > 0 else "-Infinity"
+        return value
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(v) for v in value]
+    return value
+
+
+def dumps(value: Any) -> str:
+    """Standard JSON (no NaN or Infinity tokens, which strict parsers refuse), indented."""
+    import json
+
+    return json.dumps(strict_json(value), indent=2, allow_nan=False) + "\n"

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..result import EvaluationResult
-from ..tables import LOW, VERY_LOW, Kind, Table, cell_text
+from ..tables import LOW, VERY_LOW, Kind, Table, cell_text, dumps
 
 if TYPE_CHECKING:
     from .diagnose import Diagnosis
@@ -129,7 +128,7 @@ def to_json(
     if diagnosis is not None:
         payload["diagnostics"] = diagnosis.to_dict()
     payload.update(extra or {})
-    return json.dumps(payload, indent=2) + "\n"
+    return dumps(payload)
 
 
 def _csv_value(v: Any) -> str:

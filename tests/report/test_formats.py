@@ -225,3 +225,29 @@ def test_classification_report_formats():
         if row["label"] != "accuracy":
             assert same(row["recall"], want[row["label"]]["recall"])
             assert int(row["support"]) == want[row["label"]]["support"]
+
+
+def test_json_is_standard_json_for_infinite_bounds_and_beta() -> None:
+    """VOC's area range is (-inf, inf) and beta may be inf: no Infinity/NaN tokens in the JSON,
+    which strict parsers (JavaScript, orjson) refuse."""
+    import json
+    from pathlib import Path
+
+    import orjson
+
+    from detrecall import evaluate
+
+    fixtures = Path(__file__).resolve().parents[2] / "fixtures"
+
+    def refuse(token: str) -> None:
+        raise ValueError(f"non-standard JSON token {token}")
+
+    for kw in ({"protocol": "voc"}, {"beta": float("inf")}):
+        text = formats.to_json(evaluate(fixtures / "gt.json", fixtures / "dt_bbox.json", **kw))
+        data = json.loads(text, parse_constant=refuse)
+        assert orjson.loads(text) == data
+    assert data["point"]["beta"] == "Infinity"
+    voc = json.loads(
+        formats.to_json(evaluate(fixtures / "gt.json", fixtures / "dt_bbox.json", protocol="voc"))
+    )
+    assert voc["params"]["area_ranges"] == {"all": ["-Infinity", "Infinity"]}
