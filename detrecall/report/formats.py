@@ -131,9 +131,16 @@ def to_json(
     return dumps(payload)
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _csv_value(v: Any) -> str:
+    """Floats in full precision, undefined cells empty; text that a spreadsheet would run as a
+    formula (=, +, -, @ first) quoted with a leading apostrophe (OWASP's CSV injection advice)."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return ""
+    if isinstance(v, str):
+        return "'" + v if v.startswith(_FORMULA_START) else v
     return repr(v) if isinstance(v, float) else str(v)
 
 
@@ -195,7 +202,9 @@ def to_csv(result: EvaluationResult) -> str:
 
 
 def _md_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|")
+    """A cell's text kept inside its cell: pipes and backslashes escaped, line breaks as spaces."""
+    text = text.replace("\\", "\\\\").replace("|", "\\|")
+    return " ".join(text.splitlines()) if "\n" in text or "\r" in text else text
 
 
 def markdown_table(table: Table) -> str:

@@ -251,3 +251,26 @@ def test_json_is_standard_json_for_infinite_bounds_and_beta() -> None:
         formats.to_json(evaluate(fixtures / "gt.json", fixtures / "dt_bbox.json", protocol="voc"))
     )
     assert voc["params"]["area_ranges"] == {"all": ["-Infinity", "Infinity"]}
+
+
+def test_markdown_and_csv_keep_hostile_class_names_in_their_cells() -> None:
+    """A newline in a class name does not break the Markdown table; a name a spreadsheet would
+    run as a formula is quoted in the CSV."""
+    import csv
+    import io
+    import json
+    from pathlib import Path
+
+    from detrecall import evaluate
+
+    fixtures = Path(__file__).resolve().parents[2] / "fixtures"
+    gt = json.loads((fixtures / "gt.json").read_text())
+    gt["categories"][0]["name"] = "two\nlines|here"
+    gt["categories"][1]["name"] = "=cmd|' /C calc'!A0"
+    r = evaluate(gt, fixtures / "dt_bbox.json")
+    md = formats.to_markdown(r)
+    assert all(not line.startswith("lines") for line in md.splitlines())
+    assert "two lines\\|here" in md
+    table = list(csv.reader(io.StringIO(formats.to_csv(r))))
+    names = [row[1] for row in table[1:]]
+    assert "'=cmd|' /C calc'!A0" in names and "=cmd|' /C calc'!A0" not in names
