@@ -142,6 +142,16 @@ def classification_run(
         for k, v in report.items()
         if isinstance(v, dict) and k not in ("macro avg", "weighted avg", "micro avg")
     }
+    from .classify import diagnostics  # the helpers' module imports nothing of runs
+
+    probability = None if y_score is None else np.asarray(y_score, dtype=np.float64)
+    if probability is not None and probability.ndim == 2 and probability.shape[1] == 2:
+        probability = probability[:, 1]
+    found = diagnostics(y_true, y_pred, probability)
     return RunData(
-        Task.CLASSIFICATION, {"report": report}, {"overall": overall, "per_class": per_class}, stats, {}
+        Task.CLASSIFICATION,
+        {"report": report, "diagnostics": found.to_dict()},
+        {"overall": overall, "per_class": per_class},
+        stats,
+        {},
     )
