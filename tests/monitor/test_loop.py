@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from detrecall import evaluate
-from detrecall.monitor import Monitor, Store
+from detrecall.monitor import Monitor, Rule, RuleKind, Store
 from detrecall.monitor import cli as monitor_cli
 
 from .conftest import Receiver, good_model, write_json
@@ -136,9 +136,9 @@ def test_significant_drop_on_shared_ground_truth(tmp_path: Path, capsys: pytest.
     assert alert["statistic"] == pytest.approx(d.p_value) and alert["drop"] == pytest.approx(-d.delta)
 
 
-def test_monitor_library(tmp_path: Path) -> None:
+def test_monitor_library(store_url: str) -> None:
     gt, results, _ = good_model(3, n_images=10)
-    monitor = Monitor(tmp_path / "lib.sqlite", "m")
+    monitor = Monitor(store_url, "m")
     result = evaluate(gt, results)
     run_id = monitor.set_baseline(result, version="a")
     assert monitor.baseline().id == run_id
@@ -146,3 +146,25 @@ def test_monitor_library(tmp_path: Path) -> None:
     recorded = monitor.record(result, tags={"env": "prod"})
     assert recorded.alerts == ()
     assert [p.value for p in monitor.history("AP")] == [result.coco.AP, result.coco.AP]
+    worse = evaluate(gt, results[::2])
+    strict = Monitor(monitor.store, "m", rules=[Rule(RuleKind.MAX_DROP, 0.01, "AP")])
+    [alert] = strict.record(worse).alerts
+    assert (alert.baseline, alert.current) == (result.coco.AP, worse.coco.AP)
+    assert [a.message for a in monitor.store.alerts(3)] == [alert.message]
+    monitor.store.close()
+
+
+def test_loop_on_postgres(postgres: object, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = postgres.new_url()  # type: ignore[attr-defined]
+    gt, results, _ = good_model(4, n_images=12)
+    gt_path, dt = write_json(tmp_path / "gt.json", gt), write_json(tmp_path / "dt.json", results)
+    dt_bad = write_json(tmp_path / "bad.json", results[::2])
+    assert main("baseline", "--store", url, "--model", "pg", gt_path, dt) == 0
+    assert main("run", "--store", url, "--model", "pg", gt_path, dt, "--max-drop", "AP=0.02") == 0
+    assert main("run", "--store", url, "--model", "pg", gt_path, dt_bad, "--max-drop", "AP=0.02") == 1
+    capsys.readouterr()
+    assert main("history", "--store", url, "--model", "pg", "--format", "json") == 0
+    runs = json.loads(capsys.readouterr().out)["runs"]
+    assert [r["run"] for r in runs] == [1, 2, 3] and runs[2]["AP"] == pytest.approx(
+        evaluate(gt, results[::2]).coco.AP
+    )
