@@ -21,7 +21,7 @@ from .analysis.point import confusion_pass, operating_point
 from .errors import DetrecallError
 from .io import coco, detect_format, read_detections, read_ground_truth
 from .io.arrays import is_arrays, read_arrays
-from .matching import pair_ious, plan
+from .matching import candidates, iou_floor, plan
 from .options import CocoParams, InputOptions, IouType, Keywords, PointOptions, split_keywords
 from .protocols import PROTOCOL_OPTIONS, BatchMatches, Protocol, resolve_protocol
 from .result import EvaluationResult
@@ -124,8 +124,9 @@ def match_batch(gt: Dataset, dt: Detections, config: Config, labels: Any = None)
     prepared = protocol.prepare(gt, dt, params, labels)
     gt, dt = prepared.gt, prepared.dt
     p = plan(gt, dt, params)
-    iou = pair_ious(config.iou_type, p, gt, dt, pixel_inclusive=protocol.pixel_inclusive)
-    coco, at_point = protocol.match(p, iou, prepared, params, config.point)
+    floor = iou_floor(params.iou_thresholds, config.point.iou_threshold)
+    pairs = candidates(config.iou_type, p, gt, dt, floor, pixel_inclusive=protocol.pixel_inclusive)
+    coco, at_point = protocol.match(p, pairs, prepared, params, config.point)
     matrix = None
     if config.point.confusion:
         matrix = confusion_pass(

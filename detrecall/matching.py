@@ -16,6 +16,7 @@ Ignored ground truth: crowds, the Dataset's `ignore` rows, and areas outside the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -29,10 +30,12 @@ from .types import Dataset, Detections, EvalParams, Matches, Status
 
 @dataclass(frozen=True)
 class Plan:
-    """Rows taken into the evaluation, their groups, and all (detection, ground truth) pairs.
+    """Rows taken into the evaluation, their groups, and where each detection's pairs are.
 
     Kept detections are in (group, rank) order; selected ground truth in (group, file) order.
-    A group is one (image, class), or one image when class-agnostic.
+    A group is one (image, class), or one image when class-agnostic. Detection i pairs with the
+    ground truth [dt_gt_start[i], dt_gt_start[i] + dt_gt_count[i]); `pair_dt` / `pair_gt` list
+    every pair (built on first use: `candidates` never lists them all at once).
     """
 
     class_ids: np.ndarray  # (K,)
@@ -43,10 +46,28 @@ class Plan:
     dt_class: np.ndarray  # (D,)
     dt_group: np.ndarray  # (D,) group key, nondecreasing
     dt_rank: np.ndarray  # (D,)
-    pair_dt: np.ndarray  # (P,) index into the kept detections
-    pair_gt: np.ndarray  # (P,) index into the selected ground truth
+    dt_gt_start: np.ndarray  # (D,) first ground truth of the detection's group
+    dt_gt_count: np.ndarray  # (D,) ground truths of the detection's group
     blocks: np.ndarray  # (B, 4) per group with pairs: dt start, dt count, gt start, gt count
     by_score: np.ndarray  # (D,) the kept detections by score descending, ties in plan order
+
+    @cached_property
+    def pair_dt(self) -> np.ndarray:
+        """(P,) every pair's detection (index into the kept detections), in plan order."""
+        return np.repeat(np.arange(len(self.dt_rows)), self.dt_gt_count)
+
+    @cached_property
+    def pair_gt(self) -> np.ndarray:
+        """(P,) every pair's ground truth (index into the selected ground truth)."""
+        return _pairs_of(self.dt_gt_start, self.dt_gt_count)[1]
+
+
+def _pairs_of(start: np.ndarray, count: np.ndarray, first: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs of detections first, first+1, ... with ground truth [start, start + count)."""
+    total = int(count.sum())
+    run_start = np.repeat(np.cumsum(count) - count, count)
+    pair_dt = np.repeat(np.arange(first, first + len(count)), count)
+    return pair_dt, np.repeat(start, count) + (np.arange(total) - run_start)
 
 
 def _by_group_then_score(group: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -94,10 +115,6 @@ def plan(gt: Dataset, dt: Detections, params: EvalParams) -> Plan:
 
     gt_start = np.searchsorted(gt_group, dt_group, side="left")
     n_gt = np.searchsorted(gt_group, dt_group, side="right") - gt_start
-    total = int(n_gt.sum())
-    pair_dt = np.repeat(np.arange(len(dt_rows)), n_gt)
-    run_start = np.repeat(np.cumsum(n_gt) - n_gt, n_gt)
-    pair_gt = np.repeat(gt_start, n_gt) + (np.arange(total) - run_start)
 
     with_gt = np.flatnonzero(n_gt)
     first = with_gt[np.r_[True, dt_group[with_gt][1:] != dt_group[with_gt][:-1]]] if len(with_gt) else with_gt
@@ -113,8 +130,8 @@ def plan(gt: Dataset, dt: Detections, params: EvalParams) -> Plan:
         dt_class=zeros(dt_class) if params.class_agnostic else dt_class,
         dt_group=dt_group,
         dt_rank=dt_rank,
-        pair_dt=pair_dt,
-        pair_gt=pair_gt,
+        dt_gt_start=gt_start,
+        dt_gt_count=n_gt,
         blocks=blocks,
         by_score=position[by_score],
     )
@@ -147,6 +164,162 @@ def pair_ious(
     return mask_iou_blocks(dt.masks, gt.masks, p.dt_rows, p.gt_rows, p.blocks, gt.iscrowd)
 
 
+@dataclass(frozen=True)
+class Candidates:
+    """The (detection, ground truth) pairs whose IoU reaches `floor`, in plan order: all a
+    matcher needs (a pair below every threshold can never match)."""
+
+    pair_dt: np.ndarray  # (C,) index into the plan's kept detections
+    pair_gt: np.ndarray  # (C,) index into the plan's selected ground truth
+    iou: np.ndarray  # (C,) float64
+    floor: float
+
+
+def candidates(
+    iou_type: IouType | str,
+    p: Plan,
+    gt: Dataset,
+    dt: Detections,
+    floor: float,
+    *,
+    pixel_inclusive: bool = False,
+    piece: int = _PAIR_PIECE,
+) -> Candidates:
+    """The pairs with IoU >= floor (> 0), computed piece by piece: memory grows with the pairs
+    that overlap, not with detections x ground truths (one image of 100k ground truths and 10k
+    detections lists 1e9 pairs). Boxes and shapes go by runs of detections of at most `piece`
+    pairs; masks by whole groups (blocks), as the mask kernel decodes each RLE once a block."""
+    kind = IouType.of(iou_type)
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    if kind is IouType.SEGM:
+        assert gt.masks is not None and dt.masks is not None
+        sizes = p.blocks[:, 1] * p.blocks[:, 3]
+        for lo, hi in _runs(sizes, piece):
+            blocks = p.blocks[lo:hi]
+            iou = mask_iou_blocks(dt.masks, gt.masks, p.dt_rows, p.gt_rows, blocks, gt.iscrowd)
+            d_first, d_count = int(blocks[0, 0]), int(blocks[-1, 0] + blocks[-1, 1] - blocks[0, 0])
+            pair_dt, pair_gt = _pairs_of(
+                p.dt_gt_start[d_first : d_first + d_count],
+                p.dt_gt_count[d_first : d_first + d_count],
+                d_first,
+            )
+            keep = iou >= floor
+            parts.append((pair_dt[keep], pair_gt[keep], iou[keep]))
+    else:
+        counts = p.dt_gt_count
+        dense = (
+            p.blocks[p.blocks[:, 1] * p.blocks[:, 3] > _DENSE_GROUP] if kind is IouType.BBOX else p.blocks[:0]
+        )
+        if len(dense):  # their detections are paired through a window below
+            counts = counts.copy()
+            for d0, nd, _, _ in dense.tolist():
+                counts[d0 : d0 + nd] = 0
+        for lo, hi in _runs(counts, piece):
+            pair_dt, pair_gt = _pairs_of(p.dt_gt_start[lo:hi], counts[lo:hi], lo)
+            iou = _pair_ious(kind, p, gt, dt, pair_dt, pair_gt, pixel_inclusive)
+            keep = iou >= floor
+            parts.append((pair_dt[keep], pair_gt[keep], iou[keep]))
+        for block in dense.tolist():
+            parts += _dense_box_pairs(p, gt, dt, block, floor, pixel_inclusive, piece)
+    if not parts:
+        empty = np.zeros(0, np.int64)
+        return Candidates(empty, empty, np.zeros(0), floor)
+    pair_dt, pair_gt, iou = (np.concatenate(c) for c in zip(*parts))
+    if kind is IouType.BBOX and len(dense):  # back to plan order: by detection, then ground truth
+        order = argsort_stable(pair_dt * max(len(p.gt_rows), 1) + pair_gt)
+        pair_dt, pair_gt, iou = pair_dt[order], pair_gt[order], iou[order]
+    return Candidates(pair_dt, pair_gt, iou, floor)
+
+
+_DENSE_GROUP = 1 << 20  # pairs in one (image, class) group past which boxes are paired by a window
+
+
+def _dense_box_pairs(
+    p: Plan,
+    gt: Dataset,
+    dt: Detections,
+    block: list[int],
+    floor: float,
+    pixel_inclusive: bool,
+    piece: int,
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The pairs of one dense group with IoU >= floor, without listing all its pairs: a box can
+    only overlap ground truth whose left edge lies in (x - widest ground truth, x + width), so
+    each detection is paired with that window of the ground truth sorted by left edge (with a
+    margin: a pair the window lets in needlessly is computed and dropped, never one missed)."""
+    d0, nd, g0, ng = block
+    rows = p.gt_rows[g0 : g0 + ng]
+    gx, gw = gt.box[rows, 0], gt.box[rows, 2]
+    by_x = argsort_stable(gx)
+    sorted_x = gx[by_x]
+    d_rows = p.dt_rows[d0 : d0 + nd]
+    dx, dw = dt.box[d_rows, 0], dt.box[d_rows, 2]
+    scale = float(np.abs(np.concatenate([gx, gw, dx, dw])).max(initial=0.0))
+    margin = 2.0 + 1e-9 * scale  # rounding, and the +1 of pixel-inclusive widths
+    lo = np.searchsorted(sorted_x, dx - float(gw.max(initial=0.0)) - margin, side="left")
+    hi = np.searchsorted(sorted_x, dx + dw + margin, side="right")
+    width = np.maximum(hi - lo, 0)
+    out = []
+    for a, b in _runs(width, piece):
+        pair_dt, at = _pairs_of(lo[a:b], width[a:b], d0 + a)
+        pair_gt = g0 + by_x[at]
+        iou = _pair_ious(IouType.BBOX, p, gt, dt, pair_dt, pair_gt, pixel_inclusive)
+        keep = iou >= floor
+        out.append((pair_dt[keep], pair_gt[keep], iou[keep]))
+    return out
+
+
+def _runs(sizes: np.ndarray, piece: int) -> list[tuple[int, int]]:
+    """Consecutive runs [lo, hi) of items whose sizes add up to at most `piece` (an item larger
+    than `piece` alone); items of size 0 are left out of the runs' ends where they can be."""
+    ends = np.cumsum(sizes)
+    out, lo, n = [], 0, len(sizes)
+    while lo < n:
+        base = int(ends[lo - 1]) if lo else 0
+        hi = int(np.searchsorted(ends, base + piece, side="right"))
+        hi = max(hi, lo + 1)
+        if int(ends[hi - 1]) > base:  # skip runs without a pair
+            out.append((lo, hi))
+        lo = hi
+    return out
+
+
+def _pair_ious(
+    kind: IouType,
+    p: Plan,
+    gt: Dataset,
+    dt: Detections,
+    pair_dt: np.ndarray,
+    pair_gt: np.ndarray,
+    pixel_inclusive: bool,
+) -> np.ndarray:
+    """IoU of the given (plan detection, plan ground truth) pairs, boxes or shapes."""
+    g = p.gt_rows[pair_gt]
+    d = p.dt_rows[pair_dt]
+    if kind is IouType.BBOX:
+        return box_iou_pairs(dt.box[d], gt.box[g], gt.iscrowd[g], pixel_inclusive=pixel_inclusive)
+    from .geometry.polygons import polygon_iou_pairs  # shapely: only when shapes are evaluated
+
+    assert gt.shapes is not None and dt.shapes is not None
+    return polygon_iou_pairs(dt.shapes[d], gt.shapes[g], gt.iscrowd[g])
+
+
+def iou_floor(*thresholds: float | np.ndarray) -> float:
+    """The lowest IoU any of these thresholds can match at (COCO caps a threshold at 1 - 1e-10)."""
+    values = np.concatenate([np.atleast_1d(np.asarray(t, np.float64)) for t in thresholds])
+    return float(np.minimum(values, 1 - 1e-10).min())
+
+
+def as_candidates(p: Plan, iou: np.ndarray | Candidates, floor: float) -> Candidates:
+    """Candidates from IoUs of every plan pair (`pair_ious`), or as given."""
+    if isinstance(iou, Candidates):
+        if iou.floor > floor:
+            raise ValueError(f"candidates down to IoU {iou.floor} cannot match at {floor}")
+        return iou
+    keep = np.flatnonzero(iou >= floor)
+    return Candidates(p.pair_dt[keep], p.pair_gt[keep], iou[keep], floor)
+
+
 EVERYWHERE = np.array([[-np.inf, np.inf]])  # one area range holding every area
 
 
@@ -166,7 +339,7 @@ def score_order(p: Plan, max_det: int | None = None) -> np.ndarray:
 
 def match(
     p: Plan,
-    iou: np.ndarray,
+    iou: np.ndarray | Candidates,
     gt: Dataset,
     dt: Detections,
     *,
@@ -175,7 +348,8 @@ def match(
     max_det: int | None = None,
 ) -> Matches:
     """Greedy COCO matching of the detections ranked below `max_det` in their group (all when
-    None), for every area range and IoU threshold; `iou` holds one value per plan pair."""
+    None), for every area range and IoU threshold; `iou`: the `candidates` pairs, or one IoU per
+    plan pair."""
     thr = np.minimum(np.asarray(iou_thresholds, np.float64), 1 - 1e-10)
     n_area, n_thr = len(area_ranges), len(thr)
     kept = p.dt_rank < max_det if max_det is not None else np.ones(len(p.dt_rows), bool)
@@ -185,8 +359,9 @@ def match(
     ignored = crowd | gt.ignore[p.gt_rows]  # an ignored flag acts as pycocotools' gt['ignore']
     nonign = (~ignored[:, None]) & _in_range(gt.area[p.gt_rows], area_ranges).T  # (G, A)
 
-    cand = np.flatnonzero((iou >= thr.min()) & kept[p.pair_dt])
-    c_dt, c_gt, c_iou = new_index[p.pair_dt[cand]], p.pair_gt[cand], iou[cand]
+    pairs = as_candidates(p, iou, float(thr.min()))
+    cand = np.flatnonzero((pairs.iou >= thr.min()) & kept[pairs.pair_dt])
+    c_dt, c_gt, c_iou = new_index[pairs.pair_dt[cand]], pairs.pair_gt[cand], pairs.iou[cand]
     first = np.r_[True, c_dt[1:] != c_dt[:-1]] if len(c_dt) else np.zeros(0, bool)
     with_cand = c_dt[first]  # kept detections with a candidate, in (group, rank) order
     step_of = np.arange(len(with_cand)) - run_starts(p.dt_group[dets[with_cand]])
@@ -262,7 +437,13 @@ def _matches(
 
 
 def match_voc(
-    p: Plan, iou: np.ndarray, gt: Dataset, dt: Detections, *, iou_thresholds: np.ndarray, ignored: np.ndarray
+    p: Plan,
+    iou: np.ndarray | Candidates,
+    gt: Dataset,
+    dt: Detections,
+    *,
+    iou_thresholds: np.ndarray,
+    ignored: np.ndarray,
 ) -> Matches:
     """Pascal VOC devkit matching of every planned detection, for each IoU threshold.
 
@@ -271,18 +452,21 @@ def match_voc(
     duplicate (false positive) if an earlier detection took it, and ignored if it is `ignored`
     (difficult: neither TP nor FP). So the outcome needs no sequential walk: per threshold, the
     highest-ranked detection pointing at a ground truth takes it. `ignored`: (len(gt),) bool.
-    One area range (everything); `iou` holds one value per plan pair.
+    One area range (everything); `iou`: the `candidates` pairs (the best overlap of a detection
+    is among them whenever it reaches a threshold), or one IoU per plan pair.
     """
     thr = np.asarray(iou_thresholds, np.float64)
     dets = np.arange(len(p.dt_rows))
     nonign = ~np.asarray(ignored, bool)[p.gt_rows][:, None]  # (G, 1)
     hits: list[tuple[np.ndarray, ...]] = []
-    if len(iou):
-        starts = np.flatnonzero(np.r_[True, p.pair_dt[1:] != p.pair_dt[:-1]])
-        best = np.maximum.reduceat(iou, starts)
-        at_best = np.flatnonzero(iou == np.repeat(best, np.diff(np.r_[starts, len(iou)])))
-        first = at_best[np.r_[True, p.pair_dt[at_best][1:] != p.pair_dt[at_best][:-1]]]
-        b_det, b_gt, b_iou = p.pair_dt[first], p.pair_gt[first], iou[first]  # detection order
+    pairs = as_candidates(p, iou, float(thr.min()) if len(thr) else 0.0)
+    pair_dt, pair_gt, values = pairs.pair_dt, pairs.pair_gt, pairs.iou
+    if len(values):
+        starts = np.flatnonzero(np.r_[True, pair_dt[1:] != pair_dt[:-1]])
+        best = np.maximum.reduceat(values, starts)
+        at_best = np.flatnonzero(values == np.repeat(best, np.diff(np.r_[starts, len(values)])))
+        first = at_best[np.r_[True, pair_dt[at_best][1:] != pair_dt[at_best][:-1]]]
+        b_det, b_gt, b_iou = pair_dt[first], pair_gt[first], values[first]  # detection order
         b_nonign = nonign[b_gt, 0]
         for t, value in enumerate(thr.tolist()):
             over = b_iou >= value

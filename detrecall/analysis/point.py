@@ -14,7 +14,7 @@ import numpy as np
 
 from ..aggregate import AVERAGES, Counts, Curve, average_rates, by_score, curves, prf
 from ..errors import DetrecallError
-from ..matching import EVERYWHERE, detection_status, match, pair_ious, plan
+from ..matching import EVERYWHERE, Candidates, candidates, detection_status, iou_floor, match, plan
 from ..options import IouType, PointOptions
 from ..result import Cost, OperatingPoint, PointResult, Target
 from ..types import Dataset, Detections, EvalParams, Matches, Status, take
@@ -188,12 +188,13 @@ def confusion_pass(
     free_rows = np.flatnonzero(free)
     sub_gt, sub_dt = take(gt, free_rows), take(dt, fp_rows)
     agnostic = plan(sub_gt, sub_dt, replace(params, class_agnostic=True))
-    d_rows, g_rows = agnostic.dt_rows[agnostic.pair_dt], agnostic.gt_rows[agnostic.pair_gt]
-    other_class = sub_dt.category_id[d_rows] != sub_gt.category_id[g_rows]
-    iou = pair_ious(iou_type, agnostic, sub_gt, sub_dt, pixel_inclusive=pixel_inclusive)
+    floor = iou_floor(options.iou_threshold)
+    pairs = candidates(iou_type, agnostic, sub_gt, sub_dt, floor, pixel_inclusive=pixel_inclusive)
+    d_rows, g_rows = agnostic.dt_rows[pairs.pair_dt], agnostic.gt_rows[pairs.pair_gt]
+    other = np.flatnonzero(sub_dt.category_id[d_rows] != sub_gt.category_id[g_rows])
     cross = match(
         agnostic,
-        np.where(other_class, iou, -1.0),
+        Candidates(pairs.pair_dt[other], pairs.pair_gt[other], pairs.iou[other], floor),
         sub_gt,
         sub_dt,
         iou_thresholds=np.array([options.iou_threshold], np.float64),

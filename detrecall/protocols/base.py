@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..matching import Plan
+from ..matching import Candidates, Plan
 from ..options import CocoParams, IouType, PointOptions
 from ..result import ClassMetrics, Summary
 from ..types import Accumulated, Dataset, Detections, EvalParams, Matches
@@ -82,7 +82,7 @@ class Protocol(ABC):
 
     @abstractmethod
     def match(
-        self, p: Plan, iou: np.ndarray, prepared: Prepared, params: EvalParams, point: PointOptions
+        self, p: Plan, iou: Candidates, prepared: Prepared, params: EvalParams, point: PointOptions
     ) -> tuple[Matches, Matches]:
         """The matches for the summary and those at the operating point."""
 

@@ -10,7 +10,7 @@ import numpy as np
 from .._arrays import mean_of_defined, mean_where, nan_if_undefined
 from ..aggregate import accumulate
 from ..errors import DetrecallError
-from ..matching import EVERYWHERE, Plan, match, score_order
+from ..matching import EVERYWHERE, Candidates, Plan, match, score_order
 from ..options import CocoParams, IouType, PointOptions
 from ..result import ClassMetrics, CocoSummary, MetricDef
 from ..types import Accumulated, Dataset, Detections, EvalParams, Matches
@@ -216,7 +216,7 @@ class Coco(Protocol):
         return coco_params(params)
 
     def match(
-        self, p: Plan, iou: np.ndarray, prepared: Prepared, params: EvalParams, point: PointOptions
+        self, p: Plan, iou: Candidates, prepared: Prepared, params: EvalParams, point: PointOptions
     ) -> tuple[Matches, Matches]:
         gt, dt = prepared.gt, prepared.dt
         coco = match(

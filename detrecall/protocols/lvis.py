@@ -21,7 +21,7 @@ import numpy as np
 from .._arrays import mean_of_defined, nan_if_undefined
 from ..errors import DetrecallError, InputError
 from ..io._records import Columns, read_json
-from ..matching import Plan
+from ..matching import Candidates, Plan
 from ..options import CocoParams, IouType, PointOptions
 from ..result import LVIS_MAX_DETS, LvisSummary
 from ..types import Accumulated, Dataset, Detections, EvalParams, Matches, take
@@ -199,7 +199,7 @@ class Lvis(Coco):
         return Prepared(gt, dt, not_exhaustive=not_exhaustive, frequency=frequency)
 
     def match(
-        self, p: Plan, iou: np.ndarray, prepared: Prepared, params: EvalParams, point: PointOptions
+        self, p: Plan, iou: Candidates, prepared: Prepared, params: EvalParams, point: PointOptions
     ) -> tuple[Matches, Matches]:
         coco, at_point = super().match(p, iou, prepared, params, point)
         assert prepared.not_exhaustive is not None

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..aggregate import ApMethod, by_class_then_score, interpolated_ap
 from ..errors import DetrecallError
-from ..matching import Plan, match_voc
+from ..matching import Candidates, Plan, match_voc
 from ..options import CocoParams, IouType, PointOptions
 from ..result import VocClass, VocResult
 from ..types import Dataset, Detections, EvalParams, Matches, Status
@@ -93,7 +93,7 @@ class Voc(Protocol):
         return Prepared(replace(gt, iscrowd=np.zeros(len(gt), bool)), dt, ignored=difficult)
 
     def match(
-        self, p: Plan, iou: np.ndarray, prepared: Prepared, params: EvalParams, point: PointOptions
+        self, p: Plan, iou: Candidates, prepared: Prepared, params: EvalParams, point: PointOptions
     ) -> tuple[Matches, Matches]:
         gt, dt, difficult = prepared.gt, prepared.dt, prepared.ignored
         assert difficult is not None
