@@ -183,6 +183,9 @@ def _parser() -> argparse.ArgumentParser:
     cl.add_argument("--column", help="CSV column name to read (the file then has a header)")
     cl.add_argument("--digits", type=int, default=2)
     cl.add_argument("--format", choices=("table", "json", "csv", "markdown"), default="table")
+    from .monitor.cli import add_parser as add_monitor_parser
+
+    add_monitor_parser(sub)
     return parser
 
 
@@ -655,6 +658,12 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _monitor(args: argparse.Namespace) -> int:
+    from .monitor.cli import run
+
+    return run(args)
+
+
 _COMMANDS = {
     "evaluate": _evaluate,
     "classify": _classify,
@@ -662,6 +671,7 @@ _COMMANDS = {
     "report": _report,
     "compare": _compare,
     "convert": _convert,
+    "monitor": _monitor,
 }
 
 
