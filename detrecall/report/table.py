@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from ..result import EvaluationResult
 from ..tables import LOW, VERY_LOW, Kind, Table, cell_text, format_table, number_text
-from .formats import result_tables
+from .formats import chosen_points_table, confusion_table, point_table, result_tables
 
 if TYPE_CHECKING:
     from .diagnose import Diagnosis
@@ -25,65 +25,31 @@ def summary_text(result: EvaluationResult) -> str:
     return result.protocol_summary.summary_text()
 
 
+def table_text(table: Table) -> str:
+    """Plain text of a report table: its title, then the columns, labels left and numbers
+    right, rates with 3 decimals ('n/a' where undefined)."""
+    left = sum(1 for k in table.kinds if k in (Kind.LABEL, Kind.TEXT))
+    rows = [[_num(v) if isinstance(v, float) else cell_text(v) for v in row] for row in table.rows]
+    return f"{table.title}\n" + format_table(list(table.headers), rows, left=left)
+
+
 def point_text(result: EvaluationResult) -> str:
     """Per-class support, TP, FP, FN, precision, recall, F1 at the operating point, then the
     micro/macro/weighted averages, as scikit-learn's classification_report lays them out."""
-    p = result.point
-    rows = []
-    for c in p.per_class:
-        rows.append(
-            [
-                c.name,
-                str(c.support),
-                str(c.tp),
-                str(c.fp),
-                str(c.fn),
-                _num(c.precision),
-                _num(c.recall),
-                _num(c.f1),
-                _num(c.best_f1.threshold),
-            ]
-        )
-    n = p.counts
-    for kind in ("micro", "macro", "weighted"):
-        r = p.average(kind)
-        rows.append(
-            [
-                f"{kind} avg",
-                str(int(n.support.sum())),
-                str(int(n.tp.sum())),
-                str(int(n.fp.sum())),
-                str(int(n.fn.sum())),
-                _num(r.precision),
-                _num(r.recall),
-                _num(r.f1),
-                _num(p.best_f1_overall.threshold) if kind == "micro" else "",
-            ]
-        )
-    f = "F1" if p.beta == 1 else f"F{p.beta:g}"
-    title = f"Operating point: IoU >= {p.iou_threshold:g}, score >= {p.score_threshold:g} ({result.iou_type})"
-    return f"{title}\n" + format_table(
-        ["class", "support", "TP", "FP", "FN", "precision", "recall", f, f"best-{f} thr"], rows
-    )
+    return table_text(point_table(result))
 
 
 def confusion_text(result: EvaluationResult) -> str:
     """Rows: true class; columns: predicted class; 'background' = no object / no prediction."""
-    m = result.point.confusion
-    if m is None:
-        return ""
-    labels = [*result.point.names, "background"]
-    rows = [[labels[i], *map(str, row)] for i, row in enumerate(m.tolist())]
-    return "Confusion matrix (rows: truth, columns: prediction)\n" + format_table(
-        ["truth \\ pred", *labels], rows
-    )
+    table = confusion_table(result)
+    return "" if table is None else table_text(table)
 
 
 def result_text(result: EvaluationResult) -> str:
-    """Plain text: the protocol's summary and per-class blocks, the operating point, and the
-    confusion matrix when computed."""
+    """Plain text: the protocol's summary and per-class blocks, then the same tables as every
+    other view (operating point, chosen score thresholds, confusion matrix when computed)."""
     parts = result.protocol_summary.text_blocks(result.per_class, result.iou_type, result.params.max_dets[-1])
-    parts.append(point_text(result))
+    parts += [point_text(result), table_text(chosen_points_table(result))]
     if result.point.confusion is not None:
         parts.append(confusion_text(result))
     return "\n\n".join(parts) + "\n"

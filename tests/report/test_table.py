@@ -121,3 +121,16 @@ def test_cli_prints_rich_on_a_terminal_and_plain_text_with_no_color():
     plain = run_on_a_terminal("evaluate", gt, dt, env={**env, "NO_COLOR": "1"})
     want = result_text(evaluate(gt, dt))
     assert plain.replace("\r\n", "\n") == want
+
+
+def test_plain_text_shows_every_table_the_other_views_show():
+    """Issue: piped output dropped the chosen-thresholds table; one table model renders all."""
+    from detrecall.report.formats import result_tables, to_markdown
+
+    r = evaluate(FIXTURES / "gt.json", FIXTURES / "dt_bbox.json", target_recall=0.7, target_precision=0.8)
+    text, md = result_text(r), to_markdown(r)
+    for table in result_tables(r)[1:]:  # the summary is pycocotools' 12 lines in plain text
+        assert table.title in text and table.title in md
+    assert "best precision at recall >= 0.7" in text and "best recall at precision >= 0.8" in text
+    o = r.point.at_recall.overall
+    assert f"{o.threshold:.3f}" in text.split("best precision at recall >= 0.7", 1)[1].splitlines()[0]
