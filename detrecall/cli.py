@@ -617,7 +617,12 @@ def _compare(args: argparse.Namespace) -> int:
             "significant_only": args.significant_only,
             "passed": not failures,
             "failures": [
-                {"metric": f.metric, "drop": f.drop, "allowed": f.allowed, "significant": f.significant}
+                {
+                    "metric": f.metric,
+                    "drop": f.drop,
+                    "allowed": f.allowed,
+                    "significant": f.significant if f.tested else None,
+                }
                 for f in failures
             ],
         }

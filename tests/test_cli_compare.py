@@ -266,3 +266,19 @@ def test_too_few_replicates_for_significance_is_refused() -> None:
     assert out.returncode == 2 and out.stdout == ""
     assert "with 30 replicates no p-value can fall below 0.0645" in out.stderr
     assert "use at least 40 replicates" in out.stderr
+
+
+def test_saved_results_regression_says_significance_was_not_tested(
+    tmp_path: Path, models: dict[str, Path]
+) -> None:
+    """Issue: a saved-results failure printed 'not significant' although nothing was tested."""
+    for name in ("base", "weak"):
+        assert run("evaluate", GT, models[name], "--output", tmp_path / f"{name}.json").returncode == 0
+    out = run("compare", tmp_path / "base.json", tmp_path / "weak.json", "--max-drop", "AP50=0.01")
+    assert out.returncode == 1
+    assert "n/a (saved results: no bootstrap)" in out.stderr and "not significant" not in out.stderr
+    data = json.loads(
+        run("compare", tmp_path / "base.json", tmp_path / "weak.json", "--max-drop", "AP50=0.01",
+            "--format", "json").stdout
+    )  # fmt: skip
+    assert data["gate"]["failures"][0]["significant"] is None

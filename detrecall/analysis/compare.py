@@ -70,9 +70,13 @@ class Failure:
     drop: float
     allowed: float
     significant: bool
+    tested: bool = True  # False: saved results, no bootstrap, so significance is unknown
 
     def __str__(self) -> str:
-        sig = "significant" if self.significant else "not significant"
+        if not self.tested:
+            sig = "significance n/a (saved results: no bootstrap)"
+        else:
+            sig = "significant" if self.significant else "not significant"
         return f"{self.metric} dropped by {self.drop:.4f} (allowed {self.allowed:g}; {sig})"
 
 
@@ -172,9 +176,9 @@ class Comparison:
             row = self.get(metric)
             if math.isnan(row.candidate) and not math.isnan(row.baseline):
                 if row.baseline > allowed:
-                    failures.append(Failure(metric, row.baseline, allowed, True))
+                    failures.append(Failure(metric, row.baseline, allowed, True, self.has_intervals))
             elif row.drop > allowed and (row.significant or not significant_only):
-                failures.append(Failure(metric, row.drop, allowed, row.significant))
+                failures.append(Failure(metric, row.drop, allowed, row.significant, self.has_intervals))
         return tuple(failures)
 
     def to_dict(self) -> dict[str, Any]:
