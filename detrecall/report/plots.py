@@ -8,6 +8,7 @@ and return it. matplotlib is imported only here, inside the functions.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -368,8 +369,20 @@ def write_plots(
     size: tuple[int, int] = DEFAULT_SIZE,
     calibration: Calibration | None = None,
 ) -> list[Path]:
-    """Every plot of `figures` as DIR/<stem>.png (the folder is created); the paths written."""
+    """Every plot of `figures` as DIR/<stem>.png (the folder is created); the paths written.
+    The reliability diagram's calibration is computed when not given; plots the result cannot
+    give (the confusion matrices of an evaluation made without `confusion=True`) are named in
+    a warning, with how to get them."""
+    from .diagnose import calibration as calibrate
+
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    drawn = figures(result, size, calibration)
+    drawn = figures(result, size, calibration if calibration is not None else calibrate(result))
+    if result.point.confusion is None:
+        warnings.warn(
+            "write_plots: confusion.png and confusion_normalized.png skipped: the result has no "
+            "confusion matrix (evaluate with confusion=True)",
+            UserWarning,
+            stacklevel=2,
+        )
     return [save_png(fig, directory / f"{stem}.png") for stem, fig in drawn.items()]

@@ -164,3 +164,11 @@ def test_drawing_changes_no_global_state(result):
     before = dict(matplotlib.rcParams)
     plots.figures(result)
     assert dict(matplotlib.rcParams) == before
+
+
+def test_write_plots_computes_what_it_can_and_names_what_it_skips(tmp_path):
+    """Issue: without confusion=True, 5 of 8 plots were written silently."""
+    r = evaluate(FIXTURES / "gt.json", FIXTURES / "dt_bbox.json")
+    with pytest.warns(UserWarning, match="confusion.png and confusion_normalized.png skipped"):
+        paths = plots.write_plots(r, tmp_path)
+    assert "reliability.png" in [p.name for p in paths] and len(paths) == 6
