@@ -404,10 +404,16 @@ class Interval:
         return {k: (None if math.isnan(v) else v) for k, v in self.__dict__.items()}
 
 
+# Ultralytics' names for the same numbers (its mAP50-95 is COCO's AP)
+ALIASES = {"map50-95": "AP", "map50": "AP50", "map75": "AP75", "f1-score": "F1"}
+
+
 def metric_index(metric: str) -> int:
-    """Index of a metric by name, case-insensitive ("ap50" is "AP50")."""
+    """Index of a metric by name, case-insensitive ("ap50" is "AP50"); Ultralytics' names
+    (mAP50-95, mAP50, mAP75) are the same numbers."""
+    wanted = ALIASES.get(str(metric).lower(), str(metric)).lower()
     for j, name in enumerate(METRICS):
-        if name.lower() == str(metric).lower():
+        if name.lower() == wanted:
             return j
     raise DetrecallError(f"unknown metric {metric!r}; expected one of {', '.join(METRICS)}")
 

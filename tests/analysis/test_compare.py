@@ -170,3 +170,15 @@ def test_a_streamed_evaluation_compares_equal_to_one_evaluation() -> None:
     defined = ~np.isnan(c.baseline)
     assert_array_equal(c.candidate[defined] - c.baseline[defined], 0.0)
     assert not any(d.significant for d in c.overall)
+
+
+def test_ultralytics_metric_names_are_aliases() -> None:
+    from detrecall.analysis.bootstrap import metric_index
+    from detrecall.analysis.compare import parse_max_drop
+
+    assert parse_max_drop({"mAP50-95": 0.01, "mAP50": 0.02, "map75": 0.03}) == {
+        "AP": 0.01, "AP50": 0.02, "AP75": 0.03,
+    }  # fmt: skip
+    assert metric_index("mAP50") == METRICS.index("AP50")
+    with pytest.raises(DetrecallError, match="unknown metric 'mAP'"):
+        metric_index("mAP")
