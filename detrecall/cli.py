@@ -28,9 +28,10 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     ev = sub.add_parser(
         "evaluate",
-        help="COCO AP/AR of a results file against a ground-truth file",
-        description="Evaluate a COCO results file against a COCO instances file: pycocotools' "
-        "12 numbers and per-class AP.",
+        help="AP/AR, recall and precision of predictions against ground truth",
+        description="Evaluate predictions (COCO results, YOLO labels, VOC result files or CSV) "
+        "against ground truth (COCO, YOLO, VOC or CSV): the protocol's summary (COCO: "
+        "pycocotools' 12 numbers), per-class AP, and recall/precision/F1 at an operating point.",
     )
     _add_evaluation_args(ev)
     ev.add_argument(
@@ -102,7 +103,9 @@ def _parser() -> argparse.ArgumentParser:
     cmp.add_argument(
         "--per-class", action="store_true", help="add per-class tables for the gated metrics (AP when none)"
     )
-    cmp.add_argument("--format", choices=("table", "json"), default="table")
+    cmp.add_argument(
+        "--format", choices=("table", "json"), default="table", help="table (default) or json on stdout"
+    )
     cfm = cmp.add_argument_group("input formats (GT BASE_DT CAND_DT; see README: Input formats)")
     cfm.add_argument("--gt-format", choices=_FORMATS, help="format of GT (default: from the path)")
     cfm.add_argument(
@@ -112,7 +115,9 @@ def _parser() -> argparse.ArgumentParser:
     cfm.add_argument(
         "--dt-names", type=Path, metavar="FILE", help="the models' class names, to map class numbers by name"
     )
-    cmp.add_argument("--iou-type", choices=("bbox", "segm"), default="bbox")
+    cmp.add_argument(
+        "--iou-type", choices=("bbox", "segm"), default="bbox", help="bbox (default) or segm (masks)"
+    )
     cmp.add_argument(
         "--iou-threshold", type=float, default=0.5, metavar="T", help="operating point IoU (default 0.5)"
     )
@@ -181,8 +186,13 @@ def _parser() -> argparse.ArgumentParser:
     cl.add_argument("y_true", type=Path, help="true labels: .csv/.txt (one per line), .json list or .npy")
     cl.add_argument("y_pred", type=Path, help="predicted labels, same forms and length")
     cl.add_argument("--column", help="CSV column name to read (the file then has a header)")
-    cl.add_argument("--digits", type=int, default=2)
-    cl.add_argument("--format", choices=("table", "json", "csv", "markdown"), default="table")
+    cl.add_argument("--digits", type=int, default=2, help="decimals in the table (default 2)")
+    cl.add_argument(
+        "--format",
+        choices=("table", "json", "csv", "markdown"),
+        default="table",
+        help="table (scikit-learn's layout, default), json, csv or markdown",
+    )
     from .monitor.cli import add_parser as add_monitor_parser
 
     add_monitor_parser(sub)
@@ -348,7 +358,8 @@ def _add_evaluation_args(p: argparse.ArgumentParser) -> None:
         type=int,
         nargs="+",
         metavar="N",
-        help="detections per image and class (default: 1 10 100)",
+        help="COCO's max detections per image and class (default: 1 10 100); the operating "
+        "point counts every detection unless --point-max-dets",
     )
     p.add_argument(
         "--class-agnostic",
@@ -400,6 +411,12 @@ def _add_evaluation_args(p: argparse.ArgumentParser) -> None:
         help="also report the threshold with the best recall at precision >= P",
     )
     pt.add_argument("--confusion", action="store_true", help="add the confusion matrix")
+    pt.add_argument(
+        "--point-max-dets",
+        type=int,
+        metavar="N",
+        help="count at most N detections per image and class at the operating point (default: all)",
+    )
     fm = p.add_argument_group("input formats (see README: Input formats)")
     fm.add_argument("--gt-format", choices=_FORMATS, help="format of GT (default: from the path)")
     fm.add_argument("--dt-format", choices=_FORMATS, help="format of DT (default: from the path)")
@@ -416,6 +433,9 @@ def _classify(args: argparse.Namespace) -> int:
     from .errors import InputError
     from .io.labels import read_labels
     from .metrics import classification_report
+
+    if args.digits < 0:
+        raise DetrecallError(f"--digits must be >= 0, got {args.digits}")
 
     y_true = read_labels(args.y_true, args.column)
     y_pred = read_labels(args.y_pred, args.column)
@@ -484,6 +504,7 @@ def _run_evaluation(args: argparse.Namespace, confusion: bool) -> Any:
                     target_recall=args.target_recall,
                     target_precision=args.target_precision,
                     confusion=confusion,
+                    max_dets=args.point_max_dets,
                 ),
                 inputs=_inputs(args),
             )

@@ -265,3 +265,34 @@ def test_version_says_whether_the_compiled_paths_run():
         if not env and "DETRECALL_NO_NATIVE" in os.environ:
             continue
         assert out.returncode == 0 and words in out.stdout, out.stdout + out.stderr
+
+
+def test_every_option_has_help_text() -> None:
+    """Issue: three options had no help text."""
+    import argparse
+
+    from detrecall.cli import _parser
+
+    def walk(parser: argparse.ArgumentParser, where: str) -> list[str]:
+        missing = []
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    missing += walk(sub, f"{where} {name}")
+            elif action.option_strings and action.help in (None, "") and action.dest != "help":
+                missing.append(f"{where} {action.option_strings[0]}")
+        return missing
+
+    assert walk(_parser(), "detrecall") == []
+
+
+def test_point_max_dets_caps_the_operating_point(capsys) -> None:
+    from detrecall import evaluate
+    from detrecall.cli import main
+
+    argv = ["evaluate", str(FIXTURES / "gt.json"), str(FIXTURES / "dt_bbox.json"), "--format", "json"]
+    assert main([*argv, "--point-max-dets", "1"]) == 0
+    capped = json.loads(capsys.readouterr().out)["point"]["micro"]
+    want = evaluate(FIXTURES / "gt.json", FIXTURES / "dt_bbox.json", point_max_dets=1).point.micro
+    assert capped["precision"] == want.precision and capped["recall"] == want.recall
+    assert main(["classify", str(FIXTURES / "gt.json"), str(FIXTURES / "gt.json"), "--digits", "-3"]) == 2

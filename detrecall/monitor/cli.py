@@ -53,8 +53,13 @@ def add_parser(subparsers: Any) -> None:
             type=Path,
             help=f"GT DT (detection) or Y_TRUE Y_PRED (classification); {what}",
         )
-        p.add_argument("--task", choices=[t.value for t in Task], default=Task.DETECTION.value)
-        p.add_argument("--iou-type", choices=("bbox", "segm"), default="bbox")
+        p.add_argument(
+            "--task",
+            choices=[t.value for t in Task],
+            default=Task.DETECTION.value,
+            help="detection (default: GT DT files) or classification (Y_TRUE Y_PRED label files)",
+        )
+        p.add_argument("--iou-type", choices=("bbox", "segm"), default="bbox", help="bbox (default) or segm")
         p.add_argument("--proba", type=Path, help="classification: scores (.npy or .json; (n,) or (n, K))")
         p.add_argument("--column", help="classification: the CSV column of the labels")
         p.add_argument("--version", help="the model version evaluated (e.g. a release tag)")
@@ -103,7 +108,9 @@ def add_parser(subparsers: Any) -> None:
     common(hi)
     hi.add_argument("--metric", help="the metric to list (default: AP for detection, accuracy otherwise)")
     hi.add_argument("--class", dest="class_id", metavar="CLASS", help="the metric of one class")
-    hi.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    hi.add_argument(
+        "--format", choices=("table", "json", "csv"), default="table", help="table (default), json or csv"
+    )
     hi.add_argument(
         "--plot", type=Path, metavar="FILE", help="also draw the metric over time to FILE (.png, .svg)"
     )
