@@ -112,8 +112,17 @@ def map_at_r(
 ) -> float:
     """MAP@R (Musgrave et al. 2020): per query with R = num_relevant[q] relevant items in the
     gallery, the mean over the first R ranks of precision@i at each relevant rank i; averaged
-    over queries. Neighbour lists shorter than R count the missing ranks as not relevant."""
+    over queries. Neighbour lists shorter than R count the missing ranks as not relevant.
+    Without `num_relevant`, R is the number of relevant neighbours in each list: exact when each
+    list ranks the whole gallery (leave-one-out retrieval)."""
     rel = _relevance(query_labels, neighbor_labels, match_mask, distances, distance_threshold)
+    if num_relevant is None:
+        if not rel.any(axis=1).all():
+            q = int(np.flatnonzero(~rel.any(axis=1))[0])
+            raise DetrecallError(
+                f"query {q} has no relevant neighbour, so MAP@R is undefined: give num_relevant"
+            )
+        num_relevant = rel.sum(axis=1)
     r = np.asarray(num_relevant, np.int64)
     if r.shape != (rel.shape[0],) or (r < 1).any():
         raise DetrecallError("num_relevant must give each query's number of relevant items (>= 1)")

@@ -102,3 +102,17 @@ def test_against_brute_force(seed):
     )
     r = rng.integers(1, n_nb + 3, n_q)
     assert retrieval.map_at_r(q, nb, r) == pytest.approx(brute_map_at_r(q, nb, r.tolist()), abs=1e-12)
+
+
+def test_map_at_r_without_num_relevant_counts_the_relevant_neighbours() -> None:
+    """Issue: map_at_r(q, n) raised TypeError; R is then the relevant count of each full list."""
+    from detrecall import retrieval
+    from detrecall.errors import DetrecallError
+
+    q = np.array([0, 1])
+    n = np.array([[0, 1, 0, 0], [0, 1, 1, 0]])  # R = 3 and 2
+    # query 0: relevant at ranks 1, 3 of its first 3 -> (1/1 + 2/3) / 3; query 1: rank 2 of 2 -> (1/2) / 2
+    assert retrieval.map_at_r(q, n) == pytest.approx(((1 + 2 / 3) / 3 + 0.5 / 2) / 2, abs=1e-15)
+    assert retrieval.map_at_r(q, n) == retrieval.map_at_r(q, n, [3, 2])
+    with pytest.raises(DetrecallError, match="query 0 has no relevant neighbour"):
+        retrieval.map_at_r(np.array([5]), np.array([[0, 1]]))
