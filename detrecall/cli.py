@@ -317,6 +317,9 @@ def _add_drawing_args(p: argparse.ArgumentParser) -> None:
         "--plot-size", default="800x600", metavar="WxH", help="plot size in pixels (default 800x600)"
     )
     p.add_argument("--quiet", action="store_true", help="no progress indication on stderr")
+    p.add_argument(
+        "--verbose", action="store_true", help="print each stage with its counts and time on stderr"
+    )
 
 
 def _add_evaluation_args(p: argparse.ArgumentParser) -> None:
@@ -701,9 +704,23 @@ _COMMANDS = {
 }
 
 
+def _verbose(on: bool) -> None:
+    """--verbose: each stage with its counts and time on stderr (the `detrecall` logger)."""
+    import logging
+
+    logger = logging.getLogger("detrecall")
+    if on and not any(getattr(h, "_detrecall_cli", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("detrecall: %(message)s"))
+        handler._detrecall_cli = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; exit status 0 on success, 2 on bad input or usage (one line on stderr)."""
     args = _parser().parse_args(argv)
+    _verbose(getattr(args, "verbose", False))
     try:
         return _COMMANDS[args.command](args)
     except DetrecallError as e:

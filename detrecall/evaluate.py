@@ -8,7 +8,9 @@ operating point is computed on the same matches (`analysis.point`).
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -26,6 +28,8 @@ from .options import CocoParams, InputOptions, IouType, Keywords, PointOptions, 
 from .protocols import PROTOCOL_OPTIONS, BatchMatches, Protocol, resolve_protocol
 from .result import EvaluationResult
 from .types import Categories, Dataset, Detections, EvalParams
+
+log = logging.getLogger("detrecall")
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -230,12 +234,33 @@ def evaluate_with(gt: Any, dt: Any, config: Config) -> EvaluationResult:
     def reader(g: Any, d: Any, source: str | None = None) -> tuple[Dataset, Detections]:
         return read_inputs(g, d, config, source=source)
 
+    start = time.perf_counter()
     gt_set, dt_set, labels = config.protocol.read(gt, dt, reader)
+    log.info(
+        "read %s: %s ground truths on %s images, %s: %s detections in %.2f s",
+        gt_set.source,
+        f"{len(gt_set):,}",
+        f"{len(gt_set.images.ids):,}",
+        dt_set.source,
+        f"{len(dt_set):,}",
+        time.perf_counter() - start,
+    )
     check_image_ids(config.params, gt_set.images.ids)
+    start = time.perf_counter()
     batch = match_batch(gt_set, dt_set, config, labels)
+    log.info(
+        "matched %s kept detections, %s matches (%s) in %.2f s",
+        f"{len(batch.coco.det_row):,}",
+        f"{len(batch.coco.hit_det):,}",
+        config.protocol.name,
+        time.perf_counter() - start,
+    )
     names = class_names(gt_set.categories, batch.coco.class_ids, config.params.class_agnostic)
     image_ids = gt_set.images.ids if config.params.image_ids is None else config.params.image_ids
-    return finish(config, batch, names, image_ids)
+    start = time.perf_counter()
+    result = finish(config, batch, names, image_ids)
+    log.info("summarized %s classes in %.2f s", f"{len(names):,}", time.perf_counter() - start)
+    return result
 
 
 def bootstrap(

@@ -296,3 +296,14 @@ def test_point_max_dets_caps_the_operating_point(capsys) -> None:
     want = evaluate(FIXTURES / "gt.json", FIXTURES / "dt_bbox.json", point_max_dets=1).point.micro
     assert capped["precision"] == want.precision and capped["recall"] == want.recall
     assert main(["classify", str(FIXTURES / "gt.json"), str(FIXTURES / "gt.json"), "--digits", "-3"]) == 2
+
+
+def test_verbose_prints_each_stage_with_counts_and_time() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "detrecall.cli", "evaluate", str(FIXTURES / "gt.json"),
+         str(FIXTURES / "dt_bbox.json"), "--verbose"], capture_output=True, text=True,
+    )  # fmt: skip
+    assert out.returncode == 0
+    lines = out.stderr.splitlines()
+    assert any(line.startswith("detrecall: read ") and "232 detections in" in line for line in lines)
+    assert any(line.startswith("detrecall: matched 232 kept detections") for line in lines)
