@@ -98,6 +98,8 @@ def read_inputs(
     gt_format = inputs.gt_format
     if gt_format is None and isinstance(gt, (str, os.PathLike)):
         gt_format = detect_format(gt, "gt")
+    if kind is IouType.KEYPOINTS:
+        return _read_keypoints(gt, dt, source)
     if not isinstance(gt, Dataset):
         if source is not None:  # parsed already (LVIS): name the file in messages
             gt = coco.read_ground_truth(gt, name=source, **geometry)
@@ -122,6 +124,27 @@ def read_inputs(
     return gt, dt
 
 
+def _read_keypoints(gt: Any, dt: Any, source: str | None) -> tuple[Dataset, Detections]:
+    """Ground truth and results with their keypoints (COCO files or parsed JSON only)."""
+    from .io.keypoints import read_keypoint_ground_truth, read_keypoint_results
+
+    if isinstance(gt, Dataset) and gt.keypoints is None:
+        raise DetrecallError("iou_type='keypoints' needs the ground truth's keypoints (a COCO file or dict)")
+    if not isinstance(gt, Dataset):
+        data = gt
+        if isinstance(gt, (str, os.PathLike)):
+            from .io._records import read_json
+
+            data, source = read_json(gt)
+        gt_set = coco.read_ground_truth(data, name=source)
+        gt = read_keypoint_ground_truth(data, gt_set)
+    if not isinstance(dt, Detections):
+        dt = read_keypoint_results(dt, gt)
+    if dt.keypoints is None:
+        raise DetrecallError("iou_type='keypoints' needs keypoints in the detections")
+    return gt, dt
+
+
 def match_batch(gt: Dataset, dt: Detections, config: Config, labels: Any = None) -> BatchMatches:
     """One plan and one IoU pass, matched for the protocol and for the operating point."""
     protocol, params = config.protocol, config.params
@@ -129,7 +152,15 @@ def match_batch(gt: Dataset, dt: Detections, config: Config, labels: Any = None)
     gt, dt = prepared.gt, prepared.dt
     p = plan(gt, dt, params)
     floor = iou_floor(params.iou_thresholds, config.point.iou_threshold)
-    pairs = candidates(config.iou_type, p, gt, dt, floor, pixel_inclusive=protocol.pixel_inclusive)
+    pairs = candidates(
+        config.iou_type,
+        p,
+        gt,
+        dt,
+        floor,
+        pixel_inclusive=protocol.pixel_inclusive,
+        sigmas=params.kpt_oks_sigmas,
+    )
     coco, at_point = protocol.match(p, pairs, prepared, params, config.point)
     matrix = None
     if config.point.confusion:

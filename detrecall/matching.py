@@ -23,6 +23,7 @@ import numpy as np
 from ._arrays import run_starts
 from ._sort import argsort_stable, positions
 from .geometry.boxes import box_iou_pairs
+from .geometry.keypoints import oks_pairs
 from .geometry.masks import mask_iou_blocks
 from .options import IouType
 from .types import Dataset, Detections, EvalParams, Matches, Status
@@ -141,7 +142,13 @@ _PAIR_PIECE = 1 << 18
 
 
 def pair_ious(
-    iou_type: IouType | str, p: Plan, gt: Dataset, dt: Detections, *, pixel_inclusive: bool = False
+    iou_type: IouType | str,
+    p: Plan,
+    gt: Dataset,
+    dt: Detections,
+    *,
+    pixel_inclusive: bool = False,
+    sigmas: np.ndarray | None = None,
 ) -> np.ndarray:
     """IoU of every planned (detection, ground truth) pair, in plan order, by `iou_type`."""
     iou_type = IouType.of(iou_type)
@@ -154,12 +161,8 @@ def pair_ious(
                 dt.box[p.dt_rows[p.pair_dt[piece]]], gt.box[g], gt.iscrowd[g], pixel_inclusive=pixel_inclusive
             )
         return out
-    if iou_type.reads_shapes:
-        from .geometry.polygons import polygon_iou_pairs  # shapely: only when shapes are evaluated
-
-        assert gt.shapes is not None and dt.shapes is not None
-        g = p.gt_rows[p.pair_gt]
-        return polygon_iou_pairs(dt.shapes[p.dt_rows[p.pair_dt]], gt.shapes[g], gt.iscrowd[g])
+    if iou_type.reads_shapes or iou_type is IouType.KEYPOINTS:
+        return _pair_ious(iou_type, p, gt, dt, p.pair_dt, p.pair_gt, pixel_inclusive, sigmas)
     assert gt.masks is not None and dt.masks is not None
     return mask_iou_blocks(dt.masks, gt.masks, p.dt_rows, p.gt_rows, p.blocks, gt.iscrowd)
 
@@ -184,6 +187,7 @@ def candidates(
     *,
     pixel_inclusive: bool = False,
     piece: int = _PAIR_PIECE,
+    sigmas: np.ndarray | None = None,
 ) -> Candidates:
     """The pairs with IoU >= floor (> 0), computed piece by piece: memory grows with the pairs
     that overlap, not with detections x ground truths (one image of 100k ground truths and 10k
@@ -216,7 +220,7 @@ def candidates(
                 counts[d0 : d0 + nd] = 0
         for lo, hi in _runs(counts, piece):
             pair_dt, pair_gt = _pairs_of(p.dt_gt_start[lo:hi], counts[lo:hi], lo)
-            iou = _pair_ious(kind, p, gt, dt, pair_dt, pair_gt, pixel_inclusive)
+            iou = _pair_ious(kind, p, gt, dt, pair_dt, pair_gt, pixel_inclusive, sigmas)
             keep = iou >= floor
             parts.append((pair_dt[keep], pair_gt[keep], iou[keep]))
         for block in dense.tolist():
@@ -292,12 +296,17 @@ def _pair_ious(
     pair_dt: np.ndarray,
     pair_gt: np.ndarray,
     pixel_inclusive: bool,
+    sigmas: np.ndarray | None = None,
 ) -> np.ndarray:
-    """IoU of the given (plan detection, plan ground truth) pairs, boxes or shapes."""
+    """IoU of the given (plan detection, plan ground truth) pairs: boxes, shapes, or the OKS
+    of keypoints (`sigmas`: one per keypoint)."""
     g = p.gt_rows[pair_gt]
     d = p.dt_rows[pair_dt]
     if kind is IouType.BBOX:
         return box_iou_pairs(dt.box[d], gt.box[g], gt.iscrowd[g], pixel_inclusive=pixel_inclusive)
+    if kind is IouType.KEYPOINTS:
+        assert gt.keypoints is not None and dt.keypoints is not None and sigmas is not None
+        return oks_pairs(dt.keypoints[d], gt.keypoints[g], gt.area[g], gt.box[g], sigmas)
     from .geometry.polygons import polygon_iou_pairs  # shapely: only when shapes are evaluated
 
     assert gt.shapes is not None and dt.shapes is not None

@@ -42,6 +42,7 @@ class IouType(str, Enum):
     SEGM = "segm"  # masks (RLE)
     POLYGON = "polygon"  # polygon segmentations as exact shapes
     ROTATED = "rotated"  # rotated boxes, `rbox: [cx, cy, w, h, angle]`
+    KEYPOINTS = "keypoints"  # object keypoint similarity (OKS) of `keypoints: [x, y, v, ...]`
 
     @classmethod
     def of(cls, value: str | IouType) -> IouType:
@@ -74,6 +75,7 @@ class CocoParams:
     image_ids: Iterable[int] | None = None
     category_ids: Iterable[int] | None = None
     class_agnostic: bool = False  # pycocotools' useCats=0
+    kpt_oks_sigmas: Sequence[float] | None = None  # keypoints: per-keypoint sigmas (COCO's 17 default)
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,7 @@ class Keywords(TypedDict, total=False):
     image_ids: Iterable[int] | None
     category_ids: Iterable[int] | None
     class_agnostic: bool
+    kpt_oks_sigmas: Sequence[float] | None
     iou_threshold: float
     score_threshold: float
     beta: float

@@ -182,9 +182,19 @@ class CocoSummary(Summary):
         for d, v in zip(self.metrics, self.values):
             if d.name == name:
                 return v
-        if name in STATS_NAMES:  # the position in pycocotools' stats, whatever the params
+        if name in STATS_NAMES and len(self.values) == len(STATS_NAMES):  # by position in pycocotools' stats
             return self.values[STATS_NAMES.index(name)]
         raise KeyError(name)
+
+    def find(self, ap: bool, iou: float | None = None, area: str = "all") -> int | None:
+        """The position of the number that is AP (or AR) at `iou` (None: over all thresholds) in
+        `area`, at its largest max-dets cut; None when the summary has none."""
+        best: int | None = None
+        for i, d in enumerate(self.metrics):
+            if d.ap == ap and d.iou == iou and d.area == area and d.max_dets is not None:
+                if best is None or d.max_dets > (self.metrics[best].max_dets or 0):
+                    best = i
+        return best
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -221,8 +231,9 @@ class CocoSummary(Summary):
         return self.metrics[0].name, self.values[0]
 
     def csv_overall(self) -> tuple[Any, ...]:
-        by_position = self.values  # AP, AP50, AP75 and AR at the summary's largest cut
-        return (by_position[0], by_position[1], by_position[2], by_position[8])
+        """AP, AP50, AP75 and AR at the summary's largest cut."""
+        found = (self.find(True), self.find(True, 0.5), self.find(True, 0.75), self.find(False))
+        return tuple(math.nan if i is None else self.values[i] for i in found)
 
 
 @dataclass(frozen=True)

@@ -91,6 +91,7 @@ class Dataset:
     source: str = "<ground truth>"
     shapes: np.ndarray | None = None  # (N,) object: shapely geometries
     ignore: np.ndarray = None  # type: ignore[assignment]  # (N,) bool; None -> all False
+    keypoints: np.ndarray | None = None  # (N, K, 3) float64 x, y, visibility (iou_type "keypoints")
 
     def __post_init__(self) -> None:
         if self.ignore is None:
@@ -104,6 +105,7 @@ class Dataset:
             self.ann_id,
             self.shapes,
             self.ignore,
+            self.keypoints,
         )
 
     def __len__(self) -> int:
@@ -128,10 +130,18 @@ class Detections:
     # the first 300 per image by score, ties in file order); None: the rows' own order
     file_index: np.ndarray | None = None
     shapes: np.ndarray | None = None  # (D,) object: shapely geometries
+    keypoints: np.ndarray | None = None  # (D, K, 3) float64 x, y, v (iou_type "keypoints")
 
     def __post_init__(self) -> None:
         _freeze(
-            self.image_id, self.category_id, self.box, self.area, self.score, self.file_index, self.shapes
+            self.image_id,
+            self.category_id,
+            self.box,
+            self.area,
+            self.score,
+            self.file_index,
+            self.shapes,
+            self.keypoints,
         )
 
     def __len__(self) -> int:
@@ -150,6 +160,7 @@ class EvalParams:
     class_agnostic: bool = False
     image_ids: np.ndarray | None = None  # restrict to these images (sorted), None = all GT images
     category_ids: np.ndarray | None = None  # restrict to these categories, None = all GT categories
+    kpt_oks_sigmas: np.ndarray | None = None  # (K,) per-keypoint sigmas: set when OKS is evaluated
 
     def __post_init__(self) -> None:
         _freeze(
@@ -158,6 +169,7 @@ class EvalParams:
             self.area_ranges,
             self.image_ids,
             self.category_ids,
+            self.kpt_oks_sigmas,
         )
 
 

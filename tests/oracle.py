@@ -170,7 +170,5 @@ def conformance_cases(*, voc: bool) -> list[Any]:
             if name.startswith("_") or not isinstance(case, dict) or (case.get("protocol") == "voc") != voc:
                 continue
             marks = []
-            if case.get("iou_type") == "keypoints":
-                marks.append(pytest.mark.skip(reason="keypoints (OKS) evaluation is not built yet"))
             out.append(pytest.param(exp.parent, name, case, id=f"{exp.parent.name}/{name}", marks=marks))
     return out

@@ -238,9 +238,13 @@ class Tape:
         return max(widths + [len(self.point_tp.count), len(self.point_fp.count), 1])
 
 
-# positions in CocoSummary.metrics (pycocotools' stats order) of the numbers resampled:
-# AP, AP50, AP75 and AR at the summary's largest cut
-SUMMARY_ROWS = (0, 1, 2, 8)
+def summary_rows(summary: CocoSummary) -> tuple[int, int, int, int]:
+    """Positions in the summary of the numbers resampled: AP, AP50, AP75 and AR at the
+    summary's largest cut (pycocotools' stats 0, 1, 2, 8 for boxes and masks)."""
+    found = (summary.find(True), summary.find(True, 0.5), summary.find(True, 0.75), summary.find(False))
+    if any(i is None for i in found):
+        raise DetrecallError("intervals need AP, AP50, AP75 and AR among the summary's numbers")
+    return found  # type: ignore[return-value]
 
 
 def _cut(d: MetricDef, p: EvalParams) -> tuple[int, int] | None:
@@ -266,7 +270,7 @@ def tape_of(result: EvaluationResult) -> Tape:
         raise DetrecallError("the bootstrap needs at least one evaluated image")
     m: Matches = result.matches
     p: EvalParams = result.params
-    ap, ap50, ap75, _ = (summary.metrics[i] for i in SUMMARY_ROWS)
+    ap, ap50, ap75, _ = (summary.metrics[i] for i in summary_rows(summary))
     ap_cut, overall = _cut(ap, p), _cut(ap50, p)  # AP50, AP75 and AR share one cut
     class_cut = (p.area_labels.index("all") if "all" in p.area_labels else 0, p.max_dets[-1])
     cuts = {cut for cut in (overall, ap_cut, class_cut) if cut is not None}
@@ -342,7 +346,7 @@ def estimates(result: EvaluationResult, tape: Tape) -> tuple[np.ndarray, np.ndar
     overall, per_class = replicate(tape, np.ones((1, len(tape.image_ids)), np.int64))
     c, p = result.protocol_summary, result.point
     assert isinstance(c, CocoSummary)
-    own = np.array([*(c.values[i] for i in SUMMARY_ROWS), p.micro.precision, p.micro.recall, p.micro.f1])
+    own = np.array([*(c.values[i] for i in summary_rows(c)), p.micro.precision, p.micro.recall, p.micro.f1])
     own_class = np.column_stack(
         [
             np.array([[k.AP, k.AP50, k.AP75, k.AR100] for k in result.per_class]).reshape(-1, 4),

@@ -189,7 +189,15 @@ def confusion_pass(
     sub_gt, sub_dt = take(gt, free_rows), take(dt, fp_rows)
     agnostic = plan(sub_gt, sub_dt, replace(params, class_agnostic=True))
     floor = iou_floor(options.iou_threshold)
-    pairs = candidates(iou_type, agnostic, sub_gt, sub_dt, floor, pixel_inclusive=pixel_inclusive)
+    pairs = candidates(
+        iou_type,
+        agnostic,
+        sub_gt,
+        sub_dt,
+        floor,
+        pixel_inclusive=pixel_inclusive,
+        sigmas=params.kpt_oks_sigmas,
+    )
     d_rows, g_rows = agnostic.dt_rows[pairs.pair_dt], agnostic.gt_rows[pairs.pair_gt]
     other = np.flatnonzero(sub_dt.category_id[d_rows] != sub_gt.category_id[g_rows])
     cross = match(

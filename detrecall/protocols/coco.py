@@ -10,6 +10,7 @@ import numpy as np
 from .._arrays import mean_of_defined, mean_where, nan_if_undefined
 from ..aggregate import accumulate
 from ..errors import DetrecallError
+from ..geometry.keypoints import COCO_SIGMAS
 from ..matching import EVERYWHERE, Candidates, Plan, match, score_order
 from ..options import CocoParams, IouType, PointOptions
 from ..result import ClassMetrics, CocoSummary, MetricDef
@@ -36,8 +37,10 @@ def make_params(
     category_ids: Iterable[int] | None = None,
     class_agnostic: bool = False,
     recall_thresholds: Iterable[float] | None = None,
+    kpt_oks_sigmas: Iterable[float] | None = None,
 ) -> EvalParams:
-    """COCO parameters, pycocotools' defaults for whatever is not given; checked."""
+    """COCO parameters, pycocotools' defaults for whatever is not given; checked. With
+    `kpt_oks_sigmas` (keypoints), the sigmas must be positive, one per keypoint."""
     iou = COCO_IOU_THRESHOLDS if iou_thresholds is None else np.asarray(list(iou_thresholds), float)
     if iou.ndim != 1 or len(iou) == 0 or not np.all((iou > 0) & (iou <= 1)):
         raise DetrecallError(f"iou_thresholds must be values in (0, 1], got {iou.tolist()}")
@@ -57,7 +60,15 @@ def make_params(
     def ids(values: Iterable[int] | None) -> np.ndarray | None:
         return None if values is None else np.unique(np.asarray(list(values), np.int64))
 
+    sigmas = None
+    if kpt_oks_sigmas is not None:
+        sigmas = np.asarray(list(kpt_oks_sigmas), np.float64)
+        if sigmas.ndim != 1 or len(sigmas) == 0 or not np.all(np.isfinite(sigmas) & (sigmas > 0)):
+            raise DetrecallError(
+                f"kpt_oks_sigmas must be positive numbers, one per keypoint; got {sigmas.tolist()}"
+            )
     return EvalParams(
+        kpt_oks_sigmas=sigmas,
         iou_thresholds=iou,
         recall_thresholds=rec,
         area_ranges=bounds,
@@ -69,8 +80,30 @@ def make_params(
     )
 
 
-def coco_params(params: CocoParams) -> EvalParams:
-    """make_params from an option group."""
+KEYPOINT_AREA_RANGES: dict[str, tuple[float, float]] = {
+    "all": (0.0, 1e5**2),
+    "medium": (32.0**2, 96.0**2),
+    "large": (96.0**2, 1e5**2),
+}
+KEYPOINT_MAX_DETS = (20,)
+
+
+def coco_params(params: CocoParams, iou_type: IouType = IouType.BBOX) -> EvalParams:
+    """make_params from an option group; keypoints take pycocotools' keypoint defaults (20
+    detections, areas all/medium/large, COCO's 17 sigmas)."""
+    if iou_type is IouType.KEYPOINTS:
+        return make_params(
+            iou_thresholds=params.iou_thresholds,
+            max_dets=KEYPOINT_MAX_DETS if params.max_dets is None else params.max_dets,
+            area_ranges=KEYPOINT_AREA_RANGES if params.area_ranges is None else params.area_ranges,
+            image_ids=params.image_ids,
+            category_ids=params.category_ids,
+            class_agnostic=params.class_agnostic,
+            recall_thresholds=params.recall_thresholds,
+            kpt_oks_sigmas=COCO_SIGMAS if params.kpt_oks_sigmas is None else params.kpt_oks_sigmas,
+        )
+    if params.kpt_oks_sigmas is not None:
+        raise DetrecallError("kpt_oks_sigmas goes with iou_type='keypoints'")
     return make_params(
         iou_thresholds=params.iou_thresholds,
         max_dets=params.max_dets,
@@ -100,6 +133,21 @@ _COCO_ROWS: tuple[tuple[str, bool, float | None, str, str], ...] = (
 )
 
 
+# pycocotools' summarizeKps(): every number at maxDets=20, hard-coded
+_KEYPOINT_ROWS: tuple[tuple[str, bool, float | None, str], ...] = (
+    ("AP", True, None, "all"),
+    ("AP50", True, 0.5, "all"),
+    ("AP75", True, 0.75, "all"),
+    ("APm", True, None, "medium"),
+    ("APl", True, None, "large"),
+    ("AR", False, None, "all"),
+    ("AR50", False, 0.5, "all"),
+    ("AR75", False, 0.75, "all"),
+    ("ARm", False, None, "medium"),
+    ("ARl", False, None, "large"),
+)
+
+
 def coco_metrics(params: EvalParams) -> tuple[MetricDef, ...]:
     """COCO's 12 summary numbers for `params`, as pycocotools' summarize() defines them: the
     first AP at maxDets=100 whatever max_dets says, the others at max_dets[2] (the last when
@@ -108,6 +156,8 @@ def coco_metrics(params: EvalParams) -> tuple[MetricDef, ...]:
     md = params.max_dets
     big = md[2] if len(md) > 2 else md[-1]
     span = (float(params.iou_thresholds[0]), float(params.iou_thresholds[-1]))
+    if params.kpt_oks_sigmas is not None:  # keypoints: pycocotools' 10 numbers
+        return tuple(MetricDef(name, ap, iou, area, 20, span) for name, ap, iou, area in _KEYPOINT_ROWS)
     out = []
     for base, ap, iou, area, which in _COCO_ROWS:
         cut: int | None = {"100": 100, "big": big, "0": md[0], "1": md[1] if len(md) > 1 else None}[which]
@@ -213,7 +263,16 @@ class Coco(Protocol):
     name = "coco"
 
     def make_params(self, params: CocoParams, iou_type: IouType) -> EvalParams:
-        return coco_params(params)
+        return coco_params(params, iou_type)
+
+    def prepare(self, gt: Dataset, dt: Detections, params: EvalParams, labels: object) -> Prepared:
+        sigmas = params.kpt_oks_sigmas
+        if sigmas is not None and gt.keypoints is not None and gt.keypoints.shape[1] != len(sigmas):
+            raise DetrecallError(
+                f"kpt_oks_sigmas has {len(sigmas)} values, one per keypoint, but the keypoints "
+                f"have {gt.keypoints.shape[1]}"
+            )
+        return Prepared(gt, dt)
 
     def match(
         self, p: Plan, iou: Candidates, prepared: Prepared, params: EvalParams, point: PointOptions

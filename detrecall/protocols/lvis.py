@@ -173,6 +173,8 @@ class Lvis(Coco):
     streaming = False
 
     def make_params(self, params: CocoParams, iou_type: IouType) -> EvalParams:
+        if iou_type is IouType.KEYPOINTS:
+            raise DetrecallError("protocol='lvis' evaluates boxes, masks or shapes, not keypoints")
         if params.area_ranges is not None or params.class_agnostic:
             raise DetrecallError("protocol='lvis' has fixed area ranges and evaluates per class")
         max_dets = (LVIS_MAX_DETS,) if params.max_dets is None else tuple(params.max_dets)

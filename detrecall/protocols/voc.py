@@ -80,6 +80,8 @@ class Voc(Protocol):
         return self._pixel_inclusive
 
     def make_params(self, params: CocoParams, iou_type: IouType) -> EvalParams:
+        if iou_type is IouType.KEYPOINTS:
+            raise DetrecallError("protocol='voc' evaluates boxes, masks or shapes, not keypoints")
         if self._pixel_inclusive and iou_type is not IouType.BBOX:
             raise DetrecallError("pixel_inclusive applies to boxes only (iou_type='bbox')")
         if params.area_ranges is not None:
