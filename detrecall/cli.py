@@ -338,10 +338,10 @@ def _add_evaluation_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--iou-type",
-        choices=("bbox", "segm", "polygon", "rotated"),
+        choices=("bbox", "segm", "polygon", "rotated", "keypoints"),
         default="bbox",
         help="bbox: boxes; segm: masks; polygon: polygon segmentations as exact shapes; "
-        "rotated: 'rbox': [cx, cy, w, h, angle] (default: bbox)",
+        "rotated: 'rbox': [cx, cy, w, h, angle]; keypoints: OKS of 'keypoints' (default: bbox)",
     )
     p.add_argument(
         "--angle-unit",
