@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -142,8 +143,21 @@ def run(args: argparse.Namespace) -> int:
             access_log=args.log_level == "debug",
         )
     )
-    server.run()
+    for sig in (signal.SIGTERM, signal.SIGINT):  # uvicorn re-raises the signal once it has shut down
+        signal.signal(sig, _stopped)
+    try:
+        server.run()
+    except _Stopped:
+        pass
     return 0
+
+
+class _Stopped(Exception):
+    """The server shut down on SIGTERM / SIGINT, cleanly."""
+
+
+def _stopped(signum: int, frame: Any) -> None:
+    raise _Stopped
 
 
 def main(argv: Sequence[str] | None = None) -> int:
