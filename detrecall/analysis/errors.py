@@ -42,6 +42,8 @@ from typing import Any
 
 import numpy as np
 
+from .._sort import argsort_stable
+from ..aggregate import by_class_then_score, by_score, min_tp_for_recall, suffix_max_at
 from ..errors import DetrecallError
 from ..result import EvaluationResult
 from ..tables import Kind, Table, json_number
@@ -202,42 +204,24 @@ def class_ap(cls: np.ndarray, is_tp: np.ndarray, npos: np.ndarray) -> tuple[np.n
     """tidecv's AP per class ((K,) fractions) of points already in rank order within each class
     (`cls` nondecreasing), and which classes count in the mean (with points or positives).
 
-    Per class: precision and recall after each point, precision made monotone from the right,
-    taken at the first point whose recall reaches i / 100, summed in order, / 101; 0 without
-    positives."""
+    Per class: precision after each point, made monotone from the right, taken at the first
+    point whose recall reaches i / 100 (its TP count reaching `min_tp_for_recall`), summed in
+    order, / 101; 0 without positives. No sort: one searchsorted and one reduceat."""
     n_k = len(npos)
-    n = len(cls)
-    counted = np.bincount(cls, minlength=n_k)[:n_k] if n else np.zeros(n_k, np.int64)
+    counted = np.bincount(cls, minlength=n_k)[:n_k] if len(cls) else np.zeros(n_k, np.int64)
     included = (counted > 0) | (npos > 0)
-    ap = np.zeros(n_k)
-    if not n:
-        return ap, included
     start = np.searchsorted(cls, np.arange(n_k))
-    tp_cum = np.cumsum(is_tp)
-    base = np.r_[0, tp_cum][start[cls]]
-    tp = (tp_cum - base).astype(np.float64)
-    seen = (np.arange(n) - start[cls] + 1).astype(np.float64)
-    precision = tp / seen
-    pos = npos[cls].astype(np.float64)
-    recall = np.divide(tp, pos, out=np.zeros(n), where=pos > 0)
-    # monotone from the right within each class, exactly: ranks of the values, offset per class
-    values, rank = np.unique(precision, return_inverse=True)
-    key = rank.astype(np.int64) + (n_k - 1 - cls.astype(np.int64)) * len(values)
-    envelope = np.maximum.accumulate(key[::-1])[::-1] - (n_k - 1 - cls.astype(np.int64)) * len(values)
-    smooth = values[envelope]
-    # point j serves the recall points in (recall[j-1], recall[j]] (the first of its class: all <=)
-    hi = np.searchsorted(RECALL_POINTS, recall, side="right")
-    first = np.zeros(n, bool)
-    first[start[counted > 0]] = True
-    lo = np.where(first, 0, np.searchsorted(RECALL_POINTS, np.r_[0.0, recall[:-1]], side="right"))
-    width = np.where(pos > 0, hi - lo, 0).clip(0)
-    serving = np.flatnonzero(width)
-    grid = np.zeros((n_k, len(RECALL_POINTS)))
-    reps = width[serving]
-    at = np.repeat(lo[serving], reps) + (np.arange(int(reps.sum())) - np.repeat(np.cumsum(reps) - reps, reps))
-    grid[np.repeat(cls[serving], reps), at] = np.repeat(smooth[serving], reps)
-    ap = np.cumsum(grid, axis=1)[:, -1] / len(RECALL_POINTS)  # summed in order, as tidecv's sum()
-    return np.where(npos > 0, ap, 0.0), included
+    end = start + counted
+    tp_cum = np.cumsum(is_tp, dtype=np.int64)
+    before = np.r_[0, tp_cum][start]  # true positives of the classes before
+    seen = np.arange(1, len(cls) + 1) - start[cls]
+    precision = (tp_cum - before[cls]) / seen
+    need = min_tp_for_recall(RECALL_POINTS, np.maximum(npos, 1))  # (K, R)
+    at = np.maximum(np.searchsorted(tp_cum, before[:, None] + need, side="left"), start[:, None])
+    inside = (at < end[:, None]) & (npos[:, None] > 0)
+    sampled = suffix_max_at(precision, end, at, inside)
+    ap = np.cumsum(sampled, axis=1)[:, -1] / len(RECALL_POINTS)  # summed in order, as tidecv's sum()
+    return ap, included
 
 
 def _gather(values: np.ndarray, index: np.ndarray) -> np.ndarray:
@@ -354,16 +338,23 @@ def tide(
     s_fixed = np.zeros(len(scored), bool)
     s_fixed[s_err >= 0] = fixed[s_err[s_err >= 0]]
 
+    # rank orders before the class pass: (score desc, row) for the original AP; (score desc,
+    # error-derived first, row) for the fixed ones, as tidecv pushes errors before the rest
+    by_row = argsort_stable(s_row)
+    base_first = by_row[by_score(s_score[by_row])]
+    errors_first = by_row[np.argsort(s_tp[by_row], kind="stable")]
+    fix_first = errors_first[by_score(s_score[errors_first])]
+
     def ap_of(
-        cls: np.ndarray, is_tp: np.ndarray, keep: np.ndarray, positives: np.ndarray, errors_first: bool
+        cls: np.ndarray, is_tp: np.ndarray, keep: np.ndarray, positives: np.ndarray, first: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        c, t = cls[keep], is_tp[keep]
-        keys = (s_row[keep], *((~(s_err[keep] >= 0),) if errors_first else ()), -s_score[keep], c)
-        order = np.lexsort(keys)
+        kept = first[keep[first]]
+        c, t = cls[kept], is_tp[kept]
+        order = by_class_then_score(c, s_score[kept], np.arange(len(kept)))
         return class_ap(c[order], t[order], positives)
 
     everything = np.ones(len(scored), bool)
-    base_ap, base_in = ap_of(s_cls, s_tp, everything, npos, errors_first=False)
+    base_ap, base_in = ap_of(s_cls, s_tp, everything, npos, base_first)
     base = _mean(base_ap, base_in)
     per_kind: list[tuple[float, np.ndarray]] = []
     for k in KINDS:
@@ -380,13 +371,12 @@ def tide(
                 cls[moved] = m.gt_class[target[s_err[moved]]]
         else:
             keep = ~is_k
-        ap, inc = ap_of(cls, is_tp, keep, positives, errors_first=True)
+        ap, inc = ap_of(cls, is_tp, keep, positives, fix_first)
         per_kind.append((_gain(_mean(ap, inc), base), np.maximum(ap - base_ap, 0.0)))
-    # every false positive below every true positive; every false negative dropped
-    fp_order = np.lexsort((~s_tp, s_cls))
-    fp_ap, fp_in = class_ap(s_cls[fp_order], s_tp[fp_order], npos)
+    # every false positive below every true positive (scored 1 and 0); every false negative dropped
+    fp_ap, fp_in = ap_of(s_cls, s_tp, everything, npos, np.argsort(~s_tp, kind="stable"))
     fn_positives = npos - np.bincount(m.gt_class[false_negative], minlength=n_k)[:n_k]
-    fn_ap, fn_in = ap_of(s_cls, s_tp, everything, fn_positives, errors_first=True)
+    fn_ap, fn_in = ap_of(s_cls, s_tp, everything, fn_positives, fix_first)
 
     # -- counts ----------------------------------------------------------------------------
     per_class_counts = np.zeros((n_k, N_KINDS), np.int64)
