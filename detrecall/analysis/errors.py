@@ -43,12 +43,13 @@ from typing import Any
 import numpy as np
 
 from .._sort import argsort_stable
-from ..aggregate import by_class_then_score, by_score, min_tp_for_recall, suffix_max_at
+from ..aggregate import by_class_then_score, by_score
 from ..errors import DetrecallError
 from ..result import EvaluationResult
 from ..tables import Kind, Table, json_number
 from ..types import Dataset, Detections, Status
 from ._pairs import best_per_det, image_pairs, outcome
+from ._ranked import sampled_precision
 
 
 class ErrorKind(IntEnum):
@@ -205,23 +206,12 @@ def class_ap(cls: np.ndarray, is_tp: np.ndarray, npos: np.ndarray) -> tuple[np.n
     (`cls` nondecreasing), and which classes count in the mean (with points or positives).
 
     Per class: precision after each point, made monotone from the right, taken at the first
-    point whose recall reaches i / 100 (its TP count reaching `min_tp_for_recall`), summed in
-    order, / 101; 0 without positives. No sort: one searchsorted and one reduceat."""
+    point whose recall reaches i / 100, summed in order, / 101; 0 without positives."""
     n_k = len(npos)
     counted = np.bincount(cls, minlength=n_k)[:n_k] if len(cls) else np.zeros(n_k, np.int64)
-    included = (counted > 0) | (npos > 0)
-    start = np.searchsorted(cls, np.arange(n_k))
-    end = start + counted
-    tp_cum = np.cumsum(is_tp, dtype=np.int64)
-    before = np.r_[0, tp_cum][start]  # true positives of the classes before
-    seen = np.arange(1, len(cls) + 1) - start[cls]
-    precision = (tp_cum - before[cls]) / seen
-    need = min_tp_for_recall(RECALL_POINTS, np.maximum(npos, 1))  # (K, R)
-    at = np.maximum(np.searchsorted(tp_cum, before[:, None] + need, side="left"), start[:, None])
-    inside = (at < end[:, None]) & (npos[:, None] > 0)
-    sampled = suffix_max_at(precision, end, at, inside)
+    sampled = sampled_precision(cls, is_tp, npos, RECALL_POINTS)
     ap = np.cumsum(sampled, axis=1)[:, -1] / len(RECALL_POINTS)  # summed in order, as tidecv's sum()
-    return ap, included
+    return ap, (counted > 0) | (npos > 0)
 
 
 def _gather(values: np.ndarray, index: np.ndarray) -> np.ndarray:
