@@ -184,8 +184,15 @@ def _parser() -> argparse.ArgumentParser:
         "plain label predictions (one label per sample).",
     )
     cl.add_argument("y_true", type=Path, help="true labels: .csv/.txt (one per line), .json list or .npy")
-    cl.add_argument("y_pred", type=Path, help="predicted labels, same forms and length")
-    cl.add_argument("--column", help="CSV column name to read (the file then has a header)")
+    cl.add_argument(
+        "y_pred",
+        type=Path,
+        nargs="?",
+        help="predicted labels, same forms and length (default: the --pred-column of Y_TRUE's CSV)",
+    )
+    cl.add_argument("--column", help="CSV column name to read in both files (the files then have a header)")
+    cl.add_argument("--true-column", help="CSV column of the true labels (e.g. label)")
+    cl.add_argument("--pred-column", help="CSV column of the predicted labels (e.g. pred)")
     cl.add_argument("--digits", type=int, default=2, help="decimals in the table (default 2)")
     cl.add_argument(
         "--format",
@@ -440,11 +447,20 @@ def _classify(args: argparse.Namespace) -> int:
     if args.digits < 0:
         raise DetrecallError(f"--digits must be >= 0, got {args.digits}")
 
-    y_true = read_labels(args.y_true, args.column)
-    y_pred = read_labels(args.y_pred, args.column)
+    if args.column is not None and (args.true_column or args.pred_column):
+        raise DetrecallError(
+            "--column names the column of both files: give it, or --true-column / --pred-column"
+        )
+    pred_path = args.y_true if args.y_pred is None else args.y_pred
+    if args.y_pred is None and not (args.true_column and args.pred_column):
+        raise DetrecallError(
+            "one labels file holds both only with --true-column and --pred-column (e.g. label, pred)"
+        )
+    y_true = read_labels(args.y_true, args.true_column or args.column)
+    y_pred = read_labels(pred_path, args.pred_column or args.column)
     if len(y_true) != len(y_pred):
         raise InputError(
-            f"{len(y_true)} true labels but {len(y_pred)} predicted ({args.y_pred})", source=str(args.y_true)
+            f"{len(y_true)} true labels but {len(y_pred)} predicted ({pred_path})", source=str(args.y_true)
         )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

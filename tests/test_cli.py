@@ -307,3 +307,26 @@ def test_verbose_prints_each_stage_with_counts_and_time() -> None:
     lines = out.stderr.splitlines()
     assert any(line.startswith("detrecall: read ") and "232 detections in" in line for line in lines)
     assert any(line.startswith("detrecall: matched 232 kept detections") for line in lines)
+
+
+def test_classify_refuses_an_ambiguous_csv_and_reads_one_file_with_both_columns(tmp_path, capsys) -> None:
+    """Issue: a CSV with a header and several columns read its first column, header included."""
+    from detrecall.cli import main
+
+    both = tmp_path / "labels.csv"
+    lines = [f"{i},{'cat' if i % 3 else 'dog'},{'cat' if i % 2 else 'dog'}\n" for i in range(200)]
+    both.write_text("id,label,pred\n" + "".join(lines))
+    assert main(["classify", str(both), str(both)]) == 2
+    err = capsys.readouterr().err
+    assert "has 3 columns (id, label, pred): name the one to read" in err
+    assert (
+        main(["classify", str(both), "--true-column", "label", "--pred-column", "pred", "--format", "json"])
+        == 0
+    )
+    report = json.loads(capsys.readouterr().out)["report"]
+    assert report["macro avg"]["support"] == 200
+    from sklearn.metrics import accuracy_score
+
+    rows = [line.split(",") for line in both.read_text().splitlines()[1:]]
+    assert report["accuracy"] == accuracy_score([r[1] for r in rows], [r[2] for r in rows])
+    assert main(["classify", str(both), "--true-column", "label"]) == 2
