@@ -16,7 +16,7 @@ from numpy.testing import assert_allclose
 from detrecall import DetrecallError, evaluate, read_detections, read_ground_truth
 from detrecall.analysis.errors import KINDS, ErrorKind, class_ap, tide
 from detrecall.types import Dataset, Detections
-from tests.oracle import random_coco
+from tests.oracle import CONFORMANCE, random_coco
 
 TIDE_NAMES = ("Cls", "Loc", "Both", "Dupe", "Bkg", "Miss")  # tidecv's short names, ErrorKind's order
 
@@ -277,3 +277,22 @@ def test_class_ap_by_hand() -> None:
     ap, included = class_ap(np.array([0, 0, 0, 2]), np.array([True, False, True, False]), np.array([2, 3, 0]))
     assert_allclose(ap, [(51 + 50 * (2 / 3)) / 101, 0.0, 0.0], rtol=1e-14)
     assert included.tolist() == [True, True, True]
+
+
+def test_conformance_case_equals_tidecv() -> None:
+    """pycocotools' own 100-image val2014 example with its fake detections, crowds removed."""
+    folder = CONFORMANCE / "cocoapi"
+    if not folder.is_dir():
+        pytest.skip(f"conformance data not found at {CONFORMANCE}")
+    gt = json.loads((folder / "annotations" / "instances_val2014_100.json").read_text())
+    gt["annotations"] = [a for a in gt["annotations"] if not a.get("iscrowd")]
+    dt = json.loads((folder / "results" / "instances_val2014_fakebbox100_results.json").read_text())
+    g = read_ground_truth(gt)
+    d = read_detections(dt, g)
+    e = tide(g, d, evaluate(g, d))
+    ap, main, special, counts = tidecv_reference(g, d)
+    mine = [100 * e.AP, *(100 * v for v in e.dAP), 100 * e.fp_dAP, 100 * e.fn_dAP]
+    assert_allclose(
+        mine, [ap, *(main[n] for n in TIDE_NAMES), special["FalsePos"], special["FalseNeg"]], atol=1e-9
+    )
+    assert dict(zip(TIDE_NAMES, e.counts)) == counts
