@@ -168,8 +168,9 @@ def _positions(
 
 def _tables(ev: COCOeval, p: Params, img_ids: list[Any], cat_ids: list[Any], masks: bool) -> _Tables:
     img_pos = {v: i for i, v in enumerate(img_ids)}
-    # class-agnostic: pycocotools concatenates each image's annotations in p.catIds order
-    cat_pos = {v: i for i, v in reversed(list(enumerate(p.catIds if not p.useCats else cat_ids)))}
+    # class-agnostic: pycocotools concatenates each image's annotations in p.catIds order (a
+    # repeated id would repeat its annotations there; here they count once)
+    cat_pos = {v: i for i, v in enumerate(dict.fromkeys(p.catIds if not p.useCats else cat_ids))}
     tables: list[Any] = []
     for coco, side in ((ev.cocoGt, "ground truth"), (ev.cocoDt, "results")):
         anns = _selected_anns(coco, p)

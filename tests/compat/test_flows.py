@@ -124,6 +124,7 @@ def _params(**values: Any) -> Any:
         {"areaRng": [], "areaRngLbl": []},
         {"useCats": 0},
         {"useCats": False, "catIds": []},
+        {"useCats": 0, "catIds": "reversed"},  # concatenated in this order by pycocotools
         {"imgIds": "half"},
         {"catIds": "first"},
         {"imgIds": [123456789]},  # an image without annotations
@@ -141,6 +142,8 @@ def test_params_edited_after_construction(edit: dict[str, Any], iou_type: str) -
                 v = p.imgIds[::2]
             elif isinstance(v, str) and v == "first":
                 v = p.catIds[:1]
+            elif isinstance(v, str) and v == "reversed":
+                v = p.catIds[::-1]
             setattr(p, k, copy.deepcopy(v))
 
     assert_same_run(gt, dt, iou_type, setup)
