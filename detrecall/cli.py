@@ -421,6 +421,24 @@ def _add_evaluation_args(p: argparse.ArgumentParser) -> None:
         help="also report the threshold with the best recall at precision >= P",
     )
     pt.add_argument("--confusion", action="store_true", help="add the confusion matrix")
+    an = p.add_argument_group("where the missing AP went")
+    an.add_argument(
+        "--errors",
+        action="store_true",
+        help="TIDE error analysis: the AP each error type costs (cls, loc, both, dupe, bkg, miss)",
+    )
+    an.add_argument(
+        "--per-image",
+        type=Path,
+        metavar="FILE.csv",
+        help="write per-image TP, FP, FN, precision, recall, F1 and AP50 to FILE.csv",
+    )
+    an.add_argument(
+        "--slices",
+        type=Path,
+        metavar="FILE",
+        help="evaluate subsets of images too: JSON {name: [image ids]} or CSV image,slice",
+    )
     pt.add_argument(
         "--point-max-dets",
         type=int,
@@ -495,6 +513,14 @@ def _status(args: argparse.Namespace, message: str) -> Iterator[None]:
         yield
 
 
+def _slices(args: argparse.Namespace) -> dict[str, list[int]] | None:
+    if args.slices is None:
+        return None
+    from .analysis.slices import read_slices
+
+    return read_slices(args.slices)
+
+
 def _run_evaluation(args: argparse.Namespace, confusion: bool) -> Any:
     """evaluate() with the command's options; its warnings printed once each on stderr."""
     from .evaluate import evaluate
@@ -526,6 +552,9 @@ def _run_evaluation(args: argparse.Namespace, confusion: bool) -> Any:
                     max_dets=args.point_max_dets,
                 ),
                 inputs=_inputs(args),
+                errors=args.errors,
+                per_image=args.per_image is not None,
+                slices=_slices(args),
             )
         except DetrecallError:
             for message in dict.fromkeys(str(w.message) for w in caught):
@@ -554,6 +583,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
         size = parse_size(args.plot_size)  # refuse a bad size before the work
     result = _run_evaluation(args, args.confusion or args.plots is not None)
+    if args.per_image is not None:
+        result.per_image.to_csv(args.per_image)
     diagnosis = None
     if args.diagnose or args.plots is not None:
         from .report.diagnose import diagnose

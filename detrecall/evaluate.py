@@ -25,7 +25,7 @@ from .io import coco, detect_format, read_detections, read_ground_truth
 from .io.arrays import is_arrays, read_arrays
 from .matching import candidates, iou_floor, plan
 from .options import CocoParams, InputOptions, IouType, Keywords, PointOptions, split_keywords
-from .protocols import PROTOCOL_OPTIONS, BatchMatches, Protocol, resolve_protocol
+from .protocols import PROTOCOL_OPTIONS, BatchMatches, Prepared, Protocol, resolve_protocol
 from .result import EvaluationResult
 from .types import Categories, Dataset, Detections, EvalParams
 
@@ -147,8 +147,12 @@ def _read_keypoints(gt: Any, dt: Any, source: str | None) -> tuple[Dataset, Dete
 
 def match_batch(gt: Dataset, dt: Detections, config: Config, labels: Any = None) -> BatchMatches:
     """One plan and one IoU pass, matched for the protocol and for the operating point."""
+    return match_prepared(config.protocol.prepare(gt, dt, config.params, labels), config)
+
+
+def match_prepared(prepared: Prepared, config: Config) -> BatchMatches:
+    """match_batch on the rows the protocol selected (`Protocol.prepare`)."""
     protocol, params = config.protocol, config.params
-    prepared = protocol.prepare(gt, dt, params, labels)
     gt, dt = prepared.gt, prepared.dt
     p = plan(gt, dt, params)
     floor = iou_floor(params.iou_thresholds, config.point.iou_threshold)
@@ -229,6 +233,9 @@ def evaluate(
     params: CocoParams | None = None,
     point: PointOptions | None = None,
     inputs: InputOptions | None = None,
+    errors: bool = False,
+    per_image: bool = False,
+    slices: Mapping[str, Any] | None = None,
     **keywords: Unpack[Keywords],
 ) -> EvaluationResult:
     """Evaluate detections against ground truth: the protocol's numbers and an operating point.
@@ -254,12 +261,25 @@ def evaluate(
     - `protocol`: "coco" (default), "voc" / `Voc(ap_method="11point", pixel_inclusive=True)`
       (Pascal VOC AP per class, IoU 0.5 unless iou_thresholds), "lvis" / `Lvis()` (federated;
       needs the LVIS ground-truth file). See protocols/.
+
+    Where the missing AP went, from the same matching pass: `errors=True` adds TIDE's error
+    analysis (`result.errors`), `per_image=True` the per-image table (`result.per_image`),
+    `slices={"night": [image ids], ...}` the evaluation of each subset (`result.slices[name]`,
+    equal to `evaluate(..., image_ids=ids)`).
     """
     config = make_config(iou_type, protocol=protocol, params=params, point=point, inputs=inputs, **keywords)
-    return evaluate_with(gt, dt, config)
+    return evaluate_with(gt, dt, config, errors=errors, per_image=per_image, slices=slices)
 
 
-def evaluate_with(gt: Any, dt: Any, config: Config) -> EvaluationResult:
+def evaluate_with(
+    gt: Any,
+    dt: Any,
+    config: Config,
+    *,
+    errors: bool = False,
+    per_image: bool = False,
+    slices: Mapping[str, Any] | None = None,
+) -> EvaluationResult:
     """`evaluate` with a Config made already."""
 
     def reader(g: Any, d: Any, source: str | None = None) -> tuple[Dataset, Detections]:
@@ -278,7 +298,8 @@ def evaluate_with(gt: Any, dt: Any, config: Config) -> EvaluationResult:
     )
     check_image_ids(config.params, gt_set.images.ids)
     start = time.perf_counter()
-    batch = match_batch(gt_set, dt_set, config, labels)
+    prepared = config.protocol.prepare(gt_set, dt_set, config.params, labels)
+    batch = match_prepared(prepared, config)
     log.info(
         "matched %s kept detections, %s matches (%s) in %.2f s",
         f"{len(batch.coco.det_row):,}",
@@ -291,7 +312,50 @@ def evaluate_with(gt: Any, dt: Any, config: Config) -> EvaluationResult:
     start = time.perf_counter()
     result = finish(config, batch, names, image_ids)
     log.info("summarized %s classes in %.2f s", f"{len(names):,}", time.perf_counter() - start)
+    if errors or per_image or slices is not None:
+        result = _diagnosed(result, prepared, batch, config, names, errors, per_image, slices)
     return result
+
+
+def _diagnosed(
+    result: EvaluationResult,
+    prepared: Prepared,
+    batch: BatchMatches,
+    config: Config,
+    names: Sequence[str],
+    errors: bool,
+    per_image: bool,
+    slices: Mapping[str, Any] | None,
+) -> EvaluationResult:
+    """The result with TIDE's errors, the per-image table and the slices asked for."""
+    start = time.perf_counter()
+    extra: dict[str, Any] = {}
+    pixel = config.protocol.pixel_inclusive
+    if errors:
+        from .analysis.errors import tide
+
+        extra["errors"] = tide(prepared.gt, prepared.dt, result, pixel_inclusive=pixel)
+    if per_image:
+        from .analysis.per_image import per_image as per_image_table
+
+        extra["per_image"] = per_image_table(result, zero_division=config.point.zero_division)
+    if slices is not None:
+        from .analysis.slices import check_slices, slice_batch, slice_confusion
+
+        assert result.image_ids is not None
+        parts = {}
+        for name, ids in check_slices(slices, result.image_ids).items():
+            part = slice_batch(batch, ids)
+            sub = replace(config, params=replace(config.params, image_ids=ids))
+            if config.point.confusion:
+                matrix = slice_confusion(
+                    prepared.gt, prepared.dt, part.point, config.iou_type, sub.params, config.point, pixel
+                )
+                part = replace(part, confusion=matrix)
+            parts[name] = finish(sub, part, names, ids)
+        extra["slices"] = parts
+    log.info("analysed (%s) in %.2f s", ", ".join(extra), time.perf_counter() - start)
+    return replace(result, **extra)
 
 
 def bootstrap(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
@@ -540,6 +540,11 @@ class EvaluationResult:
     point: PointResult
     point_matches: Matches | None = None
     image_ids: np.ndarray | None = None
+    # from evaluate(errors=, per_image=, slices=); their types live in analysis/ (above this
+    # module): analysis.errors.ErrorAnalysis, analysis.per_image.PerImage, {name: EvaluationResult}
+    errors: Any = None
+    per_image: Any = None
+    slices: Mapping[str, EvaluationResult] | None = None
 
     @property
     def protocol(self) -> str:
@@ -576,6 +581,13 @@ class EvaluationResult:
             },
         }
         out[self.protocol_summary.key] = self.protocol_summary.to_dict()
+        if self.errors is not None:
+            out["errors"] = self.errors.to_dict()
+        if self.slices is not None:
+            out["slices"] = {
+                name: {r.protocol: r.protocol_summary.to_dict(), "point": r.point.to_dict()}
+                for name, r in self.slices.items()
+            }
         return out
 
     def summary(self) -> str:

@@ -116,7 +116,23 @@ def result_tables(result: EvaluationResult) -> list[Table]:
         tables.append(per_class)
     tables += [point_table(result), chosen_points_table(result)]
     confusion = confusion_table(result)
-    return tables + ([confusion] if confusion is not None else [])
+    return tables + ([confusion] if confusion is not None else []) + analysis_tables(result)
+
+
+def analysis_tables(result: EvaluationResult) -> list[Table]:
+    """What evaluate(errors=, per_image=, slices=) added: TIDE's errors overall and per class,
+    the worst images, and each slice's summary and operating point."""
+    out: list[Table] = []
+    if result.errors is not None:
+        out += [result.errors.table(), result.errors.class_table()]
+    if result.per_image is not None:
+        out.append(result.per_image.worst(10).table("Worst images (most errors at the operating point)"))
+    for name, part in (result.slices or {}).items():
+        summary = part.protocol_summary.summary_table()
+        out.append(Table(f"Slice {name}: {summary.title}", summary.headers, summary.kinds, summary.rows))
+        p = point_table(part)
+        out.append(Table(f"Slice {name}: {p.title}", p.headers, p.kinds, p.rows, p.footer))
+    return out
 
 
 def to_json(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from ..result import EvaluationResult
 from ..tables import LOW, VERY_LOW, Kind, Table, cell_text, format_table, number_text
-from .formats import chosen_points_table, confusion_table, point_table, result_tables
+from .formats import analysis_tables, chosen_points_table, confusion_table, point_table, result_tables
 
 if TYPE_CHECKING:
     from .diagnose import Diagnosis
@@ -52,6 +52,7 @@ def result_text(result: EvaluationResult) -> str:
     parts += [point_text(result), table_text(chosen_points_table(result))]
     if result.point.confusion is not None:
         parts.append(confusion_text(result))
+    parts += [table_text(t) for t in analysis_tables(result)]
     return "\n\n".join(parts) + "\n"
 
 
