@@ -439,6 +439,12 @@ def _add_evaluation_args(p: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="evaluate subsets of images too: JSON {name: [image ids]} or CSV image,slice",
     )
+    an.add_argument(
+        "--label-errors",
+        action="store_true",
+        help="list likely missing annotations and wrong labels (confident detections on no ground "
+        "truth, or on another class's ground truth at high IoU)",
+    )
     pt.add_argument(
         "--point-max-dets",
         type=int,
@@ -555,6 +561,7 @@ def _run_evaluation(args: argparse.Namespace, confusion: bool) -> Any:
                 errors=args.errors,
                 per_image=args.per_image is not None,
                 slices=_slices(args),
+                label_errors=args.label_errors,
             )
         except DetrecallError:
             for message in dict.fromkeys(str(w.message) for w in caught):

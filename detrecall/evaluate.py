@@ -236,6 +236,7 @@ def evaluate(
     errors: bool = False,
     per_image: bool = False,
     slices: Mapping[str, Any] | None = None,
+    label_errors: bool = False,
     **keywords: Unpack[Keywords],
 ) -> EvaluationResult:
     """Evaluate detections against ground truth: the protocol's numbers and an operating point.
@@ -265,10 +266,14 @@ def evaluate(
     Where the missing AP went, from the same matching pass: `errors=True` adds TIDE's error
     analysis (`result.errors`), `per_image=True` the per-image table (`result.per_image`),
     `slices={"night": [image ids], ...}` the evaluation of each subset (`result.slices[name]`,
-    equal to `evaluate(..., image_ids=ids)`).
+    equal to `evaluate(..., image_ids=ids)`), `label_errors=True` the likely missing annotations
+    and wrong labels (`result.label_errors`: confident detections on no ground truth, or on
+    ground truth of another class at high IoU), ranked.
     """
     config = make_config(iou_type, protocol=protocol, params=params, point=point, inputs=inputs, **keywords)
-    return evaluate_with(gt, dt, config, errors=errors, per_image=per_image, slices=slices)
+    return evaluate_with(
+        gt, dt, config, errors=errors, per_image=per_image, slices=slices, label_errors=label_errors
+    )
 
 
 def evaluate_with(
@@ -279,6 +284,7 @@ def evaluate_with(
     errors: bool = False,
     per_image: bool = False,
     slices: Mapping[str, Any] | None = None,
+    label_errors: bool = False,
 ) -> EvaluationResult:
     """`evaluate` with a Config made already."""
 
@@ -312,8 +318,9 @@ def evaluate_with(
     start = time.perf_counter()
     result = finish(config, batch, names, image_ids)
     log.info("summarized %s classes in %.2f s", f"{len(names):,}", time.perf_counter() - start)
-    if errors or per_image or slices is not None:
-        result = _diagnosed(result, prepared, batch, config, names, errors, per_image, slices)
+    if errors or per_image or label_errors or slices is not None:
+        asked = {"errors": errors, "per_image": per_image, "label_errors": label_errors}
+        result = _diagnosed(result, prepared, batch, config, names, asked, slices)
     return result
 
 
@@ -323,19 +330,25 @@ def _diagnosed(
     batch: BatchMatches,
     config: Config,
     names: Sequence[str],
-    errors: bool,
-    per_image: bool,
+    asked: Mapping[str, bool],
     slices: Mapping[str, Any] | None,
 ) -> EvaluationResult:
-    """The result with TIDE's errors, the per-image table and the slices asked for."""
+    """The result with TIDE's errors, the per-image table, the label-error candidates and the
+    slices asked for."""
     start = time.perf_counter()
     extra: dict[str, Any] = {}
     pixel = config.protocol.pixel_inclusive
-    if errors:
+    if asked["label_errors"]:
+        from .analysis.label_errors import label_errors as candidates_of
+
+        extra["label_errors"] = candidates_of(
+            prepared.gt, prepared.dt, result, iou_type=config.iou_type, pixel_inclusive=pixel
+        )
+    if asked["errors"]:
         from .analysis.errors import tide
 
         extra["errors"] = tide(prepared.gt, prepared.dt, result, pixel_inclusive=pixel)
-    if per_image:
+    if asked["per_image"]:
         from .analysis.per_image import per_image as per_image_table
 
         extra["per_image"] = per_image_table(result, zero_division=config.point.zero_division)

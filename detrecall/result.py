@@ -545,6 +545,7 @@ class EvaluationResult:
     errors: Any = None
     per_image: Any = None
     slices: Mapping[str, EvaluationResult] | None = None
+    label_errors: Any = None  # analysis.label_errors.LabelErrors
 
     @property
     def protocol(self) -> str:
@@ -583,6 +584,8 @@ class EvaluationResult:
         out[self.protocol_summary.key] = self.protocol_summary.to_dict()
         if self.errors is not None:
             out["errors"] = self.errors.to_dict()
+        if self.label_errors is not None:
+            out["label_errors"] = self.label_errors.to_dict()
         if self.slices is not None:
             out["slices"] = {
                 name: {r.protocol: r.protocol_summary.to_dict(), "point": r.point.to_dict()}

@@ -127,6 +127,8 @@ def analysis_tables(result: EvaluationResult) -> list[Table]:
         out += [result.errors.table(), result.errors.class_table()]
     if result.per_image is not None:
         out.append(result.per_image.worst(10).table("Worst images (most errors at the operating point)"))
+    if result.label_errors is not None:
+        out.append(result.label_errors.table(limit=20))
     for name, part in (result.slices or {}).items():
         summary = part.protocol_summary.summary_table()
         out.append(Table(f"Slice {name}: {summary.title}", summary.headers, summary.kinds, summary.rows))

@@ -54,3 +54,14 @@ def test_cli_errors_per_image_and_slices(tmp_path: Path, capsys) -> None:
     assert main(argv) == 0
     text = capsys.readouterr().out
     assert "dAP" in text and "Slice some" in text
+
+
+def test_label_errors_through_evaluate_and_the_cli(capsys) -> None:
+    from detrecall.analysis.label_errors import label_errors
+
+    r = evaluate(FIXTURES / "gt.json", FIXTURES / "dt_bbox.json", label_errors=True)
+    g, d = read_inputs(FIXTURES / "gt.json", FIXTURES / "dt_bbox.json", make_config("bbox"))
+    assert r.label_errors.to_dict() == label_errors(g, d, evaluate(g, d)).to_dict()
+    assert main(["evaluate", str(FIXTURES / "gt.json"), str(FIXTURES / "dt_bbox.json"), "--label-errors",
+                 "--format", "json"]) == 0  # fmt: skip
+    assert json.loads(capsys.readouterr().out)["label_errors"] == r.label_errors.to_dict()
