@@ -82,6 +82,23 @@ def synthetic(images: int, seed: int = 0, classes: int = 80) -> tuple[dict, list
     return gt, dt
 
 
+PROBER = """
+import sys, time, httpx
+from pathlib import Path
+url, stop, out = sys.argv[1], Path(sys.argv[2]), open(sys.argv[3], "w")
+with httpx.Client(base_url=url, timeout=5) as c:
+    while not stop.exists():
+        t = time.perf_counter()
+        try:
+            ok = c.get("/health").status_code == 200
+        except httpx.HTTPError:
+            ok = False
+        out.write(f"{(time.perf_counter() - t) * (1 if ok else -1):.6f}\\n")
+        time.sleep(0.02)
+out.close()
+"""
+
+
 def pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
@@ -140,7 +157,6 @@ def main() -> int:
         health: list[float] = []
         health_errors = [0]
         lock = threading.Lock()
-        stop = threading.Event()
         end_by = time.monotonic() + args.max_seconds
 
         def client() -> None:
@@ -159,21 +175,9 @@ def main() -> int:
                         if r.status_code == 201:
                             latencies.append(time.perf_counter() - started)
 
-        def prober() -> None:
-            with httpx.Client(base_url=url, timeout=5) as c:
-                while not stop.is_set():
-                    t = time.perf_counter()
-                    try:
-                        ok = c.get("/health").status_code == 200
-                    except httpx.HTTPError:
-                        ok = False
-                    health.append(time.perf_counter() - t)
-                    if not ok:
-                        health_errors[0] += 1
-                    stop.wait(0.02)
-
-        probe = threading.Thread(target=prober)
-        probe.start()
+        # /health probed from its own process, so that the clients' threads do not delay it here
+        stop_file, probe_file = work / "stop", work / "health.txt"
+        probe = subprocess.Popen([sys.executable, "-c", PROBER, url, str(stop_file), str(probe_file)])
         started = time.perf_counter()
         threads = [threading.Thread(target=client) for _ in range(args.clients)]
         for t in threads:
@@ -181,8 +185,12 @@ def main() -> int:
         for t in threads:
             t.join()
         wall = time.perf_counter() - started
-        stop.set()
-        probe.join()
+        stop_file.touch()
+        probe.wait(30)
+        for line in probe_file.read_text().split():
+            value = float(line)
+            health.append(abs(value))
+            health_errors[0] += value < 0
     finally:
         server.terminate()
         server.wait(120)
