@@ -14,6 +14,8 @@
  *    within a pair); for anything else it returns None and the caller uses pycocotools itself.
  * 3. argsort: a stable LSD radix argsort of int64/float64 keys (numpy's stable sort is a
  *    timsort there), for the score and group sorts every evaluation does.
+ * 4. rle_check: the first compressed RLE string whose runs are not all >= 0 summing to h*w
+ *    (pycocotools reads such strings without a word and computes areas and IoUs of garbage).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -328,7 +330,8 @@ static int skip_value(Cursor *c, int depth)
 /* ---------------------------------------------------------------- growable columns */
 
 /* A column written straight into the bytearray handed back: sized from a bound on the
- * record count up front (no copies as it fills), trimmed to what was written at the end. */
+ * record count up front (at most 64k records; doubled as it fills), trimmed to what was
+ * written at the end. */
 typedef struct {
     PyObject *array;
     size_t used, cap;
@@ -470,6 +473,10 @@ static int results_init(Results *r, const char *p, const char *end, int masks)
     }
     if (masks) /* its segmentation opens a second brace */
         bound = bound / 2 + 1;
+    /* braces inside strings count too (a legal string of 300M braces would ask for 16.8 GB up
+     * front): start at most at 64k records, and let the columns grow by doubling */
+    if (bound > 65536)
+        bound = 65536;
     return column_init(&r->image, 8 * bound) && column_init(&r->category, 8 * bound) &&
            column_init(&r->score, 8 * bound) && column_init(&r->box, 32 * bound) &&
            column_init(&r->size, masks ? 16 * bound : 0) &&
@@ -943,6 +950,112 @@ done:
     return out;
 }
 
+/* ---------------------------------------------------------------- RLE validation */
+
+/* What is wrong with one compressed RLE string of an h x w mask, as pycocotools' rleFrString
+ * reads it (5 bits a character from '0', 0x20 = more, 0x10 on the last = negative; from the
+ * third count on, each is the difference to the one two back): RLE_OK (0) when its runs are
+ * all >= 0 and add up to h*w exactly. Zero runs are allowed (pycocotools reads them). A count
+ * takes at most 7 characters (35 bits: any difference of two 32-bit counts). The twin is
+ * geometry.masks.rle_counts_problem; the codes are listed there. */
+enum { RLE_OK, RLE_CHAR, RLE_CUT, RLE_LONG, RLE_NEGATIVE, RLE_OVER, RLE_SHORT };
+
+static int check_counts(const unsigned char *u, Py_ssize_t len, int64_t total)
+{
+    const unsigned char *end = u + len;
+    int64_t prev2 = 0, prev1 = 0, pos = 0;
+    Py_ssize_t k = 0;
+    while (u < end) {
+        unsigned c = (unsigned)*u++ - '0';
+        if (c > 63)
+            return RLE_CHAR;
+        int64_t x = c & 0x1f;
+        int shift = 5;
+        while (c & 0x20) {
+            if (u >= end)
+                return RLE_CUT;
+            if (shift == 35)
+                return RLE_LONG;
+            c = (unsigned)*u++ - '0';
+            if (c > 63)
+                return RLE_CHAR;
+            x |= (int64_t)(c & 0x1f) << shift;
+            shift += 5;
+        }
+        if (c & 0x10)
+            x -= INT64_C(1) << shift;
+        if (k > 2)
+            x += prev2;
+        if (x < 0)
+            return RLE_NEGATIVE;
+        if (x > total - pos)
+            return RLE_OVER;
+        pos += x;
+        prev2 = prev1;
+        prev1 = x;
+        k++;
+    }
+    return pos == total ? RLE_OK : RLE_SHORT;
+}
+
+/* rle_check(counts, sizes) -> (index, code) of the first string that is not a well-formed RLE
+ * of its (h, w) (sizes: (N, 2) int64, h, w > 0 and h*w < 2**63 checked by the caller), or None
+ * when all are. counts: a list or tuple of str (ASCII) or bytes. */
+static PyObject *rle_check(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *seq, *sizes_obj;
+    if (!PyArg_ParseTuple(args, "OO", &seq, &sizes_obj))
+        return NULL;
+    PyObject *fast = PySequence_Fast(seq, "counts must be a list or tuple");
+    if (fast == NULL)
+        return NULL;
+    Py_buffer sizes;
+    if (!get_int64s(sizes_obj, &sizes, "sizes")) {
+        Py_DECREF(fast);
+        return NULL;
+    }
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+    PyObject *out = NULL;
+    if (sizes.len != n * 16) {
+        PyErr_SetString(PyExc_ValueError, "sizes must hold one (h, w) pair per string");
+        goto done;
+    }
+    const int64_t *hw = sizes.buf;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(fast, i);
+        const char *s;
+        Py_ssize_t len;
+        if (PyBytes_Check(item)) {
+            s = PyBytes_AS_STRING(item);
+            len = PyBytes_GET_SIZE(item);
+        }
+        else if (PyUnicode_Check(item) && PyUnicode_IS_ASCII(item)) {
+            s = (const char *)PyUnicode_DATA(item);
+            len = PyUnicode_GET_LENGTH(item);
+        }
+        else {
+            out = Py_BuildValue("(ni)", i, RLE_CHAR);
+            goto done;
+        }
+        int64_t h = hw[2 * i], w = hw[2 * i + 1];
+        if (h <= 0 || w <= 0 || h > INT64_MAX / w) {
+            PyErr_SetString(PyExc_ValueError, "sizes must be positive, h*w below 2**63");
+            goto done;
+        }
+        int code = check_counts((const unsigned char *)s, len, h * w);
+        if (code != RLE_OK) {
+            out = Py_BuildValue("(ni)", i, code);
+            goto done;
+        }
+    }
+    out = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&sizes);
+    Py_DECREF(fast);
+    return out;
+}
+
 /* ---------------------------------------------------------------- stable argsort */
 
 #define RADIX_BITS 11
@@ -1048,6 +1161,8 @@ static PyMethodDef methods[] = {
      "or None"},
     {"mask_pair_iou", mask_pair_iou, METH_VARARGS,
      "mask_pair_iou(dt_masks, gt_masks, dt_rows, gt_rows, blocks, crowd) -> bytearray or None"},
+    {"rle_check", rle_check, METH_VARARGS,
+     "rle_check(counts, sizes) -> (index, code) of the first malformed compressed RLE, or None"},
     {"argsort", argsort, METH_VARARGS,
      "argsort(keys, descending=False) -> bytearray of int64: stable order of int64/float64 keys"},
     {NULL, NULL, 0, NULL},

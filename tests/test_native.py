@@ -574,3 +574,63 @@ def test_mutated_results_files_parse_as_orjson_reads_them_or_not_at_all():
         assert _same_bits(np.frombuffer(got[3]), np.array([float(r["score"]) for r in ref]))
         assert _same_bits(np.frombuffer(got[4]), np.array([float(v) for r in ref for v in r["bbox"]]))
     assert accepted > 50  # the edits that keep a valid file (digits changed, say) are checked
+
+
+def _mutated_rles(seed: int, n: int) -> list[tuple[bytes, int, int]]:
+    """pycocotools' RLE strings of random masks, most of them with a few bytes changed."""
+    rng = random.Random(seed)
+    out = []
+    for k in range(n):
+        h, w = rng.randint(1, 30), rng.randint(1, 30)
+        m = (np.random.default_rng(k).random((h, w)) < rng.random()).astype(np.uint8)
+        counts = bytearray(mask_utils.encode(np.asfortranarray(m))["counts"])
+        for _ in range(rng.choice((0, 1, 1, 2, 3))):
+            op = rng.randrange(3)
+            if op == 0 and counts:
+                counts[rng.randrange(len(counts))] = rng.randint(40, 120)
+            elif op == 1 and counts:
+                del counts[rng.randrange(len(counts))]
+            else:
+                counts.insert(rng.randint(0, len(counts)), rng.randint(48, 111))
+        out.append((bytes(counts), h, w))
+    return out
+
+
+@needs_native
+@pytest.mark.parametrize("seed", range(4))
+def test_rle_check_equals_its_python_twin(seed):
+    """The first malformed RLE string and why: compiled and pure Python agree, string by string."""
+    cases = _mutated_rles(seed, 400)
+    for counts, h, w in cases:
+        found = native.rle_check([counts], np.array([[h, w]], np.int64))
+        assert (0 if found is None else found[1]) == M.rle_counts_problem(counts, h, w), (counts, h, w)
+    sizes = np.array([[h, w] for _, h, w in cases], np.int64)
+    strings = [c.decode("latin-1") for c, _, _ in cases]
+    expected = next(
+        (
+            (i, M.rle_counts_problem(c, h, w))
+            for i, (c, h, w) in enumerate(cases)
+            if M.rle_counts_problem(c, h, w)
+        ),
+        None,
+    )
+    assert native.rle_check(strings, sizes) == expected
+
+
+def test_rle_check_reads_pycocotools_strings_as_well_formed():
+    masks = [np.eye(5, 7, k, np.uint8) for k in range(-4, 7)] + [
+        np.ones((3, 4), np.uint8),
+        np.zeros((2, 2), np.uint8),
+    ]
+    ok = [(mask_utils.encode(np.asfortranarray(m))["counts"], *m.shape) for m in masks]
+    assert all(M.rle_counts_problem(c, h, w) == 0 for c, h, w in ok)
+    assert M.first_bad_rle([c for c, _, _ in ok], np.array([[h, w] for _, h, w in ok])) is None
+
+
+@pytest.mark.parametrize(
+    ("counts", "code"),
+    [("0", 6), ("", 6), ("0@", 4), ("0\\9", 5), ("0`", 2), ("0ooooooo0", 3), ("0~", 1), ("é", 1)],
+)
+def test_rle_problems_named(counts, code):
+    assert M.rle_counts_problem(counts, 10, 20) == code
+    assert M.first_bad_rle([counts], np.array([[10, 20]])) == (0, code)

@@ -12,16 +12,106 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from .._compiled import native
+from ..errors import DetrecallError
 
 RLE = dict[str, Any]
 _CHUNK = 255
 
 
+# rle_check's codes (detrecall/_native.c), and what each says about a compressed RLE string
+RLE_PROBLEMS = {
+    1: "has a character outside pycocotools' '0'..'o'",
+    2: "is cut short (its last run length is incomplete)",
+    3: "has a run length of more than 7 characters (more than 32-bit counts)",
+    4: "has a negative run length",
+    5: "has run lengths summing to more than h*w",
+    6: "has run lengths summing to less than h*w",
+}
+MAX_MASK_PIXELS = 2**32 - 1  # pycocotools counts runs and areas in 32-bit unsigned integers
+
+
+def rle_counts_problem(counts: str | bytes, h: int, w: int) -> int:
+    """What is wrong with a compressed RLE string of an h x w mask (h, w > 0), as pycocotools'
+    rleFrString reads it: 0 when its runs are all >= 0 and add up to h*w, else a key of
+    RLE_PROBLEMS. The pure-Python twin of `_native.rle_check`'s per-string check."""
+    data = counts.encode("latin-1", "replace") if isinstance(counts, str) else bytes(counts)
+    if isinstance(counts, str) and not counts.isascii():
+        return 1
+    total, pos, k, prev1, prev2 = h * w, 0, 0, 0, 0
+    i, n = 0, len(data)
+    while i < n:
+        c = data[i] - 48
+        i += 1
+        if not 0 <= c <= 63:
+            return 1
+        x, shift = c & 0x1F, 5
+        while c & 0x20:
+            if i >= n:
+                return 2
+            if shift == 35:
+                return 3
+            c = data[i] - 48
+            i += 1
+            if not 0 <= c <= 63:
+                return 1
+            x |= (c & 0x1F) << shift
+            shift += 5
+        if c & 0x10:
+            x -= 1 << shift
+        if k > 2:
+            x += prev2
+        if x < 0:
+            return 4
+        if x > total - pos:
+            return 5
+        pos += x
+        prev2, prev1 = prev1, x
+        k += 1
+    return 0 if pos == total else 6
+
+
+def first_bad_rle(counts: Sequence[str | bytes], sizes: np.ndarray) -> tuple[int, int] | None:
+    """(index, RLE_PROBLEMS key) of the first compressed RLE string that is not a well-formed
+    mask of its (h, w) (sizes: (N, 2), h, w >= 1 and h*w < 2**63), or None: compiled where built,
+    else `rle_counts_problem` string by string (same answer, slower)."""
+    sizes = np.ascontiguousarray(sizes, np.int64).reshape(-1, 2)
+    if native is not None:
+        found: tuple[int, int] | None = native.rle_check(list(counts), sizes)
+        return found
+    for i, (c, (h, w)) in enumerate(zip(counts, sizes.tolist())):
+        code = rle_counts_problem(c, h, w)
+        if code:
+            return i, code
+    return None
+
+
+POLYGON_COORDINATE_LIMIT = 4e8  # |coordinate| * 5 + 0.5 stays below 2**31
+
+
+def polygon_bounds(h: int, w: int) -> tuple[float, float, float, float]:
+    """(x_min, x_max, y_min, y_max) of the polygon vertices rasterized on an h x w image: one
+    image size (max(h, w)) around it, and never beyond what pycocotools' rleFrPoly holds (it
+    scales coordinates by 5 into 32-bit ints, and costs time and memory by the perimeter: a
+    vertex at 4.3e8 crashes it). Vertices further out are refused by the readers."""
+    side = max(h, w)
+    cap = POLYGON_COORDINATE_LIMIT
+    return max(-side, -cap), min(w + side, cap), max(-side, -cap), min(h + side, cap)
+
+
 def polygons_to_rles(polygons: Sequence[Sequence[Sequence[float]]], h: int, w: int) -> list[RLE]:
-    """One RLE per object from its polygon parts (all objects of one image size), parts merged."""
+    """One RLE per object from its polygon parts (all objects of one image size), parts merged.
+    Every vertex must lie within `polygon_bounds(h, w)` and h*w within MAX_MASK_PIXELS
+    (a DetrecallError otherwise: the readers check first and name the record)."""
     flat = [part for parts in polygons for part in parts]
     if not flat:
         return []
+    if h <= 0 or w <= 0 or h * w > MAX_MASK_PIXELS:
+        raise DetrecallError(f"cannot rasterize polygons on an image of {h}x{w} (height x width) pixels")
+    x0, x1, y0, y1 = polygon_bounds(h, w)
+    for part in flat:
+        xs, ys = part[0::2], part[1::2]
+        if min(xs) < x0 or max(xs) > x1 or min(ys) < y0 or max(ys) > y1:
+            raise DetrecallError(f"a polygon vertex lies more than one image size outside the {h}x{w} image")
     part_rles = mask_utils.frPyObjects(flat, h, w)  # as pycocotools' annToRLE: the lists as given
     out: list[RLE] = []
     i = 0
@@ -40,9 +130,13 @@ def uncompressed_to_rle(rle: RLE) -> RLE:
 
 
 def box_to_rle(box: Sequence[float], h: int, w: int) -> RLE:
-    """The mask of an xywh box drawn as a 4-point polygon, as pycocotools' loadRes does."""
+    """The mask of an xywh box drawn as a 4-point polygon, as pycocotools' loadRes does; the
+    box is first clipped to one pixel around the image, which gives the same mask (pixels
+    outside are not drawn) at a cost bounded by the image, not by the box."""
     x1, y1, bw, bh = (float(v) for v in box)
     x2, y2 = x1 + bw, y1 + bh
+    x1, x2 = min(max(x1, -1.0), w + 1.0), min(max(x2, -1.0), w + 1.0)
+    y1, y2 = min(max(y1, -1.0), h + 1.0), min(max(y2, -1.0), h + 1.0)
     return polygons_to_rles([[[x1, y1, x1, y2, x2, y2, x2, y1]]], h, w)[0]
 
 
