@@ -203,6 +203,9 @@ def _parser() -> argparse.ArgumentParser:
     from .monitor.cli import add_parser as add_monitor_parser
 
     add_monitor_parser(sub)
+    from .serve.cli import add_parser as add_serve_parser
+
+    add_serve_parser(sub)
     return parser
 
 
@@ -747,6 +750,12 @@ def _monitor(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from .serve.cli import run
+
+    return run(args)
+
+
 _COMMANDS = {
     "evaluate": _evaluate,
     "classify": _classify,
@@ -755,6 +764,7 @@ _COMMANDS = {
     "compare": _compare,
     "convert": _convert,
     "monitor": _monitor,
+    "serve": _serve,
 }
 
 

@@ -110,3 +110,13 @@ def test_the_point_max_dets_cap_is_its_own_option() -> None:
         capped.predicted.sum()
         == evaluate(gt, dt, point_max_dets=1, max_dets=[1]).point.counts.predicted.sum()
     )
+
+
+def test_the_command_line_does_not_load_the_serve_stack() -> None:
+    """`detrecall --help` and every command but serve work without the serve extra."""
+    code = (
+        "import sys, detrecall.cli; detrecall.cli._parser(); "
+        "print([m for m in ('fastapi', 'starlette', 'uvicorn', 'psycopg') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
