@@ -52,11 +52,10 @@ def _flag_some(gt: dict, seed: int) -> dict:
     return out
 
 
-@pytest.mark.parametrize("seed", range(25))
+@pytest.mark.parametrize("seed", [*range(23), 24, 25])  # seed 23 draws no detection
 def test_ignore_equals_pycocotools_honouring_the_flag(seed: int) -> None:
     gt, dt = random_coco(seed)
-    if not dt:
-        pytest.skip("no detections")
+    assert dt
     gt = _flag_some(gt, seed)
     ref = _reference(gt, dt)
     r = evaluate(gt, dt)
