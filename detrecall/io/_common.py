@@ -22,18 +22,13 @@ from .._sort import argsort_stable
 from ..errors import InputError
 from ..types import Categories, Dataset, Detections, Images
 from ._problems import Problems, warn_suspicious
+from ._records import INT64_MAX, OVERFLOW, box_overflows, read_file
 
 
 def read_text(path: Path) -> str:
-    """A UTF-8 text file (a BOM is dropped); a located InputError when it is not UTF-8."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("file not found", source=str(path)) from None
-    except IsADirectoryError:
-        raise InputError("is a directory, expected a file", source=str(path)) from None
-    except OSError as e:
-        raise InputError(f"cannot read: {e.strerror}", source=str(path)) from None
+    """A UTF-8 text file (a BOM is dropped); a located InputError when it is not UTF-8 or not
+    a regular file (`_records.open_regular`)."""
+    raw = read_file(path)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -46,18 +41,20 @@ def read_text(path: Path) -> str:
 
 
 def folder_files(folder: Path, suffix: str, what: str) -> list[Path]:
-    """The files of `folder` ending in `suffix` (case-insensitive), sorted by name."""
+    """The entries of `folder` ending in `suffix` (case-insensitive), sorted by name: also those
+    that are not regular files (a dangling link, a FIFO, a folder named `b.txt`), so that
+    reading them names them instead of leaving an image without its objects."""
     if not folder.exists():
         raise InputError("folder not found", source=str(folder))
     if not folder.is_dir():
         raise InputError(f"is a file, expected a folder of {what}", source=str(folder))
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() == suffix and p.is_file())
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() == suffix)
 
 
 def assign_image_ids(names: Sequence[str]) -> np.ndarray:
     """Ids for images known by name: the names as integers when every one is a decimal integer
     and no two give the same number, else their positions in sorted order (0, 1, ...)."""
-    if names and all(n.isascii() and n.isdigit() for n in names):
+    if names and all(n.isascii() and n.isdigit() and int(n) <= INT64_MAX for n in names):
         ids = np.array([int(n) for n in names], np.int64)
         if len(np.unique(ids)) == len(ids):
             return ids
@@ -212,18 +209,32 @@ def is_int_text(s: str) -> bool:
     return s.isascii() and (s.isdigit() or (s[:1] == "-" and s[1:].isdigit()))
 
 
+def _not_class_number(v: str) -> str:
+    """What is wrong with `v` as a class number (ASCII digits, 0 to 2**63 - 1), "" if nothing."""
+    if not is_int_text(v):
+        return f"{v!r} is not a class number"
+    if int(v) < 0:
+        return f"class {v} is negative (expected a class number >= 0)"
+    if int(v) > INT64_MAX:
+        return f"class {v} is too large (expected a class number below 2**63)"
+    return ""
+
+
 def _map_classes(
     values: Sequence[str],
     resolve: Callable[[str], tuple[int, str]],
     problems: Problems,
     where: Callable[[int], tuple[str, str | None]],
 ) -> np.ndarray:
-    """Category ids of rows, each distinct text resolved once: (id, "") or (-1, what is wrong)."""
+    """Category ids of rows, each distinct text resolved once: (id, "") or (-1, what is wrong)
+    (a category id may itself be negative: what is wrong is told by the message)."""
     table = {v: resolve(v) for v in set(values)}
     ids = np.fromiter((table[v][0] for v in values), np.int64, len(values))
-    for i in np.flatnonzero(ids < 0).tolist():
-        source, record = where(i)
-        problems.add(table[values[i]][1], source=source, record=record, field="class")
+    if any(message for _, message in table.values()):
+        for i, v in enumerate(values):
+            if table[v][1]:
+                source, record = where(i)
+                problems.add(table[v][1], source=source, record=record, field="class")
     return ids
 
 
@@ -247,8 +258,9 @@ def gt_classes(
     if numeric:
 
         def number(v: str) -> tuple[int, str]:
-            if not is_int_text(v):
-                return -1, f"{v!r} is not a class number"
+            wrong = _not_class_number(v)
+            if wrong:
+                return -1, wrong
             if names is not None and int(v) not in names:
                 return -1, f"class {v} is not in the names file (it has {_listed(names)})"
             return int(v), ""
@@ -299,8 +311,9 @@ def dt_classes(
     known = set(categories.ids.tolist())
 
     def resolve(v: str) -> tuple[int, str]:
-        if numeric and not is_int_text(v):
-            return -1, f"{v!r} is not a class number"
+        wrong = _not_class_number(v) if numeric else ""
+        if wrong:
+            return -1, wrong
         if numeric and numbering is not None and int(v) in numbering:
             return numbering[int(v)], ""
         if numeric and names is not None:
@@ -448,11 +461,14 @@ def finish_predictions(
 
 
 def xyxy_to_xywh(b: np.ndarray) -> np.ndarray:
-    return np.stack([b[:, 0], b[:, 1], b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]], axis=1)
+    """An overflow (x2 - x1 beyond float64) gives inf, which the readers' checks refuse."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.stack([b[:, 0], b[:, 1], b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]], axis=1)
 
 
 def cxcywh_to_xywh(b: np.ndarray) -> np.ndarray:
-    return np.stack([b[:, 0] - b[:, 2] / 2, b[:, 1] - b[:, 3] / 2, b[:, 2], b[:, 3]], axis=1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.stack([b[:, 0] - b[:, 2] / 2, b[:, 1] - b[:, 3] / 2, b[:, 2], b[:, 3]], axis=1)
 
 
 BOX_FORMATS = ("xyxy", "xywh", "cxcywh")
@@ -484,13 +500,25 @@ def check_box_values(
     field: str,
     expected: str,
 ) -> np.ndarray:
-    """(N,) bool of rows whose xywh box is finite with w, h >= 0; a problem for each other row."""
+    """(N,) bool of rows whose xywh box is finite with w, h >= 0 (and finite corners and area);
+    a problem for each other row."""
     finite = np.isfinite(box).all(axis=1)
     negative = finite & ((box[:, 2] < 0) | (box[:, 3] < 0))
-    for i in np.flatnonzero(~finite | negative)[: problems.limit].tolist():
+    overflow = box_overflows(box)
+    bad = ~finite | negative | overflow
+    for i in np.flatnonzero(bad)[: problems.limit].tolist():
         source, record = where(i)
-        what = "is not finite" if not finite[i] else "has a negative width or height"
+        if overflow[i]:
+            problems.add(
+                f"is {box[i].tolist()} (as x, y, w, h): {OVERFLOW}", source=source, record=record, field=field
+            )
+            continue
+        what = (  # the callers pass rows whose values were read: not finite here is an overflow
+            f"is {box[i].tolist()} as x, y, w, h: not finite (float64 overflows)"
+            if not finite[i]
+            else "has a negative width or height"
+        )
         problems.add(f"{what} (expected {expected})", source=source, record=record, field=field)
-    problems.count += max(0, int((~finite | negative).sum()) - problems.limit)
-    good: np.ndarray = finite & ~negative
+    problems.count += max(0, int(bad.sum()) - problems.limit)
+    good: np.ndarray = ~bad
     return good

@@ -49,8 +49,10 @@ def detect_format(path: str | os.PathLike[str], kind: Kind = "gt", gt_format: st
             )
         return found
     if not path.is_dir():
+        if path.exists():
+            raise InputError("is not a regular file or a folder (a FIFO, a device?)", source=str(path))
         raise InputError("file or folder not found", source=str(path))
-    suffixes = {p.suffix.lower() for p in path.iterdir() if p.is_file()}
+    suffixes = {p.suffix.lower() for p in path.iterdir()}  # also a FIFO or link: read, it is named
     if ".xml" in suffixes:
         return "voc"
     if ".txt" in suffixes:

@@ -20,6 +20,7 @@ from typing import BinaryIO
 from ..errors import InputError
 from ._common import folder_files, read_text
 from ._problems import Problems
+from ._records import open_regular
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 Sizes = dict[str, tuple[int, int, str]]  # stem -> (width, height, file name)
@@ -44,6 +45,8 @@ def _jpeg_size(f: BinaryIO) -> tuple[int, int] | None:
         if len(head) < 2:
             return None
         length = struct.unpack(">H", head)[0]
+        if length < 2:  # the length counts its own two bytes: anything less is not a JPEG
+            return None
         if 0xC0 <= m <= 0xCF and m not in (0xC4, 0xC8, 0xCC):  # start of frame
             data = f.read(5)
             if len(data) < 5:
@@ -76,7 +79,7 @@ def _exif_orientation(tiff: bytes) -> int:
 
 def image_size(path: Path) -> tuple[int, int] | None:
     """(width, height) from an image file's header; None when the format is not recognized."""
-    with path.open("rb") as f:
+    with open_regular(path) as f:
         head = f.read(32)
         if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
             return struct.unpack(">II", head[16:24])
@@ -115,6 +118,9 @@ def sizes_from_folder(folder: Path) -> Sizes:
             continue
         try:
             size = image_size(p)
+        except InputError as e:
+            problems.add(e.message, source=str(p))
+            continue
         except OSError as e:
             problems.add(f"cannot read: {e.strerror}", source=str(p))
             continue
@@ -129,6 +135,22 @@ def sizes_from_folder(folder: Path) -> Sizes:
     return out
 
 
+MAX_SIDE = 2**31 - 1  # an image width or height: what pycocotools' int coordinates hold
+
+
+def _side(v: object) -> int:
+    """An image width or height from a sizes file: a JSON integer or the ASCII digits of one
+    (not `1_0`, `1e3` or other scripts' digits, which Python's int() takes), at most MAX_SIDE;
+    -1 when it is anything else."""
+    if isinstance(v, int) and not isinstance(v, bool):
+        n = v
+    elif isinstance(v, str) and v.isascii() and v.isdigit():
+        n = int(v)
+    else:
+        return -1
+    return n if 0 < n <= MAX_SIDE else -1
+
+
 def read_sizes(path: Path) -> Sizes:
     """Image sizes from a file: CSV with a header naming the columns `image` (or `file_name`,
     `filename`, `stem`), `width` and `height`; or JSON, either {image: [width, height]} or a
@@ -141,13 +163,10 @@ def read_sizes(path: Path) -> Sizes:
         if not isinstance(name, str) or not name:
             problems.add(f"image name is {name!r} (expected a file name)", record=record, field="image")
             return
-        try:
-            wi, hi = int(str(w)), int(str(h))
-        except ValueError:
-            wi = hi = -1
+        wi, hi = _side(w), _side(h)
         if wi <= 0 or hi <= 0:
             problems.add(
-                f"size is {w!r} x {h!r} (expected positive integers width, height)",
+                f"size is {w!r} x {h!r} (expected positive integers width, height, at most {MAX_SIDE})",
                 record=record,
                 field="width/height",
             )

@@ -15,6 +15,19 @@ from ._common import read_text
 from ._problems import Problems
 
 
+def _plain(text: str) -> bool:
+    """Whether float() of this text reads it as the number its ASCII characters write: Python
+    also takes `1_000` and digits of other scripts (`١٢`), which no other tool reads as numbers."""
+    return text.isascii() and "_" not in text
+
+
+def strict_float(text: str) -> float:
+    """float() of a number written in ASCII without underscores; ValueError for anything else."""
+    if not _plain(text):
+        raise ValueError(f"{text!r} is not a number")
+    return float(text)
+
+
 @dataclass
 class Rows:
     """The rows read from some files: their text fields and where each row came from."""
@@ -41,6 +54,8 @@ class Rows:
         out: npt.NDArray[np.float64]
         failed: npt.NDArray[np.bool_]
         try:
+            if not _plain("".join(flat)):
+                raise ValueError("not plain ASCII decimal numbers")
             out = np.fromiter(map(float, flat), np.float64, n * k).reshape(n, k)
             failed = np.zeros((n, k), bool)
         except ValueError:  # name every value that is not a number
@@ -48,7 +63,7 @@ class Rows:
             failed = np.zeros(n * k, bool)
             for pos, v in enumerate(flat):
                 try:
-                    out[pos] = float(v)
+                    out[pos] = strict_float(v)
                 except ValueError:
                     failed[pos] = True
                     source, record = self.where(pos // k)

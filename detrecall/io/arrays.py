@@ -32,6 +32,7 @@ from ..geometry import masks as M
 from ..types import Categories, Dataset, Detections, Images
 from ._common import BOX_FORMATS, build_dataset, build_detections, is_int_text, to_xywh
 from ._problems import Problems, warn_suspicious
+from ._records import INT64_MAX, INT64_MIN, INT64_RANGE, OVERFLOW, box_overflows
 
 TARGET_KEYS = ("boxes", "labels", "iscrowd", "area", "ignore", "masks", "image_id")
 PRED_KEYS = ("boxes", "scores", "labels", "masks", "image_id")
@@ -126,6 +127,9 @@ class _Image:
             self.add(key, f"row {int(bad[0])} is not finite ({len(bad)} row(s) in all)")
             return None
         if integer:
+            if a.dtype.kind == "u" and (a > INT64_MAX).any():  # would wrap around to negative
+                self.add(key, f"has values of 2**63 or more (expected {INT64_RANGE})")
+                return None
             if a.dtype.kind == "f":
                 if not (a == np.round(a)).all():
                     self.add(key, "has non-integer values (expected integer labels)")
@@ -135,6 +139,14 @@ class _Image:
 
     def boxes(self, raw: np.ndarray, box_format: str) -> np.ndarray:
         box = to_xywh(raw, box_format)
+        overflow = np.flatnonzero(~np.isfinite(box).all(axis=1) | box_overflows(box))
+        if len(overflow):
+            self.add(
+                "boxes",
+                f"row {int(overflow[0])} is {raw[overflow[0]].tolist()}: as [x, y, w, h] it is "
+                f"{box[overflow[0]].tolist()}, and {OVERFLOW} ({len(overflow)} row(s) in all)",
+            )
+            return box
         bad = np.flatnonzero((box[:, 2] < 0) | (box[:, 3] < 0))
         if len(bad):
             expected = "x1 <= x2 and y1 <= y2" if box_format == "xyxy" else "w, h >= 0"
@@ -160,7 +172,11 @@ class _Image:
             for k, rle in enumerate(value):
                 rle = _rle(rle)
                 if rle is None:
-                    self.add("masks", f"item {k} is not an RLE dict {{size: [h, w], counts: ...}}")
+                    self.add(
+                        "masks",
+                        f"item {k} is not an RLE dict {{size: [h, w], counts: ...}} "
+                        "(h, w >= 1, h*w < 2**32, run lengths adding up to h*w)",
+                    )
                     return
                 rles.append(rle)
             sizes = {(int(r["size"][0]), int(r["size"][1])) for r in rles}
@@ -199,12 +215,14 @@ def _rle(value: Any) -> dict[str, Any] | None:
         h, w = (int(v) for v in size)
     except (TypeError, ValueError):
         return None
-    if h < 0 or w < 0:
+    if h <= 0 or w <= 0 or h * w > M.MAX_MASK_PIXELS:  # what pycocotools' masks hold
         return None
     if isinstance(counts, (str, bytes)):
         raw = counts.encode("ascii", "replace") if isinstance(counts, str) else counts
         if raw.translate(None, bytes(range(48, 112))):
             return None
+        if M.first_bad_rle([counts], np.array([[h, w]], np.int64)) is not None:
+            return None  # runs that do not add up to h*w, or a negative one
         return {"size": [h, w], "counts": counts}
     if isinstance(counts, (list, tuple, np.ndarray)):
         c = np.asarray(counts)
@@ -219,11 +237,11 @@ def _image_id(d: Any, fallback: int, img: _Image) -> int:
         return fallback
     try:
         a = np.asarray(d["image_id"])
-        if a.size == 1 and a.dtype.kind in "iu":
+        if a.size == 1 and a.dtype.kind in "iu" and INT64_MIN <= int(a.reshape(-1)[0]) <= INT64_MAX:
             return int(a.reshape(-1)[0])
     except (TypeError, ValueError):
         pass
-    img.add("image_id", f"is {d['image_id']!r} (expected an integer)")
+    img.add("image_id", f"is {d['image_id']!r} (expected {INT64_RANGE})")
     return fallback
 
 

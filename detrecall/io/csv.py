@@ -43,6 +43,7 @@ from ._common import (
     read_text,
     to_xywh,
 )
+from ._images import MAX_SIDE
 from ._lines import Rows
 from ._problems import Problems, warn_suspicious
 
@@ -248,10 +249,12 @@ def read_ground_truth(
     if "width" in table.pos and "height" in table.pos:
         wh = table.numbers(("width", "height"), problems)
         for i, (key, (w, h)) in enumerate(zip(image_key, wh.tolist())):
-            if not (w > 0 and h > 0 and float(w).is_integer() and float(h).is_integer()):
+            if not (
+                0 < w <= MAX_SIDE and 0 < h <= MAX_SIDE and float(w).is_integer() and float(h).is_integer()
+            ):
                 if np.isfinite(w) and np.isfinite(h):
                     problems.add(
-                        f"image size is {w:g} x {h:g} (expected positive integers)",
+                        f"image size is {w:g} x {h:g} (expected positive integers, at most {MAX_SIDE})",
                         source=str(path),
                         record=rows.where(i)[1],
                         field="width/height",

@@ -12,18 +12,28 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ._records import _describe, _is_int, read_json
+from ._common import is_int_text
+from ._records import (
+    INT64_MAX,
+    INT64_MIN,
+    INT64_RANGE,
+    _describe,
+    _is_int,
+    _is_int64,
+    open_regular,
+    read_file,
+    read_json,
+)
 
 
 def read_labels(path: Path, column: str | None = None) -> np.ndarray:
     """Labels from .npy (a 1-D array), .json (a list) or .csv/.txt (one per line, or the named
     column of a CSV with a header); numeric text becomes integers."""
     name = str(path)
-    if not path.is_file():
-        raise InputError("file not found", source=name)
     if path.suffix == ".npy":
         try:
-            labels: np.ndarray = np.load(path, allow_pickle=False)
+            with open_regular(path) as f:
+                labels: np.ndarray = np.load(f, allow_pickle=False)
         except (ValueError, OSError, EOFError) as e:
             raise InputError(f"not a readable .npy array of labels ({e})", source=name) from None
         if labels.ndim != 1 or labels.dtype.kind not in "iubU":
@@ -45,10 +55,14 @@ def read_labels(path: Path, column: str | None = None) -> np.ndarray:
 
 def _text_values(path: Path, name: str, column: str | None) -> list[str]:
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = read_file(path).decode("utf-8")
     except UnicodeDecodeError as e:
         raise InputError(f"is not UTF-8 text (byte {e.start})", source=name) from None
-    rows = [r for r in csv.reader(io.StringIO(text, newline="")) if r]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        rows = [r for r in reader if r]
+    except csv.Error as e:  # a field over csv's limit (128 KB), a NUL byte, ...
+        raise InputError(f"not valid CSV ({e})", source=name, record=f"line {reader.line_num}") from None
     if column is None:
         wide = next((i for i, r in enumerate(rows) if len(r) > 1), None)
         if wide is not None:
@@ -70,16 +84,20 @@ def _text_values(path: Path, name: str, column: str | None) -> list[str]:
 
 
 def _text_labels(values: list[str]) -> np.ndarray:
-    """Integers when every text is one, else the texts stripped, as a numpy array."""
-    try:
-        return np.asarray([int(v) for v in values], np.int64)
-    except ValueError:
-        return np.asarray([v.strip() for v in values])
+    """Integers when every text is one (ASCII digits within int64: not `1_0` or other scripts'
+    digits, which Python's int() takes), else the texts stripped, as a numpy array."""
+    stripped = [v.strip() for v in values]
+    if all(is_int_text(v) and INT64_MIN <= int(v) <= INT64_MAX for v in stripped):
+        return np.asarray([int(v) for v in stripped], np.int64).reshape(-1)
+    return np.asarray(stripped)
 
 
 def _checked(values: list[object], name: str) -> np.ndarray:
-    """All integers or all strings, as a numpy array."""
+    """All integers (within int64) or all strings, as a numpy array."""
     if all(_is_int(v) for v in values):
+        i = next((i for i, v in enumerate(values) if not _is_int64(v)), None)
+        if i is not None:
+            raise InputError(f"is {values[i]} (expected {INT64_RANGE})", source=name, record=f"label {i}")
         return np.asarray(values, np.int64)
     if all(isinstance(v, str) for v in values):
         return np.asarray(values)

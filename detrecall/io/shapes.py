@@ -24,7 +24,7 @@ from ..geometry.polygons import (
     rotated_box_bounds,
     rotated_box_polygons,
 )
-from ._records import Columns, _describe, _has_bool, _is_number
+from ._records import Columns, _describe, _has_bool, _is_number, box_overflows
 
 ShapeKind = Literal["polygon", "rotated"]
 _SHOWN = 5  # records named in a repair warning
@@ -44,11 +44,19 @@ def read_shapes(cols: Columns, kind: ShapeKind, angle_unit: AngleUnit = "radians
     """The shapes of every record of `cols` (records already checked to be objects)."""
     if kind == "rotated":
         rbox = _rboxes(cols)
-        geoms = rotated_box_polygons(rbox, angle_unit)
-        return Shapes(geoms=geoms, box=rotated_box_bounds(rbox, angle_unit), area=shapely.area(geoms))
+        with np.errstate(over="ignore", invalid="ignore"):  # checked below
+            geoms = rotated_box_polygons(rbox, angle_unit)
+            shapes = Shapes(geoms=geoms, box=rotated_box_bounds(rbox, angle_unit), area=shapely.area(geoms))
+        _check_finite(cols, "rbox", shapes)
+        return shapes
     coords, ring_sizes, ring_owner = _rings(cols)
     n = len(cols.records)
-    geoms, repaired = polygons_from_rings(coords, ring_sizes, ring_owner, n)
+    with np.errstate(over="ignore", invalid="ignore"):  # checked below
+        geoms, repaired = polygons_from_rings(coords, ring_sizes, ring_owner, n)
+        shapes = Shapes(
+            geoms=geoms, box=ring_bounds(coords, ring_sizes, ring_owner, n), area=shapely.area(geoms)
+        )
+    _check_finite(cols, "segmentation", shapes)
     if repaired.any():
         bad = np.flatnonzero(repaired)
         named = ", ".join(f"{cols.what} {i}" for i in bad[:_SHOWN].tolist())
@@ -59,7 +67,21 @@ def read_shapes(cols: Columns, kind: ShapeKind, angle_unit: AngleUnit = "radians
             GeometryRepairWarning,
             stacklevel=2,
         )
-    return Shapes(geoms=geoms, box=ring_bounds(coords, ring_sizes, ring_owner, n), area=shapely.area(geoms))
+    return shapes
+
+
+def _check_finite(cols: Columns, field: str, shapes: Shapes) -> None:
+    """Finite coordinates can still give an infinite extent or area (1e300 - -1e300): refused,
+    as IoUs of such shapes are not numbers."""
+    bad = ~np.isfinite(shapes.box).all(axis=1) | ~np.isfinite(shapes.area) | box_overflows(shapes.box)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise cols.error(
+            i,
+            field,
+            f"has bounds {shapes.box[i].tolist()} (x, y, w, h) and area {float(shapes.area[i])}: "
+            "its extent or area overflows float64 (expected coordinates below ~1e154)",
+        )
 
 
 def _rboxes(cols: Columns) -> np.ndarray:

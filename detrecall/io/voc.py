@@ -42,16 +42,18 @@ from ._common import (
     read_names,
     xyxy_to_xywh,
 )
-from ._lines import read_rows
+from ._images import MAX_SIDE
+from ._lines import read_rows, strict_float
 from ._problems import Problems, warn_suspicious
+from ._records import read_file
 
 _BOX = "xmin <= xmax and ymin <= ymax, finite"
 
 
 def _xml_files(source: Path) -> list[Path]:
-    if source.is_file():
-        return [source]
-    return folder_files(source, ".xml", "VOC XML files")
+    if source.is_dir() or not (source.exists() or source.is_symlink()):
+        return folder_files(source, ".xml", "VOC XML files")
+    return [source]  # one file (reading it names what else it may be: a FIFO, a dangling link)
 
 
 class _Object:
@@ -70,7 +72,7 @@ def _number(
             problems.add(f"missing <{tag}> (expected a number)", source=path, record=record, field=tag)
         return None
     try:
-        value = float(child.text.strip())
+        value = strict_float(child.text.strip())
     except ValueError:
         problems.add(f"is {child.text.strip()!r} (expected a number)", source=path, record=record, field=tag)
         return None
@@ -96,7 +98,12 @@ def _read_file(path: Path, problems: Problems) -> tuple[str, int, int, list[_Obj
     """(file name, width, height, objects) of one annotation file; None if unreadable."""
     where = str(path)
     try:
-        root = ET.parse(path).getroot()
+        raw = read_file(path)
+    except InputError as e:
+        problems.add(e.message, source=where)
+        return None
+    try:
+        root = ET.fromstring(raw)
     except ET.ParseError as e:
         line, column = e.position
         problems.add(
@@ -121,9 +128,9 @@ def _read_file(path: Path, problems: Problems) -> tuple[str, int, int, list[_Obj
         w = _number(size, "width", problems, where, "size")
         h = _number(size, "height", problems, where, "size")
         if w is not None and h is not None:
-            if w <= 0 or h <= 0 or w != int(w) or h != int(h):
+            if not (0 < w <= MAX_SIDE and 0 < h <= MAX_SIDE) or w != int(w) or h != int(h):
                 problems.add(
-                    f"is {w:g} x {h:g} (expected positive integers)",
+                    f"is {w:g} x {h:g} (expected positive integers, at most {MAX_SIDE})",
                     source=where,
                     record="size",
                     field="width/height",
@@ -204,6 +211,8 @@ def read_ground_truth(
     problems.check()
     image_id = np.array([i for i, _ in rows], np.int64)
     box = xyxy_to_xywh(np.array([o.box for _, o in rows], np.float64).reshape(-1, 4))
+    check_box_values(box, problems, where_rows.__getitem__, "bndbox", _BOX)  # xmax - xmin overflows
+    problems.check()
     area = np.array([o.area if o.area is not None else b[2] * b[3] for (_, o), b in zip(rows, box)])
     width = np.array([r[1] for _, r in parsed], np.int64)
     height = np.array([r[2] for _, r in parsed], np.int64)
@@ -275,7 +284,8 @@ def read_detections(path: str | os.PathLike[str], ground_truth: Dataset) -> Dete
     category_id = file_class[rows.file_index]
     values = rows.floats(range(1, 6), ("score", "xmin", "ymin", "xmax", "ymax"), problems)
     box = xyxy_to_xywh(values[:, 1:])
-    check_box_values(np.nan_to_num(box), problems, rows.where, "box", _BOX)
+    read = np.isfinite(values).all(axis=1)  # rows with a value that is not a number were named
+    check_box_values(np.where(read[:, None], box, 0.0), problems, rows.where, "box", _BOX)
     problems.check()
     score = values[:, 0]
     return finish_predictions(

@@ -31,6 +31,7 @@ from ._common import (
     ImageIndex,
     assign_image_ids,
     build_dataset,
+    check_box_values,
     dt_classes,
     finish_predictions,
     folder_files,
@@ -87,18 +88,25 @@ def _sizes(folder: Path, images: str | Path | None, sizes: str | Path | None) ->
 def _boxes(rows: Rows, problems: Problems, widths: np.ndarray, heights: np.ndarray) -> np.ndarray:
     """Pixel [x, y, w, h] from the rows' relative cx cy w h (columns 1-4)."""
     rel = rows.floats(range(1, 5), ("cx", "cy", "w", "h"), problems)
-    for i in np.flatnonzero((rel[:, 2] < 0) | (rel[:, 3] < 0))[: problems.limit].tolist():
+    negative = (rel[:, 2] < 0) | (rel[:, 3] < 0)
+    for i in np.flatnonzero(negative)[: problems.limit].tolist():
         source, record = rows.where(i)
         problems.add(
             "has a negative width or height (expected w, h >= 0)", source=source, record=record, field="w/h"
         )
-    return denormalize(rel, widths, heights)
+    box = denormalize(rel, widths, heights)
+    named = negative | ~np.isfinite(rel).all(axis=1)  # problems already
+    check_box_values(
+        np.where(named[:, None], 0.0, box), problems, rows.where, "cx cy w h", "a box of finite pixels"
+    )
+    return box
 
 
 def denormalize(rel: np.ndarray, widths: np.ndarray, heights: np.ndarray) -> np.ndarray:
     """(N, 4) relative cx cy w h -> pixel x y w h, per row image sizes."""
     cx, cy, w, h = rel.T
-    return np.stack([(cx - w / 2) * widths, (cy - h / 2) * heights, w * widths, h * heights], axis=1)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is inf: the reader refuses it
+        return np.stack([(cx - w / 2) * widths, (cy - h / 2) * heights, w * widths, h * heights], axis=1)
 
 
 def normalize(box: np.ndarray, widths: np.ndarray, heights: np.ndarray) -> np.ndarray:
