@@ -15,13 +15,11 @@ file with boxes has areas w*h for pycocotools, so such a detection is written as
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import math
-import mmap
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -32,6 +30,7 @@ from ..errors import InputError
 from ..geometry import masks as M
 from ..types import Categories, Dataset, Detections, Images
 from ._common import sort_rows, take_masks
+from ._problems import warn_data
 from ._records import (
     Columns,
     _describe,
@@ -39,6 +38,8 @@ from ._records import (
     _is_int,
     check_boxes,
     check_ids_known,
+    parse_json,
+    read_file_buffer,
     read_json,
     write_json,
 )
@@ -73,6 +74,10 @@ def _read_images(records: list[Any], source: str) -> Images:
     ids = cols.ints("id")
     width = cols.ints("width", default=0)
     height = cols.ints("height", default=0)
+    for field, values in (("width", width), ("height", height)):
+        if (values < 0).any():
+            i = int(np.flatnonzero(values < 0)[0])
+            raise cols.error(i, field, f"is {int(values[i])} (expected a size >= 0; 0 or none: unknown)")
     order = np.argsort(ids, kind="stable")
     ids = ids[order]
     dup = np.flatnonzero(ids[1:] == ids[:-1])
@@ -83,6 +88,25 @@ def _read_images(records: list[Any], source: str) -> Images:
     return Images(
         ids=ids, width=width[order], height=height[order], file_names=file_names if any(file_names) else None
     )
+
+
+def _check_ann_ids(cols: Columns, ann_id: np.ndarray) -> None:
+    """Annotation ids, where given, are unique: pycocotools indexes annotations by id, so of two
+    with one id it keeps one and counts the other twice (its numbers are then not the file's)."""
+    # a missing id reads as -1: only the given ones are compared
+    given = np.flatnonzero(cols.has("id")) if (ann_id == -1).any() else np.arange(len(ann_id))
+    ids = ann_id[given]
+    order = np.argsort(ids, kind="stable")
+    dup = np.flatnonzero(ids[order][1:] == ids[order][:-1])
+    if len(dup):
+        j = int(dup[0])
+        first, second = int(given[order[j]]), int(given[order[j + 1]])
+        raise cols.error(
+            second,
+            "id",
+            f"{int(ann_id[second])} is also the id of annotation {first + cols.offset} "
+            "(expected unique annotation ids: pycocotools keeps one of the two)",
+        )
 
 
 def _read_categories(records: list[Any], source: str, used: np.ndarray) -> Categories:
@@ -107,9 +131,13 @@ def _image_sizes(images: Images, image_id: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def _read_masks(cols: Columns, rows: Sequence[int], heights: np.ndarray, widths: np.ndarray) -> list[Any]:
-    """Compressed RLEs from the `segmentation` field of the given records, validated.
+    """Compressed RLEs from the `segmentation` field of the given records, validated before
+    any pycocotools call (what it would crash on or misread is a located error).
 
-    Polygons (list of [x1, y1, x2, y2, ...]) need the image size; RLEs must match it.
+    Polygons (list of [x1, y1, x2, y2, ...]) need the image size, their vertices within one
+    image size of the image; RLEs need a size [h, w] with h, w >= 1 and h*w < 2**32 and runs
+    adding up to h*w. How mask sizes relate to the image and to the other side is checked by
+    `_check_gt_mask_sizes` and `_check_result_mask_sizes`.
     """
     out: list[Any] = [None] * len(cols.records)
     polys: dict[tuple[int, int], list[tuple[int, list[Any]]]] = {}
@@ -128,20 +156,20 @@ def _read_masks(cols: Columns, rows: Sequence[int], heights: np.ndarray, widths:
                     "segmentation",
                     f"is a polygon but image {r['image_id']} has no width/height to rasterize it",
                 )
+            _check_raster_size(cols, i, "segmentation", h, w, f"image {r['image_id']}")
+            _check_polygon_bounds(cols, i, seg, h, w, r["image_id"])
             polys.setdefault((h, w), []).append((i, seg))
         elif isinstance(seg, dict):
             size = seg.get("size")
             counts = seg.get("counts")
             if not (isinstance(size, list) and len(size) == 2 and all(map(_is_int, size))):
                 raise cols.error(i, "segmentation.size", f"is {_describe(size)} (expected [h, w])")
-            if h > 0 and w > 0 and (size[0] != h or size[1] != w):
-                raise cols.error(
-                    i,
-                    "segmentation.size",
-                    f"is {size} but image {r['image_id']} is {h}x{w} (height x width)",
-                )
+            _check_raster_size(cols, i, "segmentation.size", size[0], size[1], "the mask")
             if isinstance(counts, list):
-                runs = np.asarray(counts) if counts else np.zeros(0, np.int64)
+                try:
+                    runs = np.asarray(counts) if counts else np.zeros(0, np.int64)
+                except (ValueError, TypeError, OverflowError):
+                    runs = np.zeros(0, object)
                 if runs.dtype.kind not in "iu" or runs.ndim != 1 or _has_bool(counts) or (runs < 0).any():
                     raise cols.error(i, "segmentation.counts", "has a non-integer or negative run length")
                 if int(runs.sum()) != size[0] * size[1]:
@@ -163,10 +191,131 @@ def _read_masks(cols: Columns, rows: Sequence[int], heights: np.ndarray, widths:
         else:
             raise cols.error(i, "segmentation", f"is {_describe(seg)} (expected polygons or an RLE object)")
     _check_rle_strings(cols, compressed)
+    _check_rle_runs(
+        cols, compressed, [out[i]["counts"] for i in compressed], [out[i]["size"] for i in compressed]
+    )
     for (h, w), items in polys.items():
         for (i, _), rle in zip(items, M.polygons_to_rles([s for _, s in items], h, w)):
             out[i] = rle
     return out
+
+
+def _check_raster_size(cols: Columns, i: int, field: str, h: int, w: int, what: str) -> None:
+    """A mask of h x w pixels that pycocotools handles: h, w >= 1, h*w < 2**32 (its runs and
+    areas are 32-bit; a side of 0 makes its toBbox divide by zero)."""
+    if h <= 0 or w <= 0:
+        raise cols.error(i, field, f"{what} is {h}x{w} (height x width; expected both >= 1)")
+    if h * w > M.MAX_MASK_PIXELS:
+        raise cols.error(
+            i,
+            field,
+            f"{what} is {h}x{w} (height x width): {h * w} pixels, more than the 2**32 - 1 "
+            "that pycocotools' 32-bit run lengths hold",
+        )
+
+
+def _check_polygon_bounds(cols: Columns, i: int, seg: list[Any], h: int, w: int, image: Any) -> None:
+    """Every vertex within one image size of the image (`geometry.masks.polygon_bounds`):
+    pycocotools crashes on far-out ones and spends time and memory by the perimeter."""
+    x0, x1, y0, y1 = M.polygon_bounds(h, w)
+    for part in seg:
+        xs, ys = part[0::2], part[1::2]
+        if min(xs) < x0 or max(xs) > x1 or min(ys) < y0 or max(ys) > y1:
+            k = next(k for k in range(len(xs)) if not (x0 <= xs[k] <= x1 and y0 <= ys[k] <= y1))
+            raise cols.error(
+                i,
+                "segmentation",
+                f"has a vertex ({xs[k]:g}, {ys[k]:g}) more than one image size outside image {image} "
+                f"({w}x{h}, width x height; expected x in [{x0:g}, {x1:g}], y in [{y0:g}, {y1:g}])",
+            )
+
+
+def _check_rle_runs(cols: Columns, rows: Sequence[int], counts: Sequence[Any], sizes: Any) -> None:
+    """Name the first record whose compressed RLE string does not decode to runs >= 0 that add
+    up to h*w (pycocotools reads such a string without a word: its area and IoUs are garbage).
+    `sizes`: the (h, w) of each, already checked by `_check_raster_size`."""
+    if not len(rows):
+        return
+    found = M.first_bad_rle(list(counts), np.asarray(sizes, np.int64).reshape(-1, 2))
+    if found is not None:
+        k, code = found
+        raise cols.error(
+            int(rows[k]),
+            "segmentation.counts",
+            f"{M.RLE_PROBLEMS[code]} (expected a compressed RLE of the {_size_text(sizes[k])} mask)",
+        )
+
+
+def _size_text(size: Any) -> str:
+    h, w = (int(v) for v in size)
+    return f"{h}x{w}"
+
+
+def _mask_sizes(masks: Sequence[Any]) -> np.ndarray:
+    """(N, 2) int64 (h, w) of each RLE."""
+    return np.array([m["size"] for m in masks], np.int64).reshape(-1, 2)
+
+
+def _check_gt_mask_sizes(cols: Columns, image_id: np.ndarray, masks: Sequence[Any]) -> None:
+    """The masks of one image all have one size (a result mask is compared with all of them;
+    pycocotools gives IoU -1 for masks of different sizes). Records in file order."""
+    if not len(masks):
+        return
+    size = _mask_sizes(masks)
+    order = np.argsort(image_id, kind="stable")
+    s, img = size[order], image_id[order]
+    bad = np.flatnonzero((img[1:] == img[:-1]) & (s[1:] != s[:-1]).any(axis=1))
+    if len(bad):
+        j = int(bad[0])
+        a, b = int(order[j]), int(order[j + 1])
+        raise cols.error(
+            b,
+            "segmentation",
+            f"is a {_size_text(size[b])} mask but {cols.what} {a + cols.offset} on the same image "
+            f"{int(img[j])} is {_size_text(size[a])} (height x width; expected one mask size per image)",
+        )
+
+
+def _check_result_mask_sizes(cols: Columns, gt: Dataset, image_id: np.ndarray, size: np.ndarray) -> None:
+    """Each result mask has the size of the ground-truth masks of its image, or where that has
+    none, of the image itself (when known): else pycocotools' IoU is -1, silently. Masks of both
+    sides that agree with each other but not with the image's width/height are evaluated as
+    they are (pycocotools computes their IoUs), with a DataWarning."""
+    im_h, im_w = _image_sizes(gt.images, image_id)
+    ref_h, ref_w = im_h.copy(), im_w.copy()
+    has_gt = np.zeros(len(image_id), bool)
+    if gt.masks is not None and len(gt.masks) and len(image_id):
+        gt_size = _mask_sizes(gt.masks)
+        images, first = np.unique(gt.image_id, return_index=True)
+        pos = np.minimum(np.searchsorted(images, image_id), len(images) - 1)
+        has_gt = images[pos] == image_id
+        ref_h = np.where(has_gt, gt_size[first[pos], 0], ref_h)
+        ref_w = np.where(has_gt, gt_size[first[pos], 1], ref_w)
+    bad = (ref_h > 0) & (ref_w > 0) & ((size[:, 0] != ref_h) | (size[:, 1] != ref_w))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        whose = (
+            f"image {int(image_id[i])}'s ground-truth masks are"
+            if has_gt[i]
+            else f"image {int(image_id[i])} is"
+        )
+        raise cols.error(
+            i,
+            "segmentation.size",
+            f"is {size[i].tolist()} but {whose} {int(ref_h[i])}x{int(ref_w[i])} (height x width)",
+        )
+    off = has_gt & (im_h > 0) & (im_w > 0) & ((ref_h != im_h) | (ref_w != im_w))
+    if off.any():
+        i = int(np.flatnonzero(off)[0])
+        warn_data(
+            cols.source,
+            int(off.sum()),
+            "result mask(s) of the size of their image's ground-truth masks but not of the "
+            f"image's width/height, evaluated as given, as pycocotools does (image "
+            f"{int(image_id[i])}: masks {int(ref_h[i])}x{int(ref_w[i])}, image "
+            f"{int(im_h[i])}x{int(im_w[i])}, height x width)",
+            f"{cols.what} {i + cols.offset}",
+        )
 
 
 def _check_polygons(cols: Columns, i: int, seg: list[Any]) -> None:
@@ -181,7 +330,7 @@ def _check_polygons(cols: Columns, i: int, seg: list[Any]) -> None:
                 "segmentation",
                 f"has a polygon of {len(part)} coordinates (expected an even number, at least 6)",
             )
-        if not math.isfinite(sum(part)):
+        if not all(map(math.isfinite, part)):  # a sum can overflow to inf from finite values
             raise cols.error(i, "segmentation", "has a non-finite polygon coordinate")
 
 
@@ -213,7 +362,10 @@ def _check_rle_strings(cols: Columns, rows: list[int], counts: list[str | bytes]
 def _flags(cols: Columns, field: str) -> np.ndarray:
     """(N,) bool from an optional 0/1 field (default 0)."""
     raw = [a.get(field, 0) for a in cols.records]
-    arr = np.asarray(raw) if raw else np.zeros(0, bool)
+    try:
+        arr = np.asarray(raw) if raw else np.zeros(0, bool)
+    except (ValueError, TypeError, OverflowError):  # a list in one record: named below
+        arr = np.zeros(len(raw), object)
     if arr.dtype.kind not in "biu" or arr.ndim != 1 or not np.isin(arr, (0, 1)).all():
         for i, v in enumerate(raw):
             if not (isinstance(v, (bool, int)) and v in (0, 1)):
@@ -258,6 +410,7 @@ def read_ground_truth(
     check_ids_known(cols, "image_id", image_id, images.ids, "the file's images")
     check_ids_known(cols, "category_id", category_id, categories.ids, "the file's categories")
     ann_id = cols.ints("id", default=-1)
+    _check_ann_ids(cols, ann_id)
     iscrowd = _flags(cols, "iscrowd")
     ignore = _flags(cols, "ignore") if read_ignore else np.zeros(len(anns), bool)
     has_box = cols.has("bbox")
@@ -265,6 +418,7 @@ def read_ground_truth(
     if masks:
         h, w = _image_sizes(images, image_id)
         rle = _read_masks(cols, range(len(anns)), h, w)
+        _check_gt_mask_sizes(cols, image_id, rle)
     geo = None
     if shapes is not None:
         from .shapes import read_shapes
@@ -287,6 +441,10 @@ def read_ground_truth(
         area = np.zeros(len(anns))
         given = np.flatnonzero(has_area)
         area[given] = Columns([anns[i] for i in given.tolist()], name, "annotation").floats("area")
+    if (area < 0).any():  # a given area: what the size ranges compare
+        i = int(np.flatnonzero(area < 0)[0])
+        raise cols.error(i, "area", f"is {float(area[i])} (expected an area >= 0)")
+    if not has_area.all():
         missing = np.flatnonzero(~has_area)
         if geo is not None:
             area[missing] = geo.area[missing]
@@ -350,35 +508,28 @@ class _MaskResult(msgspec.Struct, gc=False):
 _decode_mask_results = msgspec.json.Decoder(list[_MaskResult])
 
 
-@contextlib.contextmanager
-def _file_bytes(source: Any) -> Iterator[bytes | mmap.mmap | None]:
-    """The whole file as one buffer, when `source` is a path that reads (mapped: the parser
-    reads the page cache in place); else None."""
-    data: bytes | mmap.mmap | None = None
-    if isinstance(source, (str, os.PathLike)):
-        try:
-            with open(source, "rb") as f:
-                size = os.fstat(f.fileno()).st_size
-                data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
-        except (OSError, ValueError):
-            data = None
-    try:
-        yield data
-    finally:
-        if isinstance(data, mmap.mmap):
-            data.close()
+def _file_buffer(source: Any) -> bytearray | None:
+    """The whole results file in memory when `source` is a path (a located InputError when it
+    is not a readable regular file), else None (parsed data). Read, not mapped: a file that
+    another process shortens while it is read is then a truncated file, never a SIGBUS."""
+    return read_file_buffer(source) if isinstance(source, (str, os.PathLike)) else None
 
 
 def _typed_decode(
-    data: bytes | mmap.mmap,
+    buf: bytearray,
     decoder: msgspec.json.Decoder[list[Any]],
     columns: Callable[[list[Any]], tuple[Any, ...]],
 ) -> tuple[Any, ...] | None:
     """Columns of a results file decoded straight into typed records, chunk by chunk (about
     twice as fast as building dicts, and the records of one chunk at a time in memory):
     (image_id, category_id, score, *columns(records)). None whenever the file does not fit the
-    type; the general path then takes over (and names any bad record)."""
-    buf = bytearray(data)  # _decode_in_chunks writes its piece ends into the buffer
+    type; the general path then takes over (and names any bad record). `buf` is split in
+    place (see _decode_in_chunks) and left as it was."""
+    if not buf.isascii():  # msgspec skips unknown fields without checking their UTF-8
+        try:
+            buf.decode("utf-8")
+        except UnicodeDecodeError:
+            return None  # the general path's parser names the byte
 
     def decode(chunk: memoryview) -> tuple[Any, ...]:
         recs = decoder.decode(chunk)
@@ -395,7 +546,7 @@ def _typed_decode(
             parts = _decode_in_chunks(buf, decode)
         except msgspec.DecodeError:  # a split inside a record, or a file of another form
             parts = [decode(memoryview(buf))]
-    except (msgspec.DecodeError, OverflowError):  # ValidationError is a DecodeError
+    except (msgspec.DecodeError, OverflowError, RecursionError):  # ValidationError is a DecodeError
         return None
     if any(p[-1] is _MIXED for p in parts):
         return None
@@ -451,7 +602,7 @@ def _decode_in_chunks(buf: bytearray, decode: Callable[[memoryview], Any]) -> li
             buf[comma] = ord(",")
 
 
-def _fast_mask_results(source: Any) -> tuple[Any, ...] | None:
+def _fast_mask_results(data: bytearray | None) -> tuple[Any, ...] | None:
     """Columns and RLE dicts of a results file of compressed-RLE masks (the usual segm export);
     the boxes too when every result has one (else None for them), and whether the RLE strings
     were checked already; None if it is anything else."""
@@ -468,13 +619,12 @@ def _fast_mask_results(source: Any) -> tuple[Any, ...] | None:
             return size, rles, _MIXED
         return size, rles, _flat(boxes, np.float64, 4)
 
-    with _file_bytes(source) as data:
-        if data is None:
-            return None
-        got = None if native is None else native.mask_results(data)
-        if got is None:  # a form the compiled parser leaves to msgspec (a null bbox, say)
-            decoded = _typed_decode(data, _decode_mask_results, columns)
-            return None if decoded is None or decoded[-1] is _MIXED else (*decoded, False)
+    if data is None:
+        return None
+    got = None if native is None else native.mask_results(data)
+    if got is None:  # a form the compiled parser leaves to msgspec (a null bbox, say)
+        decoded = _typed_decode(data, _decode_mask_results, columns)
+        return None if decoded is None or decoded[-1] is _MIXED else (*decoded, False)
     n, image_id, category_id, score, size, box, rles, all_boxes = got
     return (
         np.frombuffer(image_id, np.int64),
@@ -487,19 +637,18 @@ def _fast_mask_results(source: Any) -> tuple[Any, ...] | None:
     )  # the compiled parser takes RLE strings of pycocotools' characters only
 
 
-def _fast_box_results(source: Any) -> tuple[np.ndarray, ...] | None:
+def _fast_box_results(data: bytearray | None) -> tuple[np.ndarray, ...] | None:
     """Columns of a plain box-results file (image_id, category_id, score, bbox); None if it is
     anything else."""
 
     def boxes(recs: list[Any]) -> tuple[np.ndarray]:
         return (_flat([r.bbox for r in recs], np.float64, 4),)
 
-    with _file_bytes(source) as data:
-        if data is None:
-            return None
-        got = None if native is None else native.box_results(data)
-        if got is None:  # a form the compiled parser leaves to msgspec (an escaped key, say)
-            return _typed_decode(data, _decode_box_results, boxes)
+    if data is None:
+        return None
+    got = None if native is None else native.box_results(data)
+    if got is None:  # a form the compiled parser leaves to msgspec (an escaped key, say)
+        return _typed_decode(data, _decode_box_results, boxes)
     _, image_id, category_id, score, box = got
     return (
         np.frombuffer(image_id, np.int64),
@@ -507,6 +656,51 @@ def _fast_box_results(source: Any) -> tuple[np.ndarray, ...] | None:
         np.frombuffer(score),
         np.frombuffer(box).reshape(-1, 4),
     )
+
+
+def _box_branch(first: Any) -> bool:
+    """pycocotools' loadRes rule: results are box results when the first has a non-empty bbox
+    (a list, or an array when parsed results were built with numpy)."""
+    box = first.get("bbox") if isinstance(first, dict) else None
+    try:
+        return box is not None and len(box) > 0
+    except TypeError:  # a number: the box branch, whose check names it
+        return True
+
+
+def _box_results_in_pieces(raw: bytearray, name: str, gt: Dataset) -> tuple[np.ndarray, ...] | None:
+    """Columns of a large box-results file that the fast paths left (a record they cannot
+    type: a bad one, or an odd but valid form), parsed and checked ~32 MB at a time, so that
+    neither a bad record near the end nor the file itself is ever held as millions of dicts.
+    None when the file is not of box results or does not split between records (then the
+    whole file is parsed, as before)."""
+    done = 0
+
+    def decode(piece: memoryview) -> tuple[np.ndarray, ...]:
+        nonlocal done
+        try:
+            recs = parse_json(piece, name)
+        except InputError:  # a split inside a string, say: the whole file decides
+            raise _NotInPieces from None
+        recs = _results_list(recs, name)
+        if done == 0 and recs and not _box_branch(recs[0]):
+            raise _NotInPieces
+        cols = Columns(recs, name, "result", offset=done)
+        cols.check_objects()
+        columns = (cols.ints("image_id"), cols.ints("category_id"), cols.floats("score"), cols.boxes("bbox"))
+        _check_result_ids(cols, columns[0], columns[1], gt)
+        done += len(recs)
+        return columns
+
+    try:
+        parts = _decode_in_chunks(raw, decode)
+    except _NotInPieces:
+        return None
+    return tuple(np.concatenate([p[k] for p in parts]) for k in range(4))
+
+
+class _NotInPieces(Exception):
+    """The results file cannot be read piece by piece."""
 
 
 def _flat(rows: list[Sequence[Any]], dtype: type, width: int) -> np.ndarray:
@@ -540,17 +734,15 @@ def _mask_detections(
     gives it, else area and box come from the mask."""
     cols = Columns((), name, "result")  # for messages: record i is result i
     _check_result_ids(cols, image_id, category_id, gt)
-    h, w = _image_sizes(gt.images, image_id)
-    bad = (h > 0) & (w > 0) & ((size[:, 0] != h) | (size[:, 1] != w))
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise cols.error(
-            i,
-            "segmentation.size",
-            f"is {size[i].tolist()} but image {int(image_id[i])} is {int(h[i])}x{int(w[i])} (height x width)",
-        )
+    odd = (size <= 0).any(axis=1) | (size.astype(np.float64).prod(axis=1) > M.MAX_MASK_PIXELS)
+    if odd.any():
+        i = int(np.flatnonzero(odd)[0])
+        _check_raster_size(cols, i, "segmentation.size", int(size[i, 0]), int(size[i, 1]), "the mask")
+    counts = [r["counts"] for r in rles]
     if not counts_checked:
-        _check_rle_strings(cols, list(range(len(rles))), [r["counts"] for r in rles])
+        _check_rle_strings(cols, list(range(len(rles))), counts)
+    _check_rle_runs(cols, range(len(rles)), counts, size)
+    _check_result_mask_sizes(cols, gt, image_id, size)
     order = sort_rows(image_id, category_id)
     if box is None:
         area, box = M.rle_area(rles), M.rle_box(rles)
@@ -570,10 +762,14 @@ def _mask_detections(
 
 
 def _result_columns(
-    source: Any, gt: Dataset
+    source: Any, gt: Dataset, raw: bytearray | None = None
 ) -> tuple[str, list[Any], Columns, np.ndarray, np.ndarray, np.ndarray]:
-    """The general path's start: records, and their image, category and score columns, checked."""
-    data, name = read_json(source)
+    """The general path's start: records, and their image, category and score columns, checked
+    (`raw`: the file's bytes, when read already)."""
+    if raw is not None:
+        data, name = parse_json(raw, str(source)), str(source)
+    else:
+        data, name = read_json(source)
     recs = _results_list(data, name)
     cols = Columns(recs, name, "result")
     cols.check_objects()
@@ -586,7 +782,7 @@ def _result_columns(
 
 def _shape_detections(source: Any, gt: Dataset, kind: ShapeKind, angle_unit: AngleUnit) -> Detections:
     """Polygon or rotated-box results: box and area are the shape's bounds and area."""
-    name, _, cols, image_id, category_id, score = _result_columns(source, gt)
+    name, _, cols, image_id, category_id, score = _result_columns(source, gt, _file_buffer(source))
     from .shapes import read_shapes
 
     geo = read_shapes(cols, kind, angle_unit)
@@ -623,10 +819,13 @@ def read_detections(
     """
     if shapes is not None:
         return _shape_detections(source, ground_truth, shapes, angle_unit)
-    fast_masks = _fast_mask_results(source) if masks else None
+    raw = _file_buffer(source)
+    fast_masks = _fast_mask_results(raw) if masks else None
     if fast_masks is not None:
         return _mask_detections(str(source), ground_truth, *fast_masks)
-    fast = None if masks else _fast_box_results(source)
+    fast = None if masks else _fast_box_results(raw)
+    if fast is None and not masks and raw is not None and len(raw) > _CHUNK_BYTES:
+        fast = _box_results_in_pieces(raw, str(source), ground_truth)
     if fast is not None:
         image_id, category_id, score, box = fast
         cols = Columns((), str(source), "result")
@@ -642,8 +841,8 @@ def read_detections(
             source=str(source),
             file_index=order,
         )
-    name, recs, cols, image_id, category_id, score = _result_columns(source, ground_truth)
-    box_branch = bool(recs) and recs[0].get("bbox") not in (None, [])
+    name, recs, cols, image_id, category_id, score = _result_columns(source, ground_truth, raw)
+    box_branch = bool(recs) and _box_branch(recs[0])
     h, w = _image_sizes(ground_truth.images, image_id)
     rle: list[Any] | None = None
     if box_branch:
@@ -655,7 +854,9 @@ def read_detections(
             for i in np.flatnonzero(~has_seg).tolist():
                 if h[i] <= 0 or w[i] <= 0:
                     raise cols.error(i, "segmentation", "missing, and the image has no size to draw the box")
+                _check_raster_size(cols, i, "bbox", int(h[i]), int(w[i]), f"image {int(image_id[i])}")
                 rle[i] = M.box_to_rle(box[i], int(h[i]), int(w[i]))
+            _check_result_mask_sizes(cols, ground_truth, image_id, _mask_sizes(rle))
     elif not recs:
         box, area = np.zeros((0, 4)), np.zeros(0)
         rle = [] if masks else None
@@ -663,6 +864,8 @@ def read_detections(
         if "segmentation" not in recs[0]:
             raise cols.error(0, None, "has neither 'bbox' nor 'segmentation'")
         rle = _read_masks(cols, range(len(recs)), h, w)
+        if masks:
+            _check_result_mask_sizes(cols, ground_truth, image_id, _mask_sizes(rle))
         area = M.rle_area(rle)
         box = M.rle_box(rle)
         given = np.flatnonzero([isinstance(r.get("bbox"), list) and len(r["bbox"]) == 4 for r in recs])

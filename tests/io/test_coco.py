@@ -134,7 +134,10 @@ def test_bad_input_is_a_located_one_line_error(gt_change, dt_change, expected):
     ("segmentation", "expected"),
     [
         ({"size": [80, 100], "counts": "&&&"}, "segmentation.counts: is not a valid compressed RLE"),
-        ({"size": [10, 10], "counts": "0"}, "segmentation.size: is [10, 10] but image 7 is 80x100"),
+        (
+            {"size": [10, 10], "counts": "T3"},
+            "segmentation.size: is [10, 10] but image 7's ground-truth masks are 80x100",
+        ),
         ({"size": [80, 100], "counts": [5, 5]}, "run lengths sum to 10, expected h*w = 8000"),
         ([[1, 2, 3, 4]], "a polygon of 4 coordinates (expected an even number, at least 6)"),
         ("abc", "segmentation: is 'abc' (expected polygons or an RLE object)"),
@@ -237,7 +240,7 @@ def test_fast_mask_file_path_reads_exactly_what_the_general_path_reads(tmp_path)
     ("segmentation", "expected"),
     [
         ({"size": [80, 100], "counts": "&&&"}, "result 0: segmentation.counts: is not a valid"),
-        ({"size": [10, 10], "counts": "0"}, "result 0: segmentation.size: is [10, 10] but image 7"),
+        ({"size": [10, 10], "counts": "T3"}, "result 0: segmentation.size: is [10, 10] but image 7"),
     ],
 )
 def test_mask_file_errors_are_located(segmentation, expected, tmp_path):
