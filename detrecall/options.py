@@ -108,6 +108,10 @@ class PointOptions:
             raise DetrecallError(f"score_threshold must be a number >= 0, got {self.score_threshold!r}")
         if not (number(self.beta) and self.beta >= 0):
             raise DetrecallError(f"beta must be a number >= 0, got {self.beta!r}")
+        if math.isfinite(self.beta) and self.beta > 1e154:  # beta**2 would overflow: every F null
+            raise DetrecallError(
+                f"beta {self.beta!r} is too large: its square overflows (use inf for recall alone)"
+            )
         check_zero_division(self.zero_division)
         for t in (self.target_recall, self.target_precision):
             if t is not None and not (number(t) and 0 <= t <= 1):

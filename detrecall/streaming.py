@@ -191,7 +191,15 @@ class Evaluator:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Replace this evaluator's state by one from `state_dict()` (same options)."""
-        if state.get("format") != STATE_FORMAT:
+        try:
+            self._load_state(state)
+        except DetrecallError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+            raise DetrecallError(f"not a whole Evaluator state ({type(e).__name__}: {e})") from None
+
+    def _load_state(self, state: dict[str, Any]) -> None:
+        if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
             raise DetrecallError(f"not an Evaluator state (expected format {STATE_FORMAT!r})")
         if repr(state["options"]) != repr(self._options):
             raise DetrecallError("the state was made with different options")

@@ -314,6 +314,12 @@ def _saved_values(
             raise InputError(f"is {v!r}, expected a number or null", source=source, field=field)
         return float(v)
 
+    if not isinstance(d, Mapping):
+        raise InputError(
+            f"is a JSON {type(d).__name__}, not a saved detrecall result (the JSON that "
+            "`detrecall evaluate --output` writes)",
+            source=source,
+        )
     if d.get("protocol", "coco") != "coco":
         raise InputError(
             f"is a protocol={d['protocol']!r} result; saved results are compared for protocol 'coco' only",
@@ -342,7 +348,7 @@ def _saved_values(
             "iou_threshold": point["iou_threshold"],
             "beta": point["beta"],
         }
-    except (KeyError, TypeError, ValueError) as e:
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise InputError(
             f"not a saved detrecall result (missing or malformed {e}); expected the JSON "
             "that `detrecall evaluate --output` writes",

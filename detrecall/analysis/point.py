@@ -115,7 +115,16 @@ def _cost(
     unknown = set(cost) - {"tp", "fp", "fn"}
     if unknown:
         raise DetrecallError(f"cost keys must be 'tp', 'fp', 'fn'; got {sorted(unknown)}")
-    weights = {k: float(cost.get(k, 0.0)) for k in ("tp", "fp", "fn")}
+    weights = {}
+    for k in ("tp", "fp", "fn"):
+        v = cost.get(k, 0.0)
+        if (
+            isinstance(v, bool)
+            or not isinstance(v, (int, float, np.integer, np.floating))
+            or not np.isfinite(v)
+        ):
+            raise DetrecallError(f"cost[{k!r}] must be a finite number, got {v!r}")
+        weights[k] = float(v)
     ids = np.unique(np.r_[m.det_image, m.gt_image]) if image_ids is None else image_ids
     at = np.searchsorted(ids, m.det_image)
     tp = np.bincount(at[above & (status == Status.TP)], minlength=len(ids))

@@ -28,6 +28,13 @@ COCO_AREA_RANGES: dict[str, tuple[float, float]] = {
 COCO_MAX_DETS = (1, 10, 100)
 
 
+def _numbers(values: Iterable[float], what: str) -> np.ndarray:
+    try:
+        return np.asarray(list(values), float)
+    except (TypeError, ValueError):
+        raise DetrecallError(f"{what} must be numbers, got {values!r}") from None
+
+
 def make_params(
     *,
     iou_thresholds: Iterable[float] | None = None,
@@ -41,24 +48,42 @@ def make_params(
 ) -> EvalParams:
     """COCO parameters, pycocotools' defaults for whatever is not given; checked. With
     `kpt_oks_sigmas` (keypoints), the sigmas must be positive, one per keypoint."""
-    iou = COCO_IOU_THRESHOLDS if iou_thresholds is None else np.asarray(list(iou_thresholds), float)
+    iou = COCO_IOU_THRESHOLDS if iou_thresholds is None else _numbers(iou_thresholds, "iou_thresholds")
     if iou.ndim != 1 or len(iou) == 0 or not np.all((iou > 0) & (iou <= 1)):
         raise DetrecallError(f"iou_thresholds must be values in (0, 1], got {iou.tolist()}")
-    rec = COCO_RECALL_THRESHOLDS if recall_thresholds is None else np.asarray(list(recall_thresholds), float)
+    rec = (
+        COCO_RECALL_THRESHOLDS
+        if recall_thresholds is None
+        else _numbers(recall_thresholds, "recall_thresholds")
+    )
     if rec.ndim != 1 or len(rec) == 0 or np.any(np.diff(rec) < 0) or not np.all((rec >= 0) & (rec <= 1)):
         raise DetrecallError("recall_thresholds must be ascending values in [0, 1]")
-    dets = tuple(sorted(int(d) for d in (COCO_MAX_DETS if max_dets is None else max_dets)))
+    given = list(COCO_MAX_DETS if max_dets is None else max_dets)
+    if not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in given):
+        raise DetrecallError(f"max_dets must be positive integers, got {given!r}")
+    dets = tuple(sorted(int(d) for d in given))
     if not dets or dets[0] < 1:
         raise DetrecallError(f"max_dets must be positive integers, got {list(dets)}")
     ranges = COCO_AREA_RANGES if area_ranges is None else dict(area_ranges)
     if not ranges:
         raise DetrecallError("area_ranges must name at least one range")
-    bounds = np.asarray([tuple(map(float, r)) for r in ranges.values()], float).reshape(-1, 2)
+    try:
+        bounds = np.asarray([tuple(map(float, r)) for r in ranges.values()], float).reshape(-1, 2)
+    except (TypeError, ValueError):
+        raise DetrecallError(f"area_ranges must be {{label: (low, high)}} numbers, got {ranges!r}") from None
     if np.isnan(bounds).any() or np.any(bounds[:, 0] > bounds[:, 1]):
         raise DetrecallError(f"area_ranges must be (low, high) with low <= high, got {ranges}")
 
-    def ids(values: Iterable[int] | None) -> np.ndarray | None:
-        return None if values is None else np.unique(np.asarray(list(values), np.int64))
+    def ids(values: Iterable[int] | None, what: str) -> np.ndarray | None:
+        if values is None:
+            return None
+        given = list(values)
+        if not all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in given):
+            raise DetrecallError(f"{what} must be integer ids, got {given[:5]!r}")
+        try:
+            return np.unique(np.asarray(given, np.int64))
+        except OverflowError:
+            raise DetrecallError(f"{what} must be ids within int64, got {given[:5]!r}") from None
 
     sigmas = None
     if kpt_oks_sigmas is not None:
@@ -75,8 +100,8 @@ def make_params(
         area_labels=tuple(str(k) for k in ranges),
         max_dets=dets,
         class_agnostic=bool(class_agnostic),
-        image_ids=ids(image_ids),
-        category_ids=ids(category_ids),
+        image_ids=ids(image_ids, "image_ids"),
+        category_ids=ids(category_ids, "category_ids"),
     )
 
 

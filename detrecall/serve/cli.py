@@ -60,7 +60,12 @@ def configure(p: argparse.ArgumentParser) -> None:
         "--drift-threshold", action="append", default=[], metavar="KIND=VALUE|off", help="as in monitor run"
     )
     p.add_argument("--webhook", metavar="URL", help="POST each alert's JSON to URL")
-    p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
+    p.add_argument(
+        "--log-level",
+        default="info",
+        choices=("critical", "error", "warning", "info", "debug"),
+        help="uvicorn's log level (default info)",
+    )
     p.add_argument("--openapi", action="store_true", help="print the OpenAPI schema and exit")
 
 
