@@ -85,6 +85,18 @@ def test_kill_9_while_8_clients_post(tmp_path: Path) -> None:
         again.stop()
 
 
+def _in_flight(url: str) -> bool:
+    """Whether the server has admitted an evaluation (its /metrics gauge)."""
+    try:
+        text = httpx.get(url + "/metrics", timeout=2).text
+    except httpx.HTTPError:
+        return False
+    for line in text.splitlines():
+        if line.startswith("detrecall_serve_in_flight "):
+            return float(line.split()[1]) > 0
+    return False
+
+
 def test_sigterm_finishes_the_evaluation_in_flight(tmp_path: Path) -> None:
     store = str(tmp_path / "runs.db")
     server = Server(store, tmp_path, "--workers", "1")
@@ -100,7 +112,9 @@ def test_sigterm_finishes_the_evaluation_in_flight(tmp_path: Path) -> None:
 
     t = threading.Thread(target=post)
     t.start()
-    time.sleep(0.4)  # the body is in, the evaluation runs
+    deadline = time.monotonic() + 60  # until the evaluation is admitted (a loaded machine is slow)
+    while time.monotonic() < deadline and not _in_flight(server.url):
+        time.sleep(0.05)
     server.proc.send_signal(signal.SIGTERM)
     t.join(120)
     code = server.proc.wait(60)
