@@ -3,9 +3,6 @@ ground truths; the windowed pairing of dense groups finds exactly the pairs list
 
 from __future__ import annotations
 
-import contextlib
-import copy
-import io
 import subprocess
 import sys
 import textwrap
@@ -18,6 +15,7 @@ from numpy.testing import assert_allclose
 from detrecall import evaluate, matching
 from detrecall.evaluate import make_config, read_inputs
 from detrecall.matching import as_candidates, candidates, pair_ious, plan
+from tests.oracle import reference
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -64,25 +62,10 @@ def test_windowed_pairs_equal_every_pair_filtered(seed: int, pixel_inclusive: bo
         np.testing.assert_array_equal(getattr(windowed, field), getattr(every, field), err_msg=field)
 
 
-def _pycocotools_stats(gt: dict, dt: list) -> np.ndarray:
-    from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
-
-    with contextlib.redirect_stdout(io.StringIO()):
-        coco = COCO()
-        coco.dataset = copy.deepcopy(gt)
-        coco.createIndex()
-        e = COCOeval(coco, coco.loadRes(copy.deepcopy(dt)), "bbox")
-        e.evaluate()
-        e.accumulate()
-        e.summarize()
-    return np.asarray(e.stats)
-
-
 def test_a_dense_image_equals_pycocotools(monkeypatch) -> None:
     gt, dt = dense_image(700, 500, 11)
     monkeypatch.setattr(matching, "_DENSE_GROUP", 0)
-    assert_allclose(evaluate(gt, dt).coco.stats, _pycocotools_stats(gt, dt), atol=1e-12, rtol=0)
+    assert_allclose(evaluate(gt, dt).coco.stats, reference(gt, dt).stats, atol=1e-12, rtol=0)
 
 
 def test_one_image_of_100k_ground_truths_and_10k_detections_within_4_gb() -> None:
