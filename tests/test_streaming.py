@@ -112,3 +112,14 @@ def test_unknown_image_ids_are_refused_in_one_pass_and_in_streaming():
         == evaluate(gt, dt, image_ids=known).image_ids.tolist()
         == sorted(known)
     )
+
+
+def test_merging_an_evaluator_into_itself_is_refused_not_a_hang():
+    """Issue: merge(self) appended to the list it iterated and never returned."""
+    ev = Evaluator()
+    with pytest.raises(DetrecallError, match="into itself"):
+        ev.merge(ev)
+    gt, dt = random_coco(2)
+    ev.update(gt, dt)
+    with pytest.raises(DetrecallError, match="into itself"):
+        ev.merge(ev)
