@@ -114,6 +114,16 @@ def _config(args: argparse.Namespace) -> Any:
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGTERM / Ctrl-C: 0; 2 on a bad configuration."""
     try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as e:
+        print(
+            f"detrecall: error: detrecall serve needs the serve extra ({e.name} is not installed): "
+            "pip install 'detrecall[serve]'",
+            file=sys.stderr,
+        )
+        return 2
+    try:
         if args.openapi:
             from .app import openapi_schema
 
