@@ -54,7 +54,8 @@ GroundTruthSource = str | os.PathLike[str] | Mapping[str, Any]
 DetectionsSource = str | os.PathLike[str] | Sequence[Mapping[str, Any]] | Mapping[str, Any]
 
 _RLE_CHARS = bytes(range(48, 112))  # pycocotools' compressed counts use chars '0'..'o'
-_NUMBER_TYPES = {int, float}
+# numpy scalars too: dicts built in Python often carry them, and pycocotools takes them.
+_NUMBER_TYPES = {int, float, *(np.dtype(c).type for c in "bhilqBHILQefd")}
 
 
 def _as_list(data: Any, key: str, source: str, *, required: bool = True) -> list[Any]:

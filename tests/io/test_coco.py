@@ -91,6 +91,17 @@ def test_polygon_and_uncompressed_rle_results_are_accepted():
     assert r.coco.AP50 > 0.99
 
 
+def test_polygons_of_numpy_scalars_read_as_their_plain_twins():
+    """Dicts built in Python often hold numpy scalars (round(np.float64) stays one); pycocotools
+    takes them, so the reader does too, with the same numbers."""
+    square = [10, 10, 30, 10, 30, 30, 10, 30]
+    plain = [{"image_id": 7, "category_id": 2, "segmentation": [square], "score": 0.4}]
+    kinds = (np.float64, np.float32, np.int64, np.int32, np.uint16)
+    for kind in kinds:
+        numpy = [{**plain[0], "segmentation": [[kind(v) for v in square]]}]
+        assert_allclose(evaluate(GT, numpy, "segm").coco.stats, evaluate(GT, plain, "segm").coco.stats)
+
+
 @pytest.mark.parametrize(
     ("gt_change", "dt_change", "expected"),
     [
