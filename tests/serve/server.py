@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -188,5 +189,34 @@ def synthetic(
                     ],
                     "score": float(rng.uniform(0, 0.7)),
                 }
+            )
+    return gt, dt
+
+
+@functools.cache
+def heavy_masks(images: int = 200, per_image: int = 30, side: int = 4000) -> tuple[dict[str, Any], list[Any]]:
+    """3 MB of JSON whose mask IoUs cost ~10 s here: the cost grows with the image's pixels, not
+    with the body, so a faster machine still needs far more than the 0.5 s limit."""
+    rng = np.random.default_rng(2)
+
+    def square() -> list[list[float]]:
+        x0, y0 = (float(v) for v in rng.uniform(0, side * 0.05, 2))
+        x1, y1 = (float(side - v) for v in rng.uniform(0, side * 0.05, 2))
+        return [[x0, y0, x1, y0, x1, y1, x0, y1]]
+
+    gt: dict[str, Any] = {
+        "images": [{"id": i + 1, "width": side, "height": side} for i in range(images)],
+        "categories": [{"id": 1, "name": "big"}],
+        "annotations": [],
+    }
+    dt: list[Any] = []
+    for i in range(images):
+        for _ in range(per_image):
+            gt["annotations"].append(
+                {"id": len(gt["annotations"]) + 1, "image_id": i + 1, "category_id": 1}
+                | {"segmentation": square(), "area": 0.8 * side * side, "iscrowd": 0}
+            )
+            dt.append(
+                {"image_id": i + 1, "category_id": 1, "segmentation": square(), "score": float(rng.random())}
             )
     return gt, dt

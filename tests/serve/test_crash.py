@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .server import Server, fixture_dt, fixture_gt, synthetic
+from .server import Server, fixture_dt, fixture_gt, heavy_masks
 
 EXPECTED_AP = 0.36131567953169713  # the fixture's AP, as detrecall evaluate prints it
 
@@ -101,13 +101,16 @@ def test_sigterm_finishes_the_evaluation_in_flight(tmp_path: Path) -> None:
     store = str(tmp_path / "runs.db")
     server = Server(store, tmp_path, "--workers", "1")
     server.wait_ready()
-    gt, dt = synthetic(2000, seed=5)
+    gt, dt = heavy_masks(60)  # seconds of mask IoUs: in flight long enough to be seen
     answer: list[httpx.Response] = []
 
     def post() -> None:
         with server.client() as c:
             answer.append(
-                c.post("/v1/evaluations", json={"model": "term", "ground_truth": gt, "predictions": dt})
+                c.post(
+                    "/v1/evaluations",
+                    json={"model": "term", "ground_truth": gt, "predictions": dt, "iou_type": "segm"},
+                )
             )
 
     t = threading.Thread(target=post)

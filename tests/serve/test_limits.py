@@ -3,21 +3,18 @@ evaluation past its time limit (503, nothing stored)."""
 
 from __future__ import annotations
 
-import functools
 import select
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import numpy as np
 import pytest
 
-from .server import Server, synthetic
+from .server import Server, heavy_masks, synthetic
 
 MB = 1 << 20
 
@@ -98,39 +95,8 @@ def test_300_mb_body_is_413_without_being_read(small: Server, chunked: bool) -> 
     assert httpx.get(small.url + "/health").status_code == 200
 
 
-@functools.cache
-def _heavy_masks(
-    images: int = 200, per_image: int = 30, side: int = 4000
-) -> tuple[dict[str, Any], list[Any]]:
-    """3 MB of JSON whose mask IoUs cost ~10 s here: the cost grows with the image's pixels, not
-    with the body, so a faster machine still needs far more than the 0.5 s limit."""
-    rng = np.random.default_rng(2)
-
-    def square() -> list[list[float]]:
-        x0, y0 = (float(v) for v in rng.uniform(0, side * 0.05, 2))
-        x1, y1 = (float(side - v) for v in rng.uniform(0, side * 0.05, 2))
-        return [[x0, y0, x1, y0, x1, y1, x0, y1]]
-
-    gt: dict[str, Any] = {
-        "images": [{"id": i + 1, "width": side, "height": side} for i in range(images)],
-        "categories": [{"id": 1, "name": "big"}],
-        "annotations": [],
-    }
-    dt: list[Any] = []
-    for i in range(images):
-        for _ in range(per_image):
-            gt["annotations"].append(
-                {"id": len(gt["annotations"]) + 1, "image_id": i + 1, "category_id": 1}
-                | {"segmentation": square(), "area": 0.8 * side * side, "iscrowd": 0}
-            )
-            dt.append(
-                {"image_id": i + 1, "category_id": 1, "segmentation": square(), "score": float(rng.random())}
-            )
-    return gt, dt
-
-
 def test_full_queue_is_429_with_retry_after(small: Server) -> None:
-    gt, dt = _heavy_masks()  # holds the one worker for its whole 0.5 s limit
+    gt, dt = heavy_masks()  # holds the one worker for its whole 0.5 s limit
     body = {"model": "busy", "ground_truth": gt, "predictions": dt, "iou_type": "segm"}
     answers: list[httpx.Response] = []
     barrier = threading.Barrier(4)
@@ -154,7 +120,7 @@ def test_full_queue_is_429_with_retry_after(small: Server) -> None:
 
 
 def test_past_the_time_limit_is_503_and_nothing_is_stored(small: Server) -> None:
-    gt, dt = _heavy_masks()
+    gt, dt = heavy_masks()
     with small.client() as c:
         started = time.perf_counter()
         r = c.post(
