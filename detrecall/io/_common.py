@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +152,25 @@ def read_names(path: Path) -> dict[int, str]:
     """Class names by class number from a data.yaml-style file (`names:` a list, or a mapping
     number -> name), a JSON list or mapping, or a text file with one name per line (line i,
     from 0, names class i; blank lines are skipped)."""
+    return read_names_file(path).names
+
+
+@dataclass(frozen=True)
+class ClassNames:
+    """A names file: class names by class number and, when the file gives them
+    (`category_ids: {number: id}`, as `write_names_file` writes), the category id of each
+    number; else a number is its own category id."""
+
+    names: dict[int, str]
+    ids: dict[int, int] | None = None
+
+    def id_of(self, number: int) -> int:
+        return number if self.ids is None else self.ids[number]
+
+
+def read_names_file(path: Path) -> ClassNames:
+    """`read_names`, and the `category_ids:` mapping of a YAML or JSON names file (every named
+    number with a unique integer id; a located InputError otherwise)."""
     suffix = path.suffix.lower()
     text = read_text(path)
     if suffix in (".yaml", ".yml", ".json"):
@@ -192,12 +212,60 @@ def read_names(path: Path) -> dict[int, str]:
                     field="names",
                 )
             out[number] = str(v)
-        return out
+        ids = data.get("category_ids") if isinstance(data, dict) and "names" in data else None
+        return ClassNames(out, None if ids is None else _category_ids(ids, out, path))
     lines = [s.strip() for s in text.splitlines()]
     out = dict(enumerate(s for s in lines if s))
     if not out:
         raise InputError("is empty (expected one class name per line)", source=str(path))
+    return ClassNames(out)
+
+
+def _category_ids(ids: Any, names: Mapping[int, str], path: Path) -> dict[int, int]:
+    """`category_ids:` of a names file: class number -> category id, for every named number."""
+    where = {"source": str(path), "field": "category_ids"}
+    if isinstance(ids, list):
+        ids = dict(enumerate(ids))
+    if not isinstance(ids, dict):
+        raise InputError(f"is {type(ids).__name__}, expected a mapping class number -> category id", **where)
+    out: dict[int, int] = {}
+    for k, v in ids.items():
+        ok_key = isinstance(k, int) and not isinstance(k, bool) or isinstance(k, str) and is_int_text(k)
+        ok_value = isinstance(v, int) and not isinstance(v, bool) and abs(v) <= INT64_MAX
+        if not (ok_key and ok_value):
+            raise InputError(f"entry {k!r}: {v!r} (expected a class number and an integer id)", **where)
+        out[int(k)] = v
+    if set(out) != set(names):
+        odd = sorted(set(out) ^ set(names))[:5]
+        raise InputError(
+            f"numbers {odd} are in one of names and category_ids only (expected the same class numbers)",
+            **where,
+        )
+    if len(set(out.values())) != len(out):
+        raise InputError("gives one category id to two class numbers (expected unique ids)", **where)
     return out
+
+
+def class_numbers(category_ids: np.ndarray, all_ids: np.ndarray) -> np.ndarray:
+    """Class numbers of categories (sorted `all_ids`): the ids when they are 0..K-1 (YOLO's own
+    numbering), else their positions."""
+    if np.array_equal(all_ids, np.arange(len(all_ids))):
+        return category_ids
+    return np.searchsorted(all_ids, category_ids)
+
+
+def write_names_file(path: Path, categories: Categories) -> None:
+    """A data.yaml of every category: `names:` by class number (`class_numbers`) and, when the
+    numbers are not the ids, `category_ids:` number -> id, so ids and names read back exactly
+    (Ultralytics reads `names:` and ignores the rest)."""
+    import yaml
+
+    ids = categories.ids
+    numbers = class_numbers(ids, ids).tolist()
+    data: dict[str, Any] = {"names": dict(zip(numbers, categories.names))}
+    if numbers != ids.tolist():
+        data["category_ids"] = dict(zip(numbers, ids.tolist()))
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
 
 
 def names_categories(names: Mapping[int, str]) -> Categories:
@@ -245,13 +313,21 @@ def gt_classes(
     where: Callable[[int], tuple[str, str | None]],
     *,
     numeric: bool | None,
+    number_ids: Mapping[int, int] | None = None,
 ) -> tuple[np.ndarray, Categories]:
     """Category ids of ground-truth rows whose class is given as text, and the categories.
 
     Numbers (`numeric=True`, or None and every value is one) are the category ids; `names`
     then names them (a number it lacks is an error), else the numbers seen are the categories.
     Names: `names` gives their ids (a name it lacks is an error), else the names seen, sorted,
-    get ids 0, 1, .... `where(i)` is (source, record) of row i, for messages."""
+    get ids 0, 1, .... With `number_ids` (the names file's `category_ids:`), a class number of
+    `names` stands for the category id it gives. `where(i)` is (source, record) of row i."""
+    if number_ids is not None and names is not None:
+        got, _ = gt_classes(values, names, problems, where, numeric=numeric)
+        table = np.array(sorted(number_ids.items()), np.int64).reshape(-1, 2)
+        known = got >= 0  # the numbers of `names`, or -1 (a problem already)
+        got[known] = table[np.searchsorted(table[:, 0], got[known]), 1]
+        return got, names_categories({number_ids[k]: n for k, n in names.items()})
     distinct = set(values)
     if numeric is None:
         numeric = bool(values) and all(map(is_int_text, distinct))

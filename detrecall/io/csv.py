@@ -11,7 +11,8 @@ cxcywh. A ground-truth row with an empty class and box lists an image without ob
 
 Images get ids by `_common.assign_image_ids` over the stems of the image column (`000123.jpg`
 -> 123, as YOLO's `000123.txt`); a row with a box needs a class; classes that are numbers
-are category ids, names get ids from `names` (else sorted, 0, 1, ...). Predictions find their
+are category ids, names get ids from `names` (else `<stem>.names.yaml` beside the file, which
+`write_ground_truth` writes; else sorted, 0, 1, ...). Predictions find their
 image and class in the ground truth by name.
 """
 
@@ -29,6 +30,7 @@ from ..errors import InputError
 from ..types import Dataset, Detections
 from ._common import (
     BOX_FORMATS,
+    ClassNames,
     ImageIndex,
     assign_image_ids,
     build_dataset,
@@ -39,9 +41,10 @@ from ._common import (
     gt_classes,
     image_stems,
     make_images,
-    read_names,
+    read_names_file,
     read_text,
     to_xywh,
+    write_names_file,
 )
 from ._images import MAX_SIDE
 from ._lines import Rows
@@ -209,10 +212,18 @@ def _check_classes(table: _Table, rows: np.ndarray, problems: Problems, hint: st
         )
 
 
-def _names(names: str | Path | Mapping[int, str] | None) -> dict[int, str] | None:
+def _names(names: str | Path | Mapping[int, str] | None) -> ClassNames | None:
     if isinstance(names, Mapping):
-        return {int(k): str(v) for k, v in names.items()}
-    return None if names is None else read_names(Path(names))
+        return ClassNames({int(k): str(v) for k, v in names.items()})
+    return None if names is None else read_names_file(Path(names))
+
+
+def names_path(path: Path) -> Path:
+    """The names file written beside a ground-truth CSV (`gt.csv` -> `gt.names.yaml`)."""
+    return path.with_name(path.stem + NAMES_SUFFIX)
+
+
+NAMES_SUFFIX = ".names.yaml"
 
 
 def read_ground_truth(
@@ -273,8 +284,16 @@ def read_ground_truth(
         [path], [rows.fields[i] for i in objects.tolist()], rows.file_index[objects], rows.line[objects]
     )
     table.rows = obj_rows
+    if names is None and names_path(path).is_file():
+        names = names_path(path)
+    class_names = _names(names)
     category_id, categories = gt_classes(
-        table.text("class"), _names(names), problems, obj_rows.where, numeric=None
+        table.text("class"),
+        None if class_names is None else class_names.names,
+        problems,
+        obj_rows.where,
+        numeric=None,
+        number_ids=None if class_names is None else class_names.ids,
     )
     box = table.box(problems)
     iscrowd = table.flags("iscrowd", problems)
@@ -344,8 +363,14 @@ def read_detections(
             field="image",
         )
     problems.count += max(0, int((image_id < 0).sum()) - problems.limit)
+    model_names = _names(names)
     category_id = dt_classes(
-        table.text("class"), ground_truth.categories, _names(names), problems, rows.where, numeric=None
+        table.text("class"),
+        ground_truth.categories,
+        None if model_names is None else model_names.names,
+        problems,
+        rows.where,
+        numeric=None,
     )
     box = table.box(problems)
     score = table.numbers(("score",), problems)[:, 0]
@@ -365,8 +390,11 @@ def write_ground_truth(ds: Dataset, path: str | os.PathLike[str], *, box_format:
     """Write a Dataset as CSV, one row per box: image, class, the box in `box_format`, then
     iscrowd, ignore and area when any row needs them and the image's width and height when
     known; images without objects get a row with an empty class and box. Classes are written by
-    name when the names are unique and none is a number, else by id."""
+    name when the names are unique and none is a number, else by id; `<stem>.names.yaml` beside
+    it names every category with its id (`io._common.write_names_file`), and reading the file
+    finds it there, so ids and names read back exactly."""
     _write(ds, path, ds, box_format)
+    write_names_file(names_path(Path(path)), ds.categories)
 
 
 def write_detections(

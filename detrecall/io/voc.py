@@ -7,7 +7,7 @@ object ignored, as the devkit does (Dataset.ignore: a detection on it is neither
 it is not a positive). Two optional elements are detrecall's own, written so that a COCO round
 trip loses nothing and ignored by other tools: `iscrowd` (0/1) and `area`. The image is known by
 the XML file's stem, its id per `_common.assign_image_ids`; classes by name (ids from `names`,
-else `classes.txt` or `data.yaml` in the folder, else the sorted names get 0, 1, ...).
+else `data.yaml` or `classes.txt` in the folder, else the sorted names get 0, 1, ...).
 
 Boxes are kept as given: VOC's coordinates are 1-based and pixel-inclusive (a box from 1 to 10
 covers 10 pixels), and here w = xmax - xmin, as in COCO's continuous convention; the
@@ -30,6 +30,7 @@ import numpy as np
 from ..errors import InputError
 from ..types import Dataset, Detections
 from ._common import (
+    ClassNames,
     ImageIndex,
     assign_image_ids,
     build_dataset,
@@ -39,7 +40,8 @@ from ._common import (
     gt_classes,
     image_stems,
     make_images,
-    read_names,
+    read_names_file,
+    write_names_file,
     xyxy_to_xywh,
 )
 from ._images import MAX_SIDE
@@ -172,17 +174,17 @@ def _read_file(path: Path, problems: Problems) -> tuple[str, int, int, list[_Obj
     return file_name, width, height, objects
 
 
-NAMES_FILES = ("classes.txt", "data.yaml", "data.yml")
+NAMES_FILES = ("data.yaml", "data.yml", "classes.txt")
 
 
-def _names(source: Path, names: str | Path | Mapping[int, str] | None) -> dict[int, str] | None:
+def _names(source: Path, names: str | Path | Mapping[int, str] | None) -> ClassNames | None:
     if isinstance(names, Mapping):
-        return {int(k): str(v) for k, v in names.items()}
+        return ClassNames({int(k): str(v) for k, v in names.items()})
     if names is not None:
-        return read_names(Path(names))
+        return read_names_file(Path(names))
     for candidate in NAMES_FILES if source.is_dir() else ():
         if (source / candidate).is_file():
-            return read_names(source / candidate)
+            return read_names_file(source / candidate)
     return None
 
 
@@ -206,7 +208,12 @@ def read_ground_truth(
         where_rows += [(str(p), f"object {k}") for k in range(len(r[3]))]
     class_names = _names(source, names)
     category_id, categories = gt_classes(
-        [o.name for _, o in rows], class_names, problems, where_rows.__getitem__, numeric=False
+        [o.name for _, o in rows],
+        None if class_names is None else class_names.names,
+        problems,
+        where_rows.__getitem__,
+        numeric=False,
+        number_ids=None if class_names is None else class_names.ids,
     )
     problems.check()
     image_id = np.array([i for i, _ in rows], np.int64)
@@ -306,11 +313,13 @@ def _num(v: float) -> str:
 def write_ground_truth(ds: Dataset, path: str | os.PathLike[str]) -> None:
     """Write a Dataset as a VOC annotation folder, one `<stem>.xml` per image (see the module
     doc: ignored rows are `difficult`; `iscrowd` and a non-w*h `area` are written as extra
-    elements); boxes as xmin = x, xmax = x + w. `classes.txt` lists every category, also
-    those without objects, in id order (reading the folder back numbers them 0, 1, ...)."""
+    elements); boxes as xmin = x, xmax = x + w. `data.yaml` names every category, also those
+    without objects, with its id (`io._common.write_names_file`: reading the folder back gives
+    the same ids and names), and `classes.txt` lists the names in id order for other tools."""
     folder = Path(path)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "classes.txt").write_text("".join(f"{n}\n" for n in ds.categories.names), encoding="utf-8")
+    write_names_file(folder / "data.yaml", ds.categories)
     stems = image_stems(ds.images)
     file_names = ds.images.file_names or ("",) * len(stems)
     starts = np.searchsorted(ds.image_id, ds.images.ids)

@@ -7,10 +7,13 @@ headers), a sizes file (`sizes=`), or, when neither is given, `sizes.csv` in the
 or the `images/` folder beside a `labels/` folder (ultralytics' layout). An image with a size
 but no label file has no objects. Class numbers are category ids; their names come from
 `names=` (a data.yaml `names:` list/mapping, or one name per line), else `data.yaml` or
-`classes.txt` in the folder, else they are named by number. A prediction's class number is a
-ground-truth category id, unless a names file (`names=`, or one in the folder) names it: then
-it is the ground-truth category of that name, or, when the file numbers the ground truth's own
-categories as `write_ground_truth` / `write_detections` do, that category itself.
+`classes.txt` in the folder (or a `data.yaml` at the Ultralytics dataset root, `ds/data.yaml`
+for `ds/labels/val`), else they are named by number; a names file's `category_ids:` (which the
+writers write when the ids are not 0..K-1) gives the category id of each class number. A
+prediction's class number is a ground-truth category id, unless a names file (`names=`, or one
+in the folder) names it: then it is the ground-truth category of that name, or, when the file
+numbers the ground truth's own categories as `write_ground_truth` / `write_detections` do, that
+category itself.
 
 Boxes become COCO [x, y, w, h] in pixels: x = (cx - w/2) * width, y = (cy - h/2) * height,
 w * width, h * height; area = w*h in pixels. Writing is the inverse, with every digit of the
@@ -28,17 +31,20 @@ import numpy as np
 from ..errors import InputError
 from ..types import Dataset, Detections, Images
 from ._common import (
+    ClassNames,
     ImageIndex,
     assign_image_ids,
     build_dataset,
     check_box_values,
+    class_numbers,
     dt_classes,
     finish_predictions,
     folder_files,
     gt_classes,
     image_stems,
     make_images,
-    read_names,
+    read_names_file,
+    write_names_file,
 )
 from ._images import Sizes, read_sizes, sizes_from_folder
 from ._lines import Rows, read_rows
@@ -54,15 +60,28 @@ def _label_files(folder: Path) -> list[Path]:
     return [p for p in folder_files(folder, ".txt", "YOLO label files") if p.name not in NAMES_FILES]
 
 
-def _names(folder: Path, names: str | Path | Mapping[int, str] | None) -> dict[int, str] | None:
+def _names(folder: Path, names: str | Path | Mapping[int, str] | None) -> ClassNames | None:
     if isinstance(names, Mapping):
-        return {int(k): str(v) for k, v in names.items()}
+        return ClassNames({int(k): str(v) for k, v in names.items()})
     if names is not None:
-        return read_names(Path(names))
-    for candidate in NAMES_FILES:
-        if (folder / candidate).is_file():
-            return read_names(folder / candidate)
+        return read_names_file(Path(names))
+    for candidate in names_candidates(folder):
+        return read_names_file(candidate)
     return None
+
+
+def names_candidates(folder: Path) -> list[Path]:
+    """The names files found for a label folder: its own (data.yaml, data.yml, classes.txt),
+    else a data.yaml at an Ultralytics dataset root, one or two folders up from a folder within
+    `labels/` (`ds/data.yaml` for `ds/labels/val`, Roboflow's `ds/data.yaml` for `ds/valid/labels`)."""
+    own = [folder / c for c in NAMES_FILES if (folder / c).is_file()]
+    if own:
+        return own[:1]
+    parts = folder.resolve().parts
+    if "labels" not in parts[-2:]:
+        return []
+    ups = [folder.resolve().parent, folder.resolve().parent.parent]
+    return [up / c for up in ups for c in NAMES_FILES[:2] if (up / c).is_file()][:1]
 
 
 def _sizes(folder: Path, images: str | Path | None, sizes: str | Path | None) -> Sizes:
@@ -146,7 +165,14 @@ def read_ground_truth(
     row_stem = [rows.files[i].stem for i in rows.file_index.tolist()]
     w = np.array([size_of[s][0] for s in row_stem], np.float64)
     h = np.array([size_of[s][1] for s in row_stem], np.float64)
-    category_id, categories = gt_classes(rows.column(0), class_names, problems, rows.where, numeric=True)
+    category_id, categories = gt_classes(
+        rows.column(0),
+        None if class_names is None else class_names.names,
+        problems,
+        rows.where,
+        numeric=True,
+        number_ids=None if class_names is None else class_names.ids,
+    )
     box = _boxes(rows, problems, w, h)
     problems.check()
     image_id = np.array([id_of[s] for s in row_stem], np.int64)
@@ -196,7 +222,7 @@ def read_detections(
     category_id = dt_classes(
         rows.column(0),
         ground_truth.categories,
-        pred_names,
+        None if pred_names is None else pred_names.names,
         problems,
         rows.where,
         numeric=True,
@@ -218,19 +244,17 @@ def read_detections(
     )
 
 
-def _class_numbers(category_ids: np.ndarray, all_ids: np.ndarray) -> np.ndarray:
-    """YOLO class numbers: the category ids when they are 0..K-1, else their positions."""
-    if np.array_equal(all_ids, np.arange(len(all_ids))):
-        return category_ids
-    return np.searchsorted(all_ids, category_ids)
-
-
-def _gt_numbering(names: Mapping[int, str] | None, gt: Dataset) -> dict[int, int] | None:
-    """Class number -> category id when `names` is the names file the writers write for `gt`
-    (every category, numbered by `_class_numbers`): exact also for categories of the same name."""
+def _gt_numbering(names: ClassNames | None, gt: Dataset) -> dict[int, int] | None:
+    """Class number -> category id where `names` says which ground-truth category a number is:
+    its `category_ids:` (where the ground truth has that id under that name), or, for a names
+    file without them, when it is the one the writers write for `gt` (every category, numbered by
+    `class_numbers`): exact also for categories of the same name."""
     ids = gt.categories.ids
-    numbers = _class_numbers(ids, ids).tolist()
-    if names is None or dict(names) != dict(zip(numbers, gt.categories.names)):
+    if names is not None and names.ids is not None:
+        name_of = dict(zip(ids.tolist(), gt.categories.names))
+        return {k: c for k, c in names.ids.items() if name_of.get(c) == names.names[k]}
+    numbers = class_numbers(ids, ids).tolist()
+    if names is None or names.names != dict(zip(numbers, gt.categories.names)):
         return None
     return dict(zip(numbers, ids.tolist()))
 
@@ -238,7 +262,8 @@ def _gt_numbering(names: Mapping[int, str] | None, gt: Dataset) -> dict[int, int
 def write_ground_truth(ds: Dataset, path: str | os.PathLike[str]) -> None:
     """Write a Dataset as a YOLO label folder: `<stem>.txt` per image (empty when it has no
     objects), `data.yaml` (`names:` by class number; categories whose ids are not 0..K-1 are
-    numbered by position) and `sizes.csv`, so the folder reads back alone. Crowd and ignored
+    numbered by position, their ids kept in `category_ids:`) and `sizes.csv`, so the folder
+    reads back alone, with the same category ids and names. Crowd and ignored
     ground truth have no YOLO form: they are left out, with a DataWarning."""
     _write(ds, Path(path), ds)
 
@@ -252,8 +277,6 @@ def write_detections(dt: Detections, path: str | os.PathLike[str], ground_truth:
 def _write(data: Dataset | Detections, folder: Path, ref: Dataset) -> None:
     """The label files and data.yaml of `data`, and sizes.csv for ground truth; `ref` is the
     ground truth (`data` itself, or the one predictions are on)."""
-    import yaml
-
     images: Images = ref.images
     bad = np.flatnonzero((images.width <= 0) | (images.height <= 0))
     keep = np.ones(len(data), bool)
@@ -279,7 +302,7 @@ def _write(data: Dataset | Detections, folder: Path, ref: Dataset) -> None:
     rel = normalize(
         data.box[keep], images.width[pos].astype(np.float64), images.height[pos].astype(np.float64)
     )
-    cls = _class_numbers(data.category_id[keep], ref.categories.ids)
+    cls = class_numbers(data.category_id[keep], ref.categories.ids)
     cols = [cls.tolist(), *(rel[:, k].tolist() for k in range(4))]
     if isinstance(data, Detections):
         cols.append(data.score[keep].tolist())
@@ -288,12 +311,7 @@ def _write(data: Dataset | Detections, folder: Path, ref: Dataset) -> None:
     for k, stem in enumerate(stems):
         chunk = lines[starts[k] : starts[k + 1]]
         (folder / f"{stem}.txt").write_text("".join(f"{line}\n" for line in chunk))
-    numbers = _class_numbers(ref.categories.ids, ref.categories.ids).tolist()
-    (folder / "data.yaml").write_text(
-        yaml.safe_dump(
-            {"names": dict(zip(numbers, ref.categories.names))}, sort_keys=True, allow_unicode=True
-        )
-    )
+    write_names_file(folder / "data.yaml", ref.categories)
     if isinstance(data, Dataset):
         names = images.file_names or ("",) * len(stems)
         (folder / SIZES_FILE).write_text(

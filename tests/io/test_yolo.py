@@ -291,9 +291,11 @@ def test_round_trip_keeps_classes_of_the_same_name_apart(tmp_path: Path) -> None
     write(gt, tmp_path / "gt", "yolo")
     back = read_detections(tmp_path / "dt", gt, "yolo")
     assert back.category_id.tolist() == dt.category_id.tolist()
-    gt2 = read_ground_truth(tmp_path / "gt", "yolo")  # numbered 0, 1, 2 by position
-    assert read_detections(tmp_path / "dt", gt2, "yolo").category_id.tolist() == [0, 1, 2]
-    assert gt2.category_id.tolist() == [0, 1, 2] and evaluate(gt, back).coco.AP == evaluate(gt, dt).coco.AP
+    gt2 = read_ground_truth(tmp_path / "gt", "yolo")  # numbered 0, 1, 2, ids kept in data.yaml
+    assert read_detections(tmp_path / "dt", gt2, "yolo").category_id.tolist() == [4, 7, 9]
+    assert gt2.category_id.tolist() == [4, 7, 9] and gt2.categories.names == gt.categories.names
+    assert gt2.categories.ids.tolist() == [4, 7, 9]
+    assert evaluate(gt, back).coco.AP == evaluate(gt, dt).coco.AP
 
 
 def test_label_file_names_win_over_ids_as_text(tmp_path: Path) -> None:
