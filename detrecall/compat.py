@@ -1,4 +1,4 @@
-"""A drop-in for pycocotools' COCOeval (bbox and segm), running on detrecall's engine.
+"""A drop-in for pycocotools' COCOeval (bbox, segm, keypoints), running on detrecall's engine.
 
     from pycocotools.coco import COCO
     from detrecall.compat import COCOeval      # instead of pycocotools.cocoeval
@@ -18,9 +18,14 @@ matches the first time they are read. `accumulate()` takes detrecall's accumulat
 parameters and evalImgs are those of the last evaluate(), else pycocotools' own accumulation
 over `evalImgs` (e.g. torchvision's merged shards, or `accumulate(p)` with other parameters).
 
-Differences (README, "Drop-in for pycocotools' COCOeval"): keypoints are not evaluated; the
-id-0 quirk is not copied (a ground truth with id 0 counts as matched); masks of one pair whose
-RLE sizes differ are refused (pycocotools scores the pair -1); `_gts`/`_dts` stay empty.
+Keypoints: OKS by geometry.keypoints (pycocotools' computeOks to the bit) with
+`params.kpt_oks_sigmas` as set at evaluate() time, ground truth with `num_keypoints == 0`
+ignored, the 10-line keypoint summary.
+
+Differences (README, "Drop-in for pycocotools' COCOeval"): the id-0 quirk is not copied (a
+ground truth with id 0 counts as matched); masks of one pair whose RLE sizes differ are refused
+(pycocotools scores the pair -1); class-agnostic keypoints are matched (pycocotools' computeOks
+finds no annotation under useCats=0, so nothing matches there); `_gts`/`_dts` stay empty.
 """
 
 from __future__ import annotations
@@ -38,21 +43,31 @@ import numpy as np
 
 from .aggregate import accumulate as detrecall_accumulate
 from .errors import DataWarning, DetrecallError, InputError
+from .geometry.keypoints import COCO_SIGMAS
 from .matching import Plan, match, pair_ious, plan, score_order
 from .options import IouType
 from .types import Categories, Dataset, Detections, EvalParams, Images, Matches
 
+IOU_TYPES = ("segm", "bbox", "keypoints")  # what compat evaluates, as pycocotools names them
+
+
+def _check_iou_type(iou_type: Any) -> None:
+    if iou_type not in IOU_TYPES:
+        raise DetrecallError(
+            f"iouType {iou_type!r} is not supported by detrecall.compat (one of {', '.join(IOU_TYPES)})"
+        )
+
 
 class Params:
-    """pycocotools' detection Params, attribute for attribute."""
+    """pycocotools' Params, attribute for attribute: detection defaults for bbox and segm,
+    keypoint defaults (maxDets [20], three areas, COCO's 17 sigmas) for keypoints."""
 
     def __init__(self, iouType: str = "segm") -> None:  # noqa: N803 (pycocotools' names)
-        if iouType not in ("segm", "bbox"):
-            raise DetrecallError(
-                f"iouType {iouType!r} is not supported by detrecall.compat (bbox or segm; "
-                "keypoints are not evaluated yet)"
-            )
-        self.setDetParams()
+        _check_iou_type(iouType)
+        if iouType == "keypoints":
+            self.setKpParams()
+        else:
+            self.setDetParams()
         self.iouType = iouType
         self.useSegm: Any = None
 
@@ -65,6 +80,13 @@ class Params:
         self.areaRng: list[Any] = [[0**2, 1e5**2], [0**2, 32**2], [32**2, 96**2], [96**2, 1e5**2]]
         self.areaRngLbl: list[Any] = ["all", "small", "medium", "large"]
         self.useCats: Any = 1
+
+    def setKpParams(self) -> None:  # noqa: N802
+        self.setDetParams()
+        self.maxDets = [20]
+        self.areaRng = [[0**2, 1e5**2], [32**2, 96**2], [96**2, 1e5**2]]
+        self.areaRngLbl = ["all", "medium", "large"]
+        self.kpt_oks_sigmas: Any = COCO_SIGMAS.copy()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -135,6 +157,33 @@ def _warn_mask_sizes(coco: Any, anns: list[dict[str, Any]], rles: list[dict[str,
         )
 
 
+def _keypoint_boxes(anns: list[dict[str, Any]]) -> np.ndarray:
+    """(N, 4) float64 ground-truth boxes for OKS (computeOks only does arithmetic on them, so
+    any 4-sequence of numbers is taken)."""
+    return np.array([a["bbox"] for a in anns], dtype=np.float64).reshape(-1, 4)
+
+
+def _keypoints(anns: list[dict[str, Any]], n_kpt: int, source: str) -> np.ndarray:
+    """(N, K, 3) float64 x, y, v of each annotation's `keypoints` [x1, y1, v1, ...], K the
+    number of sigmas (pycocotools' arithmetic fails on another length, with a ValueError)."""
+    values = [a["keypoints"] for a in anns]
+    for a, v in zip(anns, values):
+        if len(v) != 3 * n_kpt:
+            raise InputError(
+                f"keypoints has {len(v)} numbers (expected {3 * n_kpt}: x, y, v for each of the "
+                f"{n_kpt} kpt_oks_sigmas)",
+                source=source,
+                record=f"annotation {a.get('id')}",
+            )
+    return np.array(values, dtype=np.float64).reshape(len(values), n_kpt, 3)
+
+
+def _unlabelled(anns: list[dict[str, Any]]) -> np.ndarray:
+    """Ground truth pycocotools ignores for keypoints: `num_keypoints == 0` (crowds are
+    ignored by the matcher already)."""
+    return np.array([a["num_keypoints"] == 0 for a in anns], dtype=bool)
+
+
 @dataclass(frozen=True)
 class _Tables:
     """The selected annotations as detrecall tables. Image and category ids are replaced by
@@ -166,7 +215,10 @@ def _positions(
     return np.array([keep, img, cat], np.int64).reshape(3, -1)
 
 
-def _tables(ev: COCOeval, p: Params, img_ids: list[Any], cat_ids: list[Any], masks: bool) -> _Tables:
+def _tables(
+    ev: COCOeval, p: Params, img_ids: list[Any], cat_ids: list[Any], kind: IouType, n_kpt: int = 0
+) -> _Tables:
+    masks, keypoints = kind is IouType.SEGM, kind is IouType.KEYPOINTS
     img_pos = {v: i for i, v in enumerate(img_ids)}
     # class-agnostic: pycocotools concatenates each image's annotations in p.catIds order (a
     # repeated id would repeat its annotations there; here they count once)
@@ -184,10 +236,14 @@ def _tables(ev: COCOeval, p: Params, img_ids: list[Any], cat_ids: list[Any], mas
         rles = _rles(coco, rows) if masks else None
         if rles is not None:
             _warn_mask_sizes(coco, rows, rles, side)
-        box = np.zeros((len(rows), 4)) if masks else _boxes(rows, side)
-        tables.append((rows, image, category, ids, area, rles, box))
-    (g_rows, g_img, g_cat, g_ids, g_area, g_rles, g_box) = tables[0]
-    (d_rows, d_img, d_cat, d_ids, d_area, d_rles, d_box) = tables[1]
+        if masks or (keypoints and side == "results"):  # OKS reads no result box
+            box = np.zeros((len(rows), 4))
+        else:
+            box = _keypoint_boxes(rows) if keypoints else _boxes(rows, side)
+        kpts = _keypoints(rows, n_kpt, side) if keypoints else None
+        tables.append((rows, image, category, ids, area, rles, box, kpts))
+    (g_rows, g_img, g_cat, g_ids, g_area, g_rles, g_box, g_kpts) = tables[0]
+    (d_rows, d_img, d_cat, d_ids, d_area, d_rles, d_box, d_kpts) = tables[1]
     n_cls = max(len(cat_pos), 1)
     images = Images(
         ids=np.arange(len(img_ids), dtype=np.int64),
@@ -208,6 +264,8 @@ def _tables(ev: COCOeval, p: Params, img_ids: list[Any], cat_ids: list[Any], mas
         categories=categories,
         masks=None if g_rles is None else tuple(g_rles),
         source="<COCO ground truth>",
+        ignore=_unlabelled(g_rows) if keypoints else np.zeros(len(g_rows), bool),
+        keypoints=g_kpts,
     )
     dt = Detections(
         image_id=d_img,
@@ -217,6 +275,7 @@ def _tables(ev: COCOeval, p: Params, img_ids: list[Any], cat_ids: list[Any], mas
         score=_numbers([a["score"] for a in d_rows], "results: score"),
         masks=None if d_rles is None else tuple(d_rles),
         source="<COCO results>",
+        keypoints=d_kpts,
     )
 
     def sizes(rles: list[dict[str, Any]] | None) -> np.ndarray | None:
@@ -310,6 +369,17 @@ def _eval_params(p: Params, n_img: int, n_cls: int) -> tuple[EvalParams, int, in
         category_ids=np.arange(n_cls, dtype=np.int64),
     )
     return params, len(thr), len(ranges)
+
+
+def _sigmas(p: Params) -> np.ndarray:
+    """p.kpt_oks_sigmas as (K,) float64: one positive number per keypoint, any K (an
+    AttributeError where Params has none, as in pycocotools)."""
+    sigmas = np.asarray(p.kpt_oks_sigmas, dtype=np.float64)
+    if sigmas.ndim != 1 or not len(sigmas) or not np.all(sigmas > 0):
+        raise DetrecallError(
+            f"kpt_oks_sigmas must be positive numbers, one per keypoint; got {sigmas.tolist()}"
+        )
+    return sigmas
 
 
 def _group_key(image: np.ndarray, cls: np.ndarray, n_cls: int) -> np.ndarray:
@@ -473,9 +543,24 @@ def _accumulate_eval_imgs(eval_imgs: Any, p: Any, pe: Any) -> dict[str, np.ndarr
 
 _UNSET: Any = object()
 
+# pycocotools' keypoint summary, in its order: (AP 1 / AR 0, IoU threshold or None, area label)
+_KEYPOINT_LINES: tuple[tuple[int, float | None, str], ...] = (
+    (1, None, "all"),
+    (1, 0.5, "all"),
+    (1, 0.75, "all"),
+    (1, None, "medium"),
+    (1, None, "large"),
+    (0, None, "all"),
+    (0, 0.5, "all"),
+    (0, 0.75, "all"),
+    (0, None, "medium"),
+    (0, None, "large"),
+)
+
 
 class COCOeval:
-    """pycocotools.cocoeval.COCOeval's interface and attributes over detrecall (bbox and segm)."""
+    """pycocotools.cocoeval.COCOeval's interface and attributes over detrecall (bbox, segm,
+    keypoints)."""
 
     def __init__(self, cocoGt: Any = None, cocoDt: Any = None, iouType: str = "segm") -> None:  # noqa: N803
         if not iouType:
@@ -530,8 +615,7 @@ class COCOeval:
             p.iouType = "segm" if p.useSegm == 1 else "bbox"
             print(f"useSegm (deprecated) is not None. Running {p.iouType} evaluation")
         print(f"Evaluate annotation type *{p.iouType}*")
-        if p.iouType not in ("segm", "bbox"):
-            raise DetrecallError(f"iouType {p.iouType!r} is not supported by detrecall.compat (bbox or segm)")
+        _check_iou_type(p.iouType)
         p.imgIds = list(np.unique(p.imgIds))
         if p.useCats:
             p.catIds = list(np.unique(p.catIds))
@@ -540,13 +624,14 @@ class COCOeval:
         self.eval = {}
         cat_ids = p.catIds if p.useCats else [-1]
         max_det = p.maxDets[-1]  # an IndexError on an empty maxDets, as in pycocotools
-        masks = p.iouType == "segm"
+        kind = IouType(p.iouType)
+        sigmas = _sigmas(p) if kind is IouType.KEYPOINTS else None
         n_cls = len(cat_ids) if p.useCats else len(dict.fromkeys(p.catIds))
         params, n_thr, n_area = _eval_params(p, len(p.imgIds), n_cls)
-        tables = _tables(self, p, p.imgIds, cat_ids, masks)
+        tables = _tables(self, p, p.imgIds, cat_ids, kind, 0 if sigmas is None else len(sigmas))
         pl = plan(tables.gt, tables.dt, params)
         _check_pair_sizes(tables, pl)
-        iou = pair_ious(IouType.SEGM if masks else IouType.BBOX, pl, tables.gt, tables.dt)
+        iou = pair_ious(kind, pl, tables.gt, tables.dt, sigmas=sigmas)
         matches = match(
             pl,
             iou,
@@ -635,7 +720,8 @@ class COCOeval:
         print(f"DONE (t={time.time() - tic:0.2f}s).")
 
     def summarize(self) -> None:
-        """pycocotools' summarize(): the 12 numbers and lines, for the params as they are now."""
+        """pycocotools' summarize(): the 12 numbers and lines (10 at maxDets 20 for keypoints),
+        for the params as they are now."""
 
         def _summarize(  # noqa: N803 (pycocotools' names)
             ap: int = 1, iouThr: float | None = None, areaRng: str = "all", maxDets: int = 100
@@ -663,6 +749,10 @@ class COCOeval:
 
         if not self.eval:
             raise Exception("Please run accumulate() first")
+        if self.params.iouType == "keypoints":
+            lines = [_summarize(ap, iouThr=t, areaRng=area, maxDets=20) for ap, t, area in _KEYPOINT_LINES]
+            self.stats = np.array(lines)
+            return
         md = self.params.maxDets
         stats = np.zeros((12,))
         stats[0] = _summarize(1)
