@@ -9,6 +9,7 @@ what tables, plain text and JSON it shows, so no view needs to know which protoc
 from __future__ import annotations
 
 import math
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -18,7 +19,7 @@ import numpy as np
 
 from .aggregate import AVERAGES, Counts, Curve, Rates
 from .errors import DetrecallError
-from .tables import Kind, Table, format_table, json_number, number_text
+from .tables import Kind, Table, format_table, import_pandas, json_number, number_text
 from .types import Accumulated, EvalParams, Matches
 
 LVIS_MAX_DETS = 300
@@ -483,6 +484,23 @@ class PointResult:
             for k in range(len(self.class_ids))
         )
 
+    def to_pandas(self) -> Any:  # pandas.DataFrame (pandas is optional)
+        """One row per class at the operating point: category_id, name, support, tp, fp, fn,
+        precision, recall, f1, best_f1_threshold (the JSON's `point.per_class`; NaN where
+        undefined). pandas must be installed (an ImportError says so)."""
+        c = self.counts
+        return import_pandas().DataFrame(
+            {
+                "category_id": np.asarray(self.class_ids, np.int64),
+                "name": list(self.names),
+                **{k: np.asarray(getattr(c, k), np.int64) for k in ("support", "tp", "fp", "fn")},
+                "precision": np.asarray(self.precision, np.float64),
+                "recall": np.asarray(self.recall, np.float64),
+                "f1": np.asarray(self.f1, np.float64),
+                "best_f1_threshold": np.array([b.threshold for b in self.best_f1_per_class], np.float64),
+            }
+        )
+
     def average(self, kind: str) -> Rates:
         """ "micro", "macro" or "weighted"."""
         if kind not in AVERAGES:
@@ -593,6 +611,70 @@ class EvaluationResult:
             }
         return out
 
+    def to_pandas(self) -> Any:  # pandas.DataFrame (pandas is optional)
+        """One row per class with the protocol's per-class figures: category_id, name, then
+        COCO/LVIS AP, AP50, AP75, AR<max_dets> (VOC: npos, AP@<t> per IoU threshold), as the CSV
+        view's columns; NaN where undefined. The operating point's are `point.to_pandas()`, the
+        per-image table's `per_image.to_pandas()`. pandas must be installed (an ImportError says so)."""
+        p = self.point
+        part = self.protocol_summary.csv_part(self.per_class, self.params.max_dets[-1], len(p.class_ids))
+        columns = [np.array([math.nan if v is None else v for v in col]) for col in zip(*part.rows)]
+        if not part.rows:
+            columns = [np.zeros(0)] * len(part.columns)
+        return import_pandas().DataFrame(
+            {
+                "category_id": np.asarray(p.class_ids, np.int64),
+                "name": list(p.names),
+                **dict(zip(part.columns, columns)),
+            }
+        )
+
+    def flat(self, prefix: str = "", *, keep_undefined: bool = False) -> dict[str, float]:
+        """One flat `{name: float}` dict for experiment trackers (`wandb.log`, `mlflow.log_metrics`,
+        TensorBoard's `add_scalar` per item), every name starting with `prefix` (e.g. "val/"):
+
+        - the protocol's summary by its names: `AP`, `AP50`, ..., `ARl` (COCO), LVIS's, VOC's
+          `mAP_0.5`;
+        - the operating point: `precision`, `recall`, `f1` (micro; F-beta when beta != 1),
+          `macro/precision`, `macro/recall`, `macro/f1`, `tp`, `fp`, `fn`, `best_f1`,
+          `best_f1_threshold`;
+        - per class: `AP/<class>` (VOC: AP at its first IoU threshold), `precision/<class>`,
+          `recall/<class>` at the operating point;
+        - with errors: `errors/AP`, `errors/dAP/<cls|loc|both|dupe|bkg|miss>`, `errors/fp_dAP`,
+          `errors/fn_dAP`; with slices: `slices/<name>/...` (summary and operating point).
+
+        Name parts keep letters, digits, `_`, `-`, `.` and spaces (what MLflow accepts), every
+        other character becomes `_` (`AR@300` -> `AR_300`, a class `a/b` -> `a_b`); class names
+        equal after that get `_<category id>` appended. Undefined values (NaN: AP of a class
+        without ground truth, a best F1 that no threshold reaches) are left out, so that no
+        tracker draws a gap or refuses the dict; `keep_undefined=True` keeps them as NaN.
+        """
+        items = self._flat_items(per_class=True)
+        return {prefix + name: float(v) for name, v in items if keep_undefined or not math.isnan(float(v))}
+
+    def _flat_items(self, per_class: bool) -> list[tuple[str, float]]:
+        p = self.point
+        items = [(_metric_part(name), v) for name, _, v in self.protocol_summary.rows()]
+        items += [(k, getattr(p.micro, k)) for k in ("precision", "recall", "f1")]
+        items += [(f"macro/{k}", getattr(p.macro, k)) for k in ("precision", "recall", "f1")]
+        items += [(k, float(getattr(p.counts, k).sum())) for k in ("tp", "fp", "fn")]
+        items += [("best_f1", p.best_f1_overall.f1), ("best_f1_threshold", p.best_f1_overall.threshold)]
+        if per_class:
+            names, ap, _ = self.protocol_summary.class_ap(self.per_class)
+            ids = [int(c) for c in p.class_ids] if len(names) == len(p.class_ids) else list(range(len(names)))
+            items += [(f"AP/{n}", v) for n, v in zip(_class_parts(names, ids), ap)]
+            point_names = _class_parts(p.names, [int(c) for c in p.class_ids])
+            items += [(f"precision/{n}", v) for n, v in zip(point_names, p.precision)]
+            items += [(f"recall/{n}", v) for n, v in zip(point_names, p.recall)]
+        if self.errors is not None:
+            e = self.errors.to_dict()
+            items += [("errors/AP", _undefined_nan(e["AP"]))]
+            items += [(f"errors/dAP/{k}", _undefined_nan(v)) for k, v in e["dAP"].items()]
+            items += [(f"errors/{k}", _undefined_nan(e[k])) for k in ("fp_dAP", "fn_dAP")]
+        for name, part in (self.slices or {}).items():
+            items += [(f"slices/{_metric_part(name)}/{k}", v) for k, v in part._flat_items(per_class=False)]
+        return items
+
     def summary(self) -> str:
         """A few lines: what was evaluated and the numbers that matter most."""
         name, value = self.protocol_summary.headline()
@@ -628,3 +710,24 @@ class EvaluationResult:
 
 def _short(v: float) -> str:
     return "n/a" if math.isnan(v) else f"{v:.3f}"
+
+
+_NOT_IN_NAMES = re.compile(r"[^\w.\- ]")  # MLflow's metric names: letters, digits, _ - . space and /
+
+
+def _metric_part(name: str) -> str:
+    """One part of a flat metric name: characters trackers refuse (and '/') as '_'."""
+    return _NOT_IN_NAMES.sub("_", name)
+
+
+def _class_parts(names: Sequence[str], ids: Sequence[int]) -> list[str]:
+    """Class names as name parts; names equal after that get '_<category id>'."""
+    parts = [_metric_part(n) for n in names]
+    seen: dict[str, int] = {}
+    for part in parts:
+        seen[part] = seen.get(part, 0) + 1
+    return [f"{part}_{i}" if seen[part] > 1 else part for part, i in zip(parts, ids)]
+
+
+def _undefined_nan(v: float | None) -> float:
+    return math.nan if v is None else float(v)

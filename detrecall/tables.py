@@ -94,3 +94,16 @@ def dumps(value: Any) -> str:
     import json
 
     return json.dumps(strict_json(value), indent=2, allow_nan=False) + "\n"
+
+
+def import_pandas() -> Any:
+    """The pandas module, for the `to_pandas()` views; an ImportError saying how to install it.
+
+    pandas is optional (no dependency of detrecall) and has no stubs here, hence `Any`."""
+    try:
+        import pandas  # type: ignore[import-untyped,unused-ignore]
+    except ImportError as e:
+        raise ImportError(
+            "to_pandas() needs pandas, which is not installed: pip install pandas", name="pandas"
+        ) from e
+    return pandas

@@ -26,7 +26,7 @@ from ..errors import DetrecallError
 from ..options import IouType
 from ..protocols.coco import make_params
 from ..result import EvaluationResult
-from ..tables import Kind, Table
+from ..tables import Kind, Table, import_pandas
 from ..types import Dataset, Detections, EvalParams
 from ._pairs import best_per_det, image_pairs
 
@@ -134,10 +134,7 @@ class LabelErrors:
         )
 
     def to_pandas(self) -> Any:  # pandas.DataFrame (pandas is optional)
-        try:
-            import pandas  # type: ignore[import-untyped,unused-ignore]
-        except ImportError:
-            raise DetrecallError("to_pandas() needs pandas: pip install pandas") from None
+        pandas = import_pandas()
         return pandas.DataFrame(
             {
                 "kind": [LabelErrorKind(int(k)).key for k in self.kind],

@@ -24,7 +24,7 @@ from ..errors import DetrecallError
 from ..matching import detection_status
 from ..options import ZeroDivision
 from ..result import EvaluationResult
-from ..tables import Kind, Table, json_number
+from ..tables import Kind, Table, import_pandas, json_number
 from ..types import Matches, Status
 from ._ranked import sampled_precision
 
@@ -112,11 +112,8 @@ class PerImage:
         return text
 
     def to_pandas(self) -> Any:  # pandas.DataFrame (pandas is optional, without stubs here)
-        """A DataFrame with the columns of `to_csv` (pandas must be installed)."""
-        try:
-            import pandas  # type: ignore[import-untyped,unused-ignore]
-        except ImportError:
-            raise DetrecallError("to_pandas() needs pandas: pip install pandas") from None
+        """A DataFrame with the columns of `to_csv` (pandas must be installed: an ImportError says so)."""
+        pandas = import_pandas()
         return pandas.DataFrame({name: getattr(self, name) for name in COLUMNS})
 
 

@@ -347,7 +347,8 @@ def figures(
 ) -> dict[str, Figure]:
     """Every plot that applies to the result, by file stem: pr_curves, pr_coco (COCO/LVIS),
     threshold, ap_per_class, ap_by_size (COCO/LVIS with size ranges), confusion and
-    confusion_normalized (when computed), reliability (when `calibration` is given)."""
+    confusion_normalized (when computed), reliability (when `calibration` is given), errors_dap
+    (TIDE's dAP per error type, when the result has errors)."""
     out = {"pr_curves": pr_figure(result, size)}
     if result.accumulated is not None and result.per_class:
         out["pr_coco"] = coco_pr_figure(result, size)
@@ -360,6 +361,8 @@ def figures(
         out["confusion_normalized"] = confusion_figure(result, size, normalized=True)
     if calibration is not None:
         out["reliability"] = reliability_figure(calibration, size)
+    if result.errors is not None:
+        out["errors_dap"] = errors_figure(result, size)
     return out
 
 
@@ -386,3 +389,53 @@ def write_plots(
             stacklevel=2,
         )
     return [save_png(fig, directory / f"{stem}.png") for stem, fig in drawn.items()]
+
+
+# TIDE's own palette for its six error types, in ErrorKind order (cls, loc, both, dupe, bkg, miss)
+ERROR_COLORS = ("#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#911eb4")
+SPECIAL_COLORS = ("#808080", "#404040")  # FP, FN
+
+
+def error_bars(result: EvaluationResult) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(labels, dAP, counts) of TIDE's bars: the six error types in TIDE's order, then FP and FN
+    (dAP NaN where undefined)."""
+    errors = result.errors
+    if errors is None:
+        raise DetrecallError("this result has no error analysis: evaluate with errors=True")
+    table = errors.table()  # one row per error type, then FP and FN: (key, definition, count, dAP)
+    labels = [str(row[0]) for row in table.rows]
+    counts = np.array([row[2] for row in table.rows], np.int64)
+    dap = np.array([row[3] for row in table.rows], np.float64)
+    return labels, dap, counts
+
+
+def draw_error_bars(ax: Axes, result: EvaluationResult) -> Axes:
+    """Vertical bars of the AP that fixing each error type recovers (TIDE's dAP): cls, loc,
+    both, dupe, bkg, miss in TIDE's colours, then FP and FN in grey after a gap; each bar
+    labelled with its dAP, each tick with the error's count."""
+    labels, dap, counts = error_bars(result)
+    n_main = len(ERROR_COLORS)
+    x = np.r_[np.arange(n_main), n_main + 0.6 + np.arange(len(labels) - n_main)]
+    bars = ax.bar(x, np.nan_to_num(dap), color=[*ERROR_COLORS, *SPECIAL_COLORS][: len(labels)], width=0.7)
+    ax.bar_label(bars, [_dap_text(v) for v in dap], padding=2, fontsize="small")
+    ax.set_xticks(x, [f"{name}\n({n})" for name, n in zip(labels, counts)])
+    ax.axvline(n_main - 0.2, color="0.7", lw=1, ls=":")
+    errors = result.errors
+    defined = dap[np.isfinite(dap)]
+    low, top = (float(defined.min()), float(defined.max())) if len(defined) else (0.0, 0.0)
+    ax.set(
+        ylim=(min(0.0, 1.18 * low), max(0.05, 1.18 * top)),
+        ylabel="dAP (AP recovered by fixing every error of the type)",
+        title=f"TIDE errors: dAP per type (AP{errors.foreground_iou * 100:g} {_dap_text(errors.AP)}; "
+        "ticks: count)",
+    )
+    ax.grid(axis="y", alpha=0.3)
+    return ax
+
+
+def _dap_text(v: float) -> str:
+    return "n/a" if np.isnan(v) else f"{v:.3f}"
+
+
+def errors_figure(result: EvaluationResult, size: tuple[int, int] = DEFAULT_SIZE) -> Figure:
+    return _one_axes(size, draw_error_bars, result)
