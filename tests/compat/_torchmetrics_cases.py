@@ -6,22 +6,12 @@ COCOeval` gets detrecall's."""
 
 from __future__ import annotations
 
-import importlib.util
 import pickle
 import sys
 import warnings
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-STANDIN = Path(__file__).resolve().parent / "torchvision_standin"
-
-
-def use_torchvision_standin() -> None:
-    """torchmetrics' MeanAveragePrecision needs torchvision installed (for box_convert only)."""
-    if importlib.util.find_spec("torchvision") is None:
-        sys.path.insert(0, str(STANDIN))
 
 
 def _masks(rng: np.random.Generator, boxes: np.ndarray, h: int, w: int) -> np.ndarray:
@@ -162,7 +152,6 @@ def _plain(value: Any) -> Any:
 
 def main() -> None:
     out_path, backend = sys.argv[1], sys.argv[2]
-    use_torchvision_standin()
     if backend == "detrecall":
         import detrecall.compat
 
@@ -174,8 +163,10 @@ def main() -> None:
         except Exception as err:  # noqa: BLE001 (reported to the test, compared there)
             results[name] = {"error": f"{type(err).__name__}: {err}"}
     import pycocotools.cocoeval
+    import torchvision
 
     results["__cocoeval__"] = pycocotools.cocoeval.COCOeval.__module__
+    results["__torchvision__"] = (torchvision.__version__, torchvision.__file__)
     with open(out_path, "wb") as f:
         pickle.dump(results, f)
 

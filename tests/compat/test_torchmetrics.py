@@ -1,8 +1,9 @@
 """torchmetrics' MeanAveragePrecision(backend="pycocotools"), a real client: with
 detrecall.compat.install() its results equal those it gets from real pycocotools, for bbox and
 segm, class_metrics, extended_summary (ious, precision, recall, scores), custom IoU / recall /
-max-dets thresholds, the three box formats, crowds and given areas, empty inputs. Each side runs
-in its own process (install() replaces the module for the process)."""
+max-dets thresholds, the three box formats (converted by the installed torchvision's
+box_convert), crowds and given areas, empty inputs. Each side runs in its own process
+(install() replaces the module for the process)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("torch")
+pytest.importorskip("torchvision")  # torchmetrics' MeanAveragePrecision needs it (box_convert)
 pytest.importorskip("torchmetrics")
 
 from tests.compat._torchmetrics_cases import CASES  # noqa: E402
@@ -42,6 +44,9 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any
 def test_install_reaches_torchmetrics(outputs: dict[str, dict[str, Any]]) -> None:
     assert outputs["pycocotools"]["__cocoeval__"] == "pycocotools.cocoeval"
     assert outputs["detrecall"]["__cocoeval__"] == "detrecall.compat"
+    for backend in outputs.values():  # the installed torchvision, not a module of the tests
+        version, path = backend["__torchvision__"]
+        assert not Path(path).resolve().is_relative_to(ROOT), (version, path)
 
 
 def _assert_equal(ours: Any, ref: Any, where: str) -> None:

@@ -1,1 +1,0 @@
-"""Import-time name only (torchmetrics' image metrics import it when torchvision is present)."""
