@@ -239,6 +239,12 @@ def _input_options(group: Any) -> None:
         help="CSV column names, e.g. image=filename class=label x1=left",
     )
     group.add_argument(
+        "--only-gt-images",
+        action="store_true",
+        help="leave out predictions on images the ground truth does not have, with a warning "
+        "counting them (default: they are an error)",
+    )
+    group.add_argument(
         "--box-format",
         choices=("xyxy", "xywh", "cxcywh"),
         help="CSV: which box columns to read (default: the first complete set of x1 y1 "
@@ -273,6 +279,7 @@ def _inputs(args: argparse.Namespace) -> Any:
         names=args.names,
         dt_names=args.dt_names,
         columns=dict(args.columns) if args.columns else None,
+        only_gt_images=args.only_gt_images,
     )
 
 
@@ -303,7 +310,14 @@ def _convert(args: argparse.Namespace) -> int:
                 gt_format = args.gt_format or detect_format(args.gt, "gt")
                 gt = read_ground_truth(args.gt, gt_format, **sizes, **_read_options(args, args.names))
                 options = _read_options(args, args.dt_names)
-                dt = read_detections(args.src, gt, args.from_format, gt_format=gt_format, **options)
+                dt = read_detections(
+                    args.src,
+                    gt,
+                    args.from_format,
+                    gt_format=gt_format,
+                    only_gt_images=args.only_gt_images,
+                    **options,
+                )
                 write(dt, args.dst, args.to_format, ground_truth=gt, box_format=args.box_format)
                 what = f"{len(dt)} prediction(s)"
         finally:

@@ -115,7 +115,14 @@ def read_inputs(
             )
     if not isinstance(dt, Detections):
         dt = read_detections(
-            dt, gt, inputs.dt_format, names=inputs.dt_names, gt_format=gt_format, **geometry, **common
+            dt,
+            gt,
+            inputs.dt_format,
+            names=inputs.dt_names,
+            gt_format=gt_format,
+            only_gt_images=inputs.only_gt_images,
+            **geometry,
+            **common,
         )
     if kind.reads_masks and (gt.masks is None or dt.masks is None):
         raise DetrecallError("iou_type='segm' needs masks in both ground truth and detections")
@@ -258,7 +265,8 @@ def evaluate(
       zero_division, target_recall, target_precision, max_dets (flat: `point_max_dets`; None:
       every detection counts), confusion, cost.
     - `inputs=InputOptions(...)`: gt_format, dt_format, box_format, categories, angle_unit,
-      images, sizes, names, dt_names, columns.
+      images, sizes, names, dt_names, columns, only_gt_images (predictions on images the
+      ground truth lacks left out with a warning, instead of an error).
     - `protocol`: "coco" (default), "voc" / `Voc(ap_method="11point", pixel_inclusive=True)`
       (Pascal VOC AP per class, IoU 0.5 unless iou_thresholds), "lvis" / `Lvis()` (federated;
       needs the LVIS ground-truth file). See protocols/.

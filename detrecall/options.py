@@ -139,7 +139,9 @@ class InputOptions:
     told from the path). Per-image arrays: boxes in `box_format` (default "xyxy"), classes named
     by `categories`. YOLO: image sizes from `images` (a folder) or `sizes` (a file); `names` and
     `dt_names`: class names of the ground truth and of the model. CSV: `columns` maps our column
-    names to the file's, `box_format` picks the box columns. Rotated boxes: `angle_unit`."""
+    names to the file's, `box_format` picks the box columns. Rotated boxes: `angle_unit`.
+    `only_gt_images`: predictions on images the ground truth does not have are left out, with a
+    warning that counts them (by default they are an error)."""
 
     gt_format: str | None = None
     dt_format: str | None = None
@@ -151,10 +153,13 @@ class InputOptions:
     names: str | Path | Mapping[int, str] | None = None
     dt_names: str | Path | Mapping[int, str] | None = None
     columns: Mapping[str, str] | None = None
+    only_gt_images: bool = False
 
     def checked(self) -> InputOptions:
         if self.angle_unit not in ("radians", "degrees"):
             raise DetrecallError(f"angle_unit must be 'radians' or 'degrees', got {self.angle_unit!r}")
+        if not isinstance(self.only_gt_images, bool):
+            raise DetrecallError(f"only_gt_images must be True or False, got {self.only_gt_images!r}")
         return self
 
 
@@ -189,6 +194,7 @@ class Keywords(TypedDict, total=False):
     names: str | Path | Mapping[int, str] | None
     dt_names: str | Path | Mapping[int, str] | None
     columns: Mapping[str, str] | None
+    only_gt_images: bool
     ap_method: str
     pixel_inclusive: bool
 

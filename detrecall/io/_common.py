@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -22,8 +22,11 @@ import numpy.typing as npt
 from .._sort import argsort_stable
 from ..errors import InputError
 from ..types import Categories, Dataset, Detections, Images
-from ._problems import Problems, warn_suspicious
+from ._problems import Problems, warn_left_out, warn_suspicious
 from ._records import INT64_MAX, OVERFLOW, box_overflows, read_file
+
+if TYPE_CHECKING:  # _lines imports this module
+    from ._lines import Rows
 
 
 def read_text(path: Path) -> str:
@@ -127,6 +130,13 @@ class ImageIndex:
         distinct, inverse = np.unique(np.asarray(keys, dtype=str), return_inverse=True)
         found = [self.find(k) for k in distinct.tolist()]
         return np.array([-1 if f is None else f for f in found], np.int64)[inverse.reshape(-1)]
+
+    def unknown(self, keys: Sequence[str]) -> np.ndarray:
+        """(N,) bool: the key names no image (not one that names several: that is an error)."""
+        found = self.find_all(keys)
+        return np.fromiter(
+            (f < 0 and len(self._named(k) or ()) < 2 for k, f in zip(keys, found.tolist())), bool, len(keys)
+        )
 
     def missing(self, key: str, unknown: str) -> str:
         """Why `key` finds no image, for a message: `unknown`, or that it names several."""
@@ -534,6 +544,22 @@ def finish_predictions(
         gt_category_ids=np.unique(gt.category_id),
     )
     return build_detections(image_id=image_id, category_id=category_id, box=box, score=score, source=source)
+
+
+def keep_gt_images(
+    rows: Rows, image_key: list[str], index: ImageIndex, source: str, only_gt_images: bool
+) -> tuple[Rows, list[str]]:
+    """The rows (and their image names) on the ground truth's images, when `only_gt_images`:
+    the others left out with a DataWarning; else all of them (the reader names the others)."""
+    if not only_gt_images:
+        return rows, image_key
+    drop = index.unknown(image_key)
+    if not drop.any():
+        return rows, image_key
+    first = int(drop.argmax())
+    dropped = [k for k, d in zip(image_key, drop.tolist()) if d]
+    warn_left_out(source, "prediction(s)", len(dropped), len(set(dropped)), rows.where_text(first))
+    return rows.subset(~drop), [k for k, d in zip(image_key, drop.tolist()) if not d]
 
 
 def xyxy_to_xywh(b: np.ndarray) -> np.ndarray:

@@ -154,6 +154,7 @@ def read_detections(
     columns: Mapping[str, str] | None = None,
     box_format: str | None = None,
     gt_format: str | None = None,
+    only_gt_images: bool = False,
 ) -> Detections:
     """Predictions from a path in `format` (told from the path when None; `gt_format`, the
     ground truth's, tells VOC result files from YOLO labels), or from a parsed COCO results
@@ -161,25 +162,32 @@ def read_detections(
 
     COCO: `masks`, `shapes` and `angle_unit` as for `read_ground_truth`. YOLO, CSV: `names`
     (the model's class names) maps the predictions' class numbers to the ground truth's classes
-    by name. CSV: `columns` and `box_format` as for `read_ground_truth`."""
+    by name. CSV: `columns` and `box_format` as for `read_ground_truth`.
+    `only_gt_images=True`: predictions on images the ground truth does not have are left out,
+    with a DataWarning that counts them (by default each is an error)."""
     fmt = _read_format(path, format, "dt", gt_format, masks, shapes)
+    subset = {"only_gt_images": only_gt_images}
     if fmt == "coco":
         from . import coco
 
-        return coco.read_detections(path, ground_truth, masks=masks, shapes=shapes, angle_unit=angle_unit)
+        return coco.read_detections(
+            path, ground_truth, masks=masks, shapes=shapes, angle_unit=angle_unit, **subset
+        )
     if not _is_path(path):
         raise _parsed_error(path, fmt)
     if fmt == "yolo":
         from . import yolo
 
-        return yolo.read_detections(path, ground_truth, names=names)
+        return yolo.read_detections(path, ground_truth, names=names, **subset)
     if fmt == "voc":
         from . import voc
 
-        return voc.read_detections(path, ground_truth)
+        return voc.read_detections(path, ground_truth, **subset)
     from . import csv
 
-    return csv.read_detections(path, ground_truth, columns=columns, box_format=box_format, names=names)
+    return csv.read_detections(
+        path, ground_truth, columns=columns, box_format=box_format, names=names, **subset
+    )
 
 
 def write(

@@ -46,6 +46,13 @@ class Rows:
     def column(self, j: int) -> list[str]:
         return [r[j] for r in self.fields]
 
+    def subset(self, keep: np.ndarray) -> Rows:
+        """The rows where `keep` (bool) is true, each still named by its file and line."""
+        rows = np.flatnonzero(keep)
+        return Rows(
+            self.files, [self.fields[i] for i in rows.tolist()], self.file_index[rows], self.line[rows]
+        )
+
     def floats(self, columns: Sequence[int], names: Sequence[str], problems: Problems) -> np.ndarray:
         """(R, len(columns)) float64 of those fields; a problem for each non-number or non-finite
         value (its row is then NaN)."""

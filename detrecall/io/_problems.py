@@ -9,7 +9,7 @@ kind, with a count and the first place it occurs.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -37,14 +37,44 @@ class Problems:
     def __bool__(self) -> bool:
         return self.count > 0
 
-    def check(self) -> None:
-        """Raise every problem found so far as one InputError (one line each)."""
+    def check(self, hints: Sequence[str] = ()) -> None:
+        """Raise every problem found so far as one InputError (one line each), then a line for
+        each of `hints` (what the problems suggest)."""
         if self.found:
-            raise InputError.collected(self.found, self.count - len(self.found))
+            raise with_hints(InputError.collected(self.found, self.count - len(self.found)), hints)
+
+
+def with_hints(err: InputError, hints: Sequence[str]) -> InputError:
+    """`err` with a last line `SOURCE: hint: ...` for each hint (the same error without any)."""
+    if not hints:
+        return err
+    out = InputError(err.message, source=err.source, record=err.record, field=err.field)
+    out.problems = err.problems
+    prefix = f"{err.source}: " if err.source else ""
+    out.args = ("\n".join([str(err), *(f"{prefix}hint: {h}" for h in hints)]),)
+    return out
 
 
 def warn_data(source: str, count: int, what: str, first: str) -> None:
     warnings.warn(f"{source}: {count} {what} (first: {first})", DataWarning, stacklevel=3)
+
+
+# the hint of an error naming predictions on images that the ground truth does not have
+ONLY_GT_IMAGES = (
+    "to evaluate the ground truth's images only, leaving those predictions out, use "
+    "only_gt_images=True (--only-gt-images)"
+)
+
+
+def warn_left_out(source: str, what: str, count: int, images: int, first: str) -> None:
+    """The DataWarning of only_gt_images: `count` predictions (`what`) on `images` images that
+    the ground truth does not have were left out."""
+    warn_data(
+        source,
+        count,
+        f"{what} on {images} image(s) that the ground truth does not have left out (only_gt_images)",
+        first,
+    )
 
 
 def warn_suspicious(

@@ -20,6 +20,7 @@ import numpy as np
 
 from .._sort import positions
 from ..errors import InputError
+from ._problems import Problems
 
 
 def _load_orjson() -> ModuleType | None:
@@ -184,16 +185,27 @@ def _array(values: list[Any], empty: type) -> np.ndarray | None:
 class Columns:
     """Extracts typed columns from a list of dict records, with located errors."""
 
-    def __init__(self, records: Sequence[Any], source: str, what: str, offset: int = 0) -> None:
+    def __init__(
+        self,
+        records: Sequence[Any],
+        source: str,
+        what: str,
+        offset: int = 0,
+        numbers: np.ndarray | None = None,
+    ) -> None:
         self.records = records
         self.source = source
         self.what = what  # how one record is called in messages: "annotation", "result", ...
         self.offset = offset  # the file's number of records[0] (records read in pieces)
+        self.numbers = numbers  # the file's number of each record, when some were left out
+
+    def where(self, index: int) -> str:
+        """How record `index` is named in messages: `result 812`."""
+        number = index if self.numbers is None else int(self.numbers[index])
+        return f"{self.what} {number + self.offset}"
 
     def error(self, index: int, field: str | None, message: str) -> InputError:
-        return InputError(
-            message, source=self.source, record=f"{self.what} {index + self.offset}", field=field
-        )
+        return InputError(message, source=self.source, record=self.where(index), field=field)
 
     def check_objects(self) -> None:
         for i, r in enumerate(self.records):
@@ -201,15 +213,21 @@ class Columns:
                 raise self.error(i, None, f"is {type(r).__name__} {_describe(r)}, expected an object")
 
     def _locate(self, field: str, ok: Callable[[Any], bool], expected: str, default: Any) -> None:
+        """Raise every record whose `field` is missing or not `ok` as one InputError (one line
+        each, up to `_problems.LIMIT`, then a count)."""
+        problems = Problems(self.source)
         for i, r in enumerate(self.records):
             if not isinstance(r, dict):
                 raise self.error(i, None, f"is {type(r).__name__}, expected an object")
             if field not in r:
                 if default is None:
-                    raise self.error(i, field, f"missing (expected {expected})")
+                    problems.add(f"missing (expected {expected})", record=self.where(i), field=field)
                 continue
             if not ok(r[field]):
-                raise self.error(i, field, f"is {_describe(r[field])} (expected {expected})")
+                problems.add(
+                    f"is {_describe(r[field])} (expected {expected})", record=self.where(i), field=field
+                )
+        problems.check()
 
     def _values(self, field: str, default: Any) -> list[Any] | None:
         try:

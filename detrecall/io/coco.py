@@ -26,11 +26,12 @@ import msgspec
 import numpy as np
 
 from .._compiled import native
+from .._sort import positions
 from ..errors import InputError
 from ..geometry import masks as M
 from ..types import Categories, Dataset, Detections, Images
 from ._common import sort_rows, take_masks
-from ._problems import warn_data
+from ._problems import Problems, warn_data, with_hints
 from ._records import (
     Columns,
     _describe,
@@ -105,7 +106,7 @@ def _check_ann_ids(cols: Columns, ann_id: np.ndarray) -> None:
         raise cols.error(
             second,
             "id",
-            f"{int(ann_id[second])} is also the id of annotation {first + cols.offset} "
+            f"{int(ann_id[second])} is also the id of {cols.where(first)} "
             "(expected unique annotation ids: pycocotools keeps one of the two)",
         )
 
@@ -272,7 +273,7 @@ def _check_gt_mask_sizes(cols: Columns, image_id: np.ndarray, masks: Sequence[An
         raise cols.error(
             b,
             "segmentation",
-            f"is a {_size_text(size[b])} mask but {cols.what} {a + cols.offset} on the same image "
+            f"is a {_size_text(size[b])} mask but {cols.where(a)} on the same image "
             f"{int(img[j])} is {_size_text(size[a])} (height x width; expected one mask size per image)",
         )
 
@@ -315,7 +316,7 @@ def _check_result_mask_sizes(cols: Columns, gt: Dataset, image_id: np.ndarray, s
             f"image's width/height, evaluated as given, as pycocotools does (image "
             f"{int(image_id[i])}: masks {int(ref_h[i])}x{int(ref_w[i])}, image "
             f"{int(im_h[i])}x{int(im_w[i])}, height x width)",
-            f"{cols.what} {i + cols.offset}",
+            cols.where(i),
         )
 
 
@@ -688,8 +689,12 @@ def _box_results_in_pieces(raw: bytearray, name: str, gt: Dataset) -> tuple[np.n
             raise _NotInPieces
         cols = Columns(recs, name, "result", offset=done)
         cols.check_objects()
-        columns = (cols.ints("image_id"), cols.ints("category_id"), cols.floats("score"), cols.boxes("bbox"))
-        _check_result_ids(cols, columns[0], columns[1], gt)
+        columns = (
+            cols.ints("image_id"),
+            _category_column(cols, gt),
+            cols.floats("score"),
+            cols.boxes("bbox"),
+        )
         done += len(recs)
         return columns
 
@@ -710,14 +715,98 @@ def _flat(rows: list[Sequence[Any]], dtype: type, width: int) -> np.ndarray:
 
 
 def _check_result_ids(cols: Columns, image_id: np.ndarray, category_id: np.ndarray, gt: Dataset) -> None:
-    check_ids_known(cols, "image_id", image_id, gt.images.ids, f"the ground truth's images ({gt.source})")
-    check_ids_known(
-        cols,
-        "category_id",
-        category_id,
-        gt.categories.ids,
-        f"the ground truth's categories ({gt.source})",
-    )
+    """Every result's image and category are the ground truth's; else every record that is not
+    in one InputError (one line each up to 20, then a count) with hints of what the ids look
+    like (computed only then: the check itself is two lookups)."""
+    images_known = positions(image_id, gt.images.ids)[1]
+    categories_known = positions(category_id, gt.categories.ids)[1]
+    if images_known.all() and categories_known.all():
+        return
+    problems = Problems(cols.source)
+    for field, values, known, where in (
+        ("image_id", image_id, images_known, f"the ground truth's images ({gt.source})"),
+        ("category_id", category_id, categories_known, f"the ground truth's categories ({gt.source})"),
+    ):
+        none = "" if (gt.images.ids if field == "image_id" else gt.categories.ids).size else " (it has none)"
+        for i in np.flatnonzero(~known)[: problems.limit].tolist():
+            problems.add(f"{int(values[i])} not found in {where}{none}", record=cols.where(i), field=field)
+    problems.found.sort(key=lambda e: _record_number(e.record))
+    del problems.found[problems.limit :]
+    problems.count = int((~images_known).sum() + (~categories_known).sum())
+    hints = []
+    if not images_known.all():
+        unknown = image_id[~images_known]
+        hints.append(
+            f"{len(unknown)} result(s) on {len(np.unique(unknown))} image(s) that the ground truth does "
+            "not have: to evaluate the ground truth's images only, leaving those results out, use "
+            "only_gt_images=True (--only-gt-images)"
+        )
+    if not categories_known.all():
+        hints += category_hints(np.unique(category_id), gt.categories)
+    problems.check(hints)
+
+
+def _record_number(record: str | None) -> int:
+    """The number in `result 812`, to list problems in file order."""
+    return int(record.rsplit(" ", 1)[-1]) if record else -1
+
+
+def _ids_text(ids: np.ndarray) -> str:
+    """`0-79` for a run, else the first few ids."""
+    values = ids.tolist()
+    if len(values) > 2 and values == list(range(values[0], values[-1] + 1)):
+        return f"{values[0]}-{values[-1]}"
+    return ", ".join(map(str, values[:6])) + (", ..." if len(values) > 6 else "")
+
+
+def category_hints(used: np.ndarray, categories: Categories) -> list[str]:
+    """What results' category ids (`used`, sorted distinct) that the ground truth lacks look
+    like: shifted by one (every id minus or plus one is a ground-truth category), or class
+    numbers 0..K-1 counting the categories in id order."""
+    known = categories.ids
+    ids = f"the results' ids are {_ids_text(used)}, the ground truth's {_ids_text(known)}"
+    for shift, word, guess in (
+        (1, "minus", "1-based ids against a 0-based ground truth?"),
+        (-1, "plus", "0-based class numbers against 1-based ids?"),
+    ):
+        if len(used) and np.isin(used - shift, known).all():
+            return [
+                f"the category ids look shifted by one: every result's id {word} 1 is a ground-truth "
+                f"category ({ids}; {guess})"
+            ]
+    if len(used) and used[0] >= 0 and used[-1] < len(known):
+        return [
+            f"the category ids look like class numbers 0..{len(known) - 1} ({ids}): map class number k "
+            "to the ground truth's k-th category id (from 0, in id order)"
+        ]
+    return []
+
+
+def _category_column(cols: Columns, gt: Dataset) -> np.ndarray:
+    """The results' category_id column; refused with a hint when they are names or text."""
+    try:
+        return cols.ints("category_id")
+    except InputError as e:
+        values = (r.get("category_id") for r in cols.records if isinstance(r, dict))
+        texts: set[str] = {t for t in values if isinstance(t, str)}
+        if not texts:
+            raise
+        by_name = dict(zip(gt.categories.names, gt.categories.ids.tolist()))
+        named = sorted(t for t in texts if t in by_name)
+        if named:
+            pairs = ", ".join(f"{t!r}: {by_name[t]}" for t in named[:5]) + (", ..." if len(named) > 5 else "")
+            hint = (
+                f"category_id holds class names ({len(named)} of them the ground truth's): map each "
+                f"name to the id of the ground truth's category of that name ({pairs})"
+            )
+        elif all(t.strip().lstrip("-").isdigit() for t in texts):
+            hint = 'category_id holds numbers as text: write them as JSON integers (5, not "5")'
+        else:
+            hint = (
+                "category_id holds text that names no ground-truth category: results give the ground "
+                f"truth's integer category ids ({_ids_text(gt.categories.ids)})"
+            )
+        raise with_hints(e, [hint]) from None
 
 
 def _mask_detections(
@@ -730,10 +819,17 @@ def _mask_detections(
     rles: list[Any],
     box: np.ndarray | None,
     counts_checked: bool = False,
+    *,
+    only_gt_images: bool = False,
 ) -> Detections:
     """Mask results; with `box` (the first result had one) area is w*h, as pycocotools' loadRes
     gives it, else area and box come from the mask."""
-    cols = Columns((), name, "result")  # for messages: record i is result i
+    kept = _kept_results(name, image_id, gt) if only_gt_images else None
+    if kept is not None:
+        image_id, category_id, score, size = image_id[kept], category_id[kept], score[kept], size[kept]
+        rles = [rles[i] for i in kept.tolist()]
+        box = None if box is None else box[kept]
+    cols = Columns((), name, "result", numbers=kept)  # for messages: record i is result numbers[i]
     _check_result_ids(cols, image_id, category_id, gt)
     odd = (size <= 0).any(axis=1) | (size.astype(np.float64).prod(axis=1) > M.MAX_MASK_PIXELS)
     if odd.any():
@@ -763,10 +859,11 @@ def _mask_detections(
 
 
 def _result_columns(
-    source: Any, gt: Dataset, raw: bytearray | None = None
+    source: Any, gt: Dataset, raw: bytearray | None = None, only_gt_images: bool = False
 ) -> tuple[str, list[Any], Columns, np.ndarray, np.ndarray, np.ndarray]:
     """The general path's start: records, and their image, category and score columns, checked
-    (`raw`: the file's bytes, when read already)."""
+    (`raw`: the file's bytes, when read already); `only_gt_images`: the results on other images
+    left out (see `read_detections`)."""
     if raw is not None:
         data, name = parse_json(raw, str(source)), str(source)
     else:
@@ -775,15 +872,42 @@ def _result_columns(
     cols = Columns(recs, name, "result")
     cols.check_objects()
     image_id = cols.ints("image_id")
-    category_id = cols.ints("category_id")
+    if only_gt_images:
+        kept = _kept_results(name, image_id, gt)
+        if kept is not None:
+            recs = [recs[i] for i in kept.tolist()]
+            cols, image_id = Columns(recs, name, "result", numbers=kept), image_id[kept]
+    category_id = _category_column(cols, gt)
     score = cols.floats("score")
     _check_result_ids(cols, image_id, category_id, gt)
     return name, recs, cols, image_id, category_id, score
 
 
-def _shape_detections(source: Any, gt: Dataset, kind: ShapeKind, angle_unit: AngleUnit) -> Detections:
+def _kept_results(name: str, image_id: np.ndarray, gt: Dataset) -> np.ndarray | None:
+    """The rows on the ground truth's images (None: all of them), the others counted in a
+    DataWarning (only_gt_images=True)."""
+    known = positions(image_id, gt.images.ids)[1]
+    if known.all():
+        return None
+    unknown = image_id[~known]
+    warn_data(
+        name,
+        len(unknown),
+        f"result(s) on {len(np.unique(unknown))} image(s) that the ground truth ({gt.source}) does not "
+        "have left out (only_gt_images)",
+        f"result {int(np.flatnonzero(~known)[0])}, image_id {int(unknown[0])}",
+    )
+    kept: np.ndarray = np.flatnonzero(known)
+    return kept
+
+
+def _shape_detections(
+    source: Any, gt: Dataset, kind: ShapeKind, angle_unit: AngleUnit, only_gt_images: bool
+) -> Detections:
     """Polygon or rotated-box results: box and area are the shape's bounds and area."""
-    name, _, cols, image_id, category_id, score = _result_columns(source, gt, _file_buffer(source))
+    name, _, cols, image_id, category_id, score = _result_columns(
+        source, gt, _file_buffer(source), only_gt_images
+    )
     from .shapes import read_shapes
 
     geo = read_shapes(cols, kind, angle_unit)
@@ -807,6 +931,7 @@ def read_detections(
     masks: bool = False,
     shapes: ShapeKind | None = None,
     angle_unit: AngleUnit = "radians",
+    only_gt_images: bool = False,
 ) -> Detections:
     """Detections from a COCO results file (path) or its parsed list, checked against
     `ground_truth`.
@@ -816,20 +941,26 @@ def read_detections(
     first result has a non-empty `bbox`, every result is a box result and its area is w*h (also
     for segm, whose mask is then the given segmentation or the box drawn as a polygon); otherwise
     every result is a mask result, with area and box from the mask.
-    Image and category ids must exist in the ground truth (pycocotools drops unknown categories).
+    Image and category ids must exist in the ground truth (pycocotools drops unknown categories):
+    every result that is not on them is named, with hints of what the ids look like.
+    `only_gt_images=True` leaves the results on other images out instead, with a DataWarning
+    that counts them (the evaluation of a subset of a model's images).
     """
     if shapes is not None:
-        return _shape_detections(source, ground_truth, shapes, angle_unit)
+        return _shape_detections(source, ground_truth, shapes, angle_unit, only_gt_images)
     raw = _file_buffer(source)
     fast_masks = _fast_mask_results(raw) if masks else None
     if fast_masks is not None:
-        return _mask_detections(str(source), ground_truth, *fast_masks)
+        return _mask_detections(str(source), ground_truth, *fast_masks, only_gt_images=only_gt_images)
     fast = None if masks else _fast_box_results(raw)
     if fast is None and not masks and raw is not None and len(raw) > _CHUNK_BYTES:
         fast = _box_results_in_pieces(raw, str(source), ground_truth)
     if fast is not None:
         image_id, category_id, score, box = fast
-        cols = Columns((), str(source), "result")
+        kept = _kept_results(str(source), image_id, ground_truth) if only_gt_images else None
+        if kept is not None:
+            image_id, category_id, score, box = image_id[kept], category_id[kept], score[kept], box[kept]
+        cols = Columns((), str(source), "result", numbers=kept)
         check_boxes(cols, "bbox", box)
         _check_result_ids(cols, image_id, category_id, ground_truth)
         order = sort_rows(image_id, category_id)
@@ -842,7 +973,9 @@ def read_detections(
             source=str(source),
             file_index=order,
         )
-    name, recs, cols, image_id, category_id, score = _result_columns(source, ground_truth, raw)
+    name, recs, cols, image_id, category_id, score = _result_columns(
+        source, ground_truth, raw, only_gt_images
+    )
     box_branch = bool(recs) and _box_branch(recs[0])
     h, w = _image_sizes(ground_truth.images, image_id)
     rle: list[Any] | None = None

@@ -40,6 +40,7 @@ from ._common import (
     from_xywh,
     gt_classes,
     image_stems,
+    keep_gt_images,
     make_images,
     read_names_file,
     read_text,
@@ -48,7 +49,7 @@ from ._common import (
 )
 from ._images import MAX_SIDE
 from ._lines import Rows
-from ._problems import Problems, warn_suspicious
+from ._problems import ONLY_GT_IMAGES, Problems, warn_suspicious
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "image": ("image", "image_id", "filename", "file_name", "file", "img", "image_name", "path"),
@@ -345,15 +346,17 @@ def read_detections(
     columns: Mapping[str, str] | None = None,
     box_format: str | None = None,
     names: str | Path | Mapping[int, str] | None = None,
+    only_gt_images: bool = False,
 ) -> Detections:
     """Predictions from a CSV file with a score column, on the images and classes of
-    `ground_truth`."""
+    `ground_truth` (`only_gt_images`: rows of other images left out with a DataWarning, not an
+    error)."""
     path = Path(path)
     problems = Problems(str(path))
     table = _Table(path, columns, box_format, problems, need_score=True)
-    rows = table.rows
     index = ImageIndex(ground_truth.images)
-    image_key = table.text("image")
+    table.rows, image_key = keep_gt_images(table.rows, table.text("image"), index, str(path), only_gt_images)
+    rows = table.rows
     image_id = index.find_all(image_key)
     for i in np.flatnonzero(image_id < 0)[: problems.limit].tolist():
         problems.add(
@@ -374,7 +377,7 @@ def read_detections(
     )
     box = table.box(problems)
     score = table.numbers(("score",), problems)[:, 0]
-    problems.check()
+    problems.check([ONLY_GT_IMAGES] if (image_id < 0).any() and index.unknown(image_key).any() else [])
     return finish_predictions(
         str(path),
         rows.where_text,

@@ -39,6 +39,7 @@ from ._common import (
     folder_files,
     gt_classes,
     image_stems,
+    keep_gt_images,
     make_images,
     read_names_file,
     write_names_file,
@@ -46,7 +47,7 @@ from ._common import (
 )
 from ._images import MAX_SIDE
 from ._lines import read_rows, strict_float
-from ._problems import Problems, warn_suspicious
+from ._problems import ONLY_GT_IMAGES, Problems, warn_suspicious
 from ._records import read_file
 
 _BOX = "xmin <= xmax and ymin <= ymax, finite"
@@ -255,9 +256,12 @@ def _class_of_file(stem: str, by_length: list[tuple[str, int]]) -> int | None:
     return None
 
 
-def read_detections(path: str | os.PathLike[str], ground_truth: Dataset) -> Detections:
+def read_detections(
+    path: str | os.PathLike[str], ground_truth: Dataset, *, only_gt_images: bool = False
+) -> Detections:
     """Predictions from a folder of devkit result files (`comp4_det_test_<class>.txt`, rows
-    `image score xmin ymin xmax ymax`), on the images and classes of `ground_truth`."""
+    `image score xmin ymin xmax ymax`), on the images and classes of `ground_truth`
+    (`only_gt_images`: rows of other images left out with a DataWarning, not an error)."""
     folder = Path(path)
     files = folder_files(folder, ".txt", "VOC result files")
     by_length = sorted(
@@ -277,6 +281,7 @@ def read_detections(path: str | os.PathLike[str], ground_truth: Dataset) -> Dete
     )
     index = ImageIndex(ground_truth.images)
     image_key = rows.column(0)
+    rows, image_key = keep_gt_images(rows, image_key, index, str(folder), only_gt_images)
     image_id = index.find_all(image_key)
     for i in np.flatnonzero(image_id < 0)[: problems.limit].tolist():
         source, record = rows.where(i)
@@ -293,7 +298,7 @@ def read_detections(path: str | os.PathLike[str], ground_truth: Dataset) -> Dete
     box = xyxy_to_xywh(values[:, 1:])
     read = np.isfinite(values).all(axis=1)  # rows with a value that is not a number were named
     check_box_values(np.where(read[:, None], box, 0.0), problems, rows.where, "box", _BOX)
-    problems.check()
+    problems.check([ONLY_GT_IMAGES] if (image_id < 0).any() and index.unknown(image_key).any() else [])
     score = values[:, 0]
     return finish_predictions(
         str(folder),

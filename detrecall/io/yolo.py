@@ -48,7 +48,7 @@ from ._common import (
 )
 from ._images import Sizes, read_sizes, sizes_from_folder
 from ._lines import Rows, read_rows
-from ._problems import Problems, warn_data, warn_suspicious
+from ._problems import ONLY_GT_IMAGES, Problems, warn_data, warn_left_out, warn_suspicious
 
 NAMES_FILES = ("data.yaml", "data.yml", "classes.txt")
 SIZES_FILE = "sizes.csv"
@@ -197,18 +197,29 @@ def read_detections(
     ground_truth: Dataset,
     *,
     names: str | Path | Mapping[int, str] | None = None,
+    only_gt_images: bool = False,
 ) -> Detections:
     """Predictions from a YOLO label folder with a score column, on the images of `ground_truth`
     (a label file names its image by stem; the sizes are the ground truth's). A class number is
     a ground-truth category id, or with a names file (`names`: the model's names, else one in
-    the folder) the name of one (see the module doc)."""
+    the folder) the name of one (see the module doc). `only_gt_images`: label files of images
+    the ground truth does not have are left out (a DataWarning), not an error."""
     folder = Path(path)
     files = _label_files(folder)
     index = ImageIndex(ground_truth.images)
     problems = Problems(str(folder))
-    found = index.find_all([f.stem for f in files])
+    stems = [f.stem for f in files]
+    if only_gt_images and index.unknown(stems).any():
+        drop = index.unknown(stems)
+        warn_left_out(
+            str(folder), "label file(s)", int(drop.sum()), int(drop.sum()), str(files[drop.argmax()])
+        )
+        files = [f for f, d in zip(files, drop.tolist()) if not d]
+        stems = [f.stem for f in files]
+    found = index.find_all(stems)
     for k in np.flatnonzero(found < 0).tolist():
         problems.add(index.missing(files[k].stem, "no ground-truth image of this name"), source=str(files[k]))
+    hints = [ONLY_GT_IMAGES] if index.unknown(stems).any() else []
     rows = read_rows([f for f, i in zip(files, found) if i >= 0], (6,), problems, _DT_ROW)
     image_id = found[found >= 0][rows.file_index]
     images = ground_truth.images
@@ -230,7 +241,7 @@ def read_detections(
     )
     box = _boxes(rows, problems, wh[:, 0], wh[:, 1])
     score = rows.floats([5], ["score"], problems)[:, 0]
-    problems.check()
+    problems.check(hints)
     return finish_predictions(
         str(folder),
         rows.where_text,
