@@ -1,5 +1,6 @@
 """compat.COCOeval in the flows real clients use, equal to pycocotools: torchvision's reference
-CocoEvaluator (a COCOeval per image shard, evalImgs merged, then accumulate), params edited after
+CocoEvaluator on model outputs (a COCOeval per process, evalImgs merged, then accumulate), for
+bbox, segm and keypoints, through the installed torchvision's box_convert; params edited after
 construction and between evaluate() calls, accumulate(p) with other parameters, evalImgs read
 before accumulate(), and Params values pycocotools accepts or refuses."""
 
@@ -20,7 +21,9 @@ from tests.compat._reference import (
     assert_same_run,
     coco_of,
     quiet,
+    run,
 )
+from tests.compat.test_keypoints import keypoint_case
 from tests.oracle import random_coco
 
 
@@ -29,76 +32,157 @@ def _inputs(seed: int, segm: bool = False) -> tuple[Any, Any]:
     return (lambda: coco_of(gt)), (lambda coco: quiet(lambda: coco.loadRes(copy.deepcopy(dt)))[0])
 
 
-# torchvision's references/detection/coco_eval.py, its functions as they are there
-def _tv_evaluate(imgs: Any) -> tuple[list[Any], np.ndarray]:
-    quiet(imgs.evaluate)
-    return imgs.params.imgIds, np.asarray(imgs.evalImgs).reshape(
-        -1, len(imgs.params.areaRng), len(imgs.params.imgIds)
-    )
+# torchvision's reference evaluation (references/detection/coco_eval.py, CocoEvaluator; not in
+# the torchvision package, so its flow is driven here step by step): every process keeps one
+# COCOeval made without results; each batch of model outputs becomes COCO results (boxes back
+# to xywh, masks thresholded at 0.5 and RLE-encoded, keypoints flattened), loaded with loadRes
+# (an empty COCO() when there are none), assigned to cocoDt and evaluated on the batch's images;
+# the evalImgs of all batches and processes are then laid side by side on the image axis, one
+# column kept per image id (a distributed sampler repeats images to even out the processes),
+# set on one evaluator with params.imgIds and _paramsEval, accumulated and summarized.
 
 
-def _tv_merge(img_ids: list[Any], eval_imgs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    all_img_ids = [img_ids]  # all_gather on one process
-    all_eval_imgs = [eval_imgs]
-    merged_img_ids: list[Any] = []
-    for p in all_img_ids:
-        merged_img_ids.extend(p)
-    merged_eval_imgs = []
-    for p in all_eval_imgs:
-        merged_eval_imgs.append(p)
-    merged_ids = np.array(merged_img_ids)
-    merged = np.concatenate(merged_eval_imgs, 2)
-    merged_ids, idx = np.unique(merged_ids, return_index=True)
-    return merged_ids, merged[..., idx]
+def _model_outputs(iou_type: str, seed: int) -> tuple[COCO, dict[Any, dict[str, Any]]]:
+    """The ground truth and, per image, what a torchvision detection model returns: xyxy boxes,
+    scores and labels as tensors, masks as (N, 1, H, W) probabilities, keypoints (N, K, 3);
+    some images with no output at all."""
+    import torch
+    from torchvision.ops import box_convert
 
-
-def _tv_create_common_coco_eval(coco_eval: Any, img_ids: list[Any], eval_imgs: list[np.ndarray]) -> None:
-    ids, merged = _tv_merge(img_ids, eval_imgs)
-    coco_eval.evalImgs = list(merged.flatten())
-    coco_eval.params.imgIds = list(ids)
-    coco_eval._paramsEval = copy.deepcopy(coco_eval.params)
-
-
-def _coco_evaluator(
-    cls: type, coco_gt: COCO, results: list[dict[str, Any]], iou_type: str, shards: int
-) -> Any:
-    """CocoEvaluator: one COCOeval made without results, each shard's results loaded with
-    loadRes (or an empty COCO()), its images evaluated; then synchronize, accumulate, summarize."""
-    coco_gt = copy.deepcopy(coco_gt)
-    coco_eval = cls(coco_gt, iouType=iou_type)
-    all_ids: list[Any] = []
-    eval_imgs = []
-    ids = np.array(sorted(coco_gt.getImgIds()))
-    for shard in np.array_split(ids, min(shards, len(ids))):  # every process has images
-        img_ids = list(np.unique(shard.tolist()))
-        all_ids.extend(img_ids)
-        chosen = [copy.deepcopy(r) for r in results if r["image_id"] in set(shard.tolist())]
-        coco_dt = quiet(lambda chosen=chosen: COCO.loadRes(coco_gt, chosen))[0] if chosen else quiet(COCO)[0]
-        coco_eval.cocoDt = coco_dt
-        coco_eval.params.imgIds = list(img_ids)
-        _, e = _tv_evaluate(coco_eval)
-        eval_imgs.append(e)
-    eval_imgs_all = np.concatenate(eval_imgs, 2)
-    _tv_create_common_coco_eval(coco_eval, all_ids, eval_imgs_all)
-    quiet(coco_eval.accumulate)
-    quiet(coco_eval.summarize)
-    return coco_eval
-
-
-@pytest.mark.parametrize("seed", range(6))
-@pytest.mark.parametrize("iou_type", ["bbox", "segm"])
-def test_torchvision_coco_evaluator_equals_pycocotools(seed: int, iou_type: str) -> None:
-    gt, results = random_coco(500 + seed, segm=iou_type == "segm")
-    # some images without any result: their shard gets an empty COCO()
-    results = [r for r in results if hash(r["image_id"]) % 5]
+    if iou_type == "keypoints":
+        gt, results, _ = keypoint_case(4 * seed)  # COCO's 17 sigmas
+    else:
+        gt, results = random_coco(600 + seed)
     coco_gt = coco_of(gt)
-    ref = _coco_evaluator(ReferenceCOCOeval, coco_gt, results, iou_type, shards=3)
-    ours = _coco_evaluator(COCOeval, coco_gt, results, iou_type, shards=3)
+    rng = np.random.default_rng(seed)
+    outputs: dict[Any, dict[str, Any]] = {}
+    for img in gt["images"]:
+        if iou_type == "segm":
+            outputs[img["id"]] = _mask_outputs(coco_gt, img, rng)
+            continue
+        mine = [r for r in results if r["image_id"] == img["id"] and hash(r["image_id"]) % 4]
+        out = {
+            "scores": torch.tensor([r["score"] for r in mine], dtype=torch.float32),
+            "labels": torch.tensor([r["category_id"] for r in mine], dtype=torch.int64),
+        }
+        if iou_type == "keypoints":
+            kpts = torch.tensor([r["keypoints"] for r in mine], dtype=torch.float32)
+            out["keypoints"] = kpts.reshape(len(mine), len(gt["categories"][0]["keypoints"]), 3)
+        else:
+            xywh = torch.tensor([r["bbox"] for r in mine], dtype=torch.float32).reshape(-1, 4)
+            out["boxes"] = box_convert(xywh, "xywh", "xyxy")
+        outputs[img["id"]] = out
+    return coco_gt, outputs
+
+
+def _mask_outputs(coco_gt: COCO, img: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
+    """Mask outputs for one image: most ground-truth masks shifted by a pixel or two (a few
+    with another label), and a rectangle or two anywhere; scores on a coarse grid (ties)."""
+    import torch
+
+    h, w = img["height"], img["width"]
+    masks, labels = [], []
+    for a in coco_gt.imgToAnns[img["id"]]:
+        if rng.uniform() < 0.8:
+            shift = rng.integers(-2, 3, 2)
+            masks.append(np.roll(coco_gt.annToMask(a), tuple(shift), axis=(0, 1)))
+            labels.append(a["category_id"] if rng.uniform() < 0.9 else int(rng.choice(coco_gt.getCatIds())))
+    for _ in range(int(rng.integers(0, 3))):
+        m = np.zeros((h, w), np.uint8)
+        x, y = rng.integers(0, w - 1), rng.integers(0, h - 1)
+        m[y : y + int(rng.integers(2, 60)), x : x + int(rng.integers(2, 60))] = 1
+        masks.append(m)
+        labels.append(int(rng.choice(coco_gt.getCatIds())))
+    probabilities = np.array(masks, np.float32).reshape(len(masks), 1, h, w) * 0.9
+    return {
+        "masks": torch.from_numpy(probabilities),
+        "scores": torch.tensor(np.round(rng.uniform(size=len(masks)), 1), dtype=torch.float32),
+        "labels": torch.tensor(labels, dtype=torch.int64),
+    }
+
+
+def _coco_results(outputs: dict[Any, dict[str, Any]], iou_type: str) -> list[dict[str, Any]]:
+    """A batch of model outputs as COCO results, converted the way the reference evaluator does."""
+    from pycocotools import mask as mask_utils
+    from torchvision.ops import box_convert
+
+    results = []
+    for image_id, out in outputs.items():
+        if iou_type == "bbox":
+            values = box_convert(out["boxes"], "xyxy", "xywh").tolist()
+        elif iou_type == "segm":
+            binary = (out["masks"] > 0.5).numpy().astype(np.uint8)
+            values = [mask_utils.encode(np.asfortranarray(m[0])) for m in binary]
+            for rle in values:
+                rle["counts"] = rle["counts"].decode("utf-8")
+        else:
+            values = out["keypoints"].flatten(start_dim=1).tolist()
+        field = {"bbox": "bbox", "segm": "segmentation", "keypoints": "keypoints"}[iou_type]
+        for value, label, score in zip(values, out["labels"].tolist(), out["scores"].tolist()):
+            results.append({"image_id": image_id, "category_id": label, field: value, "score": score})
+    return results
+
+
+def _process(
+    cls: type, coco_gt: COCO, outputs: dict[Any, dict[str, Any]], batches: list[list[Any]], iou_type: str
+) -> tuple[Any, list[Any], np.ndarray]:
+    """One process: its evaluator, the image ids it evaluated, and their evalImgs as an object
+    array (category, area range, image)."""
+    ev = cls(copy.deepcopy(coco_gt), iouType=iou_type)
+    ids: list[Any] = []
+    tables = []
+    for batch in batches:
+        results = _coco_results({i: outputs[i] for i in batch}, iou_type)
+        ev.cocoDt = quiet(lambda r=results: COCO.loadRes(ev.cocoGt, r))[0] if results else quiet(COCO)[0]
+        ev.params.imgIds = sorted(set(batch))
+        quiet(ev.evaluate)
+        ids += list(ev.params.imgIds)
+        tables.append(np.asarray(ev.evalImgs).reshape(-1, len(ev.params.areaRng), len(ev.params.imgIds)))
+    return ev, ids, np.concatenate(tables, axis=2)
+
+
+def _reference_flow(
+    cls: type, coco_gt: COCO, outputs: dict[Any, dict[str, Any]], iou_type: str, processes: int = 2
+) -> tuple[Any, str]:
+    """The whole flow over `processes` processes with batches of two images; the first
+    process's evaluator, after accumulate(), and what its summarize() printed."""
+    ids = list(outputs)
+    per_process = -(-len(ids) // processes)
+    padded = ids + ids[: per_process * processes - len(ids)]  # the sampler's repeated images
+    shards = [padded[k::processes] for k in range(processes)]
+    done = [
+        _process(cls, coco_gt, outputs, [s[b : b + 2] for b in range(0, len(s), 2)], iou_type) for s in shards
+    ]
+    ev = done[0][0]
+    all_ids = np.concatenate([np.asarray(d[1]) for d in done])
+    table = np.concatenate([d[2] for d in done], axis=2)
+    unique_ids, first = np.unique(all_ids, return_index=True)
+    ev.evalImgs = list(table[:, :, first].ravel())
+    ev.params.imgIds = list(unique_ids)
+    ev._paramsEval = copy.deepcopy(ev.params)
+    quiet(ev.accumulate)
+    _, printed = quiet(ev.summarize)
+    return ev, printed
+
+
+@pytest.mark.parametrize("seed", range(3, 8))  # 1 to 8 images (1: repeated on the second process)
+@pytest.mark.parametrize("iou_type", ["bbox", "segm", "keypoints"])
+def test_torchvision_reference_evaluation_equals_pycocotools(seed: int, iou_type: str) -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("torchvision")
+    coco_gt, outputs = _model_outputs(iou_type, seed)
+    ref, ref_printed = _reference_flow(ReferenceCOCOeval, coco_gt, outputs, iou_type)
+    ours, our_printed = _reference_flow(COCOeval, coco_gt, outputs, iou_type)
+    assert our_printed == ref_printed
     assert_same_eval(ours, ref)
     assert_same_eval_imgs(ours.evalImgs, ref.evalImgs)
-    # and equal to one evaluation of everything
-    whole = _coco_evaluator(ReferenceCOCOeval, coco_gt, results, iou_type, shards=1)
+    # and pycocotools' numbers for one evaluation of all results at once
+    results = _coco_results(outputs, iou_type)
+    whole, _ = run(
+        ReferenceCOCOeval, lambda: coco_gt, lambda c: quiet(lambda: c.loadRes(results))[0], iou_type
+    )
     np.testing.assert_allclose(ours.stats, whole.stats, atol=1e-12, rtol=0)
+    assert len(ours.params.imgIds) == len(outputs) and 0 < whole.stats[0] < 1
 
 
 def _params(**values: Any) -> Any:
