@@ -420,9 +420,9 @@ def _add_evaluation_args(p: argparse.ArgumentParser) -> None:
     pt.add_argument(
         "--score-threshold",
         type=float,
-        default=0.0,
         metavar="S",
-        help="detections with score >= S count (default 0)",
+        help="detections with score >= S count (default 0 in the JSON and CSV; the tables, "
+        "confusion matrix, diagnostics and plots then show the best-F1 threshold of all classes pooled)",
     )
     pt.add_argument("--beta", type=float, default=1.0, help="F-beta's beta (default 1)")
     pt.add_argument(
@@ -544,11 +544,17 @@ def _slices(args: argparse.Namespace) -> dict[str, list[int]] | None:
     return read_slices(args.slices)
 
 
-def _run_evaluation(args: argparse.Namespace, confusion: bool) -> Any:
-    """evaluate() with the command's options; its warnings printed once each on stderr."""
+def _run_evaluation(
+    args: argparse.Namespace, confusion: bool, score_threshold: float | None = None, extras: bool = True
+) -> Any:
+    """evaluate() with the command's options (at `score_threshold` when given, else at
+    --score-threshold or 0; TIDE errors, per-image table, slices, label errors unless not
+    `extras`); its warnings printed once each on stderr."""
     from .evaluate import evaluate
     from .options import CocoParams, PointOptions
 
+    if score_threshold is None:
+        score_threshold = _default(args.score_threshold, 0.0)
     with (
         _status(args, f"evaluating {args.dt} against {args.gt} ..."),
         warnings.catch_warnings(record=True) as caught,
@@ -567,7 +573,7 @@ def _run_evaluation(args: argparse.Namespace, confusion: bool) -> Any:
                 ),
                 point=PointOptions(
                     iou_threshold=args.iou_threshold,
-                    score_threshold=args.score_threshold,
+                    score_threshold=score_threshold,
                     beta=args.beta,
                     target_recall=args.target_recall,
                     target_precision=args.target_precision,
@@ -575,10 +581,10 @@ def _run_evaluation(args: argparse.Namespace, confusion: bool) -> Any:
                     max_dets=args.point_max_dets,
                 ),
                 inputs=_inputs(args),
-                errors=args.errors,
-                per_image=args.per_image is not None,
-                slices=_slices(args),
-                label_errors=args.label_errors,
+                errors=extras and args.errors,
+                per_image=extras and args.per_image is not None,
+                slices=_slices(args) if extras else None,
+                label_errors=extras and args.label_errors,
             )
         except DetrecallError:
             for message in dict.fromkeys(str(w.message) for w in caught):
@@ -587,6 +593,20 @@ def _run_evaluation(args: argparse.Namespace, confusion: bool) -> Any:
     for message in dict.fromkeys(str(w.message) for w in caught):
         print(f"detrecall: warning: {message}", file=sys.stderr)
     return result
+
+
+def _shown(args: argparse.Namespace, result: Any, confusion: bool) -> Any:
+    """What the tables, the confusion matrix, the diagnostics and the plots show: the result
+    itself when --score-threshold is given; otherwise the result counted again at the best-F1
+    threshold of all classes pooled (as Ultralytics shows its per-class P and R), its confusion
+    matrix from a second pass at that threshold when `confusion`. The JSON and CSV keep score >= 0."""
+    from .analysis.point import recounted
+
+    threshold = result.point.best_f1_overall.threshold
+    if args.score_threshold is not None or threshold != threshold:  # given, or no detection (NaN)
+        return result
+    matrix = _run_evaluation(args, True, threshold, extras=False).point.confusion if confusion else None
+    return recounted(result, threshold, confusion=matrix)
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -606,15 +626,20 @@ def _evaluate(args: argparse.Namespace) -> int:
         from .report.plots import parse_size
 
         size = parse_size(args.plot_size)  # refuse a bad size before the work
-    result = _run_evaluation(args, args.confusion or args.plots is not None)
+    confusion = args.confusion or args.plots is not None
+    result = _run_evaluation(args, confusion)
     if args.per_image is not None:
         result.per_image.to_csv(args.per_image)
-    diagnosis = None
+    displayed = args.format in ("table", "markdown") or args.plots is not None
+    view = _shown(args, result, confusion) if displayed else result
+    diagnosis = saved = None
     if args.diagnose or args.plots is not None:
         from .report.diagnose import diagnose
 
-        diagnosis = diagnose(result)
+        diagnosis = diagnose(view)
+        saved = diagnose(result) if view is not result else diagnosis  # the JSON's, at score >= 0
     shown = diagnosis if args.diagnose else None
+    saved = saved if args.diagnose else None
     intervals = None
     if args.ci is not None:
         from .analysis.bootstrap import intervals as bootstrap
@@ -625,27 +650,27 @@ def _evaluate(args: argparse.Namespace) -> int:
             )
     extra = None if intervals is None else {"intervals": intervals.to_dict()}
     if args.output is not None:
-        args.output.write_text(formats.to_json(result, shown, extra))
+        args.output.write_text(formats.to_json(result, saved, extra))
     if args.plots is not None:
         from .report.plots import write_plots
 
         assert diagnosis is not None and size is not None
         with _status(args, f"drawing plots into {args.plots} ..."):
-            write_plots(result, args.plots, size, diagnosis.calibration)
+            write_plots(view, args.plots, size, diagnosis.calibration)
     if args.format == "json":
-        sys.stdout.write(formats.to_json(result, shown, extra))
+        sys.stdout.write(formats.to_json(result, saved, extra))
     elif args.format == "csv":
         sys.stdout.write(formats.to_csv(result))
     elif args.format == "markdown":
-        sys.stdout.write(formats.to_markdown(result, shown))
+        sys.stdout.write(formats.to_markdown(view, shown))
     elif use_rich(sys.stdout, os.environ):
         from rich.console import Console
 
         from .report.table import print_rich
 
-        print_rich(result, Console(), shown)
+        print_rich(view, Console(), shown)
     else:
-        sys.stdout.write(result_text(result))
+        sys.stdout.write(result_text(view))
         if shown is not None:
             sys.stdout.write("\n" + diagnostics_text(shown) + "\n")
     if intervals is not None and args.format in ("table", "markdown"):
@@ -736,7 +761,7 @@ def _plot(args: argparse.Namespace) -> int:
     from .report.plots import parse_size, write_plots
 
     size = parse_size(args.plot_size)
-    result = _run_evaluation(args, True)
+    result = _shown(args, _run_evaluation(args, args.score_threshold is not None), True)
     with _status(args, f"drawing plots into {args.output} ..."):
         paths = write_plots(result, args.output, size, calibration(result))
     sys.stdout.write("".join(f"{path}\n" for path in paths))
@@ -750,7 +775,7 @@ def _report(args: argparse.Namespace) -> int:
     size = parse_size(args.plot_size)
     if not args.output.parent.is_dir():  # say so before the work
         raise DetrecallError(f"{args.output.parent}: no such folder (for the report {args.output.name})")
-    result = _run_evaluation(args, True)
+    result = _shown(args, _run_evaluation(args, args.score_threshold is not None), True)
     with _status(args, f"writing {args.output} ..."):
         write_report(result, args.output, title=f"{args.dt.name} vs {args.gt.name}", size=size)
     if not args.quiet:

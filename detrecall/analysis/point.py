@@ -15,8 +15,8 @@ import numpy as np
 from ..aggregate import AVERAGES, Counts, Curve, average_rates, by_score, curves, prf
 from ..errors import DetrecallError
 from ..matching import EVERYWHERE, Candidates, candidates, detection_status, iou_floor, match, plan
-from ..options import IouType, PointOptions
-from ..result import Cost, OperatingPoint, PointResult, Target
+from ..options import IouType, PointOptions, ZeroDivision
+from ..result import Cost, EvaluationResult, OperatingPoint, PointResult, Target
 from ..types import Dataset, Detections, EvalParams, Matches, Status, take
 
 NO_POINT = OperatingPoint(math.nan, math.nan, math.nan, math.nan)
@@ -107,6 +107,43 @@ def operating_point(
         confusion=confusion,
         cost=result_cost,
     )
+
+
+def recounted(
+    result: EvaluationResult,
+    score_threshold: float,
+    *,
+    zero_division: ZeroDivision = 0,
+    confusion: np.ndarray | None = None,
+) -> EvaluationResult:
+    """The result with everything counted at the operating point counted again at
+    `score_threshold`, from the same matches: the point (its counts, rates and averages; the
+    curves and chosen thresholds do not depend on it), the per-image table and each slice's
+    point. `confusion`: the matrix at that threshold (confusion_pass), when it was computed.
+    The AP figures are unchanged. Equals evaluate(..., score_threshold=score_threshold)."""
+    m, p = result.point_matches, result.point
+    if m is None:
+        raise DetrecallError("this result has no matches at the operating point (point_matches)")
+    options = PointOptions(
+        iou_threshold=p.iou_threshold,
+        score_threshold=float(score_threshold),
+        beta=p.beta,
+        zero_division=zero_division,
+        target_recall=None if p.at_recall is None else p.at_recall.target,
+        target_precision=None if p.at_precision is None else p.at_precision.target,
+    )
+    point = operating_point(m, p.names, options, confusion=confusion, image_ids=result.image_ids)
+    out = replace(result, point=replace(point, cost=p.cost if p.score_threshold == score_threshold else None))
+    if result.per_image is not None:
+        from .per_image import per_image
+
+        out = replace(out, per_image=per_image(out, zero_division=zero_division))
+    if result.slices:
+        slices = {
+            k: recounted(v, score_threshold, zero_division=zero_division) for k, v in result.slices.items()
+        }
+        out = replace(out, slices=slices)
+    return out
 
 
 def _cost(
@@ -206,6 +243,7 @@ def confusion_pass(
         floor,
         pixel_inclusive=pixel_inclusive,
         sigmas=params.kpt_oks_sigmas,
+        dilation_ratio=params.dilation_ratio,
     )
     d_rows, g_rows = agnostic.dt_rows[pairs.pair_dt], agnostic.gt_rows[pairs.pair_gt]
     other = np.flatnonzero(sub_dt.category_id[d_rows] != sub_gt.category_id[g_rows])

@@ -291,8 +291,9 @@ def calibration_finding(result: EvaluationResult, cal: Calibration | None, warn_
     return Finding(
         "calibration",
         WARNING if cal.ece >= warn_at else INFO,
-        f"calibration (score vs P(TP at IoU >= {cal.iou_threshold:g})): expected calibration error "
-        f"{cal.ece:.3f} over {n} detections in {cal.n_bins} bins; mean score {mean_score:.3f} vs "
+        f"calibration (score vs P(TP at IoU >= {cal.iou_threshold:g}), every detection: the score "
+        f"threshold does not apply): expected calibration error {cal.ece:.3f} over {n} detections "
+        f"in {cal.n_bins} bins; mean score {mean_score:.3f} vs "
         f"TP rate {tp_rate:.3f}: {tone}",
         {"ece": cal.ece, "detections": n, "mean_score": mean_score, "tp_rate": tp_rate},
     )

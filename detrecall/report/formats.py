@@ -38,8 +38,17 @@ def class_table(result: EvaluationResult) -> Table | None:
     return result.protocol_summary.class_table(result.per_class, result.iou_type, result.params.max_dets[-1])
 
 
+def threshold_text(result: EvaluationResult) -> str:
+    """`score >= S`, and when S is the best-F threshold of all classes pooled, that it is."""
+    p = result.point
+    f = "F1" if p.beta == 1 else f"F{p.beta:g}"
+    pooled = p.score_threshold == p.best_f1_overall.threshold
+    return f"score >= {p.score_threshold:g}" + (f", the best {f} of all classes pooled" if pooled else "")
+
+
 def point_table(result: EvaluationResult) -> Table:
-    """Per-class counts and rates at the operating point, then micro/macro/weighted rows."""
+    """Per-class counts and rates at the operating point (every column but the last, which is
+    each class's own best-F threshold), then micro/macro/weighted rows."""
     p = result.point
     f = "F1" if p.beta == 1 else f"F{p.beta:g}"
     rows: list[tuple[Any, ...]] = [
@@ -61,8 +70,8 @@ def point_table(result: EvaluationResult) -> Table:
             )
         )
     return Table(
-        f"Operating point: IoU >= {p.iou_threshold:g}, score >= {p.score_threshold:g} ({result.iou_type})",
-        ("class", "support", "TP", "FP", "FN", "precision", "recall", f, f"best-{f} thr"),
+        f"Operating point: IoU >= {p.iou_threshold:g}, {threshold_text(result)} ({result.iou_type})",
+        ("class", "support", "TP", "FP", "FN", "precision", "recall", f, f"own best-{f} thr"),
         (LABEL, COUNT, COUNT, COUNT, COUNT, RATE, RATE, RATE, SCORE),
         tuple(rows),
         footer=3,
@@ -101,7 +110,8 @@ def confusion_table(result: EvaluationResult) -> Table | None:
     labels = [*result.point.names, "background"]
     rows = tuple((labels[i], *row) for i, row in enumerate(m.tolist()))
     return Table(
-        "Confusion matrix (rows: truth, columns: prediction)",
+        f"Confusion matrix at IoU >= {result.point.iou_threshold:g}, {threshold_text(result)} "
+        "(rows: truth, columns: prediction)",
         ("truth \\ pred", *labels),
         (LABEL, *(COUNT,) * len(labels)),
         rows,

@@ -43,8 +43,9 @@ def test_evaluate_diagnose_json_table_and_output_file(tmp_path):
     assert out.returncode == 0 and out.stderr == ""
     assert json.loads(out.stdout)["diagnostics"] == want
     assert json.loads((tmp_path / "r.json").read_text())["diagnostics"] == want
-    table = run("evaluate", GT, DT, "--diagnose").stdout
-    assert table.endswith("Diagnostics\n" + "\n".join(diagnose(result).lines()) + "\n")
+    table = run("evaluate", GT, DT, "--diagnose").stdout  # at the best-F1 threshold (issue 20)
+    shown = evaluate(GT, DT, score_threshold=result.point.best_f1_overall.threshold)
+    assert table.endswith("Diagnostics\n" + "\n".join(diagnose(shown).lines()) + "\n")
     assert "diagnostics" not in json.loads(run("evaluate", GT, DT, "--format", "json").stdout)
 
 

@@ -7,7 +7,14 @@ import copy
 import pytest
 
 from detrecall import DetrecallError, evaluate
-from detrecall.report.diagnose import INFO, WARNING, calibration, diagnose, errors_per_image
+from detrecall.report.diagnose import (
+    INFO,
+    WARNING,
+    calibration,
+    calibration_finding,
+    diagnose,
+    errors_per_image,
+)
 from tests.analysis.test_point import DT, GT
 
 # tests.analysis.test_point's case at IoU 0.5, score >= 0:
@@ -141,3 +148,13 @@ def test_a_result_without_point_matches_is_refused():
 
     with pytest.raises(DetrecallError, match="no operating-point matches"):
         diagnose(replace(evaluate(GT, DT), point_matches=None))
+
+
+def test_calibration_line_says_the_score_threshold_does_not_apply():
+    """Issue 20 item 14: the line read as if at the operating point; it is over every detection."""
+    at_0, at_half = (
+        calibration_finding(r, calibration(r))
+        for r in (evaluate(GT, DT), evaluate(GT, DT, score_threshold=0.55))
+    )
+    assert at_0.message == at_half.message and at_0.data == at_half.data
+    assert "every detection: the score threshold does not apply" in at_0.message

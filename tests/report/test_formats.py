@@ -150,7 +150,7 @@ def test_markdown_tables_equal_the_result(coco):
         assert row["class"] == c.name
         assert [int(row[k]) for k in ("support", "TP", "FP", "FN")] == [c.support, c.tp, c.fp, c.fn]
         assert same(row["precision"], c.precision) and same(row["recall"], c.recall)
-        assert same(row["F1"], c.f1) and same(row["best-F1 thr"], c.best_f1.threshold)
+        assert same(row["F1"], c.f1) and same(row["own best-F1 thr"], c.best_f1.threshold)
     for row, kind in zip(point[-3:], ("micro", "macro", "weighted")):
         r = p.average(kind)
         assert row["class"] == f"{kind} avg" and int(row["TP"]) == p.counts.tp.sum()
@@ -165,7 +165,7 @@ def test_markdown_tables_equal_the_result(coco):
     for row, o in zip(chosen, points):
         want = {"score >=": o.threshold, "precision": o.precision, "recall": o.recall, "F1": o.f1}
         assert all(same(row[k], v) for k, v in want.items())
-    confusion = tables["Confusion matrix (rows: truth, columns: prediction)"]
+    confusion = tables["Confusion matrix at IoU >= 0.5, score >= 0 (rows: truth, columns: prediction)"]
     assert [r["truth \\ pred"] for r in confusion] == [*p.names, "background"]
     assert [[int(r[n]) for n in [*p.names, "background"]] for r in confusion] == p.confusion.tolist()
     findings = text.split("#### Diagnostics\n\n")[1].strip().splitlines()

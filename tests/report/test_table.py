@@ -119,7 +119,8 @@ def test_cli_prints_rich_on_a_terminal_and_plain_text_with_no_color():
     shown = run_on_a_terminal("evaluate", gt, dt, env=env)
     assert "\x1b[" in shown and "Summary (COCO)" in shown
     plain = run_on_a_terminal("evaluate", gt, dt, env={**env, "NO_COLOR": "1"})
-    want = result_text(evaluate(gt, dt))
+    best = evaluate(gt, dt).point.best_f1_overall.threshold  # shown by default (issue 20)
+    want = result_text(evaluate(gt, dt, score_threshold=best))
     assert plain.replace("\r\n", "\n") == want
 
 
