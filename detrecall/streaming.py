@@ -1,9 +1,16 @@
 """`Evaluator`: evaluation batch by batch, merged across processes, equal to one `evaluate`.
 
 Matching is per image, so the state is the matcher's output for the images seen so far
-(compact arrays: one row per kept detection and per match, one per ground truth), never the
-inputs. Images must arrive whole (all of an image's ground truth and detections in one
-`update`), each once; the summary orders them by image id, as one pass would.
+(one row per kept detection and per match, one per ground truth), never the inputs. Images must
+arrive whole (all of an image's ground truth and detections in one `update`), each once; the
+summary orders them by image id, as one pass would.
+
+Between batches that output is held packed (`_pack`, given back exactly by `_unpack`): integers
+in the narrowest type that holds them, sorted columns as runs, flags as bits, scores as float32
+where that is exact, and the operating point's per-detection columns shared with the COCO ones
+when they are the same. Each `update` packs only its own batch; once the batches packed since
+the last merge hold `MERGE_ROWS` detections they are merged into one part (rows numbered within
+a part stay small: 16-bit), so a detection is merged once while streaming and once per compute.
 """
 
 from __future__ import annotations
@@ -26,6 +33,112 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
 STATE_FORMAT = "detrecall.Evaluator/1"
+MERGE_ROWS = 2**15  # detections of the fresh batches that are merged into one part
+
+_INTS = (np.uint8, np.int8, np.uint16, np.int16, np.uint32, np.int32)
+Packed = tuple[Any, ...]
+
+
+def _narrow(a: np.ndarray) -> np.ndarray:
+    """An integer array in the narrowest type that holds its values (same values)."""
+    if a.size == 0 or a.dtype.itemsize == 1:
+        return a
+    lo, hi = int(a.min()), int(a.max())
+    for t in _INTS:
+        info = np.iinfo(t)
+        if info.min <= lo and hi <= info.max:
+            return a.astype(t) if np.dtype(t).itemsize < a.dtype.itemsize else a
+    return a
+
+
+def _pack(a: np.ndarray) -> Packed:
+    """`a` stored compactly; `_unpack` gives back an equal array of the same dtype and shape."""
+    if a.dtype == np.bool_:
+        return ("bits", a.shape, np.packbits(a.reshape(-1)))
+    if a.dtype.kind in "iu":
+        if a.ndim == 1 and len(a) > 32:
+            starts = np.flatnonzero(a[1:] != a[:-1]) + 1
+            if len(starts) * 4 < len(a):  # runs: sorted columns (image ids, area, threshold)
+                starts = np.concatenate(([0], starts))
+                lengths = np.diff(np.append(starts, len(a)))
+                return ("runs", a.dtype, _narrow(a[starts]), _narrow(lengths))
+        return ("int", a.dtype, a.shape, _narrow(a))
+    if a.dtype == np.float64 and a.size:
+        single = a.astype(np.float32)
+        if np.array_equal(single.astype(np.float64), a):  # NaN never is: kept as it was
+            return ("float32", single)
+    return ("raw", a)
+
+
+def _unpack(p: Packed) -> np.ndarray:
+    kind = p[0]
+    if kind == "bits":
+        n = int(np.prod(p[1]))
+        return np.unpackbits(p[2], count=n).astype(bool).reshape(p[1])
+    if kind == "runs":
+        return np.repeat(p[2].astype(p[1]), p[3])
+    if kind == "int":
+        return p[3].astype(p[1], copy=False).reshape(p[2])
+    if kind == "float32":
+        return p[1].astype(np.float64)
+    return np.asarray(p[1])
+
+
+def _packed_nbytes(p: Packed) -> int:
+    return sum(x.nbytes for x in p[1:] if isinstance(x, np.ndarray))
+
+
+_FIELDS = tuple(f.name for f in dataclasses.fields(Matches))
+_DET_FIELDS = tuple(n for n in _FIELDS if n.startswith("det_") and n != "det_out_of_range")
+
+
+class _Part:
+    """A BatchMatches, packed: its coco and point matches, the point's detection columns
+    shared with coco's when equal (the default operating point keeps the same detections)."""
+
+    def __init__(self, batch: BatchMatches, fresh: bool = False) -> None:
+        coco, point = batch.coco, batch.point
+        self.fresh = fresh  # one update's batch, not merged yet
+        self.detections = len(coco.det_score) + len(point.det_score)
+        self.coco = {n: _pack(np.asarray(getattr(coco, n))) for n in _FIELDS}
+        same = all(np.array_equal(getattr(coco, n), getattr(point, n)) for n in _DET_FIELDS) and all(
+            getattr(coco, n).dtype == getattr(point, n).dtype for n in _DET_FIELDS
+        )
+        self.point = {
+            n: ("coco",) if same and n in _DET_FIELDS else _pack(np.asarray(getattr(point, n)))
+            for n in _FIELDS
+        }
+        self.confusion = batch.confusion
+
+    def matches(self) -> tuple[Matches, Matches]:
+        coco = {n: _unpack(p) for n, p in self.coco.items()}
+        point = {n: coco[n] if p == ("coco",) else _unpack(p) for n, p in self.point.items()}
+        return Matches(**coco), Matches(**point)
+
+    def unpacked(self) -> BatchMatches:
+        coco, point = self.matches()
+        return BatchMatches(coco=coco, point=point, confusion=self.confusion)
+
+    @property
+    def nbytes(self) -> int:
+        packed = [*self.coco.values(), *self.point.values()]
+        return sum(_packed_nbytes(p) for p in packed) + (
+            0 if self.confusion is None else self.confusion.nbytes
+        )
+
+
+def _merge_parts(parts: list[_Part]) -> _Part:
+    """One part holding the images of `parts` (disjoint), as one pass would order them."""
+    if len(parts) == 1:
+        return parts[0]
+    batches = [p.unpacked() for p in parts]
+    confusions = [b.confusion for b in batches if b.confusion is not None]
+    merged = BatchMatches(
+        coco=concat_matches([b.coco for b in batches]),
+        point=concat_matches([b.point for b in batches]),
+        confusion=np.sum(confusions, axis=0) if confusions else None,
+    )
+    return _Part(merged)
 
 
 def _plain(value: Any) -> Any:
@@ -91,8 +204,10 @@ class Evaluator:
         self._config: Config = config
         self._options = options_of(config)
         self._categories: Categories | None = None
-        self._parts: list[BatchMatches] = []
+        self._parts: list[_Part] = []
         self._images: list[np.ndarray] = []
+        self._seen: set[int] = set()  # the image ids of _images
+        self._top: int | None = None  # the largest of them
 
     def _check_categories(self, categories: Categories) -> None:
         if self._categories is None:
@@ -106,16 +221,35 @@ class Evaluator:
                 f"as the first: {self._categories.ids.tolist()}"
             )
 
-    def _add(self, part: BatchMatches, images: np.ndarray) -> None:
-        seen = np.concatenate(self._images) if self._images else np.zeros(0, np.int64)
-        again = np.intersect1d(seen, images)
-        if len(again):
+    def _see(self, images: np.ndarray) -> None:
+        self._seen.update(images.tolist())
+        if len(images):
+            top = int(images.max())
+            self._top = top if self._top is None else max(self._top, top)
+
+    def _check_new(self, images: np.ndarray) -> None:
+        """Refuse images seen before (work in the batch's size, not the state's)."""
+        again = sorted(set(images.tolist()) & self._seen)
+        if again:
             raise DetrecallError(
-                f"image {int(again[0])} was already evaluated: each image must come whole, once "
+                f"image {again[0]} was already evaluated: each image must come whole, once "
                 f"({len(again)} image(s) repeated)"
             )
+
+    def _add(self, part: _Part, images: np.ndarray) -> None:
+        self._check_new(images)
         self._parts.append(part)
         self._images.append(images)
+        self._see(images)
+        fresh = rows = 0  # the batches packed since the last merge: merged once they hold MERGE_ROWS
+        for p in reversed(self._parts):
+            if not p.fresh:
+                break
+            fresh, rows = fresh + 1, rows + p.detections
+        if fresh > 1 and rows >= MERGE_ROWS:
+            merged = _merge_parts(self._parts[-fresh:])
+            del self._parts[-fresh:]
+            self._parts.append(merged)
 
     def update(self, gt: Any, dt: Any) -> None:
         """Match one batch of whole images and keep only the matcher's output.
@@ -132,13 +266,14 @@ class Evaluator:
                     "categories=[names by label] or {label: name}): every batch "
                     "must have the same class list"
                 )
-            first_id = int(max((int(i.max()) + 1 for i in self._images if len(i)), default=0))
+            first_id = self._top + 1 if self._top is not None else 0
         gt_set, dt_set = read_inputs(gt, dt, self._config, first_image_id=first_id)
         self._check_categories(gt_set.categories)
         images = gt_set.images.ids
         if self._config.params.image_ids is not None:
             images = np.intersect1d(images, self._config.params.image_ids)
-        self._add(match_batch(gt_set, dt_set, self._config), images)
+        self._check_new(images)  # before the matching work
+        self._add(_Part(match_batch(gt_set, dt_set, self._config), fresh=True), images)
 
     def merge(self, other: Evaluator) -> None:
         """Take in another evaluator's images (same options and categories, other images)."""
@@ -149,21 +284,22 @@ class Evaluator:
         if other._categories is None:
             return
         self._check_categories(other._categories)
-        for part, images in zip(other._parts, other._images):
-            self._add(part, images)
+        theirs = np.concatenate(other._images) if other._images else np.zeros(0, np.int64)
+        self._check_new(theirs)
+        self._parts += other._parts  # packed parts are never changed in place: shared safely
+        self._images += other._images
+        self._see(theirs)
 
     def _merged(self) -> tuple[BatchMatches, np.ndarray]:
         if not self._parts:
             raise DetrecallError("nothing to compute: call update() with at least one batch first")
-        if len(self._parts) > 1:  # compact: the merged state replaces its parts
-            confusions = [p.confusion for p in self._parts if p.confusion is not None]
-            merged = BatchMatches(
-                coco=concat_matches([p.coco for p in self._parts]),
-                point=concat_matches([p.point for p in self._parts]),
-                confusion=np.sum(confusions, axis=0) if confusions else None,
-            )
-            self._parts, self._images = [merged], [np.sort(np.concatenate(self._images))]
-        return self._parts[0], self._images[0]
+        images = np.sort(np.concatenate(self._images)) if len(self._images) > 1 else self._images[0]
+        return _merge_parts(self._parts).unpacked(), images  # the parts stay as they are
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the state held between batches (its arrays, packed), image ids included."""
+        return sum(p.nbytes for p in self._parts) + sum(i.nbytes for i in self._images)
 
     def compute(self) -> EvaluationResult:
         """The result of every image seen, as `evaluate` would give it."""
@@ -203,18 +339,18 @@ class Evaluator:
             raise DetrecallError(f"not an Evaluator state (expected format {STATE_FORMAT!r})")
         if repr(state["options"]) != repr(self._options):
             raise DetrecallError("the state was made with different options")
-        self._categories, self._parts, self._images = None, [], []
+        self._categories, self._parts, self._images, self._seen, self._top = None, [], [], set(), None
         if state["categories"] is None:
             return
         self._categories = Categories(
             ids=np.asarray(state["categories"]["ids"], np.int64), names=tuple(state["categories"]["names"])
         )
         confusion = state["confusion"]
-        self._parts = [
-            BatchMatches(
-                coco=_matches_from_dict(state["coco"]),
-                point=_matches_from_dict(state["point"]),
-                confusion=None if confusion is None else np.asarray(confusion),
-            )
-        ]
-        self._images = [np.asarray(state["images"], np.int64)]
+        part = BatchMatches(
+            coco=_matches_from_dict(state["coco"]),
+            point=_matches_from_dict(state["point"]),
+            confusion=None if confusion is None else np.asarray(confusion),
+        )
+        images = np.asarray(state["images"], np.int64)
+        self._parts, self._images = [_Part(part)], [images]
+        self._see(images)

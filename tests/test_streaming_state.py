@@ -1,0 +1,74 @@
+"""The Evaluator's packed state: given back exactly, merged level by level, equal to one pass."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+
+import numpy as np
+import pytest
+
+from detrecall import Evaluator, evaluate, streaming
+from tests.oracle import random_coco
+from tests.test_streaming import assert_same, split
+
+
+@pytest.mark.parametrize(
+    "a",
+    [
+        np.zeros(0, np.int64),
+        np.zeros((4, 0), bool),
+        np.array([True, False, True] * 7).reshape(3, 7),
+        np.repeat(np.arange(-5, 5, dtype=np.int64), 40),  # runs
+        np.arange(100, dtype=np.int64) * 3,  # no runs, fits int16
+        np.array([2**40, -(2**40), 7] * 20, np.int64),  # needs int64
+        np.array([0.5, 0.25, -0.0, 1.0] * 10),  # exact in float32
+        np.array([0.1234, 0.5, np.nan, -np.inf] * 10),  # not
+        np.array([np.nan] * 3),
+        np.array([3, 1, 2], np.int32),
+    ],
+)
+def test_pack_gives_back_the_same_array(a):
+    b = streaming._unpack(streaming._pack(a))
+    assert b.dtype == a.dtype and b.shape == a.shape
+    assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
+    if a.dtype.kind == "f":
+        assert np.array_equal(np.signbit(a), np.signbit(b))
+
+
+SEEDS = [s for s in range(100, 400) if len(random_coco(s)[0]["images"]) >= 7][:6]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("iou_type", ["bbox", "segm"])
+def test_many_batches_merged_level_by_level_equal_one_pass(seed, iou_type, monkeypatch):
+    monkeypatch.setattr(streaming, "MERGE_ROWS", 12)  # so that a few images are merged while streaming
+    rng = np.random.default_rng(seed)
+    gt, dt = random_coco(seed, segm=iou_type == "segm")
+    options = {"confusion": seed % 2 == 0, "score_threshold": 0.2}
+    if seed % 3 == 1:
+        options["max_dets"] = [1, 2, 3]
+    if seed % 3 == 2:
+        options["point_max_dets"] = 2  # the point keeps other detections than COCO
+    whole = evaluate(copy.deepcopy(gt), copy.deepcopy(dt), iou_type, **options)
+    batches = [b for b in split(gt, dt, rng, len(gt["images"])) if b[0]["images"]]
+    rng.shuffle(batches)
+    ev, other = Evaluator(iou_type, **options), Evaluator(iou_type, **options)
+    for i, (g, d) in enumerate(batches):
+        (ev if i else other).update(g, d)
+    assert any(not p.fresh for p in ev._parts)  # merged while streaming
+    moved = Evaluator(iou_type, **options)
+    moved.load_state_dict(pickle.loads(pickle.dumps(other.state_dict())))
+    ev.merge(moved)
+    assert ev.nbytes > 0
+    assert_same(ev.compute(), whole)
+    assert_same(ev.compute(), whole)  # computing again, from the merged state
+
+
+def test_packed_state_is_smaller_than_the_matches():
+    gt, dt = random_coco(3)
+    ev = Evaluator("bbox")
+    ev.update(gt, dt)
+    state = ev.state_dict()
+    raw = sum(v.nbytes for part in ("coco", "point") for v in state[part].values())
+    assert ev.nbytes < raw / 2
