@@ -80,7 +80,7 @@ def _pycocotools_style(tool: str):
 def worker(tool: str, data: Path, kind: str, result: Path, cpu: int, threads: int) -> None:
     """One timed run of one tool; writes times, peak RSS and the 12 numbers to `result`.
     (The parent set the affinity and RAYON_NUM_THREADS; `threads` is for vernier.)"""
-    from time import perf_counter
+    from time import perf_counter, process_time
 
     if cpu >= 0:
         os.sched_setaffinity(0, {cpu})
@@ -92,6 +92,7 @@ def worker(tool: str, data: Path, kind: str, result: Path, cpu: int, threads: in
         from detrecall import read_coco_gt, read_coco_results
 
         t_import = perf_counter() - a
+        c0 = process_time()
         a = perf_counter()
         gt = read_coco_gt(gt_path, masks=kind == "segm")
         dt = read_coco_results(dt_path, gt, masks=kind == "segm")
@@ -105,6 +106,7 @@ def worker(tool: str, data: Path, kind: str, result: Path, cpu: int, threads: in
         from vernier.instance import Bbox, CocoDataset, Evaluator, Segm
 
         t_import = perf_counter() - a
+        c0 = process_time()
         a = perf_counter()
         gt = CocoDataset.from_json(Path(gt_path).read_bytes())
         dt_bytes = Path(dt_path).read_bytes()
@@ -118,6 +120,7 @@ def worker(tool: str, data: Path, kind: str, result: Path, cpu: int, threads: in
     else:
         COCO, COCOeval = _pycocotools_style(tool)
         t_import = perf_counter() - a
+        c0 = process_time()
         with contextlib.redirect_stdout(io.StringIO()):
             a = perf_counter()
             cg = COCO(gt_path)
@@ -135,7 +138,10 @@ def worker(tool: str, data: Path, kind: str, result: Path, cpu: int, threads: in
             t["summarize"] = perf_counter() - a
         stats = [float(x) for x in ev.stats]
     t["total"] = sum(t[s] for s in STAGES[:-1])
-    result.write_text(json.dumps({"times": t, "import": t_import, "peak_mib": _peak_mib(), "stats": stats}))
+    cpu = process_time() - c0  # every thread's CPU seconds, load to summary: what sharing the
+    # machine adds least to (a process waiting for a core is not counted)
+    out = {"times": t, "cpu": cpu, "import": t_import, "peak_mib": _peak_mib(), "stats": stats}
+    result.write_text(json.dumps(out))
 
 
 def _installed(tool: str) -> bool:
@@ -293,8 +299,9 @@ def report(runs: dict[str, list[dict]], data: Path, kind: str, threads: str, mar
     print(header)
     md = [
         f"\n{data.name} ({kind}), threads={threads} ({n})\n",
-        "| tool | runs | load | evaluate + accumulate | total | peak MiB | / detrecall | max abs diff |",
-        "|---|---|---|---|---|---|---|---|",
+        "| tool | runs | load | evaluate + accumulate | total | / detrecall | CPU s | CPU / detrecall "
+        "| peak MiB | max abs diff |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     ref_name, diffs = check(runs)
 
@@ -302,10 +309,12 @@ def report(runs: dict[str, list[dict]], data: Path, kind: str, threads: str, mar
         return statistics.median(x["times"][key] for x in ok[t])
 
     ours = med("detrecall", "total") if ok.get("detrecall") else None
+    our_cpus = [x["cpu"] for x in ok.get("detrecall", []) if "cpu" in x]
+    our_cpu = statistics.median(our_cpus) if our_cpus else None
     for t in runs:
         if not ok[t]:
             print(f"{t:24s}  {runs[t][-1]['error']}")
-            md.append(f"| {t} | - | - | - | {runs[t][-1]['error']} | - | - | - |")
+            md.append(f"| {t} | - | - | - | {runs[t][-1]['error']} | - | - | - | - | - |")
             continue
         cells = "".join(f"{_cell([x['times'][s] for x in ok[t]]):>22s}" for s in STAGES)
         imp = statistics.median(x["import"] for x in ok[t])
@@ -315,15 +324,19 @@ def report(runs: dict[str, list[dict]], data: Path, kind: str, threads: str, mar
         ev = med(t, "evaluate") + med(t, "accumulate") + med(t, "summarize")
         ratio = f"{med(t, 'total') / ours:.2f}x" if ours else "-"
         diff = "reference" if t == ref_name else (f"{diffs[t]:.0e}" if t in diffs else "-")
+        cpus = [x["cpu"] for x in ok[t] if "cpu" in x]
+        cpu_ratio = f"{statistics.median(cpus) / our_cpu:.2f}x" if cpus and our_cpu else "-"
         md.append(
-            f"| {t} | {len(totals)} | {med(t, 'load'):.2f} | {ev:.2f} | {_cell(totals).strip()} | "
-            f"{peak:.0f} | {ratio} | {diff} |"
+            f"| {t} | {len(totals)} | {med(t, 'load'):.2f} | {ev:.2f} | {_cell(totals).strip()} | {ratio} | "
+            f"{_cell(cpus).strip() if cpus else '-'} | {cpu_ratio} | {peak:.0f} | {diff} |"
         )
     print()
     if ours:
         for t in runs:
             if t != "detrecall" and ok[t]:
-                print(f"{t}/detrecall total time: {med(t, 'total') / ours:6.2f}x")
+                cpus = [x["cpu"] for x in ok[t] if "cpu" in x]
+                cpu = f", CPU time {statistics.median(cpus) / our_cpu:6.2f}x" if cpus and our_cpu else ""
+                print(f"{t}/detrecall total time: {med(t, 'total') / ours:6.2f}x{cpu}")
     status = 0
     for t, d in diffs.items():
         print(f"{t}: max |stats - {ref_name}| = {d:.2e}")
