@@ -359,6 +359,7 @@ def main() -> int:
     ap.add_argument("--suite", action="store_true", help="every --datasets, with --threads 1 and all")
     ap.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
     ap.add_argument("--threads", choices=("1", "all"), default="1")
+    ap.add_argument("--thread-modes", nargs="+", choices=("1", "all"), default=["1", "all"])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--slow-repeats", type=int, default=1, help="runs of pycocotools, faster-coco-eval")
     ap.add_argument("--tools", nargs="+", default=list(TOOLS), choices=TOOLS)
@@ -385,7 +386,7 @@ def main() -> int:
         one.dataset = name
         if name is not None:
             one.images, one.classes, one.max_dets, one.gt_mean, one.kind = DATASETS[name]
-        for threads in ("1", "all") if args.suite else (args.threads,):
+        for threads in args.thread_modes if args.suite else (args.threads,):
             plan.append((one, threads))
     status, markdown, everything = 0, [], []
     try:
