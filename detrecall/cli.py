@@ -143,6 +143,7 @@ def _parser() -> argparse.ArgumentParser:
         required=True,
         help="folder for the PNG files (created if missing)",
     )
+    _add_gallery_args(pl, "also write the N worst images drawn as DIR/gallery/worst_<rank>_image_<id>.png")
     _add_drawing_args(pl)
     rp = sub.add_parser(
         "report",
@@ -152,6 +153,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_evaluation_args(rp)
     rp.add_argument("-o", "--output", type=Path, metavar="FILE", required=True, help="the HTML file to write")
+    _add_gallery_args(rp, "add a gallery of the N worst images drawn (embedded in the file)")
     _add_drawing_args(rp)
     cv = sub.add_parser(
         "convert",
@@ -217,7 +219,7 @@ def _input_options(group: Any) -> None:
         "--images",
         type=Path,
         metavar="DIR",
-        help="YOLO: folder of the images (their sizes are read from the files)",
+        help="folder of the images: YOLO reads their sizes; plot and report draw the worst of them",
     )
     group.add_argument(
         "--sizes",
@@ -344,6 +346,48 @@ def _add_drawing_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--verbose", action="store_true", help="print each stage with its counts and time on stderr"
     )
+
+
+def _add_gallery_args(p: argparse.ArgumentParser, what: str) -> None:
+    """--gallery, shared by plot and report (with --images DIR, the folder of the images)."""
+    g = p.add_argument_group(
+        "errors on images (with --images DIR: the images, by the ground truth's file_name)"
+    )
+    g.add_argument(
+        "--gallery",
+        type=int,
+        default=12,
+        metavar="N",
+        help=f"with --images: {what}, with ground truth and predictions drawn (TP / FP / FN colours, "
+        "class and score) at the operating point; N: how many of the images with the most errors "
+        "(FP + FN) (default 12)",
+    )
+
+
+def _gallery_inputs(args: argparse.Namespace) -> tuple[Any, Any] | None:
+    """With --images: the ground truth and detections read once (evaluated and then drawn), their
+    reading's warnings printed; else None."""
+    if args.images is None:
+        return None
+    if not args.images.is_dir():
+        raise DetrecallError(f"{args.images}: no such folder (--images)")
+    if args.gallery < 1:
+        raise DetrecallError(f"--gallery must be at least 1, got {args.gallery}")
+    from .evaluate import make_config, read_inputs
+
+    config = make_config(args.iou_type, protocol=_protocol(args), inputs=_inputs(args))
+    return _drawn(read_inputs, args.gt, args.dt, config)
+
+
+def _drawn(step: Any, *arguments: Any) -> Any:
+    """step(*arguments) (reading for the gallery, drawing it), its warnings (e.g. missing image
+    files) printed once each on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = step(*arguments)
+    for message in dict.fromkeys(str(w.message) for w in caught):
+        print(f"detrecall: warning: {message}", file=sys.stderr)
+    return out
 
 
 def _add_evaluation_args(p: argparse.ArgumentParser) -> None:
@@ -545,11 +589,16 @@ def _slices(args: argparse.Namespace) -> dict[str, list[int]] | None:
 
 
 def _run_evaluation(
-    args: argparse.Namespace, confusion: bool, score_threshold: float | None = None, extras: bool = True
+    args: argparse.Namespace,
+    confusion: bool,
+    score_threshold: float | None = None,
+    extras: bool = True,
+    read: tuple[Any, Any] | None = None,
 ) -> Any:
     """evaluate() with the command's options (at `score_threshold` when given, else at
     --score-threshold or 0; TIDE errors, per-image table, slices, label errors unless not
-    `extras`); its warnings printed once each on stderr."""
+    `extras`; of `read`, the Dataset and Detections read already, when given); its warnings printed
+    once each on stderr."""
     from .evaluate import evaluate
     from .options import CocoParams, PointOptions
 
@@ -562,8 +611,8 @@ def _run_evaluation(
         warnings.simplefilter("always")
         try:
             result = evaluate(
-                args.gt,
-                args.dt,
+                args.gt if read is None else read[0],
+                args.dt if read is None else read[1],
                 args.iou_type,
                 protocol=_protocol(args),
                 params=CocoParams(
@@ -761,9 +810,15 @@ def _plot(args: argparse.Namespace) -> int:
     from .report.plots import parse_size, write_plots
 
     size = parse_size(args.plot_size)
-    result = _shown(args, _run_evaluation(args, args.score_threshold is not None), True)
+    read = _gallery_inputs(args)
+    result = _shown(args, _run_evaluation(args, args.score_threshold is not None, read=read), True)
     with _status(args, f"drawing plots into {args.output} ..."):
         paths = write_plots(result, args.output, size, calibration(result))
+        if read is not None:
+            from .report.gallery import write_gallery
+
+            folder = args.output / "gallery"
+            paths += _drawn(write_gallery, result, *read, args.images, folder, args.gallery)
     sys.stdout.write("".join(f"{path}\n" for path in paths))
     return 0
 
@@ -775,9 +830,16 @@ def _report(args: argparse.Namespace) -> int:
     size = parse_size(args.plot_size)
     if not args.output.parent.is_dir():  # say so before the work
         raise DetrecallError(f"{args.output.parent}: no such folder (for the report {args.output.name})")
-    result = _shown(args, _run_evaluation(args, args.score_threshold is not None), True)
+    read = _gallery_inputs(args)
+    result = _shown(args, _run_evaluation(args, args.score_threshold is not None, read=read), True)
     with _status(args, f"writing {args.output} ..."):
-        write_report(result, args.output, title=f"{args.dt.name} vs {args.gt.name}", size=size)
+        drawn = None
+        if read is not None:
+            from .report.gallery import gallery
+
+            drawn = _drawn(gallery, result, *read, args.images, args.gallery)
+        title = f"{args.dt.name} vs {args.gt.name}"
+        write_report(result, args.output, title=title, size=size, gallery=drawn)
     if not args.quiet:
         print(f"detrecall: wrote {args.output}", file=sys.stderr)
     return 0

@@ -48,6 +48,12 @@ def _example_files(folder: Path) -> None:
         "annotations": [a for a in gt["annotations"] if not a.get("iscrowd")],
     }
     (folder / "lvis_v1_val.json").write_text(json.dumps(lvis))
+    from PIL import Image  # the images the gallery examples draw on, named by file_name
+
+    (folder / "images").mkdir()
+    for k, im in enumerate(gt["images"]):
+        color = (60 + 5 * k, 120, 160 - 3 * k)
+        Image.new("RGB", (im["width"], im["height"]), color).save(folder / "images" / im["file_name"])
 
 
 def test_the_readme_has_python_examples() -> None:

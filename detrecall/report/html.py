@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from ..result import EvaluationResult
     from .diagnose import Diagnosis
+    from .gallery import Gallery
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2em auto;
@@ -133,6 +134,8 @@ _CAPTIONS = {
     "confusion": "Confusion matrix: counts.",
     "confusion_normalized": "Confusion matrix: each true class's row divided by its total.",
     "reliability": "Reliability diagram: fraction of true positives vs mean score, per score bin.",
+    "errors_dap": "TIDE: the AP fixing each error type recovers (dAP); FP / FN: every false positive / "
+    "negative fixed at once.",
 }
 
 
@@ -142,10 +145,16 @@ def render_html(
     diagnosis: Diagnosis | None = None,
     figures: dict[str, Figure] | None = None,
     title: str = "detrecall report",
+    gallery: Gallery | None = None,
 ) -> str:
     """The report as one HTML string: summary, diagnostics, per-class tables (sortable), chosen
-    operating points, confusion matrix, then the figures (PNG data URIs)."""
+    operating points, confusion matrix, the errors (TIDE's dAP plot below its table), the
+    gallery of the worst images (`gallery.gallery`), then the figures (PNG data URIs)."""
     from .._version import __version__
+
+    figures = dict(figures or {})
+    errors_plot = figures.pop("errors_dap", None) if result.errors is not None else None
+    errors_title = result.errors.table().title if result.errors is not None else None
 
     p = result.point
     parts = [
@@ -167,6 +176,12 @@ def render_html(
                 for f in diagnosis.findings
             )
             parts.append(f'<h2 id="diagnostics">Diagnostics</h2>\n<ul class="findings">\n{items}\n</ul>')
+        if errors_plot is not None and table.title == errors_title:
+            parts.append(
+                f'<div class="plots" id="errors-plot">\n{_figure_html("errors_dap", errors_plot)}\n</div>'
+            )
+    if gallery is not None:
+        parts.append(gallery_html(gallery))
     if figures:
         cells = "\n".join(
             f'<figure><img alt="{html.escape(stem)}" src="{png_data_uri(fig)}">'
@@ -178,7 +193,8 @@ def render_html(
     return (
         f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n"
+        f"<title>{html.escape(title)}</title>\n<style>{_CSS}{_GALLERY_CSS if gallery else ''}</style>\n"
+        "</head>\n"
         f"<body>\n{body}\n<script>{_JS}</script>\n</body>\n</html>\n"
     )
 
@@ -190,13 +206,57 @@ def write_report(
     title: str = "detrecall report",
     size: tuple[int, int] | None = None,
     diagnosis: Diagnosis | None = None,
+    gallery: Gallery | None = None,
 ) -> Path:
-    """Diagnose, draw every plot and write the report to `path`; returns the path."""
+    """Diagnose, draw every plot and write the report to `path` (with the `gallery` of the worst
+    images when given: `gallery.gallery(result, gt, dt, images_folder)`); returns the path."""
     from .diagnose import diagnose
     from .plots import DEFAULT_SIZE, figures
 
     diagnosis = diagnose(result) if diagnosis is None else diagnosis
     figs = figures(result, size or DEFAULT_SIZE, diagnosis.calibration)
     path = Path(path)
-    path.write_text(render_html(result, diagnosis=diagnosis, figures=figs, title=title), encoding="utf-8")
+    page = render_html(result, diagnosis=diagnosis, figures=figs, title=title, gallery=gallery)
+    path.write_text(page, encoding="utf-8")
     return path
+
+
+def _figure_html(stem: str, fig: Figure) -> str:
+    return (
+        f'<figure><img alt="{html.escape(stem)}" src="{png_data_uri(fig)}">'
+        f"<figcaption>{html.escape(_CAPTIONS.get(stem, stem))}</figcaption></figure>"
+    )
+
+
+_GALLERY_CSS = """
+.gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(480px, 1fr)); gap: 1em; }
+.legend span { display: inline-block; margin-right: 1.2em; }
+.legend i { display: inline-block; width: 0.9em; height: 0.9em; margin-right: 0.35em;
+            vertical-align: -0.1em; border: 3px solid; }
+"""
+
+
+def gallery_html(gallery: Gallery) -> str:
+    """The section of the worst images: the operating point they are drawn at, the colour
+    legend, and one figure per image (a PNG data URI, captioned with its counts)."""
+    from .gallery import COLORS, LEGEND
+
+    legend = "".join(
+        f'<span><i style="border-color: rgb{COLORS[status]}"></i>{html.escape(text)}</span>'
+        for status, text in LEGEND
+    )
+    head = (
+        f'<h2 id="gallery">Worst images ({len(gallery.pictures)}, most errors first)</h2>\n'
+        f'<p class="sub">Drawn at the operating point: {html.escape(gallery.point_text)} '
+        "(detections below the score threshold are not drawn). Dashed: false-negative boxes.</p>\n"
+        f'<p class="legend">{legend}</p>'
+    )
+    if not gallery.pictures:
+        return head + "\n<p>No image has an error at the operating point.</p>"
+    cells = "\n".join(
+        f'<figure><img alt="image {p.image_id}" src="{p.data_uri()}" width="{p.width}" '
+        f'height="{p.height}" data-image-id="{p.image_id}">'
+        f"<figcaption>{html.escape(p.caption)}</figcaption></figure>"
+        for p in gallery.pictures
+    )
+    return f'{head}\n<div class="gallery">\n{cells}\n</div>'

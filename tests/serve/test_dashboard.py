@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from .browser import chromium, visit
+from ..browser import chromium, visit
 from .server import ROOT, Server, fixture_dt, fixture_gt
 
 

@@ -1,7 +1,8 @@
 """Headless Chromium through the DevTools protocol: open a page, wait for it, read what it did.
 
 Every request the page makes is recorded (Network.requestWillBeSent), and so are console
-errors and uncaught exceptions; hosts other than 127.0.0.1 do not resolve at all.
+errors and uncaught exceptions; hosts other than 127.0.0.1 do not resolve at all. Shared by the
+dashboard's tests (tests/serve) and the HTML report's (tests/report).
 """
 
 from __future__ import annotations
@@ -44,9 +45,28 @@ class Visit:
     requests: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     png: bytes = b""
+    value: Any = None  # what `expression` evaluated to, once the page was ready
 
 
-def visit(url: str, profile: Path, *, width: int = 1280, height: int = 1500, timeout: float = 60.0) -> Visit:
+# the page says it is ready (body data-ready="1") or failed (data-error="..."), as the dashboard does
+READY_PROBE = "document.body ? (document.body.dataset.ready || document.body.dataset.error || '') : ''"
+
+
+def visit(
+    url: str,
+    profile: Path,
+    *,
+    width: int = 1280,
+    height: int = 1500,
+    timeout: float = 60.0,
+    probe: str = READY_PROBE,
+    expression: str | None = None,
+    full_page: bool = False,
+) -> Visit:
+    """Open `url` in a fresh headless Chromium, poll the JavaScript `probe` until it gives "1"
+    (state "ready") or another non-empty string (state "error: ..."), then read the page's text,
+    the value of `expression` (JSON-serializable JavaScript, when given) and a screenshot (of
+    the whole page when `full_page`)."""
     from websockets.sync.client import connect
 
     binary = chromium()
@@ -110,9 +130,6 @@ def visit(url: str, profile: Path, *, width: int = 1280, height: int = 1500, tim
             call("Page.navigate", {"url": url}, session)
             end = time.monotonic() + timeout
             while time.monotonic() < end:
-                probe = (
-                    "document.body ? (document.body.dataset.ready || document.body.dataset.error || '') : ''"
-                )
                 got = call("Runtime.evaluate", {"expression": probe, "returnByValue": True}, session)
                 value = got["result"].get("value") or ""
                 if value:
@@ -123,7 +140,17 @@ def visit(url: str, profile: Path, *, width: int = 1280, height: int = 1500, tim
                 "Runtime.evaluate", {"expression": "document.body.innerText", "returnByValue": True}, session
             )
             out.text = text["result"].get("value") or ""
-            shot = call("Page.captureScreenshot", {"format": "png"}, session)
+            if expression is not None:
+                got = call("Runtime.evaluate", {"expression": expression, "returnByValue": True}, session)
+                out.value = got["result"].get("value")
+            shot_params: dict[str, Any] = {"format": "png"}
+            if full_page:
+                metrics = call("Page.getLayoutMetrics", session=session)["cssContentSize"]
+                shot_params |= {
+                    "captureBeyondViewport": True,
+                    "clip": {"x": 0, "y": 0, "width": width, "height": metrics["height"], "scale": 1},
+                }
+            shot = call("Page.captureScreenshot", shot_params, session)
             out.png = base64.b64decode(shot["data"])
             try:
                 call("Browser.close")
