@@ -17,6 +17,7 @@ from PIL import Image
 from detrecall import DataWarning, DetrecallError, evaluate, read_detections, read_ground_truth
 from detrecall.analysis.per_image import per_image
 from detrecall.cli import main
+from detrecall.evaluate import make_config, read_inputs
 from detrecall.report import gallery as g
 from detrecall.report.html import render_html
 
@@ -97,7 +98,7 @@ def _drawn_case(tmp_path: Path, iou_type: str = "bbox"):
         {"image_id": 1, "category_id": 1, "bbox": a, "score": 0.9},
         {"image_id": 1, "category_id": 1, "bbox": [150, 60, 50, 50], "score": 0.8},
     ]
-    if iou_type == "segm":
+    if iou_type in ("segm", "polygon"):
         for ann in gt["annotations"]:
             ann["segmentation"] = square(ann["bbox"])
         for d in dt:
@@ -107,9 +108,7 @@ def _drawn_case(tmp_path: Path, iou_type: str = "bbox"):
     folder = tmp_path / "img"
     folder.mkdir()
     Image.new("RGB", (400, 300), (128, 128, 128)).save(folder / "one.png")
-    masks = iou_type == "segm"
-    gt_set = read_ground_truth(tmp_path / "gt.json", masks=masks)
-    dt_set = read_detections(tmp_path / "dt.json", gt_set, masks=masks)
+    gt_set, dt_set = read_inputs(tmp_path / "gt.json", tmp_path / "dt.json", make_config(iou_type))
     return gt_set, dt_set, evaluate(gt_set, dt_set, iou_type), folder
 
 
@@ -117,8 +116,10 @@ def _is(pixel: np.ndarray, status: str) -> bool:
     return tuple(int(v) for v in pixel) == g.COLORS[status]
 
 
-def test_colours_on_a_hand_drawn_case(tmp_path):
-    gt, dt, result, folder = _drawn_case(tmp_path)
+@pytest.mark.parametrize("iou_type", ["bbox", "polygon"])
+def test_colours_on_a_hand_drawn_case(tmp_path, iou_type):
+    gt, dt, result, folder = _drawn_case(tmp_path, iou_type)
+    assert (gt.shapes is not None) == (iou_type == "polygon")
     (picture,) = g.gallery(result, gt, dt, folder, 5).pictures
     assert (picture.tp, picture.fp, picture.fn, picture.found) == (1, 1, 1, True)
     assert (picture.width, picture.height) == (400, 300)
