@@ -185,7 +185,6 @@ def image_outlines(
     """What is drawn on one image: its evaluated ground truth, then its detections at or above
     the score threshold, in drawing order (found, ignored, missed, FP, TP)."""
     status = _statuses(result, gt, dt) if status is None else status
-    kinds = _error_kinds(result)
     out: list[Outline] = []
     g = np.flatnonzero(gt.image_id[status.gt_row] == image_id)
     for row, what in zip(status.gt_row[g].tolist(), status.gt_status[g].tolist()):
@@ -193,6 +192,7 @@ def image_outlines(
         label = f"{name} missed" if what == FN else ("crowd" if gt.iscrowd[row] and what == IGNORED else "")
         out.append(_outline(gt, row, what, label))
     d = np.flatnonzero(dt.image_id[status.det_row] == image_id)
+    kinds = _error_kinds(result, status.det_row[d])
     for row, code in zip(status.det_row[d].tolist(), status.det_status[d].tolist()):
         what = {Status.TP: TP, Status.FP: FP}.get(Status(code), IGNORED)
         label = ""
@@ -215,14 +215,16 @@ def _outline(data: Dataset | Detections, row: int, what: str, label: str) -> Out
     )
 
 
-def _error_kinds(result: EvaluationResult) -> dict[int, str]:
-    """Detection row -> TIDE error type of the false positives, when the result has errors."""
+def _error_kinds(result: EvaluationResult, rows: np.ndarray) -> dict[int, str]:
+    """Detection row -> TIDE error type of those false positives among `rows`, when the result
+    has errors."""
     errors = result.errors
     if errors is None:
         return {}
     from ..analysis.errors import KINDS
 
-    return {int(r): KINDS[int(k)].key for r, k in zip(errors.error_det_row, errors.error_kind)}
+    keep = np.isin(errors.error_det_row, rows)
+    return {int(r): KINDS[int(k)].key for r, k in zip(errors.error_det_row[keep], errors.error_kind[keep])}
 
 
 def _font(size: int = FONT_SIZE) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:

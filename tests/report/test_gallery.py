@@ -268,3 +268,23 @@ def test_gallery_renders_in_headless_chromium(tmp_path, report_html):
     assert seen.requests and seen.requests[0] == page.as_uri()
     if target := os.environ.get("DETRECALL_GALLERY_SCREENSHOT"):
         Path(target).write_bytes(seen.png)
+
+
+def test_false_positives_name_their_tide_error(bbox):
+    gt, dt, result = bbox
+    e = result.errors
+    kind_of = {
+        int(r): ("cls", "loc", "both", "dupe", "bkg", "miss")[k]
+        for r, k in zip(e.error_det_row, e.error_kind)
+    }
+    named = 0
+    for image_id in g.worst_images(result, 5).tolist():
+        for o in g.image_outlines(result, gt, dt, image_id):
+            if o.status == g.FP:
+                rows = np.flatnonzero((dt.image_id == image_id) & np.all(dt.box == o.box, axis=1))
+                assert any(o.label.endswith(" " + kind_of[r]) for r in rows.tolist() if r in kind_of)
+                named += 1
+    assert named > 10
+    plain = evaluate(gt, dt)
+    labels = [o.label for o in g.image_outlines(plain, gt, dt, 1217) if o.status == g.FP]
+    assert labels and all(label.rsplit(" ", 1)[-1][0].isdigit() for label in labels)  # ends with the score
