@@ -81,7 +81,7 @@ class Outline:
 @dataclass(frozen=True)
 class Picture:
     """One drawn image of the gallery: its rank (1 = most errors), counts at the operating point,
-    whether its file was read, and the PNG."""
+    whether its file was read, and the drawn image encoded (`data`, as `image_format`)."""
 
     rank: int
     image_id: int
@@ -90,9 +90,10 @@ class Picture:
     fp: int
     fn: int
     found: bool
-    png: bytes
+    data: bytes
     width: int
     height: int
+    image_format: str = "png"  # "png" or "jpeg"
 
     @property
     def caption(self) -> str:
@@ -103,7 +104,7 @@ class Picture:
         )
 
     def data_uri(self) -> str:
-        return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
+        return f"data:image/{self.image_format};base64," + base64.b64encode(self.data).decode("ascii")
 
 
 @dataclass(frozen=True)
@@ -228,15 +229,20 @@ def _error_kinds(result: EvaluationResult, rows: np.ndarray) -> dict[int, str]:
 
 
 def _font(size: int = FONT_SIZE) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    """DejaVu Sans (shipped with matplotlib), else Pillow's own."""
-    import matplotlib
+    """DejaVu Sans (shipped with matplotlib, found without importing it), else Pillow's own."""
+    from importlib.util import find_spec
+
     from PIL import ImageFont
 
-    path = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
-    try:
-        return ImageFont.truetype(str(path), size)
-    except OSError:
-        return ImageFont.load_default()
+    spec = find_spec("matplotlib")
+    for folder in (spec.submodule_search_locations or []) if spec is not None else []:
+        try:
+            return ImageFont.truetype(
+                str(Path(folder) / "mpl-data" / "fonts" / "ttf" / "DejaVuSans.ttf"), size
+            )
+        except OSError:
+            continue
+    return ImageFont.load_default()
 
 
 def _base_size(gt: Dataset, image_id: int, outlines: Sequence[Outline]) -> tuple[int, int]:
@@ -412,9 +418,17 @@ def _header(img: PILImage.Image, lines: Sequence[str], font: Any) -> PILImage.Im
     return out
 
 
-def _png(img: PILImage.Image) -> bytes:
+IMAGE_FORMATS = ("png", "jpeg")
+
+
+def encode(img: PILImage.Image, image_format: str) -> bytes:
+    """PNG (lossless), or JPEG at quality 90 without chroma subsampling (thin coloured lines stay
+    sharp; photographs take much less room than as PNG)."""
     buffer = io.BytesIO()
-    img.save(buffer, format="PNG", optimize=True)
+    if image_format == "jpeg":
+        img.save(buffer, format="JPEG", quality=90, subsampling=0)
+    else:
+        img.save(buffer, format="PNG")
     return buffer.getvalue()
 
 
@@ -427,13 +441,18 @@ def gallery(
     *,
     max_side: int = MAX_SIDE,
     header: bool = False,
+    image_format: str = "jpeg",
 ) -> Gallery:
     """The n worst images of `result` drawn (module docstring). `gt`, `dt`: the Dataset and
     Detections the result evaluated (COCO and VOC protocols: what `evaluate` was given or read);
     `images`: the folder holding each image as its `file_name`. `header`: a band above each
-    image with its rank, counts, the operating point and the colour legend (for PNG files)."""
+    image with its rank, counts, the operating point and the colour legend (for PNG files).
+    `image_format`: "jpeg" (the default: small enough to embed a dozen photos in a report) or
+    "png" (lossless)."""
     if n < 0:
         raise DetrecallError(f"the gallery's number of images must be >= 0, got {n}")
+    if image_format not in IMAGE_FORMATS:
+        raise DetrecallError(f"image_format must be one of {', '.join(IMAGE_FORMATS)}, got {image_format!r}")
     folder = Path(images)
     if not folder.is_dir():
         raise DetrecallError(f"{folder}: no such folder (the images of the gallery)")
@@ -458,7 +477,8 @@ def gallery(
         if header:
             caption = Picture(rank, image_id, name, tp, fp, fn, found, b"", *size).caption
             drawn = _header(drawn, [caption, f"drawn at the operating point: {point_text}"], font)
-        pictures.append(Picture(rank, image_id, name, tp, fp, fn, found, _png(drawn), *drawn.size))
+        data = encode(drawn, image_format)
+        pictures.append(Picture(rank, image_id, name, tp, fp, fn, found, data, *drawn.size, image_format))
     if missing:
         shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
         warnings.warn(
@@ -490,13 +510,13 @@ def write_gallery(
 ) -> list[Path]:
     """The gallery as PNG files DIR/worst_<rank>_image_<id>.png, each with its header band (the
     folder is created); the paths written."""
-    drawn = gallery(result, gt, dt, images, n, max_side=max_side, header=True)
+    drawn = gallery(result, gt, dt, images, n, max_side=max_side, header=True, image_format="png")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     width = len(str(len(drawn.pictures)))
     paths = []
     for p in drawn.pictures:
         path = directory / f"worst_{p.rank:0{width}d}_image_{p.image_id}.png"
-        path.write_bytes(p.png)
+        path.write_bytes(p.data)
         paths.append(path)
     return paths

@@ -238,7 +238,8 @@ _GALLERY_CSS = """
 
 def gallery_html(gallery: Gallery) -> str:
     """The section of the worst images: the operating point they are drawn at, the colour
-    legend, and one figure per image (a PNG data URI, captioned with its counts)."""
+    legend, and one figure per image (a data URI, JPEG unless drawn otherwise, captioned with its
+    counts)."""
     from .gallery import COLORS, LEGEND
 
     legend = "".join(

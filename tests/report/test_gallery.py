@@ -120,10 +120,10 @@ def _is(pixel: np.ndarray, status: str) -> bool:
 def test_colours_on_a_hand_drawn_case(tmp_path, iou_type):
     gt, dt, result, folder = _drawn_case(tmp_path, iou_type)
     assert (gt.shapes is not None) == (iou_type == "polygon")
-    (picture,) = g.gallery(result, gt, dt, folder, 5).pictures
+    (picture,) = g.gallery(result, gt, dt, folder, 5, image_format="png").pictures
     assert (picture.tp, picture.fp, picture.fn, picture.found) == (1, 1, 1, True)
     assert (picture.width, picture.height) == (400, 300)
-    px = decode(picture.png)
+    px = decode(picture.data)
     assert px.shape == (300, 400, 3)
     assert _is(px[70, 20], g.TP)  # A's left edge: the true positive over the ground truth it found
     assert _is(px[110, 175], g.FP)  # the false positive's bottom edge
@@ -135,9 +135,9 @@ def test_colours_on_a_hand_drawn_case(tmp_path, iou_type):
 
 def test_masks_are_outlined(tmp_path):
     gt, dt, result, folder = _drawn_case(tmp_path, "segm")
-    (picture,) = g.gallery(result, gt, dt, folder).pictures
+    (picture,) = g.gallery(result, gt, dt, folder, image_format="png").pictures
     assert (picture.tp, picture.fp, picture.fn) == (1, 1, 1)
-    px = decode(picture.png).astype(int)
+    px = decode(picture.data).astype(int)
     assert _is(px[70, 20], g.TP) and _is(px[70, 21], g.TP)  # the mask's edge, 2 pixels wide
     inside = px[70, 50]  # a light fill of the TP's colour over the grey
     assert not _is(inside, g.TP) and inside[1] > inside[0] and abs(int(inside[1]) - 128) < 60
@@ -158,7 +158,7 @@ def test_missing_files_give_one_warning(tmp_path, bbox):
     message = str(caught[0].message)
     assert f"{len(missing)} of 12 image files not found" in message and str(folder) in message
     assert missing and all(p.file_name in names[::2] for p in missing)
-    assert all(decode(p.png).shape[:2] == (p.height, p.width) for p in drawn.pictures)
+    assert all(decode(p.data).shape[:2] == (p.height, p.width) for p in drawn.pictures)
     with pytest.raises(DetrecallError, match="no such folder"):
         g.gallery(result, gt, dt, tmp_path / "nowhere")
 
@@ -193,10 +193,12 @@ def test_report_embeds_the_gallery(report_html, bbox):
     result = bbox[2]
     assert report_html.count('<figure><img alt="image ') == 4
     found = re.findall(
-        r'src="data:image/png;base64,([^"]+)" width="(\d+)" height="(\d+)" data-image-id="(\d+)"', report_html
+        r'src="data:image/jpeg;base64,([^"]+)" width="(\d+)" height="(\d+)" data-image-id="(\d+)"',
+        report_html,
     )
     assert [int(i) for *_, i in found] == g.worst_images(result, 4).tolist()
     for data, w, h, _ in found:
+        assert base64.b64decode(data)[:3] == b"\xff\xd8\xff"  # JPEG: a photo's thumbnail in ~50 kB
         assert decode(base64.b64decode(data)).shape[:2] == (int(h), int(w))
     assert "IoU ≥ 0.5, score ≥ 0" in report_html and 'id="gallery"' in report_html
     assert not re.search(r'(src|href)="(?!data:)', report_html)  # nothing fetched
