@@ -66,6 +66,8 @@ def make_config(
         keywords, params=params, point=point, inputs=inputs, protocol_fields=PROTOCOL_OPTIONS
     )
     chosen = resolve_protocol(protocol, **grouped.protocol)
+    if grouped.params.dilation_ratio is not None and kind is not IouType.BOUNDARY:
+        raise DetrecallError(f"dilation_ratio goes with iou_type='boundary' (got iou_type={kind.value!r})")
     return Config(
         iou_type=kind,
         params=chosen.make_params(grouped.params, kind),
@@ -87,7 +89,7 @@ def read_inputs(
             dt,
             box_format=inputs.box_format or "xyxy",
             categories=inputs.categories,
-            iou_type=kind.value,
+            iou_type=IouType.SEGM.value if kind.reads_masks else kind.value,
             first_image_id=first_image_id,
         )
     shapes: ShapeKind | None = (
@@ -125,7 +127,7 @@ def read_inputs(
             **common,
         )
     if kind.reads_masks and (gt.masks is None or dt.masks is None):
-        raise DetrecallError("iou_type='segm' needs masks in both ground truth and detections")
+        raise DetrecallError(f"iou_type={kind.value!r} needs masks in both ground truth and detections")
     if kind.reads_shapes and (gt.shapes is None or dt.shapes is None):
         raise DetrecallError(f"iou_type={kind.value!r} needs shapes in both ground truth and detections")
     return gt, dt
@@ -171,6 +173,7 @@ def match_prepared(prepared: Prepared, config: Config) -> BatchMatches:
         floor,
         pixel_inclusive=protocol.pixel_inclusive,
         sigmas=params.kpt_oks_sigmas,
+        dilation_ratio=params.dilation_ratio,
     )
     coco, at_point = protocol.match(p, pairs, prepared, params, config.point)
     matrix = None
@@ -256,11 +259,14 @@ def evaluate(
     or tensors), boxes in `box_format` ("xyxy", "xywh", "cxcywh"), classes named by
     `categories` (a list indexed by label, or {label: name}); see io/arrays.py.
     iou_type: "bbox", "segm" (masks), "polygon" (COCO polygons as exact shapes) or "rotated"
-    (`rbox: [cx, cy, w, h, angle]`, angle in `angle_unit`, positive = clockwise on screen).
+    (`rbox: [cx, cy, w, h, angle]`, angle in `angle_unit`, positive = clockwise on screen),
+    "keypoints" (OKS) or "boundary" (boundary IoU of masks, bands of `dilation_ratio` x the
+    image diagonal, 0.02 by default, as faster-coco-eval's iouType="boundary").
 
     Options, as groups or as the same names in flat keywords (`iou_threshold=0.6`):
     - `params=CocoParams(...)`: iou_thresholds, max_dets, area_ranges ({label: (low, high)}),
-      recall_thresholds, image_ids, category_ids, class_agnostic (pycocotools' Params).
+      recall_thresholds, image_ids, category_ids, class_agnostic (pycocotools' Params);
+      kpt_oks_sigmas (keypoints), dilation_ratio (boundary).
     - `point=PointOptions(...)`: the operating point: iou_threshold, score_threshold, beta,
       zero_division, target_recall, target_precision, max_dets (flat: `point_max_dets`; None:
       every detection counts), confusion, cost.

@@ -22,6 +22,7 @@ import numpy as np
 
 from ._arrays import run_starts
 from ._sort import argsort_stable, positions
+from .geometry.boundary import DEFAULT_DILATION_RATIO, boundary_iou_pairs
 from .geometry.boxes import box_iou_pairs
 from .geometry.keypoints import oks_pairs
 from .geometry.masks import mask_iou_blocks
@@ -149,6 +150,7 @@ def pair_ious(
     *,
     pixel_inclusive: bool = False,
     sigmas: np.ndarray | None = None,
+    dilation_ratio: float | None = None,
 ) -> np.ndarray:
     """IoU of every planned (detection, ground truth) pair, in plan order, by `iou_type`."""
     iou_type = IouType.of(iou_type)
@@ -164,7 +166,33 @@ def pair_ious(
     if iou_type.reads_shapes or iou_type is IouType.KEYPOINTS:
         return _pair_ious(iou_type, p, gt, dt, p.pair_dt, p.pair_gt, pixel_inclusive, sigmas)
     assert gt.masks is not None and dt.masks is not None
-    return mask_iou_blocks(dt.masks, gt.masks, p.dt_rows, p.gt_rows, p.blocks, gt.iscrowd)
+    iou = mask_iou_blocks(dt.masks, gt.masks, p.dt_rows, p.gt_rows, p.blocks, gt.iscrowd)
+    if iou_type is IouType.BOUNDARY:
+        iou = _with_boundary(p, gt, dt, p.pair_dt, p.pair_gt, iou, dilation_ratio)
+    return iou
+
+
+def _with_boundary(
+    p: Plan,
+    gt: Dataset,
+    dt: Detections,
+    pair_dt: np.ndarray,
+    pair_gt: np.ndarray,
+    mask_iou: np.ndarray,
+    dilation_ratio: float | None,
+    floor: float = 0.0,
+) -> np.ndarray:
+    """Boundary IoU of mask pairs from their mask IoU: min(mask IoU, IoU of the boundary
+    bands), the mask IoU alone against a crowd (as faster-coco-eval and the boundary-iou-api).
+    Bands are computed only for pairs whose mask IoU reaches `floor` (the others stay below)."""
+    assert gt.masks is not None and dt.masks is not None
+    g = p.gt_rows[pair_gt]
+    plain = np.flatnonzero(~gt.iscrowd[g] & (mask_iou >= floor))
+    ratio = DEFAULT_DILATION_RATIO if dilation_ratio is None else dilation_ratio
+    band = boundary_iou_pairs(dt.masks, gt.masks, p.dt_rows[pair_dt[plain]], g[plain], ratio)
+    out = mask_iou.copy()
+    out[plain] = np.minimum(mask_iou[plain], band)
+    return out
 
 
 @dataclass(frozen=True)
@@ -188,14 +216,17 @@ def candidates(
     pixel_inclusive: bool = False,
     piece: int = _PAIR_PIECE,
     sigmas: np.ndarray | None = None,
+    dilation_ratio: float | None = None,
 ) -> Candidates:
     """The pairs with IoU >= floor (> 0), computed piece by piece: memory grows with the pairs
     that overlap, not with detections x ground truths (one image of 100k ground truths and 10k
     detections lists 1e9 pairs). Boxes and shapes go by runs of detections of at most `piece`
-    pairs; masks by whole groups (blocks), as the mask kernel decodes each RLE once a block."""
+    pairs; masks by whole groups (blocks), as the mask kernel decodes each RLE once a block.
+    Boundary IoU: the mask pairs reaching `floor`, then their boundary bands (`dilation_ratio`,
+    0.02 when None)."""
     kind = IouType.of(iou_type)
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    if kind is IouType.SEGM:
+    if kind.reads_masks:
         assert gt.masks is not None and dt.masks is not None
         sizes = p.blocks[:, 1] * p.blocks[:, 3]
         for lo, hi in _runs(sizes, piece):
@@ -229,6 +260,10 @@ def candidates(
         empty = np.zeros(0, np.int64)
         return Candidates(empty, empty, np.zeros(0), floor)
     pair_dt, pair_gt, iou = (np.concatenate(c) for c in zip(*parts))
+    if kind is IouType.BOUNDARY:
+        iou = _with_boundary(p, gt, dt, pair_dt, pair_gt, iou, dilation_ratio, floor)
+        keep = iou >= floor
+        pair_dt, pair_gt, iou = pair_dt[keep], pair_gt[keep], iou[keep]
     if kind is IouType.BBOX and len(dense):  # back to plan order: by detection, then ground truth
         order = argsort_stable(pair_dt * max(len(p.gt_rows), 1) + pair_gt)
         pair_dt, pair_gt, iou = pair_dt[order], pair_gt[order], iou[order]

@@ -43,6 +43,7 @@ class IouType(str, Enum):
     POLYGON = "polygon"  # polygon segmentations as exact shapes
     ROTATED = "rotated"  # rotated boxes, `rbox: [cx, cy, w, h, angle]`
     KEYPOINTS = "keypoints"  # object keypoint similarity (OKS) of `keypoints: [x, y, v, ...]`
+    BOUNDARY = "boundary"  # boundary IoU of masks: min(mask IoU, IoU of their boundary bands)
 
     @classmethod
     def of(cls, value: str | IouType) -> IouType:
@@ -55,7 +56,7 @@ class IouType(str, Enum):
 
     @property
     def reads_masks(self) -> bool:
-        return self is IouType.SEGM
+        return self in (IouType.SEGM, IouType.BOUNDARY)
 
     @property
     def reads_shapes(self) -> bool:
@@ -76,6 +77,7 @@ class CocoParams:
     category_ids: Iterable[int] | None = None
     class_agnostic: bool = False  # pycocotools' useCats=0
     kpt_oks_sigmas: Sequence[float] | None = None  # keypoints: per-keypoint sigmas (COCO's 17 default)
+    dilation_ratio: float | None = None  # boundary: band width / image diagonal (0.02 default)
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,7 @@ class Keywords(TypedDict, total=False):
     category_ids: Iterable[int] | None
     class_agnostic: bool
     kpt_oks_sigmas: Sequence[float] | None
+    dilation_ratio: float | None
     iou_threshold: float
     score_threshold: float
     beta: float

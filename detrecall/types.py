@@ -161,6 +161,7 @@ class EvalParams:
     image_ids: np.ndarray | None = None  # restrict to these images (sorted), None = all GT images
     category_ids: np.ndarray | None = None  # restrict to these categories, None = all GT categories
     kpt_oks_sigmas: np.ndarray | None = None  # (K,) per-keypoint sigmas: set when OKS is evaluated
+    dilation_ratio: float | None = None  # boundary IoU's band width / image diagonal: set when evaluated
 
     def __post_init__(self) -> None:
         _freeze(

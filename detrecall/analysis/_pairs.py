@@ -42,7 +42,13 @@ def outcome(
     if not len(t) or a < 0:
         p = plan(gt, dt, params)
         pairs = candidates(
-            result.iou_type, p, gt, dt, iou_floor(iou_threshold), pixel_inclusive=pixel_inclusive
+            result.iou_type,
+            p,
+            gt,
+            dt,
+            iou_floor(iou_threshold),
+            pixel_inclusive=pixel_inclusive,
+            dilation_ratio=params.dilation_ratio,
         )
         m = match(
             p,
@@ -98,7 +104,15 @@ def image_pairs(
     Only these rows enter a class-agnostic plan, so only their IoUs are computed."""
     sub_gt, sub_dt = take(gt, gt_rows), take(dt, dt_rows)
     p = plan(sub_gt, sub_dt, replace(params, class_agnostic=True))
-    pairs = candidates(iou_type, p, sub_gt, sub_dt, floor, pixel_inclusive=pixel_inclusive)
+    pairs = candidates(
+        iou_type,
+        p,
+        sub_gt,
+        sub_dt,
+        floor,
+        pixel_inclusive=pixel_inclusive,
+        dilation_ratio=params.dilation_ratio,
+    )
     return ImagePairs(p.dt_rows[pairs.pair_dt], p.gt_rows[pairs.pair_gt], pairs.iou)
 
 

@@ -243,6 +243,7 @@ def confusion_pass(
         floor,
         pixel_inclusive=pixel_inclusive,
         sigmas=params.kpt_oks_sigmas,
+        dilation_ratio=params.dilation_ratio,
     )
     d_rows, g_rows = agnostic.dt_rows[pairs.pair_dt], agnostic.gt_rows[pairs.pair_gt]
     other = np.flatnonzero(sub_dt.category_id[d_rows] != sub_gt.category_id[g_rows])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
@@ -10,6 +11,7 @@ import numpy as np
 from .._arrays import mean_of_defined, mean_where, nan_if_undefined
 from ..aggregate import accumulate
 from ..errors import DetrecallError
+from ..geometry.boundary import DEFAULT_DILATION_RATIO
 from ..geometry.keypoints import COCO_SIGMAS
 from ..matching import EVERYWHERE, Candidates, Plan, match, score_order
 from ..options import CocoParams, IouType, PointOptions
@@ -45,6 +47,7 @@ def make_params(
     class_agnostic: bool = False,
     recall_thresholds: Iterable[float] | None = None,
     kpt_oks_sigmas: Iterable[float] | None = None,
+    dilation_ratio: float | None = None,
 ) -> EvalParams:
     """COCO parameters, pycocotools' defaults for whatever is not given; checked. With
     `kpt_oks_sigmas` (keypoints), the sigmas must be positive, one per keypoint."""
@@ -92,8 +95,16 @@ def make_params(
             raise DetrecallError(
                 f"kpt_oks_sigmas must be positive numbers, one per keypoint; got {sigmas.tolist()}"
             )
+    if dilation_ratio is not None and not (
+        isinstance(dilation_ratio, (int, float, np.integer, np.floating))
+        and not isinstance(dilation_ratio, (bool, np.bool_))
+        and math.isfinite(dilation_ratio)
+        and dilation_ratio >= 0
+    ):
+        raise DetrecallError(f"dilation_ratio must be a number >= 0, got {dilation_ratio!r}")
     return EvalParams(
         kpt_oks_sigmas=sigmas,
+        dilation_ratio=None if dilation_ratio is None else float(dilation_ratio),
         iou_thresholds=iou,
         recall_thresholds=rec,
         area_ranges=bounds,
@@ -129,6 +140,9 @@ def coco_params(params: CocoParams, iou_type: IouType = IouType.BBOX) -> EvalPar
         )
     if params.kpt_oks_sigmas is not None:
         raise DetrecallError("kpt_oks_sigmas goes with iou_type='keypoints'")
+    ratio = params.dilation_ratio
+    if ratio is None and iou_type is IouType.BOUNDARY:
+        ratio = DEFAULT_DILATION_RATIO
     return make_params(
         iou_thresholds=params.iou_thresholds,
         max_dets=params.max_dets,
@@ -137,6 +151,7 @@ def coco_params(params: CocoParams, iou_type: IouType = IouType.BBOX) -> EvalPar
         category_ids=params.category_ids,
         class_agnostic=params.class_agnostic,
         recall_thresholds=params.recall_thresholds,
+        dilation_ratio=ratio,
     )
 
 
