@@ -8,9 +8,9 @@ summary orders them by image id, as one pass would.
 Between batches that output is held packed (`_pack`, given back exactly by `_unpack`): integers
 in the narrowest type that holds them, sorted columns as runs, flags as bits, scores as float32
 where that is exact, and the operating point's per-detection columns shared with the COCO ones
-when they are the same. Each `update` packs only its own batch; once the batches packed since
-the last merge hold `MERGE_ROWS` detections they are merged into one part (rows numbered within
-a part stay small: 16-bit), so a detection is merged once while streaming and once per compute.
+when they are the same. Once the batches since the last merge hold `MERGE_ROWS` detections,
+they are merged into one part and packed (rows numbered within a part stay small: 16-bit), so
+a detection is merged and packed once while streaming, and merged once more per compute.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
 STATE_FORMAT = "detrecall.Evaluator/1"
-MERGE_ROWS = 2**15  # detections of the fresh batches that are merged into one part
+MERGE_ROWS = 2**13  # detections of the fresh batches that are merged into one part and packed
 
 _INTS = (np.uint8, np.int8, np.uint16, np.int16, np.uint32, np.int32)
 Packed = tuple[Any, ...]
@@ -94,51 +94,57 @@ _DET_FIELDS = tuple(n for n in _FIELDS if n.startswith("det_") and n != "det_out
 
 class _Part:
     """A BatchMatches, packed: its coco and point matches, the point's detection columns
-    shared with coco's when equal (the default operating point keeps the same detections)."""
+    shared with coco's when equal (the default operating point keeps the same detections).
+    A fresh part (one update's batch, not merged yet) is kept as it came, packed when merged."""
 
     def __init__(self, batch: BatchMatches, fresh: bool = False) -> None:
         coco, point = batch.coco, batch.point
-        self.fresh = fresh  # one update's batch, not merged yet
+        self.fresh = fresh
         self.detections = len(coco.det_score) + len(point.det_score)
+        self.raw: BatchMatches | None = batch if fresh else None
+        self.confusion = batch.confusion
+        self.coco: dict[str, Packed] = {}
+        self.point: dict[str, Packed] = {}
+        if fresh:
+            return
         self.coco = {n: _pack(np.asarray(getattr(coco, n))) for n in _FIELDS}
-        same = all(np.array_equal(getattr(coco, n), getattr(point, n)) for n in _DET_FIELDS) and all(
-            getattr(coco, n).dtype == getattr(point, n).dtype for n in _DET_FIELDS
+        same = all(
+            (a := getattr(coco, n)).dtype == (b := getattr(point, n)).dtype and np.array_equal(a, b)
+            for n in _DET_FIELDS
         )
         self.point = {
             n: ("coco",) if same and n in _DET_FIELDS else _pack(np.asarray(getattr(point, n)))
             for n in _FIELDS
         }
-        self.confusion = batch.confusion
-
-    def matches(self) -> tuple[Matches, Matches]:
-        coco = {n: _unpack(p) for n, p in self.coco.items()}
-        point = {n: coco[n] if p == ("coco",) else _unpack(p) for n, p in self.point.items()}
-        return Matches(**coco), Matches(**point)
 
     def unpacked(self) -> BatchMatches:
-        coco, point = self.matches()
-        return BatchMatches(coco=coco, point=point, confusion=self.confusion)
+        if self.raw is not None:
+            return self.raw
+        coco = {n: _unpack(p) for n, p in self.coco.items()}
+        point = {n: coco[n] if p == ("coco",) else _unpack(p) for n, p in self.point.items()}
+        return BatchMatches(coco=Matches(**coco), point=Matches(**point), confusion=self.confusion)
 
     @property
     def nbytes(self) -> int:
-        packed = [*self.coco.values(), *self.point.values()]
-        return sum(_packed_nbytes(p) for p in packed) + (
-            0 if self.confusion is None else self.confusion.nbytes
-        )
+        extra = 0 if self.confusion is None else self.confusion.nbytes
+        if self.raw is not None:  # each array once (the point may share the coco's)
+            both = (self.raw.coco, self.raw.point)
+            arrays = {id(a): a for m in both for a in (getattr(m, n) for n in _FIELDS)}
+            return sum(a.nbytes for a in arrays.values()) + extra
+        return sum(_packed_nbytes(p) for p in [*self.coco.values(), *self.point.values()]) + extra
 
 
-def _merge_parts(parts: list[_Part]) -> _Part:
-    """One part holding the images of `parts` (disjoint), as one pass would order them."""
+def _merged(parts: list[_Part]) -> BatchMatches:
+    """The matches of `parts` (disjoint sets of images) in one, as one pass would order them."""
     if len(parts) == 1:
-        return parts[0]
+        return parts[0].unpacked()
     batches = [p.unpacked() for p in parts]
     confusions = [b.confusion for b in batches if b.confusion is not None]
-    merged = BatchMatches(
+    return BatchMatches(
         coco=concat_matches([b.coco for b in batches]),
         point=concat_matches([b.point for b in batches]),
         confusion=np.sum(confusions, axis=0) if confusions else None,
     )
-    return _Part(merged)
 
 
 def _plain(value: Any) -> Any:
@@ -246,8 +252,8 @@ class Evaluator:
             if not p.fresh:
                 break
             fresh, rows = fresh + 1, rows + p.detections
-        if fresh > 1 and rows >= MERGE_ROWS:
-            merged = _merge_parts(self._parts[-fresh:])
+        if rows >= MERGE_ROWS:
+            merged = _Part(_merged(self._parts[-fresh:]))
             del self._parts[-fresh:]
             self._parts.append(merged)
 
@@ -294,7 +300,7 @@ class Evaluator:
         if not self._parts:
             raise DetrecallError("nothing to compute: call update() with at least one batch first")
         images = np.sort(np.concatenate(self._images)) if len(self._images) > 1 else self._images[0]
-        return _merge_parts(self._parts).unpacked(), images  # the parts stay as they are
+        return _merged(self._parts), images  # the parts stay as they are
 
     @property
     def nbytes(self) -> int:

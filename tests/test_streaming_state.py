@@ -65,7 +65,8 @@ def test_many_batches_merged_level_by_level_equal_one_pass(seed, iou_type, monke
     assert_same(ev.compute(), whole)  # computing again, from the merged state
 
 
-def test_packed_state_is_smaller_than_the_matches():
+def test_packed_state_is_smaller_than_the_matches(monkeypatch):
+    monkeypatch.setattr(streaming, "MERGE_ROWS", 1)  # packed at once
     gt, dt = random_coco(3)
     ev = Evaluator("bbox")
     ev.update(gt, dt)
