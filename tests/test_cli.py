@@ -226,7 +226,8 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path) -> Non
         ],
     }
     (tmp_path / "gt.json").write_text(json.dumps(gt))
-    (tmp_path / "dt.json").write_text("[]")
+    dt = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.9}]  # no empty-file warning
+    (tmp_path / "dt.json").write_text(json.dumps(dt))
     proc = subprocess.Popen(
         [
             sys.executable,

@@ -52,3 +52,74 @@ def test_results_on_other_images_all_named_then_only_gt_images(
     code, want, err = _run(capsys, GT, kept)
     assert code == 0 and err == []
     assert_allclose(list(json.loads(out)["coco"].values()), list(json.loads(want)["coco"].values()), atol=0)
+
+
+def _sizes() -> dict[int, tuple[int, int]]:
+    return {i["id"]: (i["width"], i["height"]) for i in json.loads(GT.read_text())["images"]}
+
+
+def _xyxy(r: dict[str, Any]) -> dict[str, Any]:
+    x, y, w, h = r["bbox"]
+    return dict(r, bbox=[x, y, x + w, y + h])
+
+
+def _normalized(r: dict[str, Any]) -> dict[str, Any]:
+    width, height = _sizes()[r["image_id"]]
+    x, y, w, h = r["bbox"]
+    return dict(r, bbox=[x / width, y / height, w / width, h / height])
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (
+            lambda: [_xyxy(r) for r in RESULTS],
+            f"{len(RESULTS)} box(es) shaped like [x1, y1, x2, y2], not [x, y, w, h]: every 3rd value >= "
+            "the 1st and 4th >= the 2nd, and 164 of them reach outside their image read as x, y, w, h "
+            "(likely xyxy: COCO results are [x, y, x2 - x1, y2 - y1]) (first: result 0)",
+        ),
+        (
+            lambda: [_normalized(r) for r in RESULTS],
+            f"{len(RESULTS)} box(es), all within [0, 1]: likely normalized coordinates, not pixels (COCO "
+            "results are [x, y, w, h] in pixels: multiply x and w by the image's width, y and h by its "
+            "height) (first: result 0)",
+        ),
+        (lambda: [], "no results (an empty list): no predictions, every AP is 0"),
+        (
+            lambda: [dict(r, category_id=r["category_id"] + 1) for r in RESULTS if r["category_id"] < 3],
+            "96 of 124 results have ground truth of their category id minus 1 on their image, 39 of their "
+            "own category: the category ids look shifted by one (1-based ids against a 0-based ground "
+            "truth?) (first: result 1, category_id 2)",
+        ),
+    ],
+    ids=["xyxy", "normalized", "empty", "shifted"],
+)
+def test_suspicious_results_give_one_warning_naming_it(
+    make: Any, says: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dt = _write(tmp_path, make())
+    code, out, err = _run(capsys, GT, dt)
+    assert code == 0 and json.loads(out)["coco"]
+    assert err == [f"detrecall: warning: {dt}: {says}"]
+
+
+def test_mask_results_evaluated_as_boxes_say_so_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dt = FIXTURES / "dt_segm.json"  # segmentation only, no bbox
+    code, _, err = _run(capsys, GT, dt)
+    assert code == 0
+    assert err == [
+        f"detrecall: warning: {dt}: 232 result(s) with a 'segmentation' and no 'bbox', evaluated by their "
+        "masks' boxes (bbox): for mask AP, iou_type='segm' (--iou-type segm) (first: result 0)"
+    ]
+    code, _, err = _run(capsys, GT, dt, "--iou-type", "segm")
+    assert code == 0 and err == []
+
+
+@pytest.mark.parametrize(("dt", "iou_type"), [("dt_bbox.json", "bbox"), ("dt_segm.json", "segm")])
+def test_the_bundled_example_gives_no_warning(
+    dt: str, iou_type: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = _run(capsys, GT, FIXTURES / dt, "--iou-type", iou_type)
+    assert code == 0 and err == []

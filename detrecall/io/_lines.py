@@ -4,7 +4,7 @@ every bad line reported with its file and line number."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +36,7 @@ class Rows:
     fields: list[list[str]]  # one list of fields per row
     file_index: np.ndarray  # (R,) index into files
     line: np.ndarray  # (R,) 1-based line number
+    refused: dict[int, int] = field(default_factory=dict)  # lines left out: number of values -> lines
 
     def where(self, i: int) -> tuple[str, str]:
         return str(self.files[int(self.file_index[i])]), f"line {int(self.line[i])}"
@@ -95,6 +96,7 @@ def read_rows(files: Sequence[Path], counts: Sequence[int], problems: Problems, 
     fields: list[list[str]] = []
     file_index: list[np.ndarray] = []
     lines: list[np.ndarray] = []
+    refused: dict[int, int] = {}
     allowed = set(counts)
     for f, path in enumerate(files):
         try:
@@ -109,6 +111,7 @@ def read_rows(files: Sequence[Path], counts: Sequence[int], problems: Problems, 
             problems.add(
                 f"has {sizes[n]} values (expected {expected})", source=str(path), record=f"line {n + 1}"
             )
+            refused[int(sizes[n])] = refused.get(int(sizes[n]), 0) + 1
         rows = np.flatnonzero(keep)
         fields += parts if len(rows) == len(parts) else [parts[n] for n in rows.tolist()]
         file_index.append(np.full(len(rows), f, np.int64))
@@ -118,4 +121,5 @@ def read_rows(files: Sequence[Path], counts: Sequence[int], problems: Problems, 
         fields,
         np.concatenate([np.zeros(0, np.int64), *file_index]),
         np.concatenate([np.zeros(0, np.int64), *lines]),
+        refused,
     )

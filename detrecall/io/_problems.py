@@ -41,16 +41,20 @@ class Problems:
         """Raise every problem found so far as one InputError (one line each), then a line for
         each of `hints` (what the problems suggest)."""
         if self.found:
-            raise with_hints(InputError.collected(self.found, self.count - len(self.found)), hints)
+            raise with_hints(
+                InputError.collected(self.found, self.count - len(self.found)), hints, self.source
+            )
 
 
-def with_hints(err: InputError, hints: Sequence[str]) -> InputError:
-    """`err` with a last line `SOURCE: hint: ...` for each hint (the same error without any)."""
+def with_hints(err: InputError, hints: Sequence[str], source: str | None = None) -> InputError:
+    """`err` with a last line `SOURCE: hint: ...` for each hint (`source`: the input, by default
+    the error's own file); the same error without any."""
     if not hints:
         return err
     out = InputError(err.message, source=err.source, record=err.record, field=err.field)
     out.problems = err.problems
-    prefix = f"{err.source}: " if err.source else ""
+    where = source or err.source
+    prefix = f"{where}: " if where else ""
     out.args = ("\n".join([str(err), *(f"{prefix}hint: {h}" for h in hints)]),)
     return out
 

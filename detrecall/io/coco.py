@@ -44,6 +44,7 @@ from ._records import (
     read_json,
     write_json,
 )
+from ._suspicious import warn_suspicious_results
 
 if TYPE_CHECKING:  # shapely is imported only when shapes are read
     from ..geometry.polygons import AngleUnit
@@ -841,11 +842,21 @@ def _mask_detections(
     _check_rle_runs(cols, range(len(rles)), counts, size)
     _check_result_mask_sizes(cols, gt, image_id, size)
     order = sort_rows(image_id, category_id)
+    given = box is not None
     if box is None:
         area, box = M.rle_area(rles), M.rle_box(rles)
     else:
         check_boxes(cols, "bbox", box)
         area = box[:, 2] * box[:, 3]
+    warn_suspicious_results(
+        name,
+        gt,
+        image_id,
+        category_id,
+        box if given else None,
+        empty_file=not len(image_id) and kept is None,
+        masks_as_boxes=False,
+    )
     return Detections(
         image_id=image_id[order],
         category_id=category_id[order],
@@ -952,17 +963,28 @@ def read_detections(
     fast_masks = _fast_mask_results(raw) if masks else None
     if fast_masks is not None:
         return _mask_detections(str(source), ground_truth, *fast_masks, only_gt_images=only_gt_images)
+    from_file = raw is not None
     fast = None if masks else _fast_box_results(raw)
     if fast is None and not masks and raw is not None and len(raw) > _CHUNK_BYTES:
         fast = _box_results_in_pieces(raw, str(source), ground_truth)
     if fast is not None:
         image_id, category_id, score, box = fast
+        records = len(image_id)
         kept = _kept_results(str(source), image_id, ground_truth) if only_gt_images else None
         if kept is not None:
             image_id, category_id, score, box = image_id[kept], category_id[kept], score[kept], box[kept]
         cols = Columns((), str(source), "result", numbers=kept)
         check_boxes(cols, "bbox", box)
         _check_result_ids(cols, image_id, category_id, ground_truth)
+        warn_suspicious_results(
+            str(source),
+            ground_truth,
+            image_id,
+            category_id,
+            box,
+            empty_file=from_file and records == 0,
+            masks_as_boxes=False,
+        )
         order = sort_rows(image_id, category_id)
         return Detections(
             image_id=image_id[order],
@@ -979,6 +1001,7 @@ def read_detections(
     box_branch = bool(recs) and _box_branch(recs[0])
     h, w = _image_sizes(ground_truth.images, image_id)
     rle: list[Any] | None = None
+    masks_as_boxes = False  # mask results without any box, evaluated as boxes (bbox)
     if box_branch:
         box = cols.boxes("bbox")
         area = box[:, 2] * box[:, 3]
@@ -1005,8 +1028,18 @@ def read_detections(
         given = np.flatnonzero([isinstance(r.get("bbox"), list) and len(r["bbox"]) == 4 for r in recs])
         if len(given):
             box[given] = cols.boxes("bbox", rows=given)[given]
+        masks_as_boxes = from_file and not masks and not len(given)
         if not masks:
             rle = None
+    warn_suspicious_results(
+        name,
+        ground_truth,
+        image_id,
+        category_id,
+        box if box_branch else None,
+        empty_file=from_file and not recs and cols.numbers is None,
+        masks_as_boxes=masks_as_boxes,
+    )
     order = sort_rows(image_id, category_id)
     return Detections(
         image_id=image_id[order],

@@ -241,6 +241,12 @@ def read_detections(
     )
     box = _boxes(rows, problems, wh[:, 0], wh[:, 1])
     score = rows.floats([5], ["score"], problems)[:, 0]
+    if rows.refused.get(5):
+        hints.append(
+            f"{rows.refused[5]} line(s) have 5 values, class cx cy w h without a score: Ultralytics writes "
+            "the score only with save_conf=True (model.predict(..., save_txt=True, save_conf=True)); "
+            "5 values are ground truth"
+        )
     problems.check(hints)
     return finish_predictions(
         str(folder),
