@@ -106,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     cmp.add_argument(
         "--format", choices=("table", "json"), default="table", help="table (default) or json on stdout"
     )
+    cmp.add_argument("--quiet", action="store_true", help="no progress indication on stderr")
     cfm = cmp.add_argument_group("input formats (GT BASE_DT CAND_DT; see README: Input formats)")
     cfm.add_argument("--gt-format", choices=_FORMATS, help="format of GT (default: from the path)")
     cfm.add_argument(
@@ -171,6 +172,7 @@ def _parser() -> argparse.ArgumentParser:
         "--kind", choices=("gt", "dt"), default="gt", help="SRC holds ground truth (default) or predictions"
     )
     cv.add_argument("--gt", type=Path, help="the ground truth, for --kind dt")
+    cv.add_argument("--quiet", action="store_true", help="no progress indication on stderr")
     cv.add_argument("--gt-format", choices=_FORMATS, help="format of --gt (default: from the path)")
     _input_options(cv)
     cv.add_argument(
@@ -297,7 +299,10 @@ def _convert(args: argparse.Namespace) -> int:
     from .io import detect_format, read_detections, read_ground_truth, write
 
     sizes = {"images": args.images, "sizes": args.sizes}
-    with warnings.catch_warnings(record=True) as caught:
+    with (
+        _status(args, f"converting {args.src} to {args.to_format} ..."),
+        warnings.catch_warnings(record=True) as caught,
+    ):
         warnings.simplefilter("always")
         try:
             if args.kind == "gt":
@@ -406,18 +411,10 @@ def _add_evaluation_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--iou-type",
-        choices=("bbox", "segm", "polygon", "rotated", "keypoints", "boundary"),
+        choices=("bbox", "segm", "polygon", "rotated", "keypoints"),
         default="bbox",
         help="bbox: boxes; segm: masks; polygon: polygon segmentations as exact shapes; "
-        "rotated: 'rbox': [cx, cy, w, h, angle]; keypoints: OKS of 'keypoints'; boundary: "
-        "boundary IoU of masks (default: bbox)",
-    )
-    p.add_argument(
-        "--dilation-ratio",
-        type=float,
-        metavar="R",
-        help="boundary IoU: width of the boundary band as a fraction of the image diagonal "
-        "(default: 0.02, as faster-coco-eval and the boundary-iou-api)",
+        "rotated: 'rbox': [cx, cy, w, h, angle]; keypoints: OKS of 'keypoints' (default: bbox)",
     )
     p.add_argument(
         "--angle-unit",
@@ -627,7 +624,6 @@ def _run_evaluation(
                     iou_thresholds=args.iou_thresholds,
                     max_dets=args.max_dets,
                     class_agnostic=args.class_agnostic,
-                    dilation_ratio=args.dilation_ratio,
                 ),
                 point=PointOptions(
                     iou_threshold=args.iou_threshold,
@@ -734,7 +730,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     if intervals is not None and args.format in ("table", "markdown"):
         from .report.intervals import intervals_text
 
-        sys.stdout.write("\n" + intervals_text(intervals) + "\n")
+        text = intervals_text(intervals, score_threshold=result.point.score_threshold)
+        sys.stdout.write("\n" + text + "\n")
     return 0
 
 
@@ -770,13 +767,13 @@ def _compare(args: argparse.Namespace) -> int:
         gt, base_dt, cand_dt = args.inputs
         point = PointOptions(iou_threshold=args.iou_threshold, score_threshold=args.score_threshold)
         inputs = _inputs(args)
-        comparison = compare(
-            evaluate(gt, base_dt, args.iou_type, point=point, inputs=inputs),
-            evaluate(gt, cand_dt, args.iou_type, point=point, inputs=inputs),
-            n=_default(args.bootstrap, 1000),
-            seed=_default(args.seed, 0),
-            confidence=args.ci,
-        )
+        with _status(args, f"evaluating the baseline {base_dt} ..."):
+            base = evaluate(gt, base_dt, args.iou_type, point=point, inputs=inputs)
+        with _status(args, f"evaluating the candidate {cand_dt} ..."):
+            cand = evaluate(gt, cand_dt, args.iou_type, point=point, inputs=inputs)
+        n = _default(args.bootstrap, 1000)
+        with _status(args, f"paired bootstrap, {n} replicates ..."):
+            comparison = compare(base, cand, n=n, seed=_default(args.seed, 0), confidence=args.ci)
     elif len(args.inputs) == 2:
         if args.bootstrap is not None or args.seed is not None:
             raise DetrecallError(

@@ -43,6 +43,11 @@ ul.findings li { margin: 0.3em 0; } .warning { color: #9a6700; font-weight: 600;
 .plots { display: grid; grid-template-columns: repeat(auto-fill, minmax(520px, 1fr)); gap: 1em; }
 figure { margin: 0; } figure img { width: 100%; height: auto; border: 1px solid #d1d9e0; }
 figcaption { color: #59636e; font-size: 0.9em; }
+.scroll { overflow: auto; max-width: 100%; max-height: 80vh; border: 1px solid #d1d9e0; }
+.scroll table { margin: 0; } .scroll thead th { position: sticky; top: 0; z-index: 2; }
+.scroll tbody td:first-child, .scroll thead th:first-child { position: sticky; left: 0;
+  z-index: 1; background: #f6f8fa; font-weight: 600; white-space: nowrap; }
+.scroll thead th:first-child { z-index: 3; }
 """
 
 _JS = """
@@ -134,6 +139,9 @@ _CAPTIONS = {
     "confusion": "Confusion matrix: counts.",
     "confusion_normalized": "Confusion matrix: each true class's row divided by its total.",
     "reliability": "Reliability diagram: fraction of true positives vs mean score, per score bin.",
+    "F1_curve": "F1 vs confidence per class (Ultralytics' F1_curve); bold: the mean over the classes.",
+    "P_curve": "Precision vs confidence per class (Ultralytics' P_curve); bold: the mean over the classes.",
+    "R_curve": "Recall vs confidence per class (Ultralytics' R_curve); bold: the mean over the classes.",
     "errors_dap": "TIDE: the AP fixing each error type recovers (dAP); FP / FN: every false positive / "
     "negative fixed at once.",
 }
@@ -167,9 +175,10 @@ def render_html(
     for i, table in enumerate(result_tables(result)):
         confusion = table.title.startswith("Confusion")
         sortable = table.title.startswith(("Per class", "Operating point"))
-        parts.append(
-            f"<h2>{html.escape(table.title)}</h2>\n" + table_html(table, sortable=sortable, heat=confusion)
-        )
+        shown = table_html(table, sortable=sortable, heat=confusion)
+        if confusion:  # C+1 columns: scrolls inside its box, headers and class names stay in view
+            shown = f'<div class="scroll">\n{shown}\n</div>'
+        parts.append(f"<h2>{html.escape(table.title)}</h2>\n" + shown)
         if i == 0 and diagnosis is not None and diagnosis.findings:
             items = "\n".join(
                 f'<li><span class="{f.level}">{f.level}</span>: {html.escape(f.message)}</li>'

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 
 from ..analysis.bootstrap import BootstrapResult
@@ -22,27 +23,60 @@ def _level(confidence: float) -> str:
     return f"{100 * confidence:g}%"
 
 
-def intervals_text(b: BootstrapResult) -> str:
-    """The estimate and interval of every metric overall, then per class."""
-    title = (
+def intervals_text(b: BootstrapResult, width: int = 80, score_threshold: float | None = None) -> str:
+    """The estimate and interval of every metric overall, then per class: the metrics in as
+    many side-by-side groups as keep each line within `width` characters (a terminal's 80).
+    `score_threshold`: the operating point's, named in the title when given."""
+    at = "" if score_threshold is None else f" (score >= {score_threshold:g})"
+    title = textwrap.fill(
         f"Bootstrap {_level(b.confidence)} intervals: {b.n} replicates of {b.n_images} images "
-        f"(seed {b.seed}); precision/recall/F1 at the operating point, overall = pooled"
+        f"(seed {b.seed}); precision/recall/F1 at the operating point{at}, overall = pooled",
+        width,
     )
     rows = [[m, _num(b.estimate[j]), _num(b.low[j]), _num(b.high[j])] for j, m in enumerate(b.metrics)]
     overall = format_table(["metric", "estimate", "low", "high"], rows)
-    class_rows = [
+    labels = [[str(cid), name] for cid, name in zip(b.class_ids.tolist(), b.names)]
+    cells = [
         [
-            str(cid),
-            name,
-            *(
-                f"{_num(b.class_estimate[k, j])} {_span(b.class_low[k, j], b.class_high[k, j])}"
-                for j in range(len(b.metrics))
-            ),
+            f"{_num(b.class_estimate[k, j])} {_span(b.class_low[k, j], b.class_high[k, j])}"
+            for k in range(len(labels))
         ]
-        for k, (cid, name) in enumerate(zip(b.class_ids.tolist(), b.names))
+        for j in range(len(b.metrics))
     ]
-    per_class = format_table(["id", "class", *b.metrics], class_rows, left=2)
-    return f"{title}\n{overall}\n\nPer class, estimate [{_level(b.confidence)} interval]:\n{per_class}"
+    groups = _column_groups(
+        [max([2, *map(len, (r[i] for r in labels))]) + 2 for i in (0, 1)],
+        [max([len(m), *map(len, c)]) + 2 for m, c in zip(b.metrics, cells)],
+        width,
+    )
+    parts = [f"{title}\n{overall}"]
+    for g, group in enumerate(groups):
+        which = (
+            f" ({g + 1} of {len(groups)}: {', '.join(b.metrics[j] for j in group)})"
+            if len(groups) > 1
+            else ""
+        )
+        table = format_table(
+            ["id", "class", *(b.metrics[j] for j in group)],
+            [[*label, *(cells[j][k] for j in group)] for k, label in enumerate(labels)],
+            left=2,
+        )
+        parts.append(f"Per class, estimate [{_level(b.confidence)} interval]{which}:\n{table}")
+    return "\n\n".join(parts)
+
+
+def _column_groups(label_widths: Sequence[int], widths: Sequence[int], width: int) -> list[list[int]]:
+    """The columns (indices into `widths`, each with its separator) cut into consecutive groups
+    that fit in `width` beside the label columns; at least one column per group."""
+    room = width - sum(label_widths)
+    groups: list[list[int]] = [[]]
+    used = 0
+    for j, w in enumerate(widths):
+        if groups[-1] and used + w > room:
+            groups.append([])
+            used = 0
+        groups[-1].append(j)
+        used += w
+    return groups
 
 
 def _delta_row(label: str, d: Delta, allowed: float | None, failed: bool) -> list[str]:

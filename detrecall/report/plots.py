@@ -84,16 +84,59 @@ def _pr_axes(ax: Axes, title: str) -> None:
     ax.grid(alpha=0.3)
 
 
+def ap_at_iou(result: EvaluationResult, iou: float) -> tuple[np.ndarray, float] | None:
+    """(AP per class (K,), their mean) at IoU threshold `iou` as the protocol computes them
+    (COCO/LVIS: the interpolated precision at area 'all' and the largest max_dets; VOC: its AP);
+    NaN for classes without ground truth; None when `iou` is not among the thresholds."""
+    if result.voc is not None:
+        at = np.flatnonzero(np.isclose(result.voc.iou_thresholds, iou))
+        if not len(at):
+            return None
+        ap = np.array([c.ap[at[0]] for c in result.voc.classes], float)
+        return ap, float(result.voc.mAP[at[0]])
+    acc, params = result.accumulated, result.params
+    at = np.flatnonzero(np.isclose(params.iou_thresholds, iou))
+    if acc is None or not len(at):
+        return None
+    a = params.area_labels.index("all") if "all" in params.area_labels else 0
+    prec = acc.precision[at[0], :, :, a, -1]  # (R, K)
+    ap = mean_where(prec, prec > -1, 0)
+    defined = ap[~np.isnan(ap)]
+    return ap, float(defined.mean()) if len(defined) else float("nan")
+
+
+def _ap_text(v: float) -> str:
+    return "n/a" if np.isnan(v) else f"{v:.3f}"
+
+
+def _legend(ax: Axes, labels: dict[str, str], n_classes: int, **kw: Any) -> None:
+    """A legend whose entries read `labels[line label]` (the lines keep their labels, the class
+    names); with more than MAX_LEGEND classes (drawn grey), one entry stands for them all."""
+    lines = [line for line in ax.get_lines() if not str(line.get_label()).startswith("_")]
+    grey = [line for line in lines if line.get_color() == "0.6"] if n_classes > MAX_LEGEND else []
+    if grey:
+        lines = [line for line in lines if line.get_color() != "0.6"] + grey[:1]
+    texts = [labels.get(str(line.get_label()), str(line.get_label())) for line in lines]
+    if grey:
+        texts[-1] = f"each of the {n_classes} classes"
+    ax.legend(lines, texts, **kw)
+
+
 def draw_pr_curves(ax: Axes, result: EvaluationResult) -> Axes:
     """Precision vs recall along the score at the operating point's IoU: one line per class
-    (label: the class name) and all classes pooled (label 'all classes', black)."""
+    (label: the class name) and all classes pooled (label 'all classes', black); the legend
+    gives each class's AP at that IoU and their mean (Ultralytics' 'all classes 0.567 mAP@0.5')."""
     p = result.point
     drawn = [(c, n) for c, n in zip(p.curves, p.names) if len(c.thresholds)]
     _class_lines(ax, [c.recall for c, _ in drawn], [c.precision for c, _ in drawn], [n for _, n in drawn])
     ax.plot(p.curve.recall, p.curve.precision, color="black", lw=2, label="all classes")
     _pr_axes(ax, f"Precision-recall at IoU >= {p.iou_threshold:g} ({len(p.names)} classes)")
-    if len(p.names) <= MAX_LEGEND:
-        ax.legend(loc="lower left", fontsize="small")
+    ap = ap_at_iou(result, p.iou_threshold)
+    labels = {"all classes": "all classes (pooled)"}
+    if ap is not None:
+        labels = {n: f"{n} {_ap_text(v)}" for n, v in zip(p.names, ap[0].tolist())}
+        labels["all classes"] = f"all classes (pooled); mAP@{p.iou_threshold:g} {_ap_text(ap[1])}"
+    _legend(ax, labels, len(p.names), loc="lower left", fontsize="small")
     return ax
 
 
@@ -129,8 +172,10 @@ def coco_pr_figure(result: EvaluationResult, size: tuple[int, int] = DEFAULT_SIZ
     left.plot(recall, _nanmean(per_class, 0), color="black", lw=2, label="all classes")
     thresholds = result.params.iou_thresholds
     _pr_axes(left, f"COCO PR per class, IoU {thresholds[0]:g}:{thresholds[-1]:g}")
-    if len(names) <= MAX_LEGEND:
-        left.legend(loc="lower left", fontsize="small")
+    labels = {c.name: f"{c.name} {_ap_text(c.AP)}" for c in result.per_class}
+    what, overall = result.protocol_summary.headline()
+    labels["all classes"] = f"all classes; {what} {_ap_text(overall)}"
+    _legend(left, labels, len(names), loc="lower left", fontsize="small")
     colors = _cmap("viridis")(np.linspace(0, 0.9, len(thresholds)))
     for t, (thr, curve) in enumerate(zip(thresholds, per_iou)):
         right.plot(recall, curve, color=colors[t], lw=1.2, label=f"IoU {thr:.2f}")
@@ -181,6 +226,73 @@ def threshold_figure(result: EvaluationResult, size: tuple[int, int] = DEFAULT_S
     return _one_axes(size, draw_threshold_curves, result)
 
 
+CONFIDENCE_POINTS = 1001  # the confidence grid of the per-class curves: 0 to 1 in steps of 0.001
+
+
+def confidence_curves(
+    result: EvaluationResult, n: int = CONFIDENCE_POINTS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per class, precision, recall and F at each score threshold of a grid of `n` points from 0
+    to max(1, highest score), read off the result's curves (the counts of the detections with
+    score >= the threshold): (grid (G,), precision (K, G), recall (K, G), F (K, G)). Above a
+    class's highest score nothing is counted: recall and F 0, precision NaN (undefined)."""
+    p = result.point
+    top = max([1.0] + [float(c.thresholds[0]) for c in p.curves if len(c.thresholds)])
+    grid = np.linspace(0.0, top, n)
+    out = np.full((3, len(p.curves), n), np.nan)
+    for k, c in enumerate(p.curves):
+        at = np.searchsorted(-c.thresholds, -grid, side="right") - 1  # last threshold >= x
+        ok = at >= 0
+        out[:, k, ~ok] = [[np.nan], [0.0], [0.0]]
+        out[:, k, ok] = np.stack([c.precision[at[ok]], c.recall[at[ok]], c.f1[at[ok]]])
+    return grid, out[0], out[1], out[2]
+
+
+CONFIDENCE_CURVES = {"F1_curve": 2, "P_curve": 0, "R_curve": 1}  # Ultralytics' file names
+
+
+def draw_confidence_curve(ax: Axes, result: EvaluationResult, which: str = "F1_curve") -> Axes:
+    """Ultralytics' F1_curve / P_curve / R_curve: F, precision or recall per class (thin,
+    labelled by name) against the score threshold, and their mean over the classes with ground
+    truth (bold, label 'all classes'), its best point named in the legend (highest threshold
+    among ties for precision, else the best value)."""
+    if which not in CONFIDENCE_CURVES:
+        raise DetrecallError(f"which must be one of {', '.join(CONFIDENCE_CURVES)}, got {which!r}")
+    p = result.point
+    grid, *curves = confidence_curves(result)
+    values = curves[CONFIDENCE_CURVES[which]]
+    f = "F1" if p.beta == 1 else f"F{p.beta:g}"
+    what = {"F1_curve": f, "P_curve": "precision", "R_curve": "recall"}[which]
+    has_gt = p.counts.support > 0
+    names = [n for n, g in zip(p.names, has_gt) if g]
+    _class_lines(ax, [grid] * len(names), list(values[has_gt]), names)
+    mean = _nanmean(values[has_gt], 0) if has_gt.any() else np.full(len(grid), np.nan)
+    ax.plot(grid, mean, color="tab:blue", lw=3, label="all classes")
+    labels = {"all classes": "all classes"}
+    if np.isfinite(mean).any():
+        best = int(np.flatnonzero(mean == np.nanmax(mean))[-1 if which == "P_curve" else 0])
+        labels["all classes"] = f"all classes {mean[best]:.3f} at {grid[best]:.3f}"
+        ax.plot([grid[best]], [mean[best]], "o", color="tab:blue", ms=7, label="_best")
+    ax.set(
+        xlim=(0, grid[-1]),
+        ylim=(0, 1.02),
+        xlabel="confidence (score threshold: detections with score >= it count)",
+        ylabel=what,
+        title=f"{what if what == f else what.capitalize()}-confidence curve per class "
+        f"(IoU >= {p.iou_threshold:g})",
+    )
+    ax.grid(alpha=0.3)
+    corner = "upper right" if which == "R_curve" else "lower left"
+    _legend(ax, labels, len(p.names), loc=corner, fontsize="small")
+    return ax
+
+
+def confidence_figure(
+    result: EvaluationResult, size: tuple[int, int] = DEFAULT_SIZE, which: str = "F1_curve"
+) -> Figure:
+    return _one_axes(size, draw_confidence_curve, result, which)
+
+
 def class_ap(result: EvaluationResult) -> tuple[list[str], np.ndarray, str]:
     """(names, AP, what AP) per class: COCO/LVIS AP, or VOC AP at its first IoU threshold."""
     return result.protocol_summary.class_ap(result.per_class)
@@ -217,26 +329,32 @@ def normalized_confusion(matrix: np.ndarray) -> np.ndarray:
     return np.divide(matrix, sums, out=np.full(matrix.shape, np.nan), where=sums > 0)
 
 
+def _confusion_norm(m: np.ndarray, normalized: bool) -> Any:
+    """Counts on a log scale (1 to the largest count; empty cells left white) so that the
+    diagonal shows beside a large background row; shares linear 0..1."""
+    from matplotlib.colors import LogNorm, Normalize
+
+    return Normalize(0, 1) if normalized else LogNorm(1, max(10.0, float(m.max())))
+
+
 def draw_confusion(ax: Axes, result: EvaluationResult, normalized: bool = False) -> Axes:
     """Heatmap of the confusion matrix (rows: truth, columns: prediction, last: background),
-    counts or row-normalized; cells annotated when there are at most MAX_LABELLED_CELLS classes."""
+    counts (log colour scale) or row-normalized, axes labelled with the class names; cells
+    annotated when there are at most MAX_LABELLED_CELLS classes."""
     m = result.point.confusion
     if m is None:
         raise DetrecallError("this result has no confusion matrix: evaluate with confusion=True")
     values = normalized_confusion(m) if normalized else m.astype(float)
+    cmap = _cmap("Blues").with_extremes(bad="white", under="white")
     image = ax.imshow(
-        values,
-        cmap="Blues",
-        vmin=0,
-        vmax=1 if normalized else max(1.0, float(m.max())),
-        interpolation="nearest",
-        aspect="auto",
+        values, cmap=cmap, norm=_confusion_norm(m, normalized), interpolation="nearest", aspect="auto"
     )
     labels = [*result.point.names, "background"]
+    ticks = np.arange(len(labels))
+    font = "small" if len(labels) <= 12 else "x-small" if len(labels) <= MAX_LABELLED_CELLS + 1 else 6
+    ax.set_xticks(ticks, labels, rotation=90 if len(labels) > 12 else 45, ha="right", fontsize=font)
+    ax.set_yticks(ticks, labels, fontsize=font)
     if len(labels) <= MAX_LABELLED_CELLS + 1:
-        ticks = np.arange(len(labels))
-        ax.set_xticks(ticks, labels, rotation=45, ha="right", fontsize="small")
-        ax.set_yticks(ticks, labels, fontsize="small")
         top = np.nanmax(values) if np.isfinite(values).any() else 1.0
         for (i, j), v in np.ndenumerate(values):
             if np.isfinite(v) and (v > 0 or not normalized):
@@ -259,10 +377,24 @@ def draw_confusion(ax: Axes, result: EvaluationResult, normalized: bool = False)
     return ax
 
 
+CELL_PX = 12  # confusion matrices: at least this many pixels per class, the figure grows to fit
+LABEL_PX = 260  # room for the tick labels, the title and the colour bar
+
+
+def confusion_size(result: EvaluationResult, size: tuple[int, int] = DEFAULT_SIZE) -> tuple[int, int]:
+    """`size`; with more than MAX_LABELLED_CELLS classes, each side grown to CELL_PX pixels per
+    row of the matrix plus LABEL_PX (80 classes: at least 1232 x 1232), so that every class
+    name is readable."""
+    if len(result.point.names) <= MAX_LABELLED_CELLS:
+        return size
+    need = CELL_PX * (len(result.point.names) + 1) + LABEL_PX
+    return max(size[0], need), max(size[1], need)
+
+
 def confusion_figure(
     result: EvaluationResult, size: tuple[int, int] = DEFAULT_SIZE, normalized: bool = False
 ) -> Figure:
-    return _one_axes(size, draw_confusion, result, normalized)
+    return _one_axes(confusion_size(result, size), draw_confusion, result, normalized)
 
 
 SIZES = ("small", "medium", "large")
@@ -353,6 +485,7 @@ def figures(
     if result.accumulated is not None and result.per_class:
         out["pr_coco"] = coco_pr_figure(result, size)
     out["threshold"] = threshold_figure(result, size)
+    out.update({which: confidence_figure(result, size, which) for which in CONFIDENCE_CURVES})
     out["ap_per_class"] = ap_figure(result, size)
     if result.accumulated is not None and any(s in result.params.area_labels for s in SIZES):
         out["ap_by_size"] = ap_by_size_figure(result, size)

@@ -54,7 +54,7 @@ def test_evaluate_plots_and_plot_command(tmp_path):
     assert out.returncode == 0 and out.stderr == ""
     assert "confusion" in json.loads(out.stdout)["point"]  # --plots adds the confusion matrix
     files = sorted(p.name for p in (tmp_path / "a").iterdir())
-    assert len(files) == 8 and all(png_size(tmp_path / "a" / f) == (400, 300) for f in files)
+    assert len(files) == 11 and all(png_size(tmp_path / "a" / f) == (400, 300) for f in files)
     out = run("plot", GT, DT, "-o", tmp_path / "b", "--iou-threshold", "0.6")
     assert out.returncode == 0 and out.stderr == ""
     written = [Path(line) for line in out.stdout.splitlines()]

@@ -89,7 +89,7 @@ def test_tables_and_plots_hold_the_result(report):
     ] * 3
     confusion = parsed.tables[-1]
     assert [[int(v) for v in row[1:]] for row in confusion[1:]] == result.point.confusion.tolist()
-    assert len(parsed.images) == 8
+    assert len(parsed.images) == 11
     for src in parsed.images:
         png = base64.b64decode(src.split(",", 1)[1])
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", png[16:24]) == (640, 480)

@@ -125,6 +125,9 @@ def test_files_are_pngs_of_the_requested_size_and_deterministic(result, tmp_path
         "pr_curves.png",
         "pr_coco.png",
         "threshold.png",
+        "F1_curve.png",
+        "P_curve.png",
+        "R_curve.png",
         "ap_per_class.png",
         "ap_by_size.png",
         "confusion.png",
@@ -142,7 +145,7 @@ def test_files_are_pngs_of_the_requested_size_and_deterministic(result, tmp_path
 def test_voc_result_gets_the_plots_that_apply(tmp_path):
     r = evaluate(FIXTURES / "gt.json", FIXTURES / "dt_bbox.json", protocol="voc")
     figs = plots.figures(r)
-    assert list(figs) == ["pr_curves", "threshold", "ap_per_class"]
+    assert list(figs) == ["pr_curves", "threshold", "F1_curve", "P_curve", "R_curve", "ap_per_class"]
     widths = [bar.get_width() for bar in figs["ap_per_class"].axes[0].patches]
     assert widths == sorted((c.ap[0] for c in r.voc.classes), reverse=True)
 
@@ -171,4 +174,4 @@ def test_write_plots_computes_what_it_can_and_names_what_it_skips(tmp_path):
     r = evaluate(FIXTURES / "gt.json", FIXTURES / "dt_bbox.json")
     with pytest.warns(UserWarning, match="confusion.png and confusion_normalized.png skipped"):
         paths = plots.write_plots(r, tmp_path)
-    assert "reliability.png" in [p.name for p in paths] and len(paths) == 6
+    assert "reliability.png" in [p.name for p in paths] and len(paths) == 9
