@@ -411,10 +411,18 @@ def _add_evaluation_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--iou-type",
-        choices=("bbox", "segm", "polygon", "rotated", "keypoints"),
+        choices=("bbox", "segm", "polygon", "rotated", "keypoints", "boundary"),
         default="bbox",
         help="bbox: boxes; segm: masks; polygon: polygon segmentations as exact shapes; "
-        "rotated: 'rbox': [cx, cy, w, h, angle]; keypoints: OKS of 'keypoints' (default: bbox)",
+        "rotated: 'rbox': [cx, cy, w, h, angle]; keypoints: OKS of 'keypoints'; boundary: "
+        "boundary IoU of masks (default: bbox)",
+    )
+    p.add_argument(
+        "--dilation-ratio",
+        type=float,
+        metavar="R",
+        help="boundary IoU: width of the boundary band as a fraction of the image diagonal "
+        "(default: 0.02, as faster-coco-eval and the boundary-iou-api)",
     )
     p.add_argument(
         "--angle-unit",
@@ -624,6 +632,7 @@ def _run_evaluation(
                     iou_thresholds=args.iou_thresholds,
                     max_dets=args.max_dets,
                     class_agnostic=args.class_agnostic,
+                    dilation_ratio=args.dilation_ratio,
                 ),
                 point=PointOptions(
                     iou_threshold=args.iou_threshold,
