@@ -381,7 +381,12 @@ def _gallery_inputs(args: argparse.Namespace) -> tuple[Any, Any] | None:
     from .evaluate import make_config, read_inputs
 
     config = make_config(args.iou_type, protocol=_protocol(args), inputs=_inputs(args))
-    return _drawn(read_inputs, args.gt, args.dt, config)
+    read = _drawn(read_inputs, args.gt, args.dt, config)
+    try:  # a protocol that reads its own file (LVIS: the federated labels) takes no read inputs
+        config.protocol.read(read[0], read[1], lambda gt, dt, source=None: (gt, dt))
+    except DetrecallError as e:
+        raise DetrecallError(f"--images: {e}, so the gallery cannot draw its evaluation") from None
+    return read
 
 
 def _drawn(step: Any, *arguments: Any) -> Any:

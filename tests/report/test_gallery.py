@@ -290,3 +290,20 @@ def test_false_positives_name_their_tide_error(bbox):
     plain = evaluate(gt, dt)
     labels = [o.label for o in g.image_outlines(plain, gt, dt, 1217) if o.status == g.FP]
     assert labels and all(label.rsplit(" ", 1)[-1][0].isdigit() for label in labels)  # ends with the score
+
+
+def test_cli_says_lvis_evaluations_are_not_drawn(tmp_path, images, capsys):
+    gt = json.loads((FIXTURES / "gt.json").read_text())
+    lvis = {
+        **gt,
+        "images": [{**im, "neg_category_ids": [], "not_exhaustive_category_ids": []} for im in gt["images"]],
+        "categories": [{**c, "frequency": "f"} for c in gt["categories"]],
+        "annotations": [a for a in gt["annotations"] if not a.get("iscrowd")],
+    }
+    (tmp_path / "lvis.json").write_text(json.dumps(lvis))
+    args = ["report", str(tmp_path / "lvis.json"), str(FIXTURES / "dt_bbox.json"), "--protocol", "lvis"]
+    assert main([*args, "-o", str(tmp_path / "r.html"), "--quiet"]) == 0  # without --images: fine
+    capsys.readouterr()
+    assert main([*args, "--images", str(images), "-o", str(tmp_path / "r.html")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("detrecall: error: --images: protocol='lvis' needs") and "Traceback" not in err
