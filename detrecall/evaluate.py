@@ -101,7 +101,7 @@ def read_inputs(
     if gt_format is None and isinstance(gt, (str, os.PathLike)):
         gt_format = detect_format(gt, "gt")
     if kind is IouType.KEYPOINTS:
-        return _read_keypoints(gt, dt, source)
+        return _read_keypoints(gt, dt, source, inputs.only_gt_images)
     if not isinstance(gt, Dataset):
         if source is not None:  # parsed already (LVIS): name the file in messages
             gt = coco.read_ground_truth(gt, name=source, **geometry)
@@ -133,7 +133,7 @@ def read_inputs(
     return gt, dt
 
 
-def _read_keypoints(gt: Any, dt: Any, source: str | None) -> tuple[Dataset, Detections]:
+def _read_keypoints(gt: Any, dt: Any, source: str | None, only_gt_images: bool) -> tuple[Dataset, Detections]:
     """Ground truth and results with their keypoints (COCO files or parsed JSON only)."""
     from .io.keypoints import read_keypoint_ground_truth, read_keypoint_results
 
@@ -148,7 +148,7 @@ def _read_keypoints(gt: Any, dt: Any, source: str | None) -> tuple[Dataset, Dete
         gt_set = coco.read_ground_truth(data, name=source)
         gt = read_keypoint_ground_truth(data, gt_set)
     if not isinstance(dt, Detections):
-        dt = read_keypoint_results(dt, gt)
+        dt = read_keypoint_results(dt, gt, only_gt_images=only_gt_images)
     if dt.keypoints is None:
         raise DetrecallError("iou_type='keypoints' needs keypoints in the detections")
     return gt, dt

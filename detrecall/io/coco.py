@@ -715,7 +715,7 @@ def _flat(rows: list[Sequence[Any]], dtype: type, width: int) -> np.ndarray:
     return np.fromiter(itertools.chain.from_iterable(rows), dtype, width * len(rows)).reshape(-1, width)
 
 
-def _check_result_ids(cols: Columns, image_id: np.ndarray, category_id: np.ndarray, gt: Dataset) -> None:
+def check_result_ids(cols: Columns, image_id: np.ndarray, category_id: np.ndarray, gt: Dataset) -> None:
     """Every result's image and category are the ground truth's; else every record that is not
     in one InputError (one line each up to 20, then a count) with hints of what the ids look
     like (computed only then: the check itself is two lookups)."""
@@ -825,13 +825,13 @@ def _mask_detections(
 ) -> Detections:
     """Mask results; with `box` (the first result had one) area is w*h, as pycocotools' loadRes
     gives it, else area and box come from the mask."""
-    kept = _kept_results(name, image_id, gt) if only_gt_images else None
+    kept = kept_results(name, image_id, gt) if only_gt_images else None
     if kept is not None:
         image_id, category_id, score, size = image_id[kept], category_id[kept], score[kept], size[kept]
         rles = [rles[i] for i in kept.tolist()]
         box = None if box is None else box[kept]
     cols = Columns((), name, "result", numbers=kept)  # for messages: record i is result numbers[i]
-    _check_result_ids(cols, image_id, category_id, gt)
+    check_result_ids(cols, image_id, category_id, gt)
     odd = (size <= 0).any(axis=1) | (size.astype(np.float64).prod(axis=1) > M.MAX_MASK_PIXELS)
     if odd.any():
         i = int(np.flatnonzero(odd)[0])
@@ -884,17 +884,17 @@ def _result_columns(
     cols.check_objects()
     image_id = cols.ints("image_id")
     if only_gt_images:
-        kept = _kept_results(name, image_id, gt)
+        kept = kept_results(name, image_id, gt)
         if kept is not None:
             recs = [recs[i] for i in kept.tolist()]
             cols, image_id = Columns(recs, name, "result", numbers=kept), image_id[kept]
     category_id = _category_column(cols, gt)
     score = cols.floats("score")
-    _check_result_ids(cols, image_id, category_id, gt)
+    check_result_ids(cols, image_id, category_id, gt)
     return name, recs, cols, image_id, category_id, score
 
 
-def _kept_results(name: str, image_id: np.ndarray, gt: Dataset) -> np.ndarray | None:
+def kept_results(name: str, image_id: np.ndarray, gt: Dataset) -> np.ndarray | None:
     """The rows on the ground truth's images (None: all of them), the others counted in a
     DataWarning (only_gt_images=True)."""
     known = positions(image_id, gt.images.ids)[1]
@@ -970,12 +970,12 @@ def read_detections(
     if fast is not None:
         image_id, category_id, score, box = fast
         records = len(image_id)
-        kept = _kept_results(str(source), image_id, ground_truth) if only_gt_images else None
+        kept = kept_results(str(source), image_id, ground_truth) if only_gt_images else None
         if kept is not None:
             image_id, category_id, score, box = image_id[kept], category_id[kept], score[kept], box[kept]
         cols = Columns((), str(source), "result", numbers=kept)
         check_boxes(cols, "bbox", box)
-        _check_result_ids(cols, image_id, category_id, ground_truth)
+        check_result_ids(cols, image_id, category_id, ground_truth)
         warn_suspicious_results(
             str(source),
             ground_truth,

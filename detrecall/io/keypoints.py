@@ -17,6 +17,7 @@ from ..errors import InputError
 from ..types import Dataset, Detections
 from ._common import sort_rows
 from ._records import Columns, read_json
+from .coco import check_result_ids, kept_results
 
 
 def _keypoints(cols: Columns, n_keypoints: int | None = None) -> np.ndarray:
@@ -77,25 +78,23 @@ def read_keypoint_ground_truth(source: Any, gt: Dataset) -> Dataset:
     return replace(gt, keypoints=keypoints[rows], ignore=gt.ignore | (num[rows] == 0))
 
 
-def read_keypoint_results(source: Any, gt: Dataset) -> Detections:
+def read_keypoint_results(source: Any, gt: Dataset, *, only_gt_images: bool = False) -> Detections:
     """Keypoint results (`image_id`, `category_id`, `keypoints`, `score`), checked against `gt`:
-    its images and categories, its number of keypoints."""
+    its images and categories (every result that is not on them named, as `coco.read_detections`
+    names them; `only_gt_images`: those on other images left out with a DataWarning), its number
+    of keypoints."""
     records, name = _records(source, "annotations", "result")
     cols = Columns(records, name, "result")
-    image_id, category_id = cols.ints("image_id"), cols.ints("category_id")
+    image_id = cols.ints("image_id")
+    kept = kept_results(name, image_id, gt) if only_gt_images else None
+    if kept is not None:
+        records = [records[i] for i in kept.tolist()]
+        cols, image_id = Columns(records, name, "result", numbers=kept), image_id[kept]
+    category_id = cols.ints("category_id")
     score = cols.floats("score")
     n_k = None if gt.keypoints is None else gt.keypoints.shape[1]
     keypoints = _keypoints(cols, n_k)
-    for values, known, field in (
-        (image_id, gt.images.ids, "image_id"),
-        (category_id, gt.categories.ids, "category_id"),
-    ):
-        unknown = np.flatnonzero(~np.isin(values, known))
-        if len(unknown):
-            i = int(unknown[0])
-            raise cols.error(
-                i, field, f"{int(values[i])} is not in the ground truth ({len(unknown)} results)"
-            )
+    check_result_ids(cols, image_id, category_id, gt)
     x, y = keypoints[:, :, 0], keypoints[:, :, 1]
     if keypoints.shape[1]:
         x0, x1, y0, y1 = x.min(axis=1), x.max(axis=1), y.min(axis=1), y.max(axis=1)

@@ -147,3 +147,23 @@ def test_only_gt_images_for_the_other_formats(tmp_path: Path) -> None:
         ):
             back = read_detections(tmp_path / dst, GT, fmt, only_gt_images=True)
         assert len(back) == len(dt) and np.array_equal(back.category_id, dt.category_id)
+
+
+def test_keypoint_results_named_and_only_gt_images() -> None:
+    from tests.protocols.test_keypoints import random_keypoints
+
+    gt, dts = random_keypoints(3)
+    moved = [dict(d, image_id=d["image_id"] + 100) if k % 2 == 0 else d for k, d in enumerate(dts)]
+    with pytest.raises(InputError) as info:
+        evaluate(gt, moved, "keypoints")
+    lines = str(info.value).splitlines()
+    n = len(moved[::2])
+    first = moved[0]["image_id"]
+    assert (
+        lines[0]
+        == f"<in-memory>: result 0: image_id: {first} not found in the ground truth's images (<in-memory>)"
+    )
+    assert len(lines) == min(n, 20) + (n > 20) + 1 and lines[-1].endswith("(--only-gt-images)")
+    with pytest.warns(DataWarning, match=f"{n} result\\(s\\) on .* left out \\(only_gt_images\\)"):
+        got = evaluate(gt, moved, "keypoints", only_gt_images=True).coco.stats
+    assert_allclose(got, evaluate(gt, dts[1::2], "keypoints").coco.stats, atol=0, rtol=0)
