@@ -31,7 +31,7 @@ from ..errors import InputError
 from ..geometry import masks as M
 from ..types import Categories, Dataset, Detections, Images
 from ._common import sort_rows, take_masks
-from ._problems import Problems, warn_data, with_hints
+from ._problems import LIMIT, Problems, warn_data, with_hints
 from ._records import (
     Columns,
     _describe,
@@ -723,16 +723,16 @@ def check_result_ids(cols: Columns, image_id: np.ndarray, category_id: np.ndarra
     categories_known = positions(category_id, gt.categories.ids)[1]
     if images_known.all() and categories_known.all():
         return
-    problems = Problems(cols.source)
+    problems = Problems(cols.source, limit=2 * LIMIT)  # the first LIMIT of each field, then merged
     for field, values, known, where in (
         ("image_id", image_id, images_known, f"the ground truth's images ({gt.source})"),
         ("category_id", category_id, categories_known, f"the ground truth's categories ({gt.source})"),
     ):
         none = "" if (gt.images.ids if field == "image_id" else gt.categories.ids).size else " (it has none)"
-        for i in np.flatnonzero(~known)[: problems.limit].tolist():
+        for i in np.flatnonzero(~known)[:LIMIT].tolist():
             problems.add(f"{int(values[i])} not found in {where}{none}", record=cols.where(i), field=field)
-    problems.found.sort(key=lambda e: _record_number(e.record))
-    del problems.found[problems.limit :]
+    problems.found.sort(key=lambda e: _record_number(e.record))  # stable: image_id before category_id
+    del problems.found[LIMIT:]
     problems.count = int((~images_known).sum() + (~categories_known).sum())
     hints = []
     if not images_known.all():

@@ -167,3 +167,21 @@ def test_keypoint_results_named_and_only_gt_images() -> None:
     with pytest.warns(DataWarning, match=f"{n} result\\(s\\) on .* left out \\(only_gt_images\\)"):
         got = evaluate(gt, moved, "keypoints", only_gt_images=True).coco.stats
     assert_allclose(got, evaluate(gt, dts[1::2], "keypoints").coco.stats, atol=0, rtol=0)
+
+
+def test_unknown_images_and_categories_listed_together_in_file_order(tmp_path: Path) -> None:
+    bad = [dict(r) for r in RESULTS[:60]]
+    for k in range(0, 60, 2):  # 30 unknown images at even records
+        bad[k]["image_id"] = -1
+    for k in range(1, 60, 2):  # 30 unknown categories at odd records
+        bad[k]["category_id"] = 77
+    bad[0]["category_id"] = 77  # record 0: both
+    for lines in _lines(bad, tmp_path):
+        records = [line.split(": ")[1:3] for line in lines[:20]]
+        assert records[:3] == [
+            ["result 0", "image_id"],
+            ["result 0", "category_id"],
+            ["result 1", "category_id"],
+        ]
+        assert [int(r.split()[1]) for r, _ in records] == [0, 0, *range(1, 19)]
+        assert lines[20] == "... and 41 more problem(s) not shown"  # 30 + 31 in all
