@@ -83,3 +83,15 @@ def test_ids_zero_based_write_names_only(tmp_path: Path, capsys: pytest.CaptureF
     names = yaml.safe_load((tmp_path / "v" / "data.yaml").read_text())
     assert names == {"names": {0: "person", 1: "bicycle", 2: "car", 3: "dog", 4: "kite"}}
     assert (tmp_path / "v" / "classes.txt").read_text() == "person\nbicycle\ncar\ndog\nkite\n"
+
+
+def test_voc_says_when_categories_share_a_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = json.loads((FIXTURES / "gt.json").read_text())
+    data["categories"][1]["name"] = "person"  # ids 1 and 2 both "person"
+    (tmp_path / "gt.json").write_text(json.dumps(data))
+    assert main(["convert", str(tmp_path / "gt.json"), str(tmp_path / "v"), "--to", "voc"]) == 0
+    n = sum(a["category_id"] == 2 for a in data["annotations"])
+    assert capsys.readouterr().err.splitlines() == [
+        f"detrecall: warning: {tmp_path / 'v'}: {n} object(s) of categories sharing a name ('person': ids 1 "
+        "and 2) read back as the first of them: VOC knows classes by name only (first: category id 2)"
+    ]

@@ -47,7 +47,7 @@ from ._common import (
 )
 from ._images import MAX_SIDE
 from ._lines import read_rows, strict_float
-from ._problems import ONLY_GT_IMAGES, Problems, warn_suspicious
+from ._problems import ONLY_GT_IMAGES, Problems, warn_data, warn_suspicious
 from ._records import read_file
 
 _BOX = "xmin <= xmax and ymin <= ymax, finite"
@@ -322,6 +322,7 @@ def write_ground_truth(ds: Dataset, path: str | os.PathLike[str]) -> None:
     without objects, with its id (`io._common.write_names_file`: reading the folder back gives
     the same ids and names), and `classes.txt` lists the names in id order for other tools."""
     folder = Path(path)
+    _warn_shared_names(str(folder), ds)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "classes.txt").write_text("".join(f"{n}\n" for n in ds.categories.names), encoding="utf-8")
     write_names_file(folder / "data.yaml", ds.categories)
@@ -354,6 +355,24 @@ def write_ground_truth(ds: Dataset, path: str | os.PathLike[str]) -> None:
             )
         out.append("</annotation>\n")
         (folder / f"{stem}.xml").write_text("\n".join(out), encoding="utf-8")
+
+
+def _warn_shared_names(source: str, ds: Dataset) -> None:
+    """VOC knows an object's class by name only: categories sharing a name read back as the first
+    of them (a DataWarning naming them and counting the objects that change category)."""
+    ids = ds.categories.ids.tolist()
+    first: dict[str, int] = {}
+    moved = [(n, c) for c, n in zip(ids, ds.categories.names) if first.setdefault(n, c) != c]
+    if moved:
+        count = int(np.isin(ds.category_id, [c for _, c in moved]).sum())
+        shared = ", ".join(f"{n!r}: ids {first[n]} and {c}" for n, c in moved[:4])
+        warn_data(
+            source,
+            count,
+            f"object(s) of categories sharing a name ({shared}) read back as the first of them: VOC "
+            "knows classes by name only",
+            f"category id {moved[0][1]}",
+        )
 
 
 def write_detections(dt: Detections, path: str | os.PathLike[str], ground_truth: Dataset) -> None:
