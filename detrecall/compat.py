@@ -48,7 +48,7 @@ from .matching import Plan, match, pair_ious, plan, score_order
 from .options import IouType
 from .types import Categories, Dataset, Detections, EvalParams, Images, Matches
 
-IOU_TYPES = ("segm", "bbox", "keypoints")  # what compat evaluates, as pycocotools names them
+IOU_TYPES = ("segm", "bbox", "keypoints", "boundary")  # pycocotools' names; boundary: faster-coco-eval's
 
 
 def _check_iou_type(iou_type: Any) -> None:
@@ -218,7 +218,7 @@ def _positions(
 def _tables(
     ev: COCOeval, p: Params, img_ids: list[Any], cat_ids: list[Any], kind: IouType, n_kpt: int = 0
 ) -> _Tables:
-    masks, keypoints = kind is IouType.SEGM, kind is IouType.KEYPOINTS
+    masks, keypoints = kind.reads_masks, kind is IouType.KEYPOINTS
     img_pos = {v: i for i, v in enumerate(img_ids)}
     # class-agnostic: pycocotools concatenates each image's annotations in p.catIds order (a
     # repeated id would repeat its annotations there; here they count once)
@@ -562,7 +562,14 @@ class COCOeval:
     """pycocotools.cocoeval.COCOeval's interface and attributes over detrecall (bbox, segm,
     keypoints)."""
 
-    def __init__(self, cocoGt: Any = None, cocoDt: Any = None, iouType: str = "segm") -> None:  # noqa: N803
+    def __init__(
+        self,
+        cocoGt: Any = None,  # noqa: N803
+        cocoDt: Any = None,  # noqa: N803
+        iouType: str = "segm",  # noqa: N803
+        boundary_dilation_ratio: float = 0.02,  # iouType="boundary", as faster-coco-eval's COCOeval
+    ) -> None:
+        self.boundary_dilation_ratio = boundary_dilation_ratio
         if not iouType:
             print("iouType not specified. use default iouType segm")
         self.cocoGt, self.cocoDt = cocoGt, cocoDt
@@ -631,7 +638,8 @@ class COCOeval:
         tables = _tables(self, p, p.imgIds, cat_ids, kind, 0 if sigmas is None else len(sigmas))
         pl = plan(tables.gt, tables.dt, params)
         _check_pair_sizes(tables, pl)
-        iou = pair_ious(kind, pl, tables.gt, tables.dt, sigmas=sigmas)
+        ratio = float(self.boundary_dilation_ratio) if kind is IouType.BOUNDARY else None
+        iou = pair_ious(kind, pl, tables.gt, tables.dt, sigmas=sigmas, dilation_ratio=ratio)
         matches = match(
             pl,
             iou,
