@@ -92,12 +92,11 @@ def rle_runs(rles: Sequence[RLE]) -> tuple[np.ndarray, np.ndarray]:
     width = ends - starts + 1
     if len(width) and width.max() > _MAX_CHARS:
         raise DetrecallError("an RLE counts string has a run length of more than 7 characters")
-    value = np.zeros(len(ends), np.int64)
-    for k in range(int(width.max(initial=0))):  # the k-th 5 bits of every number that long
-        rows = np.flatnonzero(width > k)
-        value[rows] |= (chars[starts[rows] + k] & 0x1F).astype(np.int64) << (5 * k)
-    negative = (chars[ends] & 0x10) != 0
-    value[negative] -= np.int64(1) << (5 * width[negative])
+    top = chars[ends].astype(np.int64)  # the last 5 bits, signed: bit 0x10 is the sign
+    value = ((top & 0x1F) - ((top & 0x10) << 1)) << (5 * (width - 1))
+    for k in range(int(width.max(initial=0)) - 1):  # the k-th 5 bits of the numbers longer than k + 1
+        rows = np.flatnonzero(width > k + 1)
+        value[rows] += (chars[starts[rows] + k] & 0x1F).astype(np.int64) << (5 * k)
     counted = np.r_[0, np.cumsum(last)]
     per_rle = counted[char_end] - counted[char_end - n_chars]
     offsets = np.r_[0, np.cumsum(per_rle)]
