@@ -184,10 +184,11 @@ def _with_boundary(
 ) -> np.ndarray:
     """Boundary IoU of mask pairs from their mask IoU: min(mask IoU, IoU of the boundary
     bands), the mask IoU alone against a crowd (as faster-coco-eval and the boundary-iou-api).
-    Bands are computed only for pairs whose mask IoU reaches `floor` (the others stay below)."""
+    Bands are computed only for pairs whose mask IoU reaches `floor` (the others stay below)
+    and is above 0 (min(0, band IoU) is 0)."""
     assert gt.masks is not None and dt.masks is not None
     g = p.gt_rows[pair_gt]
-    plain = np.flatnonzero(~gt.iscrowd[g] & (mask_iou >= floor))
+    plain = np.flatnonzero(~gt.iscrowd[g] & (mask_iou >= floor) & (mask_iou > 0))
     ratio = DEFAULT_DILATION_RATIO if dilation_ratio is None else dilation_ratio
     band = boundary_iou_pairs(dt.masks, gt.masks, p.dt_rows[pair_dt[plain]], g[plain], ratio)
     out = mask_iou.copy()
