@@ -19,9 +19,10 @@ from ..errors import DataWarning
 from ..types import Dataset
 from ._problems import warn_data
 
-TOLERANCE = 1e-6  # px: boxes reaching outside their image by less are rounding
+FAR = 0.1  # of the image's width or height: how far outside a box must reach to count
 MIN_SHIFT_EVIDENCE = 20  # detections needed before categories are called shifted
 SAMPLE = 8192  # rows a check looks at first
+MIN_OUTSIDE = 5  # boxes far outside their image needed before the boxes are called wrong
 
 
 def warn_suspicious_results(
@@ -66,20 +67,23 @@ def _sample(n: int) -> slice:
 
 
 def _outside(gt: Dataset, image_id: np.ndarray, box: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(N,) bool of boxes reaching outside their image (beyond TOLERANCE), and of boxes whose
-    image has a size."""
+    """(N,) bool of boxes reaching far outside their image (by more than FAR of its width or
+    height: unclipped boxes of objects at the border reach out by a few pixels), and of boxes
+    whose image has a size."""
     pos = positions(image_id, gt.images.ids)[0]
     width, height = gt.images.width[pos], gt.images.height[pos]
     sized = (width > 0) & (height > 0)
     with np.errstate(over="ignore", invalid="ignore"):
-        beyond = (box[:, :2].min(axis=1) < -TOLERANCE) | (box[:, 0] + box[:, 2] - width > TOLERANCE)
-        beyond |= box[:, 1] + box[:, 3] - height > TOLERANCE
+        beyond = (box[:, 0] < -FAR * width) | (box[:, 1] < -FAR * height)
+        beyond |= box[:, 0] + box[:, 2] > (1 + FAR) * width
+        beyond |= box[:, 1] + box[:, 3] > (1 + FAR) * height
     return sized & beyond, sized
 
 
 def _warn_boxes(source: str, gt: Dataset, image_id: np.ndarray, box: np.ndarray) -> None:
-    """Boxes all within [0, 1] (normalized), else shaped like [x1, y1, x2, y2] with most of them
-    reaching outside their image (xyxy), else most reaching outside: one warning at most."""
+    """Boxes all within [0, 1] (normalized), else all shaped like [x1, y1, x2, y2] with a quarter
+    of them reaching far outside their image (xyxy), else most reaching far outside: one warning
+    at most."""
     n = len(box)
     if box.max() <= 1 and box.min() >= 0 and _ground_truth_in_pixels(gt):
         warn_data(
@@ -92,28 +96,31 @@ def _warn_boxes(source: str, gt: Dataset, image_id: np.ndarray, box: np.ndarray)
         return
     some = _sample(n)
     outside, sized = _outside(gt, image_id[some], box[some])
-    if 3 * int(outside.sum()) <= int(sized.sum()):  # far from a majority
+    if 6 * int(outside.sum()) <= int(sized.sum()):  # far from a quarter
         return
     outside, sized = _outside(gt, image_id, box)
     n_outside, n_sized = int(outside.sum()), int(sized.sum())
-    if not n_sized or 2 * n_outside <= n_sized:
+    if n_outside < MIN_OUTSIDE or 4 * n_outside < n_sized:
         return
     first = f"result {int(np.flatnonzero(outside)[0])}"
+    far = f"far outside their image (by more than {FAR:.0%} of its width or height)"
     if bool(((box[:, 2] >= box[:, 0]) & (box[:, 3] >= box[:, 1])).all()):
         warn_data(
             source,
             n,
             f"box(es) shaped like [x1, y1, x2, y2], not [x, y, w, h]: every 3rd value >= the 1st and "
-            f"4th >= the 2nd, and {n_outside} of them reach outside their image read as x, y, w, h "
-            "(likely xyxy: COCO results are [x, y, x2 - x1, y2 - y1])",
+            f"4th >= the 2nd, and {n_outside} of them reach {far} read as x, y, w, h (likely xyxy: COCO "
+            "results are [x, y, x2 - x1, y2 - y1])",
             first,
         )
+        return
+    if 2 * n_outside <= n_sized:
         return
     warn_data(
         source,
         n_outside,
-        f"of {n} boxes reach outside their image: are they [x, y, w, h] in pixels of these images? "
-        "(xyxy or [cx, cy, w, h] boxes, or boxes of resized images, do this)",
+        f"of {n} boxes reach {far}: are they [x, y, w, h] in pixels of these images? (xyxy or "
+        "[cx, cy, w, h] boxes, or boxes of resized images, do this)",
         first,
     )
 

@@ -69,19 +69,28 @@ def _results(boxes: list[list[float]], category_id: int = 1) -> list[dict[str, A
 
 
 def test_a_few_boxes_outside_are_not_suspicious() -> None:
-    inside, outside = [50.0, 50, 10, 10], [95.0, 50, 10, 10]  # not xyxy-shaped: w < x
+    inside, outside = [50.0, 50, 10, 10], [95.0, 50, 30, 10]  # 125 > 110: far; not xyxy-shaped (w < x)
     assert _messages(GT, _results([outside] * 5 + [inside] * 5)) == []  # half: legitimate unclipped boxes
     assert _messages(GT, _results([outside] * 6 + [inside] * 4)) == [
-        "<in-memory>: 6 of 10 boxes reach outside their image: are they [x, y, w, h] in pixels of these "
-        "images? (xyxy or [cx, cy, w, h] boxes, or boxes of resized images, do this) (first: result 0)"
+        "<in-memory>: 6 of 10 boxes reach far outside their image (by more than 10% of its width or "
+        "height): are they [x, y, w, h] in pixels of these images? (xyxy or [cx, cy, w, h] boxes, or "
+        "boxes of resized images, do this) (first: result 0)"
     ]
 
 
+def test_boxes_at_the_border_reaching_out_a_little_are_not_suspicious() -> None:
+    border = [[-3.0, 20, 40, 40], [70.0, -2, 35, 30], [60.0, 70, 45, 38]]  # out by 2-5 px of 100
+    assert _messages(GT, _results(border * 10)) == []
+
+
 def test_xyxy_needs_every_box_shaped_so() -> None:
-    xyxy = [[30.0, 30, 80, 80]] * 9  # 30 + 80 > 100: outside when read as x, y, w, h
+    xyxy = [[40.0, 40, 90, 90]] * 9  # 40 + 90 > 110: far outside when read as x, y, w, h
     assert "shaped like [x1, y1, x2, y2]" in _messages(GT, _results([*xyxy, [30.0, 30, 50, 50]]))[0]
     odd = _messages(GT, _results([*xyxy, [60.0, 30, 20, 20]]))  # one box that xyxy cannot be
-    assert len(odd) == 1 and odd[0].startswith("<in-memory>: 9 of 10 boxes reach outside their image")
+    assert len(odd) == 1 and odd[0].startswith("<in-memory>: 9 of 10 boxes reach far outside their image")
+    quarter = [[40.0, 40, 90, 90]] * 6 + [[10.0, 10, 40, 40]] * 14  # all shaped, 6 of 20 far outside
+    assert "shaped like [x1, y1, x2, y2]" in _messages(GT, _results(quarter))[0]
+    assert _messages(GT, _results(quarter[2:8] + quarter[-10:])) == []  # 4: too few to tell
 
 
 def test_normalized_boxes_only_against_a_ground_truth_in_pixels() -> None:

@@ -57,7 +57,7 @@ def test_results_boxes_reaching_out_of_the_image_give_pycocotools_numbers() -> N
         dt.append(
             {"image_id": 1 + k % 2, "category_id": 1, "bbox": [x, y, w, h], "score": float(rng.random())}
         )
-    with pytest.warns(detrecall.errors.DataWarning, match="of 40 boxes reach outside their image"):
+    with pytest.warns(detrecall.errors.DataWarning, match="of 40 boxes reach far outside their image"):
         stats = detrecall.evaluate(GT, dt, "segm").coco.stats  # most of them: suspicious, said once
     assert_allclose(stats, _pycocotools_stats(GT, dt, "segm"), atol=1e-12)
 
