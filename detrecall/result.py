@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ._arrays import mean_where
 from .aggregate import AVERAGES, Counts, Curve, Rates
 from .errors import DetrecallError
 from .tables import Kind, Table, format_table, import_pandas, json_number, number_text
@@ -118,6 +119,21 @@ class Summary(ABC):
     def class_ap(self, per_class: Sequence[ClassMetrics]) -> tuple[list[str], np.ndarray, str]:
         """(names, AP, what AP) per class."""
         return [c.name for c in per_class], np.array([c.AP for c in per_class], float), "AP@[.50:.95]"
+
+    def ap_at_iou(
+        self, iou: float, accumulated: Accumulated | None, params: EvalParams
+    ) -> tuple[np.ndarray, float] | None:
+        """(AP per class (K,), their mean) at IoU threshold `iou`: the interpolated precision at
+        area 'all' and the largest max_dets (COCO, LVIS); NaN for classes without ground truth;
+        None when `iou` is not among the thresholds."""
+        at = np.flatnonzero(np.isclose(params.iou_thresholds, iou))
+        if accumulated is None or not len(at):
+            return None
+        a = params.area_labels.index("all") if "all" in params.area_labels else 0
+        prec = accumulated.precision[at[0], :, :, a, -1]  # (R, K)
+        ap = mean_where(prec, prec > -1, 0)
+        defined = ap[~np.isnan(ap)]
+        return ap, float(defined.mean()) if len(defined) else float("nan")
 
     def csv_part(self, per_class: Sequence[ClassMetrics], max_dets: int, n_classes: int) -> CsvPart:
         rows = tuple((c.AP, c.AP50, c.AP75, c.AR100) for c in per_class) or ((None,) * 4,) * n_classes
@@ -357,6 +373,15 @@ class VocResult(Summary):
         pixel = ", pixel-inclusive boxes" if self.pixel_inclusive else ""
         title = f"Pascal VOC AP ({self.ap_method}{pixel}; TP/FP at IoU {self.iou_thresholds[0]:g})"
         return [f"{title}\n" + format_table(["id", "class", "GT", "TP", "FP", *thr], rows, left=2)]
+
+    def ap_at_iou(
+        self, iou: float, accumulated: Accumulated | None, params: EvalParams
+    ) -> tuple[np.ndarray, float] | None:
+        """VOC's own AP per class and mAP at `iou`; None when it is not among the thresholds."""
+        at = np.flatnonzero(np.isclose(self.iou_thresholds, iou))
+        if not len(at):
+            return None
+        return np.array([c.ap[at[0]] for c in self.classes], float), float(self.mAP[at[0]])
 
     def class_ap(self, per_class: Sequence[ClassMetrics]) -> tuple[list[str], np.ndarray, str]:
         return (

@@ -86,23 +86,8 @@ def _pr_axes(ax: Axes, title: str) -> None:
 
 def ap_at_iou(result: EvaluationResult, iou: float) -> tuple[np.ndarray, float] | None:
     """(AP per class (K,), their mean) at IoU threshold `iou` as the protocol computes them
-    (COCO/LVIS: the interpolated precision at area 'all' and the largest max_dets; VOC: its AP);
-    NaN for classes without ground truth; None when `iou` is not among the thresholds."""
-    if result.voc is not None:
-        at = np.flatnonzero(np.isclose(result.voc.iou_thresholds, iou))
-        if not len(at):
-            return None
-        ap = np.array([c.ap[at[0]] for c in result.voc.classes], float)
-        return ap, float(result.voc.mAP[at[0]])
-    acc, params = result.accumulated, result.params
-    at = np.flatnonzero(np.isclose(params.iou_thresholds, iou))
-    if acc is None or not len(at):
-        return None
-    a = params.area_labels.index("all") if "all" in params.area_labels else 0
-    prec = acc.precision[at[0], :, :, a, -1]  # (R, K)
-    ap = mean_where(prec, prec > -1, 0)
-    defined = ap[~np.isnan(ap)]
-    return ap, float(defined.mean()) if len(defined) else float("nan")
+    (see `Summary.ap_at_iou`); None when `iou` is not among the thresholds."""
+    return result.protocol_summary.ap_at_iou(iou, result.accumulated, result.params)
 
 
 def _ap_text(v: float) -> str:
