@@ -48,6 +48,7 @@ def outcome(
             dt,
             iou_floor(iou_threshold),
             pixel_inclusive=pixel_inclusive,
+            sigmas=params.kpt_oks_sigmas,
             dilation_ratio=params.dilation_ratio,
         )
         m = match(
@@ -111,6 +112,7 @@ def image_pairs(
         sub_dt,
         floor,
         pixel_inclusive=pixel_inclusive,
+        sigmas=params.kpt_oks_sigmas,
         dilation_ratio=params.dilation_ratio,
     )
     return ImagePairs(p.dt_rows[pairs.pair_dt], p.gt_rows[pairs.pair_gt], pairs.iou)
