@@ -8,7 +8,9 @@ are those of the keypoints' extent (no `bbox` needed).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -22,6 +24,32 @@ from .coco import check_result_ids, kept_results
 
 def _keypoints(cols: Columns, n_keypoints: int | None = None) -> np.ndarray:
     """(N, K, 3) float64 from each record's `keypoints` list of 3K finite numbers (one K)."""
+    fast = _keypoints_plain(cols.records, n_keypoints)
+    return fast if fast is not None else _keypoints_checked(cols, n_keypoints)
+
+
+def _keypoints_plain(records: Sequence[Any], n_keypoints: int | None) -> np.ndarray | None:
+    """The common case in a few passes over C-level iterators: every record a dict whose
+    `keypoints` is a list of plain ints and floats, all of one length 3K, all finite; None
+    otherwise (the record-by-record reader then names the first bad record)."""
+    if not all(type(r) is dict for r in records):
+        return None
+    values = [r.get("keypoints") for r in records]
+    if not all(type(v) is list for v in values):
+        return None
+    if not set(map(type, chain.from_iterable(values))) <= {int, float}:
+        return None
+    lengths = set(map(len, values))
+    if len(lengths) > 1 or any(n % 3 for n in lengths):
+        return None
+    n = lengths.pop() if lengths else 3 * (n_keypoints or 0)
+    if n_keypoints is not None and n != 3 * n_keypoints:
+        return None
+    out = np.array(values, np.float64).reshape(len(values), n // 3, 3)
+    return out if np.isfinite(out).all() else None
+
+
+def _keypoints_checked(cols: Columns, n_keypoints: int | None = None) -> np.ndarray:
     out = []
     for i, r in enumerate(cols.records):
         if not isinstance(r, dict):
