@@ -23,34 +23,15 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from _harness import cell, installed, peak_mib, run_worker
 
 HERE = Path(__file__).resolve().parent
 MAKE_COCO = HERE.parent.parent / "shared" / "bench" / "make_coco.py"
 TOOLS = ("detrecall", "faster-coco-eval", "ultrafast-pycocotools")
 REFERENCE = "faster-coco-eval"
-
-
-def _peak_mib() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-def _installed(tool: str) -> bool:
-    import importlib.util
-
-    module = {"faster-coco-eval": "faster_coco_eval", "ultrafast-pycocotools": "ultrafast_pycocotools"}
-    return importlib.util.find_spec(module.get(tool, tool)) is not None
-
-
-def _cell(values: list[float]) -> str:
-    if not values:
-        return "-"
-    med = statistics.median(values)
-    return f"{med:7.2f} [{min(values):.2f}-{max(values):.2f}]" if len(values) > 1 else f"{med:7.2f}"
 
 
 def ensure_data(args: argparse.Namespace) -> Path:
@@ -110,24 +91,7 @@ def worker(tool: str, data: Path, ratio: float, result: Path, cpu: int) -> None:
             t["evaluate"] = perf_counter() - a
         stats = [float(x) for x in ev.stats[:12]]
     t["total"] = t["load"] + t["evaluate"]
-    result.write_text(json.dumps({"times": t, "import": t_import, "peak_mib": _peak_mib(), "stats": stats}))
-
-
-def run_once(tool: str, data: Path, ratio: float, cpu: int, timeout: float) -> dict:
-    fd, name = tempfile.mkstemp(suffix=".json")
-    os.close(fd)
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", tool, "--data", str(data)]
-    cmd += ["--dilation-ratio", str(ratio), "--result", name, "--cpu", str(cpu)]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return {"error": f"did not finish in {timeout:.0f} s"}
-    if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or [""])[-1]
-        return {"error": f"failed (exit status {proc.returncode}) {last}".strip()}
-    out = json.loads(Path(name).read_text())
-    os.unlink(name)
-    return out
+    result.write_text(json.dumps({"times": t, "import": t_import, "peak_mib": peak_mib(), "stats": stats}))
 
 
 def main() -> int:
@@ -151,7 +115,7 @@ def main() -> int:
         return 0
 
     data = ensure_data(args)
-    tools = [t for t in args.tools if _installed(t)]
+    tools = [t for t in args.tools if installed(t)]
     for t in args.tools:
         if t not in tools:
             print(f"{t}: not installed (pip install -e '.[bench]'), skipped")
@@ -161,7 +125,22 @@ def main() -> int:
             if runs[t] and "error" in runs[t][-1]:
                 continue
             start = time.perf_counter()
-            runs[t].append(run_once(t, data, args.dilation_ratio, args.cpu, args.timeout))
+            runs[t].append(
+                run_worker(
+                    __file__,
+                    [
+                        "--worker",
+                        t,
+                        "--data",
+                        str(data),
+                        "--dilation-ratio",
+                        str(args.dilation_ratio),
+                        "--cpu",
+                        str(args.cpu),
+                    ],
+                    args.timeout,
+                )
+            )
             got = runs[t][-1].get("error") or f"{runs[t][-1]['times']['total']:.2f} s"
             wall = time.perf_counter() - start
             print(f"repeat {r + 1}/{args.repeats} {t}: {got} ({wall:.0f} s wall)", file=sys.stderr)
@@ -177,7 +156,7 @@ def main() -> int:
             print(f"{t:24s}  {runs[t][-1]['error']}")
             continue
         stages = ("load", "evaluate", "total")
-        cells = "".join(f"{_cell([x['times'][s] for x in ok[t]]):>22s}" for s in stages)
+        cells = "".join(f"{cell([x['times'][s] for x in ok[t]]):>22s}" for s in stages)
         imp = statistics.median(x["import"] for x in ok[t])
         print(f"{t:24s}{cells}{imp:9.2f}{statistics.median(x['peak_mib'] for x in ok[t]):10.0f}")
     status = 0

@@ -35,10 +35,10 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 from typing import Any
+
+from _harness import installed, peak_mib, run_worker
 
 HERE = Path(__file__).resolve().parent
 MAKE_COCO = HERE.parent.parent / "shared" / "bench" / "make_coco.py"
@@ -53,12 +53,6 @@ DATASETS = {
     "lvis": (20000, 1203, 300, None, "bbox"),
 }
 STAGES = ("load", "evaluate", "accumulate", "summarize", "total")
-
-
-def _peak_mib() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def _pycocotools_style(tool: str):
@@ -140,15 +134,8 @@ def worker(tool: str, data: Path, kind: str, result: Path, cpu: int, threads: in
     t["total"] = sum(t[s] for s in STAGES[:-1])
     cpu = process_time() - c0  # every thread's CPU seconds, load to summary: what sharing the
     # machine adds least to (a process waiting for a core is not counted)
-    out = {"times": t, "cpu": cpu, "import": t_import, "peak_mib": _peak_mib(), "stats": stats}
+    out = {"times": t, "cpu": cpu, "import": t_import, "peak_mib": peak_mib(), "stats": stats}
     result.write_text(json.dumps(out))
-
-
-def _installed(tool: str) -> bool:
-    import importlib.util
-
-    module = {"faster-coco-eval": "faster_coco_eval", "ultrafast-pycocotools": "ultrafast_pycocotools"}
-    return importlib.util.find_spec(module.get(tool, tool)) is not None
 
 
 def run_once(
@@ -165,40 +152,21 @@ def run_once(
     else:
         env.pop("RAYON_NUM_THREADS", None)
         cpu = -1  # every CPU of the affinity
-    fd, name = tempfile.mkstemp(suffix=".json")
-    os.close(fd)
-    cmd = [
-        sys.executable,
-        str(Path(__file__).resolve()),
+    args = [
         "--worker",
         tool,
         "--data",
         str(data),
         "--kind",
         kind,
-        "--result",
-        name,
         "--cpu",
         str(cpu),
         "--worker-threads",
         str(n),
     ]
-    start = time.perf_counter()
-    try:
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=timeout, env=env, preexec_fn=_cap(memory_gib)
-        )
-    except subprocess.TimeoutExpired:
-        return {"error": f"did not finish in {timeout:.0f} s"}
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or [""])[-1]
-        if proc.returncode in (-9, 137):
-            last = "killed (out of memory?) " + last
-        return {"error": f"failed (exit status {proc.returncode}) {last}".strip()}
-    out = json.loads(Path(name).read_text())
-    os.unlink(name)
-    out["wall"] = wall
+    out = run_worker(__file__, args, timeout, env=env, preexec_fn=_cap(memory_gib))
+    if "error" in out:
+        return out
     out["threads"] = n
     return out
 
@@ -376,7 +344,7 @@ def main() -> int:
         worker(args.worker, Path(args.data), args.kind, Path(args.result), args.cpu, args.worker_threads)
         return 0
 
-    tools = [t for t in args.tools if _installed(t)]
+    tools = [t for t in args.tools if installed(t)]
     for t in args.tools:
         if t not in tools:
             print(f"{t}: not installed (pip install -e '.[bench]'), skipped")

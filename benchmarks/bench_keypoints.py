@@ -25,12 +25,11 @@ import io
 import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
+from _harness import installed, peak_mib, run_worker
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared" / "bench"
@@ -101,12 +100,6 @@ def ensure_data(args: argparse.Namespace) -> Path:
     return out
 
 
-def _peak_mib() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
 def worker(tool: str, data: Path, result: Path, cpu: int) -> None:
     """One timed run of one tool; writes times, peak RSS and the 10 numbers to `result`."""
     from time import perf_counter
@@ -143,29 +136,7 @@ def worker(tool: str, data: Path, result: Path, cpu: int) -> None:
             ev.summarize()
             t["total"] = perf_counter() - a
         stats = [float(x) for x in ev.stats[:10]]
-    result.write_text(json.dumps({"times": t, "import": t_import, "peak_mib": _peak_mib(), "stats": stats}))
-
-
-def run_once(tool: str, data: Path, cpu: int, timeout: float) -> dict:
-    fd, name = tempfile.mkstemp(suffix=".json")
-    os.close(fd)
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", tool, "--data", str(data)]
-    cmd += ["--result", name, "--cpu", str(cpu)]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return {"error": f"did not finish in {timeout:.0f} s"}
-    if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or [""])[-1]
-        return {"error": f"failed (exit status {proc.returncode}) {last}".strip()}
-    out = json.loads(Path(name).read_text())
-    os.unlink(name)
-    return out
-
-
-def _installed(tool: str) -> bool:
-    module = {"faster-coco-eval": "faster_coco_eval", "ultrafast-pycocotools": "ultrafast_pycocotools"}
-    return importlib.util.find_spec(module.get(tool, tool)) is not None
+    result.write_text(json.dumps({"times": t, "import": t_import, "peak_mib": peak_mib(), "stats": stats}))
 
 
 def main() -> int:
@@ -187,13 +158,17 @@ def main() -> int:
         return 0
 
     data = ensure_data(args)
-    tools = [t for t in args.tools if _installed(t)]
+    tools = [t for t in args.tools if installed(t)]
     runs: dict[str, list[dict]] = {t: [] for t in tools}
     for r in range(args.repeats):  # tools interleaved, so drift hits all alike
         for t in tools:
             if runs[t] and "error" in runs[t][-1]:
                 continue
-            runs[t].append(run_once(t, data, args.cpu, args.timeout))
+            runs[t].append(
+                run_worker(
+                    __file__, ["--worker", t, "--data", str(data), "--cpu", str(args.cpu)], args.timeout
+                )
+            )
             got = runs[t][-1].get("error") or f"{runs[t][-1]['times']['total']:.2f} s"
             print(f"repeat {r + 1}/{args.repeats} {t}: {got}", file=sys.stderr)
     ok = {t: [x for x in v if "error" not in x] for t, v in runs.items()}

@@ -20,11 +20,11 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from _harness import peak_mib, run_worker
 
 HERE = Path(__file__).resolve().parent
 MAKE_COCO = HERE.parent.parent / "shared" / "bench" / "make_coco.py"
@@ -69,12 +69,6 @@ def make_lvis(coco_dir: Path, out: Path, seed: int) -> None:
         os.symlink((coco_dir / "dt.json").resolve(), link)
 
 
-def _peak_mib() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
 def worker(tool: str, data: Path, result: Path, cpu: int) -> None:
     from time import perf_counter
 
@@ -101,34 +95,7 @@ def worker(tool: str, data: Path, result: Path, cpu: int) -> None:
         ev.run()
         numbers = {k: float(ev.results[k]) for k in KEYS}
     total = perf_counter() - a
-    result.write_text(json.dumps({"total": total, "peak_mib": _peak_mib(), "numbers": numbers}))
-
-
-def run_once(tool: str, data: Path, cpu: int, timeout: float) -> dict:
-    fd, name = tempfile.mkstemp(suffix=".json")
-    os.close(fd)
-    cmd = [
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--worker",
-        tool,
-        "--data",
-        str(data),
-        "--result",
-        name,
-        "--cpu",
-        str(cpu),
-    ]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return {"error": f"did not finish in {timeout:.0f} s"}
-    if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or [""])[-1]
-        return {"error": f"failed (exit status {proc.returncode}) {last}".strip()}
-    out = json.loads(Path(name).read_text())
-    os.unlink(name)
-    return out
+    result.write_text(json.dumps({"total": total, "peak_mib": peak_mib(), "numbers": numbers}))
 
 
 def main() -> int:
@@ -179,7 +146,11 @@ def main() -> int:
             if runs[t] and "error" in runs[t][-1]:
                 continue
             start = time.perf_counter()
-            runs[t].append(run_once(t, data, args.cpu, args.timeout))
+            runs[t].append(
+                run_worker(
+                    __file__, ["--worker", t, "--data", str(data), "--cpu", str(args.cpu)], args.timeout
+                )
+            )
             got = runs[t][-1]
             print(
                 f"repeat {r + 1}/{args.repeats} {t}: "

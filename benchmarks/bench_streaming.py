@@ -33,11 +33,11 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from _harness import run_worker
 
 HERE = Path(__file__).resolve().parent
 MAKE_COCO = HERE.parent.parent / "shared" / "bench" / "make_coco.py"
@@ -197,21 +197,14 @@ def worker(tool: str, args: argparse.Namespace, result: Path) -> None:
 
 
 def run_once(tool: str, args: argparse.Namespace) -> dict:
-    fd, name = tempfile.mkstemp(suffix=".json")
-    os.close(fd)
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", tool, "--result", name]
+    cmd = ["--worker", tool]
     for key in ("images", "batch", "source_images", "cpu"):
         cmd += [f"--{key.replace('_', '-')}", str(getattr(args, key))]
     if args.check:
         cmd.append("--check")
     if args.batch_results:
         cmd.append("--batch-results")
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
-    if proc.returncode != 0:
-        return {"error": (proc.stderr.strip().splitlines() or ["?"])[-1]}
-    out = json.loads(Path(name).read_text())
-    os.unlink(name)
-    return out
+    return run_worker(__file__, cmd, args.timeout)
 
 
 def _cell(values: list[float], scale: float = 1.0, digits: int = 2) -> str:
