@@ -13,6 +13,7 @@ from typing import Any
 
 from ._version import __version__
 from .errors import DetrecallError
+from .options import IouType
 from .report.formats import SCHEMA_VERSION
 from .tables import dumps
 
@@ -117,7 +118,13 @@ def _parser() -> argparse.ArgumentParser:
         "--dt-names", type=Path, metavar="FILE", help="the models' class names, to map class numbers by name"
     )
     cmp.add_argument(
-        "--iou-type", choices=("bbox", "segm"), default="bbox", help="bbox (default) or segm (masks)"
+        "--iou-type",
+        choices=IOU_TYPES,
+        default="bbox",
+        help="what is compared: " + ", ".join(IOU_TYPES) + " (default: bbox; see evaluate --help)",
+    )
+    cmp.add_argument(
+        "--dilation-ratio", type=float, metavar="R", help="boundary IoU's band width (default: 0.02)"
     )
     cmp.add_argument(
         "--iou-threshold", type=float, default=0.5, metavar="T", help="operating point IoU (default 0.5)"
@@ -214,6 +221,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 _FORMATS = ("coco", "yolo", "voc", "csv")
+IOU_TYPES = tuple(t.value for t in IouType)
 
 
 def _input_options(group: Any) -> None:
@@ -416,7 +424,7 @@ def _add_evaluation_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--iou-type",
-        choices=("bbox", "segm", "polygon", "rotated", "keypoints", "boundary"),
+        choices=IOU_TYPES,
         default="bbox",
         help="bbox: boxes; segm: masks; polygon: polygon segmentations as exact shapes; "
         "rotated: 'rbox': [cx, cy, w, h, angle]; keypoints: OKS of 'keypoints'; boundary: "
@@ -773,7 +781,7 @@ def _compare(args: argparse.Namespace) -> int:
     from .analysis.compare import compare, compare_saved
     from .evaluate import evaluate
     from .io._records import read_json
-    from .options import PointOptions
+    from .options import CocoParams, PointOptions
     from .report.intervals import comparison_text
 
     max_drop = _parse_max_drop(args.max_drop)
@@ -781,10 +789,11 @@ def _compare(args: argparse.Namespace) -> int:
         gt, base_dt, cand_dt = args.inputs
         point = PointOptions(iou_threshold=args.iou_threshold, score_threshold=args.score_threshold)
         inputs = _inputs(args)
+        params = CocoParams(dilation_ratio=args.dilation_ratio)
         with _status(args, f"evaluating the baseline {base_dt} ..."):
-            base = evaluate(gt, base_dt, args.iou_type, point=point, inputs=inputs)
+            base = evaluate(gt, base_dt, args.iou_type, params=params, point=point, inputs=inputs)
         with _status(args, f"evaluating the candidate {cand_dt} ..."):
-            cand = evaluate(gt, cand_dt, args.iou_type, point=point, inputs=inputs)
+            cand = evaluate(gt, cand_dt, args.iou_type, params=params, point=point, inputs=inputs)
         n = _default(args.bootstrap, 1000)
         with _status(args, f"paired bootstrap, {n} replicates ..."):
             comparison = compare(base, cand, n=n, seed=_default(args.seed, 0), confidence=args.ci)

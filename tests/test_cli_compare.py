@@ -282,3 +282,29 @@ def test_saved_results_regression_says_significance_was_not_tested(
             "--format", "json").stdout
     )  # fmt: skip
     assert data["gate"]["failures"][0]["significant"] is None
+
+
+@pytest.mark.parametrize(
+    ("iou_type", "extra", "options"),
+    [("keypoints", [], {}), ("boundary", ["--dilation-ratio", "0.05"], {"dilation_ratio": 0.05})],
+)
+def test_compare_evaluates_every_iou_type(tmp_path: Path, iou_type: str, extra: list, options: dict) -> None:
+    from tests.oracle import random_coco
+    from tests.protocols.test_keypoints import random_keypoints
+
+    gt, dt = random_keypoints(4) if iou_type == "keypoints" else random_coco(4, segm=True)
+    weak = [d for i, d in enumerate(dt) if i % 3]
+    paths = {}
+    for name, data in (("gt", gt), ("base", dt), ("cand", weak)):
+        paths[name] = tmp_path / f"{name}.json"
+        paths[name].write_text(json.dumps(data))
+    r = run(
+        "compare", paths["gt"], paths["base"], paths["cand"], "--iou-type", iou_type, *extra,
+        "--format", "json", "--bootstrap", "50",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    overall = json.loads(r.stdout)["comparison"]["overall"]
+    base = detrecall.evaluate(paths["gt"], paths["base"], iou_type, **options)
+    cand = detrecall.evaluate(paths["gt"], paths["cand"], iou_type, **options)
+    assert overall["AP"]["baseline"] == pytest.approx(base.coco.AP, abs=1e-12)
+    assert overall["AP"]["candidate"] == pytest.approx(cand.coco.AP, abs=1e-12)
