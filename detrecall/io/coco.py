@@ -754,8 +754,8 @@ def _record_number(record: str | None) -> int:
 
 def _ids_text(ids: np.ndarray) -> str:
     """`0-79` for a run, else the first few ids."""
-    values = ids.tolist()
-    if len(values) > 2 and values == list(range(values[0], values[-1] + 1)):
+    values = ids.tolist()  # Python ints: no overflow, and no range as long as the ids' span
+    if len(values) > 2 and all(b - a == 1 for a, b in zip(values, values[1:])):
         return f"{values[0]}-{values[-1]}"
     return ", ".join(map(str, values[:6])) + (", ..." if len(values) > 6 else "")
 

@@ -185,3 +185,11 @@ def test_unknown_images_and_categories_listed_together_in_file_order(tmp_path: P
         ]
         assert [int(r.split()[1]) for r, _ in records] == [0, 0, *range(1, 19)]
         assert lines[20] == "... and 41 more problem(s) not shown"  # 30 + 31 in all
+
+
+def test_ids_far_apart_are_described_without_listing_their_span(tmp_path: Path) -> None:
+    """The fuzzer's case: ids 1 and 1111111111111111111 made the hint build a list of the whole
+    span (a MemoryError, an abort under ASan)."""
+    records = [dict(RESULTS[0], category_id=c) for c in (0, 1, 1111111111111111111)]
+    for lines in _lines(records, tmp_path):
+        assert any("1111111111111111111 not found" in line for line in lines)
