@@ -18,9 +18,10 @@ import signal
 import time
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
@@ -180,13 +181,24 @@ def _classification(req: ClassificationRequest) -> tuple[RunData, dict[str, Any]
     return run, {"labels": {"count": n}}
 
 
-def evaluate_body(body: bytes, store_url: str, time_limit: float) -> Evaluated | Refused:
-    """Parse, validate and evaluate one POST /v1/evaluations body (in a worker process)."""
-    started = time.perf_counter()
+@contextmanager
+def _limited(time_limit: float) -> Iterator[None]:
+    """Raise _Timeout (SIGALRM) when the block runs past `time_limit` seconds; warnings of the
+    reading are not the client's answer, so they are silenced. The timer is off on any exit."""
     signal.setitimer(signal.ITIMER_REAL, max(time_limit, 0.001))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def evaluate_body(body: bytes, store_url: str, time_limit: float) -> Evaluated | Refused:
+    """Parse, validate and evaluate one POST /v1/evaluations body (in a worker process)."""
+    started = time.perf_counter()
+    try:
+        with _limited(time_limit):
             data = parse_json(body)
             if not isinstance(data, dict):
                 return Refused(422, "the body must be a JSON object", "body")
@@ -195,7 +207,7 @@ def evaluate_body(body: bytes, store_url: str, time_limit: float) -> Evaluated |
                 run, inputs = _classification(req)
             else:
                 run, inputs = _detection(req, store_url)
-        inputs["body_sha256"] = hashlib.sha256(body).hexdigest()
+            inputs["body_sha256"] = hashlib.sha256(body).hexdigest()
         return Evaluated(
             req.model,
             req.version,
@@ -215,18 +227,14 @@ def evaluate_body(body: bytes, store_url: str, time_limit: float) -> Evaluated |
         return _input_error(e)
     except (DetrecallError, ValueError, TypeError, KeyError, IndexError) as e:
         return Refused(422, f"cannot evaluate this input ({type(e).__name__}: {e})"[:500], "body")
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 def check_dataset(body: bytes, time_limit: float) -> tuple[int, int, int] | Refused:
     """(images, annotations, categories) of a COCO ground-truth body, or why it cannot be used."""
     from ..io import read_ground_truth
 
-    signal.setitimer(signal.ITIMER_REAL, max(time_limit, 0.001))
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with _limited(time_limit):
             data = parse_json(body)
             if not isinstance(data, dict):
                 return Refused(422, "a dataset is a COCO instances JSON object", "body")
@@ -240,8 +248,6 @@ def check_dataset(body: bytes, time_limit: float) -> tuple[int, int, int] | Refu
         return _input_error(e)
     except (DetrecallError, ValueError, TypeError, KeyError, IndexError) as e:
         return Refused(422, f"not a usable COCO ground truth ({type(e).__name__}: {e})"[:500], "body")
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 # -- in the server -----------------------------------------------------------------------------
