@@ -16,6 +16,10 @@
  *    timsort there), for the score and group sorts every evaluation does.
  * 4. rle_check: the first compressed RLE string whose runs are not all >= 0 summing to h*w
  *    (pycocotools reads such strings without a word and computes areas and IoUs of garbage).
+ * 5. ground_truth: the "annotations" of a COCO instances file parsed straight into columns
+ *    (ids, box, area, flags; segmentation and every other field checked and skipped), the rest
+ *    of the file located for the caller's JSON parser. As strict as the results parser: what
+ *    it does not take returns None and the general path reads the file.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -639,6 +643,336 @@ static PyObject *mask_results(PyObject *self, PyObject *arg)
     return parse_results(arg, 1);
 }
 
+/* ---------------------------------------------------------------- COCO ground truth */
+
+/* The end of the string at p (its opening quote), escapes stepped over, the content not
+ * checked; NULL when the text ends first. */
+static const char *string_end(const char *p, const char *end)
+{
+    for (p++; p < end; p++) {
+        if (*p == '"')
+            return p + 1;
+        if (*p == '\\') {
+            if (end - p < 2)
+                return NULL;
+            p++;
+        }
+    }
+    return NULL;
+}
+
+/* One value stepped over loosely: a string, an array or object by its brackets (strings in it
+ * stepped over), a scalar up to the next delimiter. Its content is not checked: the caller hands
+ * these bytes to a JSON parser afterwards, which does. On valid JSON the end found is the
+ * value's own (a left-to-right lexer that reads strings and brackets as JSON does). */
+static int skip_loosely(Cursor *c)
+{
+    skip_ws(c);
+    const char *p = c->p, *end = c->end;
+    if (p >= end)
+        return 0;
+    if (*p == '"') {
+        if ((p = string_end(p, end)) == NULL)
+            return 0;
+        c->p = p;
+        return 1;
+    }
+    if (*p == '[' || *p == '{') {
+        size_t depth = 0;
+        while (p < end) {
+            char ch = *p;
+            if (ch == '"') {
+                if ((p = string_end(p, end)) == NULL)
+                    return 0;
+                continue;
+            }
+            if (ch == '[' || ch == '{') {
+                depth++;
+            }
+            else if (ch == ']' || ch == '}') {
+                if (--depth == 0) {
+                    c->p = p + 1;
+                    return 1;
+                }
+            }
+            p++;
+        }
+        return 0;
+    }
+    const char *start = p;
+    while (p < end && *p != ',' && *p != '}' && *p != ']' && *p != ':' && *p != '"' && *p != '[' &&
+           *p != '{' && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+        p++;
+    if (p == start)
+        return 0;
+    c->p = p;
+    return 1;
+}
+
+/* A number for a float64 column: as parse_number, but an integer of 19 digits or more is
+ * refused (orjson reads it as an int or a float by its size, and numpy converts a column mixing
+ * those in its own ways: the general path decides). */
+static int parse_real(Cursor *c, double *out)
+{
+    skip_ws(c);
+    const char *start = c->p;
+    int integral;
+    int64_t iv;
+    if (!parse_number(c, out, &integral, &iv))
+        return 0;
+    if (integral)
+        return 1;
+    for (const char *q = start; q < c->p; q++)
+        if (*q == '.' || *q == 'e' || *q == 'E')
+            return 1;
+    return 0;
+}
+
+static int parse_real_box(Cursor *c, double box[4])
+{
+    if (!expect(c, '['))
+        return 0;
+    for (int k = 0; k < 4; k++) {
+        if ((k && !expect(c, ',')) || !parse_real(c, &box[k]))
+            return 0;
+    }
+    return expect(c, ']');
+}
+
+/* A 0/1 flag as the general path takes it: the integers 0 and 1, true and false. */
+static int parse_flag(Cursor *c, unsigned char *out)
+{
+    int ch = peek(c);
+    if (ch == 't' || ch == 'f') {
+        *out = ch == 't';
+        return skip_literal(c, ch == 't' ? "true" : "false");
+    }
+    int64_t v;
+    if (!parse_int_field(c, &v) || (v != 0 && v != 1))
+        return 0;
+    *out = (unsigned char)v;
+    return 1;
+}
+
+enum {
+    GT_ID = 1,
+    GT_IMAGE = 2,
+    GT_CATEGORY = 4,
+    GT_BOX = 8,
+    GT_AREA = 16,
+    GT_CROWD = 32,
+    GT_IGNORE = 64,
+    GT_OTHER = 128
+};
+enum { PRESENT_ID = 1, PRESENT_AREA = 2 }; /* bits of the `present` column */
+
+typedef struct {
+    Column id, image, category, box, area, crowd, ignore, present;
+    Py_ssize_t n;
+} Truth;
+
+static void truth_free(Truth *t)
+{
+    Py_CLEAR(t->id.array);
+    Py_CLEAR(t->image.array);
+    Py_CLEAR(t->category.array);
+    Py_CLEAR(t->box.array);
+    Py_CLEAR(t->area.array);
+    Py_CLEAR(t->crowd.array);
+    Py_CLEAR(t->ignore.array);
+    Py_CLEAR(t->present.array);
+}
+
+static int truth_init(Truth *t)
+{
+    const size_t cap = 65536; /* records at first; the columns double as they fill */
+    return column_init(&t->id, 8 * cap) && column_init(&t->image, 8 * cap) &&
+           column_init(&t->category, 8 * cap) && column_init(&t->box, 32 * cap) &&
+           column_init(&t->area, 8 * cap) && column_init(&t->crowd, cap) &&
+           column_init(&t->ignore, cap) && column_init(&t->present, cap);
+}
+
+/* Which field the key of an annotation is (GT_OTHER: one the reader does not read). */
+static int annotation_key(const char *key, Py_ssize_t n, int read_ignore)
+{
+    switch (n) {
+    case 2:
+        return memcmp(key, "id", 2) == 0 ? GT_ID : GT_OTHER;
+    case 4:
+        return memcmp(key, "bbox", 4) == 0 ? GT_BOX : memcmp(key, "area", 4) == 0 ? GT_AREA : GT_OTHER;
+    case 6:
+        return read_ignore && memcmp(key, "ignore", 6) == 0 ? GT_IGNORE : GT_OTHER;
+    case 7:
+        return memcmp(key, "iscrowd", 7) == 0 ? GT_CROWD : GT_OTHER;
+    case 8:
+        return memcmp(key, "image_id", 8) == 0 ? GT_IMAGE : GT_OTHER;
+    case 11:
+        return memcmp(key, "category_id", 11) == 0 ? GT_CATEGORY : GT_OTHER;
+    default:
+        return GT_OTHER;
+    }
+}
+
+/* One annotation into the columns: image_id, category_id and bbox required, id (default -1),
+ * area (missing or null: w*h, computed by the caller), iscrowd and ignore (default 0) optional,
+ * every other field checked as JSON and skipped (segmentation, keypoints, ...). Anything the
+ * general path might read otherwise or refuse (a repeated field, a null id, a float id, a flag
+ * of 2, an escaped key, ...) is 0. */
+static int parse_annotation(Cursor *c, Truth *t, int read_ignore)
+{
+    int have = 0;
+    int64_t id = -1, image = 0, category = 0;
+    double box[4] = {0, 0, 0, 0}, area = 0;
+    unsigned char crowd = 0, ignore = 0, present = 0;
+    if (!expect(c, '{') || peek(c) == '}')
+        return 0;
+    do {
+        const char *key;
+        Py_ssize_t n;
+        int ok;
+        if (!parse_plain_string(c, &key, &n) || !expect(c, ':'))
+            return 0;
+        int bit = annotation_key(key, n, read_ignore);
+        if (have & bit & ~GT_OTHER) /* a repeated field: the general path decides */
+            return 0;
+        switch (bit) {
+        case GT_ID:
+            ok = parse_int_field(c, &id);
+            present |= PRESENT_ID;
+            break;
+        case GT_IMAGE:
+            ok = parse_int_field(c, &image);
+            break;
+        case GT_CATEGORY:
+            ok = parse_int_field(c, &category);
+            break;
+        case GT_BOX:
+            ok = parse_real_box(c, box);
+            break;
+        case GT_AREA:
+            if (peek(c) == 'n') { /* null: as if missing */
+                ok = skip_literal(c, "null");
+            }
+            else {
+                ok = parse_real(c, &area);
+                present |= PRESENT_AREA;
+            }
+            break;
+        case GT_CROWD:
+            ok = parse_flag(c, &crowd);
+            break;
+        case GT_IGNORE:
+            ok = parse_flag(c, &ignore);
+            break;
+        default:
+            ok = skip_value(c, 0);
+        }
+        if (!ok)
+            return 0;
+        have |= bit;
+    } while (expect(c, ','));
+    if (!expect(c, '}'))
+        return 0;
+    int need = GT_IMAGE | GT_CATEGORY | GT_BOX;
+    if ((have & need) != need)
+        return 0;
+    if (!column_push(&t->id, &id, 8) || !column_push(&t->image, &image, 8) ||
+        !column_push(&t->category, &category, 8) || !column_push(&t->box, box, sizeof(box)) ||
+        !column_push(&t->area, &area, 8) || !column_push(&t->crowd, &crowd, 1) ||
+        !column_push(&t->ignore, &ignore, 1) || !column_push(&t->present, &present, 1))
+        return 0;
+    t->n++;
+    return 1;
+}
+
+/* ground_truth(buffer, read_ignore) -> (n, start, end, id, image_id, category_id, bbox, area,
+ * iscrowd, ignore, present) or None.
+ * A COCO instances file: a top-level object whose one "annotations" member (buffer[start:end],
+ * the array) is parsed strictly into columns (bytearrays: int64 id, image_id, category_id;
+ * float64 bbox (n x 4), area (0 where not present); uint8 iscrowd, ignore (0 unless
+ * read_ignore), present (bit 1: the id was given, bit 2: the area was)). The other members
+ * are only stepped over: the caller parses the file without the annotations (images,
+ * categories) with its JSON parser, which checks them. None for a form left to the general
+ * path: no or two "annotations" members, an escaped top-level key, a record the strict
+ * parser does not take (see parse_annotation), anything after the object. */
+static PyObject *ground_truth(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *obj;
+    int read_ignore;
+    if (!PyArg_ParseTuple(args, "Op", &obj, &read_ignore))
+        return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(obj, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    Truth t;
+    memset(&t, 0, sizeof(t));
+    PyObject *out = NULL;
+    if (!truth_init(&t))
+        goto done;
+    const char *buf = (const char *)view.buf;
+    Cursor c = {buf, buf + view.len};
+    Py_ssize_t start = -1, end = -1;
+    int ok = expect(&c, '{') && !expect(&c, '}');
+    while (ok) {
+        skip_ws(&c);
+        if (c.p >= c.end || *c.p != '"') {
+            ok = 0;
+            break;
+        }
+        const char *key = c.p + 1, *q = key;
+        while (q < c.end && *q != '"' && *q != '\\')
+            q++;
+        if (q >= c.end || *q != '"' || !(c.p = q + 1, expect(&c, ':'))) {
+            ok = 0; /* an escaped key might spell "annotations" */
+            break;
+        }
+        if (key_is(key, q - key, "annotations")) {
+            if (start >= 0) {
+                ok = 0;
+                break;
+            }
+            skip_ws(&c);
+            start = c.p - buf;
+            ok = expect(&c, '[');
+            if (ok && !expect(&c, ']')) {
+                do {
+                    ok = parse_annotation(&c, &t, read_ignore);
+                } while (ok && expect(&c, ','));
+                ok = ok && expect(&c, ']');
+            }
+            end = c.p - buf;
+        }
+        else {
+            ok = skip_loosely(&c);
+        }
+        if (ok && !expect(&c, ','))
+            break;
+    }
+    ok = ok && expect(&c, '}');
+    skip_ws(&c);
+    if (!ok || c.p != c.end || start < 0) {
+        out = Py_NewRef(Py_None);
+        goto done;
+    }
+    PyObject *cols[8] = {column_release(&t.id),   column_release(&t.image),
+                         column_release(&t.category), column_release(&t.box),
+                         column_release(&t.area), column_release(&t.crowd),
+                         column_release(&t.ignore), column_release(&t.present)};
+    int released = 1;
+    for (int k = 0; k < 8; k++)
+        released = released && cols[k] != NULL;
+    if (released)
+        out = Py_BuildValue("(nnnOOOOOOOO)", t.n, start, end, cols[0], cols[1], cols[2], cols[3],
+                            cols[4], cols[5], cols[6], cols[7]);
+    for (int k = 0; k < 8; k++)
+        Py_XDECREF(cols[k]);
+done:
+    truth_free(&t);
+    PyBuffer_Release(&view);
+    return out;
+}
+
 /* ---------------------------------------------------------------- mask IoU */
 
 typedef struct {
@@ -1159,6 +1493,9 @@ static PyMethodDef methods[] = {
     {"mask_results", mask_results, METH_O,
      "mask_results(buffer) -> (n, image_id, category_id, score, size, bbox, rles, all_boxes) "
      "or None"},
+    {"ground_truth", ground_truth, METH_VARARGS,
+     "ground_truth(buffer, read_ignore) -> (n, start, end, id, image_id, category_id, bbox, area, "
+     "iscrowd, ignore, present) or None"},
     {"mask_pair_iou", mask_pair_iou, METH_VARARGS,
      "mask_pair_iou(dt_masks, gt_masks, dt_rows, gt_rows, blocks, crowd) -> bytearray or None"},
     {"rle_check", rle_check, METH_VARARGS,

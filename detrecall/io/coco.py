@@ -40,6 +40,7 @@ from ._records import (
     check_boxes,
     check_ids_known,
     parse_json,
+    read_file,
     read_file_buffer,
     read_json,
     write_json,
@@ -93,11 +94,15 @@ def _read_images(records: list[Any], source: str) -> Images:
     )
 
 
-def _check_ann_ids(cols: Columns, ann_id: np.ndarray) -> None:
+def _check_ann_ids(cols: Columns, ann_id: np.ndarray, has_id: np.ndarray | None = None) -> None:
     """Annotation ids, where given, are unique: pycocotools indexes annotations by id, so of two
-    with one id it keeps one and counts the other twice (its numbers are then not the file's)."""
+    with one id it keeps one and counts the other twice (its numbers are then not the file's).
+    `has_id`: which records give one (default: read from the records)."""
     # a missing id reads as -1: only the given ones are compared
-    given = np.flatnonzero(cols.has("id")) if (ann_id == -1).any() else np.arange(len(ann_id))
+    if (ann_id == -1).any():
+        given = np.flatnonzero(cols.has("id") if has_id is None else has_id)
+    else:
+        given = np.arange(len(ann_id))
     ids = ann_id[given]
     order = np.argsort(ids, kind="stable")
     dup = np.flatnonzero(ids[order][1:] == ids[order][:-1])
@@ -395,7 +400,15 @@ def read_ground_truth(
     An annotation's optional `ignore: 1` marks it ignored (Dataset.ignore), as the lvis package
     reads it; pycocotools overwrites that field with `iscrowd` (`read_ignore=False` does too).
     """
-    data, read_name = read_json(source)
+    if isinstance(source, (str, os.PathLike)):
+        raw = read_file(source)
+        if not masks and shapes is None:
+            fast = _fast_ground_truth(raw, name or str(source), read_ignore)
+            if fast is not None:
+                return fast
+        data, read_name = parse_json(raw, str(source)), str(source)
+    else:
+        data, read_name = source, "<in-memory>"
     name = name or read_name
     if not isinstance(data, dict):
         raise InputError(
@@ -469,6 +482,52 @@ def read_ground_truth(
         source=name,
         shapes=None if geo is None else geo.geoms[order],
         ignore=ignore[order],
+    )
+
+
+def _fast_ground_truth(raw: bytes, name: str, read_ignore: bool) -> Dataset | None:
+    """The Dataset of a COCO instances file read for boxes (no masks, no shapes) through the
+    compiled parser: the annotations straight into columns, the rest of the file (images,
+    categories: small) parsed by parse_json with the annotations cut out, and read as the
+    general path reads it. None when the parser leaves the file alone or anything in it is
+    wrong: the general path then reads it again and names the problem in its own words."""
+    got = None if native is None else native.ground_truth(raw, read_ignore)
+    if got is None:
+        return None
+    _, start, end, ids, image, category, bbox, given_area, crowd, flagged, present = got
+    whole = memoryview(raw)
+    try:
+        data = parse_json(b"".join((whole[:start], b"[]", whole[end:])), name)
+        images = _read_images(_as_list(data, "images", name), name)
+        image_id, category_id = np.frombuffer(image, np.int64), np.frombuffer(category, np.int64)
+        categories = _read_categories(_as_list(data, "categories", name, required=False), name, category_id)
+        cols = Columns((), name, "annotation")
+        check_ids_known(cols, "image_id", image_id, images.ids, "the file's images")
+        check_ids_known(cols, "category_id", category_id, categories.ids, "the file's categories")
+        given = np.frombuffer(present, np.uint8)
+        ann_id = np.frombuffer(ids, np.int64)
+        _check_ann_ids(cols, ann_id, (given & 1).astype(bool))
+        box = np.frombuffer(bbox).reshape(-1, 4)
+        check_boxes(cols, "bbox", box)
+    except InputError:
+        return None
+    area, has_area = np.frombuffer(given_area), (given & 2).astype(bool)
+    if (area < 0).any():  # a given area (the others are 0 here)
+        return None
+    if not has_area.all():
+        area = np.where(has_area, area, box[:, 2] * box[:, 3])
+    order = sort_rows(image_id, category_id)
+    return Dataset(
+        image_id=image_id[order],
+        category_id=category_id[order],
+        box=box[order],
+        area=area[order],
+        iscrowd=np.frombuffer(crowd, bool)[order],
+        ann_id=ann_id[order],
+        images=images,
+        categories=categories,
+        source=name,
+        ignore=np.frombuffer(flagged, bool)[order],
     )
 
 
