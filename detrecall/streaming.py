@@ -5,35 +5,40 @@ Matching is per image, so the state is the matcher's output for the images seen 
 arrive whole (all of an image's ground truth and detections in one `update`), each once; the
 summary orders them by image id, as one pass would.
 
-Between batches that output is held packed (`_pack`, given back exactly by `_unpack`): integers
-in the narrowest type that holds them, sorted columns as runs, flags as bits, scores as float32
-where that is exact, and the operating point's per-detection columns shared with the COCO ones
-when they are the same. Once the batches since the last merge hold `MERGE_ROWS` detections,
-they are merged into one part and packed (rows numbered within a part stay small: 16-bit), so
-a detection is merged and packed once while streaming, and merged once more per compute.
+An update reads and checks its batch at once (a bad batch is refused by the update that brings
+it) and keeps the checked rows pending; once the pending batches hold `MERGE_ROWS` rows
+(detections and ground truths), they are matched in one pass and the matches packed into one
+part (`_pack`, given back exactly by `_unpack`): integers in the narrowest type that holds them,
+sorted columns as runs, flags as bits, scores as float32 where that is exact, and the operating
+point's per-detection columns shared with the COCO ones when they are the same. So an update
+costs its batch's reading, the matcher's per-call work is paid once per some thousands of rows,
+and a detection is matched and packed once; `compute`, `state_dict` and `merge` see the pending
+rows too (compute matches them first).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
 from .errors import DetrecallError
 from .evaluate import Config, check_image_ids, class_names, finish, make_config, match_batch, read_inputs
+from .io._common import sort_rows
 from .io.arrays import is_arrays
 from .matching import concat_matches
 from .options import CocoParams, InputOptions, IouType, Keywords, PointOptions
 from .protocols import BatchMatches, Protocol
 from .result import EvaluationResult
-from .types import Categories, Matches
+from .types import Categories, Dataset, Detections, Images, Matches, take
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
 STATE_FORMAT = "detrecall.Evaluator/1"
-MERGE_ROWS = 2**13  # detections of the fresh batches that are merged into one part and packed
+MERGE_ROWS = 2**14  # rows (detections and ground truths) read before they are matched and packed
 
 _INTS = (np.uint8, np.int8, np.uint16, np.int16, np.uint32, np.int32)
 Packed = tuple[Any, ...]
@@ -95,7 +100,7 @@ _DET_FIELDS = tuple(n for n in _FIELDS if n.startswith("det_") and n != "det_out
 class _Part:
     """A BatchMatches, packed: its coco and point matches, the point's detection columns
     shared with coco's when equal (the default operating point keeps the same detections).
-    A fresh part (one update's batch, not merged yet) is kept as it came, packed when merged."""
+    A fresh part is kept as it came (the Evaluator packs every part it makes)."""
 
     def __init__(self, batch: BatchMatches, fresh: bool = False) -> None:
         coco, point = batch.coco, batch.point
@@ -145,6 +150,56 @@ def _merged(parts: list[_Part]) -> BatchMatches:
         point=concat_matches([b.point for b in batches]),
         confusion=np.sum(confusions, axis=0) if confusions else None,
     )
+
+
+_Table = TypeVar("_Table", Dataset, Detections)
+
+
+def _concat_images(images: Sequence[Images]) -> Images:
+    """The images of disjoint batches in one, by id (as a reader orders them)."""
+    ids = np.concatenate([i.ids for i in images])
+    order = np.argsort(ids, kind="stable")
+    names = None
+    if any(i.file_names is not None for i in images):
+        names = tuple(n for i in images for n in (i.file_names or ("",) * len(i.ids)))
+        names = tuple(names[k] for k in order.tolist())
+    return Images(
+        ids=ids[order],
+        width=np.concatenate([i.width for i in images])[order],
+        height=np.concatenate([i.height for i in images])[order],
+        file_names=names,
+    )
+
+
+def _concat_tables(tables: Sequence[_Table]) -> _Table:
+    """Tables (Dataset or Detections) of disjoint sets of whole images as one, rows again by
+    (image, category, order in their batch): what one read of all their batches gives up to row
+    numbering (file positions are offset batch by batch, so they stay distinct)."""
+    first = tables[0]
+    if len(tables) == 1:
+        return first
+    cut: dict[str, Any] = {}
+    offsets = np.cumsum([0] + [len(t) for t in tables[:-1]])
+    for f in dataclasses.fields(first):
+        values = [getattr(t, f.name) for t in tables]
+        if f.name == "file_index" and values[0] is not None:
+            cut[f.name] = np.concatenate([v + o for v, o in zip(values, offsets)])
+        elif isinstance(values[0], np.ndarray):
+            cut[f.name] = np.concatenate(values)
+        elif isinstance(values[0], tuple):
+            cut[f.name] = tuple(x for v in values for x in v)
+        elif isinstance(values[0], Images):
+            cut[f.name] = _concat_images(values)
+    joined = dataclasses.replace(first, **cut)
+    return take(joined, sort_rows(joined.image_id, joined.category_id))
+
+
+def _table_nbytes(table: Dataset | Detections) -> int:
+    """Bytes of a table's arrays (its per-row ones and its images')."""
+    arrays = [getattr(table, f.name) for f in dataclasses.fields(table)]
+    if isinstance(table, Dataset):
+        arrays += [table.images.ids, table.images.width, table.images.height]
+    return sum(a.nbytes for a in arrays if isinstance(a, np.ndarray))
 
 
 def _plain(value: Any) -> Any:
@@ -211,7 +266,9 @@ class Evaluator:
         self._options = options_of(config)
         self._categories: Categories | None = None
         self._parts: list[_Part] = []
-        self._images: list[np.ndarray] = []
+        self._pending: list[tuple[Dataset, Detections]] = []  # read, checked, not matched yet
+        self._pending_rows = 0
+        self._images: list[np.ndarray] = []  # of the parts and the pending batches
         self._seen: set[int] = set()  # the image ids of _images
         self._top: int | None = None  # the largest of them
 
@@ -242,23 +299,18 @@ class Evaluator:
                 f"({len(again)} image(s) repeated)"
             )
 
-    def _add(self, part: _Part, images: np.ndarray) -> None:
-        self._check_new(images)
-        self._parts.append(part)
-        self._images.append(images)
-        self._see(images)
-        fresh = rows = 0  # the batches packed since the last merge: merged once they hold MERGE_ROWS
-        for p in reversed(self._parts):
-            if not p.fresh:
-                break
-            fresh, rows = fresh + 1, rows + p.detections
-        if rows >= MERGE_ROWS:
-            merged = _Part(_merged(self._parts[-fresh:]))
-            del self._parts[-fresh:]
-            self._parts.append(merged)
+    def _flush(self) -> None:
+        """Match the pending batches in one pass and keep their matches as one packed part."""
+        if not self._pending:
+            return
+        gt = _concat_tables([g for g, _ in self._pending])
+        dt = _concat_tables([d for _, d in self._pending])
+        self._parts.append(_Part(match_batch(gt, dt, self._config)))
+        self._pending, self._pending_rows = [], 0
 
     def update(self, gt: Any, dt: Any) -> None:
-        """Match one batch of whole images and keep only the matcher's output.
+        """Read and check one batch of whole images; its rows are matched with the next ones
+        (once `MERGE_ROWS` are pending, or at compute), and only the matches are kept.
 
         `gt`, `dt` may be per-image arrays (targets, preds) as `evaluate` takes them; images
         without an "image_id" then get ids after the largest seen so far (0, 1, ... at first),
@@ -278,8 +330,13 @@ class Evaluator:
         images = gt_set.images.ids
         if self._config.params.image_ids is not None:
             images = np.intersect1d(images, self._config.params.image_ids)
-        self._check_new(images)  # before the matching work
-        self._add(_Part(match_batch(gt_set, dt_set, self._config), fresh=True), images)
+        self._check_new(images)
+        self._pending.append((gt_set, dt_set))
+        self._pending_rows += len(gt_set) + len(dt_set)
+        self._images.append(images)
+        self._see(images)
+        if self._pending_rows >= MERGE_ROWS:
+            self._flush()
 
     def merge(self, other: Evaluator) -> None:
         """Take in another evaluator's images (same options and categories, other images)."""
@@ -293,10 +350,13 @@ class Evaluator:
         theirs = np.concatenate(other._images) if other._images else np.zeros(0, np.int64)
         self._check_new(theirs)
         self._parts += other._parts  # packed parts are never changed in place: shared safely
+        self._pending += other._pending  # nor the frozen tables read
+        self._pending_rows += other._pending_rows
         self._images += other._images
         self._see(theirs)
 
     def _merged(self) -> tuple[BatchMatches, np.ndarray]:
+        self._flush()
         if not self._parts:
             raise DetrecallError("nothing to compute: call update() with at least one batch first")
         images = np.sort(np.concatenate(self._images)) if len(self._images) > 1 else self._images[0]
@@ -304,8 +364,10 @@ class Evaluator:
 
     @property
     def nbytes(self) -> int:
-        """Bytes of the state held between batches (its arrays, packed), image ids included."""
-        return sum(p.nbytes for p in self._parts) + sum(i.nbytes for i in self._images)
+        """Bytes of the state held between batches (its arrays, packed; the pending rows' arrays
+        as read), image ids included."""
+        pending = sum(_table_nbytes(t) for pair in self._pending for t in pair)
+        return sum(p.nbytes for p in self._parts) + pending + sum(i.nbytes for i in self._images)
 
     def compute(self) -> EvaluationResult:
         """The result of every image seen, as `evaluate` would give it."""
@@ -317,7 +379,7 @@ class Evaluator:
 
     def state_dict(self) -> dict[str, Any]:
         """The state as plain data (numpy arrays, lists): picklable, to merge elsewhere."""
-        if not self._parts:
+        if not self._parts and not self._pending:
             return {"format": STATE_FORMAT, "options": self._options, "categories": None}
         merged, images = self._merged()
         assert self._categories is not None
@@ -346,6 +408,7 @@ class Evaluator:
         if repr(state["options"]) != repr(self._options):
             raise DetrecallError("the state was made with different options")
         self._categories, self._parts, self._images, self._seen, self._top = None, [], [], set(), None
+        self._pending, self._pending_rows = [], 0
         if state["categories"] is None:
             return
         self._categories = Categories(

@@ -22,6 +22,7 @@ its mask.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -110,7 +111,7 @@ class _Image:
         except (TypeError, ValueError) as e:
             self.add(key, f"cannot be read as an array ({e})")
             return None
-        if a.size == 0:
+        if a.size == 0 and (key == "labels" or self.n == 0):
             return np.zeros((0, width) if width else 0, np.int64 if integer else np.float64)
         shape = f"({'N, ' + str(width) if width else 'N,'})"
         if a.ndim != ndim or (width is not None and a.shape[1] != width):
@@ -283,6 +284,28 @@ def _label(key: Any) -> int | None:
     return None
 
 
+@dataclass(frozen=True)
+class _Columns:
+    """A batch's checked columns, images in the order given (rows image by image): what both
+    readers (the batch-wide one and the image-by-image one) hand to `_build`."""
+
+    image_ids: np.ndarray  # (I,) int64
+    sizes: np.ndarray  # (I, 2) int64 (h, w) from the masks, 0 when unknown
+    n_gt: np.ndarray  # (I,) int64 rows per image
+    n_dt: np.ndarray
+    gt_cat: np.ndarray  # (N,) int64
+    gt_box: np.ndarray  # (N, 4) float64 xywh
+    area: np.ndarray  # (N,) float64
+    iscrowd: np.ndarray  # (N,) bool
+    ignore: np.ndarray
+    dt_cat: np.ndarray  # (D,) int64
+    dt_box: np.ndarray  # (D, 4) float64 xywh
+    dt_area: np.ndarray
+    score: np.ndarray
+    gt_masks: list[dict[str, Any]] | None = None
+    dt_masks: list[dict[str, Any]] | None = None
+
+
 def read_arrays(
     targets: Sequence[Any],
     preds: Sequence[Any],
@@ -293,7 +316,12 @@ def read_arrays(
     first_image_id: int = 0,
 ) -> tuple[Dataset, Detections]:
     """Dataset and Detections from per-image dicts (see the module doc); every problem of every
-    image is reported together (up to 20), each as `targets[i]: field: ...`."""
+    image is reported together (up to 20), each as `targets[i]: field: ...`.
+
+    Boxes without masks are checked batch-wide (`_batch_columns`: a few numpy calls for the
+    whole batch, what a streaming update pays); anything that fails a check there, and masks,
+    go image by image (`_image_columns`), which names each problem's image and field.
+    """
     if box_format not in BOX_FORMATS:
         raise InputError(f"box_format is {box_format!r} (expected one of {', '.join(BOX_FORMATS)})")
     if not isinstance(targets, (list, tuple)) or not isinstance(preds, (list, tuple)):
@@ -306,8 +334,211 @@ def read_arrays(
             f"{len(targets)} targets but {len(preds)} preds (expected one dict per "
             "image in each, image i of targets pairing with image i of preds)"
         )
-    problems = Problems("")
     masks = iou_type == "segm"
+    fast = None if masks else _batch_columns(targets, preds, box_format, categories, first_image_id)
+    cols, cats = fast or _image_columns(targets, preds, box_format, categories, first_image_id, masks)
+    return _build(cols, cats)
+
+
+_TARGET_KEYS = frozenset(TARGET_KEYS)
+_PRED_KEYS = frozenset(PRED_KEYS)
+
+
+_REQUIRED = frozenset(("boxes", "scores"))
+_NDIM = {"boxes": 2, "scores": 1, "iscrowd": 1, "ignore": 1, "area": 1}
+_KINDS = {"boxes": "iuf", "scores": "iuf", "iscrowd": "iufb", "ignore": "iufb", "area": "iuf"}
+
+
+@dataclass(frozen=True)
+class _Side:
+    n: np.ndarray  # (I,) rows per image
+    given: dict[str, list[np.ndarray]]  # per field, the non-empty images' arrays
+    missing: dict[str, list[int]]  # per optional field, the non-empty images without it
+
+    def floats(self, field: str, width: int = 0) -> np.ndarray | None:
+        """The field of every non-empty image as one float64 array, or None if not finite."""
+        parts = self.given[field]
+        shape = (0, width) if width else (0,)
+        a = np.concatenate(parts, dtype=np.float64) if parts else np.zeros(shape)
+        return a if np.isfinite(a).all() else None
+
+    def labels(self) -> np.ndarray | None:
+        """Every label as int64, or None if one is not an integer (or the dtypes differ: their
+        concatenation would not be exact)."""
+        parts = self.given["labels"]
+        if not parts:
+            return np.zeros(0, np.int64)
+        if len({a.dtype for a in parts}) > 1:
+            return None
+        a = np.concatenate(parts)
+        if a.dtype.kind == "u" and a.max() > INT64_MAX:
+            return None
+        if a.dtype.kind == "f" and not (np.isfinite(a).all() and (a == np.round(a)).all()):
+            return None
+        return a.astype(np.int64)
+
+    def flags(self, field: str) -> np.ndarray | None:
+        """A 0/1 field as bool (False where an image leaves it out), or None if not 0/1."""
+        if not self.missing[field]:
+            parts = self.given[field]
+        else:  # put False in for the images without it, in image order
+            with_field = np.ones(len(self.n), bool)
+            with_field[self.missing[field]] = False
+            given = iter(self.given[field])
+            parts = [next(given) if w else np.zeros(k) for k, w in zip(self.n.tolist(), with_field) if k]
+        if not parts:
+            return np.zeros(0, bool)
+        a = np.concatenate(parts)
+        return a.astype(bool) if ((a == 0) | (a == 1)).all() else None
+
+
+def _side(dicts: Sequence[Any], keys: frozenset[str], fields: tuple[str, ...]) -> _Side | None:
+    """One side's (targets' or preds') arrays, image by image but with no check beyond their
+    form (a dict, known keys, shape, dtype kind, rows as labels), or None if anything is off
+    (the image-by-image reader then names it). Empty arrays are left out."""
+    n = np.zeros(len(dicts), np.int64)
+    given: dict[str, list[np.ndarray]] = {f: [] for f in ("labels", *fields)}
+    missing: dict[str, list[int]] = {f: [] for f in fields}  # images without an optional field
+    for i, d in enumerate(dicts):
+        if type(d) is not dict or not d.keys() <= keys:
+            return None
+        labels = d.get("labels")
+        if labels is None:
+            return None
+        lab = np.asarray(labels)
+        if lab.size == 0:
+            for f in fields:  # an empty image: any other field given is empty too
+                v = d.get(f)
+                if v is not None and np.asarray(v).size:
+                    return None
+            continue
+        if lab.ndim != 1 or lab.dtype.kind not in "iuf":
+            return None
+        rows = n[i] = len(lab)
+        given["labels"].append(lab)
+        for f in fields:
+            v = d.get(f)
+            if v is None:
+                if f in d or f in _REQUIRED:  # None itself is no array: named image by image
+                    return None
+                missing[f].append(i)
+                continue
+            a = np.asarray(v)
+            if len(a.shape) != _NDIM[f] or a.shape[0] != rows or a.dtype.kind not in _KINDS[f]:
+                return None
+            if f == "boxes" and a.shape[1] != 4:
+                return None
+            given[f].append(a)
+    return _Side(n, given, missing)
+
+
+def _plain_id(value: Any) -> int | None:
+    """An image id given as one integer (an int, a numpy or 0-d/1-element array), else None."""
+    if type(value) is int:
+        return value if INT64_MIN <= value <= INT64_MAX else None
+    try:
+        a = np.asarray(value)
+    except (TypeError, ValueError):
+        return None
+    if a.size != 1 or a.dtype.kind not in "iu":
+        return None
+    out = int(a.reshape(-1)[0])
+    return out if INT64_MIN <= out <= INT64_MAX else None
+
+
+def _batch_ids(targets: Sequence[Any], preds: Sequence[Any], first_image_id: int) -> np.ndarray | None:
+    """The images' ids (a target's "image_id", else its position after `first_image_id`), or
+    None if one is not an integer, a pred's disagrees or two are the same."""
+    ids = []
+    for i, (t, p) in enumerate(zip(targets, preds)):
+        given, theirs = t.get("image_id"), p.get("image_id")
+        own = first_image_id + i if given is None else _plain_id(given)
+        if own is None or (theirs is not None and _plain_id(theirs) != own):
+            return None
+        ids.append(own)
+    out = np.array(ids, np.int64) if ids else np.zeros(0, np.int64)
+    if len(out) > 1 and len(np.unique(out)) < len(out):
+        return None
+    return out
+
+
+def _batch_columns(
+    targets: Sequence[Any],
+    preds: Sequence[Any],
+    box_format: str,
+    categories: Sequence[str] | Mapping[int, str] | None,
+    first_image_id: int,
+) -> tuple[_Columns, Categories] | None:
+    """The columns of a batch without masks, each check made once on the whole batch's
+    concatenated arrays; None when any fails (or the input is unusual: then the image-by-image
+    reader gives the result, or the error naming image and field)."""
+    gt = _side(targets, _TARGET_KEYS, ("boxes", "iscrowd", "ignore", "area"))
+    dt = _side(preds, _PRED_KEYS, ("boxes", "scores"))
+    image_ids = None if gt is None or dt is None else _batch_ids(targets, preds, first_image_id)
+    if gt is None or dt is None or image_ids is None:
+        return None
+    gt_cat, dt_cat = gt.labels(), dt.labels()
+    gt_raw, dt_raw = gt.floats("boxes", 4), dt.floats("boxes", 4)
+    score = dt.floats("scores")
+    iscrowd, ignore = gt.flags("iscrowd"), gt.flags("ignore")
+    if gt_cat is None or dt_cat is None or gt_raw is None or dt_raw is None or score is None:
+        return None
+    if iscrowd is None or ignore is None:
+        return None
+    gt_box, dt_box = to_xywh(gt_raw, box_format), to_xywh(dt_raw, box_format)
+    for box in (gt_box, dt_box):
+        if (box_overflows(box) | ~np.isfinite(box).all(axis=1) | (box[:, 2] < 0) | (box[:, 3] < 0)).any():
+            return None
+    area = gt_box[:, 2] * gt_box[:, 3]
+    if gt.given["area"]:
+        given_area = _put(gt, "area", area)
+        if given_area is None:
+            return None
+        area = given_area
+    cats = _categories(categories, np.concatenate([gt_cat, dt_cat]))
+    if not (np.isin(gt_cat, cats.ids).all() and np.isin(dt_cat, cats.ids).all()):
+        return None
+    columns = _Columns(
+        image_ids=image_ids,
+        sizes=np.zeros((len(image_ids), 2), np.int64),
+        n_gt=gt.n,
+        n_dt=dt.n,
+        gt_cat=gt_cat,
+        gt_box=gt_box,
+        area=area,
+        iscrowd=iscrowd,
+        ignore=ignore,
+        dt_cat=dt_cat,
+        dt_box=dt_box,
+        dt_area=dt_box[:, 2] * dt_box[:, 3],
+        score=score,
+    )
+    return columns, cats
+
+
+def _put(side: _Side, field: str, default: np.ndarray) -> np.ndarray | None:
+    """`default` with the images that give `field` (finite, >= 0) taking their values."""
+    values = side.floats(field)
+    if values is None or (values < 0).any():
+        return None
+    if not side.missing[field]:
+        return values
+    has = np.repeat(~np.isin(np.arange(len(side.n)), side.missing[field]), side.n)
+    out = default.copy()
+    out[has] = values
+    return out
+
+
+def _image_columns(
+    targets: Sequence[Any],
+    preds: Sequence[Any],
+    box_format: str,
+    categories: Sequence[str] | Mapping[int, str] | None,
+    first_image_id: int,
+    masks: bool,
+) -> tuple[_Columns, Categories]:
+    """The columns read image by image: every problem named by image and field (up to 20)."""
+    problems = Problems("")
     gts = [
         _Image(d, "targets", i, problems, box_format=box_format, masks=masks, keys=TARGET_KEYS)
         for i, d in enumerate(targets)
@@ -363,8 +594,6 @@ def read_arrays(
 
     n_gt = np.array([g.n for g in gts], np.int64)
     n_dt = np.array([p.n for p in dts], np.int64)
-    gt_image = np.repeat(image_ids, n_gt)
-    dt_image = np.repeat(image_ids, n_dt)
     gt_cat = np.concatenate(labels) if labels else np.zeros(0, np.int64)
     dt_cat = np.concatenate(dt_labels) if dt_labels else np.zeros(0, np.int64)
     gt_box = np.concatenate([g.box for g in gts]) if gts else np.zeros((0, 4))
@@ -385,53 +614,77 @@ def read_arrays(
         dt_area = dt_box[:, 2] * dt_box[:, 3]
     # a None score array was a problem, raised above
     score = np.concatenate([s for s in scores if s is not None]) if scores else np.zeros(0)
+    return (
+        _Columns(
+            image_ids=image_ids,
+            sizes=np.array(sizes, np.int64).reshape(-1, 2),
+            n_gt=n_gt,
+            n_dt=n_dt,
+            gt_cat=gt_cat,
+            gt_box=gt_box,
+            area=area,
+            iscrowd=np.concatenate([np.zeros(0, bool), *iscrowd]),
+            ignore=np.concatenate([np.zeros(0, bool), *ignore]),
+            dt_cat=dt_cat,
+            dt_box=dt_box,
+            dt_area=dt_area,
+            score=score,
+            gt_masks=gt_masks,
+            dt_masks=dt_masks,
+        ),
+        cats,
+    )
+
+
+def _build(cols: _Columns, cats: Categories) -> tuple[Dataset, Detections]:
+    """Dataset and Detections from checked columns, after the suspicious-row warnings."""
+    image_ids, size = cols.image_ids, cols.sizes
     order = np.argsort(image_ids, kind="stable")
-    size = np.array(sizes, np.int64).reshape(-1, 2)
     images = Images(ids=image_ids[order], width=size[order, 1], height=size[order, 0])
-    gt_size = np.repeat(size, n_gt, axis=0).astype(float)
-    dt_size = np.repeat(size, n_dt, axis=0).astype(float)
-    gt_where = _where("targets", n_gt)
-    dt_where = _where("preds", n_dt)
+    gt_image = np.repeat(image_ids, cols.n_gt)
+    dt_image = np.repeat(image_ids, cols.n_dt)
+    gt_size = np.repeat(size, cols.n_gt, axis=0).astype(float)
+    dt_size = np.repeat(size, cols.n_dt, axis=0).astype(float)
     warn_suspicious(
         "targets",
-        gt_where,
+        _where("targets", cols.n_gt),
         image_id=gt_image,
-        category_id=gt_cat,
-        box=gt_box,
+        category_id=cols.gt_cat,
+        box=cols.gt_box,
         width=gt_size[:, 1],
         height=gt_size[:, 0],
     )
     warn_suspicious(
         "preds",
-        dt_where,
+        _where("preds", cols.n_dt),
         image_id=dt_image,
-        category_id=dt_cat,
-        box=dt_box,
+        category_id=cols.dt_cat,
+        box=cols.dt_box,
         width=dt_size[:, 1],
         height=dt_size[:, 0],
-        score=score,
-        gt_category_ids=np.unique(gt_cat),
+        score=cols.score,
+        gt_category_ids=np.unique(cols.gt_cat),
     )
     gt = build_dataset(
         image_id=gt_image,
-        category_id=gt_cat,
-        box=gt_box,
-        area=area,
+        category_id=cols.gt_cat,
+        box=cols.gt_box,
+        area=cols.area,
         images=images,
         categories=cats,
         source="targets",
-        iscrowd=np.concatenate(iscrowd) if gts else None,
-        ignore=np.concatenate(ignore) if gts else None,
-        masks=gt_masks,
+        iscrowd=cols.iscrowd,
+        ignore=cols.ignore,
+        masks=cols.gt_masks,
     )
     dt = build_detections(
         image_id=dt_image,
-        category_id=dt_cat,
-        box=dt_box,
-        score=score,
-        area=dt_area,
+        category_id=cols.dt_cat,
+        box=cols.dt_box,
+        score=cols.score,
+        area=cols.dt_area,
         source="preds",
-        masks=dt_masks,
+        masks=cols.dt_masks,
     )
     return gt, dt
 
