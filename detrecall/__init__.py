@@ -6,13 +6,12 @@ not bootstrap, compare, metrics or retrieval."""
 
 import importlib as _importlib
 import sys as _sys
-from importlib.util import find_spec as _find_spec
 from types import ModuleType as _ModuleType
-from typing import TYPE_CHECKING
 
 from ._version import __version__ as __version__
 from .errors import DataWarning, DetrecallError, InputError, UndefinedMetricWarning
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~10 ms before numpy)
 if TYPE_CHECKING:
     from . import metrics, retrieval
     from .analysis.bootstrap import BootstrapResult
@@ -112,19 +111,23 @@ _HOME = {
 }
 
 
-def __getattr__(name: str) -> object:
-    """Import a public name on first use and keep it in the package (later look-ups are plain
-    attribute reads); a submodule not yet imported (`detrecall.types`) is imported too, as the
-    eager imports of earlier versions made every one of them an attribute."""
-    home = _HOME.get(name)
-    if home is None:
-        if name.startswith("__") or _find_spec(f"{__name__}.{name}") is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        home = ""
-    module = _importlib.import_module(home or f".{name}", __name__)
-    value = getattr(module, name) if home else module
-    globals()[name] = value
-    return value
+if not TYPE_CHECKING:  # hidden from type checkers, so that a misspelt name stays an error
+
+    def __getattr__(name: str) -> object:
+        """Import a public name on first use and keep it in the package (later look-ups are plain
+        attribute reads); a submodule not yet imported (`detrecall.types`) is imported too, as the
+        eager imports of earlier versions made every one of them an attribute."""
+        home = _HOME.get(name)
+        if home is None:
+            from importlib.util import find_spec
+
+            if name.startswith("__") or find_spec(f"{__name__}.{name}") is None:
+                raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+            home = ""
+        module = _importlib.import_module(home or f".{name}", __name__)
+        value = getattr(module, name) if home else module
+        globals()[name] = value
+        return value
 
 
 def __dir__() -> list[str]:
