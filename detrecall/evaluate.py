@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .aggregate import by_score
-from .analysis.bootstrap import BootstrapResult, check_bootstrap_args, intervals
 from .analysis.point import confusion_pass, operating_point
 from .errors import DetrecallError
 from .io import coco, detect_format, read_detections, read_ground_truth
@@ -34,6 +33,7 @@ log = logging.getLogger("detrecall")
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
+    from .analysis.bootstrap import BootstrapResult
     from .io.shapes import ShapeKind
 
 IOU_TYPES = tuple(t.value for t in IouType)
@@ -401,6 +401,8 @@ def bootstrap(
 ) -> BootstrapResult:
     """Image-level bootstrap intervals (`analysis.bootstrap.intervals`) of an EvaluationResult,
     or of ground truth and detections evaluated first with `evaluate`'s options."""
+    from .analysis.bootstrap import check_bootstrap_args, intervals  # not needed by evaluate
+
     check_bootstrap_args(n, seed, confidence)
     options: dict[str, Any] = {"protocol": protocol, "params": params, "point": point, "inputs": inputs}
     options = {k: v for k, v in options.items() if v is not None}
