@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import copy
 import pickle
+import warnings
 
 import numpy as np
 import pytest
 
-from detrecall import DetrecallError, Evaluator, evaluate
+from detrecall import DetrecallError, Evaluator, evaluate, streaming
+from detrecall.errors import DataWarning, InputError
 from tests.oracle import random_coco
 
 
@@ -123,3 +125,75 @@ def test_merging_an_evaluator_into_itself_is_refused_not_a_hang():
     ev.update(gt, dt)
     with pytest.raises(DetrecallError, match="into itself"):
         ev.merge(ev)
+
+
+def _image_arrays(gt: dict, dt: list) -> tuple[list[dict], list[dict]]:
+    """The images as per-image xywh arrays (targets, preds), ids given."""
+    targets, preds = [], []
+    for im in gt["images"]:
+        anns = [a for a in gt["annotations"] if a["image_id"] == im["id"]]
+        res = [r for r in dt if r["image_id"] == im["id"]]
+        targets.append(
+            {
+                "boxes": np.array([a["bbox"] for a in anns], float).reshape(-1, 4),
+                "labels": np.array([a["category_id"] for a in anns], np.int64),
+                "iscrowd": np.array([a["iscrowd"] for a in anns], np.int64),
+                "area": np.array([a["area"] for a in anns], float),
+                "image_id": im["id"],
+            }
+        )
+        preds.append(
+            {
+                "boxes": np.array([r["bbox"] for r in res], float).reshape(-1, 4),
+                "labels": np.array([r["category_id"] for r in res], np.int64),
+                "scores": np.array([r["score"] for r in res], float),
+            }
+        )
+    return targets, preds
+
+
+@pytest.mark.parametrize("merge_rows", [1, 40, 2**14])
+@pytest.mark.parametrize("seed", range(6))
+def test_any_batch_size_and_pending_size_equal_one_evaluate(seed, merge_rows, monkeypatch):
+    """Batches of 1, 3 and all images, matched every image (1 row), every few or only at
+    compute: the same numbers as one evaluate, to the bit, and state_dict/merge carry the
+    batches not matched yet."""
+    monkeypatch.setattr(streaming, "MERGE_ROWS", merge_rows)
+    gt, dt = random_coco(200 + seed)
+    names = {c["id"]: c["name"] for c in gt["categories"]}
+    targets, preds = _image_arrays(gt, dt)
+    options = {"box_format": "xywh", "categories": names, "confusion": True}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        whole = evaluate(targets, preds, **options)
+        for size in (1, 3, len(targets)):
+            ev, other = Evaluator(**options), Evaluator(**options)
+            for k, start in enumerate(range(0, len(targets), size)):
+                (other if k % 2 else ev).update(targets[start : start + size], preds[start : start + size])
+            if merge_rows > 2**10:
+                assert not ev._parts and ev._pending  # nothing matched before compute
+            moved = Evaluator(**options)
+            moved.load_state_dict(pickle.loads(pickle.dumps(other.state_dict())))
+            ev.merge(moved)
+            assert ev.nbytes > 0
+            result = ev.compute()
+            assert_same(result, whole)
+            assert np.array_equal(result.point.confusion, whole.point.confusion)
+            assert_same(ev.compute(), whole)  # again, from the state compute left
+
+
+def test_a_bad_batch_is_refused_by_its_update_and_the_state_stays_as_it_was():
+    gt, dt = random_coco(7)
+    names = {c["id"]: c["name"] for c in gt["categories"]}
+    targets, preds = _image_arrays(gt, dt)
+    ev = Evaluator(box_format="xywh", categories=names)
+    bad = [dict(p) for p in preds]
+    bad[-1] = {**bad[-1], "scores": np.full(len(bad[-1]["labels"]), np.nan)}
+    if not len(bad[-1]["labels"]):
+        bad[-1] = {"boxes": [[0, 0, 1, 1]], "labels": [int(gt["categories"][0]["id"])], "scores": [np.nan]}
+    with pytest.raises(InputError, match=rf"preds\[{len(bad) - 1}\]: scores: row 0 is not finite"):
+        ev.update(targets, bad)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        ev.update(targets, preds)  # the refused batch left nothing behind
+        assert_same(ev.compute(), evaluate(targets, preds, box_format="xywh", categories=names))

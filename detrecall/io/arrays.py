@@ -251,7 +251,8 @@ def _categories(categories: Sequence[str] | Mapping[int, str] | None, labels: np
         ids = np.unique(labels)
         return Categories(ids=ids, names=tuple(str(int(i)) for i in ids))
     if isinstance(categories, Mapping):
-        found = [_label(k) for k in categories]
+        plain = all(type(k) is int for k in categories)  # the usual case, without a call per key
+        found = list(categories) if plain else [_label(k) for k in categories]
         bad = next((k for k, label in zip(categories, found) if label is None), None)
         if bad is not None:
             raise InputError(

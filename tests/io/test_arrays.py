@@ -208,3 +208,100 @@ def test_category_keys_that_are_not_labels_are_input_errors(categories: Any) -> 
     p = [{"boxes": [[0, 0, 2, 2]], "labels": [1], "scores": [0.5]}]
     with pytest.raises(InputError, match=r"^categories: "):
         evaluate(t, p, categories=categories)
+
+
+def _varied_batch(seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Images in every form the batch-wide reader takes: labels as int32, int64 or whole
+    floats, boxes as lists, float32 or ints, flags as bools or 0/1 or left out, areas on some
+    images, empty images (with empty fields or none), image ids given on some (ints, numpy
+    ints, 0-d arrays) and repeated in preds."""
+    rng = np.random.default_rng(seed)
+    targets: list[dict[str, Any]] = []
+    preds: list[dict[str, Any]] = []
+    label_type = rng.choice([np.int32, np.int64, np.float64])
+    for i in range(int(rng.integers(1, 12))):
+        n, m = int(rng.integers(0, 6)) * (rng.random() > 0.2), int(rng.integers(0, 9)) * (rng.random() > 0.2)
+        xy = rng.uniform(0, 50, (n + m, 2)).round(2)
+        wh = rng.uniform(1, 30, (n + m, 2)).round(2)
+        box = np.hstack([xy, xy + wh])  # xyxy
+        t: dict[str, Any] = {"labels": rng.integers(0, 4, n).astype(label_type)}
+        p: dict[str, Any] = {"labels": rng.integers(0, 4, m).astype(label_type)}
+        if n or rng.random() < 0.5:
+            form = rng.integers(3)
+            t["boxes"] = [box[:n].tolist(), box[:n].astype(np.float32), box[:n].round()][form]
+        if m or rng.random() < 0.5:
+            p["boxes"] = box[n:].astype(np.float32) if rng.random() < 0.3 else box[n:]
+            p["scores"] = rng.choice([0.25, 0.5, 0.75, 1.0], m)
+        if rng.random() < 0.6:
+            crowd = rng.random(n) < 0.2
+            t["iscrowd"] = crowd if rng.random() < 0.5 else crowd.astype(np.int64)
+        if rng.random() < 0.4:
+            t["ignore"] = (rng.random(n) < 0.2).astype(np.uint8)
+        if rng.random() < 0.5:
+            t["area"] = rng.uniform(0, 900, n).round(1)
+        if rng.random() < 0.5:
+            image_id = 1000 * seed + 7 * i
+            t["image_id"] = [image_id, np.int64(image_id), np.array(image_id)][i % 3]
+            if rng.random() < 0.5:
+                p["image_id"] = image_id
+        targets.append(t)
+        preds.append(p)
+    return targets, preds
+
+
+def _tables_equal(a: Any, b: Any) -> None:
+    for name, value in vars(a).items():
+        other = getattr(b, name)
+        if isinstance(value, np.ndarray):
+            assert value.dtype == other.dtype and np.array_equal(value, other), name
+        elif name in ("images", "categories"):
+            _tables_equal(value, other)
+        else:
+            assert value == other, name
+
+
+@pytest.mark.parametrize("box_format", ["xyxy", "xywh", "cxcywh"])
+@pytest.mark.parametrize("seed", range(15))
+def test_the_batch_wide_reader_equals_the_image_by_image_one(seed: int, box_format: str) -> None:
+    """The fast path (each check once on the batch's concatenated arrays) reads what the
+    image-by-image reader reads, dtype for dtype, and is the one taken for such input."""
+    from detrecall.io import arrays
+
+    targets, preds = _varied_batch(seed)
+    names = ["a", "b", "c", "d"]
+    assert arrays._batch_columns(targets, preds, box_format, names, 5) is not None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        got = arrays.read_arrays(targets, preds, box_format=box_format, categories=names, first_image_id=5)
+        want = arrays._build(*arrays._image_columns(targets, preds, box_format, names, 5, False))
+    for g, w in zip(got, want):
+        _tables_equal(g, w)
+
+
+BATCH_PROBLEMS = {  # a problem in the third image of a batch: named as the image-by-image reader names it
+    "NaN score": ("preds", "scores", [0.5, np.nan], "preds[2]: scores: row 1 is not finite (1 row(s)"),
+    "inverted box": ("targets", "boxes", [[5, 5, 1, 9], [0, 0, 1, 1]], "targets[2]: boxes: row 0 is [5.0"),
+    "unknown label": ("preds", "labels", [1, 7], "preds[2]: labels: has label 7, not in categories (0, 1)"),
+    "crowd flag 2": ("targets", "iscrowd", [0, 2], "targets[2]: iscrowd: has values other than 0 and 1"),
+    "negative area": ("targets", "area", [3.0, -1.0], "targets[2]: area: has negative values"),
+    "fractional label": ("targets", "labels", [0.0, 0.5], "targets[2]: labels: has non-integer values"),
+    "huge label": ("targets", "labels", np.array([2**63, 1], np.uint64), "targets[2]: labels: has values of"),
+    "image id repeated": ("targets", "image_id", 0, "targets[2]: image_id: 0 is also the id of targets[0]"),
+    "pred id differs": ("preds", "image_id", 9, "preds[2]: image_id: is 9 but targets[2] has image_id 2"),
+    "empty boxes": ("targets", "boxes", np.zeros((0, 4)), "targets[2]: boxes: has 0 rows but labels has 2"),
+}
+
+
+@pytest.mark.parametrize("name", list(BATCH_PROBLEMS))
+def test_a_problem_in_a_batch_is_named_by_image_and_field(name: str) -> None:
+    from detrecall.errors import InputError
+    from detrecall.io.arrays import read_arrays
+
+    side, field, value, expected = BATCH_PROBLEMS[name]
+    box = [[0, 0, 4, 4], [2, 2, 6, 6]]
+    targets = [{"boxes": box, "labels": [0, 1], "area": [16.0, 16.0]} for _ in range(4)]
+    preds = [{"boxes": box, "labels": [0, 1], "scores": [0.5, 0.25]} for _ in range(4)]
+    (targets if side == "targets" else preds)[2][field] = value
+    with pytest.raises(InputError) as info:
+        read_arrays(targets, preds, categories=["a", "b"])
+    assert expected in str(info.value)
