@@ -634,3 +634,148 @@ def test_rle_check_reads_pycocotools_strings_as_well_formed():
 def test_rle_problems_named(counts, code):
     assert M.rle_counts_problem(counts, 10, 20) == code
     assert M.first_bad_rle([counts], np.array([[10, 20]])) == (0, code)
+
+
+# ---------------------------------------------------------------- ground_truth
+
+
+def _gt_file(
+    annotations: str, before: str = '"images": [{"id": 1}]', after: str = '"categories": []'
+) -> bytes:
+    return ("{" + before + ', "annotations": ' + annotations + ", " + after + "}").encode()
+
+
+def _gt_columns(got: tuple) -> dict:
+    n, start, end, ids, image, category, box, area, crowd, ignore, present = got
+    return {
+        "n": n,
+        "id": np.frombuffer(ids, np.int64).tolist(),
+        "image_id": np.frombuffer(image, np.int64).tolist(),
+        "category_id": np.frombuffer(category, np.int64).tolist(),
+        "bbox": np.frombuffer(box).reshape(-1, 4).tolist(),
+        "area": np.frombuffer(area).tolist(),
+        "iscrowd": list(crowd),
+        "ignore": list(ignore),
+        "present": list(present),
+    }
+
+
+@needs_native
+def test_ground_truth_columns_by_hand():
+    anns = (
+        '[{"id": 7, "image_id": 1, "category_id": 3, "bbox": [1, 2.5, 3e0, 4E-1], "area": 12, "iscrowd": 1},'
+        ' {"image_id": -2, "bbox": [0,0,0,0], "category_id": 0, "area": null, "ignore": true,'
+        '  "segmentation": [[1, 2, 3.25, 4, 5, 6]], "iscrowd": false},'
+        ' {"image_id": 5, "category_id": 9, "bbox": [-0.0, -0, 1, 1], "id": -1, "ignore": 0,'
+        '  "x": {"k": "v"}}]'
+    )
+    data = _gt_file(anns)
+    got = native.ground_truth(data, True)
+    start, end = got[1], got[2]
+    assert orjson.loads(data[start:end]) == orjson.loads(anns)
+    cols = _gt_columns(got)
+    assert cols == {
+        "n": 3,
+        "id": [7, -1, -1],
+        "image_id": [1, -2, 5],
+        "category_id": [3, 0, 9],
+        "bbox": [[1, 2.5, 3, 0.4], [0, 0, 0, 0], [-0.0, 0, 1, 1]],
+        "area": [12, 0, 0],
+        "iscrowd": [1, 0, 0],
+        "ignore": [0, 1, 0],
+        "present": [3, 0, 1],  # bit 1: an id given, bit 2: an area given (null is none)
+    }
+    assert math.copysign(1, cols["bbox"][2][0]) == -1 and math.copysign(1, cols["bbox"][2][1]) == 1
+    assert _gt_columns(native.ground_truth(data, False))["ignore"] == [0, 0, 0]  # not read: not checked
+    empty = _gt_file("[ ]", before='"info": {"a": ["}", "\\"]"]}')
+    assert _gt_columns(native.ground_truth(empty, True))["n"] == 0
+
+
+@needs_native
+@pytest.mark.parametrize("seed", range(4))
+def test_ground_truth_numbers_equal_orjson_bit_for_bit(seed):
+    texts = _number_texts(random.Random(seed), 600)
+    long_integers = [t for t in texts if t.lstrip("-").isdigit() and len(t.lstrip("-")) > 18]
+    kept = [t for t in texts if t not in long_integers]
+    anns = ",".join(
+        f'{{"image_id": 1, "category_id": 1, "bbox": [{t}, 0, {t}, 1], "area": {t}}}' for t in kept
+    )
+    got = native.ground_truth(_gt_file("[" + anns + "]"), True)
+    assert got is not None
+    want = np.array([float(orjson.loads(t)) for t in kept])
+    box = np.frombuffer(got[6]).reshape(-1, 4)
+    assert _same_bits(box[:, 0].copy(), want) and _same_bits(box[:, 2].copy(), want)
+    assert _same_bits(np.frombuffer(got[7]), want)
+    for t in long_integers:  # orjson's int or float by size, numpy's conversions: the general path's
+        assert (
+            native.ground_truth(
+                _gt_file(f'[{{"image_id": 1, "category_id": 1, "bbox": [{t}, 0, 1, 1]}}]'), True
+            )
+            is None
+        )
+
+
+GT_REFUSED = [
+    b"[]",
+    b"{}",
+    b'{"images": []}',
+    _gt_file("[]")[:-1],
+    _gt_file("[]") + b"x",
+    b"\xef\xbb\xbf" + _gt_file("[]"),
+    _gt_file("{}"),
+    _gt_file("[]", after='"annotations": []'),
+    _gt_file("[]").replace(b'"annotations"', b'"annot\\u0061tions"'),
+    _gt_file("[]", before='"images": [{"id": 1}], "x\\"": 1'),
+    _gt_file("[{}]"),
+    _gt_file("[7]"),
+    _gt_file('[{"image_id": 1, "category_id": 1}]'),
+    _gt_file('[{"image_id": 1, "bbox": [0, 0, 1, 1]}]'),
+    _gt_file('[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1]},]'),
+    _gt_file('[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "image_id": 1}]'),
+    _gt_file('[{"image_id": 1.0, "category_id": 1, "bbox": [0, 0, 1, 1]}]'),
+    _gt_file('[{"image_id": "1", "category_id": 1, "bbox": [0, 0, 1, 1]}]'),
+    _gt_file('[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "id": null}]'),
+    _gt_file('[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "id": 1e3}]'),
+    _gt_file('[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, true]}]'),
+    _gt_file('[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1e999]}]'),
+    _gt_file('[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 12345678901234567890]}]'),
+    _gt_file('[{"image_id": 1, "category_id": 1, "bbox": null}]'),
+    _gt_file('[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "area": "1"}]'),
+    _gt_file('[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "iscrowd": 2}]'),
+    _gt_file('[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "iscrowd": 1.0}]'),
+    _gt_file('[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "iscrowd": null}]'),
+    _gt_file('[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "ignore": "1"}]'),
+    _gt_file('[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "n": "\\u00e9"}]'),
+    _gt_file('[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "n": "\xc3\xa9"}]'),
+    _gt_file('[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "n\\u00e9": 1}]'),
+    _gt_file('[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "n": ' + "[" * 80 + "]" * 80 + "}]"),
+    _gt_file('[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "n": [1,]}]'),
+    _gt_file('[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "n": tru}]'),
+]
+
+
+@needs_native
+@pytest.mark.parametrize("data", GT_REFUSED)
+def test_ground_truth_refuses_all_but_the_plain_form(data):
+    assert native.ground_truth(data, True) is None
+
+
+@needs_native
+def test_ground_truth_steps_over_the_other_members_loosely():
+    """Members other than "annotations" are only stepped over (the caller's JSON parser checks
+    them): strings with escaped quotes and brackets, nesting, any bytes."""
+    before = '"info": {"a": "]}\\"{[", "b": [[{"c": "\xff"}], 1e999, tru]}, "images": [{"id": 1}]'
+    data = _gt_file('[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1]}]', before=before)
+    got = native.ground_truth(data, True)
+    assert got is not None and got[0] == 1
+    assert data[got[1] : got[2]] == b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1]}]'
+
+
+@needs_native
+def test_ground_truth_takes_buffers_only():
+    for arg in ("{}", 1, None):
+        with pytest.raises(TypeError):
+            native.ground_truth(arg, True)
+    exact = np.frombuffer(_gt_file("[]"), np.uint8).copy()
+    assert native.ground_truth(exact, True)[0] == 0
+    assert native.ground_truth(memoryview(_gt_file("[]")), False)[0] == 0
