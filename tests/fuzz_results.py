@@ -1,12 +1,15 @@
-"""Fuzzing of the COCO results read path: detrecall/_native.c (the results parser, mask_pair_iou,
-argsort) and the Python paths behind it.
+"""Fuzzing of the COCO results and ground-truth read paths: detrecall/_native.c (the results and
+ground-truth parsers, mask_pair_iou, argsort) and the Python paths behind it.
 
 Valid results files made from the bundled fixtures (fixtures/dt_bbox.json, dt_segm.json) are
 edited record by record (duplicates, dropped keys, odd values, huge sizes, malformed RLEs) and
 byte by byte (flips, inserts, deletes, splices, truncation, duplicated records, huge numbers,
 deep nesting), then read with read_coco_results (box and segm, from the file and parsed) and
 evaluated with evaluate. Each must return or raise a DetrecallError; the compiled parser, when
-it accepts a file, must read what orjson reads. Between the files, the compiled kernels are
+it accepts a file, must read what orjson reads. Ground-truth files made from fixtures/gt.json are
+edited the same way (annotation fields, ids, flags, areas, images and categories, then bytes) and
+read with read_coco_gt through the compiled parser and without it: the same Dataset, field for
+field, or the same error text. Between the files, the compiled kernels are
 called directly: mask_pair_iou with edge-case blocks (bounds near the int64 limits), rows and
 RLEs (equal to pycocotools whenever it answers), argsort (equal to numpy's stable argsort).
 
@@ -46,6 +49,7 @@ import detrecall
 from detrecall import Dataset, DetrecallError, _compiled, evaluate, read_coco_gt, read_coco_results
 from detrecall.errors import DataWarning, GeometryRepairWarning, UndefinedMetricWarning
 from detrecall.geometry import masks as M
+from detrecall.io import coco
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 INT64_MAX, INT64_MIN = 2**63 - 1, -(2**63)
@@ -335,6 +339,211 @@ def _mutate_bytes(rng: random.Random, data: bytearray, donors: Sequence[bytes]) 
     return "none"
 
 
+# ---------------------------------------------------------------- ground-truth files
+
+GT_VALUES: dict[str, list[Any]] = {
+    "id": [0, -1, 1, 1000, INT64_MAX, 2**63, -(2**63), 1.0, None, "1"],
+    "iscrowd": [0, 1, 2, -1, True, False, None, 1.0, -0.0, "1", [1]],
+    "area": [None, -1, 0, -0.0, 1e308, 5e-324, 2**64, 10**30, "1", True, [1]],
+    "bbox": [[0, 0, 1, 1], [1.5, 2, 3, 4.25], [0, 0, -1, 1], [1e300, 0, 1e300, 1e300], [2**64, 0, 1, 1]],
+}
+
+
+def _edit_annotation(rng: random.Random, ann: dict[str, Any], images: list[Any], cats: list[Any]) -> str:
+    """One edit of one ground-truth annotation, in place; what it was."""
+    op = rng.randrange(7)
+    key = rng.choice([*ann.keys(), "id", "image_id", "category_id", "bbox", "area", "iscrowd", "ignore"])
+    if op == 0 and key in ann:
+        del ann[key]
+        return f"del {key}"
+    if op == 1:
+        ann[key] = copy.deepcopy(rng.choice(WEIRD_VALUES))
+        return f"{key}={ann[key]!r:.40}"
+    if op == 2:
+        field = rng.choice(list(GT_VALUES))
+        if field == "iscrowd":
+            field = rng.choice(["iscrowd", "ignore"])
+        ann[field] = copy.deepcopy(rng.choice(GT_VALUES["iscrowd" if field == "ignore" else field]))
+        return f"{field}={ann[field]!r:.40}"
+    if op == 3:  # an id of another image or category, or of none
+        field = rng.choice(["image_id", "category_id"])
+        pool = images if field == "image_id" else cats
+        ann[field] = rng.choice([rng.choice(pool)["id"] if pool else 1, 999_999, -5, 0])
+        return f"{field}={ann[field]}"
+    if op == 4:  # what bbox evaluation skips: masks, keypoints, extra fields
+        field = rng.choice(["segmentation", "keypoints", "attributes", "note"])
+        ann[field] = copy.deepcopy(
+            rng.choice([[[1, 2, 3, 4, 5, 6]], {"size": [3, 3], "counts": "0\\9"}, [0, 0, 2] * 4, "é", {}])
+        )
+        return f"{field} set"
+    if op == 5:  # the keys in another order
+        items = list(ann.items())
+        rng.shuffle(items)
+        ann.clear()
+        ann.update(items)
+        return "keys shuffled"
+    ann["id"] = rng.choice([1, 2, 3])  # an id another annotation may have
+    return f"id={ann['id']}"
+
+
+def _edit_tables(rng: random.Random, data: dict[str, Any]) -> str:
+    """One edit of the images, the categories or the top-level keys; what it was."""
+    op = rng.randrange(6)
+    table = data.get("images" if op == 0 else "categories")
+    rows = [r for r in table if isinstance(r, dict)] if isinstance(table, list) else []
+    if op in (0, 1) and rows:  # a field of an image or category: odd, or another one's id
+        row = rng.choice(rows)
+        key = rng.choice(["id", "width", "height", "file_name"] if op == 0 else ["id", "name"])
+        row[key] = copy.deepcopy(rng.choice([*WEIRD_VALUES, rows[0].get("id")]))
+        return f"{'image' if op == 0 else 'category'} {key}={row[key]!r:.40}"
+    if op == 2:
+        key = rng.choice(["images", "annotations", "categories", "info"])
+        data.pop(key, None)
+        return f"del {key}"
+    if op == 3:
+        key = rng.choice(["images", "annotations", "categories"])
+        data[key] = copy.deepcopy(rng.choice(WEIRD_VALUES))
+        return f"{key}={data[key]!r:.40}"
+    if op == 4:  # the top-level keys in another order
+        items = list(data.items())
+        rng.shuffle(items)
+        data.clear()
+        data.update(items)
+        return "top-level keys shuffled"
+    data["info"] = {"text": 'é \\ " ]}', "deep": json.loads("[" * 70 + "]" * 70)}
+    return "info set"
+
+
+def dataset_fields(ds: Dataset) -> dict[str, Any]:
+    """Everything a Dataset holds, in a form == compares exactly (-0.0 and 0.0 differ)."""
+
+    def arr(a: np.ndarray | None) -> Any:
+        return None if a is None else (a.dtype.str, a.shape, a.tobytes())
+
+    return {
+        "rows": [
+            arr(getattr(ds, f)) for f in ("image_id", "category_id", "box", "area", "iscrowd", "ann_id")
+        ],
+        "ignore": arr(ds.ignore),
+        "images": (arr(ds.images.ids), arr(ds.images.width), arr(ds.images.height), ds.images.file_names),
+        "categories": (arr(ds.categories.ids), ds.categories.names),
+        "rest": (ds.masks, ds.source, arr(ds.shapes), arr(ds.keypoints)),
+    }
+
+
+def check_gt_parser(ctx: Context, data: bytes) -> None:
+    """native.ground_truth: None, or the annotations as orjson reads them, found where orjson
+    finds them (the rest of the file with the annotations cut out is valid JSON exactly when the
+    whole file is). Read from a buffer of the file's exact size (see check_parsers) and from
+    the bytes: the same either way."""
+    if native is None:
+        return
+    exact = np.frombuffer(data, np.uint8).copy()
+    read_ignore = len(data) % 2 == 0
+    try:
+        got, again = native.ground_truth(exact, read_ignore), native.ground_truth(data, read_ignore)
+    except Exception as exc:
+        raise Failure(f"native.ground_truth raised {type(exc).__name__}: {exc}") from exc
+    if got != again:
+        raise Failure("native.ground_truth read a numpy buffer and bytes differently")
+    if got is None:
+        return
+    ctx.count("native.ground_truth: accepted")
+    n, start, end, ids, image, category, box, area, crowd, ignore, present = got
+    try:
+        ref = orjson.loads(data[start:end])
+    except orjson.JSONDecodeError as exc:
+        raise Failure(f"native.ground_truth accepted annotations orjson refuses ({exc})") from exc
+    rest_ok = whole_ok = True
+    try:
+        orjson.loads(data[:start] + b"[]" + data[end:])
+    except orjson.JSONDecodeError:
+        rest_ok = False
+    try:
+        whole = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        whole_ok = False
+    if rest_ok != whole_ok:
+        raise Failure(
+            f"the file without its annotations is {'' if rest_ok else 'not '}valid JSON, the file is"
+        )
+    if whole_ok and whole.get("annotations") != ref:
+        raise Failure("native.ground_truth found annotations other than orjson's")
+    if n != len(ref) or not all(isinstance(r, dict) for r in ref):
+        raise Failure(f"native.ground_truth read {n} annotations, orjson {len(ref)}")
+    flags = np.frombuffer(present, np.uint8)
+    want_area = [float(r["area"]) if r.get("area") is not None else 0.0 for r in ref]
+    checks = {
+        "image_id": np.frombuffer(image, np.int64).tolist() == [r["image_id"] for r in ref],
+        "category_id": np.frombuffer(category, np.int64).tolist() == [r["category_id"] for r in ref],
+        "id": np.frombuffer(ids, np.int64).tolist() == [r.get("id", -1) for r in ref],
+        "has id": (flags & 1).astype(bool).tolist() == ["id" in r for r in ref],
+        "has area": (flags & 2).astype(bool).tolist() == [r.get("area") is not None for r in ref],
+        "bbox": _same_floats(np.frombuffer(box).tolist(), [float(v) for r in ref for v in r["bbox"]]),
+        "area": _same_floats(np.frombuffer(area).tolist(), want_area),
+        "iscrowd": list(crowd) == [int(r.get("iscrowd", 0)) for r in ref],
+        "ignore": list(ignore) == [int(r.get("ignore", 0)) if read_ignore else 0 for r in ref],
+    }
+    bad = [k for k, ok in checks.items() if not ok]
+    if bad:
+        raise Failure(f"native.ground_truth: {', '.join(bad)} differ from orjson's")
+
+
+def gt_outcome(ctx: Context, what: str, compiled: Any, path: str, read_ignore: bool) -> Any:
+    """read_coco_gt(path) with coco.native set to `compiled`: the Dataset's fields, or the error's
+    type and text; a Failure for any other exception."""
+    saved = coco.native
+    coco.native = compiled
+    try:
+        return dataset_fields(coco.read_ground_truth(path, read_ignore=read_ignore))
+    except DetrecallError as exc:
+        ctx.count(f"{what}: refused")
+        return (type(exc).__name__, str(exc))
+    except Exception as exc:
+        kind, where = signature(exc)
+        raise Failure(f"{what} raised {kind} in {where}: {exc}") from exc
+    finally:
+        coco.native = saved
+
+
+def gt_case(ctx: Context, rng: random.Random, log: list[str]) -> None:
+    data = copy.deepcopy(ctx.gt_corpus)
+    anns = data["annotations"]
+    k = rng.choice([0, 1, 2, 5, 30, len(anns)])
+    start = rng.randrange(len(anns))
+    data["annotations"] = anns = (anns + anns)[start : start + k]
+    log.append(f"gt: {len(anns)} annotations from {start}")
+    for _ in range(rng.choice([0, 0, 1, 1, 2, 4]) if anns else 0):
+        i = rng.randrange(len(anns))
+        if rng.random() < 0.05:
+            anns[i] = rng.choice([None, 1, "x", [], [anns[i]]])
+            log.append(f"annotation {i} = {anns[i]!r:.40}")
+        elif isinstance(anns[i], dict):
+            log.append(
+                f"annotation {i}: {_edit_annotation(rng, anns[i], data['images'], data['categories'])}"
+            )
+    for _ in range(rng.choice([0, 0, 0, 1, 2])):
+        log.append(_edit_tables(rng, data))
+    raw = bytearray(_render(rng, data))
+    for _ in range(rng.choice([0, 0, 0, 1, 1, 2, 3])):
+        log.append(_mutate_bytes(rng, raw, [ctx.gt_blob, *ctx.blobs]))
+    blob = bytes(raw)
+    ctx.case_file.write_bytes(blob)
+    ctx.case_text.write_text("\n".join(log) + "\n")
+    check_gt_parser(ctx, blob)
+    read_ignore = rng.random() < 0.8
+    path = str(ctx.case_file)
+    fast = gt_outcome(ctx, "read_coco_gt(file)", native, path, read_ignore)
+    general = gt_outcome(ctx, "read_coco_gt(file) without the native module", None, path, read_ignore)
+    if fast != general:
+        raise Failure(
+            f"read_coco_gt: the compiled path gives {str(fast):.300}, the general path {str(general):.300}"
+        )
+    ctx.count(
+        f"read_coco_gt: the same on both paths ({'a Dataset' if isinstance(fast, dict) else 'an error'})"
+    )
+
+
 # ---------------------------------------------------------------- running a case
 
 
@@ -351,6 +560,8 @@ class Context:
             "segm": json.loads((FIXTURES / "dt_segm.json").read_bytes()),
         }
         self.blobs = [(FIXTURES / "dt_bbox.json").read_bytes(), (FIXTURES / "dt_segm.json").read_bytes()]
+        self.gt_blob = gt_path.read_bytes()
+        self.gt_corpus = json.loads(self.gt_blob)
         self.counts: dict[str, int] = {}
         self.skip_known = True
 
@@ -782,6 +993,12 @@ def kernel_edges(ctx: Context) -> int:
                 getattr(native, name)(arg)
             except TypeError:
                 pass
+    for arg in ["{}", 1, None, np.zeros(3, np.float32), b"", bytearray(b"{}"), memoryview(b"{ }")[1:]]:
+        calls += 1
+        try:
+            native.ground_truth(arg, True)
+        except TypeError:
+            pass
     odd = [np.zeros(3, np.float32), np.zeros(3, np.int32), np.zeros(6)[::2], b"x" * 8, "x", None]
     for arg in odd:
         calls += 1
@@ -796,7 +1013,8 @@ def kernel_edges(ctx: Context) -> int:
 # ---------------------------------------------------------------- the loop
 
 KINDS: list[tuple[str, Callable[[Context, random.Random, list[str]], None], float]] = [
-    ("file", file_case, 0.8),
+    ("file", file_case, 0.6),
+    ("gt", gt_case, 0.2),
     ("mask_pair_iou", iou_case, 0.15),
     ("argsort", argsort_case, 0.05),
 ]
