@@ -1,4 +1,5 @@
-"""Build hook: compiles detrecall/_native.c (results parser, mask IoU, radix argsort).
+"""Build hook: compiles detrecall/_native.c (results parser, mask IoU, radix argsort) and
+detrecall/_kernels.c (matching and accumulation over threads).
 
 Without a C compiler the build still succeeds, with a warning: every caller has a pure-Python
 path that gives the same numbers, only slower. An editable install puts the module beside the
@@ -16,18 +17,30 @@ from typing import Any
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 
-def compile_native(root: Path, out_dir: Path, temp_dir: Path) -> Path:
-    """The extension built with setuptools' compiler settings for this interpreter."""
+MODULES = ("_native", "_kernels")  # detrecall/<name>.c, each its own extension module
+
+
+def compile_native(root: Path, out_dir: Path, temp_dir: Path) -> list[Path]:
+    """The extensions built with setuptools' compiler settings for this interpreter."""
     from setuptools import Distribution, Extension
     from setuptools.command.build_ext import build_ext
 
-    flags = [] if sys.platform == "win32" else ["-O3", "-std=c99", "-Wall"]
-    ext = Extension("detrecall._native", [str(root / "detrecall" / "_native.c")], extra_compile_args=flags)
-    cmd = build_ext(Distribution({"name": "detrecall", "ext_modules": [ext]}))
+    windows = sys.platform == "win32"
+    flags = [] if windows else ["-O3", "-std=c99", "-Wall", "-pthread"]
+    exts = [
+        Extension(
+            f"detrecall.{name}",
+            [str(root / "detrecall" / f"{name}.c")],
+            extra_compile_args=flags,
+            extra_link_args=[] if windows else ["-pthread"],
+        )
+        for name in MODULES
+    ]
+    cmd = build_ext(Distribution({"name": "detrecall", "ext_modules": exts}))
     cmd.build_lib, cmd.build_temp = str(out_dir), str(temp_dir)
     cmd.ensure_finalized()
     cmd.run()
-    return Path(cmd.get_ext_fullpath("detrecall._native"))
+    return [Path(cmd.get_ext_fullpath(f"detrecall.{name}")) for name in MODULES]
 
 
 class NativeBuildHook(BuildHookInterface):
@@ -51,7 +64,8 @@ class NativeBuildHook(BuildHookInterface):
         build_data["pure_python"] = False
         build_data["infer_tag"] = True
         if version != "editable":
-            build_data["force_include"][str(built)] = f"detrecall/{built.name}"
+            for path in built:
+                build_data["force_include"][str(path)] = f"detrecall/{path.name}"
 
     def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
         if self._work is not None:

@@ -1,4 +1,5 @@
-"""The compiled hot paths of detrecall/_native.c, or None where they were not built.
+"""The compiled hot paths of detrecall/_native.c and detrecall/_kernels.c, or None where they
+were not built.
 
 Every caller keeps a pure-Python path with the same results; DETRECALL_NO_NATIVE=1 in the
 environment turns the compiled one off (to compare the two, or to rule it out).
@@ -11,13 +12,14 @@ import os
 from types import ModuleType
 
 
-def _load() -> ModuleType | None:
+def _load(name: str) -> ModuleType | None:
     if os.environ.get("DETRECALL_NO_NATIVE", "") not in ("", "0"):
         return None
-    try:  # by name: the extension has no stub, its functions are typed where they are called
-        return importlib.import_module(f"{__package__}._native")
+    try:  # by name: the extensions have no stub, their functions are typed where they are called
+        return importlib.import_module(f"{__package__}.{name}")
     except ImportError:
         return None
 
 
-native: ModuleType | None = _load()
+native: ModuleType | None = _load("_native")
+kernels: ModuleType | None = _load("_kernels")

@@ -17,6 +17,7 @@ from enum import Enum
 
 import numpy as np
 
+from ._compiled import kernels
 from ._sort import argsort_stable
 from .errors import DetrecallError, UndefinedMetricWarning
 from .options import ZeroDivision, check_zero_division
@@ -251,9 +252,18 @@ def _segment_cumsum(values: np.ndarray, seg: np.ndarray) -> np.ndarray:
     return run - np.repeat(base, np.diff(np.r_[np.flatnonzero(first), len(seg)]))
 
 
-def accumulate(m: Matches, params: EvalParams, score_order: np.ndarray | None = None) -> Accumulated:
+def accumulate(
+    m: Matches,
+    params: EvalParams,
+    score_order: np.ndarray | None = None,
+    *,
+    threads: int = 1,
+    use_kernels: bool = True,
+) -> Accumulated:
     """pycocotools' accumulate(): precision and scores (T,R,K,A,M), recall (T,K,A,M), -1 = undefined.
-    `score_order`: by_score(m.det_score) when the caller has it."""
+    `score_order`: by_score(m.det_score) when the caller has it. In detrecall/_kernels.c when it
+    is built (over `threads` threads, split by class: the same arrays for any count); the numpy
+    path below is its twin (`use_kernels=False`)."""
     rec_thr = params.recall_thresholds
     n_t, n_r, n_k = len(m.iou_thresholds), len(rec_thr), len(m.class_ids)
     n_a, n_m = m.det_out_of_range.shape[0], len(params.max_dets)
@@ -264,6 +274,27 @@ def accumulate(m: Matches, params: EvalParams, score_order: np.ndarray | None = 
     # detections come in (image, class, rank) order, so a stable sort keeps those ties right
     order = by_class_then_score(m.det_class, m.det_score, score_order)
     n_det = len(m.det_row)
+    if kernels is not None and use_kernels and n_det and n_k and n_t and n_m and max(n_a, n_t) < 2**15 and n_det < 2**31 - 1:
+        i64 = np.int64
+        kernels.accumulate(
+            np.ascontiguousarray(order, i64),
+            np.ascontiguousarray(m.det_rank, i64),
+            np.ascontiguousarray(m.det_class, i64),
+            np.ascontiguousarray(m.det_score, np.float64),
+            np.ascontiguousarray(m.det_out_of_range, np.uint8),
+            np.ascontiguousarray(m.hit_area, np.int16),
+            np.ascontiguousarray(m.hit_thr, np.int16),
+            np.ascontiguousarray(m.hit_det, np.int32),
+            np.ascontiguousarray(m.hit_ignored, np.uint8),
+            np.ascontiguousarray(m.npos, i64),
+            np.ascontiguousarray(rec_thr, np.float64),
+            np.asarray(params.max_dets, i64),
+            precision,
+            recall,
+            scores,
+            threads,
+        )
+        return Accumulated(precision=precision, recall=recall, scores=scores)
     # per area range, its hits by (threshold, rank in the full sorted order), sorted once: they
     # stay sorted in every cut, each cut being a subsequence of `order`
     rank_in_order = np.empty(n_det, np.int64)
@@ -275,14 +306,14 @@ def accumulate(m: Matches, params: EvalParams, score_order: np.ndarray | None = 
         k_of_class = np.full(n_k, -1, np.int64)
         k_of_class[classes] = np.arange(len(classes))
         h = slice(area_bounds[a], area_bounds[a + 1])
-        o = argsort_stable(m.hit_thr[h] * (n_det + 1) + rank_in_order[m.hit_det[h]])
+        o = argsort_stable(m.hit_thr[h].astype(np.int64) * (n_det + 1) + rank_in_order[m.hit_det[h]])
         hit_det = m.hit_det[h][o]
         areas.append(
             (
                 classes,
                 bool(m.det_out_of_range[a].any()),
                 hit_det,
-                m.hit_thr[h][o],
+                m.hit_thr[h][o].astype(np.int64),
                 m.hit_ignored[h][o],
                 k_of_class[m.det_class[hit_det]],
             )

@@ -11,6 +11,8 @@ pycocotools loops per image, class, area range, threshold and detection. Here th
 The pick is pycocotools' rule: among ground truth not yet taken (crowds never are) with
 IoU >= t, a non-ignored one beats an ignored one, then the higher IoU, then the later one.
 Ignored ground truth: crowds, the Dataset's `ignore` rows, and areas outside the range.
+Step 3 runs in detrecall/_kernels.c when it is built (one pass over the candidates, over
+`threads` threads split between groups), the numpy walk here being its twin.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from functools import cached_property
 import numpy as np
 
 from ._arrays import run_starts
+from ._compiled import kernels
 from ._sort import argsort_stable, positions
 from .geometry.boundary import DEFAULT_DILATION_RATIO, boundary_iou_pairs
 from .geometry.boxes import box_iou_pairs
@@ -391,10 +394,13 @@ def match(
     iou_thresholds: np.ndarray,
     area_ranges: np.ndarray,
     max_det: int | None = None,
+    threads: int = 1,
+    use_kernels: bool = True,
 ) -> Matches:
     """Greedy COCO matching of the detections ranked below `max_det` in their group (all when
     None), for every area range and IoU threshold; `iou`: the `candidates` pairs, or one IoU per
-    plan pair."""
+    plan pair. `threads`: for the compiled walk (the same matches for any count);
+    `use_kernels=False`: the numpy walk, its twin."""
     thr = np.minimum(np.asarray(iou_thresholds, np.float64), 1 - 1e-10)
     n_area, n_thr = len(area_ranges), len(thr)
     kept = p.dt_rank < max_det if max_det is not None else np.ones(len(p.dt_rows), bool)
@@ -407,6 +413,10 @@ def match(
     pairs = as_candidates(p, iou, float(thr.min()))
     cand = np.flatnonzero((pairs.iou >= thr.min()) & kept[pairs.pair_dt])
     c_dt, c_gt, c_iou = new_index[pairs.pair_dt[cand]], pairs.pair_gt[cand], pairs.iou[cand]
+    out_of_range = ~_in_range(dt.area[p.dt_rows[dets]], area_ranges)
+    if kernels is not None and use_kernels and _fits_kernel(len(dets), len(crowd), n_area, n_thr):
+        hits = _kernel_hits(c_dt, c_gt, c_iou, p.dt_group[dets], thr, nonign, crowd, threads)
+        return _matches(p, gt, dt, dets, [hits], iou_thresholds, nonign, out_of_range, ordered=True)
     first = np.r_[True, c_dt[1:] != c_dt[:-1]] if len(c_dt) else np.zeros(0, bool)
     with_cand = c_dt[first]  # kept detections with a candidate, in (group, rank) order
     step_of = np.arange(len(with_cand)) - run_starts(p.dt_group[dets[with_cand]])
@@ -429,9 +439,43 @@ def match(
         taken[chosen, ai, ti] = True
         hits.append((ai, ti, d[seg][di], chosen))
 
-    return _matches(
-        p, gt, dt, dets, hits, iou_thresholds, nonign, ~_in_range(dt.area[p.dt_rows[dets]], area_ranges)
+    return _matches(p, gt, dt, dets, hits, iou_thresholds, nonign, out_of_range)
+
+
+def _fits_kernel(n_det: int, n_gt: int, n_area: int, n_thr: int) -> bool:
+    """Whether the compiled walk's int32 indices and int16 range/threshold indices hold these."""
+    return max(n_det, n_gt) < 2**31 - 1 and max(n_area, n_thr) < 2**15
+
+
+def _kernel_hits(
+    c_dt: np.ndarray,
+    c_gt: np.ndarray,
+    c_iou: np.ndarray,
+    det_group: np.ndarray,
+    thr: np.ndarray,
+    nonign: np.ndarray,
+    crowd: np.ndarray,
+    threads: int,
+) -> tuple[np.ndarray, ...]:
+    """`match`'s walk in detrecall/_kernels.c: hits (area, threshold, detection, ground truth)
+    in (area, threshold, detection) order, as int16, int16, int32, int32 (12 bytes a hit where
+    the twin's int64 take 32: o365-like data has 13 hits a detection)."""
+    assert kernels is not None
+    if len(c_dt) > 1 and bool((c_dt[1:] < c_dt[:-1]).any()):  # dense groups' pairs come apart
+        o = argsort_stable(c_dt)
+        c_dt, c_gt, c_iou = c_dt[o], c_gt[o], c_iou[o]
+    raw = kernels.match(
+        np.ascontiguousarray(c_dt, np.int64),
+        np.ascontiguousarray(c_gt, np.int64),
+        np.ascontiguousarray(c_iou, np.float64),
+        np.ascontiguousarray(det_group, np.int64),
+        np.ascontiguousarray(thr, np.float64),
+        np.ascontiguousarray(nonign, np.uint8),
+        np.ascontiguousarray(crowd, np.uint8),
+        nonign.shape[1],
+        threads,
     )
+    return tuple(np.frombuffer(b, t) for b, t in zip(raw, (np.int16, np.int16, np.int32, np.int32)))
 
 
 def _matches(
@@ -443,16 +487,22 @@ def _matches(
     iou_thresholds: np.ndarray,
     nonign: np.ndarray,
     out_of_range: np.ndarray,
+    *,
+    ordered: bool = False,
 ) -> Matches:
     """Matches from the kept plan detections `dets`, hits as (area, threshold, kept detection,
-    selected ground truth) index arrays, and the (G, A) not-ignored ground-truth flags."""
-    if hits:
+    selected ground truth) index arrays (`ordered`: one part, in (area, threshold, detection)
+    order already), and the (G, A) not-ignored ground-truth flags."""
+    if len(hits) == 1:
+        ai, ti, di, gi = hits[0]
+    elif hits:
         ai, ti, di, gi = (np.concatenate(c) for c in zip(*hits))
     else:
         ai = ti = di = gi = np.zeros(0, np.int64)
     n_thr, n_det = len(iou_thresholds), len(dets)
-    order = argsort_stable((ai * n_thr + ti) * n_det + di)  # (area, thr, det)
-    ai, ti, di, gi = ai[order], ti[order], di[order], gi[order]
+    if not ordered:
+        order = argsort_stable((ai * n_thr + ti) * n_det + di)  # (area, thr, det)
+        ai, ti, di, gi = ai[order], ti[order], di[order], gi[order]
     rows = p.dt_rows[dets]
     n_area = nonign.shape[1]
     npos = np.stack(
@@ -471,7 +521,7 @@ def _matches(
         hit_area=ai,
         hit_thr=ti,
         hit_det=di,
-        hit_gt=p.gt_rows[gi],
+        hit_gt=(p.gt_rows.astype(np.int32) if gi.dtype == np.int32 else p.gt_rows)[gi],
         hit_ignored=~nonign[gi, ai],
         npos=npos.astype(np.int64),
         gt_row=p.gt_rows,

@@ -1,0 +1,538 @@
+/* detrecall's compiled matching and accumulation: COCO's greedy matching of candidate pairs and
+ * pycocotools' accumulate(), over threads. Twins: the numpy paths in detrecall/matching.py and
+ * detrecall/aggregate.py, which tests/test_kernels.py holds equal to these on every case.
+ *
+ * Arrays come in through the buffer protocol (C-contiguous; int64 "q"/"l", float64 "d",
+ * uint8 "B"); every index is checked before it is used, so a wrong call raises, never reads
+ * out of bounds. The work runs with the GIL released. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <float.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_THREADS 256
+
+typedef enum { I64, I32, I16, F64, U8 } Kind;
+
+static int get_array(PyObject *obj, Py_buffer *view, Kind kind, int writable, const char *name)
+{
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(obj, view, flags) < 0)
+        return -1;
+    const char *f = view->format ? view->format : "B";
+    int ok = 0;
+    if (kind == I64)
+        ok = view->itemsize == 8 && (strcmp(f, "q") == 0 || strcmp(f, "l") == 0);
+    else if (kind == I32)
+        ok = view->itemsize == 4 && (strcmp(f, "i") == 0 || strcmp(f, "l") == 0);
+    else if (kind == I16)
+        ok = view->itemsize == 2 && strcmp(f, "h") == 0;
+    else if (kind == F64)
+        ok = view->itemsize == 8 && strcmp(f, "d") == 0;
+    else
+        ok = view->itemsize == 1 && strcmp(f, "B") == 0;
+    if (!ok) {
+        PyBuffer_Release(view);
+        PyErr_Format(PyExc_TypeError, "%s: expected a contiguous %s array", name,
+                     kind == I64   ? "int64"
+                     : kind == I32 ? "int32"
+                     : kind == I16 ? "int16"
+                     : kind == F64 ? "float64"
+                                   : "uint8");
+        return -1;
+    }
+    return 0;
+}
+
+static Py_ssize_t count_of(const Py_buffer *v) { return v->len / v->itemsize; }
+
+static void release_all(Py_buffer *views, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (views[i].obj != NULL)
+            PyBuffer_Release(&views[i]);
+}
+
+/* Runs fn(arg + i * size) for i < n on n threads (the calling one included); 0 on success. */
+static int run_threads(void *(*fn)(void *), void *args, size_t size, int n)
+{
+    pthread_t ids[MAX_THREADS];
+    int started = 0, failed = 0;
+    for (int i = 1; i < n; i++) {
+        if (pthread_create(&ids[i], NULL, fn, (char *)args + (size_t)i * size) != 0) {
+            failed = 1;
+            break;
+        }
+        started = i;
+    }
+    if (failed) { /* the ones that did not start run here, in turn */
+        for (int i = started + 1; i < n; i++)
+            fn((char *)args + (size_t)i * size);
+    }
+    fn(args);
+    for (int i = 1; i <= started; i++)
+        pthread_join(ids[i], NULL);
+    return 0;
+}
+
+/* ---- matching ---------------------------------------------------------------------------- */
+
+#define NO_PICK UINT16_MAX
+
+typedef struct {
+    /* shared, read-only */
+    const int64_t *c_dt, *c_gt;
+    const double *c_iou, *thr;
+    const uint8_t *nonign, *crowd;
+    uint8_t *taken; /* (G, A, T); the threads' candidate ranges touch disjoint ground truths */
+    Py_ssize_t n_area, n_thr;
+    /* this thread's candidate range and its detections' picks: per detection with candidates,
+     * (A, T) offsets into its candidates (NO_PICK: none), and the picks counted by key */
+    Py_ssize_t lo, hi, n_runs;
+    uint16_t *pick;
+    Py_ssize_t *per_key; /* then: where this thread's hits of each key start in the output */
+    int16_t *o_area, *o_thr;
+    int32_t *o_det, *o_gt;
+    int oom;
+} MatchJob;
+
+/* Each detection, in rank order within its group, takes per (area range, threshold) the free
+ * candidate that pycocotools' evaluateImg() gives it: a not-ignored ground truth before an
+ * ignored one, then the highest IoU (>= the threshold), then the later one in file order. */
+static void *match_range(void *arg)
+{
+    MatchJob *j = arg;
+    const Py_ssize_t A = j->n_area, T = j->n_thr;
+    Py_ssize_t lo = j->lo, run = 0;
+    while (lo < j->hi) {
+        Py_ssize_t hi = lo + 1;
+        const int64_t d = j->c_dt[lo];
+        while (hi < j->hi && j->c_dt[hi] == d)
+            hi++;
+        uint16_t *pick = j->pick + run * A * T;
+        for (Py_ssize_t a = 0; a < A; a++) {
+            for (Py_ssize_t t = 0; t < T; t++) {
+                const double floor = j->thr[t];
+                Py_ssize_t best = -1;
+                int64_t best_g = -1;
+                int best_non = 0;
+                double best_iou = 0.0;
+                for (Py_ssize_t c = lo; c < hi; c++) {
+                    const double iou = j->c_iou[c];
+                    if (!(iou >= floor))
+                        continue;
+                    const int64_t g = j->c_gt[c];
+                    if (j->taken[(g * A + a) * T + t] && !j->crowd[g])
+                        continue;
+                    const int non = j->nonign[g * A + a];
+                    if (best < 0 || non > best_non ||
+                        (non == best_non && (iou > best_iou || (iou == best_iou && g > best_g)))) {
+                        best = c;
+                        best_g = g;
+                        best_non = non;
+                        best_iou = iou;
+                    }
+                }
+                if (best >= 0) {
+                    j->taken[(best_g * A + a) * T + t] = 1;
+                    j->per_key[a * T + t]++;
+                    pick[a * T + t] = (uint16_t)(best - lo);
+                }
+                else
+                    pick[a * T + t] = NO_PICK;
+            }
+        }
+        run++;
+        lo = hi;
+    }
+    return NULL;
+}
+
+/* The picks of match_range written as hits, each key's at its place in the output. */
+static void *write_hits(void *arg)
+{
+    MatchJob *j = arg;
+    const Py_ssize_t A = j->n_area, T = j->n_thr;
+    Py_ssize_t lo = j->lo, run = 0;
+    while (lo < j->hi) {
+        Py_ssize_t hi = lo + 1;
+        const int64_t d = j->c_dt[lo];
+        while (hi < j->hi && j->c_dt[hi] == d)
+            hi++;
+        const uint16_t *pick = j->pick + run * A * T;
+        for (Py_ssize_t key = 0; key < A * T; key++) {
+            if (pick[key] == NO_PICK)
+                continue;
+            const Py_ssize_t p = j->per_key[key]++;
+            j->o_area[p] = (int16_t)(key / T);
+            j->o_thr[p] = (int16_t)(key % T);
+            j->o_det[p] = (int32_t)d;
+            j->o_gt[p] = (int32_t)j->c_gt[lo + pick[key]];
+        }
+        run++;
+        lo = hi;
+    }
+    return NULL;
+}
+
+/* match(c_dt, c_gt, c_iou, det_group, thr, nonign, crowd, n_area, threads)
+ *   -> (area, thr, det, gt) as bytearrays of int16, int16, int32, int32, ordered by (area,
+ *   threshold, detection): 12 bytes a hit (there are up to A * T per detection).
+ * c_dt: kept detection of each candidate pair, nondecreasing (rank order within a group), at
+ * most 65534 candidates a detection; c_gt: its ground truth (< len(crowd)); det_group: group of
+ * each kept detection (the threads split between groups); nonign: (G, A) uint8; crowd: (G,). */
+static PyObject *match(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *o[7];
+    Py_ssize_t n_area;
+    int threads;
+    if (!PyArg_ParseTuple(args, "OOOOOOOni", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &n_area, &threads))
+        return NULL;
+    Py_buffer v[7];
+    memset(v, 0, sizeof(v));
+    static const Kind kinds[7] = {I64, I64, F64, I64, F64, U8, U8};
+    static const char *names[7] = {"c_dt", "c_gt", "c_iou", "det_group", "thr", "nonign", "crowd"};
+    for (int i = 0; i < 7; i++)
+        if (get_array(o[i], &v[i], kinds[i], 0, names[i]) < 0) {
+            release_all(v, i);
+            return NULL;
+        }
+    PyObject *result = NULL, *parts[4] = {NULL, NULL, NULL, NULL};
+    MatchJob *jobs = NULL;
+    uint8_t *taken = NULL;
+    const Py_ssize_t n_c = count_of(&v[0]), n_kept = count_of(&v[3]), n_thr = count_of(&v[4]);
+    const Py_ssize_t n_gt = count_of(&v[6]);
+    const int64_t *c_dt = v[0].buf, *c_gt = v[1].buf, *group = v[3].buf;
+    if (count_of(&v[1]) != n_c || count_of(&v[2]) != n_c || n_area < 1 || n_thr < 1 ||
+        count_of(&v[5]) != n_gt * n_area || n_area > INT16_MAX || n_thr > INT16_MAX ||
+        n_kept > INT32_MAX || n_gt > INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "match: inconsistent array lengths");
+        goto done;
+    }
+    Py_ssize_t run_length = 0;
+    for (Py_ssize_t i = 0; i < n_c; i++) {
+        if (c_dt[i] < 0 || c_dt[i] >= n_kept || c_gt[i] < 0 || c_gt[i] >= n_gt ||
+            (i && c_dt[i] < c_dt[i - 1])) {
+            PyErr_SetString(PyExc_ValueError, "match: candidates out of range or not in detection order");
+            goto done;
+        }
+        run_length = i && c_dt[i] == c_dt[i - 1] ? run_length + 1 : 1;
+        if (run_length >= NO_PICK) {
+            PyErr_SetString(PyExc_ValueError, "match: a detection has 65535 candidates or more");
+            goto done;
+        }
+    }
+    if (threads < 1)
+        threads = 1;
+    if (threads > MAX_THREADS)
+        threads = MAX_THREADS;
+    if (n_c < 4096 * (Py_ssize_t)threads)
+        threads = n_c / 4096 > 0 ? (int)(n_c / 4096) : 1;
+    const Py_ssize_t n_keys = n_area * n_thr;
+    taken = calloc((size_t)(n_gt ? n_gt : 1) * (size_t)n_keys, 1);
+    jobs = calloc((size_t)threads, sizeof(MatchJob));
+    if (taken == NULL || jobs == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t start = 0;
+    for (int i = 0; i < threads; i++) {
+        Py_ssize_t end = i == threads - 1 ? n_c : (n_c * (i + 1)) / threads;
+        if (end < start)
+            end = start;
+        while (end < n_c && end > 0 && group[c_dt[end]] == group[c_dt[end - 1]])
+            end++; /* a group stays on one thread: its detections compete for the same truths */
+        Py_ssize_t runs = 0;
+        for (Py_ssize_t c = start; c < end; c++)
+            runs += c == start || c_dt[c] != c_dt[c - 1];
+        jobs[i] = (MatchJob){.c_dt = c_dt, .c_gt = c_gt, .c_iou = v[2].buf, .thr = v[4].buf,
+                             .nonign = v[5].buf, .crowd = v[6].buf, .taken = taken,
+                             .n_area = n_area, .n_thr = n_thr, .lo = start, .hi = end, .n_runs = runs,
+                             .pick = malloc((size_t)(runs ? runs : 1) * (size_t)n_keys * sizeof(uint16_t)),
+                             .per_key = calloc((size_t)n_keys, sizeof(Py_ssize_t))};
+        if (jobs[i].pick == NULL || jobs[i].per_key == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        start = end;
+    }
+    Py_BEGIN_ALLOW_THREADS run_threads(match_range, jobs, sizeof(MatchJob), threads);
+    Py_END_ALLOW_THREADS
+
+    /* stable counting sort by (area, threshold) key: detections stay ascending within a key */
+    Py_ssize_t n_hits = 0;
+    for (Py_ssize_t k = 0; k < n_keys; k++)
+        for (int i = 0; i < threads; i++) {
+            const Py_ssize_t c = jobs[i].per_key[k];
+            jobs[i].per_key[k] = n_hits;
+            n_hits += c;
+        }
+    static const int width[4] = {2, 2, 4, 4};
+    for (int k = 0; k < 4; k++)
+        if ((parts[k] = PyByteArray_FromStringAndSize(NULL, n_hits * width[k])) == NULL)
+            goto done;
+    for (int i = 0; i < threads; i++) {
+        jobs[i].o_area = (int16_t *)PyByteArray_AS_STRING(parts[0]);
+        jobs[i].o_thr = (int16_t *)PyByteArray_AS_STRING(parts[1]);
+        jobs[i].o_det = (int32_t *)PyByteArray_AS_STRING(parts[2]);
+        jobs[i].o_gt = (int32_t *)PyByteArray_AS_STRING(parts[3]);
+    }
+    Py_BEGIN_ALLOW_THREADS run_threads(write_hits, jobs, sizeof(MatchJob), threads);
+    Py_END_ALLOW_THREADS
+    result = Py_BuildValue("(OOOO)", parts[0], parts[1], parts[2], parts[3]);
+done:
+    for (int k = 0; k < 4; k++)
+        Py_XDECREF(parts[k]);
+    if (jobs != NULL)
+        for (int i = 0; i < threads; i++) {
+            free(jobs[i].pick);
+            free(jobs[i].per_key);
+        }
+    free(jobs);
+    free(taken);
+    release_all(v, 7);
+    return result;
+}
+
+/* ---- accumulation ------------------------------------------------------------------------ */
+
+typedef struct {
+    /* shared, read-only */
+    const int64_t *order, *rank, *seg, *npos, *max_dets;
+    const double *score, *rec_thr;
+    const uint8_t *status, *oor; /* (D, T) of this area range; (D,) out of this area range */
+    Py_ssize_t n_thr, n_rec, n_cls, n_area, n_max, area;
+    double *precision, *recall, *scores;
+    /* this thread's classes: k = first, first + step, ... */
+    Py_ssize_t first, step;
+    int oom;
+} AccJob;
+
+/* pycocotools' accumulate() for the classes of one thread at one area range: per max_dets cut
+ * and threshold, running TP/FP counts in score order (ignored detections keep their place,
+ * counted as neither), precision's envelope from the end, then each recall threshold's first
+ * position reaching it. Only true positives move recall up and the envelope's maxima sit on
+ * them, so precision is computed there alone (pycocotools' arithmetic: tp / (fp + tp + eps));
+ * recall 0 is reached at the first position, whatever it holds. */
+static void *accumulate_classes(void *arg)
+{
+    AccJob *j = arg;
+    const Py_ssize_t T = j->n_thr, R = j->n_rec, K = j->n_cls, A = j->n_area, M = j->n_max, a = j->area;
+    for (Py_ssize_t k = j->first; k < K; k += j->step) {
+        const int64_t npos = j->npos[k * A + a];
+        if (npos <= 0)
+            continue; /* no ground truth counted: -1, as pycocotools leaves it */
+        const Py_ssize_t lo = j->seg[k], n = j->seg[k + 1] - lo, n1 = n ? n : 1;
+        /* the class's detections gathered in score order, so the passes below read memory in
+         * sequence: status rows (T bytes: 0 false positive, 1 true positive, 2 ignored) */
+        uint8_t *st = malloc((size_t)n1 * (size_t)T);
+        int64_t *rank = malloc((size_t)n1 * sizeof(int64_t)), *cut = malloc((size_t)n1 * sizeof(int64_t));
+        int64_t *tp_at = malloc((size_t)(n + 1) * sizeof(int64_t)), *fp_at = malloc((size_t)(n + 1) * sizeof(int64_t));
+        double *score = malloc((size_t)n1 * sizeof(double)), *env = malloc((size_t)n1 * sizeof(double));
+        if (!st || !rank || !cut || !tp_at || !fp_at || !score || !env) {
+            free(st), free(rank), free(cut), free(tp_at), free(fp_at), free(score), free(env);
+            j->oom = 1;
+            return NULL;
+        }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            const int64_t d = j->order[lo + i];
+            const uint8_t *row = j->status + d * T;
+            const uint8_t unmatched = j->oor[d] ? 2 : 0;
+            for (Py_ssize_t t = 0; t < T; t++)
+                st[i * T + t] = row[t] ? row[t] : unmatched;
+            rank[i] = j->rank[d];
+            score[i] = j->score[d];
+        }
+        for (Py_ssize_t m = 0; m < M; m++) {
+            Py_ssize_t nd = 0;
+            for (Py_ssize_t i = 0; i < n; i++)
+                if (rank[i] < j->max_dets[m])
+                    cut[nd++] = i;
+            for (Py_ssize_t t = 0; t < T; t++) {
+                int64_t tp = 0, fp = 0;
+                for (Py_ssize_t c = 0; c < nd; c++) { /* branch-free: TP and FP are a coin toss */
+                    const uint8_t s = st[cut[c] * T + t];
+                    tp_at[tp] = c;
+                    fp_at[tp] = fp;
+                    tp += s == 1;
+                    fp += s == 0;
+                }
+                for (int64_t q = 0; q < tp; q++)
+                    env[q] = (double)(q + 1) / (((double)fp_at[q] + (double)(q + 1)) + DBL_EPSILON);
+                j->recall[((t * K + k) * A + a) * M + m] = nd ? (double)tp / (double)npos : 0.0;
+                for (int64_t q = tp - 1; q > 0; q--)
+                    if (env[q] > env[q - 1])
+                        env[q - 1] = env[q];
+                const double rc0 = nd && tp && tp_at[0] == 0 ? 1.0 / (double)npos : 0.0;
+                int64_t q = 0; /* the first true positive whose recall reaches the threshold */
+                for (Py_ssize_t r = 0; r < R; r++) {
+                    const double want = j->rec_thr[r];
+                    const Py_ssize_t at = ((((t * R + r) * K + k) * A + a) * M) + m;
+                    if (nd && want <= rc0) { /* the first position */
+                        j->precision[at] = tp ? env[0] : 0.0;
+                        j->scores[at] = score[cut[0]];
+                        continue;
+                    }
+                    while (q < tp && (double)(q + 1) / (double)npos < want)
+                        q++;
+                    j->precision[at] = q < tp ? env[q] : 0.0;
+                    j->scores[at] = q < tp ? score[cut[tp_at[q]]] : 0.0;
+                }
+            }
+        }
+        free(st), free(rank), free(cut), free(tp_at), free(fp_at), free(score), free(env);
+    }
+    return NULL;
+}
+
+/* Every area range in turn: its detections' status at each threshold (0 unmatched, 1 true
+ * positive, 2 matched to an ignored ground truth), then its classes over the threads. */
+static int accumulate_areas(const AccJob *proto, const int16_t *h_area, const int16_t *h_thr,
+                            const int32_t *h_det, const uint8_t *h_ign, Py_ssize_t H, Py_ssize_t D,
+                            AccJob *jobs, int threads)
+{
+    const Py_ssize_t T = proto->n_thr;
+    uint8_t *status = (uint8_t *)proto->status;
+    int oom = 0;
+    for (Py_ssize_t a = 0; a < proto->n_area && !oom; a++) {
+        memset(status, 0, (size_t)D * (size_t)T);
+        for (Py_ssize_t h = 0; h < H; h++)
+            if (h_area[h] == a)
+                status[h_det[h] * T + h_thr[h]] = h_ign[h] ? 2 : 1;
+        for (int w = 0; w < threads; w++) {
+            jobs[w] = *proto;
+            jobs[w].oor = proto->oor + a * D;
+            jobs[w].area = a;
+            jobs[w].first = w;
+            jobs[w].step = threads;
+        }
+        run_threads(accumulate_classes, jobs, sizeof(AccJob), threads);
+        for (int w = 0; w < threads; w++)
+            oom |= jobs[w].oom;
+    }
+    return oom;
+}
+
+/* accumulate(order, rank, cls, score, out_of_range, hit_area, hit_thr, hit_det, hit_ignored,
+ *            npos, rec_thr, max_dets, precision, recall, scores, threads) -> None
+ * order: detections by class, then score descending; out_of_range: (A, D) uint8; npos: (K, A);
+ * hits: area and threshold int16, detection int32 (as match() gives them), ignored uint8;
+ * precision, scores: (T, R, K, A, M) float64 and recall (T, K, A, M), filled in place where a
+ * class has ground truth in an area range (the caller set the rest to -1). */
+static PyObject *accumulate(PyObject *self, PyObject *args)
+{
+    (void)self;
+    enum { N = 15 };
+    PyObject *o[N];
+    int threads;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOOOOOOOi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7],
+                          &o[8], &o[9], &o[10], &o[11], &o[12], &o[13], &o[14], &threads))
+        return NULL;
+    static const Kind kinds[N] = {I64, I64, I64, F64, U8, I16, I16, I32, U8, I64, F64, I64, F64, F64, F64};
+    static const char *names[N] = {"order", "rank", "cls", "score", "out_of_range", "hit_area",
+                                   "hit_thr", "hit_det", "hit_ignored", "npos", "rec_thr",
+                                   "max_dets", "precision", "recall", "scores"};
+    Py_buffer v[N];
+    memset(v, 0, sizeof(v));
+    for (int i = 0; i < N; i++)
+        if (get_array(o[i], &v[i], kinds[i], i >= 12, names[i]) < 0) {
+            release_all(v, i);
+            return NULL;
+        }
+    PyObject *result = NULL;
+    uint8_t *status = NULL;
+    int64_t *seg = NULL;
+    AccJob *jobs = NULL;
+    const Py_ssize_t D = count_of(&v[0]), H = count_of(&v[5]), R = count_of(&v[10]), M = count_of(&v[11]);
+    const int64_t *order = v[0].buf, *rank = v[1].buf, *cls = v[2].buf;
+    const int16_t *h_area = v[5].buf, *h_thr = v[6].buf;
+    const int32_t *h_det = v[7].buf;
+    const uint8_t *h_ign = v[8].buf;
+    Py_ssize_t A = 0, K = 0, T = 0;
+    if (D > 0 && count_of(&v[4]) % D == 0)
+        A = count_of(&v[4]) / D;
+    else if (D == 0 && count_of(&v[4]) == 0)
+        A = 0;
+    if (A > 0)
+        K = count_of(&v[9]) / A;
+    if (A > 0 && K > 0 && M > 0)
+        T = count_of(&v[13]) / (K * A * M);
+    if (D == 0 || A == 0 || K == 0 || T == 0 || count_of(&v[1]) != D || count_of(&v[2]) != D ||
+        count_of(&v[3]) != D || count_of(&v[9]) != K * A || count_of(&v[6]) != H || count_of(&v[7]) != H ||
+        count_of(&v[8]) != H || count_of(&v[12]) != T * R * K * A * M || count_of(&v[13]) != T * K * A * M ||
+        count_of(&v[14]) != T * R * K * A * M) {
+        PyErr_SetString(PyExc_ValueError, "accumulate: inconsistent array shapes");
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < D; i++) {
+        if (order[i] < 0 || order[i] >= D || cls[i] < 0 || cls[i] >= K ||
+            (i && cls[order[i]] < cls[order[i - 1]])) {
+            PyErr_SetString(PyExc_ValueError, "accumulate: order is not by class, or a class is out of range");
+            goto done;
+        }
+    }
+    for (Py_ssize_t h = 0; h < H; h++) {
+        if (h_area[h] < 0 || h_area[h] >= A || h_thr[h] < 0 || h_thr[h] >= T || h_det[h] < 0 || h_det[h] >= D) {
+            PyErr_SetString(PyExc_ValueError, "accumulate: a hit is out of range");
+            goto done;
+        }
+    }
+    seg = malloc((size_t)(K + 1) * sizeof(int64_t));
+    status = malloc((size_t)D * (size_t)T);
+    if (threads < 1)
+        threads = 1;
+    if (threads > MAX_THREADS)
+        threads = MAX_THREADS;
+    if (threads > K)
+        threads = (int)K;
+    jobs = calloc((size_t)threads, sizeof(AccJob));
+    if (seg == NULL || status == NULL || jobs == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t i = 0;
+    for (Py_ssize_t k = 0; k <= K; k++) {
+        while (i < D && cls[order[i]] < k)
+            i++;
+        seg[k] = i;
+    }
+    AccJob proto = {.order = order, .rank = rank, .seg = seg, .npos = v[9].buf, .max_dets = v[11].buf,
+                    .score = v[3].buf, .rec_thr = v[10].buf, .status = status, .oor = v[4].buf,
+                    .n_thr = T, .n_rec = R, .n_cls = K, .n_area = A, .n_max = M,
+                    .precision = v[12].buf, .recall = v[13].buf, .scores = v[14].buf};
+    int oom;
+    Py_BEGIN_ALLOW_THREADS
+    oom = accumulate_areas(&proto, h_area, h_thr, h_det, h_ign, H, D, jobs, threads);
+    Py_END_ALLOW_THREADS
+    if (oom) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    result = Py_NewRef(Py_None);
+done:
+    free(jobs);
+    free(status);
+    free(seg);
+    release_all(v, N);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"match", match, METH_VARARGS,
+     "match(c_dt, c_gt, c_iou, det_group, thr, nonign, crowd, n_area, threads) -> (area, thr, det, gt)"},
+    {"accumulate", accumulate, METH_VARARGS,
+     "accumulate(order, rank, cls, score, out_of_range, hit_area, hit_thr, hit_det, hit_ignored, "
+     "npos, rec_thr, max_dets, precision, recall, scores, threads) -> None"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_kernels", "detrecall's compiled matching and accumulation.", -1, methods,
+    NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__kernels(void) { return PyModule_Create(&module); }
