@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import itertools
-import json
 import os
 import stat
 from collections.abc import Callable, Sequence
@@ -110,6 +109,8 @@ def parse_json(raw: bytes | bytearray | memoryview, name: str, *, use_orjson: bo
     try:
         if use_orjson and _orjson is not None:
             return _orjson.loads(raw)
+        import json  # the fallback only: not loaded while orjson parses
+
         return json.loads(bytes(raw))
     except RecursionError:
         raise InputError("not valid JSON (nested too deeply)", source=name) from None
@@ -130,6 +131,8 @@ def write_json(data: Any, path: str | os.PathLike[str]) -> None:
     if _orjson is not None:
         Path(path).write_bytes(_orjson.dumps(data))
     else:  # pragma: no cover
+        import json
+
         Path(path).write_text(json.dumps(data))
 
 
