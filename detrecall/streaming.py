@@ -27,7 +27,8 @@ import numpy as np
 from .errors import DetrecallError
 from .evaluate import Config, check_image_ids, class_names, finish, make_config, match_batch, read_inputs
 from .io._common import sort_rows
-from .io.arrays import is_arrays
+from .io._problems import warn_data
+from .io.arrays import ArrayBatch, build_arrays, check_arrays, is_arrays, row_names
 from .matching import concat_matches
 from .options import CocoParams, InputOptions, IouType, Keywords, PointOptions
 from .protocols import BatchMatches, Protocol
@@ -153,6 +154,7 @@ def _merged(parts: list[_Part]) -> BatchMatches:
 
 
 _Table = TypeVar("_Table", Dataset, Detections)
+_Pending = tuple[int, "ArrayBatch | tuple[Dataset, Detections]"]  # (update number, batch)
 
 
 def _concat_images(images: Sequence[Images]) -> Images:
@@ -266,8 +268,12 @@ class Evaluator:
         self._options = options_of(config)
         self._categories: Categories | None = None
         self._parts: list[_Part] = []
-        self._pending: list[tuple[Dataset, Detections]] = []  # read, checked, not matched yet
+        self._pending: list[_Pending] = []  # read and checked, not matched yet
         self._pending_rows = 0
+        self._updates = 0
+        # per-image arrays' classes, for the one warning of classes predicted without ground truth
+        self._gt_classes: set[int] = set()
+        self._dt_classes: dict[int, tuple[int, int, str]] = {}  # class: (detections, first's update, name)
         self._images: list[np.ndarray] = []  # of the parts and the pending batches
         self._seen: set[int] = set()  # the image ids of _images
         self._top: int | None = None  # the largest of them
@@ -303,10 +309,74 @@ class Evaluator:
         """Match the pending batches in one pass and keep their matches as one packed part."""
         if not self._pending:
             return
-        gt = _concat_tables([g for g, _ in self._pending])
-        dt = _concat_tables([d for _, d in self._pending])
+        batches = [b for _, b in self._pending if isinstance(b, ArrayBatch)]
+        tables = [b for _, b in self._pending if not isinstance(b, ArrayBatch)]
+        if batches:  # warned of together (a batch lacks the ground truth of classes others have)
+            updates = [k for k, b in self._pending if isinstance(b, ArrayBatch)]
+            labels = [f"update {k}: " for k in updates]
+            tables.append(build_arrays(batches, labels=labels, absent_classes=False))
+            self._count_classes(batches, updates, labels)
+        gt = _concat_tables([g for g, _ in tables])
+        dt = _concat_tables([d for _, d in tables])
         self._parts.append(_Part(match_batch(gt, dt, self._config)))
         self._pending, self._pending_rows = [], 0
+
+    def _count_classes(self, batches: list[ArrayBatch], updates: list[int], labels: list[str]) -> None:
+        """Note the classes of the batches' ground truth and detections (the first of each)."""
+        gt_cat = np.concatenate([b.columns.gt_cat for b in batches])
+        self._gt_classes.update(np.unique(gt_cat).tolist())
+        dt_cat = np.concatenate([b.columns.dt_cat for b in batches])
+        classes, first, counts = np.unique(dt_cat, return_index=True, return_counts=True)
+        if not len(classes):
+            return
+        n_dt = [b.columns.n_dt for b in batches]
+        where = row_names("preds", np.concatenate(n_dt), [len(n) for n in n_dt], labels)
+        row_batch = np.repeat(np.arange(len(batches)), [int(n.sum()) for n in n_dt])
+        for c, i, n in zip(classes.tolist(), first.tolist(), counts.tolist()):
+            seen = self._dt_classes.get(c)
+            if seen:
+                self._dt_classes[c] = (seen[0] + n, seen[1], seen[2])
+            else:
+                self._dt_classes[c] = (n, updates[int(row_batch[i])], where(i))
+
+    def _warn_absent_classes(self, merged: BatchMatches) -> None:
+        """One warning for detections (of the per-image arrays read) of classes that no batch
+        gave ground truth for, as `evaluate` warns of them in one read."""
+        if self._config.params.class_agnostic or not self._dt_classes:
+            return
+        gt = self._gt_classes | set(merged.coco.class_ids[np.unique(merged.coco.gt_class)].tolist())
+        absent = sorted(c for c in self._dt_classes if c not in gt)
+        if absent:
+            count = sum(self._dt_classes[c][0] for c in absent)
+            first = min(self._dt_classes[c][1:] for c in absent)[1]
+            listed = ", ".join(map(str, absent[:5])) + (", ..." if len(absent) > 5 else "")
+            warn_data(
+                "preds",
+                count,
+                f"detection(s) of {len(absent)} class(es) without any ground truth ({listed}): AP "
+                "leaves such classes out; at the operating point they are false positives",
+                first,
+            )
+
+    def _take(
+        self,
+        batch: ArrayBatch | tuple[Dataset, Detections],
+        categories: Categories,
+        images: np.ndarray,
+        rows: int,
+    ) -> None:
+        """Keep a checked batch pending (its images new), matched once enough rows are."""
+        self._check_categories(categories)
+        if self._config.params.image_ids is not None:
+            images = np.intersect1d(images, self._config.params.image_ids)
+        self._check_new(images)
+        self._updates += 1
+        self._pending.append((self._updates, batch))
+        self._pending_rows += rows
+        self._images.append(images)
+        self._see(images)
+        if self._pending_rows >= MERGE_ROWS:
+            self._flush()
 
     def update(self, gt: Any, dt: Any) -> None:
         """Read and check one batch of whole images; its rows are matched with the next ones
@@ -318,25 +388,26 @@ class Evaluator:
         """
         first_id = 0
         if is_arrays(gt):
-            if self._config.inputs.categories is None:
+            inputs = self._config.inputs
+            if inputs.categories is None:
                 raise DetrecallError(
                     "Evaluator.update with per-image arrays needs Evaluator(..., "
                     "categories=[names by label] or {label: name}): every batch "
                     "must have the same class list"
                 )
             first_id = self._top + 1 if self._top is not None else 0
+            if self._config.iou_type is IouType.BBOX:  # built and warned of with the next batches
+                batch = check_arrays(
+                    gt,
+                    dt,
+                    box_format=inputs.box_format or "xyxy",
+                    categories=inputs.categories,
+                    first_image_id=first_id,
+                )
+                self._take(batch, batch.categories, np.sort(batch.columns.image_ids), batch.rows)
+                return
         gt_set, dt_set = read_inputs(gt, dt, self._config, first_image_id=first_id)
-        self._check_categories(gt_set.categories)
-        images = gt_set.images.ids
-        if self._config.params.image_ids is not None:
-            images = np.intersect1d(images, self._config.params.image_ids)
-        self._check_new(images)
-        self._pending.append((gt_set, dt_set))
-        self._pending_rows += len(gt_set) + len(dt_set)
-        self._images.append(images)
-        self._see(images)
-        if self._pending_rows >= MERGE_ROWS:
-            self._flush()
+        self._take((gt_set, dt_set), gt_set.categories, gt_set.images.ids, len(gt_set) + len(dt_set))
 
     def merge(self, other: Evaluator) -> None:
         """Take in another evaluator's images (same options and categories, other images)."""
@@ -350,8 +421,12 @@ class Evaluator:
         theirs = np.concatenate(other._images) if other._images else np.zeros(0, np.int64)
         self._check_new(theirs)
         self._parts += other._parts  # packed parts are never changed in place: shared safely
-        self._pending += other._pending  # nor the frozen tables read
+        self._pending += other._pending  # nor the batches read (frozen)
         self._pending_rows += other._pending_rows
+        self._gt_classes |= other._gt_classes
+        for c, (n, update, where) in other._dt_classes.items():
+            seen = self._dt_classes.get(c)
+            self._dt_classes[c] = (seen[0] + n, seen[1], seen[2]) if seen else (n, update, where)
         self._images += other._images
         self._see(theirs)
 
@@ -366,7 +441,10 @@ class Evaluator:
     def nbytes(self) -> int:
         """Bytes of the state held between batches (its arrays, packed; the pending rows' arrays
         as read), image ids included."""
-        pending = sum(_table_nbytes(t) for pair in self._pending for t in pair)
+        pending = sum(
+            b.nbytes if isinstance(b, ArrayBatch) else _table_nbytes(b[0]) + _table_nbytes(b[1])
+            for _, b in self._pending
+        )
         return sum(p.nbytes for p in self._parts) + pending + sum(i.nbytes for i in self._images)
 
     def compute(self) -> EvaluationResult:
@@ -375,6 +453,7 @@ class Evaluator:
         check_image_ids(self._config.params, images)
         assert self._categories is not None
         names = class_names(self._categories, merged.coco.class_ids, self._config.params.class_agnostic)
+        self._warn_absent_classes(merged)
         return finish(self._config, merged, names, images)
 
     def state_dict(self) -> dict[str, Any]:
@@ -408,7 +487,7 @@ class Evaluator:
         if repr(state["options"]) != repr(self._options):
             raise DetrecallError("the state was made with different options")
         self._categories, self._parts, self._images, self._seen, self._top = None, [], [], set(), None
-        self._pending, self._pending_rows = [], 0
+        self._pending, self._pending_rows, self._gt_classes, self._dt_classes = [], 0, set(), {}
         if state["categories"] is None:
             return
         self._categories = Categories(

@@ -22,7 +22,7 @@ its mask.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -288,7 +288,7 @@ def _label(key: Any) -> int | None:
 @dataclass(frozen=True)
 class _Columns:
     """A batch's checked columns, images in the order given (rows image by image): what both
-    readers (the batch-wide one and the image-by-image one) hand to `_build`."""
+    readers (the batch-wide one and the image-by-image one) give, `build_arrays` builds on."""
 
     image_ids: np.ndarray  # (I,) int64
     sizes: np.ndarray  # (I, 2) int64 (h, w) from the masks, 0 when unknown
@@ -307,6 +307,25 @@ class _Columns:
     dt_masks: list[dict[str, Any]] | None = None
 
 
+@dataclass(frozen=True)
+class ArrayBatch:
+    """A batch of per-image arrays read and checked, not built into tables yet (a streaming
+    evaluator builds many batches at once): its columns and its categories."""
+
+    columns: _Columns
+    categories: Categories
+
+    @property
+    def rows(self) -> int:
+        """Ground truths and detections."""
+        return int(self.columns.n_gt.sum() + self.columns.n_dt.sum())
+
+    @property
+    def nbytes(self) -> int:
+        values = (getattr(self.columns, f.name) for f in fields(_Columns))
+        return sum(v.nbytes for v in values if isinstance(v, np.ndarray))
+
+
 def read_arrays(
     targets: Sequence[Any],
     preds: Sequence[Any],
@@ -317,7 +336,28 @@ def read_arrays(
     first_image_id: int = 0,
 ) -> tuple[Dataset, Detections]:
     """Dataset and Detections from per-image dicts (see the module doc); every problem of every
-    image is reported together (up to 20), each as `targets[i]: field: ...`.
+    image is reported together (up to 20), each as `targets[i]: field: ...`."""
+    batch = check_arrays(
+        targets,
+        preds,
+        box_format=box_format,
+        categories=categories,
+        iou_type=iou_type,
+        first_image_id=first_image_id,
+    )
+    return build_arrays([batch])
+
+
+def check_arrays(
+    targets: Sequence[Any],
+    preds: Sequence[Any],
+    *,
+    box_format: str = "xyxy",
+    categories: Sequence[str] | Mapping[int, str] | None = None,
+    iou_type: str = "bbox",
+    first_image_id: int = 0,
+) -> ArrayBatch:
+    """`read_arrays`' reading and checks, without building the tables (nor warning).
 
     Boxes without masks are checked batch-wide (`_batch_columns`: a few numpy calls for the
     whole batch, what a streaming update pays); anything that fails a check there, and masks,
@@ -338,7 +378,102 @@ def read_arrays(
     masks = iou_type == "segm"
     fast = None if masks else _batch_columns(targets, preds, box_format, categories, first_image_id)
     cols, cats = fast or _image_columns(targets, preds, box_format, categories, first_image_id, masks)
-    return _build(cols, cats)
+    return ArrayBatch(cols, cats)
+
+
+def build_arrays(
+    batches: Sequence[ArrayBatch], *, labels: Sequence[str] | None = None, absent_classes: bool = True
+) -> tuple[Dataset, Detections]:
+    """Dataset and Detections of checked batches of other images each (same categories), after
+    the suspicious-row warnings, each naming its row `{labels[k]}preds[i] row j` (batch k);
+    `absent_classes=False` leaves out the warning of classes predicted without ground truth
+    (a streaming batch lacks what the others have)."""
+    cols = _join([b.columns for b in batches])
+    names = labels or [""] * len(batches)
+    per_batch = [len(b.columns.image_ids) for b in batches]
+    image_ids, size = cols.image_ids, cols.sizes
+    order = np.argsort(image_ids, kind="stable")
+    images = Images(ids=image_ids[order], width=size[order, 1], height=size[order, 0])
+    gt_image = np.repeat(image_ids, cols.n_gt)
+    dt_image = np.repeat(image_ids, cols.n_dt)
+    gt_size = np.repeat(size, cols.n_gt, axis=0).astype(float)
+    dt_size = np.repeat(size, cols.n_dt, axis=0).astype(float)
+    warn_suspicious(
+        "targets",
+        row_names("targets", cols.n_gt, per_batch, names),
+        image_id=gt_image,
+        category_id=cols.gt_cat,
+        box=cols.gt_box,
+        width=gt_size[:, 1],
+        height=gt_size[:, 0],
+    )
+    warn_suspicious(
+        "preds",
+        row_names("preds", cols.n_dt, per_batch, names),
+        image_id=dt_image,
+        category_id=cols.dt_cat,
+        box=cols.dt_box,
+        width=dt_size[:, 1],
+        height=dt_size[:, 0],
+        score=cols.score,
+        gt_category_ids=np.unique(cols.gt_cat) if absent_classes else None,
+    )
+    gt = build_dataset(
+        image_id=gt_image,
+        category_id=cols.gt_cat,
+        box=cols.gt_box,
+        area=cols.area,
+        images=images,
+        categories=batches[0].categories,
+        source="targets",
+        iscrowd=cols.iscrowd,
+        ignore=cols.ignore,
+        masks=cols.gt_masks,
+    )
+    dt = build_detections(
+        image_id=dt_image,
+        category_id=cols.dt_cat,
+        box=cols.dt_box,
+        score=cols.score,
+        area=cols.dt_area,
+        source="preds",
+        masks=cols.dt_masks,
+    )
+    return gt, dt
+
+
+def _join(parts: Sequence[_Columns]) -> _Columns:
+    """The columns of batches one after the other."""
+    if len(parts) == 1:
+        return parts[0]
+    joined: dict[str, Any] = {}
+    for f in fields(_Columns):
+        values = [getattr(c, f.name) for c in parts]
+        if values[0] is None:
+            joined[f.name] = None
+        elif isinstance(values[0], list):
+            joined[f.name] = [m for v in values for m in v]
+        else:
+            joined[f.name] = np.concatenate(values)
+    return _Columns(**joined)
+
+
+def row_names(
+    kind: str, counts: np.ndarray, per_batch: Sequence[int], labels: Sequence[str]
+) -> Callable[[int], str]:
+    """Names row i of the rows of images with `counts` rows each, in batches of `per_batch`
+    images: `{labels[k]}{kind}[image in its batch] row {row in its image}`."""
+    starts = np.cumsum(counts) - counts
+    image = np.repeat(np.arange(len(counts)), counts)
+    batch = np.repeat(np.arange(len(per_batch)), per_batch)
+    first = np.cumsum(per_batch) - np.asarray(per_batch, np.int64)
+
+    def where(i: int) -> str:
+        k = int(image[i])
+        b = int(batch[k])
+        return f"{labels[b]}{kind}[{k - int(first[b])}] row {i - int(starts[k])}"
+
+    return where
 
 
 _TARGET_KEYS = frozenset(TARGET_KEYS)
@@ -635,67 +770,3 @@ def _image_columns(
         ),
         cats,
     )
-
-
-def _build(cols: _Columns, cats: Categories) -> tuple[Dataset, Detections]:
-    """Dataset and Detections from checked columns, after the suspicious-row warnings."""
-    image_ids, size = cols.image_ids, cols.sizes
-    order = np.argsort(image_ids, kind="stable")
-    images = Images(ids=image_ids[order], width=size[order, 1], height=size[order, 0])
-    gt_image = np.repeat(image_ids, cols.n_gt)
-    dt_image = np.repeat(image_ids, cols.n_dt)
-    gt_size = np.repeat(size, cols.n_gt, axis=0).astype(float)
-    dt_size = np.repeat(size, cols.n_dt, axis=0).astype(float)
-    warn_suspicious(
-        "targets",
-        _where("targets", cols.n_gt),
-        image_id=gt_image,
-        category_id=cols.gt_cat,
-        box=cols.gt_box,
-        width=gt_size[:, 1],
-        height=gt_size[:, 0],
-    )
-    warn_suspicious(
-        "preds",
-        _where("preds", cols.n_dt),
-        image_id=dt_image,
-        category_id=cols.dt_cat,
-        box=cols.dt_box,
-        width=dt_size[:, 1],
-        height=dt_size[:, 0],
-        score=cols.score,
-        gt_category_ids=np.unique(cols.gt_cat),
-    )
-    gt = build_dataset(
-        image_id=gt_image,
-        category_id=cols.gt_cat,
-        box=cols.gt_box,
-        area=cols.area,
-        images=images,
-        categories=cats,
-        source="targets",
-        iscrowd=cols.iscrowd,
-        ignore=cols.ignore,
-        masks=cols.gt_masks,
-    )
-    dt = build_detections(
-        image_id=dt_image,
-        category_id=cols.dt_cat,
-        box=cols.dt_box,
-        score=cols.score,
-        area=cols.dt_area,
-        source="preds",
-        masks=cols.dt_masks,
-    )
-    return gt, dt
-
-
-def _where(kind: str, counts: np.ndarray) -> Callable[[int], str]:
-    """Names row i of the concatenated rows of images with `counts` rows each."""
-    starts = np.cumsum(counts) - counts
-    image = np.repeat(np.arange(len(counts)), counts)
-
-    def where(i: int) -> str:
-        return f"{kind}[{int(image[i])}] row {i - int(starts[image[i]])}"
-
-    return where

@@ -171,10 +171,19 @@ def test_streaming_arrays_equal_one_pass(box_format: str) -> None:
     whole = _quiet(targets, preds, box_format=box_format, categories=names)
     ev = Evaluator(box_format=box_format, categories=names)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DataWarning)
+        warnings.simplefilter("error", DataWarning)  # per batch: none (the others have ground truth)
         for start in range(0, len(targets), 3):
             ev.update(targets[start : start + 3], preds[start : start + 3])  # ids continue: 0, 1, 2, ...
-    assert_array_equal(ev.compute().coco.stats, whole.coco.stats)
+    with warnings.catch_warnings(record=True) as streamed:
+        warnings.simplefilter("always", DataWarning)
+        assert_array_equal(ev.compute().coco.stats, whole.coco.stats)
+    with warnings.catch_warnings(record=True) as one_read:
+        warnings.simplefilter("always", DataWarning)
+        evaluate(targets, preds, box_format=box_format, categories=names)
+    assert [str(w.message) for w in streamed] == [
+        str(w.message).replace("(first: ", "(first: update 1: ") for w in one_read
+    ]  # classes predicted without any ground truth: warned of once, at compute
+    assert "without any ground truth" in str(streamed[0].message)
     with pytest.raises(DetrecallError, match="categories="):
         Evaluator().update(targets, preds)
 
@@ -273,7 +282,9 @@ def test_the_batch_wide_reader_equals_the_image_by_image_one(seed: int, box_form
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
         got = arrays.read_arrays(targets, preds, box_format=box_format, categories=names, first_image_id=5)
-        want = arrays._build(*arrays._image_columns(targets, preds, box_format, names, 5, False))
+        want = arrays.build_arrays(
+            [arrays.ArrayBatch(*arrays._image_columns(targets, preds, box_format, names, 5, False))]
+        )
     for g, w in zip(got, want):
         _tables_equal(g, w)
 
