@@ -10,14 +10,12 @@ their class by number or by name.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import numpy.typing as npt
 
 from .._sort import argsort_stable
 from ..errors import InputError
@@ -26,6 +24,8 @@ from ._problems import Problems, warn_left_out, warn_suspicious
 from ._records import INT64_MAX, OVERFLOW, box_overflows, read_file
 
 if TYPE_CHECKING:  # _lines imports this module
+    import numpy.typing as npt
+
     from ._lines import Rows
 
 
@@ -185,6 +185,8 @@ def read_names_file(path: Path) -> ClassNames:
     text = read_text(path)
     if suffix in (".yaml", ".yml", ".json"):
         if suffix == ".json":
+            import json
+
             try:
                 data: Any = json.loads(text)
             except ValueError as e:
