@@ -16,7 +16,6 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-
 MODULES = ("_native", "_kernels")  # detrecall/<name>.c, each its own extension module
 
 

@@ -274,7 +274,8 @@ def accumulate(
     # detections come in (image, class, rank) order, so a stable sort keeps those ties right
     order = by_class_then_score(m.det_class, m.det_score, score_order)
     n_det = len(m.det_row)
-    if kernels is not None and use_kernels and n_det and n_k and n_t and n_m and max(n_a, n_t) < 2**15 and n_det < 2**31 - 1:
+    fits = max(n_a, n_t) < 2**15 and n_det < 2**31 - 1  # the kernel's int16 / int32 hit indices
+    if kernels is not None and use_kernels and fits and n_det and n_k and n_t and n_m:
         i64 = np.int64
         kernels.accumulate(
             np.ascontiguousarray(order, i64),

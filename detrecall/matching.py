@@ -415,8 +415,8 @@ def match(
     c_dt, c_gt, c_iou = new_index[pairs.pair_dt[cand]], pairs.pair_gt[cand], pairs.iou[cand]
     out_of_range = ~_in_range(dt.area[p.dt_rows[dets]], area_ranges)
     if kernels is not None and use_kernels and _fits_kernel(len(dets), len(crowd), n_area, n_thr):
-        hits = _kernel_hits(c_dt, c_gt, c_iou, p.dt_group[dets], thr, nonign, crowd, threads)
-        return _matches(p, gt, dt, dets, [hits], iou_thresholds, nonign, out_of_range, ordered=True)
+        found = _kernel_hits(c_dt, c_gt, c_iou, p.dt_group[dets], thr, nonign, crowd, threads)
+        return _matches(p, gt, dt, dets, [found], iou_thresholds, nonign, out_of_range, ordered=True)
     first = np.r_[True, c_dt[1:] != c_dt[:-1]] if len(c_dt) else np.zeros(0, bool)
     with_cand = c_dt[first]  # kept detections with a candidate, in (group, rank) order
     step_of = np.arange(len(with_cand)) - run_starts(p.dt_group[dets[with_cand]])

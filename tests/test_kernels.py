@@ -1,0 +1,241 @@
+"""detrecall/_kernels.c against its numpy twins: the same Matches from `match` and the same
+precision/recall/scores arrays from `accumulate`, element for element, on random data with
+crowds, ignored rows, score and IoU ties, every area range and several detection caps, for 1,
+2 and 3 threads; and the kernels' refusals of malformed calls (they raise, never read out of
+bounds: .ci/sanitize runs this file under ASan/UBSan). The hand-worked matching rules are in
+tests/test_matching.py and the pycocotools oracle in tests/test_evaluate_oracle.py, both on
+the compiled path."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+import pytest
+
+from detrecall import read_coco_gt, read_coco_results
+from detrecall._compiled import kernels
+from detrecall.aggregate import accumulate
+from detrecall.evaluate import make_config
+from detrecall.matching import candidates, iou_floor, match, plan, score_order
+from detrecall.types import Matches
+
+from .oracle import random_coco
+
+needs_kernels = pytest.mark.skipif(kernels is None, reason="detrecall._kernels is not built here")
+
+
+def test_the_kernels_are_built():
+    assert kernels is not None, "detrecall._kernels was not built (is there a C compiler?)"
+
+
+def dense_coco(seed: int, n_img: int = 900) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Many images of overlapping boxes (enough candidate pairs for the threads to split):
+    crowds, `ignore` rows, coarse scores (ties), boxes of every size range."""
+    rng = np.random.default_rng(seed)
+    images = [{"id": i + 1, "width": 640, "height": 480} for i in range(n_img)]
+    anns: list[dict[str, Any]] = []
+    dts: list[dict[str, Any]] = []
+    for im in images:
+        n_gt = int(rng.integers(0, 25))
+        mine: list[dict[str, Any]] = []
+        for _ in range(n_gt):
+            w, h = rng.choice([12.0, 50.0, 150.0]) * rng.uniform(0.5, 1.5, 2)
+            x, y = rng.uniform(0, 640 - w), rng.uniform(0, 480 - h)
+            anns.append(
+                {
+                    "id": len(anns) + 1,
+                    "image_id": im["id"],
+                    "category_id": int(rng.integers(1, 4)),
+                    "bbox": [round(x, 1), round(y, 1), round(w, 1), round(h, 1)],
+                    "area": round(w * h * rng.choice([1.0, 0.6]), 1),
+                    "iscrowd": int(rng.random() < 0.08),
+                    **({"ignore": 1} if rng.random() < 0.05 else {}),
+                }
+            )
+            mine.append(anns[-1])
+        for _ in range(int(rng.integers(0, 60))):
+            if mine and rng.random() < 0.8:
+                g = mine[int(rng.integers(len(mine)))]
+                x, y, w, h = g["bbox"]
+                j = rng.normal(0, 0.12, 4) * np.array([w, h, w, h])
+                box = [max(0.0, x + j[0]), max(0.0, y + j[1]), max(1.0, w + j[2]), max(1.0, h + j[3])]
+                cat = g["category_id"] if rng.random() < 0.9 else int(rng.integers(1, 4))
+            else:
+                box = [*rng.uniform(0, 400, 2), *rng.uniform(4, 200, 2)]
+                cat = int(rng.integers(1, 4))
+            dts.append(
+                {
+                    "image_id": im["id"],
+                    "category_id": cat,
+                    "bbox": [round(float(v), 1) for v in box],
+                    "score": round(float(rng.random()), 1),
+                }
+            )
+    cats = [{"id": c, "name": f"c{c}"} for c in (1, 2, 3)]
+    return {"images": images, "annotations": anns, "categories": cats}, dts
+
+
+CASES = [("random", s) for s in range(40)] + [("dense", s) for s in range(2)]
+
+
+@functools.lru_cache(maxsize=4)
+def _inputs(kind: str, seed: int) -> tuple[Any, ...]:
+    gt_json, dt_json = random_coco(seed) if kind == "random" else dense_coco(seed)
+    gt = read_coco_gt(gt_json)
+    dt = read_coco_results(dt_json, gt)
+    config = make_config("bbox")
+    params = config.params
+    p = plan(gt, dt, params)
+    pairs = candidates("bbox", p, gt, dt, iou_floor(params.iou_thresholds))
+    return gt, dt, params, p, pairs
+
+
+def _assert_same_matches(a: Matches, b: Matches) -> None:
+    for name in Matches.__dataclass_fields__:
+        x, y = getattr(a, name), getattr(b, name)
+        assert np.array_equal(x, y), name
+
+
+@needs_kernels
+@pytest.mark.parametrize(("kind", "seed"), CASES)
+def test_match_and_accumulate_equal_their_twins(kind: str, seed: int):
+    gt, dt, params, p, pairs = _inputs(kind, seed)
+    for max_det in (params.max_dets[-1], 3, 1):
+        kw: dict[str, Any] = {
+            "iou_thresholds": params.iou_thresholds,
+            "area_ranges": params.area_ranges,
+            "max_det": max_det,
+        }
+        twin = match(p, pairs, gt, dt, use_kernels=False, **kw)
+        order = score_order(p, max_det)
+        twin_acc = accumulate(twin, params, order, use_kernels=False)
+        for threads in (1, 2, 3):
+            compiled = match(p, pairs, gt, dt, threads=threads, **kw)
+            assert compiled.hit_thr.dtype == np.int16 and twin.hit_thr.dtype == np.int64  # two paths
+            _assert_same_matches(compiled, twin)
+            acc = accumulate(compiled, params, order, threads=threads)
+            for name in ("precision", "recall", "scores"):
+                assert np.array_equal(getattr(acc, name), getattr(twin_acc, name)), (name, threads)
+    if kind == "dense":  # the threads had whole groups to split between them
+        assert len(pairs.iou) > 3 * 4096
+
+
+@needs_kernels
+def test_accumulate_fills_what_pycocotools_leaves_undefined_alike():
+    # a class with ground truth only in one size range: -1 elsewhere, in both paths
+    gt, dt, params, p, pairs = _inputs("dense", 1)
+    m = match(p, pairs, gt, dt, iou_thresholds=params.iou_thresholds, area_ranges=params.area_ranges)
+    acc = accumulate(m, params, score_order(p, params.max_dets[-1]))
+    twin = accumulate(m, params, score_order(p, params.max_dets[-1]), use_kernels=False)
+    undefined = m.npos == 0  # (K, A)
+    assert undefined.any() or (acc.recall >= 0).all()
+    assert np.array_equal(acc.recall < 0, twin.recall < 0)
+    assert np.array_equal(acc.recall[:, undefined], np.full_like(acc.recall[:, undefined], -1.0))
+
+
+def _match_args(n_c: int = 3) -> list[Any]:
+    c_dt = np.array([0, 0, 1][:n_c], np.int64)
+    c_gt = np.array([0, 1, 1][:n_c], np.int64)
+    c_iou = np.array([0.9, 0.6, 0.7][:n_c])
+    group = np.zeros(2, np.int64)
+    thr = np.array([0.5, 0.75])
+    nonign = np.ones((2, 1), np.uint8)
+    crowd = np.zeros(2, np.uint8)
+    return [c_dt, c_gt, c_iou, group, thr, nonign, crowd, 1, 1]
+
+
+@needs_kernels
+def test_the_match_kernel_by_hand():
+    # d0 takes g0 (IoU 0.9) at both thresholds; d1 then takes g1 at 0.5 only (IoU 0.7)
+    assert kernels is not None
+    area, thr, det, gt = (
+        np.frombuffer(b, t) for b, t in zip(kernels.match(*_match_args()), ("i2", "i2", "i4", "i4"))
+    )
+    assert area.tolist() == [0, 0, 0]
+    assert thr.tolist() == [0, 0, 1]  # by (area, threshold, detection)
+    assert det.tolist() == [0, 1, 0]
+    assert gt.tolist() == [0, 1, 0]
+
+
+@needs_kernels
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        ({0: np.array([1, 0, 1], np.int64)}, ValueError),  # detections out of order
+        ({1: np.array([0, 1, 2], np.int64)}, ValueError),  # a ground truth past the end
+        ({0: np.array([0, 0, 2], np.int64)}, ValueError),  # a detection past the end
+        ({2: np.array([0.9, 0.6])}, ValueError),  # lengths differ
+        ({5: np.ones((2, 2), np.uint8)}, ValueError),  # nonign is not (G, n_area)
+        ({0: np.array([0, 0, 1], np.int32)}, TypeError),
+        ({2: np.array([0.9, 0.6, 0.7], np.float32)}, TypeError),
+        ({0: np.array([0, 9, 0, 9, 1, 9], np.int64)[::2]}, ValueError),  # not contiguous
+    ],
+)
+def test_the_match_kernel_refuses_malformed_calls(change: dict[int, Any], error: type[Exception]):
+    assert kernels is not None
+    args = _match_args()
+    for i, value in change.items():
+        args[i] = value
+    with pytest.raises(error):
+        kernels.match(*args)
+
+
+def _accumulate_args() -> list[Any]:
+    n_d, t, r, k, a, m = 3, 2, 3, 1, 1, 1
+    return [
+        np.array([0, 1, 2], np.int64),  # order
+        np.zeros(n_d, np.int64),  # rank
+        np.zeros(n_d, np.int64),  # class
+        np.array([0.9, 0.8, 0.7]),
+        np.zeros((a, n_d), np.uint8),
+        np.array([0, 0], np.int16),  # hits: area
+        np.array([0, 1], np.int16),  # threshold
+        np.array([0, 2], np.int32),  # detection
+        np.zeros(2, np.uint8),
+        np.array([[2]], np.int64),  # npos
+        np.array([0.0, 0.5, 1.0]),
+        np.array([100], np.int64),
+        np.full((t, r, k, a, m), -1.0),
+        np.full((t, k, a, m), -1.0),
+        np.full((t, r, k, a, m), -1.0),
+        1,
+    ]
+
+
+@needs_kernels
+def test_the_accumulate_kernel_by_hand():
+    # threshold 0: TP, FP, FP over 2 ground truths -> recall 0.5, precision 1 up to recall 0.5;
+    # threshold 1: FP, FP, TP -> recall 0.5, precision 1/3 (the envelope) up to recall 0.5
+    assert kernels is not None
+    args = _accumulate_args()
+    kernels.accumulate(*args)
+    precision, recall, scores = args[12], args[13], args[14]
+    eps = np.spacing(1)
+    assert recall.ravel().tolist() == [0.5, 0.5]
+    assert precision[0, :, 0, 0, 0].tolist() == [1 / (1 + eps), 1 / (1 + eps), 0.0]
+    assert precision[1, :, 0, 0, 0].tolist() == [1 / (3 + eps), 1 / (3 + eps), 0.0]
+    assert scores[0, :, 0, 0, 0].tolist() == [0.9, 0.9, 0.0]
+    assert scores[1, :, 0, 0, 0].tolist() == [0.9, 0.7, 0.0]  # recall 0: the first position
+
+
+@needs_kernels
+@pytest.mark.parametrize(
+    ("index", "value"),
+    [
+        (7, np.array([0, 3], np.int32)),  # a hit's detection past the end
+        (6, np.array([0, 2], np.int16)),  # a hit's threshold past the end
+        (5, np.array([1, 0], np.int16)),  # a hit's area range past the end
+        (0, np.array([0, 1, 3], np.int64)),  # order past the end
+        (2, np.array([0, 1, 0], np.int64)),  # order not by class (and class 1 unknown)
+        (12, np.full((2, 2, 1, 1, 1), -1.0)),  # precision of the wrong size
+        (7, np.array([0, 2], np.int64)),  # hits' detections must be int32
+    ],
+)
+def test_the_accumulate_kernel_refuses_malformed_calls(index: int, value: Any):
+    assert kernels is not None
+    args = _accumulate_args()
+    args[index] = value
+    with pytest.raises((ValueError, TypeError)):
+        kernels.accumulate(*args)
