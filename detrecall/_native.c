@@ -24,6 +24,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <float.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -817,7 +818,7 @@ static int annotation_key(const char *key, Py_ssize_t n, int read_ignore)
  * area (missing or null: w*h, computed by the caller), iscrowd and ignore (default 0) optional,
  * every other field checked as JSON and skipped (segmentation, keypoints, ...). Anything the
  * general path might read otherwise or refuse (a repeated field, a null id, a float id, a flag
- * of 2, an escaped key, ...) is 0. */
+ * of 2, an escaped key, a negative width, a negative area, ...) is 0. */
 static int parse_annotation(Cursor *c, Truth *t, int read_ignore)
 {
     int have = 0;
@@ -875,6 +876,11 @@ static int parse_annotation(Cursor *c, Truth *t, int read_ignore)
         return 0;
     int need = GT_IMAGE | GT_CATEGORY | GT_BOX;
     if ((have & need) != need)
+        return 0;
+    /* what the general path refuses (io._records.check_boxes, the area check): w, h >= 0 with
+     * x + w, y + h and w * h finite, an area >= 0 */
+    if (!(box[2] >= 0 && box[3] >= 0 && isfinite(box[0] + box[2]) && isfinite(box[1] + box[3]) &&
+          isfinite(box[2] * box[3]) && area >= 0))
         return 0;
     if (!column_push(&t->id, &id, 8) || !column_push(&t->image, &image, 8) ||
         !column_push(&t->category, &category, 8) || !column_push(&t->box, box, sizeof(box)) ||

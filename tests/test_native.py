@@ -687,6 +687,8 @@ def test_ground_truth_columns_by_hand():
     }
     assert math.copysign(1, cols["bbox"][2][0]) == -1 and math.copysign(1, cols["bbox"][2][1]) == 1
     assert _gt_columns(native.ground_truth(data, False))["ignore"] == [0, 0, 0]  # not read: not checked
+    edge = _gt_file('[{"image_id": 1, "category_id": 1, "bbox": [0, -1e308, 1, 1e308], "area": 0}]')
+    assert _gt_columns(native.ground_truth(edge, True))["bbox"] == [[0, -1e308, 1, 1e308]]
     empty = _gt_file("[ ]", before='"info": {"a": ["}", "\\"]"]}')
     assert _gt_columns(native.ground_truth(empty, True))["n"] == 0
 
@@ -697,15 +699,15 @@ def test_ground_truth_numbers_equal_orjson_bit_for_bit(seed):
     texts = _number_texts(random.Random(seed), 600)
     long_integers = [t for t in texts if t.lstrip("-").isdigit() and len(t.lstrip("-")) > 18]
     kept = [t for t in texts if t not in long_integers]
-    anns = ",".join(
-        f'{{"image_id": 1, "category_id": 1, "bbox": [{t}, 0, {t}, 1], "area": {t}}}' for t in kept
-    )
+    # x any number; h and the area >= 0 (else refused: the general path names them)
+    row = '{{"image_id": 1, "category_id": 1, "bbox": [{0}, 0, 0, {1}], "area": {1}}}'
+    anns = ",".join(row.format(t, t.lstrip("-")) for t in kept)
     got = native.ground_truth(_gt_file("[" + anns + "]"), True)
     assert got is not None
     want = np.array([float(orjson.loads(t)) for t in kept])
     box = np.frombuffer(got[6]).reshape(-1, 4)
-    assert _same_bits(box[:, 0].copy(), want) and _same_bits(box[:, 2].copy(), want)
-    assert _same_bits(np.frombuffer(got[7]), want)
+    assert _same_bits(box[:, 0].copy(), want)
+    assert _same_bits(box[:, 3].copy(), np.abs(want)) and _same_bits(np.frombuffer(got[7]), np.abs(want))
     for t in long_integers:  # orjson's int or float by size, numpy's conversions: the general path's
         assert (
             native.ground_truth(
@@ -741,6 +743,11 @@ GT_REFUSED = [
     _gt_file('[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 12345678901234567890]}]'),
     _gt_file('[{"image_id": 1, "category_id": 1, "bbox": null}]'),
     _gt_file('[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "area": "1"}]'),
+    _gt_file('[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "area": -1e-300}]'),
+    _gt_file('[{"image_id": 1, "category_id": 1, "bbox": [0, 0, -1, 1]}]'),
+    _gt_file('[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, -0.5]}]'),
+    _gt_file('[{"image_id": 1, "category_id": 1, "bbox": [1e308, 0, 1e308, 1]}]'),  # x + w overflows
+    _gt_file('[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1e200, 1e200]}]'),  # w * h overflows
     _gt_file('[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "iscrowd": 2}]'),
     _gt_file('[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "iscrowd": 1.0}]'),
     _gt_file('[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "iscrowd": null}]'),

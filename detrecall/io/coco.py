@@ -487,10 +487,11 @@ def read_ground_truth(
 
 def _fast_ground_truth(raw: bytes, name: str, read_ignore: bool) -> Dataset | None:
     """The Dataset of a COCO instances file read for boxes (no masks, no shapes) through the
-    compiled parser: the annotations straight into columns, the rest of the file (images,
-    categories: small) parsed by parse_json with the annotations cut out, and read as the
-    general path reads it. None when the parser leaves the file alone or anything in it is
-    wrong: the general path then reads it again and names the problem in its own words."""
+    compiled parser: the annotations straight into columns (their boxes and areas checked
+    there), the rest of the file (images, categories: small) parsed by parse_json with the
+    annotations cut out, and read as the general path reads it. None when the parser leaves the
+    file alone or anything in it is wrong: the general path then reads it again and names the
+    problem in its own words."""
     got = None if native is None else native.ground_truth(raw, read_ignore)
     if got is None:
         return None
@@ -504,16 +505,14 @@ def _fast_ground_truth(raw: bytes, name: str, read_ignore: bool) -> Dataset | No
         cols = Columns((), name, "annotation")
         check_ids_known(cols, "image_id", image_id, images.ids, "the file's images")
         check_ids_known(cols, "category_id", category_id, categories.ids, "the file's categories")
-        given = np.frombuffer(present, np.uint8)
-        ann_id = np.frombuffer(ids, np.int64)
-        _check_ann_ids(cols, ann_id, (given & 1).astype(bool))
-        box = np.frombuffer(bbox).reshape(-1, 4)
-        check_boxes(cols, "bbox", box)
     except InputError:
         return None
-    area, has_area = np.frombuffer(given_area), (given & 2).astype(bool)
-    if (area < 0).any():  # a given area (the others are 0 here)
-        return None
+    given = np.frombuffer(present, np.uint8)
+    ann_id = np.frombuffer(ids, np.int64)
+    if not _distinct(ann_id[(given & 1).astype(bool)] if (ann_id == -1).any() else ann_id):
+        return None  # _check_ann_ids names the two
+    box, area = np.frombuffer(bbox).reshape(-1, 4), np.frombuffer(given_area)
+    has_area = (given & 2).astype(bool)
     if not has_area.all():
         area = np.where(has_area, area, box[:, 2] * box[:, 3])
     order = sort_rows(image_id, category_id)
@@ -529,6 +528,20 @@ def _fast_ground_truth(raw: bytes, name: str, read_ignore: bool) -> Dataset | No
         source=name,
         ignore=np.frombuffer(flagged, bool)[order],
     )
+
+
+def _distinct(ids: np.ndarray) -> bool:
+    """No id twice: a bitmap over their span when it is small (ids numbered 1, 2, ... mostly
+    are), else a sort."""
+    if len(ids) < 2:
+        return True
+    low, span = int(ids.min()), int(ids.max()) - int(ids.min()) + 1
+    if span <= 8 * len(ids) + 1024:
+        seen = np.zeros(span, bool)
+        seen[ids - low] = True
+        return int(np.count_nonzero(seen)) == len(ids)
+    ordered = np.sort(ids)
+    return not (ordered[1:] == ordered[:-1]).any()
 
 
 def _results_list(data: Any, name: str) -> list[Any]:
