@@ -4,7 +4,6 @@ The public names are imported when first used (PEP 562 `__getattr__`), so that `
 detrecall` costs little more than numpy and `detrecall.evaluate` loads what evaluation needs,
 not bootstrap, compare, metrics or retrieval."""
 
-import importlib as _importlib
 import sys as _sys
 from types import ModuleType as _ModuleType
 
@@ -124,7 +123,9 @@ if not TYPE_CHECKING:  # hidden from type checkers, so that a misspelt name stay
             if name.startswith("__") or find_spec(f"{__name__}.{name}") is None:
                 raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
             home = ""
-        module = _importlib.import_module(home or f".{name}", __name__)
+        full = f"{__name__}{home or '.' + name}"
+        __import__(full)  # the import statement's path (importlib's is not reported by -X importtime)
+        module = _sys.modules[full]
         value = getattr(module, name) if home else module
         globals()[name] = value
         return value
