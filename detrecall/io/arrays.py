@@ -491,12 +491,12 @@ class _Side:
     given: dict[str, list[np.ndarray]]  # per field, the non-empty images' arrays
     missing: dict[str, list[int]]  # per optional field, the non-empty images without it
 
-    def floats(self, field: str, width: int = 0) -> np.ndarray | None:
-        """The field of every non-empty image as one float64 array, or None if not finite."""
+    def floats(self, field: str, width: int = 0, finite: bool = True) -> np.ndarray | None:
+        """The field of every non-empty image as one float64 array, or None if not `finite`."""
         parts = self.given[field]
         shape = (0, width) if width else (0,)
         a = np.concatenate(parts, dtype=np.float64) if parts else np.zeros(shape)
-        return a if np.isfinite(a).all() else None
+        return a if not finite or np.isfinite(a).all() else None
 
     def labels(self) -> np.ndarray | None:
         """Every label as int64, or None if one is not an integer (or the dtypes differ: their
@@ -525,6 +525,8 @@ class _Side:
         if not parts:
             return np.zeros(0, bool)
         a = np.concatenate(parts)
+        if a.dtype == np.bool_:
+            return a
         return a.astype(bool) if ((a == 0) | (a == 1)).all() else None
 
 
@@ -592,10 +594,9 @@ def _batch_ids(targets: Sequence[Any], preds: Sequence[Any], first_image_id: int
         if own is None or (theirs is not None and _plain_id(theirs) != own):
             return None
         ids.append(own)
-    out = np.array(ids, np.int64) if ids else np.zeros(0, np.int64)
-    if len(out) > 1 and len(np.unique(out)) < len(out):
+    if len(set(ids)) < len(ids):
         return None
-    return out
+    return np.array(ids, np.int64) if ids else np.zeros(0, np.int64)
 
 
 def _batch_columns(
@@ -614,7 +615,7 @@ def _batch_columns(
     if gt is None or dt is None or image_ids is None:
         return None
     gt_cat, dt_cat = gt.labels(), dt.labels()
-    gt_raw, dt_raw = gt.floats("boxes", 4), dt.floats("boxes", 4)
+    gt_raw, dt_raw = gt.floats("boxes", 4, finite=False), dt.floats("boxes", 4, finite=False)
     score = dt.floats("scores")
     iscrowd, ignore = gt.flags("iscrowd"), gt.flags("ignore")
     if gt_cat is None or dt_cat is None or gt_raw is None or dt_raw is None or score is None:
@@ -622,17 +623,17 @@ def _batch_columns(
     if iscrowd is None or ignore is None:
         return None
     gt_box, dt_box = to_xywh(gt_raw, box_format), to_xywh(dt_raw, box_format)
-    for box in (gt_box, dt_box):
-        if (box_overflows(box) | ~np.isfinite(box).all(axis=1) | (box[:, 2] < 0) | (box[:, 3] < 0)).any():
-            return None
+    if not (_usable(gt_box) and _usable(dt_box)):
+        return None
     area = gt_box[:, 2] * gt_box[:, 3]
     if gt.given["area"]:
         given_area = _put(gt, "area", area)
         if given_area is None:
             return None
         area = given_area
-    cats = _categories(categories, np.concatenate([gt_cat, dt_cat]))
-    if not (np.isin(gt_cat, cats.ids).all() and np.isin(dt_cat, cats.ids).all()):
+    labels = np.concatenate([gt_cat, dt_cat])
+    cats = _categories(categories, labels)
+    if len(labels) and not _known(labels, cats.ids):
         return None
     columns = _Columns(
         image_ids=image_ids,
@@ -650,6 +651,23 @@ def _batch_columns(
         score=score,
     )
     return columns, cats
+
+
+def _usable(box: np.ndarray) -> bool:
+    """xywh boxes with w, h >= 0 whose coordinates, corners and area are all finite (one sum
+    holds them all: any inf or NaN, or an overflow, makes it not finite)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        x, y, w, h = box.T
+        total = (x + w) + (y + h) + w * h
+    return bool(np.isfinite(total).all()) and not (box[:, 2:] < 0).any()
+
+
+def _known(labels: np.ndarray, ids: np.ndarray) -> bool:
+    """Every label is among the (sorted) ids."""
+    if not len(ids):
+        return False
+    pos = np.minimum(np.searchsorted(ids, labels), len(ids) - 1)
+    return bool(np.array_equal(ids[pos], labels))
 
 
 def _put(side: _Side, field: str, default: np.ndarray) -> np.ndarray | None:

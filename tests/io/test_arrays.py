@@ -300,6 +300,20 @@ BATCH_PROBLEMS = {  # a problem in the third image of a batch: named as the imag
     "image id repeated": ("targets", "image_id", 0, "targets[2]: image_id: 0 is also the id of targets[0]"),
     "pred id differs": ("preds", "image_id", 9, "preds[2]: image_id: is 9 but targets[2] has image_id 2"),
     "empty boxes": ("targets", "boxes", np.zeros((0, 4)), "targets[2]: boxes: has 0 rows but labels has 2"),
+    "NaN box": ("preds", "boxes", [[0, 0, 4, 4], [0, np.nan, 1, 1]], "preds[2]: boxes: row 1 is not finite"),
+    "infinite box": ("preds", "boxes", [[0, 0, 4, np.inf], [0, 0, 1, 1]], "preds[2]: boxes: row 0 is not"),
+    "width overflows": (
+        "targets",
+        "boxes",
+        [[0, 0, 1, 1], [-1e308, 0, 1e308, 1]],
+        "targets[2]: boxes: row 1 is",
+    ),
+    "area overflows": (
+        "preds",
+        "boxes",
+        [[0, 0, 1e200, 1e200], [0, 0, 1, 1]],
+        "preds[2]: boxes: row 0 is [0.0, 0.0, 1e+200, 1e+200]: as [x, y, w, h] it is",
+    ),
 }
 
 
