@@ -197,3 +197,25 @@ def test_a_bad_batch_is_refused_by_its_update_and_the_state_stays_as_it_was():
         warnings.simplefilter("ignore", DataWarning)
         ev.update(targets, preds)  # the refused batch left nothing behind
         assert_same(ev.compute(), evaluate(targets, preds, box_format="xywh", categories=names))
+
+
+def test_suspicious_rows_are_warned_of_when_matched_naming_update_image_and_row():
+    """Rows are built (and warned of) with the other pending batches: a warning names the
+    update, the image in its batch and the row, as evaluate names the image and row."""
+    box = [[0, 0, 4, 4], [5, 5, 9, 9]]
+    targets = [{"boxes": box, "labels": [0, 1]} for _ in range(2)]
+    preds = [{"boxes": box, "labels": [0, 1], "scores": [0.5, 0.25]} for _ in range(2)]
+    odd = [preds[0], {**preds[1], "scores": [0.5, 1.5]}]
+    ev = Evaluator(categories=["a", "b"])
+    ev.update(targets, preds)
+    ev.update(targets, odd)
+    with pytest.warns(DataWarning) as record:
+        ev.compute()
+    assert [str(w.message) for w in record] == [
+        "preds: 1 score(s) outside [0, 1] (first: update 2: preds[1] row 1: 1.5)"
+    ]
+    with pytest.warns(DataWarning) as one_read:
+        evaluate(targets, odd, categories=["a", "b"])
+    assert [str(w.message) for w in one_read] == [
+        "preds: 1 score(s) outside [0, 1] (first: preds[1] row 1: 1.5)"
+    ]
