@@ -83,9 +83,12 @@ static const long double POW10L[28] = {
 #define HOT static inline
 #endif
 
+enum { NUMBER_REAL, NUMBER_INTEGRAL, NUMBER_LONG_INTEGER };
+
 /* A JSON number (RFC 8259 grammar) at the cursor. On success: *value (correctly rounded),
- * *integral (no fraction or exponent, at most 18 digits) and *ivalue when integral. */
-HOT int parse_number(Cursor *c, double *value, int *integral, int64_t *ivalue)
+ * *kind: NUMBER_INTEGRAL (no fraction or exponent, at most 18 digits; *ivalue is set),
+ * NUMBER_LONG_INTEGER (no fraction or exponent, more digits) or NUMBER_REAL. */
+HOT int parse_number_kind(Cursor *c, double *value, int *kind, int64_t *ivalue)
 {
     skip_ws(c);
     const char *start = c->p, *p = c->p, *end = c->end;
@@ -157,8 +160,8 @@ HOT int parse_number(Cursor *c, double *value, int *integral, int64_t *ivalue)
         exp10 += sign * e;
     }
     c->p = p;
-    *integral = !has_frac_or_exp && !dropped && digits <= 18;
-    if (*integral)
+    *kind = has_frac_or_exp ? NUMBER_REAL : !dropped && digits <= 18 ? NUMBER_INTEGRAL : NUMBER_LONG_INTEGER;
+    if (*kind == NUMBER_INTEGRAL)
         *ivalue = negative ? -(int64_t)mantissa : (int64_t)mantissa;
     if (mantissa == 0 && !dropped) { /* "-0" is the integer 0, as json and orjson read it */
         *value = negative && has_frac_or_exp ? -0.0 : 0.0;
@@ -198,6 +201,15 @@ HOT int parse_number(Cursor *c, double *value, int *integral, int64_t *ivalue)
         return 0;
     *value = v;
     return 1;
+}
+
+/* parse_number_kind, told only whether the number is integral (at most 18 digits). */
+HOT int parse_number(Cursor *c, double *value, int *integral, int64_t *ivalue)
+{
+    int kind;
+    int ok = parse_number_kind(c, value, &kind, ivalue);
+    *integral = kind == NUMBER_INTEGRAL;
+    return ok;
 }
 
 /* A string without escapes: its bytes in [*s, *s + *n). Escaped strings are refused (0). */
@@ -350,7 +362,7 @@ static int column_init(Column *col, size_t cap)
     return col->array != NULL;
 }
 
-static int column_push(Column *col, const void *item, size_t size)
+HOT int column_push(Column *col, const void *item, size_t size)
 {
     if (col->used + size > col->cap) {
         size_t cap = col->cap * 2;
@@ -713,20 +725,11 @@ static int skip_loosely(Cursor *c)
 /* A number for a float64 column: as parse_number, but an integer of 19 digits or more is
  * refused (orjson reads it as an int or a float by its size, and numpy converts a column mixing
  * those in its own ways: the general path decides). */
-static int parse_real(Cursor *c, double *out)
+HOT int parse_real(Cursor *c, double *out)
 {
-    skip_ws(c);
-    const char *start = c->p;
-    int integral;
+    int kind;
     int64_t iv;
-    if (!parse_number(c, out, &integral, &iv))
-        return 0;
-    if (integral)
-        return 1;
-    for (const char *q = start; q < c->p; q++)
-        if (*q == '.' || *q == 'e' || *q == 'E')
-            return 1;
-    return 0;
+    return parse_number_kind(c, out, &kind, &iv) && kind != NUMBER_LONG_INTEGER;
 }
 
 static int parse_real_box(Cursor *c, double box[4])

@@ -88,7 +88,11 @@ def _read_images(records: list[Any], source: str) -> Images:
     if len(dup):
         raise cols.error(int(order[dup[0] + 1]), "id", f"{int(ids[dup[0]])} appears twice")
     names = [r.get("file_name") for r in records]
-    file_names = tuple("" if names[i] is None else str(names[i]) for i in order.tolist())
+    picked = map(names.__getitem__, order.tolist())
+    if set(map(type, names)) == {str}:  # as parsed: each its own str(), one pass
+        file_names = tuple(picked)
+    else:
+        file_names = tuple("" if name is None else str(name) for name in picked)
     return Images(
         ids=ids, width=width[order], height=height[order], file_names=file_names if any(file_names) else None
     )
@@ -519,7 +523,7 @@ def _fast_ground_truth(raw: bytes, name: str, read_ignore: bool) -> Dataset | No
     return Dataset(
         image_id=image_id[order],
         category_id=category_id[order],
-        box=box[order],
+        box=np.take(box, order, axis=0),  # box[order]'s rows, 3x faster for (N, 4)
         area=area[order],
         iscrowd=np.frombuffer(crowd, bool)[order],
         ann_id=ann_id[order],
