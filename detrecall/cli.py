@@ -108,6 +108,13 @@ def _parser() -> argparse.ArgumentParser:
         "--format", choices=("table", "json"), default="table", help="table (default) or json on stdout"
     )
     cmp.add_argument("--quiet", action="store_true", help="no progress indication on stderr")
+    cmp.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="threads for matching and accumulation (default: $DETRECALL_THREADS, else the CPUs this "
+        "process may use); the numbers do not depend on it",
+    )
     cfm = cmp.add_argument_group("input formats (GT BASE_DT CAND_DT; see README: Input formats)")
     cfm.add_argument("--gt-format", choices=_FORMATS, help="format of GT (default: from the path)")
     cfm.add_argument(
@@ -479,6 +486,13 @@ def _add_evaluation_args(p: argparse.ArgumentParser) -> None:
     pr.add_argument(
         "--pixel-inclusive", action="store_true", help="VOC devkit box convention: +1 on widths and heights"
     )
+    p.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="threads for matching and accumulation (default: $DETRECALL_THREADS, else the CPUs this "
+        "process may use); the numbers do not depend on it",
+    )
     pt = p.add_argument_group("operating point")
     pt.add_argument(
         "--iou-threshold",
@@ -657,6 +671,7 @@ def _run_evaluation(
                     max_dets=args.point_max_dets,
                 ),
                 inputs=_inputs(args),
+                threads=args.threads,
                 errors=extras and args.errors,
                 per_image=extras and args.per_image is not None,
                 slices=_slices(args) if extras else None,
@@ -791,9 +806,13 @@ def _compare(args: argparse.Namespace) -> int:
         inputs = _inputs(args)
         params = CocoParams(dilation_ratio=args.dilation_ratio)
         with _status(args, f"evaluating the baseline {base_dt} ..."):
-            base = evaluate(gt, base_dt, args.iou_type, params=params, point=point, inputs=inputs)
+            base = evaluate(
+                gt, base_dt, args.iou_type, params=params, point=point, inputs=inputs, threads=args.threads
+            )
         with _status(args, f"evaluating the candidate {cand_dt} ..."):
-            cand = evaluate(gt, cand_dt, args.iou_type, params=params, point=point, inputs=inputs)
+            cand = evaluate(
+                gt, cand_dt, args.iou_type, params=params, point=point, inputs=inputs, threads=args.threads
+            )
         n = _default(args.bootstrap, 1000)
         with _status(args, f"paired bootstrap, {n} replicates ..."):
             comparison = compare(base, cand, n=n, seed=_default(args.seed, 0), confidence=args.ci)

@@ -23,7 +23,15 @@ from .errors import DetrecallError
 from .io import coco, detect_format, read_detections, read_ground_truth
 from .io.arrays import is_arrays, read_arrays
 from .matching import candidates, iou_floor, plan
-from .options import CocoParams, InputOptions, IouType, Keywords, PointOptions, split_keywords
+from .options import (
+    CocoParams,
+    InputOptions,
+    IouType,
+    Keywords,
+    PointOptions,
+    resolve_threads,
+    split_keywords,
+)
 from .protocols import PROTOCOL_OPTIONS, BatchMatches, Prepared, Protocol, resolve_protocol
 from .result import EvaluationResult
 from .types import Categories, Dataset, Detections, EvalParams
@@ -49,6 +57,7 @@ class Config:
     protocol: Protocol
     point: PointOptions = PointOptions()
     inputs: InputOptions = InputOptions()
+    threads: int = 1  # the compiled kernels' (options.resolve_threads); results do not depend on it
 
 
 def make_config(
@@ -58,6 +67,7 @@ def make_config(
     params: CocoParams | None = None,
     point: PointOptions | None = None,
     inputs: InputOptions | None = None,
+    threads: int | None = None,
     **keywords: Unpack[Keywords],
 ) -> Config:
     """A checked Config from option groups and/or flat keywords (see `evaluate`)."""
@@ -74,6 +84,7 @@ def make_config(
         protocol=chosen,
         point=grouped.point.checked(),
         inputs=grouped.inputs.checked(),
+        threads=resolve_threads(threads),
     )
 
 
@@ -175,7 +186,7 @@ def match_prepared(prepared: Prepared, config: Config) -> BatchMatches:
         sigmas=params.kpt_oks_sigmas,
         dilation_ratio=params.dilation_ratio,
     )
-    coco, at_point = protocol.match(p, pairs, prepared, params, config.point)
+    coco, at_point = protocol.match(p, pairs, prepared, params, config.point, config.threads)
     matrix = None
     if config.point.confusion:
         matrix = confusion_pass(
@@ -187,6 +198,7 @@ def match_prepared(prepared: Prepared, config: Config) -> BatchMatches:
         confusion=matrix,
         frequency=prepared.frequency,
         score_order=protocol.score_order(p, params),
+        threads=config.threads,
     )
 
 
@@ -247,6 +259,7 @@ def evaluate(
     per_image: bool = False,
     slices: Mapping[str, Any] | None = None,
     label_errors: bool = False,
+    threads: int | None = None,
     **keywords: Unpack[Keywords],
 ) -> EvaluationResult:
     """Evaluate detections against ground truth: the protocol's numbers and an operating point.
@@ -283,8 +296,12 @@ def evaluate(
     equal to `evaluate(..., image_ids=ids)`), `label_errors=True` the likely missing annotations
     and wrong labels (`result.label_errors`: confident detections on no ground truth, or on
     ground truth of another class at high IoU), ranked.
+    `threads`: how many threads matching and accumulation use (default: $DETRECALL_THREADS, else
+    the CPUs this process may run on); the numbers are the same for any count.
     """
-    config = make_config(iou_type, protocol=protocol, params=params, point=point, inputs=inputs, **keywords)
+    config = make_config(
+        iou_type, protocol=protocol, params=params, point=point, inputs=inputs, threads=threads, **keywords
+    )
     return evaluate_with(
         gt, dt, config, errors=errors, per_image=per_image, slices=slices, label_errors=label_errors
     )

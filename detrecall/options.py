@@ -13,6 +13,7 @@ flat keywords into their groups, by the groups' field names, so each option is d
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from enum import Enum
@@ -246,3 +247,27 @@ def split_keywords(
         inputs=inputs or InputOptions(**groups["inputs"]),
         protocol=groups["protocol"],
     )
+
+
+THREADS_ENV = "DETRECALL_THREADS"
+
+
+def resolve_threads(threads: int | None = None) -> int:
+    """How many threads the compiled matcher and accumulation use: `threads` when given, else
+    $DETRECALL_THREADS, else the CPUs this process may run on (its affinity: `taskset -c 0`
+    means one). Results are identical for any count."""
+    source = "threads"
+    if threads is None and os.environ.get(THREADS_ENV, "").strip():
+        source, raw = THREADS_ENV, os.environ[THREADS_ENV].strip()
+        try:
+            threads = int(raw)
+        except ValueError:
+            raise DetrecallError(f"{THREADS_ENV} must be a whole number of threads, got {raw!r}") from None
+    if threads is None:
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # no affinity on this platform (macOS, Windows)
+            return max(1, os.cpu_count() or 1)
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise DetrecallError(f"{source} must be a whole number >= 1, got {threads!r}")
+    return threads

@@ -44,6 +44,7 @@ class BatchMatches:
     confusion: np.ndarray | None
     frequency: np.ndarray | None = None  # LVIS: frequency group of each evaluated class
     score_order: np.ndarray | None = None  # aggregate.by_score(coco.det_score), when known
+    threads: int = 1  # for the compiled accumulation (the same arrays for any count)
 
 
 @dataclass(frozen=True)
@@ -82,9 +83,16 @@ class Protocol(ABC):
 
     @abstractmethod
     def match(
-        self, p: Plan, iou: Candidates, prepared: Prepared, params: EvalParams, point: PointOptions
+        self,
+        p: Plan,
+        iou: Candidates,
+        prepared: Prepared,
+        params: EvalParams,
+        point: PointOptions,
+        threads: int = 1,
     ) -> tuple[Matches, Matches]:
-        """The matches for the summary and those at the operating point."""
+        """The matches for the summary and those at the operating point (`threads`: for the
+        compiled matcher; the matches are the same for any count)."""
 
     def score_order(self, p: Plan, params: EvalParams) -> np.ndarray | None:
         """The accumulation's score order, when the plan gives it for free."""

@@ -315,7 +315,13 @@ class Coco(Protocol):
         return Prepared(gt, dt)
 
     def match(
-        self, p: Plan, iou: Candidates, prepared: Prepared, params: EvalParams, point: PointOptions
+        self,
+        p: Plan,
+        iou: Candidates,
+        prepared: Prepared,
+        params: EvalParams,
+        point: PointOptions,
+        threads: int = 1,
     ) -> tuple[Matches, Matches]:
         gt, dt = prepared.gt, prepared.dt
         coco = match(
@@ -326,6 +332,7 @@ class Coco(Protocol):
             iou_thresholds=params.iou_thresholds,
             area_ranges=params.area_ranges,
             max_det=params.max_dets[-1],
+            threads=threads,
         )
         at_point = point_from(coco, p, gt, dt, params, point) or match(
             p,
@@ -335,6 +342,7 @@ class Coco(Protocol):
             iou_thresholds=np.array([point.iou_threshold], np.float64),
             area_ranges=EVERYWHERE,
             max_det=point.max_dets,
+            threads=threads,
         )
         return coco, at_point
 
@@ -342,7 +350,7 @@ class Coco(Protocol):
         return score_order(p, params.max_dets[-1])
 
     def accumulate(self, batch: BatchMatches, params: EvalParams) -> Accumulated:
-        return accumulate(batch.coco, params, batch.score_order)
+        return accumulate(batch.coco, params, batch.score_order, threads=batch.threads)
 
     def summarize(self, batch: BatchMatches, params: EvalParams, names: Sequence[str]) -> Summarized:
         acc = self.accumulate(batch, params)

@@ -201,9 +201,15 @@ class Lvis(Coco):
         return Prepared(gt, dt, not_exhaustive=not_exhaustive, frequency=frequency)
 
     def match(
-        self, p: Plan, iou: Candidates, prepared: Prepared, params: EvalParams, point: PointOptions
+        self,
+        p: Plan,
+        iou: Candidates,
+        prepared: Prepared,
+        params: EvalParams,
+        point: PointOptions,
+        threads: int = 1,
     ) -> tuple[Matches, Matches]:
-        coco, at_point = super().match(p, iou, prepared, params, point)
+        coco, at_point = super().match(p, iou, prepared, params, point, threads)
         assert prepared.not_exhaustive is not None
         return (
             ignore_not_exhaustive(coco, prepared.not_exhaustive),

@@ -95,7 +95,13 @@ class Voc(Protocol):
         return Prepared(replace(gt, iscrowd=np.zeros(len(gt), bool)), dt, ignored=difficult)
 
     def match(
-        self, p: Plan, iou: Candidates, prepared: Prepared, params: EvalParams, point: PointOptions
+        self,
+        p: Plan,
+        iou: Candidates,
+        prepared: Prepared,
+        params: EvalParams,
+        point: PointOptions,
+        threads: int = 1,
     ) -> tuple[Matches, Matches]:
         gt, dt, difficult = prepared.gt, prepared.dt, prepared.ignored
         assert difficult is not None
