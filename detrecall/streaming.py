@@ -28,7 +28,7 @@ from .errors import DetrecallError
 from .evaluate import Config, check_image_ids, class_names, finish, make_config, match_batch, read_inputs
 from .io._common import sort_rows
 from .io._problems import warn_data
-from .io.arrays import ArrayBatch, build_arrays, check_arrays, is_arrays, row_names
+from .io.arrays import ArrayBatch, build_arrays, check_arrays, is_arrays, row_names, warn_arrays
 from .matching import concat_matches
 from .options import CocoParams, InputOptions, IouType, Keywords, PointOptions
 from .protocols import BatchMatches, Protocol
@@ -311,15 +311,17 @@ class Evaluator:
             return
         batches = [b for _, b in self._pending if isinstance(b, ArrayBatch)]
         tables = [b for _, b in self._pending if not isinstance(b, ArrayBatch)]
-        if batches:  # warned of together (a batch lacks the ground truth of classes others have)
-            updates = [k for k, b in self._pending if isinstance(b, ArrayBatch)]
-            labels = [f"update {k}: " for k in updates]
-            tables.append(build_arrays(batches, labels=labels, absent_classes=False))
-            self._count_classes(batches, updates, labels)
+        updates = [k for k, b in self._pending if isinstance(b, ArrayBatch)]
+        labels = [f"update {k}: " for k in updates]
+        if batches:
+            tables.append(build_arrays(batches, warn=False))
         gt = _concat_tables([g for g, _ in tables])
         dt = _concat_tables([d for _, d in tables])
         self._parts.append(_Part(match_batch(gt, dt, self._config)))
         self._pending, self._pending_rows = [], 0
+        if batches:  # once the state holds them (a warning may be an error); classes apart
+            self._count_classes(batches, updates, labels)
+            warn_arrays(batches, labels=labels, absent_classes=False)
 
     def _count_classes(self, batches: list[ArrayBatch], updates: list[int], labels: list[str]) -> None:
         """Note the classes of the batches' ground truth and detections (the first of each)."""

@@ -219,3 +219,26 @@ def test_suspicious_rows_are_warned_of_when_matched_naming_update_image_and_row(
     assert [str(w.message) for w in one_read] == [
         "preds: 1 score(s) outside [0, 1] (first: preds[1] row 1: 1.5)"
     ]
+
+
+def test_a_warning_raised_as_an_error_leaves_the_batches_in_the_state(monkeypatch):
+    """Warnings come once the matches are kept: with DataWarning as an error the state is
+    whole all the same (no batch lost, none matched twice)."""
+    box = [[0, 0, 4, 4], [5, 5, 9, 9]]
+    targets = [{"boxes": box, "labels": [0, 1]} for _ in range(3)]
+    preds = [{"boxes": box, "labels": [0, 1], "scores": [0.5, s]} for s in (0.25, 1.5, 0.75)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        whole = evaluate(targets, preds, categories=["a", "b"])
+    ev = Evaluator(categories=["a", "b"])
+    ev.update(targets[:2], preds[:2])
+    with pytest.raises(DataWarning, match="outside"):  # pytest runs with warnings as errors
+        ev.compute()
+    ev.update(targets[2:], preds[2:])
+    assert_same(ev.compute(), whole)
+    monkeypatch.setattr(streaming, "MERGE_ROWS", 1)  # matched by the update itself
+    ev = Evaluator(categories=["a", "b"])
+    with pytest.raises(DataWarning, match="outside"):
+        ev.update(targets[:2], preds[:2])
+    ev.update(targets[2:], preds[2:])
+    assert_same(ev.compute(), whole)

@@ -382,44 +382,18 @@ def check_arrays(
 
 
 def build_arrays(
-    batches: Sequence[ArrayBatch], *, labels: Sequence[str] | None = None, absent_classes: bool = True
+    batches: Sequence[ArrayBatch], *, labels: Sequence[str] | None = None, warn: bool = True
 ) -> tuple[Dataset, Detections]:
     """Dataset and Detections of checked batches of other images each (same categories), after
-    the suspicious-row warnings, each naming its row `{labels[k]}preds[i] row j` (batch k);
-    `absent_classes=False` leaves out the warning of classes predicted without ground truth
-    (a streaming batch lacks what the others have)."""
+    the suspicious-row warnings (`warn_arrays`; `warn=False`: the caller warns later)."""
+    if warn:
+        warn_arrays(batches, labels=labels)
     cols = _join([b.columns for b in batches])
-    names = labels or [""] * len(batches)
-    per_batch = [len(b.columns.image_ids) for b in batches]
     image_ids, size = cols.image_ids, cols.sizes
     order = np.argsort(image_ids, kind="stable")
     images = Images(ids=image_ids[order], width=size[order, 1], height=size[order, 0])
-    gt_image = np.repeat(image_ids, cols.n_gt)
-    dt_image = np.repeat(image_ids, cols.n_dt)
-    gt_size = np.repeat(size, cols.n_gt, axis=0).astype(float)
-    dt_size = np.repeat(size, cols.n_dt, axis=0).astype(float)
-    warn_suspicious(
-        "targets",
-        row_names("targets", cols.n_gt, per_batch, names),
-        image_id=gt_image,
-        category_id=cols.gt_cat,
-        box=cols.gt_box,
-        width=gt_size[:, 1],
-        height=gt_size[:, 0],
-    )
-    warn_suspicious(
-        "preds",
-        row_names("preds", cols.n_dt, per_batch, names),
-        image_id=dt_image,
-        category_id=cols.dt_cat,
-        box=cols.dt_box,
-        width=dt_size[:, 1],
-        height=dt_size[:, 0],
-        score=cols.score,
-        gt_category_ids=np.unique(cols.gt_cat) if absent_classes else None,
-    )
     gt = build_dataset(
-        image_id=gt_image,
+        image_id=np.repeat(image_ids, cols.n_gt),
         category_id=cols.gt_cat,
         box=cols.gt_box,
         area=cols.area,
@@ -431,7 +405,7 @@ def build_arrays(
         masks=cols.gt_masks,
     )
     dt = build_detections(
-        image_id=dt_image,
+        image_id=np.repeat(image_ids, cols.n_dt),
         category_id=cols.dt_cat,
         box=cols.dt_box,
         score=cols.score,
@@ -440,6 +414,39 @@ def build_arrays(
         masks=cols.dt_masks,
     )
     return gt, dt
+
+
+def warn_arrays(
+    batches: Sequence[ArrayBatch], *, labels: Sequence[str] | None = None, absent_classes: bool = True
+) -> None:
+    """The suspicious-row warnings of checked batches, each naming its row
+    `{labels[k]}preds[i] row j` (batch k); `absent_classes=False` leaves out the one of classes
+    predicted without ground truth (a streaming batch lacks what the others have)."""
+    cols = _join([b.columns for b in batches])
+    names = labels or [""] * len(batches)
+    per_batch = [len(b.columns.image_ids) for b in batches]
+    gt_size = np.repeat(cols.sizes, cols.n_gt, axis=0).astype(float)
+    dt_size = np.repeat(cols.sizes, cols.n_dt, axis=0).astype(float)
+    warn_suspicious(
+        "targets",
+        row_names("targets", cols.n_gt, per_batch, names),
+        image_id=np.repeat(cols.image_ids, cols.n_gt),
+        category_id=cols.gt_cat,
+        box=cols.gt_box,
+        width=gt_size[:, 1],
+        height=gt_size[:, 0],
+    )
+    warn_suspicious(
+        "preds",
+        row_names("preds", cols.n_dt, per_batch, names),
+        image_id=np.repeat(cols.image_ids, cols.n_dt),
+        category_id=cols.dt_cat,
+        box=cols.dt_box,
+        width=dt_size[:, 1],
+        height=dt_size[:, 0],
+        score=cols.score,
+        gt_category_ids=np.unique(cols.gt_cat) if absent_classes else None,
+    )
 
 
 def _join(parts: Sequence[_Columns]) -> _Columns:
