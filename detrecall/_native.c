@@ -894,16 +894,161 @@ static int parse_annotation(Cursor *c, Truth *t, int read_ignore)
     return 1;
 }
 
+enum { IM_ID = 1, IM_WIDTH = 2, IM_HEIGHT = 4, IM_NAME = 8, IM_OTHER = 16 };
+
+typedef struct {
+    Column id, width, height;
+    PyObject *names; /* list of str, "" for a missing or null file_name */
+    PyObject *empty;
+    Py_ssize_t n;
+} ImageTable;
+
+static void images_free(ImageTable *t)
+{
+    Py_CLEAR(t->id.array);
+    Py_CLEAR(t->width.array);
+    Py_CLEAR(t->height.array);
+    Py_CLEAR(t->names);
+    Py_CLEAR(t->empty);
+}
+
+static int images_init(ImageTable *t)
+{
+    const size_t cap = 4096;
+    t->n = 0;
+    return column_init(&t->id, 8 * cap) && column_init(&t->width, 8 * cap) &&
+           column_init(&t->height, 8 * cap) && (t->names = PyList_New(0)) != NULL &&
+           (t->empty = PyUnicode_New(0, 0)) != NULL;
+}
+
+static int image_key(const char *key, Py_ssize_t n)
+{
+    if (key_is(key, n, "id"))
+        return IM_ID;
+    if (key_is(key, n, "width"))
+        return IM_WIDTH;
+    if (key_is(key, n, "height"))
+        return IM_HEIGHT;
+    if (key_is(key, n, "file_name"))
+        return IM_NAME;
+    return IM_OTHER;
+}
+
+/* A string without escapes or control characters as a new str, decoded as strict UTF-8 (which
+ * refuses what orjson refuses: overlong forms, surrogates, cut sequences); NULL (no Python
+ * error set) for anything else. */
+static PyObject *parse_text(Cursor *c)
+{
+    if (!expect(c, '"'))
+        return NULL;
+    const char *q = c->p;
+    while (q < c->end && *q != '"') {
+        if (*q == '\\' || (unsigned char)*q < 0x20)
+            return NULL;
+        q++;
+    }
+    if (q >= c->end)
+        return NULL;
+    PyObject *text = PyUnicode_DecodeUTF8(c->p, q - c->p, NULL);
+    if (text == NULL) {
+        PyErr_Clear();
+        return NULL;
+    }
+    c->p = q + 1;
+    return text;
+}
+
+/* One image into the table, as io.coco._read_images reads it: id required, width and height
+ * (default 0) integers >= 0, file_name a string or null (""), every other field checked as JSON
+ * and skipped. Anything else (a repeated field, a float width, a numeric file_name, ...) is 0. */
+static int parse_image(Cursor *c, ImageTable *t)
+{
+    int have = 0;
+    int64_t id = 0, width = 0, height = 0;
+    PyObject *name = NULL;
+    if (!expect(c, '{') || peek(c) == '}')
+        return 0;
+    do {
+        const char *key;
+        Py_ssize_t n;
+        int ok;
+        if (!parse_plain_string(c, &key, &n) || !expect(c, ':'))
+            goto fail;
+        int bit = image_key(key, n);
+        if (have & bit & ~IM_OTHER)
+            goto fail;
+        switch (bit) {
+        case IM_ID:
+            ok = parse_int_field(c, &id);
+            break;
+        case IM_WIDTH:
+            ok = parse_int_field(c, &width) && width >= 0;
+            break;
+        case IM_HEIGHT:
+            ok = parse_int_field(c, &height) && height >= 0;
+            break;
+        case IM_NAME:
+            if (peek(c) == 'n')
+                ok = skip_literal(c, "null");
+            else
+                ok = (name = parse_text(c)) != NULL;
+            break;
+        default:
+            ok = skip_value(c, 0);
+        }
+        if (!ok)
+            goto fail;
+        have |= bit;
+    } while (expect(c, ','));
+    if (!expect(c, '}') || !(have & IM_ID))
+        goto fail;
+    if (!column_push(&t->id, &id, 8) || !column_push(&t->width, &width, 8) ||
+        !column_push(&t->height, &height, 8) || PyList_Append(t->names, name ? name : t->empty) < 0) {
+        PyErr_Clear();
+        goto fail;
+    }
+    Py_XDECREF(name);
+    t->n++;
+    return 1;
+fail:
+    Py_XDECREF(name);
+    return 0;
+}
+
+/* The "images" array at the cursor into the table; 0 (the table emptied) when one of them is
+ * not of the plain form parse_image takes. */
+static int parse_images(Cursor *c, ImageTable *t)
+{
+    int ok = expect(c, '[');
+    if (ok && !expect(c, ']')) {
+        do {
+            ok = parse_image(c, t);
+        } while (ok && expect(c, ','));
+        ok = ok && expect(c, ']');
+    }
+    if (!ok) {
+        t->n = 0;
+        t->id.used = t->width.used = t->height.used = 0;
+        if (PyList_SetSlice(t->names, 0, PyList_GET_SIZE(t->names), NULL) < 0)
+            PyErr_Clear();
+        return 0;
+    }
+    return 1;
+}
+
 /* ground_truth(buffer, read_ignore) -> (n, start, end, id, image_id, category_id, bbox, area,
- * iscrowd, ignore, present) or None.
+ * iscrowd, ignore, present, images) or None.
  * A COCO instances file: a top-level object whose one "annotations" member (buffer[start:end],
  * the array) is parsed strictly into columns (bytearrays: int64 id, image_id, category_id;
  * float64 bbox (n x 4), area (0 where not present); uint8 iscrowd, ignore (0 unless
- * read_ignore), present (bit 1: the id was given, bit 2: the area was)). The other members
- * are only stepped over: the caller parses the file without the annotations (images,
- * categories) with its JSON parser, which checks them. None for a form left to the general
- * path: no or two "annotations" members, an escaped top-level key, a record the strict
- * parser does not take (see parse_annotation), anything after the object. */
+ * read_ignore), present (bit 1: the id was given, bit 2: the area was)). images: its one
+ * "images" member as (start, end, id, width, height, file names) (int64 bytearrays and a list
+ * of str) when every image is of the plain form (see parse_image), else None. The other members
+ * (and "images" when None) are only stepped over: the caller parses the file with those
+ * members cut out with its JSON parser, which checks the rest (categories, info, ...). None
+ * for a form left to the general path: no or two "annotations" or "images" members, an
+ * escaped top-level key, an annotation the strict parser does not take (see
+ * parse_annotation), anything after the object. */
 static PyObject *ground_truth(PyObject *self, PyObject *args)
 {
     (void)self;
@@ -915,13 +1060,16 @@ static PyObject *ground_truth(PyObject *self, PyObject *args)
     if (PyObject_GetBuffer(obj, &view, PyBUF_SIMPLE) < 0)
         return NULL;
     Truth t;
+    ImageTable im;
     memset(&t, 0, sizeof(t));
+    memset(&im, 0, sizeof(im));
     PyObject *out = NULL;
-    if (!truth_init(&t))
+    if (!truth_init(&t) || !images_init(&im))
         goto done;
     const char *buf = (const char *)view.buf;
     Cursor c = {buf, buf + view.len};
-    Py_ssize_t start = -1, end = -1;
+    Py_ssize_t start = -1, end = -1, im_start = -1, im_end = -1;
+    int seen_images = 0;
     int ok = expect(&c, '{') && !expect(&c, '}');
     while (ok) {
         skip_ws(&c);
@@ -952,6 +1100,23 @@ static PyObject *ground_truth(PyObject *self, PyObject *args)
             }
             end = c.p - buf;
         }
+        else if (key_is(key, q - key, "images")) {
+            if (seen_images) {
+                ok = 0;
+                break;
+            }
+            seen_images = 1;
+            skip_ws(&c);
+            Cursor at = c;
+            if (parse_images(&c, &im)) {
+                im_start = at.p - buf;
+                im_end = c.p - buf;
+            }
+            else {
+                c = at;
+                ok = skip_loosely(&c);
+            }
+        }
         else {
             ok = skip_loosely(&c);
         }
@@ -968,16 +1133,31 @@ static PyObject *ground_truth(PyObject *self, PyObject *args)
                          column_release(&t.category), column_release(&t.box),
                          column_release(&t.area), column_release(&t.crowd),
                          column_release(&t.ignore), column_release(&t.present)};
-    int released = 1;
+    PyObject *images = NULL;
+    if (im_start < 0) {
+        images = Py_NewRef(Py_None);
+    }
+    else {
+        PyObject *ids = column_release(&im.id), *width = column_release(&im.width),
+                 *height = column_release(&im.height);
+        if (ids && width && height)
+            images = Py_BuildValue("(nnOOOO)", im_start, im_end, ids, width, height, im.names);
+        Py_XDECREF(ids);
+        Py_XDECREF(width);
+        Py_XDECREF(height);
+    }
+    int released = images != NULL;
     for (int k = 0; k < 8; k++)
         released = released && cols[k] != NULL;
     if (released)
-        out = Py_BuildValue("(nnnOOOOOOOO)", t.n, start, end, cols[0], cols[1], cols[2], cols[3],
-                            cols[4], cols[5], cols[6], cols[7]);
+        out = Py_BuildValue("(nnnOOOOOOOOO)", t.n, start, end, cols[0], cols[1], cols[2], cols[3],
+                            cols[4], cols[5], cols[6], cols[7], images);
     for (int k = 0; k < 8; k++)
         Py_XDECREF(cols[k]);
+    Py_XDECREF(images);
 done:
     truth_free(&t);
+    images_free(&im);
     PyBuffer_Release(&view);
     return out;
 }
@@ -1504,7 +1684,7 @@ static PyMethodDef methods[] = {
      "or None"},
     {"ground_truth", ground_truth, METH_VARARGS,
      "ground_truth(buffer, read_ignore) -> (n, start, end, id, image_id, category_id, bbox, area, "
-     "iscrowd, ignore, present) or None"},
+     "iscrowd, ignore, present, images) or None"},
     {"mask_pair_iou", mask_pair_iou, METH_VARARGS,
      "mask_pair_iou(dt_masks, gt_masks, dt_rows, gt_rows, blocks, crowd) -> bytearray or None"},
     {"rle_check", rle_check, METH_VARARGS,

@@ -449,14 +449,19 @@ def check_gt_parser(ctx: Context, data: bytes) -> None:
     if got is None:
         return
     ctx.count("native.ground_truth: accepted")
-    n, start, end, ids, image, category, box, area, crowd, ignore, present = got
+    n, start, end, ids, image, category, box, area, crowd, ignore, present, table = got
     try:
         ref = orjson.loads(data[start:end])
+        images = None if table is None else orjson.loads(data[table[0] : table[1]])
     except orjson.JSONDecodeError as exc:
-        raise Failure(f"native.ground_truth accepted annotations orjson refuses ({exc})") from exc
+        raise Failure(f"native.ground_truth accepted annotations or images orjson refuses ({exc})") from exc
     rest_ok = whole_ok = True
+    cut, at, pieces = sorted([(start, end)] + ([] if table is None else [table[:2]])), 0, []
+    for a, b in cut:
+        pieces += [data[at:a], b"[]"]
+        at = b
     try:
-        orjson.loads(data[:start] + b"[]" + data[end:])
+        orjson.loads(b"".join([*pieces, data[at:]]))
     except orjson.JSONDecodeError:
         rest_ok = False
     try:
@@ -469,6 +474,17 @@ def check_gt_parser(ctx: Context, data: bytes) -> None:
         )
     if whole_ok and whole.get("annotations") != ref:
         raise Failure("native.ground_truth found annotations other than orjson's")
+    if whole_ok and images is not None and whole.get("images") != images:
+        raise Failure("native.ground_truth found images other than orjson's")
+    if images is not None:
+        names = ["" if im.get("file_name") is None else im["file_name"] for im in images]
+        if (
+            np.frombuffer(table[2], np.int64).tolist() != [im["id"] for im in images]
+            or np.frombuffer(table[3], np.int64).tolist() != [im.get("width", 0) for im in images]
+            or np.frombuffer(table[4], np.int64).tolist() != [im.get("height", 0) for im in images]
+            or table[5] != names
+        ):
+            raise Failure("native.ground_truth: the images differ from orjson's")
     if n != len(ref) or not all(isinstance(r, dict) for r in ref):
         raise Failure(f"native.ground_truth read {n} annotations, orjson {len(ref)}")
     flags = np.frombuffer(present, np.uint8)

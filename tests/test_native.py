@@ -646,7 +646,7 @@ def _gt_file(
 
 
 def _gt_columns(got: tuple) -> dict:
-    n, start, end, ids, image, category, box, area, crowd, ignore, present = got
+    n, start, end, ids, image, category, box, area, crowd, ignore, present, images = got
     return {
         "n": n,
         "id": np.frombuffer(ids, np.int64).tolist(),
@@ -657,6 +657,14 @@ def _gt_columns(got: tuple) -> dict:
         "iscrowd": list(crowd),
         "ignore": list(ignore),
         "present": list(present),
+        "images": None
+        if images is None
+        else (
+            np.frombuffer(images[2], np.int64).tolist(),
+            np.frombuffer(images[3], np.int64).tolist(),
+            np.frombuffer(images[4], np.int64).tolist(),
+            images[5],
+        ),
     }
 
 
@@ -684,6 +692,7 @@ def test_ground_truth_columns_by_hand():
         "iscrowd": [1, 0, 0],
         "ignore": [0, 1, 0],
         "present": [3, 0, 1],  # bit 1: an id given, bit 2: an area given (null is none)
+        "images": ([1], [0], [0], [""]),
     }
     assert math.copysign(1, cols["bbox"][2][0]) == -1 and math.copysign(1, cols["bbox"][2][1]) == 1
     assert _gt_columns(native.ground_truth(data, False))["ignore"] == [0, 0, 0]  # not read: not checked
@@ -786,3 +795,51 @@ def test_ground_truth_takes_buffers_only():
     exact = np.frombuffer(_gt_file("[]"), np.uint8).copy()
     assert native.ground_truth(exact, True)[0] == 0
     assert native.ground_truth(memoryview(_gt_file("[]")), False)[0] == 0
+
+
+@needs_native
+def test_ground_truth_images_by_hand():
+    images = (
+        '[{"id": 3, "width": 640, "height": 480, "file_name": "v\u00e9lo.jpg", "license": 1},'
+        ' {"file_name": null, "id": -1, "flickr_url": "http://x/y", "neg_category_ids": [1, 2]},'
+        ' {"id": 2, "height": 0, "width": 5}]'
+    ).encode()
+    data = b'{"images": ' + images + b', "annotations": []}'
+    got = native.ground_truth(data, True)
+    table = got[11]
+    assert data[table[0] : table[1]] == images
+    assert _gt_columns(got)["images"] == ([3, -1, 2], [640, 0, 5], [480, 0, 0], ["v\u00e9lo.jpg", "", ""])
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        '{"id": 1.0}',
+        '{"width": 5}',
+        "{}",
+        "7",
+        '{"id": 1, "id": 2}',
+        '{"id": 1, "width": -1}',
+        '{"id": 1, "height": 2.5}',
+        '{"id": 1, "width": null}',
+        '{"id": 1, "width": true}',
+        '{"id": 1, "file_name": 5}',
+        '{"id": 1, "file_name": "a\\\\b"}',
+        '{"id": 1, "file_name": "\xff"}',
+        '{"id": 1, "file_name": "\xed\xa0\x80"}',  # a surrogate in UTF-8: not UTF-8
+        '{"id": 1, "note": "\xc3\xa9"}',
+        '{"id": 12345678901234567890}',
+    ],
+)
+@needs_native
+def test_ground_truth_leaves_odd_images_to_the_json_parser(image):
+    """An image the strict parser does not take: the images are stepped over (None), the
+    annotations still read."""
+    data = ('{"images": [{"id": 9}, ' + image + '], "annotations": []}').encode("latin-1")
+    got = native.ground_truth(data, True)
+    assert got is not None and got[11] is None and got[0] == 0
+
+
+@needs_native
+def test_ground_truth_refuses_two_image_members():
+    assert native.ground_truth(b'{"images": [], "annotations": [], "images": []}', True) is None

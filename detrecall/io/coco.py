@@ -499,11 +499,17 @@ def _fast_ground_truth(raw: bytes, name: str, read_ignore: bool) -> Dataset | No
     got = None if native is None else native.ground_truth(raw, read_ignore)
     if got is None:
         return None
-    _, start, end, ids, image, category, bbox, given_area, crowd, flagged, present = got
-    whole = memoryview(raw)
+    _, start, end, ids, image, category, bbox, given_area, crowd, flagged, present, table = got
+    cut = sorted([(start, end)] + ([] if table is None else [table[:2]]))
+    whole, pieces, at = memoryview(raw), [], 0
+    for a, b in cut:  # the parsed members' values become [] for parse_json
+        pieces += [whole[at:a], b"[]"]
+        at = b
     try:
-        data = parse_json(b"".join((whole[:start], b"[]", whole[end:])), name)
-        images = _read_images(_as_list(data, "images", name), name)
+        data = parse_json(b"".join([*pieces, whole[at:]]), name)
+        images = _read_images(_as_list(data, "images", name), name) if table is None else _images(*table[2:])
+        if images is None:
+            return None
         image_id, category_id = np.frombuffer(image, np.int64), np.frombuffer(category, np.int64)
         categories = _read_categories(_as_list(data, "categories", name, required=False), name, category_id)
         cols = Columns((), name, "annotation")
@@ -531,6 +537,23 @@ def _fast_ground_truth(raw: bytes, name: str, read_ignore: bool) -> Dataset | No
         categories=categories,
         source=name,
         ignore=np.frombuffer(flagged, bool)[order],
+    )
+
+
+def _images(ids: bytearray, width: bytearray, height: bytearray, names: list[str]) -> Images | None:
+    """`_read_images` of the compiled parser's columns (widths and heights >= 0 already; a
+    missing or null file name ""); None when an id appears twice (named by `_read_images`)."""
+    image_id = np.frombuffer(ids, np.int64)
+    order = np.argsort(image_id, kind="stable")
+    image_id = image_id[order]
+    if (image_id[1:] == image_id[:-1]).any():
+        return None
+    file_names = tuple(map(names.__getitem__, order.tolist()))
+    return Images(
+        ids=image_id,
+        width=np.frombuffer(width, np.int64)[order],
+        height=np.frombuffer(height, np.int64)[order],
+        file_names=file_names if any(file_names) else None,
     )
 
 

@@ -88,6 +88,7 @@ BUNDLED = [
 def test_bundled_files_read_the_same_on_both_paths(path: Path, read_ignore: bool) -> None:
     got = assert_same(path, read_ignore=read_ignore)
     assert isinstance(got, dict) and took_fast_path(path, read_ignore)
+    assert native.ground_truth(read_file(path), read_ignore)[11] is not None  # the images in C too
 
 
 def test_fixture_values_by_hand() -> None:
@@ -324,6 +325,21 @@ MALFORMED: dict[str, tuple[Callable[[], bytes], str | None]] = {
     "duplicate image id": (lambda: _images(id=1), "image 1: id: 1 appears twice"),
     "negative image width": (lambda: _images(width=-5), "image 1: width: is -5"),
     "image id text": (lambda: _images(id="2"), "image 1: id: is '2'"),
+    "image id 2.0": (lambda: _images(id=2.0), "image 1: id: is 2.0"),
+    "image width null": (lambda: _images(width=None), "image 1: width: is None"),
+    "image width float": (lambda: _images(width=50.5), "image 1: width: is 50.5"),
+    "image height bool": (lambda: _images(height=True), "image 1: height: is True"),
+    "image without id": (lambda: _top(images=[{"width": 1}]), "image 0: id: missing"),
+    "image not an object": (lambda: _top(images=[{"id": 1}, [2]]), "image 1: is list"),
+    "images an object": (lambda: _top(images={"id": 1}), "'images' is dict, expected a list"),
+    "image file_name a number": (lambda: _images(file_name=7), None),
+    "image file_name null": (lambda: _images(file_name=None), None),
+    "image file_name missing": (lambda: _top(images=[{"id": 1}, {"id": 2}]), None),
+    "image file_name unicode": (lambda: _images(file_name="v\u00e9lo/\u732b.jpg"), None),
+    "image file_name escaped": (lambda: _images(file_name='a\\b "c".jpg'), None),
+    "image field twice": (lambda: _text().replace(b'"width": 50,', b'"width": 50, "width": 7,'), None),
+    "image extra fields": (lambda: _images(license=1, neg_category_ids=[1], coco_url="http://x/b.jpg"), None),
+    "images unsorted": (lambda: _top(images=[BASE["images"][1], BASE["images"][0]]), None),
     "annotation not an object": (lambda: _anns(lambda a: a.insert(0, 7)), "annotation 0: is int 7"),
     "empty annotation": (lambda: _anns(lambda a: a.insert(0, {})), "annotation 0: image_id: missing"),
     "image_id text": (lambda: _ann(image_id="2"), "annotation 1: image_id: is '2' (expected an integer)"),
