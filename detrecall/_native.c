@@ -212,18 +212,24 @@ HOT int parse_number(Cursor *c, double *value, int *integral, int64_t *ivalue)
     return ok;
 }
 
+/* 1 for the bytes of a plain string: printable ASCII but the quote and the backslash (the
+ * rest, 0x80 and up, is 0) */
+static const unsigned char PLAIN[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
 /* A string without escapes: its bytes in [*s, *s + *n). Escaped strings are refused (0). */
 static int parse_plain_string(Cursor *c, const char **s, Py_ssize_t *n)
 {
     if (!expect(c, '"'))
         return 0;
     const char *q = c->p;
-    while (q < c->end && *q != '"') {
-        if (*q == '\\' || (unsigned char)*q < 0x20 || (unsigned char)*q >= 0x80)
-            return 0;
+    while (q < c->end && PLAIN[(unsigned char)*q])
         q++;
-    }
-    if (q >= c->end)
+    if (q >= c->end || *q != '"')
         return 0;
     *s = c->p;
     *n = q - c->p;
@@ -396,11 +402,33 @@ static int key_is(const char *s, Py_ssize_t n, const char *name)
     return (size_t)n == strlen(name) && memcmp(s, name, (size_t)n) == 0;
 }
 
-static int parse_int_field(Cursor *c, int64_t *out)
+/* An integer of at most 18 digits (what parse_number calls integral), read on its own: the
+ * same numbers, the same refusals (a fraction, an exponent, more digits, a bad grammar). */
+HOT int parse_int_field(Cursor *c, int64_t *out)
 {
-    double v;
-    int integral;
-    return parse_number(c, &v, &integral, out) && integral;
+    skip_ws(c);
+    const char *p = c->p, *end = c->end;
+    int negative = p < end && *p == '-';
+    p += negative;
+    if (p >= end || !IS_DIGIT(*p))
+        return 0;
+    uint64_t v = 0;
+    if (*p == '0') {
+        p++;
+    }
+    else {
+        const char *first = p;
+        while (p < end && IS_DIGIT(*p)) {
+            v = v * 10 + (uint64_t)(*p - '0');
+            if (++p - first > 18)
+                return 0;
+        }
+    }
+    if (p < end && (*p == '.' || *p == 'e' || *p == 'E'))
+        return 0;
+    c->p = p;
+    *out = negative ? -(int64_t)v : (int64_t)v;
+    return 1;
 }
 
 static int parse_float_field(Cursor *c, double *out)
