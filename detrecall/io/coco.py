@@ -492,16 +492,17 @@ def read_ground_truth(
 def _fast_ground_truth(raw: bytes, name: str, read_ignore: bool) -> Dataset | None:
     """The Dataset of a COCO instances file read for boxes (no masks, no shapes) through the
     compiled parser: the annotations straight into columns (their boxes and areas checked
-    there), the rest of the file (images, categories: small) parsed by parse_json with the
-    annotations cut out, and read as the general path reads it. None when the parser leaves the
-    file alone or anything in it is wrong: the general path then reads it again and names the
-    problem in its own words."""
+    there) and so are the images when they are of the plain form; the rest of the file
+    (categories, info, odd images: small) is parsed by parse_json with those cut out, and read as
+    the general path reads it. None when the parser leaves the file alone or anything in it is
+    wrong: the general path then reads it again and names the problem in its own words."""
     got = None if native is None else native.ground_truth(raw, read_ignore)
     if got is None:
         return None
     _, start, end, ids, image, category, bbox, given_area, crowd, flagged, present, table = got
     cut = sorted([(start, end)] + ([] if table is None else [table[:2]]))
-    whole, pieces, at = memoryview(raw), [], 0
+    whole, at = memoryview(raw), 0
+    pieces: list[bytes | memoryview] = []
     for a, b in cut:  # the parsed members' values become [] for parse_json
         pieces += [whole[at:a], b"[]"]
         at = b
