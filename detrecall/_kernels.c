@@ -87,6 +87,7 @@ typedef struct {
     const int64_t *c_dt, *c_gt;
     const double *c_iou, *thr;
     const uint8_t *nonign, *crowd;
+    const int64_t *gt_rows;
     uint8_t *taken; /* (G, A, T); the threads' candidate ranges touch disjoint ground truths */
     Py_ssize_t n_area, n_thr;
     /* this thread's candidate range and its detections' picks: per detection with candidates,
@@ -96,6 +97,7 @@ typedef struct {
     Py_ssize_t *per_key; /* then: where this thread's hits of each key start in the output */
     int16_t *o_area, *o_thr;
     int32_t *o_det, *o_gt;
+    uint8_t *o_ignored;
     int oom;
 } MatchJob;
 
@@ -167,10 +169,12 @@ static void *write_hits(void *arg)
             if (pick[key] == NO_PICK)
                 continue;
             const Py_ssize_t p = j->per_key[key]++;
+            const int64_t g = j->c_gt[lo + pick[key]];
             j->o_area[p] = (int16_t)(key / T);
             j->o_thr[p] = (int16_t)(key % T);
             j->o_det[p] = (int32_t)d;
-            j->o_gt[p] = (int32_t)j->c_gt[lo + pick[key]];
+            j->o_gt[p] = (int32_t)j->gt_rows[g];
+            j->o_ignored[p] = !j->nonign[g * A + key / T];
         }
         run++;
         lo = hi;
@@ -178,36 +182,43 @@ static void *write_hits(void *arg)
     return NULL;
 }
 
-/* match(c_dt, c_gt, c_iou, det_group, thr, nonign, crowd, n_area, threads)
- *   -> (area, thr, det, gt) as bytearrays of int16, int16, int32, int32, ordered by (area,
- *   threshold, detection): 12 bytes a hit (there are up to A * T per detection).
+/* match(c_dt, c_gt, c_iou, det_group, thr, nonign, crowd, gt_rows, n_area, threads)
+ *   -> (area, thr, det, gt row, ignored) as bytearrays of int16, int16, int32, int32, uint8,
+ *   ordered by (area, threshold, detection): 13 bytes a hit (up to A * T per detection).
  * c_dt: kept detection of each candidate pair, nondecreasing (rank order within a group), at
  * most 65534 candidates a detection; c_gt: its ground truth (< len(crowd)); det_group: group of
- * each kept detection (the threads split between groups); nonign: (G, A) uint8; crowd: (G,). */
+ * each kept detection (the threads split between groups); nonign: (G, A) uint8; crowd: (G,);
+ * gt_rows: (G,) the Dataset row of each ground truth (< 2**31), what a hit names. */
 static PyObject *match(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *o[7];
+    PyObject *o[8];
     Py_ssize_t n_area;
     int threads;
-    if (!PyArg_ParseTuple(args, "OOOOOOOni", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &n_area, &threads))
+    if (!PyArg_ParseTuple(args, "OOOOOOOOni", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &n_area,
+                          &threads))
         return NULL;
-    Py_buffer v[7];
+    Py_buffer v[8];
     memset(v, 0, sizeof(v));
-    static const Kind kinds[7] = {I64, I64, F64, I64, F64, U8, U8};
-    static const char *names[7] = {"c_dt", "c_gt", "c_iou", "det_group", "thr", "nonign", "crowd"};
-    for (int i = 0; i < 7; i++)
+    static const Kind kinds[8] = {I64, I64, F64, I64, F64, U8, U8, I64};
+    static const char *names[8] = {"c_dt", "c_gt", "c_iou", "det_group", "thr", "nonign", "crowd", "gt_rows"};
+    for (int i = 0; i < 8; i++)
         if (get_array(o[i], &v[i], kinds[i], 0, names[i]) < 0) {
             release_all(v, i);
             return NULL;
         }
-    PyObject *result = NULL, *parts[4] = {NULL, NULL, NULL, NULL};
+    PyObject *result = NULL, *parts[5] = {NULL, NULL, NULL, NULL, NULL};
     MatchJob *jobs = NULL;
     uint8_t *taken = NULL;
     const Py_ssize_t n_c = count_of(&v[0]), n_kept = count_of(&v[3]), n_thr = count_of(&v[4]);
     const Py_ssize_t n_gt = count_of(&v[6]);
-    const int64_t *c_dt = v[0].buf, *c_gt = v[1].buf, *group = v[3].buf;
-    if (count_of(&v[1]) != n_c || count_of(&v[2]) != n_c || n_area < 1 || n_thr < 1 ||
+    const int64_t *c_dt = v[0].buf, *c_gt = v[1].buf, *group = v[3].buf, *gt_rows = v[7].buf;
+    for (Py_ssize_t g = 0; g < count_of(&v[7]); g++)
+        if (gt_rows[g] < 0 || gt_rows[g] > INT32_MAX) {
+            PyErr_SetString(PyExc_ValueError, "match: a ground-truth row is negative or past 2**31");
+            goto done;
+        }
+    if (count_of(&v[1]) != n_c || count_of(&v[2]) != n_c || n_area < 1 || n_thr < 1 || count_of(&v[7]) != n_gt ||
         count_of(&v[5]) != n_gt * n_area || n_area > INT16_MAX || n_thr > INT16_MAX ||
         n_kept > INT32_MAX || n_gt > INT32_MAX) {
         PyErr_SetString(PyExc_ValueError, "match: inconsistent array lengths");
@@ -250,7 +261,7 @@ static PyObject *match(PyObject *self, PyObject *args)
         for (Py_ssize_t c = start; c < end; c++)
             runs += c == start || c_dt[c] != c_dt[c - 1];
         jobs[i] = (MatchJob){.c_dt = c_dt, .c_gt = c_gt, .c_iou = v[2].buf, .thr = v[4].buf,
-                             .nonign = v[5].buf, .crowd = v[6].buf, .taken = taken,
+                             .nonign = v[5].buf, .crowd = v[6].buf, .gt_rows = gt_rows, .taken = taken,
                              .n_area = n_area, .n_thr = n_thr, .lo = start, .hi = end, .n_runs = runs,
                              .pick = malloc((size_t)(runs ? runs : 1) * (size_t)n_keys * sizeof(uint16_t)),
                              .per_key = calloc((size_t)n_keys, sizeof(Py_ssize_t))};
@@ -262,6 +273,8 @@ static PyObject *match(PyObject *self, PyObject *args)
     }
     Py_BEGIN_ALLOW_THREADS run_threads(match_range, jobs, sizeof(MatchJob), threads);
     Py_END_ALLOW_THREADS
+    free(taken); /* before the output is allocated: the peak is the smaller */
+    taken = NULL;
 
     /* stable counting sort by (area, threshold) key: detections stay ascending within a key */
     Py_ssize_t n_hits = 0;
@@ -271,8 +284,8 @@ static PyObject *match(PyObject *self, PyObject *args)
             jobs[i].per_key[k] = n_hits;
             n_hits += c;
         }
-    static const int width[4] = {2, 2, 4, 4};
-    for (int k = 0; k < 4; k++)
+    static const int width[5] = {2, 2, 4, 4, 1};
+    for (int k = 0; k < 5; k++)
         if ((parts[k] = PyByteArray_FromStringAndSize(NULL, n_hits * width[k])) == NULL)
             goto done;
     for (int i = 0; i < threads; i++) {
@@ -280,12 +293,13 @@ static PyObject *match(PyObject *self, PyObject *args)
         jobs[i].o_thr = (int16_t *)PyByteArray_AS_STRING(parts[1]);
         jobs[i].o_det = (int32_t *)PyByteArray_AS_STRING(parts[2]);
         jobs[i].o_gt = (int32_t *)PyByteArray_AS_STRING(parts[3]);
+        jobs[i].o_ignored = (uint8_t *)PyByteArray_AS_STRING(parts[4]);
     }
     Py_BEGIN_ALLOW_THREADS run_threads(write_hits, jobs, sizeof(MatchJob), threads);
     Py_END_ALLOW_THREADS
-    result = Py_BuildValue("(OOOO)", parts[0], parts[1], parts[2], parts[3]);
+    result = Py_BuildValue("(OOOOO)", parts[0], parts[1], parts[2], parts[3], parts[4]);
 done:
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 5; k++)
         Py_XDECREF(parts[k]);
     if (jobs != NULL)
         for (int i = 0; i < threads; i++) {
@@ -294,7 +308,7 @@ done:
         }
     free(jobs);
     free(taken);
-    release_all(v, 7);
+    release_all(v, 8);
     return result;
 }
 

@@ -414,9 +414,21 @@ def match(
     cand = np.flatnonzero((pairs.iou >= thr.min()) & kept[pairs.pair_dt])
     c_dt, c_gt, c_iou = new_index[pairs.pair_dt[cand]], pairs.pair_gt[cand], pairs.iou[cand]
     out_of_range = ~_in_range(dt.area[p.dt_rows[dets]], area_ranges)
-    if kernels is not None and use_kernels and _fits_kernel(len(dets), len(crowd), n_area, n_thr):
-        found = _kernel_hits(c_dt, c_gt, c_iou, p.dt_group[dets], thr, nonign, crowd, threads)
-        return _matches(p, gt, dt, dets, [found], iou_thresholds, nonign, out_of_range, ordered=True)
+    if kernels is not None and use_kernels and _fits_kernel(len(dets), len(gt), n_area, n_thr):
+        *found, hit_rows, hit_ignored = _kernel_hits(
+            c_dt, c_gt, c_iou, p.dt_group[dets], thr, nonign, crowd, p.gt_rows, threads
+        )
+        return _matches(
+            p,
+            gt,
+            dt,
+            dets,
+            [tuple(found)],
+            iou_thresholds,
+            nonign,
+            out_of_range,
+            named=(hit_rows, hit_ignored),
+        )
     first = np.r_[True, c_dt[1:] != c_dt[:-1]] if len(c_dt) else np.zeros(0, bool)
     with_cand = c_dt[first]  # kept detections with a candidate, in (group, rank) order
     step_of = np.arange(len(with_cand)) - run_starts(p.dt_group[dets[with_cand]])
@@ -443,7 +455,8 @@ def match(
 
 
 def _fits_kernel(n_det: int, n_gt: int, n_area: int, n_thr: int) -> bool:
-    """Whether the compiled walk's int32 indices and int16 range/threshold indices hold these."""
+    """Whether the compiled walk's int32 indices (detections, Dataset rows) and int16 range and
+    threshold indices hold these."""
     return max(n_det, n_gt) < 2**31 - 1 and max(n_area, n_thr) < 2**15
 
 
@@ -455,11 +468,13 @@ def _kernel_hits(
     thr: np.ndarray,
     nonign: np.ndarray,
     crowd: np.ndarray,
+    gt_rows: np.ndarray,
     threads: int,
 ) -> tuple[np.ndarray, ...]:
-    """`match`'s walk in detrecall/_kernels.c: hits (area, threshold, detection, ground truth)
-    in (area, threshold, detection) order, as int16, int16, int32, int32 (12 bytes a hit where
-    the twin's int64 take 32: o365-like data has 13 hits a detection)."""
+    """`match`'s walk in detrecall/_kernels.c: hits (area, threshold, detection, plan ground
+    truth), then each hit's Dataset row and whether it is ignored, in (area, threshold, detection)
+    order, as int16, int16, int32, int32, bool (13 bytes a hit where the twin's take 33:
+    o365-like data has 13 hits a detection)."""
     assert kernels is not None
     if len(c_dt) > 1 and bool((c_dt[1:] < c_dt[:-1]).any()):  # dense groups' pairs come apart
         o = argsort_stable(c_dt)
@@ -472,10 +487,11 @@ def _kernel_hits(
         np.ascontiguousarray(thr, np.float64),
         np.ascontiguousarray(nonign, np.uint8),
         np.ascontiguousarray(crowd, np.uint8),
+        np.ascontiguousarray(gt_rows, np.int64),
         nonign.shape[1],
         threads,
     )
-    return tuple(np.frombuffer(b, t) for b, t in zip(raw, (np.int16, np.int16, np.int32, np.int32)))
+    return tuple(np.frombuffer(b, t) for b, t in zip(raw, (np.int16, np.int16, np.int32, np.int32, np.bool_)))
 
 
 def _matches(
@@ -488,19 +504,22 @@ def _matches(
     nonign: np.ndarray,
     out_of_range: np.ndarray,
     *,
-    ordered: bool = False,
+    named: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Matches:
     """Matches from the kept plan detections `dets`, hits as (area, threshold, kept detection,
-    selected ground truth) index arrays (`ordered`: one part, in (area, threshold, detection)
-    order already), and the (G, A) not-ignored ground-truth flags."""
-    if len(hits) == 1:
+    selected ground truth) index arrays, and the (G, A) not-ignored ground-truth flags.
+    `named`: the compiled walk's one part, in (area, threshold, detection) order already, with
+    each hit's Dataset row and ignored flag."""
+    if named is not None:  # no plan ground-truth index: the rows and flags stand for it
+        (ai, ti, di), gi = hits[0], np.zeros(0, np.int64)
+    elif len(hits) == 1:
         ai, ti, di, gi = hits[0]
     elif hits:
         ai, ti, di, gi = (np.concatenate(c) for c in zip(*hits))
     else:
         ai = ti = di = gi = np.zeros(0, np.int64)
     n_thr, n_det = len(iou_thresholds), len(dets)
-    if not ordered:
+    if named is None:
         order = argsort_stable((ai * n_thr + ti) * n_det + di)  # (area, thr, det)
         ai, ti, di, gi = ai[order], ti[order], di[order], gi[order]
     rows = p.dt_rows[dets]
@@ -521,8 +540,8 @@ def _matches(
         hit_area=ai,
         hit_thr=ti,
         hit_det=di,
-        hit_gt=(p.gt_rows.astype(np.int32) if gi.dtype == np.int32 else p.gt_rows)[gi],
-        hit_ignored=~nonign[gi, ai],
+        hit_gt=p.gt_rows[gi] if named is None else named[0],
+        hit_ignored=~nonign[gi, ai] if named is None else named[1],
         npos=npos.astype(np.int64),
         gt_row=p.gt_rows,
         gt_class=p.gt_class,

@@ -141,22 +141,24 @@ def _match_args(n_c: int = 3) -> list[Any]:
     c_iou = np.array([0.9, 0.6, 0.7][:n_c])
     group = np.zeros(2, np.int64)
     thr = np.array([0.5, 0.75])
-    nonign = np.ones((2, 1), np.uint8)
+    nonign = np.array([[1], [0]], np.uint8)  # g1 is ignored
     crowd = np.zeros(2, np.uint8)
-    return [c_dt, c_gt, c_iou, group, thr, nonign, crowd, 1, 1]
+    gt_rows = np.array([7, 3], np.int64)
+    return [c_dt, c_gt, c_iou, group, thr, nonign, crowd, gt_rows, 1, 1]
 
 
 @needs_kernels
 def test_the_match_kernel_by_hand():
-    # d0 takes g0 (IoU 0.9) at both thresholds; d1 then takes g1 at 0.5 only (IoU 0.7)
+    # d0 takes g0 (IoU 0.9, not ignored, over g1's 0.6) at both thresholds; d1 then takes g1
+    # (ignored) at 0.5 only (IoU 0.7); hits name Dataset rows (g0 is row 7, g1 row 3)
     assert kernels is not None
-    area, thr, det, gt = (
-        np.frombuffer(b, t) for b, t in zip(kernels.match(*_match_args()), ("i2", "i2", "i4", "i4"))
-    )
+    raw = kernels.match(*_match_args())
+    area, thr, det, row, ignored = (np.frombuffer(b, t) for b, t in zip(raw, ("i2", "i2", "i4", "i4", "u1")))
     assert area.tolist() == [0, 0, 0]
     assert thr.tolist() == [0, 0, 1]  # by (area, threshold, detection)
     assert det.tolist() == [0, 1, 0]
-    assert gt.tolist() == [0, 1, 0]
+    assert row.tolist() == [7, 3, 7]
+    assert ignored.tolist() == [0, 1, 0]
 
 
 @needs_kernels
@@ -168,6 +170,9 @@ def test_the_match_kernel_by_hand():
         ({0: np.array([0, 0, 2], np.int64)}, ValueError),  # a detection past the end
         ({2: np.array([0.9, 0.6])}, ValueError),  # lengths differ
         ({5: np.ones((2, 2), np.uint8)}, ValueError),  # nonign is not (G, n_area)
+        ({7: np.array([7, -1], np.int64)}, ValueError),  # a negative Dataset row
+        ({7: np.array([7, 2**31], np.int64)}, ValueError),  # a row past int32
+        ({7: np.array([7], np.int64)}, ValueError),  # a row short
         ({0: np.array([0, 0, 1], np.int32)}, TypeError),
         ({2: np.array([0.9, 0.6, 0.7], np.float32)}, TypeError),
         ({0: np.array([0, 9, 0, 9, 1, 9], np.int64)[::2]}, ValueError),  # not contiguous
