@@ -314,9 +314,11 @@ done:
 
 /* ---- accumulation ------------------------------------------------------------------------ */
 
+/* Everything below is in `order` space (detections by class, then score descending): position
+ * i holds detection order[i], so a class is one contiguous run and no pass gathers. */
 typedef struct {
     /* shared, read-only */
-    const int64_t *order, *rank, *seg, *npos, *max_dets;
+    const int64_t *rank, *seg, *npos, *max_dets; /* rank and score by position */
     const double *score, *rec_thr;
     const uint8_t *status, *oor; /* (D, T) of this area range; (D,) out of this area range */
     Py_ssize_t n_thr, n_rec, n_cls, n_area, n_max, area;
@@ -331,7 +333,8 @@ typedef struct {
  * counted as neither), precision's envelope from the end, then each recall threshold's first
  * position reaching it. Only true positives move recall up and the envelope's maxima sit on
  * them, so precision is computed there alone (pycocotools' arithmetic: tp / (fp + tp + eps));
- * recall 0 is reached at the first position, whatever it holds. */
+ * recall 0 is reached at the first position, whatever it holds. A cut holding the same
+ * detections as the one before (cuts are nested) copies its figures. */
 static void *accumulate_classes(void *arg)
 {
     AccJob *j = arg;
@@ -340,40 +343,43 @@ static void *accumulate_classes(void *arg)
         const int64_t npos = j->npos[k * A + a];
         if (npos <= 0)
             continue; /* no ground truth counted: -1, as pycocotools leaves it */
-        const Py_ssize_t lo = j->seg[k], n = j->seg[k + 1] - lo, n1 = n ? n : 1;
-        /* the class's detections gathered in score order, so the passes below read memory in
-         * sequence: status rows (T bytes: 0 false positive, 1 true positive, 2 ignored) */
-        uint8_t *st = malloc((size_t)n1 * (size_t)T);
-        int64_t *rank = malloc((size_t)n1 * sizeof(int64_t)), *cut = malloc((size_t)n1 * sizeof(int64_t));
-        int64_t *tp_at = malloc((size_t)(n + 1) * sizeof(int64_t)), *fp_at = malloc((size_t)(n + 1) * sizeof(int64_t));
-        double *score = malloc((size_t)n1 * sizeof(double)), *env = malloc((size_t)n1 * sizeof(double));
-        if (!st || !rank || !cut || !tp_at || !fp_at || !score || !env) {
-            free(st), free(rank), free(cut), free(tp_at), free(fp_at), free(score), free(env);
+        const Py_ssize_t lo = j->seg[k], n = j->seg[k + 1] - lo, n1 = n + 1;
+        int64_t *cut = malloc((size_t)n1 * sizeof(int64_t));
+        int64_t *tp_at = malloc((size_t)n1 * sizeof(int64_t)), *fp_at = malloc((size_t)n1 * sizeof(int64_t));
+        double *env = malloc((size_t)n1 * sizeof(double));
+        if (!cut || !tp_at || !fp_at || !env) {
+            free(cut), free(tp_at), free(fp_at), free(env);
             j->oom = 1;
             return NULL;
         }
-        for (Py_ssize_t i = 0; i < n; i++) {
-            const int64_t d = j->order[lo + i];
-            const uint8_t *row = j->status + d * T;
-            const uint8_t unmatched = j->oor[d] ? 2 : 0;
-            for (Py_ssize_t t = 0; t < T; t++)
-                st[i * T + t] = row[t] ? row[t] : unmatched;
-            rank[i] = j->rank[d];
-            score[i] = j->score[d];
-        }
+        Py_ssize_t last_nd = -1;
         for (Py_ssize_t m = 0; m < M; m++) {
             Py_ssize_t nd = 0;
-            for (Py_ssize_t i = 0; i < n; i++)
-                if (rank[i] < j->max_dets[m])
+            for (Py_ssize_t i = lo; i < lo + n; i++)
+                if (j->rank[i] < j->max_dets[m])
                     cut[nd++] = i;
+            if (m > 0 && nd == last_nd) { /* the same detections: the same figures */
+                for (Py_ssize_t t = 0; t < T; t++) {
+                    const Py_ssize_t rec = ((t * K + k) * A + a) * M + m;
+                    j->recall[rec] = j->recall[rec - 1];
+                    for (Py_ssize_t r = 0; r < R; r++) {
+                        const Py_ssize_t at = ((((t * R + r) * K + k) * A + a) * M) + m;
+                        j->precision[at] = j->precision[at - 1];
+                        j->scores[at] = j->scores[at - 1];
+                    }
+                }
+                continue;
+            }
+            last_nd = nd;
             for (Py_ssize_t t = 0; t < T; t++) {
                 int64_t tp = 0, fp = 0;
                 for (Py_ssize_t c = 0; c < nd; c++) { /* branch-free: TP and FP are a coin toss */
-                    const uint8_t s = st[cut[c] * T + t];
+                    const Py_ssize_t i = cut[c];
+                    const uint8_t s = j->status[i * T + t];
                     tp_at[tp] = c;
                     fp_at[tp] = fp;
                     tp += s == 1;
-                    fp += s == 0;
+                    fp += (s == 0) & !j->oor[i];
                 }
                 for (int64_t q = 0; q < tp; q++)
                     env[q] = (double)(q + 1) / (((double)fp_at[q] + (double)(q + 1)) + DBL_EPSILON);
@@ -388,26 +394,26 @@ static void *accumulate_classes(void *arg)
                     const Py_ssize_t at = ((((t * R + r) * K + k) * A + a) * M) + m;
                     if (nd && want <= rc0) { /* the first position */
                         j->precision[at] = tp ? env[0] : 0.0;
-                        j->scores[at] = score[cut[0]];
+                        j->scores[at] = j->score[cut[0]];
                         continue;
                     }
                     while (q < tp && (double)(q + 1) / (double)npos < want)
                         q++;
                     j->precision[at] = q < tp ? env[q] : 0.0;
-                    j->scores[at] = q < tp ? score[cut[tp_at[q]]] : 0.0;
+                    j->scores[at] = q < tp ? j->score[cut[tp_at[q]]] : 0.0;
                 }
             }
         }
-        free(st), free(rank), free(cut), free(tp_at), free(fp_at), free(score), free(env);
+        free(cut), free(tp_at), free(fp_at), free(env);
     }
     return NULL;
 }
 
-/* Every area range in turn: its detections' status at each threshold (0 unmatched, 1 true
- * positive, 2 matched to an ignored ground truth), then its classes over the threads. */
-static int accumulate_areas(const AccJob *proto, const int16_t *h_area, const int16_t *h_thr,
-                            const int32_t *h_det, const uint8_t *h_ign, Py_ssize_t H, Py_ssize_t D,
-                            AccJob *jobs, int threads)
+/* Every area range in turn: the status of each position at each threshold (0 unmatched, 1
+ * true positive, 2 matched to an ignored ground truth), then its classes over the threads. */
+static int accumulate_areas(const AccJob *proto, const int64_t *where, const int16_t *h_area,
+                            const int16_t *h_thr, const int32_t *h_det, const uint8_t *h_ign, Py_ssize_t H,
+                            Py_ssize_t D, AccJob *jobs, int threads)
 {
     const Py_ssize_t T = proto->n_thr;
     uint8_t *status = (uint8_t *)proto->status;
@@ -416,7 +422,7 @@ static int accumulate_areas(const AccJob *proto, const int16_t *h_area, const in
         memset(status, 0, (size_t)D * (size_t)T);
         for (Py_ssize_t h = 0; h < H; h++)
             if (h_area[h] == a)
-                status[h_det[h] * T + h_thr[h]] = h_ign[h] ? 2 : 1;
+                status[where[h_det[h]] * T + h_thr[h]] = h_ign[h] ? 2 : 1;
         for (int w = 0; w < threads; w++) {
             jobs[w] = *proto;
             jobs[w].oor = proto->oor + a * D;
@@ -458,19 +464,18 @@ static PyObject *accumulate(PyObject *self, PyObject *args)
             return NULL;
         }
     PyObject *result = NULL;
-    uint8_t *status = NULL;
-    int64_t *seg = NULL;
+    uint8_t *status = NULL, *oor = NULL;
+    int64_t *seg = NULL, *where = NULL, *rank = NULL;
+    double *score = NULL;
     AccJob *jobs = NULL;
     const Py_ssize_t D = count_of(&v[0]), H = count_of(&v[5]), R = count_of(&v[10]), M = count_of(&v[11]);
-    const int64_t *order = v[0].buf, *rank = v[1].buf, *cls = v[2].buf;
+    const int64_t *order = v[0].buf, *cls = v[2].buf;
     const int16_t *h_area = v[5].buf, *h_thr = v[6].buf;
     const int32_t *h_det = v[7].buf;
     const uint8_t *h_ign = v[8].buf;
     Py_ssize_t A = 0, K = 0, T = 0;
     if (D > 0 && count_of(&v[4]) % D == 0)
         A = count_of(&v[4]) / D;
-    else if (D == 0 && count_of(&v[4]) == 0)
-        A = 0;
     if (A > 0)
         K = count_of(&v[9]) / A;
     if (A > 0 && K > 0 && M > 0)
@@ -483,7 +488,7 @@ static PyObject *accumulate(PyObject *self, PyObject *args)
         goto done;
     }
     for (Py_ssize_t i = 0; i < D; i++) {
-        if (order[i] < 0 || order[i] >= D || cls[i] < 0 || cls[i] >= K ||
+        if (order[i] < 0 || order[i] >= D || cls[order[i]] < 0 || cls[order[i]] >= K ||
             (i && cls[order[i]] < cls[order[i - 1]])) {
             PyErr_SetString(PyExc_ValueError, "accumulate: order is not by class, or a class is out of range");
             goto done;
@@ -495,32 +500,48 @@ static PyObject *accumulate(PyObject *self, PyObject *args)
             goto done;
         }
     }
-    seg = malloc((size_t)(K + 1) * sizeof(int64_t));
-    status = malloc((size_t)D * (size_t)T);
     if (threads < 1)
         threads = 1;
     if (threads > MAX_THREADS)
         threads = MAX_THREADS;
     if (threads > K)
         threads = (int)K;
+    seg = malloc((size_t)(K + 1) * sizeof(int64_t));
+    status = malloc((size_t)D * (size_t)T);
+    where = malloc((size_t)D * sizeof(int64_t));
+    rank = malloc((size_t)D * sizeof(int64_t));
+    score = malloc((size_t)D * sizeof(double));
+    oor = malloc((size_t)A * (size_t)D);
     jobs = calloc((size_t)threads, sizeof(AccJob));
-    if (seg == NULL || status == NULL || jobs == NULL) {
+    if (!seg || !status || !where || !rank || !score || !oor || !jobs) {
         PyErr_NoMemory();
         goto done;
     }
+    for (Py_ssize_t i = 0; i < D; i++) {
+        const int64_t d = order[i];
+        where[d] = i; /* order is a permutation: a repeated or missing detection is refused below */
+        rank[i] = ((const int64_t *)v[1].buf)[d];
+        score[i] = ((const double *)v[3].buf)[d];
+        for (Py_ssize_t a = 0; a < A; a++)
+            oor[a * D + i] = ((const uint8_t *)v[4].buf)[a * D + d];
+    }
+    for (Py_ssize_t i = 0; i < D; i++)
+        if (order[where[order[i]]] != order[i] || where[order[i]] != i) {
+            PyErr_SetString(PyExc_ValueError, "accumulate: order repeats a detection");
+            goto done;
+        }
     Py_ssize_t i = 0;
     for (Py_ssize_t k = 0; k <= K; k++) {
         while (i < D && cls[order[i]] < k)
             i++;
         seg[k] = i;
     }
-    AccJob proto = {.order = order, .rank = rank, .seg = seg, .npos = v[9].buf, .max_dets = v[11].buf,
-                    .score = v[3].buf, .rec_thr = v[10].buf, .status = status, .oor = v[4].buf,
-                    .n_thr = T, .n_rec = R, .n_cls = K, .n_area = A, .n_max = M,
-                    .precision = v[12].buf, .recall = v[13].buf, .scores = v[14].buf};
+    AccJob proto = {.rank = rank, .seg = seg, .npos = v[9].buf, .max_dets = v[11].buf, .score = score,
+                    .rec_thr = v[10].buf, .status = status, .oor = oor, .n_thr = T, .n_rec = R, .n_cls = K,
+                    .n_area = A, .n_max = M, .precision = v[12].buf, .recall = v[13].buf, .scores = v[14].buf};
     int oom;
     Py_BEGIN_ALLOW_THREADS
-    oom = accumulate_areas(&proto, h_area, h_thr, h_det, h_ign, H, D, jobs, threads);
+    oom = accumulate_areas(&proto, where, h_area, h_thr, h_det, h_ign, H, D, jobs, threads);
     Py_END_ALLOW_THREADS
     if (oom) {
         PyErr_NoMemory();
@@ -531,6 +552,10 @@ done:
     free(jobs);
     free(status);
     free(seg);
+    free(where);
+    free(rank);
+    free(score);
+    free(oor);
     release_all(v, N);
     return result;
 }
