@@ -485,15 +485,16 @@ def row_names(
 
 _TARGET_KEYS = frozenset(TARGET_KEYS)
 _PRED_KEYS = frozenset(PRED_KEYS)
-
-
-_REQUIRED = frozenset(("boxes", "scores"))
+_REQUIRED = frozenset(("boxes", "scores"))  # without masks, given for every non-empty image
 _NDIM = {"boxes": 2, "scores": 1, "iscrowd": 1, "ignore": 1, "area": 1}
 _KINDS = {"boxes": "iuf", "scores": "iuf", "iscrowd": "iufb", "ignore": "iufb", "area": "iuf"}
 
 
 @dataclass(frozen=True)
 class _Side:
+    """One side's arrays as given, gathered per field; each method concatenates a field and
+    checks it in one go, None when a check fails."""
+
     n: np.ndarray  # (I,) rows per image
     given: dict[str, list[np.ndarray]]  # per field, the non-empty images' arrays
     missing: dict[str, list[int]]  # per optional field, the non-empty images without it
