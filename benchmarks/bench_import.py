@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from _harness import cell, installed
 
@@ -59,27 +60,35 @@ TIMED = (
 )
 
 
-def run(statement: str, cpu: int, env: dict[str, str]) -> dict[str, float]:
-    """One fresh process pinned to `cpu`: the statement's wall and CPU seconds."""
+def run(statement: str, cpu: int, env: dict[str, str], cwd: str) -> dict[str, Any]:
+    """One fresh process pinned to `cpu`, started in `cwd` (not a checkout, whose detrecall
+    `python -c` would import first): the statement's wall and CPU seconds, or {"error": why}."""
     code = TIMED.format(statement=statement)
     proc = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
         text=True,
         env=env,
-        check=True,
+        cwd=cwd,
         timeout=120,
         preexec_fn=lambda: os.sched_setaffinity(0, {cpu}),
     )
-    out: dict[str, float] = json.loads(proc.stdout)
+    if proc.returncode != 0:
+        return {"error": (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]}
+    out: dict[str, Any] = json.loads(proc.stdout)
     return out
 
 
-def environments(cache_dir: str) -> dict[str, dict[str, str]]:
-    """The two bytecode conditions (module docstring)."""
-    cached = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+def environments(cache_dir: str, pythonpath: Path | None) -> dict[str, dict[str, str]]:
+    """The two bytecode conditions (module docstring); `pythonpath` first on the path."""
+    env = dict(os.environ)
+    if pythonpath is not None:
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(pythonpath.resolve()), *filter(None, [env.get("PYTHONPATH")])]
+        )
+    cached = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
     cached["PYTHONPYCACHEPREFIX"] = cache_dir
-    return {"cached": cached, "env": dict(os.environ)}
+    return {"cached": cached, "env": env}
 
 
 def main() -> None:
@@ -87,29 +96,37 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=10, help="fresh processes per statement (10)")
     ap.add_argument("--cpu", type=int, default=1, help="the CPU every run is pinned to (1)")
     ap.add_argument("--json", type=Path, help="also write every run's seconds here")
+    ap.add_argument(
+        "--pythonpath",
+        type=Path,
+        help="time the detrecall in this folder instead of the installed one (e.g. an earlier "
+        "revision: git archive REV detrecall | tar -x -C DIR, its compiled modules copied in)",
+    )
     args = ap.parse_args()
     runnable = {label: s for label, (module, s) in STATEMENTS.items() if installed(module)}
     missing = [label for label in STATEMENTS if label not in runnable]
-    results: dict[str, dict[str, list[dict[str, float]]]] = {}
+    results: dict[str, dict[str, list[dict[str, Any]]]] = {}
     with tempfile.TemporaryDirectory(prefix="detrecall-pyc-") as cache_dir:
-        envs = environments(cache_dir)
+        envs = environments(cache_dir, args.pythonpath)
         for statement in runnable.values():
-            run(statement, args.cpu, envs["cached"])  # untimed: writes the .pyc files
+            run(statement, args.cpu, envs["cached"], cache_dir)  # untimed: writes the .pyc files
         for condition, env in envs.items():
             for label, statement in runnable.items():
-                # interleaved rounds would mix conditions; one statement at a time keeps the
-                # OS page cache equally warm for every run of it
-                runs = [run(statement, args.cpu, env) for _ in range(args.repeats)]
+                runs = [run(statement, args.cpu, env, cache_dir) for _ in range(args.repeats)]
                 results.setdefault(label, {})[condition] = runs
     print(f"import time, ms: median [min-max] over {args.repeats} fresh processes on CPU {args.cpu}")
     print(f"{'statement':28s}{'cached wall':>24s}{'cached CPU':>24s}{'env wall':>24s}{'env CPU':>24s}")
+    failed = []
     for label, by_condition in results.items():
         cells = [
-            cell([r[key] for r in by_condition[condition]], scale=1e3, digits=0, width=5)
+            cell([r[key] for r in by_condition[condition] if "error" not in r], scale=1e3, digits=0, width=5)
             for condition in ("cached", "env")
             for key in ("wall", "cpu")
         ]
         print(f"{label:28s}" + "".join(f"{c:>24s}" for c in cells))
+        failed += [(label, c, r["error"]) for c, runs in by_condition.items() for r in runs if "error" in r]
+    for label, condition, error in failed:
+        print(f"failed: {label} ({condition}): {error}")
     if missing:
         print("not installed:", ", ".join(missing))
     if args.json:
