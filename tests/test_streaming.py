@@ -242,3 +242,39 @@ def test_a_warning_raised_as_an_error_leaves_the_batches_in_the_state(monkeypatc
         ev.update(targets[:2], preds[:2])
     ev.update(targets[2:], preds[2:])
     assert_same(ev.compute(), whole)
+
+
+def _many_images(seed: int, n: int = 50) -> tuple[list[dict], list[dict]]:
+    """n images of per-image xyxy arrays: overlapping boxes on a coarse grid (IoU ties), scores
+    on few levels (score ties), crowds, empty images, 3 classes."""
+    rng = np.random.default_rng(seed)
+    targets, preds = [], []
+    for _ in range(n):
+        g, d = int(rng.integers(0, 6)), int(rng.integers(0, 12))
+        xy = rng.integers(0, 8, (g + d, 2)) * 4.0
+        wh = rng.integers(1, 5, (g + d, 2)) * 4.0
+        box = np.hstack([xy, xy + wh])
+        targets.append({"boxes": box[:g], "labels": rng.integers(0, 3, g), "iscrowd": rng.random(g) < 0.1})
+        preds.append(
+            {"boxes": box[g:], "labels": rng.integers(0, 3, d), "scores": rng.choice([0.3, 0.6, 0.9], d)}
+        )
+    return targets, preds
+
+
+@pytest.mark.parametrize("merge_rows", [100, 2**14])
+@pytest.mark.parametrize("seed", range(3))
+def test_batches_of_1_16_and_all_equal_one_evaluate(seed, merge_rows, monkeypatch):
+    """50 images streamed 1, 16 or 50 at a time, matched every 100 rows or at compute only."""
+    monkeypatch.setattr(streaming, "MERGE_ROWS", merge_rows)
+    targets, preds = _many_images(seed)
+    options = {"categories": ["a", "b", "c"], "max_dets": [1, 5, 100], "confusion": True}
+    whole = evaluate(targets, preds, **options)
+    for size in (1, 16, len(targets)):
+        ev = Evaluator(**options)
+        for start in range(0, len(targets), size):
+            ev.update(targets[start : start + size], preds[start : start + size])
+        rows = sum(len(t["labels"]) for t in targets + preds)
+        assert bool(ev._parts) == (rows >= merge_rows)  # matched while streaming, or all at compute
+        result = ev.compute()
+        assert_same(result, whole)
+        assert np.array_equal(result.point.confusion, whole.point.confusion)
