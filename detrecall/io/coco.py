@@ -98,15 +98,11 @@ def _read_images(records: list[Any], source: str) -> Images:
     )
 
 
-def _check_ann_ids(cols: Columns, ann_id: np.ndarray, has_id: np.ndarray | None = None) -> None:
+def _check_ann_ids(cols: Columns, ann_id: np.ndarray) -> None:
     """Annotation ids, where given, are unique: pycocotools indexes annotations by id, so of two
-    with one id it keeps one and counts the other twice (its numbers are then not the file's).
-    `has_id`: which records give one (default: read from the records)."""
+    with one id it keeps one and counts the other twice (its numbers are then not the file's)."""
     # a missing id reads as -1: only the given ones are compared
-    if (ann_id == -1).any():
-        given = np.flatnonzero(cols.has("id") if has_id is None else has_id)
-    else:
-        given = np.arange(len(ann_id))
+    given = np.flatnonzero(cols.has("id")) if (ann_id == -1).any() else np.arange(len(ann_id))
     ids = ann_id[given]
     order = np.argsort(ids, kind="stable")
     dup = np.flatnonzero(ids[order][1:] == ids[order][:-1])
