@@ -16,7 +16,7 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-MODULES = ("_native", "_kernels")  # detrecall/<name>.c, each its own extension module
+MODULES = ("_native", "_kernels", "_raster")  # detrecall/<name>.c, each its own extension module
 
 
 def compile_native(root: Path, out_dir: Path, temp_dir: Path) -> list[Path]:

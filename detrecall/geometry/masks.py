@@ -1,4 +1,5 @@
-"""Mask geometry on COCO run-length encodings, through pycocotools.mask.
+"""Mask geometry on COCO run-length encodings, through pycocotools.mask (polygons through
+detrecall/_raster.c where built: the same strings).
 
 RLEs are dicts {"size": [h, w], "counts": bytes} (compressed), the form pycocotools uses.
 """
@@ -11,7 +12,7 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from .._compiled import native
+from .._compiled import native, raster
 from ..errors import DetrecallError
 
 RLE = dict[str, Any]
@@ -101,17 +102,26 @@ def polygon_bounds(h: int, w: int) -> tuple[float, float, float, float]:
 def polygons_to_rles(polygons: Sequence[Sequence[Sequence[float]]], h: int, w: int) -> list[RLE]:
     """One RLE per object from its polygon parts (all objects of one image size), parts merged.
     Every vertex must lie within `polygon_bounds(h, w)` and h*w within MAX_MASK_PIXELS
-    (a DetrecallError otherwise: the readers check first and name the record)."""
-    flat = [part for parts in polygons for part in parts]
-    if not flat:
+    (a DetrecallError otherwise: the readers check first and name the record). Compiled where
+    built (`_raster.polygon_rles`), else pycocotools' frPyObjects and merge: the same strings."""
+    if not polygons:
         return []
     if h <= 0 or w <= 0 or h * w > MAX_MASK_PIXELS:
         raise DetrecallError(f"cannot rasterize polygons on an image of {h}x{w} (height x width) pixels")
-    x0, x1, y0, y1 = polygon_bounds(h, w)
-    for part in flat:
-        xs, ys = part[0::2], part[1::2]
-        if min(xs) < x0 or max(xs) > x1 or min(ys) < y0 or max(ys) > y1:
-            raise DetrecallError(f"a polygon vertex lies more than one image size outside the {h}x{w} image")
+    if raster is not None:
+        counts: list[bytes] | None = raster.polygon_rles(polygons, h, w)
+        if counts is not None:  # else something to refuse or for pycocotools to read: the twin
+            return [{"size": [h, w], "counts": c} for c in counts]
+    return _polygons_to_rles_pycocotools(polygons, h, w)
+
+
+def _polygons_to_rles_pycocotools(polygons: Sequence[Sequence[Sequence[float]]], h: int, w: int) -> list[RLE]:
+    """`polygons_to_rles` through pycocotools (the twin of `_raster.polygon_rles`)."""
+    flat = [part for parts in polygons for part in parts]
+    if not flat:
+        return []
+    if not vertices_within(flat, h, w):
+        raise DetrecallError(f"a polygon vertex lies more than one image size outside the {h}x{w} image")
     part_rles = mask_utils.frPyObjects(flat, h, w)  # as pycocotools' annToRLE: the lists as given
     out: list[RLE] = []
     i = 0
@@ -120,6 +130,41 @@ def polygons_to_rles(polygons: Sequence[Sequence[Sequence[float]]], h: int, w: i
         out.append(part_rles[i] if n == 1 else mask_utils.merge(part_rles[i : i + n]))
         i += n
     return out
+
+
+def vertices_within(parts: Sequence[Sequence[float]], h: int, w: int) -> bool:
+    """Whether every vertex of the parts (flat x1, y1, x2, y2, ... lists) lies within
+    `polygon_bounds(h, w)`: one array for all parts when each has an even length (x at even
+    positions of the whole then), else part by part."""
+    x0, x1, y0, y1 = polygon_bounds(h, w)
+    if all(len(p) % 2 == 0 for p in parts):
+        xy = np.fromiter((c for p in parts for c in p), np.float64).reshape(-1, 2)
+        xs, ys = xy[:, 0], xy[:, 1]
+        return bool(((xs >= x0) & (xs <= x1) & (ys >= y0) & (ys <= y1)).all())
+    for part in parts:
+        xs, ys = part[0::2], part[1::2]
+        if min(xs) < x0 or max(xs) > x1 or min(ys) < y0 or max(ys) > y1:
+            return False
+    return True
+
+
+def first_odd_polygon(
+    segmentations: Sequence[Any], heights: np.ndarray, widths: np.ndarray, start: int
+) -> int:
+    """The index (>= start) of the first record whose segmentation is a list (of polygons) the
+    caller must check itself, or -1: compiled (`_raster.first_odd_polygon`), every list that is
+    not plainly valid on its image (heights, widths: one per record) — a non-empty list of
+    lists of >= 6, an even number of, finite ints or floats within `polygon_bounds`, the image
+    within MAX_MASK_PIXELS; else every list (the caller's checks then run on each)."""
+    if raster is not None:
+        found: int = raster.first_odd_polygon(
+            segmentations if isinstance(segmentations, list) else list(segmentations),
+            np.ascontiguousarray(heights, np.int64),
+            np.ascontiguousarray(widths, np.int64),
+            start,
+        )
+        return found
+    return next((i for i in range(start, len(segmentations)) if isinstance(segmentations[i], list)), -1)
 
 
 def uncompressed_to_rle(rle: RLE) -> RLE:

@@ -145,28 +145,36 @@ def _read_masks(cols: Columns, rows: Sequence[int], heights: np.ndarray, widths:
     Polygons (list of [x1, y1, x2, y2, ...]) need the image size, their vertices within one
     image size of the image; RLEs need a size [h, w] with h, w >= 1 and h*w < 2**32 and runs
     adding up to h*w. How mask sizes relate to the image and to the other side is checked by
-    `_check_gt_mask_sizes` and `_check_result_mask_sizes`.
+    `_check_gt_mask_sizes` and `_check_result_mask_sizes`. Polygon records that are plainly
+    valid are told in one compiled pass (`geometry.masks.first_odd_polygon`); the checks below
+    run on the others, in file order with the rest, and every image size is rasterized at once.
     """
-    out: list[Any] = [None] * len(cols.records)
-    polys: dict[tuple[int, int], list[tuple[int, list[Any]]]] = {}
+    records = cols.records
+    out: list[Any] = [None] * len(records)
+    rows = list(rows)
+    segs = [records[i].get("segmentation") for i in rows]
+    hs = np.asarray(heights, np.int64)[rows]
+    ws = np.asarray(widths, np.int64)[rows]
+    odd = M.first_odd_polygon(segs, hs, ws, 0)
+    polys: list[int] = []  # positions in rows
     compressed: list[int] = []
-    for i in rows:
-        r = cols.records[i]
-        h, w = int(heights[i]), int(widths[i])
-        seg = r.get("segmentation")
-        if seg is None:
-            raise cols.error(i, "segmentation", "missing (expected polygons or an RLE)")
+    for k, (i, seg) in enumerate(zip(rows, segs)):
         if isinstance(seg, list):
-            _check_polygons(cols, i, seg)
-            if h <= 0 or w <= 0:
-                raise cols.error(
-                    i,
-                    "segmentation",
-                    f"is a polygon but image {r['image_id']} has no width/height to rasterize it",
-                )
-            _check_raster_size(cols, i, "segmentation", h, w, f"image {r['image_id']}")
-            _check_polygon_bounds(cols, i, seg, h, w, r["image_id"])
-            polys.setdefault((h, w), []).append((i, seg))
+            if k == odd:
+                h, w, image = int(hs[k]), int(ws[k]), records[i]["image_id"]
+                _check_polygons(cols, i, seg)
+                if h <= 0 or w <= 0:
+                    raise cols.error(
+                        i,
+                        "segmentation",
+                        f"is a polygon but image {image} has no width/height to rasterize it",
+                    )
+                _check_raster_size(cols, i, "segmentation", h, w, f"image {image}")
+                _check_polygon_bounds(cols, i, seg, h, w, image)
+                odd = M.first_odd_polygon(segs, hs, ws, k + 1)
+            polys.append(k)
+        elif seg is None:
+            raise cols.error(i, "segmentation", "missing (expected polygons or an RLE)")
         elif isinstance(seg, dict):
             size = seg.get("size")
             counts = seg.get("counts")
@@ -202,9 +210,18 @@ def _read_masks(cols: Columns, rows: Sequence[int], heights: np.ndarray, widths:
     _check_rle_runs(
         cols, compressed, [out[i]["counts"] for i in compressed], [out[i]["size"] for i in compressed]
     )
-    for (h, w), items in polys.items():
-        for (i, _), rle in zip(items, M.polygons_to_rles([s for _, s in items], h, w)):
-            out[i] = rle
+    if polys:
+        at = np.asarray(polys)
+        sizes, group = np.unique(np.stack([hs[at], ws[at]], axis=1), axis=0, return_inverse=True)
+        group = group.ravel()
+        order = at[np.argsort(group, kind="stable")].tolist()
+        ends = np.cumsum(np.bincount(group, minlength=len(sizes))).tolist()
+        begin = 0
+        for (h, w), end in zip(sizes.tolist(), ends):
+            these = order[begin:end]
+            for k, rle in zip(these, M.polygons_to_rles([segs[k] for k in these], h, w)):
+                out[rows[k]] = rle
+            begin = end
     return out
 
 
@@ -338,7 +355,11 @@ def _check_polygons(cols: Columns, i: int, seg: list[Any]) -> None:
                 "segmentation",
                 f"has a polygon of {len(part)} coordinates (expected an even number, at least 6)",
             )
-        if not all(map(math.isfinite, part)):  # a sum can overflow to inf from finite values
+        try:
+            finite = all(map(math.isfinite, part))  # a sum can overflow to inf from finite values
+        except OverflowError:  # an int beyond the float range
+            raise cols.error(i, "segmentation", "has a polygon coordinate beyond the float range") from None
+        if not finite:
             raise cols.error(i, "segmentation", "has a non-finite polygon coordinate")
 
 

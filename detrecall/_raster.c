@@ -1,0 +1,528 @@
+/* detrecall._raster: COCO polygons to compressed RLE strings, byte for byte what pycocotools
+ * gives (mask.frPyObjects of an object's parts, then mask.merge of them), without a Python
+ * object per part and without pycocotools' h*w-sized scratch buffers. The pure-Python twin is
+ * the pycocotools path in detrecall/geometry/masks.py; tests/geometry/test_raster.py holds the
+ * two equal.
+ *
+ * 1. polygon_rles(objects, h, w): one compressed RLE string (bytes) per object (a sequence of
+ *    parts, each a flat sequence x1, y1, x2, y2, ...). A part is drawn as pycocotools' rleFrPoly
+ *    draws it: vertices scaled by 5 and truncated to ints, every edge walked point by point in
+ *    that grid (with its own double rounding, and its own direction flip), the points where
+ *    the walk changes column kept when the column is a pixel centre, each then the start of a
+ *    run in column-major order. Parts are merged (union) as rleMerge merges them, strings
+ *    written as rleToString writes them. Anything it does not take (a vertex outside
+ *    masks.polygon_bounds, a part of fewer than 3 points or of odd length, a non-number, an
+ *    image of 0 or more than 2^32 - 1 pixels, an object with no part) returns None: the caller
+ *    takes the twin, which raises the located error.
+ * 2. first_odd_polygon(segmentations, heights, widths, start): the index (>= start) of the
+ *    first record whose segmentation is a list of polygons that is not plainly valid (a
+ *    non-empty list of lists of >= 6, an even number of, finite exact ints or floats, within
+ *    masks.polygon_bounds of its image, the image 1 to 2^32 - 1 pixels), or -1. Records whose
+ *    segmentation is not a list are skipped. The caller runs its Python checks on the record
+ *    found (they raise, or pass it: e.g. numpy scalars), then asks again from the next one.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define COORD_CAP 4e8           /* masks.POLYGON_COORDINATE_LIMIT */
+#define MAX_PIXELS 4294967295.0 /* masks.MAX_MASK_PIXELS */
+
+/* ---------------------------------------------------------------- growable buffers */
+
+typedef struct {
+    uint32_t *v;
+    size_t n, cap;
+} Runs;
+
+static int runs_reserve(Runs *r, size_t need)
+{
+    if (need <= r->cap)
+        return 0;
+    size_t cap = r->cap ? r->cap : 64;
+    while (cap < need)
+        cap *= 2;
+    uint32_t *v = realloc(r->v, cap * sizeof *v);
+    if (!v)
+        return -1;
+    r->v = v;
+    r->cap = cap;
+    return 0;
+}
+
+static int runs_push(Runs *r, uint32_t x)
+{
+    if (r->n == r->cap && runs_reserve(r, r->n + 1))
+        return -1;
+    r->v[r->n++] = x;
+    return 0;
+}
+
+typedef struct {
+    Runs starts;     /* a part's run starts (column-major pixel indices), then its runs */
+    Runs part;       /* the part's runs */
+    Runs merged;     /* the object's runs so far */
+    Runs scratch;    /* the merge's output */
+    double *xy;      /* a part's coordinates */
+    size_t xy_cap;
+    int64_t *ix, *iy; /* its scaled vertices, closed */
+    size_t iv_cap;
+    char *text;      /* the encoded string */
+    size_t text_cap;
+} Work;
+
+static void work_free(Work *w)
+{
+    free(w->starts.v);
+    free(w->part.v);
+    free(w->merged.v);
+    free(w->scratch.v);
+    free(w->xy);
+    free(w->ix);
+    free(w->iy);
+    free(w->text);
+}
+
+/* ---------------------------------------------------------------- image bounds */
+
+typedef struct {
+    uint32_t h, w;
+    double x0, x1, y0, y1; /* masks.polygon_bounds(h, w) */
+} Image;
+
+/* 0 when h x w is an image polygons are drawn on (1 to 2^32 - 1 pixels), with its bounds */
+static int image_of(long long h, long long w, Image *im)
+{
+    if (h <= 0 || w <= 0 || (double)h * (double)w > MAX_PIXELS)
+        return -1;
+    double side = (double)(h > w ? h : w);
+    im->h = (uint32_t)h;
+    im->w = (uint32_t)w;
+    im->x0 = fmax(-side, -COORD_CAP);
+    im->x1 = fmin((double)w + side, COORD_CAP);
+    im->y0 = im->x0;
+    im->y1 = fmin((double)h + side, COORD_CAP);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- one part */
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The run start of the column change from grid point (pu, pv) to (u, v), as rleFrPoly keeps
+ * it: the column between them, when it is a pixel centre inside the image, and the row below
+ * the lower of the two points, clamped to [0, h]. */
+static int keep_crossing(Work *wk, const Image *im, int64_t pu, int64_t pv, int64_t u, int64_t v)
+{
+    double xd = (double)(u < pu ? u : u - 1);
+    xd = (xd + .5) / 5.0 - .5;
+    if (floor(xd) != xd || xd < 0 || xd > (double)im->w - 1)
+        return 0;
+    double yd = (double)(v < pv ? v : pv);
+    yd = (yd + .5) / 5.0 - .5;
+    if (yd < 0)
+        yd = 0;
+    else if (yd > im->h)
+        yd = im->h;
+    yd = ceil(yd);
+    return runs_push(&wk->starts, (uint32_t)((uint64_t)xd * im->h + (uint64_t)yd));
+}
+
+/* The grid point of step t on an edge from (xs, ys) walked along its longer axis (`along_x`)
+ * with slope s; a zero-length edge has slope 0/0 and its (only) point a cross coordinate of
+ * INT_MIN, what x86's conversion of NaN gives pycocotools. */
+static inline int64_t cross(int64_t base, double s, int64_t t, int degenerate)
+{
+    if (degenerate)
+        return INT_MIN;
+    return (int64_t)((double)base + s * (double)t + .5);
+}
+
+/* The runs of one part of k >= 3 vertices (coordinates in wk->xy, within the image's
+ * bounds) into wk->part. */
+static int rasterize_part(Work *wk, const Image *im, size_t k)
+{
+    const double *xy = wk->xy;
+    int64_t *x = wk->ix, *y = wk->iy;
+    for (size_t j = 0; j < k; j++) {
+        x[j] = (int)(5.0 * xy[2 * j] + .5);
+        y[j] = (int)(5.0 * xy[2 * j + 1] + .5);
+    }
+    x[k] = x[0];
+    y[k] = y[0];
+    wk->starts.n = 0;
+    int have = 0; /* a previous point */
+    int64_t pu = 0, pv = 0;
+    for (size_t j = 0; j < k; j++) {
+        int64_t xs = x[j], xe = x[j + 1], ys = y[j], ye = y[j + 1];
+        int64_t dx = llabs(xe - xs), dy = llabs(ys - ye);
+        int along_x = dx >= dy;
+        int flip = (along_x && xs > xe) || (!along_x && ys > ye);
+        if (flip) {
+            int64_t t = xs;
+            xs = xe;
+            xe = t;
+            t = ys;
+            ys = ye;
+            ye = t;
+        }
+        int64_t steps = along_x ? dx : dy;
+        int degenerate = steps == 0;
+        double s = degenerate ? 0.0 : along_x ? (double)(ye - ys) / (double)dx : (double)(xe - xs) / (double)dy;
+        for (int64_t d = 0; d <= steps; d++) {
+            int64_t t = flip ? steps - d : d;
+            int64_t u, v;
+            if (along_x) {
+                u = t + xs;
+                v = cross(ys, s, t, degenerate);
+            } else {
+                v = t + ys;
+                u = cross(xs, s, t, 0);
+            }
+            if (have && u != pu && keep_crossing(wk, im, pu, pv, u, v))
+                return -1;
+            pu = u;
+            pv = v;
+            have = 1;
+        }
+    }
+    /* run starts sorted, the end of the image last; runs are their differences, a run of 0
+     * (two boundaries at one pixel) folding the next run into the one before */
+    Runs *a = &wk->starts;
+    if (runs_push(a, (uint32_t)((uint64_t)im->h * im->w)))
+        return -1;
+    qsort(a->v, a->n, sizeof *a->v, cmp_u32);
+    uint32_t prev = 0;
+    for (size_t j = 0; j < a->n; j++) {
+        uint32_t t = a->v[j];
+        a->v[j] -= prev;
+        prev = t;
+    }
+    Runs *b = &wk->part;
+    b->n = 0;
+    if (runs_reserve(b, a->n))
+        return -1;
+    size_t j = 0;
+    b->v[b->n++] = a->v[j++];
+    while (j < a->n) {
+        if (a->v[j] > 0) {
+            b->v[b->n++] = a->v[j++];
+        } else {
+            j++;
+            if (j < a->n)
+                b->v[b->n - 1] += a->v[j++];
+        }
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- merge and encode */
+
+/* wk->merged := union of wk->merged and wk->part, as rleMerge forms it: both walked run by
+ * run together, a run written whenever the union's value changes or both are done. */
+static int merge_part(Work *wk)
+{
+    const Runs *A = &wk->merged, *B = &wk->part;
+    Runs *out = &wk->scratch;
+    out->n = 0;
+    if (runs_reserve(out, A->n + B->n + 1))
+        return -1;
+    uint32_t ca = A->v[0], cb = B->v[0], acc = 0, left = 1;
+    size_t ia = 1, ib = 1;
+    int va = 0, vb = 0, v = 0;
+    while (left > 0) {
+        uint32_t c = ca < cb ? ca : cb;
+        acc += c;
+        ca -= c;
+        if (!ca && ia < A->n) {
+            ca = A->v[ia++];
+            va = !va;
+        }
+        cb -= c;
+        if (!cb && ib < B->n) {
+            cb = B->v[ib++];
+            vb = !vb;
+        }
+        left = ca + cb;
+        int was = v;
+        v = va || vb;
+        if (v != was || left == 0) {
+            out->v[out->n++] = acc;
+            acc = 0;
+        }
+    }
+    Runs t = wk->merged;
+    wk->merged = wk->scratch;
+    wk->scratch = t;
+    return 0;
+}
+
+/* The runs as rleToString writes them: each run (less the one two before it, from the
+ * fourth on) in 5-bit groups, low first, '0' + group, 0x20 while more follow. */
+static PyObject *encode(Work *wk, const Runs *r)
+{
+    size_t need = r->n * 7 + 1;
+    if (need > wk->text_cap) {
+        char *t = realloc(wk->text, need);
+        if (!t)
+            return PyErr_NoMemory();
+        wk->text = t;
+        wk->text_cap = need;
+    }
+    char *s = wk->text;
+    size_t p = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        int64_t x = (int64_t)r->v[i];
+        if (i > 2)
+            x -= (int64_t)r->v[i - 2];
+        int more = 1;
+        while (more) {
+            char c = (char)(x & 0x1f);
+            x >>= 5;
+            more = (c & 0x10) ? x != -1 : x != 0;
+            if (more)
+                c |= 0x20;
+            s[p++] = (char)(c + 48);
+        }
+    }
+    return PyBytes_FromStringAndSize(s, (Py_ssize_t)p);
+}
+
+/* ---------------------------------------------------------------- reading parts */
+
+/* A part's coordinates into wk->xy: 1 taken, 0 not (not a sequence of numbers, odd length or
+ * fewer than 6, a vertex outside the bounds), -1 on a Python error other than a type error */
+static int read_part(Work *wk, const Image *im, PyObject *part, size_t *k_out)
+{
+    PyObject *seq = PySequence_Fast(part, "");
+    if (!seq) {
+        PyErr_Clear();
+        return 0;
+    }
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    int ok = 0;
+    if (n < 6 || n % 2)
+        goto done;
+    size_t k = (size_t)n / 2;
+    if ((size_t)n > wk->xy_cap) {
+        double *xy = realloc(wk->xy, (size_t)n * sizeof *xy);
+        int64_t *ix = realloc(wk->ix, (k + 1) * sizeof *ix);
+        if (xy)
+            wk->xy = xy;
+        if (ix)
+            wk->ix = ix;
+        int64_t *iy = realloc(wk->iy, (k + 1) * sizeof *iy);
+        if (iy)
+            wk->iy = iy;
+        if (!xy || !ix || !iy) {
+            PyErr_NoMemory();
+            ok = -1;
+            goto done;
+        }
+        wk->xy_cap = (size_t)n;
+    }
+    PyObject **items = PySequence_Fast_ITEMS(seq);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *o = items[i];
+        double c = PyFloat_CheckExact(o) ? PyFloat_AS_DOUBLE(o) : PyFloat_AsDouble(o);
+        if (c == -1.0 && PyErr_Occurred()) {
+            PyErr_Clear();
+            goto done;
+        }
+        /* within the bounds (NaN fails both) */
+        if (i % 2 ? !(c >= im->y0 && c <= im->y1) : !(c >= im->x0 && c <= im->x1))
+            goto done;
+        wk->xy[i] = c;
+    }
+    *k_out = k;
+    ok = 1;
+done:
+    Py_DECREF(seq);
+    return ok;
+}
+
+/* One object's string into *out: 1 done, 0 not taken, -1 on a Python error */
+static int object_rle(Work *wk, const Image *im, PyObject *object, PyObject **out)
+{
+    PyObject *parts = PySequence_Fast(object, "");
+    if (!parts) {
+        PyErr_Clear();
+        return 0;
+    }
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(parts);
+    int got = 0;
+    if (n == 0)
+        goto done;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        size_t k = 0;
+        got = read_part(wk, im, PySequence_Fast_GET_ITEM(parts, i), &k);
+        if (got != 1)
+            goto done;
+        got = -1;
+        if (rasterize_part(wk, im, k)) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        if (i == 0) {
+            Runs t = wk->merged;
+            wk->merged = wk->part;
+            wk->part = t;
+        } else if (merge_part(wk)) {
+            PyErr_NoMemory();
+            goto done;
+        }
+    }
+    *out = encode(wk, &wk->merged);
+    got = *out ? 1 : -1;
+done:
+    Py_DECREF(parts);
+    return got;
+}
+
+static PyObject *polygon_rles(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *objects;
+    long long h, w;
+    if (!PyArg_ParseTuple(args, "OLL", &objects, &h, &w))
+        return NULL;
+    Image im;
+    if (image_of(h, w, &im))
+        Py_RETURN_NONE;
+    PyObject *seq = PySequence_Fast(objects, "polygon_rles: objects must be a sequence");
+    if (!seq)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    PyObject *result = PyList_New(n);
+    Work wk = {0};
+    if (!result)
+        goto fail;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *rle = NULL;
+        int got = object_rle(&wk, &im, PySequence_Fast_GET_ITEM(seq, i), &rle);
+        if (got < 0)
+            goto fail;
+        if (got == 0) {
+            Py_DECREF(result);
+            result = Py_NewRef(Py_None);
+            break;
+        }
+        PyList_SET_ITEM(result, i, rle);
+    }
+    work_free(&wk);
+    Py_DECREF(seq);
+    return result;
+fail:
+    work_free(&wk);
+    Py_DECREF(seq);
+    Py_XDECREF(result);
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- plain validity */
+
+/* 1 when a polygon list is plainly valid on its image (see the header) */
+static int plain_polygons(PyObject *seg, const Image *im)
+{
+    Py_ssize_t n = PyList_GET_SIZE(seg);
+    if (n == 0)
+        return 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *part = PyList_GET_ITEM(seg, i);
+        if (!PyList_CheckExact(part))
+            return 0;
+        Py_ssize_t m = PyList_GET_SIZE(part);
+        if (m < 6 || m % 2)
+            return 0;
+        for (Py_ssize_t j = 0; j < m; j++) {
+            PyObject *o = PyList_GET_ITEM(part, j);
+            double c;
+            if (PyFloat_CheckExact(o)) {
+                c = PyFloat_AS_DOUBLE(o);
+            } else if (PyLong_CheckExact(o)) {
+                int overflow = 0;
+                long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+                if (overflow || (v == -1 && PyErr_Occurred())) {
+                    PyErr_Clear();
+                    return 0;
+                }
+                if (v < -(1LL << 40) || v > (1LL << 40))
+                    return 0;
+                c = (double)v;
+            } else {
+                return 0;
+            }
+            if (j % 2 ? !(c >= im->y0 && c <= im->y1) : !(c >= im->x0 && c <= im->x1))
+                return 0;
+        }
+    }
+    return 1;
+}
+
+static int is_int64(const Py_buffer *b, Py_ssize_t n)
+{
+    const char *f = b->format ? b->format : "B";
+    return b->itemsize == 8 && b->len == n * 8 && (!strcmp(f, "q") || !strcmp(f, "l"));
+}
+
+static PyObject *first_odd_polygon(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *segs, *heights, *widths;
+    Py_ssize_t start;
+    if (!PyArg_ParseTuple(args, "O!OOn", &PyList_Type, &segs, &heights, &widths, &start))
+        return NULL;
+    Py_buffer hb, wb;
+    if (PyObject_GetBuffer(heights, &hb, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT))
+        return NULL;
+    if (PyObject_GetBuffer(widths, &wb, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT)) {
+        PyBuffer_Release(&hb);
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(segs);
+    PyObject *result = NULL;
+    if (!is_int64(&hb, n) || !is_int64(&wb, n)) {
+        PyErr_SetString(PyExc_ValueError, "first_odd_polygon: heights and widths must be int64, one per record");
+        goto done;
+    }
+    const int64_t *hs = hb.buf, *ws = wb.buf;
+    Py_ssize_t found = -1;
+    for (Py_ssize_t i = start < 0 ? 0 : start; i < n && found < 0; i++) {
+        PyObject *seg = PyList_GET_ITEM(segs, i);
+        if (!PyList_Check(seg))
+            continue;
+        Image im;
+        if (!PyList_CheckExact(seg) || image_of(hs[i], ws[i], &im) || !plain_polygons(seg, &im))
+            found = i;
+    }
+    result = PyLong_FromSsize_t(found);
+done:
+    PyBuffer_Release(&hb);
+    PyBuffer_Release(&wb);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"polygon_rles", polygon_rles, METH_VARARGS,
+     "polygon_rles(objects, h, w) -> list[bytes] | None: pycocotools' merged compressed RLE of each "
+     "object's polygon parts"},
+    {"first_odd_polygon", first_odd_polygon, METH_VARARGS,
+     "first_odd_polygon(segmentations, heights, widths, start) -> int: the first polygon record "
+     "from start that is not plainly valid, or -1"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_raster", "detrecall's compiled polygon rasterizer.", -1, methods,
+    NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__raster(void) { return PyModule_Create(&module); }
