@@ -314,8 +314,8 @@ done:
 
 /* ---- accumulation ------------------------------------------------------------------------ */
 
-/* Everything below is in `order` space (detections by class, then score descending): position
- * i holds detection order[i], so a class is one contiguous run and no pass gathers. */
+/* Everything below is in class-then-score space (by class ascending, then score descending,
+ * ties as in the score order given): a class is one contiguous run and no pass gathers. */
 typedef struct {
     /* shared, read-only */
     const int64_t *rank, *seg, *npos, *max_dets; /* rank and score by position */
@@ -437,9 +437,11 @@ static int accumulate_areas(const AccJob *proto, const int64_t *where, const int
     return oom;
 }
 
-/* accumulate(order, rank, cls, score, out_of_range, hit_area, hit_thr, hit_det, hit_ignored,
+/* accumulate(by_score, rank, cls, score, out_of_range, hit_area, hit_thr, hit_det, hit_ignored,
  *            npos, rec_thr, max_dets, precision, recall, scores, threads) -> None
- * order: detections by class, then score descending; out_of_range: (A, D) uint8; npos: (K, A);
+ * by_score: the detections by score descending (ties as pycocotools breaks them: by image,
+ * then rank), regrouped here by class with a stable counting sort; out_of_range: (A, D) uint8;
+ * npos: (K, A);
  * hits: area and threshold int16, detection int32 (as match() gives them), ignored uint8;
  * precision, scores: (T, R, K, A, M) float64 and recall (T, K, A, M), filled in place where a
  * class has ground truth in an area range (the caller set the rest to -1). */
@@ -453,7 +455,7 @@ static PyObject *accumulate(PyObject *self, PyObject *args)
                           &o[8], &o[9], &o[10], &o[11], &o[12], &o[13], &o[14], &threads))
         return NULL;
     static const Kind kinds[N] = {I64, I64, I64, F64, U8, I16, I16, I32, U8, I64, F64, I64, F64, F64, F64};
-    static const char *names[N] = {"order", "rank", "cls", "score", "out_of_range", "hit_area",
+    static const char *names[N] = {"by_score", "rank", "cls", "score", "out_of_range", "hit_area",
                                    "hit_thr", "hit_det", "hit_ignored", "npos", "rec_thr",
                                    "max_dets", "precision", "recall", "scores"};
     Py_buffer v[N];
@@ -465,11 +467,11 @@ static PyObject *accumulate(PyObject *self, PyObject *args)
         }
     PyObject *result = NULL;
     uint8_t *status = NULL, *oor = NULL;
-    int64_t *seg = NULL, *where = NULL, *rank = NULL;
+    int64_t *seg = NULL, *next = NULL, *where = NULL, *rank = NULL;
     double *score = NULL;
     AccJob *jobs = NULL;
     const Py_ssize_t D = count_of(&v[0]), H = count_of(&v[5]), R = count_of(&v[10]), M = count_of(&v[11]);
-    const int64_t *order = v[0].buf, *cls = v[2].buf;
+    const int64_t *by_score = v[0].buf, *cls = v[2].buf;
     const int16_t *h_area = v[5].buf, *h_thr = v[6].buf;
     const int32_t *h_det = v[7].buf;
     const uint8_t *h_ign = v[8].buf;
@@ -487,13 +489,6 @@ static PyObject *accumulate(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "accumulate: inconsistent array shapes");
         goto done;
     }
-    for (Py_ssize_t i = 0; i < D; i++) {
-        if (order[i] < 0 || order[i] >= D || cls[order[i]] < 0 || cls[order[i]] >= K ||
-            (i && cls[order[i]] < cls[order[i - 1]])) {
-            PyErr_SetString(PyExc_ValueError, "accumulate: order is not by class, or a class is out of range");
-            goto done;
-        }
-    }
     for (Py_ssize_t h = 0; h < H; h++) {
         if (h_area[h] < 0 || h_area[h] >= A || h_thr[h] < 0 || h_thr[h] >= T || h_det[h] < 0 || h_det[h] >= D) {
             PyErr_SetString(PyExc_ValueError, "accumulate: a hit is out of range");
@@ -506,36 +501,46 @@ static PyObject *accumulate(PyObject *self, PyObject *args)
         threads = MAX_THREADS;
     if (threads > K)
         threads = (int)K;
-    seg = malloc((size_t)(K + 1) * sizeof(int64_t));
+    seg = calloc((size_t)(K + 1), sizeof(int64_t));
+    next = malloc((size_t)(K + 1) * sizeof(int64_t));
     status = malloc((size_t)D * (size_t)T);
     where = malloc((size_t)D * sizeof(int64_t));
     rank = malloc((size_t)D * sizeof(int64_t));
     score = malloc((size_t)D * sizeof(double));
     oor = malloc((size_t)A * (size_t)D);
     jobs = calloc((size_t)threads, sizeof(AccJob));
-    if (!seg || !status || !where || !rank || !score || !oor || !jobs) {
+    if (!seg || !next || !status || !where || !rank || !score || !oor || !jobs) {
         PyErr_NoMemory();
         goto done;
     }
-    for (Py_ssize_t i = 0; i < D; i++) {
-        const int64_t d = order[i];
-        where[d] = i; /* order is a permutation: a repeated or missing detection is refused below */
-        rank[i] = ((const int64_t *)v[1].buf)[d];
-        score[i] = ((const double *)v[3].buf)[d];
-        for (Py_ssize_t a = 0; a < A; a++)
-            oor[a * D + i] = ((const uint8_t *)v[4].buf)[a * D + d];
-    }
-    for (Py_ssize_t i = 0; i < D; i++)
-        if (order[where[order[i]]] != order[i] || where[order[i]] != i) {
-            PyErr_SetString(PyExc_ValueError, "accumulate: order repeats a detection");
+    for (Py_ssize_t d = 0; d < D; d++) {
+        if (cls[d] < 0 || cls[d] >= K) {
+            PyErr_SetString(PyExc_ValueError, "accumulate: a detection's class is out of range");
             goto done;
         }
-    Py_ssize_t i = 0;
-    for (Py_ssize_t k = 0; k <= K; k++) {
-        while (i < D && cls[order[i]] < k)
-            i++;
-        seg[k] = i;
+        seg[cls[d] + 1]++;
+        where[d] = -1;
     }
+    for (Py_ssize_t k = 0; k < K; k++)
+        seg[k + 1] += seg[k];
+    memcpy(next, seg, (size_t)(K + 1) * sizeof(int64_t));
+    const int64_t *src_rank = v[1].buf;
+    const double *src_score = v[3].buf;
+    for (Py_ssize_t i = 0; i < D; i++) { /* the stable counting sort by class */
+        const int64_t d = by_score[i];
+        if (d < 0 || d >= D || where[d] >= 0) {
+            PyErr_SetString(PyExc_ValueError, "accumulate: by_score is not an order of the detections");
+            goto done;
+        }
+        const int64_t p = next[cls[d]]++;
+        where[d] = p;
+        rank[p] = src_rank[d];
+        score[p] = src_score[d];
+    }
+    const uint8_t *src_oor = v[4].buf;
+    for (Py_ssize_t a = 0; a < A; a++)
+        for (Py_ssize_t d = 0; d < D; d++)
+            oor[a * D + where[d]] = src_oor[a * D + d];
     AccJob proto = {.rank = rank, .seg = seg, .npos = v[9].buf, .max_dets = v[11].buf, .score = score,
                     .rec_thr = v[10].buf, .status = status, .oor = oor, .n_thr = T, .n_rec = R, .n_cls = K,
                     .n_area = A, .n_max = M, .precision = v[12].buf, .recall = v[13].buf, .scores = v[14].buf};
@@ -552,6 +557,7 @@ done:
     free(jobs);
     free(status);
     free(seg);
+    free(next);
     free(where);
     free(rank);
     free(score);

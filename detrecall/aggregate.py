@@ -270,15 +270,13 @@ def accumulate(
     precision = np.full((n_t, n_r, n_k, n_a, n_m), -1.0)
     scores = np.full((n_t, n_r, n_k, n_a, n_m), -1.0)
     recall = np.full((n_t, n_k, n_a, n_m), -1.0)
-    # within a class: score descending, ties by image id, then by rank inside the image; the
-    # detections come in (image, class, rank) order, so a stable sort keeps those ties right
-    order = by_class_then_score(m.det_class, m.det_score, score_order)
     n_det = len(m.det_row)
     fits = max(n_a, n_t) < 2**15 and n_det < 2**31 - 1  # the kernel's int16 / int32 hit indices
     if kernels is not None and use_kernels and fits and n_det and n_k and n_t and n_m:
         i64 = np.int64
-        kernels.accumulate(
-            np.ascontiguousarray(order, i64),
+        first = by_score(m.det_score) if score_order is None else score_order
+        kernels.accumulate(  # regroups `first` by class itself, stably: by_class_then_score
+            np.ascontiguousarray(first, i64),
             np.ascontiguousarray(m.det_rank, i64),
             np.ascontiguousarray(m.det_class, i64),
             np.ascontiguousarray(m.det_score, np.float64),
@@ -296,6 +294,9 @@ def accumulate(
             threads,
         )
         return Accumulated(precision=precision, recall=recall, scores=scores)
+    # within a class: score descending, ties by image id, then by rank inside the image; the
+    # detections come in (image, class, rank) order, so a stable sort keeps those ties right
+    order = by_class_then_score(m.det_class, m.det_score, score_order)
     # per area range, its hits by (threshold, rank in the full sorted order), sorted once: they
     # stay sorted in every cut, each cut being a subsequence of `order`
     rank_in_order = np.empty(n_det, np.int64)

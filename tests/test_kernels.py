@@ -190,7 +190,7 @@ def test_the_match_kernel_refuses_malformed_calls(change: dict[int, Any], error:
 def _accumulate_args() -> list[Any]:
     n_d, t, r, k, a, m = 3, 2, 3, 1, 1, 1
     return [
-        np.array([0, 1, 2], np.int64),  # order
+        np.array([0, 1, 2], np.int64),  # by score
         np.zeros(n_d, np.int64),  # rank
         np.zeros(n_d, np.int64),  # class
         np.array([0.9, 0.8, 0.7]),
@@ -232,8 +232,9 @@ def test_the_accumulate_kernel_by_hand():
         (7, np.array([0, 3], np.int32)),  # a hit's detection past the end
         (6, np.array([0, 2], np.int16)),  # a hit's threshold past the end
         (5, np.array([1, 0], np.int16)),  # a hit's area range past the end
-        (0, np.array([0, 1, 3], np.int64)),  # order past the end
-        (2, np.array([0, 1, 0], np.int64)),  # order not by class (and class 1 unknown)
+        (0, np.array([0, 1, 3], np.int64)),  # by_score past the end
+        (0, np.array([0, 2, 2], np.int64)),  # by_score repeats a detection
+        (2, np.array([0, 1, 0], np.int64)),  # class 1 is past the one class
         (12, np.full((2, 2, 1, 1, 1), -1.0)),  # precision of the wrong size
         (7, np.array([0, 2], np.int64)),  # hits' detections must be int32
     ],
