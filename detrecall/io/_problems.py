@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from .._sort import argsort_stable
 from ..errors import DataWarning, InputError
 
 LIMIT = 20
@@ -81,6 +82,34 @@ def warn_left_out(source: str, what: str, count: int, images: int, first: str) -
     )
 
 
+def repeated_rows(rows: np.ndarray) -> tuple[int, int]:
+    """(how many rows repeat an earlier one exactly, the first of them in row order; -1 if none),
+    with np.unique(rows, axis=0)'s equality: -0.0 equals 0.0, a row holding NaN repeats nothing.
+    Rows are grouped by a 64-bit hash of their bits (a radix sort, not unique's lexicographic
+    one: 1.7 s on 469k rows of 7) and every group is checked exactly; on a hash collision the
+    lexicographic path decides."""
+    keep = np.flatnonzero(~np.isnan(rows).any(axis=1))
+    bits = np.ascontiguousarray(rows[keep] + 0.0).view(np.uint64)  # + 0.0: -0.0 becomes 0.0
+    h = np.full(len(keep), 0x9E3779B97F4A7C15, np.uint64)
+    for column in bits.T:  # splitmix64-style mixing, one column at a time
+        h ^= column
+        h *= np.uint64(0xBF58476D1CE4E5B9)
+        h ^= h >> np.uint64(31)
+    order = argsort_stable(h.view(np.int64))
+    sorted_h = h[order]
+    pair = np.flatnonzero(sorted_h[1:] == sorted_h[:-1])  # sorted neighbours of one hash
+    if not len(pair):
+        return 0, -1
+    if not (bits[order[pair]] == bits[order[pair + 1]]).all():
+        _, first, counts = np.unique(rows[keep], axis=0, return_index=True, return_counts=True)
+        seen = np.zeros(len(keep), bool)
+        seen[first] = True
+        repeat = np.flatnonzero(~seen)
+        return int((counts - 1).sum()), int(keep[repeat[0]]) if len(repeat) else -1
+    at = keep[order[pair + 1]]  # stable: a group's first row is its earliest, the rest repeat it
+    return len(at), int(at.min())
+
+
 def warn_suspicious(
     source: str,
     where: Callable[[int], str],
@@ -116,17 +145,9 @@ def warn_suspicious(
         warn_data(source, int(odd.sum()), "score(s) outside [0, 1]", f"{where(i)}: {score[i]}")
     if len(score) > 1:
         rows = np.column_stack([image_id.astype(np.float64), category_id.astype(np.float64), box, score])
-        _, first, counts = np.unique(rows, axis=0, return_index=True, return_counts=True)
-        if (counts > 1).any():
-            seen = np.zeros(len(rows), bool)
-            seen[first] = True
-            i = int(np.flatnonzero(~seen)[0])
-            warn_data(
-                source,
-                int((counts - 1).sum()),
-                "duplicate detection(s) (same image, class, box and score)",
-                where(i),
-            )
+        repeats, i = repeated_rows(rows)
+        if repeats:
+            warn_data(source, repeats, "duplicate detection(s) (same image, class, box and score)", where(i))
     if gt_category_ids is not None and len(category_id):
         absent = ~np.isin(category_id, gt_category_ids)
         if absent.any():

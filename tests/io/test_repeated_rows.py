@@ -1,0 +1,45 @@
+"""io._problems.repeated_rows (the duplicate-detection warning's check) against np.unique's
+notion of a repeated row, by hand and on random rows with ties, -0.0 and NaN."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from detrecall.io._problems import repeated_rows
+
+
+def _unique_reference(rows: np.ndarray) -> tuple[int, int]:
+    _, first, counts = np.unique(rows, axis=0, return_index=True, return_counts=True)
+    seen = np.zeros(len(rows), bool)
+    seen[first] = True
+    repeats = np.flatnonzero(~seen)
+    return int((counts - 1).sum()), int(repeats[0]) if len(repeats) else -1
+
+
+def test_by_hand():
+    rows = np.array(
+        [[1.0, 2.0], [3.0, 4.0], [1.0, 2.0], [-0.0, 5.0], [0.0, 5.0], [np.nan, 1.0], [np.nan, 1.0]]
+    )
+    # row 2 repeats row 0, row 4 repeats row 3 (-0.0 == 0.0); rows holding NaN repeat nothing
+    assert repeated_rows(rows) == (2, 2)
+    assert repeated_rows(rows[:2]) == (0, -1)
+    assert repeated_rows(rows[3:]) == (1, 1)
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_equals_np_unique_on_random_rows(seed):
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, 3, (int(rng.integers(2, 80)), int(rng.integers(1, 8)))).astype(np.float64)
+    rows[rng.random(rows.shape) < 0.1] = -0.0
+    if seed % 3 == 0:
+        rows[rng.random(rows.shape) < 0.05] = np.nan
+    assert repeated_rows(rows) == _unique_reference(rows)
+
+
+def test_many_distinct_rows_with_two_repeats():
+    rng = np.random.default_rng(1)
+    rows = rng.random((20_000, 7))
+    rows[9_000] = rows[17]
+    rows[4_000] = rows[3_999]
+    assert repeated_rows(rows) == (2, 4_000)
