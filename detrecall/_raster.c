@@ -63,7 +63,9 @@ static int runs_push(Runs *r, uint32_t x)
 }
 
 typedef struct {
-    Runs starts;     /* a part's run starts (column-major pixel indices), then its runs */
+    Runs cols, rows; /* a part's run starts: pixel column and row (0..h) of each */
+    Runs buckets;    /* starts per column */
+    Runs starts;     /* the run starts sorted (column-major pixel indices), then runs */
     Runs part;       /* the part's runs */
     Runs merged;     /* the object's runs so far */
     Runs scratch;    /* the merge's output */
@@ -77,6 +79,9 @@ typedef struct {
 
 static void work_free(Work *w)
 {
+    free(w->cols.v);
+    free(w->rows.v);
+    free(w->buckets.v);
     free(w->starts.v);
     free(w->part.v);
     free(w->merged.v);
@@ -111,39 +116,188 @@ static int image_of(long long h, long long w, Image *im)
 
 /* ---------------------------------------------------------------- one part */
 
-static int cmp_u32(const void *a, const void *b)
+/* Ascending: insertion sort for a few, else an LSD radix sort by bytes through tmp */
+static int sort_u32(Runs *a, Runs *tmp)
 {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
+    size_t n = a->n;
+    uint32_t *v = a->v;
+    if (n <= 64) {
+        for (size_t i = 1; i < n; i++) {
+            uint32_t x = v[i];
+            size_t j = i;
+            for (; j > 0 && v[j - 1] > x; j--)
+                v[j] = v[j - 1];
+            v[j] = x;
+        }
+        return 0;
+    }
+    if (runs_reserve(tmp, n))
+        return -1;
+    uint32_t *src = v, *dst = tmp->v, differ = 0; /* the bits in which some values differ */
+    for (size_t i = 1; i < n; i++)
+        differ |= v[i] ^ v[0];
+    for (int shift = 0; shift < 32; shift += 8) {
+        if (!((differ >> shift) & 0xff))
+            continue; /* one digit for all: the pass keeps the order */
+        size_t count[257] = {0};
+        for (size_t i = 0; i < n; i++)
+            count[((src[i] >> shift) & 0xff) + 1]++;
+        for (size_t d = 1; d <= 256; d++)
+            count[d] += count[d - 1];
+        for (size_t i = 0; i < n; i++)
+            dst[count[(src[i] >> shift) & 0xff]++] = src[i];
+        uint32_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != v)
+        memcpy(v, src, n * sizeof *v);
+    return 0;
+}
+
+/* wk->starts := the part's run starts column * h + row, ascending, with room for one more.
+ * A closed boundary crosses each pixel column it spans at least twice, so the starts are
+ * bucketed by column (a counting sort over the columns spanned) and each column's few rows
+ * sorted in place; a part whose columns are too sparse for that is radix-sorted. */
+static int sorted_starts(Work *wk, const Image *im)
+{
+    size_t n = wk->cols.n;
+    const uint32_t *cols = wk->cols.v, *rows = wk->rows.v;
+    Runs *out = &wk->starts;
+    out->n = 0;
+    if (runs_reserve(out, n + 1))
+        return -1;
+    if (n == 0)
+        return 0;
+    uint32_t lo = cols[0], hi = cols[0];
+    for (size_t i = 1; i < n; i++) {
+        lo = cols[i] < lo ? cols[i] : lo;
+        hi = cols[i] > hi ? cols[i] : hi;
+    }
+    size_t span = (size_t)(hi - lo) + 1;
+    if (n <= 64 || span > 2 * n + 64) {
+        for (size_t i = 0; i < n; i++)
+            out->v[i] = (uint32_t)((uint64_t)cols[i] * im->h + rows[i]);
+        out->n = n;
+        return sort_u32(out, &wk->scratch);
+    }
+    if (runs_reserve(&wk->buckets, span + 1) || runs_reserve(&wk->scratch, n))
+        return -1;
+    uint32_t *end = wk->buckets.v, *by_col = wk->scratch.v;
+    memset(end, 0, (span + 1) * sizeof *end);
+    for (size_t i = 0; i < n; i++)
+        end[cols[i] - lo + 1]++;
+    for (size_t c = 1; c <= span; c++)
+        end[c] += end[c - 1];
+    for (size_t i = 0; i < n; i++)
+        by_col[end[cols[i] - lo]++] = rows[i]; /* end[c] is now the end of column c + lo */
+    size_t begin = 0;
+    for (size_t c = 0; c < span; c++) {
+        uint32_t *r = by_col + begin;
+        size_t m = end[c] - begin;
+        for (size_t i = 1; i < m; i++) {
+            uint32_t x = r[i];
+            size_t j = i;
+            for (; j > 0 && r[j - 1] > x; j--)
+                r[j] = r[j - 1];
+            r[j] = x;
+        }
+        uint64_t base = (uint64_t)(lo + c) * im->h;
+        for (size_t i = 0; i < m; i++)
+            out->v[begin + i] = (uint32_t)(base + r[i]);
+        begin = end[c];
+    }
+    out->n = n;
+    return 0;
 }
 
 /* The run start of the column change from grid point (pu, pv) to (u, v), as rleFrPoly keeps
- * it: the column between them, when it is a pixel centre inside the image, and the row below
- * the lower of the two points, clamped to [0, h]. */
-static int keep_crossing(Work *wk, const Image *im, int64_t pu, int64_t pv, int64_t u, int64_t v)
+ * it: the column between them when it is a pixel centre inside the image, and the row below
+ * the lower of the two points, clamped to [0, h]. rleFrPoly takes x = (column + .5) / 5 - .5
+ * when whole and in [0, w - 1], and y = ceil of (row + .5) / 5 - .5 clamped: in doubles these
+ * are exactly (column - 2) / 5 when column is 2 mod 5 (else n + k/5, k in 1..4, never whole)
+ * and the ceiling of (row - 2) / 5 (n + k/5 lies far from a whole number at |row| < 2^33),
+ * which is what is computed here, in integers. */
+static inline int keep_crossing(Work *wk, const Image *im, int64_t pu, int64_t pv, int64_t u, int64_t v)
 {
-    double xd = (double)(u < pu ? u : u - 1);
-    xd = (xd + .5) / 5.0 - .5;
-    if (floor(xd) != xd || xd < 0 || xd > (double)im->w - 1)
+    int64_t column = u < pu ? u : u - 1;
+    if (column < 2 || (column - 2) % 5)
         return 0;
-    double yd = (double)(v < pv ? v : pv);
-    yd = (yd + .5) / 5.0 - .5;
-    if (yd < 0)
-        yd = 0;
-    else if (yd > im->h)
-        yd = im->h;
-    yd = ceil(yd);
-    return runs_push(&wk->starts, (uint32_t)((uint64_t)xd * im->h + (uint64_t)yd));
+    int64_t x = (column - 2) / 5;
+    if (x > (int64_t)im->w - 1)
+        return 0;
+    int64_t row = (v < pv ? v : pv) - 2;
+    int64_t y = row / 5 + (row % 5 > 0); /* the ceiling: / truncates toward zero */
+    if (y < 0)
+        y = 0;
+    else if (y > (int64_t)im->h)
+        y = im->h;
+    return runs_push(&wk->cols, (uint32_t)x) || runs_push(&wk->rows, (uint32_t)y) ? -1 : 0;
 }
 
-/* The grid point of step t on an edge from (xs, ys) walked along its longer axis (`along_x`)
- * with slope s; a zero-length edge has slope 0/0 and its (only) point a cross coordinate of
- * INT_MIN, what x86's conversion of NaN gives pycocotools. */
+/* The cross coordinate of step t on an edge from (.., base) with slope s, as rleFrPoly rounds
+ * it (half up, then truncated toward zero); a zero-length edge has slope 0/0 and its only
+ * point a cross coordinate of INT_MIN, what x86's conversion of NaN gives pycocotools. */
 static inline int64_t cross(int64_t base, double s, int64_t t, int degenerate)
 {
     if (degenerate)
         return INT_MIN;
     return (int64_t)((double)base + s * (double)t + .5);
+}
+
+typedef struct {
+    int64_t xs, ys, steps; /* the edge after the flip: walked from t = steps down when flip */
+    int along_x, flip, degenerate;
+    double s;
+} Edge;
+
+static inline void edge_point(const Edge *e, int64_t t, int64_t *u, int64_t *v)
+{
+    if (e->along_x) {
+        *u = e->xs + t;
+        *v = cross(e->ys, e->s, t, e->degenerate);
+    } else {
+        *v = e->ys + t;
+        *u = cross(e->xs, e->s, t, 0);
+    }
+}
+
+/* The column changes within one edge: the pairs of consecutive points (t, t + 1), the earlier
+ * in walk order first. Along x every pair changes column, and its crossing column is xs + t:
+ * only those at a pixel centre (column 2 mod 5, inside the image) can be kept, so only they
+ * are visited (keep_crossing still decides). Along y the column changes where the rounded
+ * cross coordinate does: every pair is looked at. */
+static int edge_crossings(Work *wk, const Image *im, const Edge *e)
+{
+    if (e->along_x) {
+        int64_t lo = 2 - e->xs, hi = 5 * (int64_t)im->w - 3 - e->xs; /* xs + t in [2, 5w - 3] */
+        if (lo < 0)
+            lo = 0;
+        if (hi > e->steps - 1)
+            hi = e->steps - 1;
+        int64_t r = ((e->xs + lo - 2) % 5 + 5) % 5;
+        for (int64_t t = r ? lo + 5 - r : lo; t <= hi; t += 5) {
+            int64_t u0 = e->xs + t, u1 = u0 + 1;
+            int64_t v0 = cross(e->ys, e->s, t, 0), v1 = cross(e->ys, e->s, t + 1, 0);
+            int got = e->flip ? keep_crossing(wk, im, u1, v1, u0, v0) : keep_crossing(wk, im, u0, v0, u1, v1);
+            if (got)
+                return -1;
+        }
+        return 0;
+    }
+    const double base = (double)e->xs, s = e->s;
+    int64_t prev = (int64_t)(base + .5);
+    for (int64_t t = 1; t <= e->steps; t++) {
+        int64_t u = (int64_t)(base + s * (double)t + .5);
+        if (u != prev) {
+            int64_t v = e->ys + t;
+            int got = e->flip ? keep_crossing(wk, im, u, v, prev, v - 1) : keep_crossing(wk, im, prev, v - 1, u, v);
+            if (got)
+                return -1;
+        }
+        prev = u;
+    }
+    return 0;
 }
 
 /* The runs of one part of k >= 3 vertices (coordinates in wk->xy, within the image's
@@ -158,15 +312,14 @@ static int rasterize_part(Work *wk, const Image *im, size_t k)
     }
     x[k] = x[0];
     y[k] = y[0];
-    wk->starts.n = 0;
-    int have = 0; /* a previous point */
-    int64_t pu = 0, pv = 0;
+    wk->cols.n = wk->rows.n = 0;
+    int64_t pu = 0, pv = 0; /* the last point of the edge before */
     for (size_t j = 0; j < k; j++) {
         int64_t xs = x[j], xe = x[j + 1], ys = y[j], ye = y[j + 1];
         int64_t dx = llabs(xe - xs), dy = llabs(ys - ye);
-        int along_x = dx >= dy;
-        int flip = (along_x && xs > xe) || (!along_x && ys > ye);
-        if (flip) {
+        Edge e = {.along_x = dx >= dy};
+        e.flip = (e.along_x && xs > xe) || (!e.along_x && ys > ye);
+        if (e.flip) {
             int64_t t = xs;
             xs = xe;
             xe = t;
@@ -174,32 +327,25 @@ static int rasterize_part(Work *wk, const Image *im, size_t k)
             ys = ye;
             ye = t;
         }
-        int64_t steps = along_x ? dx : dy;
-        int degenerate = steps == 0;
-        double s = degenerate ? 0.0 : along_x ? (double)(ye - ys) / (double)dx : (double)(xe - xs) / (double)dy;
-        for (int64_t d = 0; d <= steps; d++) {
-            int64_t t = flip ? steps - d : d;
-            int64_t u, v;
-            if (along_x) {
-                u = t + xs;
-                v = cross(ys, s, t, degenerate);
-            } else {
-                v = t + ys;
-                u = cross(xs, s, t, 0);
-            }
-            if (have && u != pu && keep_crossing(wk, im, pu, pv, u, v))
-                return -1;
-            pu = u;
-            pv = v;
-            have = 1;
-        }
+        e.xs = xs;
+        e.ys = ys;
+        e.steps = e.along_x ? dx : dy;
+        e.degenerate = e.steps == 0;
+        e.s = e.degenerate ? 0.0 : e.along_x ? (double)(ye - ys) / (double)dx : (double)(xe - xs) / (double)dy;
+        int64_t u, v;
+        edge_point(&e, e.flip ? e.steps : 0, &u, &v); /* its first point in walk order */
+        if (j > 0 && u != pu && keep_crossing(wk, im, pu, pv, u, v))
+            return -1;
+        if (edge_crossings(wk, im, &e))
+            return -1;
+        edge_point(&e, e.flip ? 0 : e.steps, &pu, &pv);
     }
     /* run starts sorted, the end of the image last; runs are their differences, a run of 0
      * (two boundaries at one pixel) folding the next run into the one before */
-    Runs *a = &wk->starts;
-    if (runs_push(a, (uint32_t)((uint64_t)im->h * im->w)))
+    if (sorted_starts(wk, im))
         return -1;
-    qsort(a->v, a->n, sizeof *a->v, cmp_u32);
+    Runs *a = &wk->starts;
+    a->v[a->n++] = (uint32_t)((uint64_t)im->h * im->w);
     uint32_t prev = 0;
     for (size_t j = 0; j < a->n; j++) {
         uint32_t t = a->v[j];

@@ -1,0 +1,261 @@
+"""detrecall/_raster.c against its twin, pycocotools (frPyObjects of an object's parts, then
+merge): the same compressed strings, byte for byte, on polygons of every kind and image sizes
+from 1x1 up; the readers' polygon checks told the same records with and without it."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+
+import numpy as np
+import pytest
+from pycocotools import mask as mask_utils
+
+import detrecall
+from detrecall import read_coco_gt
+from detrecall._compiled import raster
+from detrecall.errors import DetrecallError, InputError
+from detrecall.geometry import masks as M
+from tests.oracle import random_coco, reference
+
+pytestmark = pytest.mark.skipif(raster is None, reason="detrecall._raster is not built")
+
+SIZES = [(1, 1), (1, 9), (9, 1), (2, 3), (17, 13), (64, 64), (480, 640), (1000, 37), (2500, 3100)]
+
+
+def _oracle(objects: list[list[list[float]]], h: int, w: int) -> list[bytes]:
+    """pycocotools' strings: as detrecall's twin path, one object at a time."""
+    out = []
+    for parts in objects:
+        rles = mask_utils.frPyObjects(parts, h, w)
+        out.append((rles[0] if len(parts) == 1 else mask_utils.merge(rles))["counts"])
+    return out
+
+
+def _polygon(rng: np.random.Generator, kind: str, h: int, w: int) -> list[float]:
+    """One part of a kind, its vertices within masks.polygon_bounds(h, w)."""
+    x0, x1, y0, y1 = M.polygon_bounds(h, w)
+    k = int(rng.integers(3, 12))
+    cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+    size = max(h, w) * rng.uniform(0.05, 0.6)
+    if kind == "convex":
+        a = np.sort(rng.uniform(0, 2 * math.pi, k))
+        xy = np.stack([cx + size * np.cos(a), cy + size * np.sin(a)], 1)
+    elif kind == "concave":  # a star: radii alternate
+        a = np.linspace(0, 2 * math.pi, 2 * k, endpoint=False)
+        r = np.where(np.arange(2 * k) % 2, size, size * rng.uniform(0.1, 0.5))
+        xy = np.stack([cx + r * np.cos(a), cy + r * np.sin(a)], 1)
+    elif kind == "self-intersecting":
+        xy = np.stack([rng.uniform(0, w, k), rng.uniform(0, h, k)], 1)
+    elif kind == "tiny":  # within a pixel or two, often no pixel at all
+        xy = np.stack([cx + rng.uniform(-1, 1, k), cy + rng.uniform(-1, 1, k)], 1)
+    elif kind == "degenerate":  # repeated and collinear vertices, closed, zero area
+        base = np.stack([rng.uniform(0, w, 2), rng.uniform(0, h, 2)], 1)
+        t = rng.uniform(0, 1, (k, 1))
+        xy = base[0] + t * (base[1] - base[0])
+        xy[rng.integers(k)] = xy[0]
+        xy = np.vstack([xy, xy[:1], xy[:1]])
+    elif kind == "grid":  # on the 1/5-pixel grid rleFrPoly rounds to: ties everywhere
+        xy = np.stack([rng.integers(-2, 5 * w + 3, k) / 5, rng.integers(-2, 5 * h + 3, k) / 5], 1)
+    elif kind == "half-pixels":
+        xy = np.stack([rng.integers(-2, 2 * w + 3, k) / 2, rng.integers(-2, 2 * h + 3, k) / 2], 1)
+    else:  # "off-image": out to the edge of the allowed bounds
+        xy = np.stack([rng.uniform(x0, x1, k), rng.uniform(y0, y1, k)], 1)
+        xy[rng.integers(k)] = (x0, y1) if rng.random() < 0.5 else (x1, y0)
+    xy[:, 0] = np.clip(xy[:, 0], x0, x1)
+    xy[:, 1] = np.clip(xy[:, 1], y0, y1)
+    if rng.random() < 0.3:
+        xy = np.round(xy, int(rng.integers(0, 3)))
+    return [float(c) for c in xy.ravel()]
+
+
+KINDS = ["convex", "concave", "self-intersecting", "tiny", "degenerate", "grid", "half-pixels", "off-image"]
+
+
+@pytest.mark.parametrize("h, w", SIZES)
+@pytest.mark.parametrize("kind", KINDS)
+def test_strings_equal_pycocotools(kind: str, h: int, w: int) -> None:
+    rng = np.random.default_rng([KINDS.index(kind), h, w])
+    n = 40 if h * w < 10**6 else 6
+    objects = [[_polygon(rng, kind, h, w)] for _ in range(n)]
+    assert raster.polygon_rles(objects, h, w) == _oracle(objects, h, w)
+
+
+@pytest.mark.parametrize("h, w", SIZES)
+def test_merged_parts_equal_pycocotools(h: int, w: int) -> None:
+    rng = np.random.default_rng([99, h, w])
+    n = 30 if h * w < 10**6 else 5
+    objects = [
+        [_polygon(rng, str(rng.choice(KINDS)), h, w) for _ in range(int(rng.integers(1, 9)))]
+        for _ in range(n)
+    ]
+    assert raster.polygon_rles(objects, h, w) == _oracle(objects, h, w)
+
+
+def test_integer_and_exact_coordinates() -> None:
+    """ints, negative zero, vertices exactly on pixel centres and edges, a square drawn both ways"""
+    objects = [
+        [[0, 0, 5, 0, 5, 5, 0, 5]],
+        [[0, 5, 5, 5, 5, 0, 0, 0]],
+        [[-0.0, -0.0, 2.5, 0.5, 0.5, 2.5]],
+        [[-1, -1, 10, -1, 10, 10, -1, 10], [2, 2, 3, 2, 3, 3]],
+        [[0.5, 0.5, 0.5, 0.5, 0.5, 0.5]],
+        [[-0.1, 3, -0.3, 4, -0.5, 2]],
+    ]
+    assert raster.polygon_rles(objects, 8, 9) == _oracle(objects, 8, 9)
+
+
+def test_polygons_to_rles_is_its_twin(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(5)
+    objects = [[_polygon(rng, k, 30, 40) for k in KINDS[: 1 + i % 4]] for i in range(24)]
+    compiled = M.polygons_to_rles(objects, 30, 40)
+    monkeypatch.setattr(M, "raster", None)
+    assert compiled == M.polygons_to_rles(objects, 30, 40)
+    assert compiled[0]["size"] == [30, 40] and isinstance(compiled[0]["counts"], bytes)
+
+
+@pytest.mark.parametrize(
+    "objects",
+    [
+        [[[0, 0, 1e4, 0, 1, 1]]],  # beyond one image size
+        [[[0, 0, 1, 0, 1, float("nan")]]],
+        [[[0, 0, 1, 0, 1]]],  # odd
+        [[[0, 0, 1, 0]]],  # fewer than 3 points
+        [[[0, 0, 1, 0, "1", 1]]],
+        [[]],  # no part
+    ],
+)
+def test_what_it_does_not_take_goes_to_the_twin(objects: list) -> None:
+    assert raster.polygon_rles(objects, 10, 10) is None
+    assert raster.polygon_rles([[[0, 0, 1, 0, 1, 1]]], 0, 10) is None
+    assert raster.polygon_rles([[[0, 0, 1, 0, 1, 1]]], 2**16, 2**16) is None
+
+
+def test_far_vertices_raise_the_same_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    far = [[[0, 0, 1e4, 0, 1, 1]]]
+    with pytest.raises(DetrecallError, match="more than one image size outside the 10x10 image"):
+        M.polygons_to_rles(far, 10, 10)
+    monkeypatch.setattr(M, "raster", None)
+    with pytest.raises(DetrecallError, match="more than one image size outside the 10x10 image"):
+        M.polygons_to_rles(far, 10, 10)
+
+
+def test_the_largest_image_pycocotools_holds() -> None:
+    """h*w = 2^32 - 1: run starts and the merge at the edge of 32 bits"""
+    h, w = 65537, 65535
+    objects = [
+        [[0, 0, 3, 0, 3, 65536.4]],
+        [[65534.6, 65536.6, 65533, 65530, 65534.9, 2]],
+        [[1, 1, 2, 1, 2, 2]],
+    ]
+    objects.append(objects[0] + objects[1])
+    assert raster.polygon_rles(objects, h, w) == _oracle(objects, h, w)
+
+
+# the readers: records the compiled pass calls plain pass the Python checks, and the others
+# raise the same error as without it
+
+
+def _bad_segmentations() -> list[object]:
+    good = [0, 0, 4, 0, 4, 4]
+    return [
+        [],
+        [[]],
+        [good, [0, 0, 1]],
+        [[0, 0, 4, 0, 4]],
+        [[0, 0, 4, 0, 4, float("inf")]],
+        [[0, 0, 4, 0, 4, float("nan")]],
+        [[0, 0, 4, 0, 4, True]],
+        [[0, 0, 4, 0, 4, "4"]],
+        [[0, 0, 4, 0, 4, None]],
+        [(0, 0, 4, 0, 4, 4)],
+        [[0, 0, 4, 0, 4, 10**400]],
+        [[0, 0, 4, 0, 4, 10**12]],
+        [[0, 0, 1e5, 0, 4, 4]],
+        [[0, 0, 4, 0, 4, -1e5]],
+    ]
+
+
+def _gt(segmentations: list[object], width: int = 10, height: int = 8) -> dict:
+    anns = [
+        {
+            "id": i + 1,
+            "image_id": 1,
+            "category_id": 1,
+            "bbox": [0, 0, 1, 1],
+            "area": 1.0,
+            "iscrowd": 0,
+            "segmentation": s,
+        }
+        for i, s in enumerate(segmentations)
+    ]
+    data = {
+        "images": [{"id": 1, "width": width, "height": height}],
+        "annotations": anns,
+        "categories": [{"id": 1, "name": "a"}],
+    }
+    return data
+
+
+@pytest.mark.parametrize("bad", range(len(_bad_segmentations())))
+def test_bad_polygons_named_as_without_it(monkeypatch: pytest.MonkeyPatch, bad: int) -> None:
+    seg = _bad_segmentations()[bad]
+    good = [[1, 1, 5, 1, 5, 5]]
+    data = _gt([good, good, seg, good, {"size": [8], "counts": "x"}])
+    messages = []
+    for which in (raster, None):
+        monkeypatch.setattr(M, "raster", which)
+        with pytest.raises(InputError) as e:
+            read_coco_gt(data, masks=True)
+        messages.append(str(e.value))
+    assert messages[0] == messages[1]
+    assert "annotation 2: segmentation: " in messages[0], messages[0]
+
+
+def test_an_earlier_bad_rle_is_named_first() -> None:
+    data = _gt([[[1, 1, 5, 1, 5, 5]], {"size": [8], "counts": "x"}, [[0, 0, 1e5, 0, 4, 4]]])
+    with pytest.raises(InputError, match="segmentation.size"):
+        read_coco_gt(data, masks=True)
+
+
+def test_first_odd_polygon_is_sound() -> None:
+    """every record the compiled pass calls plain passes the readers' checks; the bad ones and
+    the not plainly valid (numpy scalars, a list subclass, no image size) are told"""
+    segs = _bad_segmentations() + [
+        [[np.float64(1), 1, 5, 1, 5, 5]],
+        [[1, 1, 5, 1, 5, 5]],
+        {"counts": ""},
+        None,
+    ]
+    n = len(segs)
+    hs, ws = np.full(n, 8, np.int64), np.full(n, 10, np.int64)
+    found = []
+    k = M.first_odd_polygon(segs, hs, ws, 0)
+    while k >= 0:
+        found.append(k)
+        k = M.first_odd_polygon(segs, hs, ws, k + 1)
+    assert found == list(range(n - 3))
+    hs[n - 3] = 0
+    assert M.first_odd_polygon(segs, hs, ws, n - 3) == n - 3
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_segm_evaluation_equals_pycocotools(seed: int) -> None:
+    gt, dt = random_coco(seed, segm=True)
+    np.testing.assert_allclose(
+        detrecall.evaluate(gt, dt, "segm").coco.stats, reference(gt, dt, "segm").stats, atol=1e-12
+    )
+
+
+@pytest.mark.parametrize("name", ["coco_50_80c_100d_s0_segm", "coco_500_80c_100d_s0_segm"])
+def test_segm_benchmark_data_equals_pycocotools(name: str) -> None:
+    d = os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks", "data", name)
+    if not os.path.exists(os.path.join(d, "gt.json")):
+        pytest.skip("no generated benchmark data")
+    with open(os.path.join(d, "gt.json")) as f:
+        gt = json.load(f)
+    with open(os.path.join(d, "dt.json")) as f:
+        dt = json.load(f)
+    ours = detrecall.evaluate(os.path.join(d, "gt.json"), os.path.join(d, "dt.json"), "segm").coco.stats
+    np.testing.assert_allclose(ours, reference(gt, dt, "segm").stats, atol=1e-12)
