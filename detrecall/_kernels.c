@@ -566,12 +566,71 @@ done:
     return result;
 }
 
+/* ---- regrouping ------------------------------------------------------------------------- */
+
+/* regroup(first, key, n_keys) -> bytearray of int64: `first` (an order of 0..n-1) stably
+ * regrouped by key[first[i]] ascending, a counting sort: np.argsort(key[first], kind="stable")
+ * applied to first, in two linear passes (one gathers). key in [0, n_keys). */
+static PyObject *regroup(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *o[2];
+    Py_ssize_t n_keys;
+    if (!PyArg_ParseTuple(args, "OOn", &o[0], &o[1], &n_keys))
+        return NULL;
+    Py_buffer v[2];
+    memset(v, 0, sizeof(v));
+    static const char *names[2] = {"first", "key"};
+    for (int i = 0; i < 2; i++)
+        if (get_array(o[i], &v[i], I64, 0, names[i]) < 0) {
+            release_all(v, i);
+            return NULL;
+        }
+    PyObject *out = NULL;
+    int64_t *next = NULL;
+    uint8_t *seen = NULL;
+    const Py_ssize_t n = count_of(&v[0]);
+    const int64_t *first = v[0].buf, *key = v[1].buf;
+    if (count_of(&v[1]) != n || n_keys < 0) {
+        PyErr_SetString(PyExc_ValueError, "regroup: first and key differ in length");
+        goto done;
+    }
+    next = calloc((size_t)n_keys + 1, sizeof(int64_t));
+    seen = calloc((size_t)n + 1, 1);
+    if (next == NULL || seen == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (key[i] < 0 || key[i] >= n_keys || first[i] < 0 || first[i] >= n || seen[first[i]]) {
+            PyErr_SetString(PyExc_ValueError, "regroup: a key out of range, or first is not an order");
+            goto done;
+        }
+        seen[first[i]] = 1; /* an order: no bucket gets more than its count */
+        next[key[i] + 1]++;
+    }
+    for (Py_ssize_t k = 0; k < n_keys; k++)
+        next[k + 1] += next[k];
+    if ((out = PyByteArray_FromStringAndSize(NULL, n * 8)) == NULL)
+        goto done;
+    int64_t *o_ = (int64_t *)PyByteArray_AS_STRING(out);
+    Py_BEGIN_ALLOW_THREADS for (Py_ssize_t i = 0; i < n; i++) o_[next[key[first[i]]]++] = first[i];
+    Py_END_ALLOW_THREADS
+done:
+    free(next);
+    free(seen);
+    release_all(v, 2);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"match", match, METH_VARARGS,
      "match(c_dt, c_gt, c_iou, det_group, thr, nonign, crowd, n_area, threads) -> (area, thr, det, gt)"},
     {"accumulate", accumulate, METH_VARARGS,
      "accumulate(order, rank, cls, score, out_of_range, hit_area, hit_thr, hit_det, hit_ignored, "
      "npos, rec_thr, max_dets, precision, recall, scores, threads) -> None"},
+    {"regroup", regroup, METH_VARARGS,
+     "regroup(first, key, n_keys) -> bytearray of int64: first stably regrouped by key[first]"},
     {NULL, NULL, 0, NULL},
 };
 

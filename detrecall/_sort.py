@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._compiled import native
+from ._compiled import kernels, native
 
 _NATIVE_FROM = 512  # below this, numpy's call costs less than the radix sort's fixed set-up
 
@@ -23,6 +23,21 @@ def argsort_stable(keys: np.ndarray, descending: bool = False) -> np.ndarray:
     ):
         return np.frombuffer(native.argsort(np.ascontiguousarray(keys), descending), np.int64)
     return np.argsort(-keys if descending else keys, kind="stable")
+
+
+def regroup(first: np.ndarray, key: np.ndarray, n_keys: int) -> np.ndarray:
+    """`first` (an order of 0..n-1) stably regrouped by key[first] ascending, keys in
+    [0, n_keys): first[np.argsort(key[first], kind="stable")], as one counting sort in
+    detrecall/_kernels.c when it is built (two linear passes, no comparison sort)."""
+    if kernels is not None and len(first) >= _NATIVE_FROM:
+        raw = kernels.regroup(
+            np.ascontiguousarray(first, np.int64), np.ascontiguousarray(key, np.int64), n_keys
+        )
+        return np.frombuffer(raw, np.int64)
+    sub = key[first]
+    if len(sub) and sub.max() < 2**15:
+        sub = sub.astype(np.int16)  # numpy's stable sort is a radix sort on 16 bits
+    return first[np.argsort(sub, kind="stable")]
 
 
 def positions(values: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -24,7 +24,7 @@ import numpy as np
 
 from ._arrays import run_starts
 from ._compiled import kernels
-from ._sort import argsort_stable, positions
+from ._sort import argsort_stable, positions, regroup
 from .geometry.boundary import DEFAULT_DILATION_RATIO, boundary_iou_pairs
 from .geometry.boxes import box_iou_pairs
 from .geometry.keypoints import oks_pairs
@@ -77,10 +77,14 @@ def _pairs_of(start: np.ndarray, count: np.ndarray, first: int = 0) -> tuple[np.
 
 def _by_group_then_score(group: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """np.lexsort((-score, group)) (stable: ties keep input order), and the stable order by
-    score alone. One float sort gives each row its score rank, then one sort of the unique key
-    group * n + rank, which is nearly in order already because the rows come grouped."""
+    score alone. One float sort gives the score order; when the rows come grouped (they do:
+    Detections are stored by image and class) one counting sort of it by group run gives the
+    first, else one sort of the unique key group * n + score rank."""
     n = len(score)
     by_score = argsort_stable(score, descending=True)
+    if n > 1 and kernels is not None and bool((group[1:] >= group[:-1]).all()):
+        run = np.r_[0, np.cumsum(group[1:] != group[:-1])]  # rows come grouped: number the runs
+        return regroup(by_score, run, int(run[-1]) + 1), by_score
     if n == 0 or (int(group.max()) + 1) * n >= 2**62:
         return np.lexsort((-score, group)), by_score
     rank = np.empty(n, np.int64)

@@ -245,3 +245,32 @@ def test_the_accumulate_kernel_refuses_malformed_calls(index: int, value: Any):
     args[index] = value
     with pytest.raises((ValueError, TypeError)):
         kernels.accumulate(*args)
+
+
+@needs_kernels
+@pytest.mark.parametrize("seed", range(8))
+def test_regroup_equals_a_stable_sort_by_key(seed: int):
+    assert kernels is not None
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 5000))
+    key = rng.integers(0, int(rng.integers(1, 40)), n)
+    first = rng.permutation(n)
+    got = np.frombuffer(kernels.regroup(first, key, int(key.max()) + 1), np.int64)
+    assert np.array_equal(got, first[np.argsort(key[first], kind="stable")])
+
+
+@needs_kernels
+@pytest.mark.parametrize(
+    ("first", "key", "n_keys"),
+    [
+        ([0, 0, 2], [0, 1, 1], 2),  # first repeats an index: a bucket would overflow
+        ([0, 1, 3], [0, 1, 1], 2),  # first past the end
+        ([0, 1, 2], [0, 2, 1], 2),  # a key past n_keys
+        ([0, 1, 2], [0, -1, 1], 2),
+        ([0, 1], [0, 1, 1], 2),  # lengths differ
+    ],
+)
+def test_regroup_refuses_malformed_calls(first: list[int], key: list[int], n_keys: int):
+    assert kernels is not None
+    with pytest.raises(ValueError):
+        kernels.regroup(np.array(first, np.int64), np.array(key, np.int64), n_keys)
