@@ -22,7 +22,6 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import msgspec
 import numpy as np
 
 from .._compiled import native
@@ -47,7 +46,9 @@ from ._records import (
 )
 from ._suspicious import warn_suspicious_results
 
-if TYPE_CHECKING:  # shapely is imported only when shapes are read
+if TYPE_CHECKING:  # shapely is imported only when shapes are read, msgspec when it decodes
+    import msgspec
+
     from ..geometry.polygons import AngleUnit
     from .shapes import ShapeKind
 
@@ -602,32 +603,6 @@ def _results_list(data: Any, name: str) -> list[Any]:
     )
 
 
-class _BoxResult(msgspec.Struct, gc=False):  # untracked by the GC: decoding is 3x faster
-    image_id: int
-    category_id: int
-    score: float
-    bbox: tuple[float, float, float, float]
-
-
-_decode_box_results = msgspec.json.Decoder(list[_BoxResult])
-
-
-class _CompressedRle(msgspec.Struct, gc=False):
-    size: tuple[int, int]
-    counts: str
-
-
-class _MaskResult(msgspec.Struct, gc=False):
-    image_id: int
-    category_id: int
-    score: float
-    segmentation: _CompressedRle
-    bbox: tuple[float, float, float, float] | None = None
-
-
-_decode_mask_results = msgspec.json.Decoder(list[_MaskResult])
-
-
 def _file_buffer(source: Any) -> bytearray | None:
     """The whole results file in memory when `source` is a path (a located InputError when it
     is not a readable regular file), else None (parsed data). Read, not mapped: a file that
@@ -645,6 +620,8 @@ def _typed_decode(
     (image_id, category_id, score, *columns(records)). None whenever the file does not fit the
     type; the general path then takes over (and names any bad record). `buf` is split in
     place (see _decode_in_chunks) and left as it was."""
+    import msgspec
+
     if not buf.isascii():  # msgspec skips unknown fields without checking their UTF-8
         try:
             buf.decode("utf-8")
@@ -743,7 +720,9 @@ def _fast_mask_results(data: bytearray | None) -> tuple[Any, ...] | None:
         return None
     got = None if native is None else native.mask_results(data)
     if got is None:  # a form the compiled parser leaves to msgspec (a null bbox, say)
-        decoded = _typed_decode(data, _decode_mask_results, columns)
+        from ._typed_results import decode_mask_results
+
+        decoded = _typed_decode(data, decode_mask_results, columns)
         return None if decoded is None or decoded[-1] is _MIXED else (*decoded, False)
     n, image_id, category_id, score, size, box, rles, all_boxes = got
     return (
@@ -768,7 +747,9 @@ def _fast_box_results(data: bytearray | None) -> tuple[np.ndarray, ...] | None:
         return None
     got = None if native is None else native.box_results(data)
     if got is None:  # a form the compiled parser leaves to msgspec (an escaped key, say)
-        return _typed_decode(data, _decode_box_results, boxes)
+        from ._typed_results import decode_box_results
+
+        return _typed_decode(data, decode_box_results, boxes)
     _, image_id, category_id, score, box = got
     return (
         np.frombuffer(image_id, np.int64),
@@ -1086,6 +1067,8 @@ def read_detections(
         fast = _box_results_in_pieces(raw, str(source), ground_truth)
     if fast is not None:
         image_id, category_id, score, box = fast
+        del fast
+        raw = None  # the file's bytes, as large as the columns: not held while they are sorted
         records = len(image_id)
         kept = kept_results(str(source), image_id, ground_truth) if only_gt_images else None
         if kept is not None:
