@@ -1,7 +1,10 @@
 """Mask geometry on COCO run-length encodings, through pycocotools.mask (polygons through
 detrecall/_raster.c where built: the same strings).
 
-RLEs are dicts {"size": [h, w], "counts": bytes} (compressed), the form pycocotools uses.
+RLEs are dicts {"size": [h, w], "counts": bytes} (compressed), the form pycocotools uses; those
+drawn from polygons hold one (h, w) tuple per image size, as the compiled results parser's do (a
+dict of a tuple of ints and bytes is left alone by the garbage collector: tens of thousands of
+them, made while the parsed file is alive, then cost no collections).
 """
 
 from __future__ import annotations
@@ -108,11 +111,13 @@ def polygons_to_rles(polygons: Sequence[Sequence[Sequence[float]]], h: int, w: i
         return []
     if h <= 0 or w <= 0 or h * w > MAX_MASK_PIXELS:
         raise DetrecallError(f"cannot rasterize polygons on an image of {h}x{w} (height x width) pixels")
-    if raster is not None:
-        counts: list[bytes] | None = raster.polygon_rles(polygons, h, w)
-        if counts is not None:  # else something to refuse or for pycocotools to read: the twin
-            return [{"size": [h, w], "counts": c} for c in counts]
-    return _polygons_to_rles_pycocotools(polygons, h, w)
+    counts: list[bytes] | None = None
+    if raster is not None:  # None: something to refuse or for pycocotools to read, by the twin
+        counts = raster.polygon_rles(polygons, h, w)
+    if counts is None:
+        counts = [r["counts"] for r in _polygons_to_rles_pycocotools(polygons, h, w)]
+    size = (int(h), int(w))
+    return [{"size": size, "counts": c} for c in counts]
 
 
 def _polygons_to_rles_pycocotools(polygons: Sequence[Sequence[Sequence[float]]], h: int, w: int) -> list[RLE]:

@@ -112,7 +112,7 @@ def test_polygons_to_rles_is_its_twin(monkeypatch: pytest.MonkeyPatch) -> None:
     compiled = M.polygons_to_rles(objects, 30, 40)
     monkeypatch.setattr(M, "raster", None)
     assert compiled == M.polygons_to_rles(objects, 30, 40)
-    assert compiled[0]["size"] == [30, 40] and isinstance(compiled[0]["counts"], bytes)
+    assert compiled[0]["size"] == (30, 40) and isinstance(compiled[0]["counts"], bytes)
 
 
 @pytest.mark.parametrize(
