@@ -101,6 +101,15 @@ typedef struct {
     int oom;
 } MatchJob;
 
+/* The end of the detection's candidates that start at `lo`. */
+static Py_ssize_t run_end(const MatchJob *j, Py_ssize_t lo)
+{
+    Py_ssize_t hi = lo + 1;
+    while (hi < j->hi && j->c_dt[hi] == j->c_dt[lo])
+        hi++;
+    return hi;
+}
+
 /* Each detection, in rank order within its group, takes per (area range, threshold) the free
  * candidate that pycocotools' evaluateImg() gives it: a not-ignored ground truth before an
  * ignored one, then the highest IoU (>= the threshold), then the later one in file order. */
@@ -110,10 +119,7 @@ static void *match_range(void *arg)
     const Py_ssize_t A = j->n_area, T = j->n_thr;
     Py_ssize_t lo = j->lo, run = 0;
     while (lo < j->hi) {
-        Py_ssize_t hi = lo + 1;
-        const int64_t d = j->c_dt[lo];
-        while (hi < j->hi && j->c_dt[hi] == d)
-            hi++;
+        const Py_ssize_t hi = run_end(j, lo);
         uint16_t *pick = j->pick + run * A * T;
         for (Py_ssize_t a = 0; a < A; a++) {
             for (Py_ssize_t t = 0; t < T; t++) {
@@ -160,10 +166,8 @@ static void *write_hits(void *arg)
     const Py_ssize_t A = j->n_area, T = j->n_thr;
     Py_ssize_t lo = j->lo, run = 0;
     while (lo < j->hi) {
-        Py_ssize_t hi = lo + 1;
         const int64_t d = j->c_dt[lo];
-        while (hi < j->hi && j->c_dt[hi] == d)
-            hi++;
+        const Py_ssize_t hi = run_end(j, lo);
         const uint16_t *pick = j->pick + run * A * T;
         for (Py_ssize_t key = 0; key < A * T; key++) {
             if (pick[key] == NO_PICK)
