@@ -22,9 +22,15 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="detrecall", description="Exact, fast evaluation of object detectors."
     )
-    from ._compiled import native
+    from . import _compiled
 
-    speed = "compiled hot paths" if native is not None else "pure Python (no compiled module: slower)"
+    modules = {"_native": _compiled.native, "_kernels": _compiled.kernels}
+    missing = [name for name, module in modules.items() if module is None]
+    speed = (
+        "compiled hot paths"
+        if not missing
+        else f"pure Python where {', '.join(missing)} would run (not built or turned off: slower)"
+    )
     parser.add_argument("--version", action="version", version=f"detrecall {__version__} ({speed})")
     sub = parser.add_subparsers(dest="command", required=True)
     ev = sub.add_parser(
