@@ -14,7 +14,10 @@
  *    masks.polygon_bounds, a part of fewer than 3 points or of odd length, a non-number, an
  *    image of 0 or more than 2^32 - 1 pixels, an object with no part) returns None: the caller
  *    takes the twin, which raises the located error.
- * 2. first_odd_polygon(segmentations, heights, widths, start): the index (>= start) of the
+ * 2. uncompressed_rle(counts, h, w): the compressed string of an uncompressed RLE (a list of
+ *    run lengths) as pycocotools' frPyObjects writes it, when the runs are plain ints >= 0
+ *    adding up to h*w; else None, and the caller's checks name the record.
+ * 3. first_odd_polygon(segmentations, heights, widths, start): the index (>= start) of the
  *    first record whose segmentation is a list of polygons that is not plainly valid (a
  *    non-empty list of lists of >= 6, an even number of, finite exact ints or floats, within
  *    masks.polygon_bounds of its image, the image 1 to 2^32 - 1 pixels), or -1. Records whose
@@ -573,6 +576,46 @@ fail:
     return NULL;
 }
 
+/* ---------------------------------------------------------------- uncompressed RLEs */
+
+static PyObject *uncompressed_rle(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *counts;
+    long long h, w;
+    if (!PyArg_ParseTuple(args, "O!LL", &PyList_Type, &counts, &h, &w))
+        return NULL;
+    Image im;
+    Py_ssize_t n = PyList_GET_SIZE(counts);
+    if (image_of(h, w, &im) || n == 0)
+        Py_RETURN_NONE;
+    Work wk = {0};
+    PyObject *result = NULL;
+    if (runs_reserve(&wk.part, (size_t)n)) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    uint64_t total = 0, expected = (uint64_t)im.h * im.w;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *o = PyList_GET_ITEM(counts, i);
+        int overflow = 0;
+        long long v = PyLong_CheckExact(o) ? PyLong_AsLongLongAndOverflow(o, &overflow) : -1;
+        if (v == -1 && PyErr_Occurred())
+            PyErr_Clear();
+        if (overflow || v < 0 || (uint64_t)v > expected - total) {
+            result = Py_NewRef(Py_None);
+            goto done;
+        }
+        total += (uint64_t)v;
+        wk.part.v[i] = (uint32_t)v;
+    }
+    wk.part.n = (size_t)n;
+    result = total == expected ? encode(&wk, &wk.part) : Py_NewRef(Py_None);
+done:
+    work_free(&wk);
+    return result;
+}
+
 /* ---------------------------------------------------------------- plain validity */
 
 /* 1 when a polygon list is plainly valid on its image (see the header) */
@@ -660,6 +703,9 @@ static PyMethodDef methods[] = {
     {"polygon_rles", polygon_rles, METH_VARARGS,
      "polygon_rles(objects, h, w) -> list[bytes] | None: pycocotools' merged compressed RLE of each "
      "object's polygon parts"},
+    {"uncompressed_rle", uncompressed_rle, METH_VARARGS,
+     "uncompressed_rle(counts, h, w) -> bytes | None: the compressed string of run lengths that are "
+     "plain ints >= 0 summing to h*w, as pycocotools writes it, else None"},
     {"first_odd_polygon", first_odd_polygon, METH_VARARGS,
      "first_odd_polygon(segmentations, heights, widths, start) -> int: the first polygon record "
      "from start that is not plainly valid, or -1"},

@@ -172,6 +172,17 @@ def first_odd_polygon(
     return next((i for i in range(start, len(segmentations)) if isinstance(segmentations[i], list)), -1)
 
 
+def plain_uncompressed_to_rle(counts: list[Any], h: int, w: int) -> RLE | None:
+    """The compressed RLE of run lengths `counts` of an h x w mask when they are plain ints >= 0
+    adding up to h*w, compiled (`_raster.uncompressed_rle`: `uncompressed_to_rle`'s string,
+    with no array made); else None, and the caller checks them and calls `uncompressed_to_rle`
+    (so it does wherever the module is not built)."""
+    if raster is None:
+        return None
+    string: bytes | None = raster.uncompressed_rle(counts, h, w)
+    return None if string is None else {"size": [int(h), int(w)], "counts": string}
+
+
 def uncompressed_to_rle(rle: RLE) -> RLE:
     """Compressed RLE from an uncompressed one ({"counts": [ints], "size": [h, w]})."""
     h, w = rle["size"]

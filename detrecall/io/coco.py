@@ -182,7 +182,9 @@ def _read_masks(cols: Columns, rows: Sequence[int], heights: np.ndarray, widths:
             if not (isinstance(size, list) and len(size) == 2 and all(map(_is_int, size))):
                 raise cols.error(i, "segmentation.size", f"is {_describe(size)} (expected [h, w])")
             _check_raster_size(cols, i, "segmentation.size", size[0], size[1], "the mask")
-            if isinstance(counts, list):
+            if isinstance(counts, list) and (plain := M.plain_uncompressed_to_rle(counts, size[0], size[1])):
+                out[i] = plain
+            elif isinstance(counts, list):
                 try:
                     runs = np.asarray(counts) if counts else np.zeros(0, np.int64)
                 except (ValueError, TypeError, OverflowError):
