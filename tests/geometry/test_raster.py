@@ -81,6 +81,11 @@ def _polygon(rng: np.random.Generator, kind: str, h: int, w: int) -> list[float]
         xy = np.stack([rng.integers(-2, 5 * w + 3, k) / 5, rng.integers(-2, 5 * h + 3, k) / 5], 1)
     elif kind == "half-pixels":
         xy = np.stack([rng.integers(-2, 2 * w + 3, k) / 2, rng.integers(-2, 2 * h + 3, k) / 2], 1)
+    elif kind == "steep":  # long edges a little steeper than 45 degrees, or nearly vertical
+        y = np.sort(rng.uniform(y0, y1, k))
+        slope = rng.choice([0.999, 0.98, 0.5, 0.01, 1e-4], k)
+        x = cx + np.cumsum(np.where(np.arange(k) % 2, 1, -1) * slope * np.diff(y, prepend=y[0]))
+        xy = np.stack([x, y], 1)
     else:  # "off-image": out to the edge of the allowed bounds
         xy = np.stack([rng.uniform(x0, x1, k), rng.uniform(y0, y1, k)], 1)
         xy[rng.integers(k)] = (x0, y1) if rng.random() < 0.5 else (x1, y0)
@@ -91,7 +96,17 @@ def _polygon(rng: np.random.Generator, kind: str, h: int, w: int) -> list[float]
     return [float(c) for c in xy.ravel()]
 
 
-KINDS = ["convex", "concave", "self-intersecting", "tiny", "degenerate", "grid", "half-pixels", "off-image"]
+KINDS = [
+    "convex",
+    "concave",
+    "self-intersecting",
+    "tiny",
+    "degenerate",
+    "grid",
+    "half-pixels",
+    "steep",
+    "off-image",
+]
 
 
 @pytest.mark.parametrize("h, w", SIZES)
