@@ -144,8 +144,8 @@ def vertices_within(parts: Sequence[Sequence[float]], h: int, w: int) -> bool:
     x0, x1, y0, y1 = polygon_bounds(h, w)
     if all(len(p) % 2 == 0 for p in parts):
         xy = np.fromiter((c for p in parts for c in p), np.float64).reshape(-1, 2)
-        xs, ys = xy[:, 0], xy[:, 1]
-        return bool(((xs >= x0) & (xs <= x1) & (ys >= y0) & (ys <= y1)).all())
+        x, y = xy[:, 0], xy[:, 1]
+        return bool(((x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)).all())
     for part in parts:
         xs, ys = part[0::2], part[1::2]
         if min(xs) < x0 or max(xs) > x1 or min(ys) < y0 or max(ys) > y1:
