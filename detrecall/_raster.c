@@ -288,52 +288,17 @@ static int edge_crossings(Work *wk, const Image *im, const Edge *e)
         }
         return 0;
     }
-    /* along y the column is monotone in t and changes at most every step: from the column
-     * now, the next pixel-centre column c it can be kept at is found, the walk jumps to a few
-     * steps before the estimated step of that change (when the column there is still on this
-     * side of c: nothing to keep was passed over) and walks step by step past it */
     const double base = (double)e->xs, s = e->s;
-    if (s == 0)
-        return 0; /* a vertical edge: one column */
-    const int up = s > 0;
-    const int64_t last = 5 * (int64_t)im->w - 3; /* the last column kept: x = w - 1 */
-    int64_t t = 0, prev = (int64_t)(base + s * 0.0 + .5);
-    while (t < e->steps) {
-        int64_t c;
-        if (up) {
-            c = prev > 2 ? prev : 2;
-            c += ((2 - c) % 5 + 5) % 5;
-            if (c > last)
-                return 0;
-        } else {
-            c = prev - 1 < last ? prev - 1 : last;
-            c -= ((c - 2) % 5 + 5) % 5;
-            if (c < 2)
-                return 0;
+    int64_t prev = (int64_t)(base + .5);
+    for (int64_t t = 1; t <= e->steps; t++) {
+        int64_t u = (int64_t)(base + s * (double)t + .5);
+        if (u != prev) {
+            int64_t v = e->ys + t;
+            int got = e->flip ? keep_crossing(wk, im, u, v, prev, v - 1) : keep_crossing(wk, im, prev, v - 1, u, v);
+            if (got)
+                return -1;
         }
-        double at = floor(((double)c + .5 - base) / s) - 2;
-        if (at > (double)t) {
-            int64_t jump = at < (double)e->steps ? (int64_t)at : e->steps;
-            int64_t u = (int64_t)(base + s * (double)jump + .5);
-            if (up ? u <= c : u >= c + 1) {
-                if (jump == e->steps)
-                    return 0;
-                t = jump;
-                prev = u;
-            }
-        }
-        /* step by step until the column has passed c (at most a few steps past a good jump) */
-        while (t < e->steps && (up ? prev <= c : prev >= c + 1)) {
-            t++;
-            int64_t u = (int64_t)(base + s * (double)t + .5);
-            if (u != prev) {
-                int64_t v = e->ys + t;
-                int got = e->flip ? keep_crossing(wk, im, u, v, prev, v - 1) : keep_crossing(wk, im, prev, v - 1, u, v);
-                if (got)
-                    return -1;
-            }
-            prev = u;
-        }
+        prev = u;
     }
     return 0;
 }
