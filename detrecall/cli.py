@@ -24,7 +24,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     from . import _compiled
 
-    modules = {"_native": _compiled.native, "_kernels": _compiled.kernels}
+    modules = {"_native": _compiled.native, "_kernels": _compiled.kernels, "_raster": _compiled.raster}
     missing = [name for name, module in modules.items() if module is None]
     speed = (
         "compiled hot paths"

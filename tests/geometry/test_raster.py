@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import math
-import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -313,22 +315,26 @@ def test_segm_evaluation_equals_pycocotools(seed: int) -> None:
     )
 
 
-@pytest.mark.parametrize(
-    "where, results",
-    [
-        ("fixtures", "dt_segm.json"),
-        (os.path.join("benchmarks", "data", "coco_50_80c_100d_s0_segm"), "dt.json"),
-    ],
-)
-def test_segm_files_equal_pycocotools(where: str, results: str) -> None:
-    """the bundled example and generated benchmark data (polygon ground truth, RLE results)"""
-    d = os.path.join(os.path.dirname(__file__), "..", "..", where)
-    gt_path, dt_path = os.path.join(d, "gt.json"), os.path.join(d, results)
-    if not os.path.exists(gt_path):
-        pytest.skip(f"no {where}")
-    with open(gt_path) as f:
-        gt = json.load(f)
-    with open(dt_path) as f:
-        dt = json.load(f)
-    ours = detrecall.evaluate(gt_path, dt_path, "segm").coco.stats
+SHARED_GENERATOR = Path(__file__).resolve().parents[2].parent / "shared" / "bench" / "make_coco.py"
+
+
+def _segm_files(where: str, tmp_path: Path) -> tuple[Path, Path]:
+    """The bundled example, or 50 images of the benchmark generator's segm data (polygon ground
+    truth, RLE results) written into tmp_path."""
+    if where == "fixtures":
+        d = Path(__file__).resolve().parents[2] / "fixtures"
+        return d / "gt.json", d / "dt_segm.json"
+    if not SHARED_GENERATOR.exists():
+        pytest.skip(f"no benchmark data generator at {SHARED_GENERATOR} (../shared is absent)")
+    args = ["--images", "50", "--classes", "80", "--seed", "0", "--kind", "segm", "--out", str(tmp_path)]
+    subprocess.run([sys.executable, str(SHARED_GENERATOR), *args], check=True, capture_output=True)
+    return tmp_path / "gt.json", tmp_path / "dt.json"
+
+
+@pytest.mark.parametrize("where", ["fixtures", "generated"])
+def test_segm_files_equal_pycocotools(where: str, tmp_path: Path) -> None:
+    gt_path, dt_path = _segm_files(where, tmp_path)
+    gt = json.loads(gt_path.read_text())
+    dt = json.loads(dt_path.read_text())
+    ours = detrecall.evaluate(str(gt_path), str(dt_path), "segm").coco.stats
     np.testing.assert_allclose(ours, reference(gt, dt, "segm").stats, atol=1e-12)
