@@ -629,9 +629,10 @@ done:
 
 static PyMethodDef methods[] = {
     {"match", match, METH_VARARGS,
-     "match(c_dt, c_gt, c_iou, det_group, thr, nonign, crowd, n_area, threads) -> (area, thr, det, gt)"},
+     "match(c_dt, c_gt, c_iou, det_group, thr, nonign, crowd, gt_rows, n_area, threads) -> "
+     "(area, thr, det, gt row, ignored)"},
     {"accumulate", accumulate, METH_VARARGS,
-     "accumulate(order, rank, cls, score, out_of_range, hit_area, hit_thr, hit_det, hit_ignored, "
+     "accumulate(by_score, rank, cls, score, out_of_range, hit_area, hit_thr, hit_det, hit_ignored, "
      "npos, rec_thr, max_dets, precision, recall, scores, threads) -> None"},
     {"regroup", regroup, METH_VARARGS,
      "regroup(first, key, n_keys) -> bytearray of int64: first stably regrouped by key[first]"},
