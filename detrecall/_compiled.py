@@ -24,3 +24,9 @@ def _load(name: str) -> ModuleType | None:
 native: ModuleType | None = _load("_native")
 kernels: ModuleType | None = _load("_kernels")
 raster: ModuleType | None = _load("_raster")
+
+
+def fits_kernels(n_det: int, n_gt: int, n_area: int, n_thr: int) -> bool:
+    """Whether _kernels' int32 indices (detections, Dataset rows) and int16 area-range and
+    threshold indices hold these counts (else the numpy twins run)."""
+    return max(n_det, n_gt) < 2**31 - 1 and max(n_area, n_thr) < 2**15

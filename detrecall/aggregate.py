@@ -17,7 +17,7 @@ from enum import Enum
 
 import numpy as np
 
-from ._compiled import kernels
+from ._compiled import fits_kernels, kernels
 from ._sort import argsort_stable, regroup
 from .errors import DetrecallError, UndefinedMetricWarning
 from .options import ZeroDivision, check_zero_division
@@ -272,7 +272,7 @@ def accumulate(
     scores = np.full((n_t, n_r, n_k, n_a, n_m), -1.0)
     recall = np.full((n_t, n_k, n_a, n_m), -1.0)
     n_det = len(m.det_row)
-    fits = max(n_a, n_t) < 2**15 and n_det < 2**31 - 1  # the kernel's int16 / int32 hit indices
+    fits = fits_kernels(n_det, 0, n_a, n_t)
     if kernels is not None and use_kernels and fits and n_det and n_k and n_t and n_m:
         i64 = np.int64
         first = by_score(m.det_score) if score_order is None else score_order

@@ -23,7 +23,7 @@ from functools import cached_property
 import numpy as np
 
 from ._arrays import run_starts
-from ._compiled import kernels
+from ._compiled import fits_kernels, kernels
 from ._sort import argsort_stable, positions, regroup
 from .geometry.boundary import DEFAULT_DILATION_RATIO, boundary_iou_pairs
 from .geometry.boxes import box_iou_pairs
@@ -418,7 +418,7 @@ def match(
     cand = np.flatnonzero((pairs.iou >= thr.min()) & kept[pairs.pair_dt])
     c_dt, c_gt, c_iou = new_index[pairs.pair_dt[cand]], pairs.pair_gt[cand], pairs.iou[cand]
     out_of_range = ~_in_range(dt.area[p.dt_rows[dets]], area_ranges)
-    if kernels is not None and use_kernels and _fits_kernel(len(dets), len(gt), n_area, n_thr):
+    if kernels is not None and use_kernels and fits_kernels(len(dets), len(gt), n_area, n_thr):
         *found, hit_rows, hit_ignored = _kernel_hits(
             c_dt, c_gt, c_iou, p.dt_group[dets], thr, nonign, crowd, p.gt_rows, threads
         )
@@ -456,12 +456,6 @@ def match(
         hits.append((ai, ti, d[seg][di], chosen))
 
     return _matches(p, gt, dt, dets, hits, iou_thresholds, nonign, out_of_range)
-
-
-def _fits_kernel(n_det: int, n_gt: int, n_area: int, n_thr: int) -> bool:
-    """Whether the compiled walk's int32 indices (detections, Dataset rows) and int16 range and
-    threshold indices hold these."""
-    return max(n_det, n_gt) < 2**31 - 1 and max(n_area, n_thr) < 2**15
 
 
 def _kernel_hits(
