@@ -438,14 +438,17 @@ static int parse_float_field(Cursor *c, double *out)
     return parse_number(c, out, &integral, &iv);
 }
 
-static int parse_box(Cursor *c, double box[4])
+/* [x, y, w, h]: four numbers; with `reals`, an integer of 19 digits or more is refused, as
+ * parse_real refuses it (the ground truth's float64 columns), else taken (results' boxes). */
+static int parse_box(Cursor *c, double box[4], int reals)
 {
     if (!expect(c, '['))
         return 0;
     for (int k = 0; k < 4; k++) {
-        if (k && !expect(c, ','))
-            return 0;
-        if (!parse_float_field(c, &box[k]))
+        int kind;
+        int64_t iv;
+        if ((k && !expect(c, ',')) || !parse_number_kind(c, &box[k], &kind, &iv) ||
+            (reals && kind == NUMBER_LONG_INTEGER))
             return 0;
     }
     return expect(c, ']');
@@ -569,7 +572,7 @@ static int parse_record(Cursor *c, Results *r, int masks)
             ok = parse_float_field(c, &score);
             break;
         case HAVE_BOX:
-            ok = parse_box(c, box);
+            ok = parse_box(c, box, 0);
             break;
         case HAVE_SEGMENTATION:
             ok = parse_rle(c, size, &counts);
@@ -760,17 +763,6 @@ HOT int parse_real(Cursor *c, double *out)
     return parse_number_kind(c, out, &kind, &iv) && kind != NUMBER_LONG_INTEGER;
 }
 
-static int parse_real_box(Cursor *c, double box[4])
-{
-    if (!expect(c, '['))
-        return 0;
-    for (int k = 0; k < 4; k++) {
-        if ((k && !expect(c, ',')) || !parse_real(c, &box[k]))
-            return 0;
-    }
-    return expect(c, ']');
-}
-
 /* A 0/1 flag as the general path takes it: the integers 0 and 1, true and false. */
 static int parse_flag(Cursor *c, unsigned char *out)
 {
@@ -879,7 +871,7 @@ static int parse_annotation(Cursor *c, Truth *t, int read_ignore)
             ok = parse_int_field(c, &category);
             break;
         case GT_BOX:
-            ok = parse_real_box(c, box);
+            ok = parse_box(c, box, 1);
             break;
         case GT_AREA:
             if (peek(c) == 'n') { /* null: as if missing */
