@@ -19,6 +19,7 @@ from pycocotools import mask as mask_utils
 from detrecall import _compiled, read_coco_gt, read_coco_results
 from detrecall.geometry import masks as M
 from detrecall.io import coco
+from tests.mutation import edited_bytes
 
 native = _compiled.native
 needs_native = pytest.mark.skipif(native is None, reason="the native module is not built here")
@@ -549,21 +550,9 @@ def test_mutated_results_files_parse_as_orjson_reads_them_or_not_at_all():
     orjson reads it; nothing crashes (the same loop ran under AddressSanitizer and UBSan)."""
     rng = random.Random(7)
     base = _box_file(rng, 6)
-    alphabet = b'{}[]",:0123456789.-+eE \\/nulltruefalse\x00\xff'
     accepted = 0
     for _ in range(3000):
-        data = bytearray(base)
-        for _ in range(rng.randint(1, 3)):
-            i = rng.randrange(len(data) + 1)
-            op = rng.random()
-            if op < 0.35:
-                del data[i : i + rng.randint(1, 4)]
-            elif op < 0.7:
-                data[i:i] = bytes(rng.choice(alphabet) for _ in range(rng.randint(1, 3)))
-            elif op < 0.9 and i < len(data):
-                data[i] = rng.choice(alphabet)
-            else:
-                del data[i:]
+        data = edited_bytes(rng, base, overwrite_below=0.9)
         got = native.box_results(bytes(data))
         if got is None:
             continue
