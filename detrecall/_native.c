@@ -454,6 +454,11 @@ static int parse_box(Cursor *c, double box[4], int reals)
     return expect(c, ']');
 }
 
+/* check_counts' verdicts (see RLE validation below) */
+enum { RLE_OK, RLE_CHAR, RLE_CUT, RLE_LONG, RLE_NEGATIVE, RLE_OVER, RLE_SHORT };
+static int check_counts(const unsigned char *u, Py_ssize_t len, int64_t total);
+static int counts_ok(const unsigned char *u, Py_ssize_t len, int64_t total);
+
 enum { HAVE_IMAGE = 1, HAVE_CATEGORY = 2, HAVE_SCORE = 4, HAVE_BOX = 8, HAVE_SEGMENTATION = 16 };
 
 /* {"size": [h, w], "counts": "..."}: the size, and the counts as a new str (unescaped only). */
@@ -497,6 +502,9 @@ typedef struct {
     PyObject *key_size, *key_counts, *last_size;
     int64_t last_h, last_w;
     Py_ssize_t n, with_box;
+    Py_ssize_t bad_rle; /* the first mask result whose RLE check_counts refuses, else -1 */
+    int bad_code;
+    int broken; /* a failure that is no JSON's (memory): never retried with more of the file */
 } Results;
 
 static void results_free(Results *r)
@@ -512,19 +520,15 @@ static void results_free(Results *r)
     Py_CLEAR(r->last_size);
 }
 
-static int results_init(Results *r, const char *p, const char *end, int masks)
+/* `bytes`: the file's size, when known (else 0): the columns start sized for a record every
+ * 24 bytes (the shortest plain box result is longer), at most 64k records, and grow by
+ * doubling. */
+static int results_init(Results *r, size_t bytes, int masks)
 {
-    size_t bound = 0; /* a record opens with '{': no more records than braces */
-    while ((p = memchr(p, '{', (size_t)(end - p))) != NULL) {
-        bound++;
-        p++;
-    }
-    if (masks) /* its segmentation opens a second brace */
-        bound = bound / 2 + 1;
-    /* braces inside strings count too (a legal string of 300M braces would ask for 16.8 GB up
-     * front): start at most at 64k records, and let the columns grow by doubling */
+    size_t bound = bytes ? bytes / 24 + 1 : 65536;
     if (bound > 65536)
         bound = 65536;
+    r->bad_rle = -1;
     return column_init(&r->image, 8 * bound) && column_init(&r->category, 8 * bound) &&
            column_init(&r->score, 8 * bound) && column_init(&r->box, 32 * bound) &&
            column_init(&r->size, masks ? 16 * bound : 0) &&
@@ -594,9 +598,22 @@ static int parse_record(Cursor *c, Results *r, int masks)
         int with_box = (have & HAVE_BOX) != 0;
         if (r->n > 0 && (r->with_box > 0) != with_box)
             goto fail;
-        r->with_box += with_box;
+        /* what follows fails only for want of memory: not a record to read again */
+        r->broken = 1;
         if (!column_push(&r->size, size, sizeof(size)))
             goto fail;
+        if (r->bad_rle < 0) {
+            /* a size check_counts cannot take is the caller's to name (it checks sizes first) */
+            const unsigned char *u = PyUnicode_DATA(counts);
+            Py_ssize_t len = PyUnicode_GET_LENGTH(counts);
+            int code = size[0] <= 0 || size[1] <= 0 || size[0] > INT64_MAX / size[1] ? RLE_SHORT
+                       : counts_ok(u, len, size[0] * size[1])                     ? RLE_OK
+                                                                                  : check_counts(u, len, size[0] * size[1]);
+            if (code != RLE_OK) {
+                r->bad_rle = r->n;
+                r->bad_code = code;
+            }
+        }
         if (r->last_size == NULL || size[0] != r->last_h || size[1] != r->last_w) {
             Py_XDECREF(r->last_size);
             r->last_size = Py_BuildValue("(LL)", (long long)size[0], (long long)size[1]);
@@ -619,10 +636,13 @@ static int parse_record(Cursor *c, Results *r, int masks)
         }
         Py_DECREF(rle);
         Py_CLEAR(counts);
+        r->with_box += with_box;
     }
+    r->broken = 1;
     if (!column_push(&r->image, &image, 8) || !column_push(&r->category, &category, 8) ||
         !column_push(&r->score, &score, 8) || !column_push(&r->box, box, sizeof(box)))
         goto fail;
+    r->broken = 0;
     r->n++;
     return 1;
 fail:
@@ -630,61 +650,210 @@ fail:
     return 0;
 }
 
-static PyObject *parse_results(PyObject *arg, int masks)
+/* The text a results parse reads: a buffer handed in whole (file == NULL), or a window onto
+ * a file read `step` bytes at a time, so that the file is never held whole: [buf, buf + len)
+ * holds the file from some offset on. */
+typedef struct {
+    PyObject *file; /* an object with readinto, or NULL */
+    char *buf;      /* owned (malloc) when reading a file */
+    size_t len, cap, step;
+    int eof;
+} Window;
+
+/* Drops the window's text before `keep`, reads on until `step` bytes more are held (or the
+ * file ends), and moves the cursor and `*mark` (both in [keep, len]) with the text. 1, or 0
+ * with a Python error set (reading or memory failed). */
+static int window_more(Window *w, Cursor *c, const char **mark)
+{
+    size_t from = (size_t)(*mark - w->buf), at = (size_t)(c->p - w->buf);
+    if (from < w->len)
+        memmove(w->buf, w->buf + from, w->len - from);
+    w->len -= from;
+    size_t want = w->len + w->step;
+    if (want > w->cap) {
+        char *grown = realloc(w->buf, want);
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return 0;
+        }
+        w->buf = grown;
+        w->cap = want;
+    }
+    while (!w->eof && w->len < want) {
+        PyObject *view = PyMemoryView_FromMemory(w->buf + w->len, (Py_ssize_t)(want - w->len), PyBUF_WRITE);
+        if (view == NULL)
+            return 0;
+        PyObject *got = PyObject_CallMethod(w->file, "readinto", "O", view);
+        Py_DECREF(view);
+        if (got == NULL)
+            return 0;
+        Py_ssize_t n = got == Py_None ? -1 : PyLong_AsSsize_t(got);
+        Py_DECREF(got);
+        if (n < 0) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_OSError, "readinto read nothing from a blocking file");
+            return 0;
+        }
+        if (n == 0)
+            w->eof = 1;
+        w->len += (size_t)n;
+    }
+    *mark = w->buf;
+    c->p = w->buf + (at - from);
+    c->end = w->buf + w->len;
+    return 1;
+}
+
+/* Whitespace skipped, reading on while the window ends in it: then the next character (or the
+ * end of the text) is in the window. 1, or 0 with a Python error set. */
+static int window_peek(Window *w, Cursor *c)
+{
+    skip_ws(c);
+    while (c->p == c->end && !w->eof) {
+        const char *mark = c->p;
+        if (!window_more(w, c, &mark))
+            return 0;
+        skip_ws(c);
+    }
+    return 1;
+}
+
+/* The records of the text, into r. 1 when it is a plain results list, 0 when it is not (the
+ * caller's general path decides), -1 with a Python error set. A record cut by the window's end
+ * fails to parse: it is read again, from its start, with `step` bytes more (a record that fails
+ * for what it holds does so again, until the file's end). */
+static int parse_window(Window *w, Results *r, int masks)
+{
+    Cursor c = {w->buf, w->buf + w->len};
+    if (!window_peek(w, &c))
+        return -1;
+    if (!expect(&c, '['))
+        return 0;
+    if (!window_peek(w, &c))
+        return -1;
+    if (!expect(&c, ']')) {
+        for (;;) {
+            const char *start = c.p;
+            if (!parse_record(&c, r, masks)) {
+                if (w->eof || r->broken)
+                    return 0;
+                if (!window_more(w, &c, &start))
+                    return -1;
+                c.p = start;
+                continue;
+            }
+            if (!window_peek(w, &c))
+                return -1;
+            if (expect(&c, ','))
+                continue;
+            if (!expect(&c, ']'))
+                return 0;
+            break;
+        }
+    }
+    if (!window_peek(w, &c))
+        return -1;
+    return c.p == c.end;
+}
+
+/* step: the window's growth when reading a file (the tests' small steps cut every record) */
+static PyObject *parse_results(PyObject *arg, Py_ssize_t step, int masks)
 {
     Py_buffer view;
-    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+    Window w;
+    memset(&w, 0, sizeof(w));
+    if (PyObject_CheckBuffer(arg)) {
+        if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+            return NULL;
+        w.buf = view.buf;
+        w.len = w.cap = (size_t)view.len;
+        w.eof = 1;
+    }
+    else if (step <= 0) {
+        PyErr_SetString(PyExc_ValueError, "step must be positive");
         return NULL;
+    }
+    else {
+        w.file = arg;
+        w.step = (size_t)step;
+    }
     Results r;
     memset(&r, 0, sizeof(r));
     PyObject *out = NULL;
-    if (!results_init(&r, (const char *)view.buf, (const char *)view.buf + view.len, masks))
+    /* a file's size, for the columns' first capacity; a file object without fileno, unknown */
+    size_t bytes = w.len;
+    if (w.file) {
+        PyObject *size = PyObject_CallMethod(w.file, "seek", "ii", 0, 2);
+        PyObject *back = size ? PyObject_CallMethod(w.file, "seek", "ii", 0, 0) : NULL;
+        if (back == NULL) {
+            Py_XDECREF(size);
+            return NULL;
+        }
+        Py_DECREF(back);
+        bytes = (size_t)PyLong_AsSize_t(size);
+        Py_DECREF(size);
+        if (PyErr_Occurred())
+            return NULL;
+    }
+    if (!results_init(&r, bytes, masks))
         goto done;
-    Cursor c = {(const char *)view.buf, (const char *)view.buf + view.len};
     /* a dict per mask, none of them cyclic: no collections while they pile up */
     int gc_was_on = PyGC_Disable();
-    int ok = expect(&c, '[');
-    if (ok && !expect(&c, ']')) {
-        do {
-            ok = parse_record(&c, &r, masks);
-        } while (ok && expect(&c, ','));
-        ok = ok && expect(&c, ']');
-    }
+    int ok = parse_window(&w, &r, masks);
     if (gc_was_on)
         PyGC_Enable();
-    skip_ws(&c);
-    if (!ok || c.p != c.end) {
+    if (ok < 0)
+        goto done;
+    if (!ok) {
         out = Py_NewRef(Py_None);
         goto done;
     }
     PyObject *image = column_release(&r.image), *category = column_release(&r.category),
              *score = column_release(&r.score), *box = column_release(&r.box),
-             *size = column_release(&r.size);
-    if (image && category && score && box && size)
-        out = masks ? Py_BuildValue("(nOOOOOOO)", r.n, image, category, score, size, box, r.masks,
-                                    r.with_box == r.n ? Py_True : Py_False)
+             *size = column_release(&r.size), *bad = NULL;
+    if (masks)
+        bad = r.bad_rle < 0 ? Py_NewRef(Py_None) : Py_BuildValue("(ni)", r.bad_rle, r.bad_code);
+    if (image && category && score && box && size && (bad || !masks))
+        out = masks ? Py_BuildValue("(nOOOOOOOO)", r.n, image, category, score, size, box, r.masks,
+                                    r.with_box == r.n ? Py_True : Py_False, bad)
                     : Py_BuildValue("(nOOOO)", r.n, image, category, score, box);
     Py_XDECREF(image);
     Py_XDECREF(category);
     Py_XDECREF(score);
     Py_XDECREF(box);
     Py_XDECREF(size);
+    Py_XDECREF(bad);
 done:
     results_free(&r);
-    PyBuffer_Release(&view);
+    if (w.file)
+        free(w.buf);
+    else
+        PyBuffer_Release(&view);
     return out;
 }
 
-static PyObject *box_results(PyObject *self, PyObject *arg)
+#define RESULTS_STEP (Py_ssize_t)(8 << 20)
+
+static PyObject *results_entry(PyObject *args, PyObject *kwargs, int masks)
 {
-    (void)self;
-    return parse_results(arg, 0);
+    static char *names[] = {"source", "step", NULL};
+    PyObject *source;
+    Py_ssize_t step = RESULTS_STEP;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|n", names, &source, &step))
+        return NULL;
+    return parse_results(source, step, masks);
 }
 
-static PyObject *mask_results(PyObject *self, PyObject *arg)
+static PyObject *box_results(PyObject *self, PyObject *args, PyObject *kwargs)
 {
     (void)self;
-    return parse_results(arg, 1);
+    return results_entry(args, kwargs, 0);
+}
+
+static PyObject *mask_results(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    (void)self;
+    return results_entry(args, kwargs, 1);
 }
 
 /* ---------------------------------------------------------------- COCO ground truth */
@@ -1500,9 +1669,7 @@ done:
  * third count on, each is the difference to the one two back): RLE_OK (0) when its runs are
  * all >= 0 and add up to h*w exactly. Zero runs are allowed (pycocotools reads them). A count
  * takes at most 7 characters (35 bits: any difference of two 32-bit counts). The twin is
- * geometry.masks.rle_counts_problem; the codes are listed there. */
-enum { RLE_OK, RLE_CHAR, RLE_CUT, RLE_LONG, RLE_NEGATIVE, RLE_OVER, RLE_SHORT };
-
+ * geometry.masks.rle_counts_problem; the codes (RLE_OK, ...) are listed there. */
 static int check_counts(const unsigned char *u, Py_ssize_t len, int64_t total)
 {
     const unsigned char *end = u + len;
@@ -1539,6 +1706,33 @@ static int check_counts(const unsigned char *u, Py_ssize_t len, int64_t total)
         k++;
     }
     return pos == total ? RLE_OK : RLE_SHORT;
+}
+
+/* check_counts(...) == RLE_OK, told without a branch on where a count ends (a count takes one
+ * character or two at random, which a branch predictor cannot learn): every character is
+ * folded in with masks, any fault only noted; what is wrong is told by check_counts. */
+__attribute__((noinline)) static int counts_ok(const unsigned char *u, Py_ssize_t len, int64_t total)
+{
+    /* unsigned arithmetic: after a fault the figures may run off, and only then */
+    uint64_t x = 0, bad = 0, prev2 = 0, prev1 = 0, pos = 0, k = 0, limit = (uint64_t)total;
+    unsigned shift = 0;
+    for (Py_ssize_t i = 0; i < len; i++) {
+        uint64_t c = (uint64_t)u[i] - '0'; /* below '0' wraps to a large value */
+        bad |= (c > 63) | (shift >= 35);   /* a character not of the code; an eighth of a count */
+        x |= (c & 0x1f) << (shift & 31);
+        shift += 5;
+        uint64_t done = (c & 0x20) == 0, all = (uint64_t)0 - done; /* all ones at a count's end */
+        /* the last character's 0x10 makes it negative: minus 2^shift, in two's complement */
+        uint64_t v = x - (((c >> 4) & 1) << (shift & 63)) + (k > 2 ? prev2 : 0);
+        bad |= all & (uint64_t)(((v >> 63) != 0) | (v > limit - pos));
+        pos += v & all;
+        prev2 = done ? prev1 : prev2;
+        prev1 = done ? v : prev1;
+        k += done;
+        x &= ~all;
+        shift = done ? 0 : shift;
+    }
+    return !bad && shift == 0 && pos == limit;
 }
 
 /* rle_check(counts, sizes) -> (index, code) of the first string that is not a well-formed RLE
@@ -1697,11 +1891,12 @@ done:
 }
 
 static PyMethodDef methods[] = {
-    {"box_results", box_results, METH_O,
-     "box_results(buffer) -> (n, image_id, category_id, score, bbox) as bytearrays, or None"},
-    {"mask_results", mask_results, METH_O,
-     "mask_results(buffer) -> (n, image_id, category_id, score, size, bbox, rles, all_boxes) "
-     "or None"},
+    {"box_results", (PyCFunction)(void (*)(void))box_results, METH_VARARGS | METH_KEYWORDS,
+     "box_results(source, step=8 MiB) -> (n, image_id, category_id, score, bbox) as bytearrays, "
+     "or None; source: a buffer, or a binary file read step bytes at a time"},
+    {"mask_results", (PyCFunction)(void (*)(void))mask_results, METH_VARARGS | METH_KEYWORDS,
+     "mask_results(source, step=8 MiB) -> (n, image_id, category_id, score, size, bbox, rles, "
+     "all_boxes, bad) or None; bad: (index, code) of the first RLE that rle_check refuses"},
     {"ground_truth", ground_truth, METH_VARARGS,
      "ground_truth(buffer, read_ignore) -> (n, start, end, id, image_id, category_id, bbox, area, "
      "iscrowd, ignore, present, images) or None"},

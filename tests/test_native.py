@@ -832,3 +832,121 @@ def test_ground_truth_leaves_odd_images_to_the_json_parser(image):
 @needs_native
 def test_ground_truth_refuses_two_image_members():
     assert native.ground_truth(b'{"images": [], "annotations": [], "images": []}', True) is None
+
+
+def _mask_file(
+    rng: np.random.Generator, n: int, bad_share: float = 0.0
+) -> tuple[bytes, list[str], np.ndarray]:
+    """A plain mask-results file of n records (sizes vary), some of whose RLE strings are random
+    characters of pycocotools' code (so most of those are malformed): its bytes, the strings and
+    the sizes."""
+    counts, sizes, recs = [], [], []
+    for _ in range(n):
+        h, w = int(rng.integers(1, 30)), int(rng.integers(1, 30))
+        if rng.random() < bad_share:
+            codes = rng.integers(ord("0"), ord("o") + 1, int(rng.integers(0, 12)))
+            text = "".join(chr(int(c)) for c in codes)
+        else:
+            text = _rles([_random_mask(rng, h, w)], as_str=True)[0]["counts"]
+        counts.append(text)
+        sizes.append((h, w))
+        seg = {"size": [h, w], "counts": text}
+        image = int(rng.integers(1, 9))
+        recs.append({"image_id": image, "category_id": 1, "segmentation": seg, "score": 0.5})
+    data = json.dumps(recs, indent=int(rng.integers(0, 3)) or None).encode()
+    return data, counts, np.array(sizes, np.int64)
+
+
+@needs_native
+@pytest.mark.parametrize("seed", range(6))
+def test_results_read_a_window_at_a_time_equal_the_whole_file(seed):
+    """A file parsed `step` bytes at a time, every record cut by a window's end somewhere (and
+    leading, trailing and inner whitespace longer than a window): the columns of the whole."""
+    import io
+
+    rng = random.Random(seed)
+    nrng = np.random.default_rng(seed)
+    boxes = _box_file(rng, 60)
+    masks = _mask_file(nrng, 40)[0]
+    for data, parse in ((boxes, native.box_results), (masks, native.mask_results)):
+        for text in (data, b" \n" * 40 + data.replace(b",", b" ,  ", 3) + b"\n" * 70):
+            whole = parse(text)
+            assert whole is not None
+            for step in (1, 2, 3, 7, 31, 256, 4096, 1 << 20):
+                got = parse(io.BytesIO(text), step=step)
+                assert got is not None, step
+                assert got[0] == whole[0]
+                for a, b in zip(got[1:], whole[1:]):
+                    assert (bytes(a) == bytes(b)) if isinstance(a, bytearray) else a == b, step
+
+
+@needs_native
+def test_results_read_a_window_at_a_time_refuse_what_the_whole_file_refuses():
+    """Random byte edits: a window at a time, the same verdict and the same columns as the whole
+    buffer, for small windows too (a record that fails for what it holds is read again with
+    more of the file, to its end, and refused then)."""
+    import io
+
+    rng = random.Random(11)
+    base = _box_file(rng, 8)
+    tails = (b"", b"]", b"[", b"x", b" ")
+    for k in range(1500):
+        data = bytes(edited_bytes(rng, base, overwrite_below=0.9)) + tails[k % len(tails)]
+        whole = native.box_results(data)
+        got = native.box_results(io.BytesIO(data), step=rng.choice((1, 5, 64, 1 << 16)))
+        assert (got is None) == (whole is None), data
+        if got is not None:
+            assert [bytes(c) for c in got[1:]] == [bytes(c) for c in whole[1:]]
+
+
+@needs_native
+def test_results_reading_errors_and_steps_are_the_callers():
+    import io
+
+    class Failing(io.RawIOBase):
+        def readable(self) -> bool:
+            return True
+
+        def seekable(self) -> bool:
+            return True
+
+        def seek(self, offset: int, whence: int = 0) -> int:
+            return 100 if whence == 2 else 0
+
+        def readinto(self, b) -> int:
+            raise OSError(5, "Input/output error")
+
+    with pytest.raises(OSError, match="Input/output"):
+        native.box_results(Failing())
+    with pytest.raises(ValueError, match="step"):
+        native.box_results(io.BytesIO(b"[]"), step=0)
+    assert native.mask_results(io.BytesIO(b" [ ] "), step=1)[0] == 0
+
+
+@needs_native
+@pytest.mark.parametrize("seed", range(8))
+def test_mask_results_tell_the_first_rle_that_rle_check_refuses(seed):
+    """The parser's own check of every RLE string's runs names the string `rle_check` (and its
+    Python twin) names first, with the same problem, or none when all are well-formed."""
+    rng = np.random.default_rng(seed)
+    data, counts, sizes = _mask_file(rng, 200, bad_share=(0.0, 0.01, 0.05, 0.5)[seed % 4])
+    got = native.mask_results(data)
+    assert got is not None
+    want = native.rle_check(counts, sizes)
+    assert got[-1] == want
+    problems = [M.rle_counts_problem(c, h, w) for c, (h, w) in zip(counts, sizes.tolist())]
+    twin = next(((i, code) for i, code in enumerate(problems) if code), None)
+    assert want == twin
+
+
+@needs_native
+def test_mask_results_check_runs_by_hand():
+    """2x2 masks: "04" (0 background, 4 foreground) is whole; "03" sums to 3 (short), "05" to 5
+    (over), "0" has one run of 0 and no more (short); "0O" is a count whose last character carries
+    the sign bit (negative)."""
+    rec = '{"image_id": 1, "category_id": 1, "score": 0.5, "segmentation": {"size": [2, 2], "counts": "%s"}}'
+    for counts, want in (("04", None), ("03", 6), ("05", 5), ("0", 6), ("0O", 4), ("22", None)):
+        got = native.mask_results(("[" + rec % "04" + "," + rec % counts + "]").encode())
+        assert got is not None
+        assert got[-1] == (None if want is None else (1, want)), counts
+        assert native.rle_check(["04", counts], np.array([[2, 2], [2, 2]], np.int64)) == got[-1]

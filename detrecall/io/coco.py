@@ -38,6 +38,7 @@ from ._records import (
     _is_int,
     check_boxes,
     check_ids_known,
+    open_regular,
     parse_json,
     read_file,
     read_file_buffer,
@@ -701,10 +702,42 @@ def _decode_in_chunks(buf: bytearray, decode: Callable[[memoryview], Any]) -> li
             buf[comma] = ord(",")
 
 
-def _fast_mask_results(data: bytearray | None) -> tuple[Any, ...] | None:
+def _native_results(source: Any, masks: bool) -> tuple[Any, ...] | None:
+    """The compiled parser's output for a results file at a path, read a window at a time (the
+    file is never whole in memory, and no page of a buffer its size is faulted in); None when
+    there is no path or no compiled module, or the file is not of the plain form (see
+    `_native.box_results`)."""
+    if native is None or not isinstance(source, (str, os.PathLike)):
+        return None
+    with open_regular(source) as f:
+        try:
+            got: tuple[Any, ...] | None = (native.mask_results if masks else native.box_results)(f)
+        except OSError as e:
+            raise InputError(f"cannot read: {e.strerror}", source=str(source)) from None
+    return got
+
+
+def _native_mask_columns(got: tuple[Any, ...]) -> tuple[Any, ...]:
+    """`_native.mask_results`' output as `_mask_detections` takes it: its strings are of
+    pycocotools' characters only, and their runs were checked (`bad`: the first that failed)."""
+    n, image_id, category_id, score, size, box, rles, all_boxes, bad = got
+    return (
+        np.frombuffer(image_id, np.int64),
+        np.frombuffer(category_id, np.int64),
+        np.frombuffer(score),
+        np.frombuffer(size, np.int64).reshape(-1, 2),
+        rles,
+        np.frombuffer(box).reshape(-1, 4) if all_boxes and n else None,
+        True,
+        bad is None,
+    )
+
+
+def _fast_mask_results(data: bytearray | None, native_tried: bool = False) -> tuple[Any, ...] | None:
     """Columns and RLE dicts of a results file of compressed-RLE masks (the usual segm export);
-    the boxes too when every result has one (else None for them), and whether the RLE strings
-    were checked already; None if it is anything else."""
+    the boxes too when every result has one (else None for them), and whether the RLE strings'
+    characters and runs were checked already; None if it is anything else. `native_tried`: the
+    compiled parser has refused the file already."""
 
     def columns(recs: list[Any]) -> tuple[Any, ...]:
         segs = [r.segmentation for r in recs]
@@ -720,38 +753,17 @@ def _fast_mask_results(data: bytearray | None) -> tuple[Any, ...] | None:
 
     if data is None:
         return None
-    got = None if native is None else native.mask_results(data)
+    got = None if native is None or native_tried else native.mask_results(data)
     if got is None:  # a form the compiled parser leaves to msgspec (a null bbox, say)
         from ._typed_results import decode_mask_results
 
         decoded = _typed_decode(data, decode_mask_results, columns)
-        return None if decoded is None or decoded[-1] is _MIXED else (*decoded, False)
-    n, image_id, category_id, score, size, box, rles, all_boxes = got
-    return (
-        np.frombuffer(image_id, np.int64),
-        np.frombuffer(category_id, np.int64),
-        np.frombuffer(score),
-        np.frombuffer(size, np.int64).reshape(-1, 2),
-        rles,
-        np.frombuffer(box).reshape(-1, 4) if all_boxes and n else None,
-        True,
-    )  # the compiled parser takes RLE strings of pycocotools' characters only
+        return None if decoded is None or decoded[-1] is _MIXED else (*decoded, False, False)
+    return _native_mask_columns(got)
 
 
-def _fast_box_results(data: bytearray | None) -> tuple[np.ndarray, ...] | None:
-    """Columns of a plain box-results file (image_id, category_id, score, bbox); None if it is
-    anything else."""
-
-    def boxes(recs: list[Any]) -> tuple[np.ndarray]:
-        return (_flat([r.bbox for r in recs], np.float64, 4),)
-
-    if data is None:
-        return None
-    got = None if native is None else native.box_results(data)
-    if got is None:  # a form the compiled parser leaves to msgspec (an escaped key, say)
-        from ._typed_results import decode_box_results
-
-        return _typed_decode(data, decode_box_results, boxes)
+def _native_box_columns(got: tuple[Any, ...]) -> tuple[np.ndarray, ...]:
+    """`_native.box_results`' output as arrays (image_id, category_id, score, bbox)."""
     _, image_id, category_id, score, box = got
     return (
         np.frombuffer(image_id, np.int64),
@@ -759,6 +771,23 @@ def _fast_box_results(data: bytearray | None) -> tuple[np.ndarray, ...] | None:
         np.frombuffer(score),
         np.frombuffer(box).reshape(-1, 4),
     )
+
+
+def _fast_box_results(data: bytearray | None, native_tried: bool = False) -> tuple[np.ndarray, ...] | None:
+    """Columns of a plain box-results file (image_id, category_id, score, bbox); None if it is
+    anything else. `native_tried`: the compiled parser has refused the file already."""
+
+    def boxes(recs: list[Any]) -> tuple[np.ndarray]:
+        return (_flat([r.bbox for r in recs], np.float64, 4),)
+
+    if data is None:
+        return None
+    got = None if native is None or native_tried else native.box_results(data)
+    if got is None:  # a form the compiled parser leaves to msgspec (an escaped key, say)
+        from ._typed_results import decode_box_results
+
+        return _typed_decode(data, decode_box_results, boxes)
+    return _native_box_columns(got)
 
 
 def _box_branch(first: Any) -> bool:
@@ -920,11 +949,13 @@ def _mask_detections(
     rles: list[Any],
     box: np.ndarray | None,
     counts_checked: bool = False,
+    runs_checked: bool = False,
     *,
     only_gt_images: bool = False,
 ) -> Detections:
     """Mask results; with `box` (the first result had one) area is w*h, as pycocotools' loadRes
-    gives it, else area and box come from the mask."""
+    gives it, else area and box come from the mask. `counts_checked` / `runs_checked`: the RLE
+    strings' characters / runs are known good (the compiled parser checks them)."""
     kept = kept_results(name, image_id, gt) if only_gt_images else None
     if kept is not None:
         image_id, category_id, score, size = image_id[kept], category_id[kept], score[kept], size[kept]
@@ -939,7 +970,8 @@ def _mask_detections(
     counts = [r["counts"] for r in rles]
     if not counts_checked:
         _check_rle_strings(cols, list(range(len(rles))), counts)
-    _check_rle_runs(cols, range(len(rles)), counts, size)
+    if not runs_checked:
+        _check_rle_runs(cols, range(len(rles)), counts, size)
     _check_result_mask_sizes(cols, gt, image_id, size)
     order = sort_rows(image_id, category_id)
     given = box is not None
@@ -1059,12 +1091,21 @@ def read_detections(
     """
     if shapes is not None:
         return _shape_detections(source, ground_truth, shapes, angle_unit, only_gt_images)
-    raw = _file_buffer(source)
-    fast_masks = _fast_mask_results(raw) if masks else None
+    from_file = isinstance(source, (str, os.PathLike))
+    got = _native_results(source, masks)
+    if got is not None and masks:
+        return _mask_detections(
+            str(source), ground_truth, *_native_mask_columns(got), only_gt_images=only_gt_images
+        )
+    fast = None if got is None else _native_box_columns(got)
+    del got
+    native_tried = native is not None and from_file
+    raw = None if fast is not None else _file_buffer(source)
+    fast_masks = _fast_mask_results(raw, native_tried) if masks else None
     if fast_masks is not None:
         return _mask_detections(str(source), ground_truth, *fast_masks, only_gt_images=only_gt_images)
-    from_file = raw is not None
-    fast = None if masks else _fast_box_results(raw)
+    if fast is None and not masks:
+        fast = _fast_box_results(raw, native_tried)
     if fast is None and not masks and raw is not None and len(raw) > _CHUNK_BYTES:
         fast = _box_results_in_pieces(raw, str(source), ground_truth)
     if fast is not None:
