@@ -145,21 +145,47 @@ def curves(
 ) -> list[Curve]:
     """One Curve per segment (class): cumulative TP and FP along descending score, taken at
     each distinct score, then the rates. `is_tp` marks true positives, the rest are false
-    positives; `support` is each segment's number of positives. Vectorized over segments."""
+    positives; `support` is each segment's number of positives (segments in [0, len(support))).
+    Vectorized over segments."""
+    order = by_class_then_score(segment, score, score_order)
+    return curves_in_order(
+        score, is_tp, order, np.bincount(segment, minlength=len(support)), support, beta, zero_division
+    )
+
+
+def curves_in_order(
+    score: np.ndarray,
+    is_tp: np.ndarray,
+    order: np.ndarray,
+    seg_count: np.ndarray,
+    support: np.ndarray,
+    beta: float = 1.0,
+    zero_division: ZeroDivision = 0,
+) -> list[Curve]:
+    """`curves` of the entries `order` lists (indices into `score` and `is_tp`, maybe not all of
+    them): segment by segment (the first seg_count[0] entries are segment 0, ...), each by score
+    descending. Only the entries at the end of a run of equal scores are gathered (their TP
+    count is the number of true positives up to there), so nothing but the sorted scores is as
+    long as `order`."""
     n_seg = len(support)
-    score, tp_flag, seg = score, is_tp, segment
-    order = by_class_then_score(seg, score, score_order)
-    score, tp_flag, seg = score[order], tp_flag[order], seg[order]
-    seg_start = np.searchsorted(seg, np.arange(n_seg))
-    run_tp = np.cumsum(tp_flag)
-    base = np.r_[0, run_tp][seg_start]
-    tp = run_tp - base[seg]
-    fp = (np.arange(len(seg)) - seg_start[seg] + 1) - tp
-    last = np.r_[(seg[1:] != seg[:-1]) | (score[1:] != score[:-1]), True] if len(seg) else np.zeros(0, bool)
-    seg, score, tp, fp = seg[last], score[last], tp[last], fp[last]
+    seg_end = np.cumsum(seg_count)
+    seg_start = seg_end - seg_count
+    sorted_score = score[order]
+    last = np.zeros(len(order), bool)  # the last entry of each run of (segment, score)
+    if len(order):
+        np.not_equal(sorted_score[1:], sorted_score[:-1], out=last[:-1])
+        last[seg_end[seg_count > 0] - 1] = True
+    at = np.flatnonzero(last)
+    del last
+    thresholds = sorted_score[at]
+    del sorted_score
+    tp_at = np.flatnonzero(is_tp[order])  # positions of the true positives
+    seg = np.searchsorted(seg_start, at, side="right") - 1  # empty segments start where the next does
+    tp = np.searchsorted(tp_at, at, side="right") - np.searchsorted(tp_at, seg_start, side="left")[seg]
+    fp = (at - seg_start[seg] + 1) - tp
     p, r, f = prf(tp, fp, support[seg] - tp, beta, zero_division)
     cuts = np.searchsorted(seg, np.arange(1, n_seg))
-    return [Curve(*parts) for parts in zip(*(np.split(a, cuts) for a in (score, tp, fp, p, r, f)))]
+    return [Curve(*parts) for parts in zip(*(np.split(a, cuts) for a in (thresholds, tp, fp, p, r, f)))]
 
 
 def _nanaverage(values: np.ndarray, weights: np.ndarray | None = None) -> float:
@@ -253,6 +279,12 @@ def _segment_cumsum(values: np.ndarray, seg: np.ndarray) -> np.ndarray:
     return run - np.repeat(base, np.diff(np.r_[np.flatnonzero(first), len(seg)]))
 
 
+def _as_bytes(flags: np.ndarray) -> np.ndarray:
+    """A bool array as the uint8 array the kernels read: a view, not a copy, when contiguous."""
+    flags = np.ascontiguousarray(flags)
+    return flags.view(np.uint8) if flags.dtype == np.bool_ else flags.astype(np.uint8)
+
+
 def accumulate(
     m: Matches,
     params: EvalParams,
@@ -281,11 +313,11 @@ def accumulate(
             np.ascontiguousarray(m.det_rank, i64),
             np.ascontiguousarray(m.det_class, i64),
             np.ascontiguousarray(m.det_score, np.float64),
-            np.ascontiguousarray(m.det_out_of_range, np.uint8),
+            _as_bytes(m.det_out_of_range),
             np.ascontiguousarray(m.hit_area, np.int16),
             np.ascontiguousarray(m.hit_thr, np.int16),
             np.ascontiguousarray(m.hit_det, np.int32),
-            np.ascontiguousarray(m.hit_ignored, np.uint8),
+            _as_bytes(m.hit_ignored),
             np.ascontiguousarray(m.npos, i64),
             np.ascontiguousarray(rec_thr, np.float64),
             np.asarray(params.max_dets, i64),

@@ -12,7 +12,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..aggregate import AVERAGES, Counts, Curve, average_rates, by_score, curves, prf
+from .._sort import regroup
+from ..aggregate import AVERAGES, Counts, Curve, average_rates, by_score, curves_in_order, prf
 from ..errors import DetrecallError
 from ..matching import EVERYWHERE, Candidates, candidates, detection_status, iou_floor, match, plan
 from ..options import IouType, PointOptions, ZeroDivision
@@ -68,14 +69,7 @@ def operating_point(
     precision, recall, f1 = prf(counts.tp, counts.fp, counts.fn, beta, zero_division)
     labels = (support > 0) | (counts.predicted > 0)
     avg = {k: average_rates(counts, k, labels, beta, zero_division) for k in AVERAGES}
-    counted = status != Status.IGNORED
-    score, is_tp, cls = m.det_score[counted], status[counted] == Status.TP, m.det_class[counted]
-    order = by_score(m.det_score) if score_order is None else score_order
-    order = (np.cumsum(counted) - 1)[order[counted[order]]]  # the same order among the counted
-    per_class_curves = curves(score, is_tp, cls, support, beta, zero_division, order)
-    pooled = curves(score, is_tp, np.zeros_like(cls), np.array([support.sum()]), beta, zero_division, order)[
-        0
-    ]
+    per_class_curves, pooled = _curves(m, status, support, beta, zero_division, score_order)
 
     def targeted(target: float | None, pick: Callable[[Curve, float], OperatingPoint]) -> Target | None:
         if target is None:
@@ -107,6 +101,48 @@ def operating_point(
         confusion=confusion,
         cost=result_cost,
     )
+
+
+def _curves(
+    m: Matches,
+    status: np.ndarray,
+    support: np.ndarray,
+    beta: float,
+    zero_division: ZeroDivision,
+    score_order: np.ndarray | None,
+) -> tuple[list[Curve], Curve]:
+    """aggregate.curves of the counted detections per class, and pooled over classes, without
+    gathering their scores, flags and classes first: the score order among them serves the
+    pooled curve, and the same order regrouped by class (the ignored in one bucket after the
+    classes) the per-class curves. Each step holds a few bytes a detection."""
+    n_k = len(m.class_ids)
+    counted = status != Status.IGNORED
+    is_tp = status == Status.TP
+    order = by_score(m.det_score) if score_order is None else score_order
+    key = np.where(counted, m.det_class, n_k)  # the ignored after every class
+    n_counted = len(key) - int(np.count_nonzero(~counted))
+    del counted
+    by_class = regroup(order, key, n_k + 1)[:n_counted] if n_k > 1 else None
+    seg_count = np.bincount(key, minlength=n_k + 1)[:n_k]
+    if by_class is None:  # one class (or none): the pooled order serves both
+        by_class = order[key[order] < n_k]
+    del key
+    per_class = curves_in_order(m.det_score, is_tp, by_class, seg_count, support, beta, zero_division)
+    if n_k == 1:
+        pooled_order = by_class
+    else:
+        del by_class
+        pooled_order = order[status[order] != Status.IGNORED]
+    pooled = curves_in_order(
+        m.det_score,
+        is_tp,
+        pooled_order,
+        np.array([len(pooled_order)]),
+        np.array([support.sum()]),
+        beta,
+        zero_division,
+    )
+    return per_class, pooled[0]
 
 
 def recounted(

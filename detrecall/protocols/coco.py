@@ -265,6 +265,13 @@ def per_class(
     )
 
 
+def _run_of(ascending: np.ndarray, value: int) -> tuple[int, int]:
+    """[lo, hi) of the entries equal to `value` in an ascending index array, searched in its own
+    dtype (an int64 `value` would have numpy convert the whole array first)."""
+    lo, hi = np.searchsorted(ascending, np.array([value, value + 1], ascending.dtype)).tolist()
+    return lo, hi
+
+
 def point_from(
     coco: Matches, p: Plan, gt: Dataset, dt: Detections, params: EvalParams, point: PointOptions
 ) -> Matches | None:
@@ -275,23 +282,27 @@ def point_from(
     cut = len(p.dt_rank) and p.dt_rank.max() >= params.max_dets[-1]
     if point.max_dets is not None or not len(t) or cut:
         return None
-    areas = np.concatenate([gt.area[p.gt_rows], dt.area[p.dt_rows]])
-    low, high = (areas.min(), areas.max()) if len(areas) else (0.0, 0.0)
+    dt_area = dt.area if len(p.dt_rows) == len(dt) else dt.area[p.dt_rows]  # every row: no gather
+    parts = [x for x in (gt.area[p.gt_rows], dt_area) if len(x)]
+    low = np.minimum.reduce([x.min() for x in parts]) if parts else 0.0  # NaN, if any, as one min
+    high = np.maximum.reduce([x.max() for x in parts]) if parts else 0.0
     inside = np.flatnonzero((params.area_ranges[:, 0] <= low) & (params.area_ranges[:, 1] >= high))
     if not len(inside):
         return None
     a, ti = int(inside[0]), int(t[0])
-    h = np.flatnonzero((coco.hit_area == a) & (coco.hit_thr == ti))
-    zeros = np.zeros(len(h), np.int64)
+    # hits are sorted by (area, threshold, detection): theirs are one slice, taken as views
+    in_area = slice(*_run_of(coco.hit_area, a))
+    lo, hi = (in_area.start + i for i in _run_of(coco.hit_thr[in_area], ti))
+    zeros = np.zeros(hi - lo, np.int64)
     return replace(
         coco,
         iou_thresholds=coco.iou_thresholds[ti : ti + 1],
         det_out_of_range=np.zeros((1, len(coco.det_row)), bool),
         hit_area=zeros,
         hit_thr=zeros,
-        hit_det=coco.hit_det[h],
-        hit_gt=coco.hit_gt[h],
-        hit_ignored=coco.hit_ignored[h],
+        hit_det=coco.hit_det[lo:hi],
+        hit_gt=coco.hit_gt[lo:hi],
+        hit_ignored=coco.hit_ignored[lo:hi],
         npos=coco.npos[:, a : a + 1],
         gt_ignored=coco.gt_ignored[a : a + 1],
     )
