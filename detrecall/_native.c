@@ -19,21 +19,28 @@
  * 5. ground_truth: the "annotations" of a COCO instances file parsed straight into columns
  *    (ids, box, area, flags; segmentation and every other field checked and skipped), the rest
  *    of the file located for the caller's JSON parser. As strict as the results parser: what
- *    it does not take returns None and the general path reads the file.
+ *    it does not take returns None and the general path reads the file. Asked for masks, it
+ *    reads each segmentation too: polygons into flat coordinate columns (for
+ *    _raster.flat_polygon_rles), compressed RLEs as their dicts (runs checked), uncompressed
+ *    ones (crowds) as run columns.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <errno.h>
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <unistd.h>
 
 /* ---------------------------------------------------------------- JSON scanning */
 
 typedef struct {
     const char *p;
     const char *end;
+    int nogil; /* parsing on a thread without the GIL: Python's own strtod takes it first */
 } Cursor;
 
 static inline void skip_ws(Cursor *c)
@@ -192,11 +199,17 @@ HOT int parse_number_kind(Cursor *c, double *value, int *kind, int64_t *ivalue)
         return 0;
     memcpy(buf, start, len);
     buf[len] = 0;
+    PyGILState_STATE gil = PyGILState_UNLOCKED;
+    if (c->nogil)
+        gil = PyGILState_Ensure();
     double v = PyOS_string_to_double(buf, NULL, NULL);
-    if (v == -1.0 && PyErr_Occurred()) {
+    int failed = v == -1.0 && PyErr_Occurred();
+    if (failed)
         PyErr_Clear();
+    if (c->nogil)
+        PyGILState_Release(gil);
+    if (failed)
         return 0;
-    }
     if (v > DBL_MAX || v < -DBL_MAX) /* out of range: orjson and msgspec refuse it, so do we */
         return 0;
     *value = v;
@@ -358,11 +371,13 @@ static int skip_value(Cursor *c, int depth)
 typedef struct {
     PyObject *array;
     size_t used, cap;
+    int fixed; /* filled without the GIL: never resized, a push past cap fails */
 } Column;
 
 static int column_init(Column *col, size_t cap)
 {
     col->used = 0;
+    col->fixed = 0;
     col->cap = cap ? cap : 64;
     col->array = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)col->cap);
     return col->array != NULL;
@@ -371,6 +386,8 @@ static int column_init(Column *col, size_t cap)
 HOT int column_push(Column *col, const void *item, size_t size)
 {
     if (col->used + size > col->cap) {
+        if (col->fixed)
+            return 0;
         size_t cap = col->cap * 2;
         while (cap < col->used + size)
             cap *= 2;
@@ -650,53 +667,77 @@ fail:
     return 0;
 }
 
-/* The text a results parse reads: a buffer handed in whole (file == NULL), or a window onto
- * a file read `step` bytes at a time, so that the file is never held whole: [buf, buf + len)
- * holds the file from some offset on. */
+/* The text a results parse reads: a buffer handed in whole (no file), or a window onto a
+ * file read `step` bytes at a time, so that the file is never held whole: [buf, buf + len)
+ * holds the file from offset `base` on. A file is a Python object with readinto, or a
+ * descriptor read with pread (fd >= 0: no Python call, so a part can be parsed without the
+ * GIL; a failure is left in `error` for the caller). */
 typedef struct {
-    PyObject *file; /* an object with readinto, or NULL */
-    char *buf;      /* owned (malloc) when reading a file */
+    PyObject *file;
+    int fd;
+    long long pos; /* fd: the offset of the next read */
+    long long base;
+    char *buf; /* owned (malloc) when reading a file */
     size_t len, cap, step;
     int eof;
+    int error; /* fd: the errno of a failed read, or ENOMEM */
 } Window;
 
-/* Drops the window's text before `keep`, reads on until `step` bytes more are held (or the
- * file ends), and moves the cursor and `*mark` (both in [keep, len]) with the text. 1, or 0
- * with a Python error set (reading or memory failed). */
+/* Drops the window's text before `*mark`, reads on until `step` bytes more are held (or the
+ * file ends), and moves the cursor and `*mark` (both in [mark, len]) with the text. 1, or 0
+ * with a Python error set (fd: with `error` set instead). */
 static int window_more(Window *w, Cursor *c, const char **mark)
 {
     size_t from = (size_t)(*mark - w->buf), at = (size_t)(c->p - w->buf);
     if (from < w->len)
         memmove(w->buf, w->buf + from, w->len - from);
     w->len -= from;
+    w->base += (long long)from;
     size_t want = w->len + w->step;
     if (want > w->cap) {
         char *grown = realloc(w->buf, want);
         if (grown == NULL) {
-            PyErr_NoMemory();
+            if (w->fd >= 0)
+                w->error = ENOMEM;
+            else
+                PyErr_NoMemory();
             return 0;
         }
         w->buf = grown;
         w->cap = want;
     }
     while (!w->eof && w->len < want) {
-        PyObject *view = PyMemoryView_FromMemory(w->buf + w->len, (Py_ssize_t)(want - w->len), PyBUF_WRITE);
-        if (view == NULL)
-            return 0;
-        PyObject *got = PyObject_CallMethod(w->file, "readinto", "O", view);
-        Py_DECREF(view);
-        if (got == NULL)
-            return 0;
-        Py_ssize_t n = got == Py_None ? -1 : PyLong_AsSsize_t(got);
-        Py_DECREF(got);
-        if (n < 0) {
-            if (!PyErr_Occurred())
-                PyErr_SetString(PyExc_OSError, "readinto read nothing from a blocking file");
-            return 0;
+        Py_ssize_t n;
+        if (w->fd >= 0) {
+            n = pread(w->fd, w->buf + w->len, want - w->len, (off_t)w->pos);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0) {
+                w->error = errno;
+                return 0;
+            }
+        }
+        else {
+            PyObject *view =
+                PyMemoryView_FromMemory(w->buf + w->len, (Py_ssize_t)(want - w->len), PyBUF_WRITE);
+            if (view == NULL)
+                return 0;
+            PyObject *got = PyObject_CallMethod(w->file, "readinto", "O", view);
+            Py_DECREF(view);
+            if (got == NULL)
+                return 0;
+            n = got == Py_None ? -1 : PyLong_AsSsize_t(got);
+            Py_DECREF(got);
+            if (n < 0) {
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_OSError, "readinto read nothing from a blocking file");
+                return 0;
+            }
         }
         if (n == 0)
             w->eof = 1;
         w->len += (size_t)n;
+        w->pos += n;
     }
     *mark = w->buf;
     c->p = w->buf + (at - from);
@@ -705,7 +746,7 @@ static int window_more(Window *w, Cursor *c, const char **mark)
 }
 
 /* Whitespace skipped, reading on while the window ends in it: then the next character (or the
- * end of the text) is in the window. 1, or 0 with a Python error set. */
+ * end of the text) is in the window. 1, or 0 on a failure (see window_more). */
 static int window_peek(Window *w, Cursor *c)
 {
     skip_ws(c);
@@ -718,20 +759,25 @@ static int window_peek(Window *w, Cursor *c)
     return 1;
 }
 
-/* The records of the text, into r. 1 when it is a plain results list, 0 when it is not (the
- * caller's general path decides), -1 with a Python error set. A record cut by the window's end
- * fails to parse: it is read again, from its start, with `step` bytes more (a record that fails
- * for what it holds does so again, until the file's end). */
-static int parse_window(Window *w, Results *r, int masks)
+/* The records of the text, into r: 1 when it is a plain results list, 0 when it is not (the
+ * caller's general path decides), -1 on a failure (see window_more). A record cut by the
+ * window's end fails to parse: it is read again, from its start, with `step` bytes more (a
+ * record that fails for what it holds does so again, until the file's end).
+ * A part of the list (parse_split): `first` when it holds the list's start; `stop_at` >= 0 the
+ * file offset of the next part's first record, where this part ends: 1 and the offset of the
+ * record start it reached at or past it in *stopped (equal when the split was between records). */
+static int parse_window(Window *w, Results *r, int masks, int first, long long stop_at, long long *stopped)
 {
-    Cursor c = {w->buf, w->buf + w->len};
+    Cursor c = {w->buf, w->buf + w->len, w->fd >= 0};
     if (!window_peek(w, &c))
         return -1;
-    if (!expect(&c, '['))
-        return 0;
-    if (!window_peek(w, &c))
-        return -1;
-    if (!expect(&c, ']')) {
+    if (first) {
+        if (!expect(&c, '['))
+            return 0;
+        if (!window_peek(w, &c))
+            return -1;
+    }
+    if (!first || !expect(&c, ']')) {
         for (;;) {
             const char *start = c.p;
             if (!parse_record(&c, r, masks)) {
@@ -744,24 +790,197 @@ static int parse_window(Window *w, Results *r, int masks)
             }
             if (!window_peek(w, &c))
                 return -1;
-            if (expect(&c, ','))
+            if (expect(&c, ',')) {
+                if (stop_at >= 0) {
+                    if (!window_peek(w, &c))
+                        return -1;
+                    long long at = w->base + (long long)(c.p - w->buf);
+                    if (at >= stop_at) {
+                        *stopped = at;
+                        return 1;
+                    }
+                }
                 continue;
+            }
             if (!expect(&c, ']'))
                 return 0;
             break;
         }
     }
+    if (stop_at >= 0) /* the list ended before the next part's start: no split there */
+        return 0;
     if (!window_peek(w, &c))
         return -1;
     return c.p == c.end;
 }
 
-/* step: the window's growth when reading a file (the tests' small steps cut every record) */
-static PyObject *parse_results(PyObject *arg, Py_ssize_t step, int masks)
+/* The columns of one results parse as the tuple handed back. */
+static PyObject *results_tuple(Results *r, int masks)
+{
+    PyObject *out = NULL;
+    PyObject *image = column_release(&r->image), *category = column_release(&r->category),
+             *score = column_release(&r->score), *box = column_release(&r->box),
+             *size = column_release(&r->size), *bad = NULL;
+    if (masks)
+        bad = r->bad_rle < 0 ? Py_NewRef(Py_None) : Py_BuildValue("(ni)", r->bad_rle, r->bad_code);
+    if (image && category && score && box && size && (bad || !masks))
+        out = masks ? Py_BuildValue("(nOOOOOOOO)", r->n, image, category, score, size, box, r->masks,
+                                    r->with_box == r->n ? Py_True : Py_False, bad)
+                    : Py_BuildValue("(nOOOO)", r->n, image, category, score, box);
+    Py_XDECREF(image);
+    Py_XDECREF(category);
+    Py_XDECREF(score);
+    Py_XDECREF(box);
+    Py_XDECREF(size);
+    Py_XDECREF(bad);
+    return out;
+}
+
+/* ---------------------------------------------------------------- box results on threads */
+
+#define MAX_PARTS 64
+#define PART_BYTES (Py_ssize_t)(4 << 20) /* the least a part is given */
+#define SHORTEST_BOX_RECORD 56 /* {"image_id":0,"category_id":0,"score":0,"bbox":[0,0,0,0]}, */
+
+typedef struct {
+    Window w;
+    Results r;
+    int first;
+    long long start, stop_at, stopped;
+    int status;
+} Part;
+
+static void *part_run(void *arg)
+{
+    Part *part = arg;
+    part->status = parse_window(&part->w, &part->r, 0, part->first, part->stop_at, &part->stopped);
+    return NULL;
+}
+
+/* The offset of a record start at or after `from`: the '{' of the first "}" "," "{" (whitespace
+ * between) in the next 64 KiB; -1 if none (or the read failed). A guess: inside a string it
+ * may be none, which the part before tells (it must reach it as a record start). */
+static long long record_start_after(int fd, long long from)
+{
+    char buf[1 << 16];
+    Py_ssize_t n;
+    do
+        n = pread(fd, buf, sizeof(buf), (off_t)from);
+    while (n < 0 && errno == EINTR);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (buf[i] != '}')
+            continue;
+        Py_ssize_t j = i + 1;
+        while (j < n && (buf[j] == ' ' || buf[j] == '\n' || buf[j] == '\r' || buf[j] == '\t'))
+            j++;
+        if (j >= n || buf[j] != ',')
+            continue;
+        j++;
+        while (j < n && (buf[j] == ' ' || buf[j] == '\n' || buf[j] == '\r' || buf[j] == '\t'))
+            j++;
+        if (j < n && buf[j] == '{')
+            return from + j;
+    }
+    return -1;
+}
+
+static void part_free(Part *part)
+{
+    results_free(&part->r);
+    free(part->w.buf);
+}
+
+/* Box results of the file at descriptor fd (`bytes` long) parsed in up to `threads` parts at
+ * once, each of its own byte range, without the GIL: the same tuple as one parse, Py_None when
+ * the file is not of the plain form (or not where the split guessed), NULL on a Python error.
+ * A part ends at the record start where the next begins: found by a scan for "},{" (a guess)
+ * and proven by the part before reaching it as a record boundary, the first part being right
+ * from the file's start on. A failure anywhere gives Py_None: the caller parses the file whole. */
+static PyObject *parse_split(int fd, long long bytes, int threads, size_t step, long long least)
+{
+    Part parts[MAX_PARTS];
+    int k = 0;
+    long long starts[MAX_PARTS + 1];
+    starts[k++] = 0;
+    for (int t = 1; t < threads && t < MAX_PARTS; t++) {
+        long long at = record_start_after(fd, bytes / threads * t);
+        if (at > starts[k - 1] + least / 2)
+            starts[k++] = at;
+    }
+    if (k < 2)
+        return Py_NewRef(Py_None);
+    starts[k] = bytes;
+    memset(parts, 0, sizeof(Part) * (size_t)k);
+    PyObject *out = NULL;
+    int made = 0;
+    for (; made < k; made++) {
+        Part *part = &parts[made];
+        part->w.fd = fd;
+        part->w.pos = part->w.base = part->start = starts[made];
+        part->w.step = step;
+        part->first = made == 0;
+        part->stop_at = made + 1 < k ? starts[made + 1] : -1;
+        /* capacity for every record the part can hold, never touched beyond what it writes */
+        size_t records = (size_t)(starts[made + 1] - starts[made] + (long long)step) / SHORTEST_BOX_RECORD + 2;
+        part->r.bad_rle = -1;
+        if (!column_init(&part->r.image, 8 * records) || !column_init(&part->r.category, 8 * records) ||
+            !column_init(&part->r.score, 8 * records) || !column_init(&part->r.box, 32 * records) ||
+            !column_init(&part->r.size, 0)) {
+            made++;
+            goto done;
+        }
+        part->r.image.fixed = part->r.category.fixed = part->r.score.fixed = part->r.box.fixed = 1;
+    }
+    pthread_t ids[MAX_PARTS];
+    int started[MAX_PARTS] = {0};
+    Py_BEGIN_ALLOW_THREADS;
+    for (int t = 1; t < k; t++)
+        started[t] = pthread_create(&ids[t], NULL, part_run, &parts[t]) == 0;
+    part_run(&parts[0]);
+    for (int t = 1; t < k; t++) {
+        if (started[t])
+            pthread_join(ids[t], NULL);
+        else
+            part_run(&parts[t]);
+    }
+    Py_END_ALLOW_THREADS;
+    for (int t = 0; t < k; t++) {
+        if (parts[t].status != 1 || (t + 1 < k && parts[t].stopped != starts[t + 1])) {
+            out = Py_NewRef(Py_None);
+            goto done;
+        }
+    }
+    /* the parts' columns, joined: part 0's grown to the whole, the others copied in after it */
+    Results *all = &parts[0].r;
+    Column *columns[4] = {&all->image, &all->category, &all->score, &all->box};
+    for (int t = 1; t < k; t++) {
+        Column *theirs[4] = {&parts[t].r.image, &parts[t].r.category, &parts[t].r.score, &parts[t].r.box};
+        for (int j = 0; j < 4; j++) {
+            columns[j]->fixed = 0;
+            if (theirs[j]->used && !column_push(columns[j], PyByteArray_AS_STRING(theirs[j]->array), theirs[j]->used)) {
+                PyErr_NoMemory();
+                goto done;
+            }
+            Py_CLEAR(theirs[j]->array);
+        }
+        all->n += parts[t].r.n;
+    }
+    out = results_tuple(all, 0);
+done:
+    for (int t = 0; t < made; t++)
+        part_free(&parts[t]);
+    return out;
+}
+
+/* step: the window's growth when reading a file (the tests' small steps cut every record);
+ * threads: box results of a file with a descriptor, of 2 x part_bytes or more, parsed in parts
+ * of at least about part_bytes each */
+static PyObject *parse_results(PyObject *arg, Py_ssize_t step, int threads, Py_ssize_t least, int masks)
 {
     Py_buffer view;
     Window w;
     memset(&w, 0, sizeof(w));
+    w.fd = -1;
     if (PyObject_CheckBuffer(arg)) {
         if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
             return NULL;
@@ -769,8 +988,8 @@ static PyObject *parse_results(PyObject *arg, Py_ssize_t step, int masks)
         w.len = w.cap = (size_t)view.len;
         w.eof = 1;
     }
-    else if (step <= 0) {
-        PyErr_SetString(PyExc_ValueError, "step must be positive");
+    else if (step <= 0 || threads <= 0 || least <= 0) {
+        PyErr_SetString(PyExc_ValueError, "step, threads and part_bytes must be positive");
         return NULL;
     }
     else {
@@ -780,7 +999,7 @@ static PyObject *parse_results(PyObject *arg, Py_ssize_t step, int masks)
     Results r;
     memset(&r, 0, sizeof(r));
     PyObject *out = NULL;
-    /* a file's size, for the columns' first capacity; a file object without fileno, unknown */
+    /* a file's size, for the columns' first capacity */
     size_t bytes = w.len;
     if (w.file) {
         PyObject *size = PyObject_CallMethod(w.file, "seek", "ii", 0, 2);
@@ -794,35 +1013,29 @@ static PyObject *parse_results(PyObject *arg, Py_ssize_t step, int masks)
         Py_DECREF(size);
         if (PyErr_Occurred())
             return NULL;
+        if (!masks && threads > 1 && bytes >= 2 * (size_t)least) {
+            int fd = PyObject_AsFileDescriptor(w.file);
+            if (fd < 0)
+                PyErr_Clear();
+            else {
+                PyObject *split = parse_split(fd, (long long)bytes, threads, w.step, least);
+                if (split != Py_None)
+                    return split;
+                Py_DECREF(split);
+            }
+        }
     }
     if (!results_init(&r, bytes, masks))
         goto done;
     /* a dict per mask, none of them cyclic: no collections while they pile up */
     int gc_was_on = PyGC_Disable();
-    int ok = parse_window(&w, &r, masks);
+    long long unused;
+    int ok = parse_window(&w, &r, masks, 1, -1, &unused);
     if (gc_was_on)
         PyGC_Enable();
     if (ok < 0)
         goto done;
-    if (!ok) {
-        out = Py_NewRef(Py_None);
-        goto done;
-    }
-    PyObject *image = column_release(&r.image), *category = column_release(&r.category),
-             *score = column_release(&r.score), *box = column_release(&r.box),
-             *size = column_release(&r.size), *bad = NULL;
-    if (masks)
-        bad = r.bad_rle < 0 ? Py_NewRef(Py_None) : Py_BuildValue("(ni)", r.bad_rle, r.bad_code);
-    if (image && category && score && box && size && (bad || !masks))
-        out = masks ? Py_BuildValue("(nOOOOOOOO)", r.n, image, category, score, size, box, r.masks,
-                                    r.with_box == r.n ? Py_True : Py_False, bad)
-                    : Py_BuildValue("(nOOOO)", r.n, image, category, score, box);
-    Py_XDECREF(image);
-    Py_XDECREF(category);
-    Py_XDECREF(score);
-    Py_XDECREF(box);
-    Py_XDECREF(size);
-    Py_XDECREF(bad);
+    out = ok ? results_tuple(&r, masks) : Py_NewRef(Py_None);
 done:
     results_free(&r);
     if (w.file)
@@ -836,12 +1049,13 @@ done:
 
 static PyObject *results_entry(PyObject *args, PyObject *kwargs, int masks)
 {
-    static char *names[] = {"source", "step", NULL};
+    static char *names[] = {"source", "step", "threads", "part_bytes", NULL};
     PyObject *source;
-    Py_ssize_t step = RESULTS_STEP;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|n", names, &source, &step))
+    Py_ssize_t step = RESULTS_STEP, least = PART_BYTES;
+    int threads = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|nin", names, &source, &step, &threads, &least))
         return NULL;
-    return parse_results(source, step, masks);
+    return parse_results(source, step, threads, least, masks);
 }
 
 static PyObject *box_results(PyObject *self, PyObject *args, PyObject *kwargs)
@@ -955,12 +1169,21 @@ enum {
     GT_AREA = 16,
     GT_CROWD = 32,
     GT_IGNORE = 64,
-    GT_OTHER = 128
+    GT_OTHER = 128,
+    GT_SEGMENTATION = 256 /* read when masks are asked, else one of the others */
 };
-enum { PRESENT_ID = 1, PRESENT_AREA = 2 }; /* bits of the `present` column */
+enum { PRESENT_ID = 1, PRESENT_AREA = 2, PRESENT_BOX = 4 }; /* bits of the `present` column */
+enum { SEG_POLYGONS, SEG_COMPRESSED, SEG_UNCOMPRESSED };     /* the `kind` column's values */
 
 typedef struct {
     Column id, image, category, box, area, crowd, ignore, present;
+    /* masks only: each annotation's segmentation kind and RLE size (h, w; 0, 0 for polygons);
+     * the polygons' coordinates (float64), each part's coordinate count and each polygon
+     * annotation's part count; the uncompressed RLEs' runs and each one's run count (int64);
+     * the compressed RLEs as {"size": [h, w], "counts": str} */
+    Column kind, size, coords, part_len, parts, runs, run_len;
+    PyObject *rles, *key_size, *key_counts;
+    int masks;
     Py_ssize_t n;
 } Truth;
 
@@ -974,19 +1197,36 @@ static void truth_free(Truth *t)
     Py_CLEAR(t->crowd.array);
     Py_CLEAR(t->ignore.array);
     Py_CLEAR(t->present.array);
+    Py_CLEAR(t->kind.array);
+    Py_CLEAR(t->size.array);
+    Py_CLEAR(t->coords.array);
+    Py_CLEAR(t->part_len.array);
+    Py_CLEAR(t->parts.array);
+    Py_CLEAR(t->runs.array);
+    Py_CLEAR(t->run_len.array);
+    Py_CLEAR(t->rles);
+    Py_CLEAR(t->key_size);
+    Py_CLEAR(t->key_counts);
 }
 
-static int truth_init(Truth *t)
+static int truth_init(Truth *t, int masks)
 {
     const size_t cap = 65536; /* records at first; the columns double as they fill */
+    t->masks = masks;
     return column_init(&t->id, 8 * cap) && column_init(&t->image, 8 * cap) &&
            column_init(&t->category, 8 * cap) && column_init(&t->box, 32 * cap) &&
            column_init(&t->area, 8 * cap) && column_init(&t->crowd, cap) &&
-           column_init(&t->ignore, cap) && column_init(&t->present, cap);
+           column_init(&t->ignore, cap) && column_init(&t->present, cap) &&
+           (!masks || (column_init(&t->kind, cap) && column_init(&t->size, 16 * cap) &&
+                       column_init(&t->coords, 256 * cap) && column_init(&t->part_len, 8 * cap) &&
+                       column_init(&t->parts, 8 * cap) && column_init(&t->runs, 8 * 4096) &&
+                       column_init(&t->run_len, 8 * 1024) && (t->rles = PyList_New(0)) != NULL &&
+                       (t->key_size = PyUnicode_InternFromString("size")) != NULL &&
+                       (t->key_counts = PyUnicode_InternFromString("counts")) != NULL));
 }
 
 /* Which field the key of an annotation is (GT_OTHER: one the reader does not read). */
-static int annotation_key(const char *key, Py_ssize_t n, int read_ignore)
+static int annotation_key(const char *key, Py_ssize_t n, int read_ignore, int masks)
 {
     switch (n) {
     case 2:
@@ -1001,22 +1241,145 @@ static int annotation_key(const char *key, Py_ssize_t n, int read_ignore)
         return memcmp(key, "image_id", 8) == 0 ? GT_IMAGE : GT_OTHER;
     case 11:
         return memcmp(key, "category_id", 11) == 0 ? GT_CATEGORY : GT_OTHER;
+    case 12:
+        return masks && memcmp(key, "segmentation", 12) == 0 ? GT_SEGMENTATION : GT_OTHER;
     default:
         return GT_OTHER;
     }
+}
+
+#define MASK_PIXELS_MAX INT64_C(4294967295) /* masks.MAX_MASK_PIXELS: pycocotools' 32-bit runs */
+
+/* An RLE size io.coco._check_raster_size takes: h, w >= 1, h * w < 2^32. */
+static int mask_size_ok(const int64_t size[2])
+{
+    return size[0] >= 1 && size[1] >= 1 && size[0] <= MASK_PIXELS_MAX / size[1];
+}
+
+/* [[x1, y1, x2, y2, ...], ...]: one part or more, each an even number >= 6 of numbers (as
+ * parse_real reads them), into the coordinate and part columns. What io.coco._check_polygons
+ * names (no part, a short or odd part, a non-number) is 0; the vertices' bounds are the
+ * rasterizer's (_raster.flat_polygon_rles: they need the image size). */
+static int parse_polygons(Cursor *c, Truth *t)
+{
+    int64_t parts = 0;
+    if (!expect(c, '['))
+        return 0;
+    do {
+        int64_t n = 0;
+        if (!expect(c, '['))
+            return 0;
+        do {
+            double v;
+            if (!parse_real(c, &v) || !column_push(&t->coords, &v, 8))
+                return 0;
+            n++;
+        } while (expect(c, ','));
+        if (!expect(c, ']') || n < 6 || n % 2 || !column_push(&t->part_len, &n, 8))
+            return 0;
+        parts++;
+    } while (expect(c, ','));
+    return expect(c, ']') && column_push(&t->parts, &parts, 8);
+}
+
+/* {"size": [h, w], "counts": ...} and nothing else, the size one io.coco._check_raster_size
+ * takes: counts a compressed string (parse_rle_counts') whose runs counts_ok takes, appended to
+ * t->rles as {"size": [h, w], "counts": str} (the general path's dict, as parsed), or a list of
+ * integer runs >= 0 adding up to h*w, into the runs columns. Anything else is 0. */
+static int parse_gt_rle(Cursor *c, Truth *t, unsigned char *kind, int64_t size[2])
+{
+    int have = 0;
+    PyObject *counts = NULL, *rle = NULL;
+    size_t first_run = t->runs.used;
+    int64_t runs = 0;
+    if (!expect(c, '{'))
+        return 0;
+    do {
+        const char *key;
+        Py_ssize_t n;
+        if (!parse_plain_string(c, &key, &n) || !expect(c, ':'))
+            goto fail;
+        if (key_is(key, n, "size") && !(have & 1)) {
+            if (!expect(c, '[') || !parse_int_field(c, &size[0]) || !expect(c, ',') ||
+                !parse_int_field(c, &size[1]) || !expect(c, ']'))
+                goto fail;
+            have |= 1;
+        }
+        else if (key_is(key, n, "counts") && !(have & 2)) {
+            if (peek(c) == '"') {
+                if ((counts = parse_rle_counts(c)) == NULL)
+                    goto fail;
+                *kind = SEG_COMPRESSED;
+            }
+            else {
+                if (!expect(c, '['))
+                    goto fail;
+                if (!expect(c, ']')) {
+                    do {
+                        int64_t v;
+                        if (!parse_int_field(c, &v) || v < 0 || !column_push(&t->runs, &v, 8))
+                            goto fail;
+                        runs++;
+                    } while (expect(c, ','));
+                    if (!expect(c, ']'))
+                        goto fail;
+                }
+                *kind = SEG_UNCOMPRESSED;
+            }
+            have |= 2;
+        }
+        else {
+            goto fail;
+        }
+    } while (expect(c, ','));
+    if (!expect(c, '}') || have != 3 || !mask_size_ok(size))
+        goto fail;
+    int64_t total = size[0] * size[1];
+    if (*kind == SEG_COMPRESSED) {
+        if (!counts_ok(PyUnicode_DATA(counts), PyUnicode_GET_LENGTH(counts), total))
+            goto fail;
+        PyObject *hw = Py_BuildValue("[LL]", (long long)size[0], (long long)size[1]);
+        rle = PyDict_New();
+        int put = hw != NULL && rle != NULL && PyDict_SetItem(rle, t->key_size, hw) == 0 &&
+                  PyDict_SetItem(rle, t->key_counts, counts) == 0 && PyList_Append(t->rles, rle) == 0;
+        Py_XDECREF(hw);
+        if (!put) {
+            PyErr_Clear();
+            goto fail;
+        }
+        Py_DECREF(rle);
+        Py_DECREF(counts);
+        return 1;
+    }
+    const int64_t *run = (const int64_t *)(PyByteArray_AS_STRING(t->runs.array) + first_run);
+    int64_t sum = 0;
+    for (int64_t k = 0; k < runs; k++) {
+        if (run[k] > total - sum)
+            goto fail;
+        sum += run[k];
+    }
+    if (sum != total || !column_push(&t->run_len, &runs, 8))
+        goto fail;
+    return 1;
+fail:
+    Py_XDECREF(counts);
+    Py_XDECREF(rle);
+    return 0;
 }
 
 /* One annotation into the columns: image_id, category_id and bbox required, id (default -1),
  * area (missing or null: w*h, computed by the caller), iscrowd and ignore (default 0) optional,
  * every other field checked as JSON and skipped (segmentation, keypoints, ...). Anything the
  * general path might read otherwise or refuse (a repeated field, a null id, a float id, a flag
- * of 2, an escaped key, a negative width, a negative area, ...) is 0. */
+ * of 2, an escaped key, a negative width, a negative area, ...) is 0. With t->masks, the
+ * segmentation is required and read (parse_polygons, parse_gt_rle), and bbox is optional
+ * (missing or null: the mask's box, computed by the caller). */
 static int parse_annotation(Cursor *c, Truth *t, int read_ignore)
 {
     int have = 0;
-    int64_t id = -1, image = 0, category = 0;
+    int64_t id = -1, image = 0, category = 0, size[2] = {0, 0};
     double box[4] = {0, 0, 0, 0}, area = 0;
-    unsigned char crowd = 0, ignore = 0, present = 0;
+    unsigned char crowd = 0, ignore = 0, present = 0, kind = SEG_POLYGONS;
     if (!expect(c, '{') || peek(c) == '}')
         return 0;
     do {
@@ -1025,7 +1388,7 @@ static int parse_annotation(Cursor *c, Truth *t, int read_ignore)
         int ok;
         if (!parse_plain_string(c, &key, &n) || !expect(c, ':'))
             return 0;
-        int bit = annotation_key(key, n, read_ignore);
+        int bit = annotation_key(key, n, read_ignore, t->masks);
         if (have & bit & ~GT_OTHER) /* a repeated field: the general path decides */
             return 0;
         switch (bit) {
@@ -1040,7 +1403,16 @@ static int parse_annotation(Cursor *c, Truth *t, int read_ignore)
             ok = parse_int_field(c, &category);
             break;
         case GT_BOX:
-            ok = parse_box(c, box, 1);
+            if (t->masks && peek(c) == 'n') { /* null: as if missing */
+                ok = skip_literal(c, "null");
+            }
+            else {
+                ok = parse_box(c, box, 1);
+                present |= PRESENT_BOX;
+            }
+            break;
+        case GT_SEGMENTATION:
+            ok = peek(c) == '[' ? parse_polygons(c, t) : parse_gt_rle(c, t, &kind, size);
             break;
         case GT_AREA:
             if (peek(c) == 'n') { /* null: as if missing */
@@ -1066,7 +1438,7 @@ static int parse_annotation(Cursor *c, Truth *t, int read_ignore)
     } while (expect(c, ','));
     if (!expect(c, '}'))
         return 0;
-    int need = GT_IMAGE | GT_CATEGORY | GT_BOX;
+    int need = GT_IMAGE | GT_CATEGORY | (t->masks ? GT_SEGMENTATION : GT_BOX);
     if ((have & need) != need)
         return 0;
     /* what the general path refuses (io._records.check_boxes, the area check): w, h >= 0 with
@@ -1077,7 +1449,8 @@ static int parse_annotation(Cursor *c, Truth *t, int read_ignore)
     if (!column_push(&t->id, &id, 8) || !column_push(&t->image, &image, 8) ||
         !column_push(&t->category, &category, 8) || !column_push(&t->box, box, sizeof(box)) ||
         !column_push(&t->area, &area, 8) || !column_push(&t->crowd, &crowd, 1) ||
-        !column_push(&t->ignore, &ignore, 1) || !column_push(&t->present, &present, 1))
+        !column_push(&t->ignore, &ignore, 1) || !column_push(&t->present, &present, 1) ||
+        (t->masks && (!column_push(&t->kind, &kind, 1) || !column_push(&t->size, size, sizeof(size)))))
         return 0;
     t->n++;
     return 1;
@@ -1225,8 +1598,8 @@ static int parse_images(Cursor *c, ImageTable *t)
     return 1;
 }
 
-/* ground_truth(buffer, read_ignore) -> (n, start, end, id, image_id, category_id, bbox, area,
- * iscrowd, ignore, present, images) or None.
+/* ground_truth(buffer, read_ignore, masks=False) -> (n, start, end, id, image_id, category_id,
+ * bbox, area, iscrowd, ignore, present, images[, segmentations]) or None.
  * A COCO instances file: a top-level object whose one "annotations" member (buffer[start:end],
  * the array) is parsed strictly into columns (bytearrays: int64 id, image_id, category_id;
  * float64 bbox (n x 4), area (0 where not present); uint8 iscrowd, ignore (0 unless
@@ -1237,13 +1610,19 @@ static int parse_images(Cursor *c, ImageTable *t)
  * members cut out with its JSON parser, which checks the rest (categories, info, ...). None
  * for a form left to the general path: no or two "annotations" or "images" members, an
  * escaped top-level key, an annotation the strict parser does not take (see
- * parse_annotation), anything after the object. */
+ * parse_annotation), anything after the object.
+ * With masks, every annotation's segmentation is read (parse_annotation), bit 3 of present is
+ * the bbox given (not missing or null), and segmentations is (kind, size, coords, part_len,
+ * parts, runs, run_len, rles): uint8 kind (SEG_POLYGONS 0, SEG_COMPRESSED 1, SEG_UNCOMPRESSED
+ * 2), int64 size (n x 2), then in file order: float64 coords of the polygon annotations, int64
+ * part_len (coordinates of each part), parts (parts of each polygon annotation), runs of the
+ * uncompressed RLEs, run_len (runs of each), and rles: the compressed RLEs' dicts. */
 static PyObject *ground_truth(PyObject *self, PyObject *args)
 {
     (void)self;
     PyObject *obj;
-    int read_ignore;
-    if (!PyArg_ParseTuple(args, "Op", &obj, &read_ignore))
+    int read_ignore, masks = 0;
+    if (!PyArg_ParseTuple(args, "Op|p", &obj, &read_ignore, &masks))
         return NULL;
     Py_buffer view;
     if (PyObject_GetBuffer(obj, &view, PyBUF_SIMPLE) < 0)
@@ -1253,7 +1632,7 @@ static PyObject *ground_truth(PyObject *self, PyObject *args)
     memset(&t, 0, sizeof(t));
     memset(&im, 0, sizeof(im));
     PyObject *out = NULL;
-    if (!truth_init(&t) || !images_init(&im))
+    if (!truth_init(&t, masks) || !images_init(&im))
         goto done;
     const char *buf = (const char *)view.buf;
     Cursor c = {buf, buf + view.len};
@@ -1338,12 +1717,27 @@ static PyObject *ground_truth(PyObject *self, PyObject *args)
     int released = images != NULL;
     for (int k = 0; k < 8; k++)
         released = released && cols[k] != NULL;
+    PyObject *segs = NULL;
+    if (released && masks) {
+        PyObject *m[7] = {column_release(&t.kind),     column_release(&t.size),
+                          column_release(&t.coords),   column_release(&t.part_len),
+                          column_release(&t.parts),    column_release(&t.runs),
+                          column_release(&t.run_len)};
+        if (m[0] && m[1] && m[2] && m[3] && m[4] && m[5] && m[6])
+            segs = Py_BuildValue("(OOOOOOOO)", m[0], m[1], m[2], m[3], m[4], m[5], m[6], t.rles);
+        for (int k = 0; k < 7; k++)
+            Py_XDECREF(m[k]);
+        released = segs != NULL;
+    }
     if (released)
-        out = Py_BuildValue("(nnnOOOOOOOOO)", t.n, start, end, cols[0], cols[1], cols[2], cols[3],
-                            cols[4], cols[5], cols[6], cols[7], images);
+        out = masks ? Py_BuildValue("(nnnOOOOOOOOOO)", t.n, start, end, cols[0], cols[1], cols[2],
+                                    cols[3], cols[4], cols[5], cols[6], cols[7], images, segs)
+                    : Py_BuildValue("(nnnOOOOOOOOO)", t.n, start, end, cols[0], cols[1], cols[2],
+                                    cols[3], cols[4], cols[5], cols[6], cols[7], images);
     for (int k = 0; k < 8; k++)
         Py_XDECREF(cols[k]);
     Py_XDECREF(images);
+    Py_XDECREF(segs);
 done:
     truth_free(&t);
     images_free(&im);
@@ -1892,14 +2286,15 @@ done:
 
 static PyMethodDef methods[] = {
     {"box_results", (PyCFunction)(void (*)(void))box_results, METH_VARARGS | METH_KEYWORDS,
-     "box_results(source, step=8 MiB) -> (n, image_id, category_id, score, bbox) as bytearrays, "
-     "or None; source: a buffer, or a binary file read step bytes at a time"},
+     "box_results(source, step=8 MiB, threads=1, part_bytes=4 MiB) -> (n, image_id, category_id, "
+     "score, bbox) as bytearrays, or None; source: a buffer, or a binary file read step bytes at a "
+     "time (one with a descriptor, of 2 part_bytes or more, in up to `threads` parts at once)"},
     {"mask_results", (PyCFunction)(void (*)(void))mask_results, METH_VARARGS | METH_KEYWORDS,
      "mask_results(source, step=8 MiB) -> (n, image_id, category_id, score, size, bbox, rles, "
      "all_boxes, bad) or None; bad: (index, code) of the first RLE that rle_check refuses"},
     {"ground_truth", ground_truth, METH_VARARGS,
-     "ground_truth(buffer, read_ignore) -> (n, start, end, id, image_id, category_id, bbox, area, "
-     "iscrowd, ignore, present, images) or None"},
+     "ground_truth(buffer, read_ignore, masks=False) -> (n, start, end, id, image_id, category_id, "
+     "bbox, area, iscrowd, ignore, present, images[, segmentations]) or None"},
     {"mask_pair_iou", mask_pair_iou, METH_VARARGS,
      "mask_pair_iou(dt_masks, gt_masks, dt_rows, gt_rows, blocks, crowd) -> bytearray or None"},
     {"rle_check", rle_check, METH_VARARGS,

@@ -33,7 +33,7 @@ from .options import (
     split_keywords,
 )
 from .protocols import PROTOCOL_OPTIONS, BatchMatches, Prepared, Protocol, resolve_protocol
-from .result import EvaluationResult
+from .result import EvaluationResult, PointResult
 from .types import Categories, Dataset, Detections, EvalParams
 
 log = logging.getLogger("detrecall")
@@ -134,6 +134,7 @@ def read_inputs(
             names=inputs.dt_names,
             gt_format=gt_format,
             only_gt_images=inputs.only_gt_images,
+            threads=config.threads,
             **geometry,
             **common,
         )
@@ -185,6 +186,7 @@ def match_prepared(prepared: Prepared, config: Config) -> BatchMatches:
         pixel_inclusive=protocol.pixel_inclusive,
         sigmas=params.kpt_oks_sigmas,
         dilation_ratio=params.dilation_ratio,
+        threads=config.threads,
     )
     coco, at_point = protocol.match(p, pairs, prepared, params, config.point, config.threads)
     matrix = None
@@ -224,15 +226,29 @@ def finish(
     shared = batch.point.det_score is batch.coco.det_score  # one score sort serves both
     if shared and batch.score_order is None:
         batch = replace(batch, score_order=by_score(batch.coco.det_score))
-    point = operating_point(
-        batch.point,
-        names,
-        config.point,
-        confusion=batch.confusion,
-        image_ids=image_ids,
-        score_order=batch.score_order if shared else None,
-    )
-    summarized = config.protocol.summarize(batch, config.params, names)
+
+    def point_of() -> PointResult:
+        return operating_point(
+            batch.point,
+            names,
+            config.point,
+            confusion=batch.confusion,
+            image_ids=image_ids,
+            score_order=batch.score_order if shared else None,
+        )
+
+    if config.threads > 1:
+        # both only read the matches: the summary (compiled, GIL released) beside the operating
+        # point, which stays on this thread with its warnings
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(config.protocol.summarize, batch, config.params, names)
+            point = point_of()
+            summarized = pending.result()
+    else:
+        point = point_of()
+        summarized = config.protocol.summarize(batch, config.params, names)
     return EvaluationResult(
         iou_type=config.iou_type.value,
         params=config.params,

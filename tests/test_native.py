@@ -950,3 +950,42 @@ def test_mask_results_check_runs_by_hand():
         assert got is not None
         assert got[-1] == (None if want is None else (1, want)), counts
         assert native.rle_check(["04", counts], np.array([[2, 2], [2, 2]], np.int64)) == got[-1]
+
+
+@needs_native
+@pytest.mark.parametrize("seed", range(6))
+def test_box_results_in_parts_on_threads_equal_one_parse(tmp_path, seed):
+    """A file parsed in up to 5 parts at once (parts of 64+ bytes here, so every split guess is
+    tried): the columns of one parse; also when a string holds what looks like a record boundary
+    ("},{") where a part would start, which the part before refutes (then one parse)."""
+    rng = random.Random(seed)
+    path = tmp_path / "dt.json"
+    trap = '{"image_id": 1, "category_id": 2, "score": 0.5, "bbox": [1, 2, 3, 4], "note": "%s"}'
+    for data in (_box_file(rng, 80), b"[" + b", ".join([(trap % ("}, {" * 30)).encode()] * 40) + b"]"):
+        path.write_bytes(data)
+        whole = native.box_results(data)
+        assert whole is not None
+        for threads in (2, 3, 5):
+            for least in (64, 1000):
+                with open(path, "rb") as f:
+                    got = native.box_results(f, step=97, threads=threads, part_bytes=least)
+                assert got is not None and got[0] == whole[0]
+                assert [bytes(c) for c in got[1:]] == [bytes(c) for c in whole[1:]], (threads, least)
+
+
+@needs_native
+def test_box_results_in_parts_refuse_what_one_parse_refuses(tmp_path):
+    rng = random.Random(5)
+    base = _box_file(rng, 30)
+    path = tmp_path / "dt.json"
+    for _ in range(600):
+        data = bytes(edited_bytes(rng, base, overwrite_below=0.9))
+        path.write_bytes(data)
+        whole = native.box_results(data)
+        with open(path, "rb") as f:
+            got = native.box_results(
+                f, step=rng.choice((13, 4096)), threads=rng.choice((2, 4)), part_bytes=50
+            )
+        assert (got is None) == (whole is None), data
+        if got is not None:
+            assert [bytes(c) for c in got[1:]] == [bytes(c) for c in whole[1:]]

@@ -155,6 +155,7 @@ def read_detections(
     box_format: str | None = None,
     gt_format: str | None = None,
     only_gt_images: bool = False,
+    threads: int = 1,
 ) -> Detections:
     """Predictions from a path in `format` (told from the path when None; `gt_format`, the
     ground truth's, tells VOC result files from YOLO labels), or from a parsed COCO results
@@ -164,14 +165,15 @@ def read_detections(
     (the model's class names) maps the predictions' class numbers to the ground truth's classes
     by name. CSV: `columns` and `box_format` as for `read_ground_truth`.
     `only_gt_images=True`: predictions on images the ground truth does not have are left out,
-    with a DataWarning that counts them (by default each is an error)."""
+    with a DataWarning that counts them (by default each is an error). `threads`: a large COCO
+    box-results file is parsed in up to this many parts at once (the same columns for any count)."""
     fmt = _read_format(path, format, "dt", gt_format, masks, shapes)
     subset = {"only_gt_images": only_gt_images}
     if fmt == "coco":
         from . import coco
 
         return coco.read_detections(
-            path, ground_truth, masks=masks, shapes=shapes, angle_unit=angle_unit, **subset
+            path, ground_truth, masks=masks, shapes=shapes, angle_unit=angle_unit, threads=threads, **subset
         )
     if not _is_path(path):
         raise _parsed_error(path, fmt)

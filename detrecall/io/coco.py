@@ -702,16 +702,18 @@ def _decode_in_chunks(buf: bytearray, decode: Callable[[memoryview], Any]) -> li
             buf[comma] = ord(",")
 
 
-def _native_results(source: Any, masks: bool) -> tuple[Any, ...] | None:
+def _native_results(source: Any, masks: bool, threads: int = 1) -> tuple[Any, ...] | None:
     """The compiled parser's output for a results file at a path, read a window at a time (the
     file is never whole in memory, and no page of a buffer its size is faulted in); None when
     there is no path or no compiled module, or the file is not of the plain form (see
-    `_native.box_results`)."""
+    `_native.box_results`). `threads`: box results are parsed in up to that many parts at once."""
     if native is None or not isinstance(source, (str, os.PathLike)):
         return None
     with open_regular(source) as f:
         try:
-            got: tuple[Any, ...] | None = (native.mask_results if masks else native.box_results)(f)
+            got: tuple[Any, ...] | None = (
+                native.mask_results(f) if masks else native.box_results(f, threads=max(1, threads))
+            )
         except OSError as e:
             raise InputError(f"cannot read: {e.strerror}", source=str(source)) from None
     return got
@@ -1075,6 +1077,7 @@ def read_detections(
     shapes: ShapeKind | None = None,
     angle_unit: AngleUnit = "radians",
     only_gt_images: bool = False,
+    threads: int = 1,
 ) -> Detections:
     """Detections from a COCO results file (path) or its parsed list, checked against
     `ground_truth`.
@@ -1088,11 +1091,13 @@ def read_detections(
     every result that is not on them is named, with hints of what the ids look like.
     `only_gt_images=True` leaves the results on other images out instead, with a DataWarning
     that counts them (the evaluation of a subset of a model's images).
+    `threads`: a box-results file of 8 MiB or more is parsed in up to that many parts at once
+    (the same columns for any count).
     """
     if shapes is not None:
         return _shape_detections(source, ground_truth, shapes, angle_unit, only_gt_images)
     from_file = isinstance(source, (str, os.PathLike))
-    got = _native_results(source, masks)
+    got = _native_results(source, masks, threads)
     if got is not None and masks:
         return _mask_detections(
             str(source), ground_truth, *_native_mask_columns(got), only_gt_images=only_gt_images
