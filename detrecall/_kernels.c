@@ -1,10 +1,14 @@
 /* detrecall's compiled matching and accumulation: COCO's greedy matching of candidate pairs and
- * pycocotools' accumulate(), over threads. Twins: the numpy paths in detrecall/matching.py and
- * detrecall/aggregate.py, which tests/test_kernels.py holds equal to these on every case.
+ * pycocotools' accumulate(), over threads; and the mask IoUs of the planned blocks (each
+ * compressed RLE decoded once), over threads. Twins: the numpy paths in detrecall/matching.py
+ * and detrecall/aggregate.py, which tests/test_kernels.py holds equal to these on every case;
+ * for mask_iou, _native.mask_pair_iou (one thread) and pycocotools' iou, which
+ * tests/geometry/test_mask_iou_kernel.py holds equal to it.
  *
  * Arrays come in through the buffer protocol (C-contiguous; int64 "q"/"l", float64 "d",
  * uint8 "B"); every index is checked before it is used, so a wrong call raises, never reads
- * out of bounds. The work runs with the GIL released. */
+ * out of bounds. The work runs with the GIL released (mask_iou first takes, with it, the
+ * strings it reads, each by a new reference). */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <float.h>
@@ -627,6 +631,465 @@ done:
     return out;
 }
 
+/* ---- mask IoU ---------------------------------------------------------------------------- */
+
+#define MAX_PIXELS (INT64_C(1) << 29)
+
+/* A compressed RLE as mask_iou reads it: its string, held by a reference the call takes
+ * (the string outlives any change to its dict while the GIL is out), and its size. */
+typedef struct {
+    const unsigned char *counts;
+    Py_ssize_t len;
+    int64_t h, w;
+} Rle;
+
+/* A mask of the block at hand, decoded. */
+typedef struct {
+    int64_t h, w;
+    int64_t area;
+    int64_t first, last;     /* linear range [first, last) of the foreground, column-major */
+    int64_t x0, x1;          /* columns of the first and last foreground pixel */
+    Py_ssize_t start, count; /* foreground intervals: `count` pairs [begin, end) from pair `start` */
+} Mask;
+
+static PyObject *KEY_SIZE, *KEY_COUNTS; /* "size", "counts", interned at import */
+
+/* The string and size of one {"size": [h, w], "counts": str|bytes} mask, with the GIL: 1, and
+ * *owner a new reference to the string; 0 for a mask not of that form or of h*w >= 2**29 (the
+ * caller falls back to pycocotools). */
+static int rle_source(PyObject *rle, Rle *r, PyObject **owner)
+{
+    if (!PyDict_Check(rle))
+        return 0;
+    PyObject *size = PyDict_GetItem(rle, KEY_SIZE);
+    PyObject *counts = PyDict_GetItem(rle, KEY_COUNTS);
+    if (size == NULL || counts == NULL)
+        return 0;
+    PyObject *hw = PySequence_Fast(size, "size");
+    if (hw == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (PySequence_Fast_GET_SIZE(hw) != 2) {
+        Py_DECREF(hw);
+        return 0;
+    }
+    r->h = PyLong_AsLongLong(PySequence_Fast_GET_ITEM(hw, 0));
+    r->w = PyLong_AsLongLong(PySequence_Fast_GET_ITEM(hw, 1));
+    Py_DECREF(hw);
+    if (PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (r->h < 0 || r->w < 0 || r->h >= MAX_PIXELS || r->w >= MAX_PIXELS || r->h * r->w >= MAX_PIXELS)
+        return 0;
+    const char *s;
+    if (PyBytes_Check(counts)) {
+        s = PyBytes_AS_STRING(counts);
+        r->len = PyBytes_GET_SIZE(counts);
+    }
+    else if (PyUnicode_Check(counts)) {
+        if ((s = PyUnicode_AsUTF8AndSize(counts, &r->len)) == NULL) {
+            PyErr_Clear();
+            return 0;
+        }
+    }
+    else
+        return 0;
+    r->counts = (const unsigned char *)s;
+    *owner = Py_NewRef(counts);
+    return 1;
+}
+
+/* Decodes r into m and its foreground intervals at `out` (room for r->len / 2 + 1 pairs: a
+ * run takes a character at least, and every other run is foreground): 1, or 0 when the runs
+ * are not all >= 0 and none 0 but the first, summing to h*w. pycocotools' string code: 5 bits
+ * a character from '0', 0x20 = more, 0x10 on the last = negative; from the third count on,
+ * each is stored as the difference to the one two back. */
+static int decode_rle(const Rle *r, Mask *m, uint32_t *out)
+{
+    const unsigned char *u = r->counts, *end = u + r->len;
+    uint32_t *o = out;
+    int64_t prev2 = 0, prev1 = 0, pos = 0, total = r->h * r->w, area = 0;
+    Py_ssize_t k = 0;
+    m->h = r->h;
+    m->w = r->w;
+    m->first = m->last = m->x0 = m->x1 = 0;
+    while (u < end) {
+        unsigned c = (unsigned)*u++ - '0'; /* below '0' wraps to a large value */
+        if (c > 63)
+            return 0;
+        int64_t x = c & 0x1f;
+        int shift = 5;
+        while (c & 0x20) {
+            if (u >= end || shift == 30) /* cut short, or longer than 6 characters */
+                return 0;
+            c = (unsigned)*u++ - '0';
+            if (c > 63)
+                return 0;
+            x |= (int64_t)(c & 0x1f) << shift;
+            shift += 5;
+        }
+        if (c & 0x10)
+            x -= INT64_C(1) << shift;
+        if (k > 2)
+            x += prev2;
+        /* a run of 0 after the first: pycocotools never writes one, and its rleIou can stop
+         * early at one (when both masks' current runs are then empty), short of the true IoU */
+        if (x < 0 || x > total - pos || (x == 0 && k > 0))
+            return 0;
+        if ((k & 1) && x > 0) {
+            if (area == 0)
+                m->first = pos;
+            m->last = pos + x;
+            area += x;
+            *o++ = (uint32_t)pos;
+            *o++ = (uint32_t)(pos + x);
+        }
+        pos += x;
+        prev2 = prev1;
+        prev1 = x;
+        k++;
+    }
+    if (pos != total)
+        return 0;
+    m->count = (o - out) / 2;
+    m->area = area;
+    if (area) {
+        m->x0 = m->first / m->h;
+        m->x1 = (m->last - 1) / m->h;
+    }
+    return 1;
+}
+
+static int64_t intersection(const uint32_t *a, Py_ssize_t na, const uint32_t *b, Py_ssize_t nb)
+{
+    int64_t inter = 0;
+    Py_ssize_t i = 0, j = 0;
+    while (i < na && j < nb) {
+        uint32_t a0 = a[2 * i], a1 = a[2 * i + 1], b0 = b[2 * j], b1 = b[2 * j + 1];
+        uint32_t lo = a0 > b0 ? a0 : b0, hi = a1 < b1 ? a1 : b1;
+        if (hi > lo)
+            inter += hi - lo;
+        if (a1 < b1)
+            i++;
+        else
+            j++;
+    }
+    return inter;
+}
+
+/* buf with room for `need` items of `size` bytes (at least one; doubled as it grows, *cap
+ * updated), or NULL out of memory (buf is then still the caller's to free). */
+static void *room(void *buf, Py_ssize_t *cap, Py_ssize_t need, size_t size)
+{
+    if (need < 1)
+        need = 1; /* never NULL for an empty block */
+    if (need <= *cap)
+        return buf;
+    Py_ssize_t c = *cap > 0 ? *cap : 64;
+    while (c < need)
+        c = c > PY_SSIZE_T_MAX / 2 ? need : 2 * c;
+    if ((size_t)c > SIZE_MAX / size)
+        return NULL;
+    void *p = realloc(buf, (size_t)c * size);
+    if (p != NULL)
+        *cap = c;
+    return p;
+}
+
+typedef struct {
+    /* shared, read-only */
+    const Rle *rles;
+    const int64_t *blk, *drow, *grow;
+    const Py_ssize_t *slot_d, *slot_g; /* each row's Rle + 1 (0: a row no block names) */
+    const Py_ssize_t *at;              /* where each block's IoUs start in `out` */
+    const unsigned char *crowd;
+    double *out;
+    /* this thread's blocks, and its buffers: the masks of a block and their intervals */
+    Py_ssize_t b_lo, b_hi;
+    Mask *dm, *gm;
+    uint32_t *iv;
+    Py_ssize_t cap_d, cap_g, cap_iv; /* cap_iv in pairs */
+    int bad; /* a mask not well-formed, or a pair of different sizes: the call answers None */
+    int oom;
+} MaskJob;
+
+/* The blocks of one thread, each as _native.mask_pair_iou computes one: its masks decoded (a
+ * block's detections, then its ground truths), then per pair pycocotools' rleIou: intersection
+ * over union, or over the detection's own area against a crowd; 0 without overlap. */
+static void *iou_blocks(void *arg)
+{
+    MaskJob *j = arg;
+    for (Py_ssize_t b = j->b_lo; b < j->b_hi; b++) {
+        const int64_t *q = j->blk + 4 * b;
+        const Py_ssize_t d0 = q[0], nd = q[1], g0 = q[2], ng = q[3];
+        Mask *dm = room(j->dm, &j->cap_d, nd, sizeof(Mask));
+        if (dm != NULL)
+            j->dm = dm;
+        Mask *gm = room(j->gm, &j->cap_g, ng, sizeof(Mask));
+        if (gm != NULL)
+            j->gm = gm;
+        if (dm == NULL || gm == NULL) {
+            j->oom = 1;
+            return NULL;
+        }
+        Py_ssize_t used = 0; /* pairs of intervals */
+        for (int side = 0; side < 2; side++) {
+            const int64_t *rows = side ? j->grow + g0 : j->drow + d0;
+            const Py_ssize_t *slot = side ? j->slot_g : j->slot_d;
+            Mask *masks = side ? gm : dm;
+            for (Py_ssize_t i = 0; i < (side ? ng : nd); i++) {
+                const Rle *r = &j->rles[slot[rows[i]] - 1];
+                uint32_t *iv = room(j->iv, &j->cap_iv, used + r->len / 2 + 1, 2 * sizeof(uint32_t));
+                if (iv == NULL) {
+                    j->oom = 1;
+                    return NULL;
+                }
+                j->iv = iv;
+                if (!decode_rle(r, &masks[i], iv + 2 * used)) {
+                    j->bad = 1;
+                    return NULL;
+                }
+                masks[i].start = used;
+                used += masks[i].count;
+            }
+        }
+        double *o = j->out + j->at[b];
+        for (Py_ssize_t i = 0; i < nd; i++) {
+            const Mask *a = &dm[i];
+            for (Py_ssize_t k = 0; k < ng; k++) {
+                const Mask *g = &gm[k];
+                if (a->h != g->h || a->w != g->w) { /* pycocotools gives -1 or 0: its business */
+                    j->bad = 1;
+                    return NULL;
+                }
+                double v = 0.0;
+                if (a->area && g->area && a->first < g->last && g->first < a->last && a->x0 <= g->x1 &&
+                    g->x0 <= a->x1) {
+                    const int64_t inter =
+                        intersection(j->iv + 2 * a->start, a->count, j->iv + 2 * g->start, g->count);
+                    if (inter > 0) {
+                        const int64_t uni = j->crowd[j->grow[g0 + k]] ? a->area : a->area + g->area - inter;
+                        v = (double)inter / (double)uni;
+                    }
+                }
+                *o++ = v;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* A block's cost in the units of a character decoded: its strings' characters, and what a
+ * pair costs (the intersection walk included; measured on COCO-scale segm results). */
+#define PAIR_COST 32.0
+#define MASK_WORK_PER_THREAD 32768.0 /* below it, a thread costs more than it saves */
+
+/* The blocks over the threads, contiguous ranges of about equal cost. Without the GIL; 0, or
+ * -1 out of memory. */
+static int mask_iou_run(const MaskJob *proto, Py_ssize_t n_blocks, int threads, MaskJob *jobs)
+{
+    double *cost = malloc((size_t)(n_blocks ? n_blocks : 1) * sizeof(double));
+    if (cost == NULL)
+        return -1;
+    double total = 0.0;
+    for (Py_ssize_t b = 0; b < n_blocks; b++) {
+        const int64_t *q = proto->blk + 4 * b;
+        double c = PAIR_COST * (double)q[1] * (double)q[3];
+        for (int64_t i = 0; i < q[1]; i++)
+            c += (double)proto->rles[proto->slot_d[proto->drow[q[0] + i]] - 1].len;
+        for (int64_t i = 0; i < q[3]; i++)
+            c += (double)proto->rles[proto->slot_g[proto->grow[q[2] + i]] - 1].len;
+        cost[b] = c;
+        total += c;
+    }
+    if (total < MASK_WORK_PER_THREAD * threads)
+        threads = total >= 2 * MASK_WORK_PER_THREAD ? (int)(total / MASK_WORK_PER_THREAD) : 1;
+    double sum = 0.0;
+    Py_ssize_t b = 0;
+    for (int t = 0; t < threads; t++) {
+        jobs[t] = *proto;
+        jobs[t].b_lo = b;
+        const double want = total * (double)(t + 1) / (double)threads;
+        while (b < n_blocks && (t == threads - 1 || sum + cost[b] / 2 < want))
+            sum += cost[b++];
+        jobs[t].b_hi = b;
+    }
+    free(cost);
+    run_threads(iou_blocks, jobs, sizeof(MaskJob), threads);
+    return threads;
+}
+
+/* mask_iou(dt_masks, gt_masks, dt_rows, gt_rows, blocks, crowd, threads) -> bytearray | None
+ *   of float64: the IoUs of the blocks, _native.mask_pair_iou's values (and Nones) on threads.
+ * dt_masks, gt_masks: tuples of {"size": [h, w], "counts": str|bytes} (compressed RLEs);
+ * dt_rows, gt_rows: int64 indices into them; blocks: (k, 4) int64 rows (d0, nd, g0, ng), the
+ * detections dt_rows[d0:d0+nd] against the ground truths gt_rows[g0:g0+ng], each block's IoUs
+ * detection-major, blocks in order; crowd: one byte per ground-truth mask (by its index).
+ * The threads split the blocks by cost; a block's masks are decoded by its thread, once (the
+ * plan names each row in one block: each RLE is decoded once in all). None when a mask a block
+ * names is not a well-formed RLE (runs >= 0 summing to h*w, none 0 but the first, h*w < 2**29)
+ * or a pair differs in size: pycocotools' answer is then the caller's. A block or row out of
+ * range raises IndexError (all are checked before any mask is read), a wrong type TypeError. */
+static PyObject *mask_iou(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *dt_masks, *gt_masks, *o[4];
+    int threads;
+    if (!PyArg_ParseTuple(args, "OOOOOOi", &dt_masks, &gt_masks, &o[0], &o[1], &o[2], &o[3], &threads))
+        return NULL;
+    if (!PyTuple_Check(dt_masks) || !PyTuple_Check(gt_masks)) {
+        PyErr_SetString(PyExc_TypeError, "mask_iou: the masks must be tuples");
+        return NULL;
+    }
+    Py_buffer v[4];
+    memset(v, 0, sizeof(v));
+    static const char *names[3] = {"dt_rows", "gt_rows", "blocks"};
+    for (int i = 0; i < 3; i++)
+        if (get_array(o[i], &v[i], I64, 0, names[i]) < 0) {
+            release_all(v, i);
+            return NULL;
+        }
+    if (PyObject_GetBuffer(o[3], &v[3], PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
+        release_all(v, 3);
+        return NULL;
+    }
+    PyObject *out = NULL, **owners = NULL;
+    Py_ssize_t *slot_d = NULL, *slot_g = NULL, *at = NULL;
+    Rle *rles = NULL;
+    MaskJob *jobs = NULL;
+    Py_ssize_t n_rles = 0;
+    const int64_t *drow = v[0].buf, *grow = v[1].buf, *blk = v[2].buf;
+    const Py_ssize_t n_dt_rows = count_of(&v[0]), n_gt_rows = count_of(&v[1]);
+    const Py_ssize_t n_dt = PyTuple_GET_SIZE(dt_masks), n_gt = PyTuple_GET_SIZE(gt_masks);
+    const Py_ssize_t n_blocks = v[2].len / 32;
+    if (v[2].len % 32 != 0) {
+        PyErr_SetString(PyExc_ValueError, "mask_iou: blocks must be rows of 4 int64 (d0, nd, g0, ng)");
+        goto done;
+    }
+    if (v[3].itemsize != 1) {
+        PyErr_SetString(PyExc_TypeError, "mask_iou: crowd must be a contiguous array of 1-byte flags");
+        goto done;
+    }
+    if (v[3].len < n_gt) {
+        PyErr_SetString(PyExc_ValueError, "mask_iou: crowd needs one byte per ground-truth mask");
+        goto done;
+    }
+    if ((at = malloc((size_t)(n_blocks + 1) * sizeof(Py_ssize_t))) == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    /* the most IoUs the output can hold: (PY_SSIZE_T_MAX / 8) doubles */
+    const int64_t max_total = (int64_t)(PY_SSIZE_T_MAX / (Py_ssize_t)sizeof(double));
+    Py_ssize_t total = 0;
+    for (Py_ssize_t b = 0; b < n_blocks; b++) {
+        const int64_t *q = blk + 4 * b;
+        /* bounds compared without forming d0 + nd or g0 + ng, which can overflow: with every
+         * value >= 0, n - nd cannot */
+        if (q[0] < 0 || q[1] < 0 || q[2] < 0 || q[3] < 0 || q[0] > n_dt_rows - q[1] || q[2] > n_gt_rows - q[3]) {
+            PyErr_SetString(PyExc_IndexError, "mask_iou: a block lies outside the rows");
+            goto done;
+        }
+        /* total + nd * ng <= max_total, checked without forming the product */
+        if (q[3] > 0 && q[1] > (max_total - total) / q[3]) {
+            PyErr_SetString(PyExc_ValueError, "mask_iou: the blocks hold more pairs than one buffer can");
+            goto done;
+        }
+        at[b] = total;
+        total += (Py_ssize_t)(q[1] * q[3]);
+    }
+    at[n_blocks] = total;
+    Py_ssize_t named = 0; /* the rows the blocks name, up to the masks there are */
+    for (Py_ssize_t b = 0; b < n_blocks; b++) { /* then every row, before any mask is read */
+        const int64_t *q = blk + 4 * b;
+        for (int64_t i = 0; i < q[1]; i++)
+            if (drow[q[0] + i] < 0 || drow[q[0] + i] >= n_dt) {
+                PyErr_SetString(PyExc_IndexError, "mask_iou: a detection row lies outside the masks");
+                goto done;
+            }
+        for (int64_t i = 0; i < q[3]; i++)
+            if (grow[q[2] + i] < 0 || grow[q[2] + i] >= n_gt) {
+                PyErr_SetString(PyExc_IndexError, "mask_iou: a ground-truth row lies outside the masks");
+                goto done;
+            }
+        named += (Py_ssize_t)(q[1] + q[3]);
+        if (named > n_dt + n_gt)
+            named = n_dt + n_gt;
+    }
+    slot_d = calloc((size_t)n_dt + 1, sizeof(Py_ssize_t));
+    slot_g = calloc((size_t)n_gt + 1, sizeof(Py_ssize_t));
+    rles = malloc((size_t)(named ? named : 1) * sizeof(Rle));
+    owners = calloc((size_t)(named ? named : 1), sizeof(PyObject *));
+    if (slot_d == NULL || slot_g == NULL || rles == NULL || owners == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t b = 0; b < n_blocks; b++) { /* each named row's string, once */
+        const int64_t *q = blk + 4 * b;
+        for (int side = 0; side < 2; side++) {
+            const int64_t *rows = side ? grow + q[2] : drow + q[0];
+            Py_ssize_t *slot = side ? slot_g : slot_d;
+            PyObject *masks = side ? gt_masks : dt_masks;
+            for (int64_t i = 0; i < q[1 + 2 * side]; i++) {
+                const int64_t r = rows[i];
+                if (slot[r])
+                    continue;
+                if (!rle_source(PyTuple_GET_ITEM(masks, r), &rles[n_rles], &owners[n_rles])) {
+                    out = Py_NewRef(Py_None);
+                    goto done;
+                }
+                slot[r] = ++n_rles;
+            }
+        }
+    }
+    if (threads < 1)
+        threads = 1;
+    if (threads > MAX_THREADS)
+        threads = MAX_THREADS;
+    jobs = calloc((size_t)threads, sizeof(MaskJob));
+    if (jobs == NULL || (out = PyByteArray_FromStringAndSize(NULL, total * (Py_ssize_t)sizeof(double))) == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_NoMemory();
+        goto done;
+    }
+    const MaskJob proto = {.rles = rles, .blk = blk, .drow = drow, .grow = grow, .slot_d = slot_d,
+                           .slot_g = slot_g, .at = at, .crowd = v[3].buf,
+                           .out = (double *)PyByteArray_AS_STRING(out)};
+    int ran;
+    Py_BEGIN_ALLOW_THREADS
+    ran = mask_iou_run(&proto, n_blocks, threads, jobs);
+    Py_END_ALLOW_THREADS
+    int bad = 0, oom = ran < 0;
+    for (int t = 0; t < ran; t++) {
+        bad |= jobs[t].bad;
+        oom |= jobs[t].oom;
+        free(jobs[t].dm);
+        free(jobs[t].gm);
+        free(jobs[t].iv);
+    }
+    if (oom) {
+        Py_CLEAR(out);
+        PyErr_NoMemory();
+    }
+    else if (bad) {
+        Py_DECREF(out);
+        out = Py_NewRef(Py_None);
+    }
+done:
+    if (owners != NULL)
+        for (Py_ssize_t k = 0; k < n_rles; k++)
+            Py_DECREF(owners[k]);
+    free(owners);
+    free(rles);
+    free(jobs);
+    free(slot_d);
+    free(slot_g);
+    free(at);
+    release_all(v, 4);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"match", match, METH_VARARGS,
      "match(c_dt, c_gt, c_iou, det_group, thr, nonign, crowd, gt_rows, n_area, threads) -> "
@@ -636,12 +1099,21 @@ static PyMethodDef methods[] = {
      "npos, rec_thr, max_dets, precision, recall, scores, threads) -> None"},
     {"regroup", regroup, METH_VARARGS,
      "regroup(first, key, n_keys) -> bytearray of int64: first stably regrouped by key[first]"},
+    {"mask_iou", mask_iou, METH_VARARGS,
+     "mask_iou(dt_masks, gt_masks, dt_rows, gt_rows, blocks, crowd, threads) -> bytearray of float64 or None"},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_kernels", "detrecall's compiled matching and accumulation.", -1, methods,
+    PyModuleDef_HEAD_INIT, "_kernels", "detrecall's compiled matching, accumulation and mask IoU.", -1, methods,
     NULL, NULL, NULL, NULL,
 };
 
-PyMODINIT_FUNC PyInit__kernels(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__kernels(void)
+{
+    if (KEY_SIZE == NULL && (KEY_SIZE = PyUnicode_InternFromString("size")) == NULL)
+        return NULL;
+    if (KEY_COUNTS == NULL && (KEY_COUNTS = PyUnicode_InternFromString("counts")) == NULL)
+        return NULL;
+    return PyModule_Create(&module);
+}

@@ -158,8 +158,10 @@ def pair_ious(
     pixel_inclusive: bool = False,
     sigmas: np.ndarray | None = None,
     dilation_ratio: float | None = None,
+    threads: int = 1,
 ) -> np.ndarray:
-    """IoU of every planned (detection, ground truth) pair, in plan order, by `iou_type`."""
+    """IoU of every planned (detection, ground truth) pair, in plan order, by `iou_type`
+    (masks on `threads` threads: the same IoUs for any count)."""
     iou_type = IouType.of(iou_type)
     if iou_type is IouType.BBOX:  # in pieces: the gathered boxes of millions of pairs are big
         out = np.empty(len(p.pair_dt))
@@ -173,7 +175,7 @@ def pair_ious(
     if iou_type.reads_shapes or iou_type is IouType.KEYPOINTS:
         return _pair_ious(iou_type, p, gt, dt, p.pair_dt, p.pair_gt, pixel_inclusive, sigmas)
     assert gt.masks is not None and dt.masks is not None
-    iou = mask_iou_blocks(dt.masks, gt.masks, p.dt_rows, p.gt_rows, p.blocks, gt.iscrowd)
+    iou = mask_iou_blocks(dt.masks, gt.masks, p.dt_rows, p.gt_rows, p.blocks, gt.iscrowd, threads)
     if iou_type is IouType.BOUNDARY:
         iou = _with_boundary(p, gt, dt, p.pair_dt, p.pair_gt, iou, dilation_ratio)
     return iou
@@ -225,13 +227,14 @@ def candidates(
     piece: int = _PAIR_PIECE,
     sigmas: np.ndarray | None = None,
     dilation_ratio: float | None = None,
+    threads: int = 1,
 ) -> Candidates:
     """The pairs with IoU >= floor (> 0), computed piece by piece: memory grows with the pairs
     that overlap, not with detections x ground truths (one image of 100k ground truths and 10k
     detections lists 1e9 pairs). Boxes and shapes go by runs of detections of at most `piece`
     pairs; masks by whole groups (blocks), as the mask kernel decodes each RLE once a block.
     Boundary IoU: the mask pairs reaching `floor`, then their boundary bands (`dilation_ratio`,
-    0.02 when None)."""
+    0.02 when None). `threads`: for the mask IoUs (the same pairs for any count)."""
     kind = IouType.of(iou_type)
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     if kind.reads_masks:
@@ -239,7 +242,7 @@ def candidates(
         sizes = p.blocks[:, 1] * p.blocks[:, 3]
         for lo, hi in _runs(sizes, piece):
             blocks = p.blocks[lo:hi]
-            iou = mask_iou_blocks(dt.masks, gt.masks, p.dt_rows, p.gt_rows, blocks, gt.iscrowd)
+            iou = mask_iou_blocks(dt.masks, gt.masks, p.dt_rows, p.gt_rows, blocks, gt.iscrowd, threads)
             d_first, d_count = int(blocks[0, 0]), int(blocks[-1, 0] + blocks[-1, 1] - blocks[0, 0])
             pair_dt, pair_gt = _pairs_of(
                 p.dt_gt_start[d_first : d_first + d_count],

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from .._compiled import native, raster
+from .._compiled import kernels, native, raster
 from ..errors import DetrecallError
 
 RLE = dict[str, Any]
@@ -234,13 +234,15 @@ def mask_iou_blocks(
     gt_rows: np.ndarray,
     blocks: np.ndarray,
     crowd: np.ndarray,
+    threads: int = 1,
 ) -> np.ndarray:
     """IoUs of blocks of detections against ground truths: each block (d0, nd, g0, ng) pairs
     dt_masks[dt_rows[d0:d0+nd]] with gt_masks[gt_rows[g0:g0+ng]], detection-major, blocks in
-    order; `crowd` by ground-truth row. Compiled (each RLE decoded once) where built and the RLEs
-    are well-formed; else one pycocotools call per block. Same values either way."""
-    if native is not None:
-        got = native.mask_pair_iou(
+    order; `crowd` by ground-truth row. Compiled where built and the RLEs are well-formed (each
+    decoded once): `_kernels.mask_iou` on `threads` threads, else `_native.mask_pair_iou` on
+    one; else one pycocotools call per block. Same values every way, for any thread count."""
+    if kernels is not None or native is not None:
+        args = (
             tuple(dt_masks),
             tuple(gt_masks),
             np.ascontiguousarray(dt_rows, np.int64),
@@ -248,6 +250,11 @@ def mask_iou_blocks(
             np.ascontiguousarray(blocks, np.int64),
             np.ascontiguousarray(crowd, np.uint8),
         )
+        # None: an RLE the compiled paths do not take (both refuse the same), pycocotools' then
+        if kernels is not None:
+            got = kernels.mask_iou(*args, threads)
+        elif native is not None:
+            got = native.mask_pair_iou(*args)
         if got is not None:
             return np.frombuffer(got)
     blocks = np.asarray(blocks).reshape(-1, 4)
