@@ -293,7 +293,7 @@ def point_from(
     # hits are sorted by (area, threshold, detection): theirs are one slice, taken as views
     in_area = slice(*_run_of(coco.hit_area, a))
     lo, hi = (in_area.start + i for i in _run_of(coco.hit_thr[in_area], ti))
-    zeros = np.zeros(hi - lo, np.int64)
+    zeros = np.zeros(hi - lo, coco.hit_area.dtype)  # the kernel's int16, or the twin's int64
     return replace(
         coco,
         iou_thresholds=coco.iou_thresholds[ti : ti + 1],
