@@ -1408,7 +1408,7 @@ static int parse_annotation(Cursor *c, Truth *t, int read_ignore)
             }
             else {
                 ok = parse_box(c, box, 1);
-                present |= PRESENT_BOX;
+                present |= t->masks ? PRESENT_BOX : 0;
             }
             break;
         case GT_SEGMENTATION:

@@ -23,11 +23,20 @@
  *    masks.polygon_bounds of its image, the image 1 to 2^32 - 1 pixels), or -1. Records whose
  *    segmentation is not a list are skipped. The caller runs its Python checks on the record
  *    found (they raise, or pass it: e.g. numpy scalars), then asks again from the next one.
+ * 4. flat_polygon_rles(coords, part_lengths, part_counts, heights, widths, threads=1): what
+ *    polygon_rles gives, one string per object, of objects given as flat columns (the compiled
+ *    ground-truth parser's: float64 coordinates, int64 coordinates per part, parts per object,
+ *    and each object's own image height and width), with the same refusals (None), drawn
+ *    without the GIL, the objects split over up to `threads` threads (the same strings for any
+ *    count).
+ * 5. flat_uncompressed_rles(runs, run_counts, heights, widths): uncompressed_rle of each run
+ *    list of flat int64 columns, None unless every one is plain.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,11 +312,27 @@ static int edge_crossings(Work *wk, const Image *im, const Edge *e)
     return 0;
 }
 
-/* The runs of one part of k >= 3 vertices (coordinates in wk->xy, within the image's
- * bounds) into wk->part. */
-static int rasterize_part(Work *wk, const Image *im, size_t k)
+/* Room for the scaled vertices of a part of k vertices (closed: k + 1) in wk->ix, wk->iy. */
+static int vertices_reserve(Work *wk, size_t k)
 {
-    const double *xy = wk->xy;
+    if (k + 1 <= wk->iv_cap)
+        return 0;
+    int64_t *ix = realloc(wk->ix, (k + 1) * sizeof *ix);
+    if (ix)
+        wk->ix = ix;
+    int64_t *iy = realloc(wk->iy, (k + 1) * sizeof *iy);
+    if (iy)
+        wk->iy = iy;
+    if (!ix || !iy)
+        return -1;
+    wk->iv_cap = k + 1;
+    return 0;
+}
+
+/* The runs of one part of k >= 3 vertices (coordinates xy, within the image's bounds; room
+ * for k + 1 in wk->ix, wk->iy) into wk->part. */
+static int rasterize_part(Work *wk, const Image *im, const double *xy, size_t k)
+{
     int64_t *x = wk->ix, *y = wk->iy;
     for (size_t j = 0; j < k; j++) {
         x[j] = (int)(5.0 * xy[2 * j] + .5);
@@ -414,19 +439,11 @@ static int merge_part(Work *wk)
     return 0;
 }
 
-/* The runs as rleToString writes them: each run (less the one two before it, from the
- * fourth on) in 5-bit groups, low first, '0' + group, 0x20 while more follow. */
-static PyObject *encode(Work *wk, const Runs *r)
+/* The runs as rleToString writes them, into s (room for 7 characters a run): each run (less
+ * the one two before it, from the fourth on) in 5-bit groups, low first, '0' + group, 0x20
+ * while more follow. Returns the length written. */
+static size_t encode_into(const Runs *r, char *s)
 {
-    size_t need = r->n * 7 + 1;
-    if (need > wk->text_cap) {
-        char *t = realloc(wk->text, need);
-        if (!t)
-            return PyErr_NoMemory();
-        wk->text = t;
-        wk->text_cap = need;
-    }
-    char *s = wk->text;
     size_t p = 0;
     for (size_t i = 0; i < r->n; i++) {
         int64_t x = (int64_t)r->v[i];
@@ -442,7 +459,21 @@ static PyObject *encode(Work *wk, const Runs *r)
             s[p++] = (char)(c + 48);
         }
     }
-    return PyBytes_FromStringAndSize(s, (Py_ssize_t)p);
+    return p;
+}
+
+/* encode_into's string as bytes */
+static PyObject *encode(Work *wk, const Runs *r)
+{
+    size_t need = r->n * 7 + 1;
+    if (need > wk->text_cap) {
+        char *t = realloc(wk->text, need);
+        if (!t)
+            return PyErr_NoMemory();
+        wk->text = t;
+        wk->text_cap = need;
+    }
+    return PyBytes_FromStringAndSize(wk->text, (Py_ssize_t)encode_into(r, wk->text));
 }
 
 /* ---------------------------------------------------------------- reading parts */
@@ -463,15 +494,9 @@ static int read_part(Work *wk, const Image *im, PyObject *part, size_t *k_out)
     size_t k = (size_t)n / 2;
     if ((size_t)n > wk->xy_cap) {
         double *xy = realloc(wk->xy, (size_t)n * sizeof *xy);
-        int64_t *ix = realloc(wk->ix, (k + 1) * sizeof *ix);
         if (xy)
             wk->xy = xy;
-        if (ix)
-            wk->ix = ix;
-        int64_t *iy = realloc(wk->iy, (k + 1) * sizeof *iy);
-        if (iy)
-            wk->iy = iy;
-        if (!xy || !ix || !iy) {
+        if (!xy || vertices_reserve(wk, k)) {
             PyErr_NoMemory();
             ok = -1;
             goto done;
@@ -516,7 +541,7 @@ static int object_rle(Work *wk, const Image *im, PyObject *object, PyObject **ou
         if (got != 1)
             goto done;
         got = -1;
-        if (rasterize_part(wk, im, k)) {
+        if (rasterize_part(wk, im, wk->xy, k)) {
             PyErr_NoMemory();
             goto done;
         }
@@ -699,6 +724,304 @@ done:
     return result;
 }
 
+/* ---------------------------------------------------------------- flat columns */
+
+#define MAX_THREADS 64
+
+typedef struct {
+    /* shared, read-only */
+    const double *coords;
+    const int64_t *part_len, *hs, *ws;
+    const size_t *part_at, *coord_at; /* each object's first part, each part's first coordinate */
+    size_t *text_end;                 /* each object's string's end in its job's text */
+    /* this job's objects [first, end), and their strings one after another */
+    size_t first, end;
+    char *text;
+    size_t used, cap;
+    int refused, failed;
+} FlatJob;
+
+/* Object i's string appended to the job's text: 1 done, 0 not taken (see polygon_rles), -1
+ * out of memory. As object_rle, from the columns. */
+static int flat_object(Work *wk, FlatJob *j, size_t i)
+{
+    Image im;
+    size_t p0 = j->part_at[i], p1 = j->part_at[i + 1];
+    if (p0 == p1 || image_of(j->hs[i], j->ws[i], &im))
+        return 0;
+    for (size_t p = p0; p < p1; p++) {
+        int64_t n = j->part_len[p];
+        const double *xy = j->coords + j->coord_at[p];
+        if (n < 6 || n % 2)
+            return 0;
+        for (int64_t q = 0; q < n; q += 2) /* within the bounds (NaN fails both) */
+            if (!(xy[q] >= im.x0 && xy[q] <= im.x1 && xy[q + 1] >= im.y0 && xy[q + 1] <= im.y1))
+                return 0;
+        size_t k = (size_t)n / 2;
+        if (vertices_reserve(wk, k) || rasterize_part(wk, &im, xy, k))
+            return -1;
+        if (p == p0) {
+            Runs t = wk->merged;
+            wk->merged = wk->part;
+            wk->part = t;
+        } else if (merge_part(wk)) {
+            return -1;
+        }
+    }
+    size_t need = j->used + wk->merged.n * 7;
+    if (need > j->cap) {
+        size_t cap = j->cap ? j->cap : 4096;
+        while (cap < need)
+            cap *= 2;
+        char *t = realloc(j->text, cap);
+        if (!t)
+            return -1;
+        j->text = t;
+        j->cap = cap;
+    }
+    j->used += encode_into(&wk->merged, j->text + j->used);
+    return 1;
+}
+
+static void *flat_range(void *arg)
+{
+    FlatJob *j = arg;
+    Work wk = {0};
+    for (size_t i = j->first; i < j->end; i++) {
+        int got = flat_object(&wk, j, i);
+        if (got <= 0) {
+            j->refused = got == 0;
+            j->failed = got < 0;
+            break;
+        }
+        j->text_end[i] = j->used;
+    }
+    work_free(&wk);
+    return NULL;
+}
+
+/* Runs fn(jobs + i) for i < n on n threads (the calling one included). */
+static void run_jobs(void *(*fn)(void *), FlatJob *jobs, int n)
+{
+    pthread_t ids[MAX_THREADS];
+    int started = 1;
+    for (; started < n; started++)
+        if (pthread_create(&ids[started], NULL, fn, jobs + started) != 0)
+            break;
+    for (int i = started; i < n; i++) /* the ones that did not start run here, in turn */
+        fn(jobs + i);
+    fn(jobs);
+    for (int i = 1; i < started; i++)
+        pthread_join(ids[i], NULL);
+}
+
+/* A C-contiguous buffer of n 8-byte items of type code `type` ('d': float64, 'q': int64; n < 0:
+ * any n, told in *n_out); 0 and a ValueError when it is not. */
+static int view8(PyObject *obj, Py_buffer *b, char type, Py_ssize_t n, const char *what)
+{
+    if (PyObject_GetBuffer(obj, b, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT))
+        return 0;
+    const char *f = b->format ? b->format : "B";
+    if (*f == '<' || *f == '=' || *f == '@')
+        f++;
+    int ok = b->itemsize == 8 && (type == 'd' ? !strcmp(f, "d") : !strcmp(f, "q") || !strcmp(f, "l")) &&
+             (n < 0 || b->len == n * 8);
+    if (!ok) {
+        PyErr_Format(PyExc_ValueError, "%s must be %s, %s", what, type == 'd' ? "float64" : "int64",
+                     n < 0 ? "C-contiguous" : "one per object");
+        PyBuffer_Release(b);
+        b->obj = NULL;
+    }
+    return ok;
+}
+
+/* n counts (>= 0) into offsets at[0..n] (at[0] = 0), their sum to be `total`: 0 when not */
+static int offsets(const int64_t *counts, size_t n, size_t *at, size_t total)
+{
+    size_t sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        at[i] = sum;
+        if (counts[i] < 0 || (uint64_t)counts[i] > total - sum)
+            return 0;
+        sum += (size_t)counts[i];
+    }
+    at[n] = sum;
+    return sum == total;
+}
+
+static PyObject *flat_polygon_rles(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *objs[5];
+    int threads = 1;
+    if (!PyArg_ParseTuple(args, "OOOOO|i", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &threads))
+        return NULL;
+    Py_buffer v[5] = {{0}};
+    size_t *part_at = NULL, *coord_at = NULL, *text_end = NULL;
+    FlatJob *jobs = NULL;
+    PyObject *result = NULL;
+    if (!view8(objs[0], &v[0], 'd', -1, "coords") || !view8(objs[1], &v[1], 'q', -1, "part_lengths") ||
+        !view8(objs[2], &v[2], 'q', -1, "part_counts"))
+        goto done;
+    size_t n = (size_t)v[2].len / 8, n_parts = (size_t)v[1].len / 8;
+    if (!view8(objs[3], &v[3], 'q', (Py_ssize_t)n, "heights") ||
+        !view8(objs[4], &v[4], 'q', (Py_ssize_t)n, "widths"))
+        goto done;
+    part_at = malloc((n + 1) * sizeof *part_at);
+    coord_at = malloc((n_parts + 1) * sizeof *coord_at);
+    text_end = malloc((n ? n : 1) * sizeof *text_end);
+    if (threads < 1)
+        threads = 1;
+    if (threads > MAX_THREADS)
+        threads = MAX_THREADS;
+    if ((size_t)threads > n / 256 + 1) /* a few hundred objects a thread at least */
+        threads = (int)(n / 256 + 1);
+    jobs = calloc((size_t)threads, sizeof *jobs);
+    if (!part_at || !coord_at || !text_end || !jobs) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (!offsets(v[2].buf, n, part_at, n_parts) ||
+        !offsets(v[1].buf, n_parts, coord_at, (size_t)v[0].len / 8)) {
+        PyErr_SetString(PyExc_ValueError, "flat_polygon_rles: part counts must add up to the parts, "
+                                          "part lengths to the coordinates (all >= 0)");
+        goto done;
+    }
+    /* objects split where the coordinates before them reach i / threads of all */
+    size_t total = coord_at[n_parts], at = 0;
+    for (int i = 0; i < threads; i++) {
+        FlatJob *j = &jobs[i];
+        j->coords = v[0].buf;
+        j->part_len = v[1].buf;
+        j->hs = v[3].buf;
+        j->ws = v[4].buf;
+        j->part_at = part_at;
+        j->coord_at = coord_at;
+        j->text_end = text_end;
+        j->first = at;
+        if (i == threads - 1) {
+            at = n;
+        } else {
+            size_t goal = (size_t)((double)total * (i + 1) / threads);
+            while (at < n && coord_at[part_at[at]] < goal)
+                at++;
+        }
+        j->end = at;
+    }
+    Py_BEGIN_ALLOW_THREADS run_jobs(flat_range, jobs, threads);
+    Py_END_ALLOW_THREADS
+    int refused = 0, failed = 0;
+    for (int i = 0; i < threads; i++) {
+        refused |= jobs[i].refused;
+        failed |= jobs[i].failed;
+    }
+    if (failed) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (refused) {
+        result = Py_NewRef(Py_None);
+        goto done;
+    }
+    if (!(result = PyList_New((Py_ssize_t)n)))
+        goto done;
+    for (int i = 0; i < threads; i++) {
+        const FlatJob *j = &jobs[i];
+        size_t begin = 0;
+        for (size_t k = j->first; k < j->end; k++) {
+            PyObject *b = PyBytes_FromStringAndSize(j->text + begin, (Py_ssize_t)(text_end[k] - begin));
+            if (!b) {
+                Py_CLEAR(result);
+                goto done;
+            }
+            PyList_SET_ITEM(result, (Py_ssize_t)k, b);
+            begin = text_end[k];
+        }
+    }
+done:
+    for (int i = 0; i < 5; i++)
+        if (v[i].obj)
+            PyBuffer_Release(&v[i]);
+    if (jobs)
+        for (int i = 0; i < threads; i++)
+            free(jobs[i].text);
+    free(jobs);
+    free(part_at);
+    free(coord_at);
+    free(text_end);
+    return result;
+}
+
+static PyObject *flat_uncompressed_rles(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *objs[4];
+    if (!PyArg_ParseTuple(args, "OOOO", &objs[0], &objs[1], &objs[2], &objs[3]))
+        return NULL;
+    Py_buffer v[4] = {{0}};
+    size_t *at = NULL;
+    Work wk = {0};
+    PyObject *result = NULL;
+    if (!view8(objs[0], &v[0], 'q', -1, "runs") || !view8(objs[1], &v[1], 'q', -1, "run_counts"))
+        goto done;
+    size_t n = (size_t)v[1].len / 8;
+    if (!view8(objs[2], &v[2], 'q', (Py_ssize_t)n, "heights") ||
+        !view8(objs[3], &v[3], 'q', (Py_ssize_t)n, "widths"))
+        goto done;
+    if (!(at = malloc((n + 1) * sizeof *at))) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (!offsets(v[1].buf, n, at, (size_t)v[0].len / 8)) {
+        PyErr_SetString(PyExc_ValueError, "flat_uncompressed_rles: run counts must add up to the runs (all >= 0)");
+        goto done;
+    }
+    const int64_t *runs = v[0].buf, *hs = v[2].buf, *ws = v[3].buf;
+    if (!(result = PyList_New((Py_ssize_t)n)))
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        Image im;
+        size_t m = at[i + 1] - at[i];
+        if (image_of(hs[i], ws[i], &im) || m == 0) {
+            Py_SETREF(result, Py_NewRef(Py_None));
+            goto done;
+        }
+        if (runs_reserve(&wk.part, m)) {
+            PyErr_NoMemory();
+            Py_CLEAR(result);
+            goto done;
+        }
+        uint64_t total = 0, expected = (uint64_t)im.h * im.w;
+        for (size_t k = 0; k < m; k++) {
+            int64_t x = runs[at[i] + k];
+            if (x < 0 || (uint64_t)x > expected - total) {
+                Py_SETREF(result, Py_NewRef(Py_None));
+                goto done;
+            }
+            total += (uint64_t)x;
+            wk.part.v[k] = (uint32_t)x;
+        }
+        wk.part.n = m;
+        if (total != expected) {
+            Py_SETREF(result, Py_NewRef(Py_None));
+            goto done;
+        }
+        PyObject *b = encode(&wk, &wk.part);
+        if (!b) {
+            Py_CLEAR(result);
+            goto done;
+        }
+        PyList_SET_ITEM(result, (Py_ssize_t)i, b);
+    }
+done:
+    for (int i = 0; i < 4; i++)
+        if (v[i].obj)
+            PyBuffer_Release(&v[i]);
+    free(at);
+    work_free(&wk);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"polygon_rles", polygon_rles, METH_VARARGS,
      "polygon_rles(objects, h, w) -> list[bytes] | None: pycocotools' merged compressed RLE of each "
@@ -709,6 +1032,12 @@ static PyMethodDef methods[] = {
     {"first_odd_polygon", first_odd_polygon, METH_VARARGS,
      "first_odd_polygon(segmentations, heights, widths, start) -> int: the first polygon record "
      "from start that is not plainly valid, or -1"},
+    {"flat_polygon_rles", flat_polygon_rles, METH_VARARGS,
+     "flat_polygon_rles(coords, part_lengths, part_counts, heights, widths, threads=1) -> "
+     "list[bytes] | None: polygon_rles of objects given as flat columns, each on its own image"},
+    {"flat_uncompressed_rles", flat_uncompressed_rles, METH_VARARGS,
+     "flat_uncompressed_rles(runs, run_counts, heights, widths) -> list[bytes] | None: "
+     "uncompressed_rle of runs given as flat columns"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -270,3 +270,50 @@ def mask_iou_blocks(
         out[at : at + nd * ng] = iou.ravel()
         at += nd * ng
     return out
+
+
+def flat_polygons_to_rles(
+    coords: np.ndarray,
+    part_lengths: np.ndarray,
+    part_counts: np.ndarray,
+    heights: np.ndarray,
+    widths: np.ndarray,
+    threads: int = 1,
+) -> list[bytes] | None:
+    """The compressed strings `polygons_to_rles` gives, one per object, of objects given as flat
+    columns: float64 `coords` (every part's x1, y1, x2, y2, ... one after another), the number
+    of coordinates of each part, the number of parts of each object, and each object's own
+    image height and width. Compiled only (`_raster.flat_polygon_rles`, on up to `threads`
+    threads, the same strings for any count): None where it is not built, or when an object is
+    not one `polygons_to_rles` draws (no part, a part of fewer than 6 or an odd number of
+    coordinates, a vertex outside `polygon_bounds`, an image outside MAX_MASK_PIXELS): the
+    caller then takes its general path, which names the record."""
+    if raster is None:
+        return None
+    strings: list[bytes] | None = raster.flat_polygon_rles(
+        np.ascontiguousarray(coords, np.float64),
+        np.ascontiguousarray(part_lengths, np.int64),
+        np.ascontiguousarray(part_counts, np.int64),
+        np.ascontiguousarray(heights, np.int64),
+        np.ascontiguousarray(widths, np.int64),
+        threads,
+    )
+    return strings
+
+
+def flat_uncompressed_to_rles(
+    runs: np.ndarray, run_counts: np.ndarray, heights: np.ndarray, widths: np.ndarray
+) -> list[bytes] | None:
+    """The compressed strings `plain_uncompressed_to_rle` gives of run lists given as flat int64
+    columns (every list's runs one after another, and the length of each) with each one's
+    mask height and width; None where `_raster` is not built or a list is not plain (empty, a
+    run < 0, runs not adding up to h*w, a size outside MAX_MASK_PIXELS)."""
+    if raster is None:
+        return None
+    strings: list[bytes] | None = raster.flat_uncompressed_rles(
+        np.ascontiguousarray(runs, np.int64),
+        np.ascontiguousarray(run_counts, np.int64),
+        np.ascontiguousarray(heights, np.int64),
+        np.ascontiguousarray(widths, np.int64),
+    )
+    return strings

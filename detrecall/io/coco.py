@@ -427,8 +427,8 @@ def read_ground_truth(
     """
     if isinstance(source, (str, os.PathLike)):
         raw = read_file(source)
-        if not masks and shapes is None:
-            fast = _fast_ground_truth(raw, name or str(source), read_ignore)
+        if shapes is None:
+            fast = _fast_ground_truth(raw, name or str(source), read_ignore, masks)
             if fast is not None:
                 return fast
         data, read_name = parse_json(raw, str(source)), str(source)
@@ -510,17 +510,20 @@ def read_ground_truth(
     )
 
 
-def _fast_ground_truth(raw: bytes, name: str, read_ignore: bool) -> Dataset | None:
-    """The Dataset of a COCO instances file read for boxes (no masks, no shapes) through the
-    compiled parser: the annotations straight into columns (their boxes and areas checked
+def _fast_ground_truth(raw: bytes, name: str, read_ignore: bool, masks: bool = False) -> Dataset | None:
+    """The Dataset of a COCO instances file read for boxes, or with `masks` (no shapes), through
+    the compiled parser: the annotations straight into columns (their boxes and areas checked
     there) and so are the images when they are of the plain form; the rest of the file
     (categories, info, odd images: small) is parsed by parse_json with those cut out, and read as
-    the general path reads it. None when the parser leaves the file alone or anything in it is
-    wrong: the general path then reads it again and names the problem in its own words."""
-    got = None if native is None else native.ground_truth(raw, read_ignore)
+    the general path reads it. The masks: `_fast_masks`. None when the parser leaves the file
+    alone or anything in it is wrong: the general path then reads it again and names the problem
+    in its own words."""
+    if native is None or (masks and M.raster is None):
+        return None
+    got = native.ground_truth(raw, read_ignore, masks)
     if got is None:
         return None
-    _, start, end, ids, image, category, bbox, given_area, crowd, flagged, present, table = got
+    _, start, end, ids, image, category, bbox, given_area, crowd, flagged, present, table, *segm = got
     cut = sorted([(start, end)] + ([] if table is None else [table[:2]]))
     whole, at = memoryview(raw), 0
     pieces: list[bytes | memoryview] = []
@@ -545,9 +548,24 @@ def _fast_ground_truth(raw: bytes, name: str, read_ignore: bool) -> Dataset | No
         return None  # _check_ann_ids names the two
     box, area = np.frombuffer(bbox).reshape(-1, 4), np.frombuffer(given_area)
     has_area = (given & 2).astype(bool)
-    if not has_area.all():
-        area = np.where(has_area, area, box[:, 2] * box[:, 3])
     order = sort_rows(image_id, category_id)
+    rle: list[Any] | None = None
+    if masks:
+        got_masks = _fast_masks(segm[0], images, image_id, order)
+        if got_masks is None:
+            return None
+        rle = got_masks
+        has_box = (given & 4).astype(bool)
+        if not has_box.all():  # the mask's tight box, as the general path
+            missing = np.flatnonzero(~has_box)
+            box = box.copy()
+            box[missing] = M.rle_box([rle[i] for i in missing.tolist()])
+        if not has_area.all():
+            missing = np.flatnonzero(~has_area)
+            area = area.copy()
+            area[missing] = M.rle_area([rle[i] for i in missing.tolist()])
+    elif not has_area.all():
+        area = np.where(has_area, area, box[:, 2] * box[:, 3])
     return Dataset(
         image_id=image_id[order],
         category_id=category_id[order],
@@ -557,9 +575,52 @@ def _fast_ground_truth(raw: bytes, name: str, read_ignore: bool) -> Dataset | No
         ann_id=ann_id[order],
         images=images,
         categories=categories,
+        masks=take_masks(rle, order),
         source=name,
         ignore=np.frombuffer(flagged, bool)[order],
     )
+
+
+def _fast_masks(
+    segm: tuple[Any, ...], images: Images, image_id: np.ndarray, order: np.ndarray
+) -> list[Any] | None:
+    """The masks `_read_masks` and `_check_gt_mask_sizes` give, in file order, from the compiled
+    parser's segmentation columns (`_native.ground_truth` with masks: the compressed RLEs as
+    their dicts, the runs and the RLE sizes checked there): polygons drawn from the flat columns
+    on their images (`geometry.masks.flat_polygons_to_rles`), uncompressed RLEs compressed
+    (`flat_uncompressed_to_rles`). None when either refuses one or an image has masks of two
+    sizes (`order`: the rows by image), for the general path to name."""
+    kinds, sizes, coords, part_len, parts, runs, run_len, compressed = segm
+    kind = np.frombuffer(kinds, np.uint8)
+    size = np.frombuffer(sizes, np.int64).reshape(-1, 2).copy()
+    poly, crowd = np.flatnonzero(kind == 0), np.flatnonzero(kind == 2)
+    heights, widths = _image_sizes(images, image_id[poly])
+    size[poly, 0], size[poly, 1] = heights, widths
+    s, img = size[order], image_id[order]
+    if ((img[1:] == img[:-1]) & (s[1:] != s[:-1]).any(axis=1)).any():
+        return None
+    drawn = M.flat_polygons_to_rles(
+        np.frombuffer(coords),
+        np.frombuffer(part_len, np.int64),
+        np.frombuffer(parts, np.int64),
+        heights,
+        widths,
+    )
+    plain = M.flat_uncompressed_to_rles(
+        np.frombuffer(runs, np.int64), np.frombuffer(run_len, np.int64), size[crowd, 0], size[crowd, 1]
+    )
+    if drawn is None or plain is None:
+        return None
+    out: list[Any] = [None] * len(kind)
+    hw = list(zip(heights.tolist(), widths.tolist()))
+    shared = {s: s for s in set(hw)}  # one (h, w) tuple per image size, as polygons_to_rles
+    for i, key, counts in zip(poly.tolist(), hw, drawn):
+        out[i] = {"size": shared[key], "counts": counts}
+    for i, (h, w), counts in zip(crowd.tolist(), size[crowd].tolist(), plain):
+        out[i] = {"size": [h, w], "counts": counts}
+    for i, rle in zip(np.flatnonzero(kind == 1).tolist(), compressed):
+        out[i] = rle
+    return out
 
 
 def _images(ids: bytearray, width: bytearray, height: bytearray, names: list[str]) -> Images | None:

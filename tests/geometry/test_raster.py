@@ -338,3 +338,128 @@ def test_segm_files_equal_pycocotools(where: str, tmp_path: Path) -> None:
     dt = json.loads(dt_path.read_text())
     ours = detrecall.evaluate(str(gt_path), str(dt_path), "segm").coco.stats
     np.testing.assert_allclose(ours, reference(gt, dt, "segm").stats, atol=1e-12)
+
+
+# flat columns (the compiled ground-truth parser's): the same strings as polygon_rles
+
+
+def _flat(objects: list[list[list[float]]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(coords, part_lengths, part_counts) of objects as the compiled parser writes them"""
+    coords = np.array([c for parts in objects for part in parts for c in part], np.float64)
+    part_lengths = np.array([len(part) for parts in objects for part in parts], np.int64)
+    return coords, part_lengths, np.array([len(parts) for parts in objects], np.int64)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_flat_strings_equal_polygon_rles_and_pycocotools(seed: int) -> None:
+    """objects of every kind, each on its own image size (several sizes mixed in one call), one
+    part or several; the same strings for any thread count"""
+    rng = np.random.default_rng([7, seed])
+    sizes = [SIZES[i] for i in rng.integers(0, len(SIZES) - 1, 300)]  # not the 2500x3100 one
+    objects = [
+        [_polygon(rng, str(rng.choice(KINDS)), h, w) for _ in range(int(rng.choice([1, 1, 2, 5])))]
+        for h, w in sizes
+    ]
+    hs, ws = (np.array(v, np.int64) for v in zip(*sizes))
+    got = M.flat_polygons_to_rles(*_flat(objects), hs, ws)
+    assert got is not None and len(got) == len(objects)
+    for k, (parts, (h, w)) in enumerate(zip(objects, sizes)):
+        assert got[k] == raster.polygon_rles([parts], h, w)[0]
+    for h, w in set(sizes):
+        at = [k for k, s in enumerate(sizes) if s == (h, w)]
+        _assert_equal([got[k] for k in at], [objects[k] for k in at], h, w)
+    for threads in (2, 3, 8, 300, 1000):
+        assert M.flat_polygons_to_rles(*_flat(objects), hs, ws, threads) == got
+
+
+def test_flat_with_many_objects_on_threads() -> None:
+    """thousands of objects split over threads: the same strings as one thread, and as
+    polygon_rles of each"""
+    rng = np.random.default_rng(11)
+    objects = [[_polygon(rng, str(rng.choice(KINDS)), 480, 640)] for _ in range(3000)]
+    hs, ws = np.full(3000, 480, np.int64), np.full(3000, 640, np.int64)
+    one = M.flat_polygons_to_rles(*_flat(objects), hs, ws, 1)
+    assert one == raster.polygon_rles(objects, 480, 640)
+    assert M.flat_polygons_to_rles(*_flat(objects), hs, ws, 4) == one
+
+
+@pytest.mark.parametrize(
+    "objects, h, w",
+    [
+        ([[[0, 0, 1e4, 0, 1, 1]]], 10, 10),  # beyond one image size
+        ([[[0, 0, 1, 0, 1, -11]]], 10, 10),
+        ([[[0, 0, 1, 0, 1, float("nan")]]], 10, 10),
+        ([[[0, 0, 1, 0, 1, float("inf")]]], 10, 10),
+        ([[[0, 0, 1, 0, 1]]], 10, 10),  # odd
+        ([[[0, 0, 1, 0]]], 10, 10),  # fewer than 3 points
+        ([[]], 10, 10),  # no part
+        ([[[0, 0, 1, 0, 1, 1]]], 0, 10),
+        ([[[0, 0, 1, 0, 1, 1]]], 10, -1),
+        ([[[0, 0, 1, 0, 1, 1]]], 2**16, 2**16),
+    ],
+)
+def test_flat_refuses_what_polygon_rles_refuses(objects: list, h: int, w: int) -> None:
+    good = [[[0, 0, 1, 0, 1, 1]]] * 300
+    for placed in ([*good, *objects], [*objects, *good], [*good[:150], *objects, *good[150:]]):
+        n = len(placed)
+        hs = np.full(n, 10, np.int64)
+        ws = np.full(n, 10, np.int64)
+        at = placed.index(objects[0])
+        hs[at], ws[at] = h, w
+        for threads in (1, 3):
+            assert M.flat_polygons_to_rles(*_flat(placed), hs, ws, threads) is None
+    assert raster.polygon_rles(objects, h, w) is None
+
+
+def test_flat_columns_that_do_not_add_up_are_an_error() -> None:
+    coords, lengths, counts = _flat([[[0, 0, 1, 0, 1, 1]], [[0, 0, 2, 0, 2, 2, 0, 2]]])
+    hs = ws = np.full(2, 5, np.int64)
+    assert M.flat_polygons_to_rles(coords, lengths, counts, hs, ws) is not None
+    for bad in (
+        (coords[:-1], lengths, counts, hs, ws),
+        (coords, lengths, counts + 1, hs, ws),
+        (coords, lengths - 1, counts, hs, ws),
+        (coords, np.array([16, -2]), counts, hs, ws),
+        (coords, lengths, np.array([-1, 3]), hs, ws),
+        (coords, lengths, counts, hs[:1], ws),
+    ):
+        with pytest.raises(ValueError):
+            M.flat_polygons_to_rles(*bad)
+    with pytest.raises(ValueError):
+        raster.flat_polygon_rles(coords.astype(np.float32), lengths, counts, hs, ws)
+    with pytest.raises(ValueError):
+        raster.flat_polygon_rles(coords, lengths.astype(np.int32), counts, hs, ws)
+    none = np.zeros(0, np.int64)
+    assert M.flat_polygons_to_rles(np.zeros(0), none, none, none, none) == []
+
+
+def test_flat_uncompressed_equals_uncompressed_rle() -> None:
+    rng = np.random.default_rng(3)
+    cases = []
+    for h, w in [(1, 1), (3, 7), (480, 640), (65537, 65535)]:
+        total = h * w
+        cases += [([total], h, w), ([0, total], h, w), ([0] * 5 + [total], h, w)]
+        for _ in range(10):
+            cuts = np.sort(rng.integers(0, total + 1, int(rng.integers(1, 40))))
+            cases.append((np.diff(np.concatenate([[0], cuts, [total]])).tolist(), h, w))
+    runs = np.array([r for c, _, _ in cases for r in c], np.int64)
+    counts = np.array([len(c) for c, _, _ in cases], np.int64)
+    hs, ws = (np.array([c[k] for c in cases], np.int64) for k in (1, 2))
+    got = M.flat_uncompressed_to_rles(runs, counts, hs, ws)
+    assert got == [M.plain_uncompressed_to_rle(c, h, w)["counts"] for c, h, w in cases]
+
+
+@pytest.mark.parametrize("runs", [[], [5], [7, 5], [13, -1], [3, 3, 0, 1], [2**40, 6]])
+def test_flat_uncompressed_not_plain_is_none(runs: list) -> None:
+    good = [6]
+    for placed in ([good, runs], [runs, good]):
+        flat = np.array([r for c in placed for r in c], np.int64)
+        counts = np.array([len(c) for c in placed], np.int64)
+        assert (
+            M.flat_uncompressed_to_rles(flat, counts, np.full(2, 2, np.int64), np.full(2, 3, np.int64))
+            is None
+        )
+    one = np.array([6], np.int64)
+    assert M.flat_uncompressed_to_rles(one, np.array([1]), np.array([0]), np.array([6])) is None
+    with pytest.raises(ValueError):
+        M.flat_uncompressed_to_rles(one, np.array([2]), np.array([2]), np.array([3]))

@@ -66,8 +66,8 @@ def outcome(path: Path, compiled: Any, **options: Any) -> Any:
         coco.native = saved
 
 
-def took_fast_path(path: Path, read_ignore: bool = True) -> bool:
-    return coco._fast_ground_truth(read_file(path), str(path), read_ignore) is not None
+def took_fast_path(path: Path, read_ignore: bool = True, masks: bool = False) -> bool:
+    return coco._fast_ground_truth(read_file(path), str(path), read_ignore, masks) is not None
 
 
 def assert_same(path: Path, **options: Any) -> Any:
@@ -486,15 +486,476 @@ def test_mutated_files_give_the_same_outcome_on_both_paths(tmp_path: Path) -> No
     assert fast > 30
 
 
-def test_in_memory_and_mask_reads_keep_the_general_path(tmp_path: Path) -> None:
-    """A parsed dict, masks=True and shapes are read as before (the compiled parser reads boxes
-    only); their Datasets equal the file's where they overlap."""
+def test_in_memory_and_mask_reads(tmp_path: Path) -> None:
+    """A parsed dict and shapes are read as before (the general path); a file with masks=True
+    through the compiled parser; their Datasets equal the file's where they overlap."""
     path = tmp_path / "gt.json"
     path.write_bytes(_anns(lambda a: a[0].update(segmentation=[[10, 10, 30, 10, 30, 30, 10, 30]])))
     data = json.loads(path.read_bytes())
     from_file, from_dict = coco.read_ground_truth(path), coco.read_ground_truth(data, name=str(path))
     assert dataset_fields(from_file) == dataset_fields(from_dict)
     with_masks = coco.read_ground_truth(path, masks=True)
+    assert native is None or took_fast_path(path, masks=True)
+    assert dataset_fields(with_masks) == dataset_fields(
+        coco.read_ground_truth(data, masks=True, name=str(path))
+    )
     assert with_masks.masks is not None and len(with_masks.masks) == 2
     assert with_masks.area.tolist() == [400, 25]  # the file's areas; the masks' are pycocotools'
     assert math.isclose(coco.M.rle_area(list(with_masks.masks))[0], 400)
+
+
+# ---------------------------------------------------------------- masks
+
+
+def _runs(rng: random.Random, total: int) -> list[int]:
+    """Run lengths >= 0 adding up to total (the first may be 0, as COCO's crowds start)."""
+    cuts = sorted(rng.randint(0, total) for _ in range(rng.randint(0, 12)))
+    return [b - a for a, b in zip([0, *cuts], [*cuts, total])]
+
+
+def _compressed(rng: random.Random, h: int, w: int) -> str:
+    """A compressed RLE string of a random h x w mask, as pycocotools writes it."""
+    from pycocotools import mask as mask_utils
+
+    m = np.zeros((h, w), np.uint8, order="F")
+    for _ in range(rng.randint(0, 3)):
+        y, x = rng.randrange(h), rng.randrange(w)
+        m[y : y + rng.randint(1, h), x : x + rng.randint(1, w)] = 1
+    counts: bytes = mask_utils.encode(m)["counts"]
+    return counts.decode()
+
+
+def _part(rng: random.Random, h: int, w: int) -> list[float | int]:
+    """A polygon part on an h x w image, mostly inside it, at times out to the edge of
+    masks.polygon_bounds (ints, floats of a few digits, coordinates on the bounds)."""
+    x0, x1, y0, y1 = coco.M.polygon_bounds(h, w)
+    out: list[float | int] = []
+    for _ in range(rng.randint(3, 9)):
+        if rng.random() < 0.05:
+            out += [rng.choice([x0, x1]), rng.choice([y0, y1])]
+        elif rng.random() < 0.3:
+            out += [rng.randint(0, w), rng.randint(0, h)]
+        else:
+            out += [round(rng.uniform(-1, w + 1), rng.choice([0, 2, 5])), round(rng.uniform(-1, h + 1), 2)]
+    return out
+
+
+# one breakage of a segmentation (of an h x w image), each one the general path names
+BREAKS: list[Callable[[random.Random, int, int], Any]] = [
+    lambda rng, h, w: [],
+    lambda rng, h, w: [[]],
+    lambda rng, h, w: [_part(rng, h, w)[:5]],
+    lambda rng, h, w: [_part(rng, h, w)[:-1]],
+    lambda rng, h, w: [[*_part(rng, h, w)[:-1], "1"]],
+    lambda rng, h, w: [[*_part(rng, h, w)[:-1], True]],
+    lambda rng, h, w: [[*_part(rng, h, w)[:-1], 2 * max(h, w) + w + 1]],
+    lambda rng, h, w: [[-2.5 * max(h, w), *_part(rng, h, w)[1:]]],
+    lambda rng, h, w: None,
+    lambda rng, h, w: "polygon",
+    lambda rng, h, w: {"size": [h, w]},
+    lambda rng, h, w: {"size": [h], "counts": _compressed(rng, h, w)},
+    lambda rng, h, w: {"size": [0, w], "counts": "0"},
+    lambda rng, h, w: {"size": [h, w + 1], "counts": _compressed(rng, h, w)},
+    lambda rng, h, w: {"size": [h, w], "counts": _compressed(rng, h, w) + "{"},
+    lambda rng, h, w: {"size": [h, w], "counts": _compressed(rng, h, w)[:-1]},
+    lambda rng, h, w: {"size": [h, w], "counts": [*_runs(rng, h * w), 1]},
+    lambda rng, h, w: {"size": [h, w], "counts": [h * w + 1, -1]},
+    lambda rng, h, w: {"size": [h, w], "counts": [float(h * w)]},
+    lambda rng, h, w: {"size": [h, w], "counts": []},
+    lambda rng, h, w: {"size": [h, w], "counts": 5},
+    lambda rng, h, w: {"size": [70000, 70000], "counts": [70000**2]},
+]
+
+
+def _segmentation(rng: random.Random, h: int, w: int, broken: float) -> Any:
+    """A segmentation of an h x w image: polygons (one part or several), a compressed RLE, an
+    uncompressed one (crowds), at times of another size; with probability `broken`, a BREAKS."""
+    if rng.random() < broken:
+        return rng.choice(BREAKS)(rng, h, w)
+    form = rng.choices(["polygons", "compressed", "uncompressed"], [6, 2, 2])[0]
+    if form == "polygons":
+        return [_part(rng, h, w) for _ in range(rng.choice([1, 1, 1, 2, 4]))]
+    if rng.random() < broken:  # an RLE of another size: fine when the image has no other size
+        h, w = rng.randint(1, 20), rng.randint(1, 20)
+    if form == "compressed":
+        return {"size": [h, w], "counts": _compressed(rng, h, w)} | (
+            {"x": 1} if rng.random() < broken else {}
+        )
+    rle = {"counts": _runs(rng, h * w), "size": [h, w]}
+    return rle if rng.random() < 0.5 else {"size": rle["size"], "counts": rle["counts"]}
+
+
+def random_mask_ground_truth(
+    rng: random.Random, n_images: int = 5, n_anns: int = 14, broken: float = 0.015
+) -> dict[str, Any]:
+    """A COCO instances dict for masks=True: every segmentation form on images of a few sizes
+    (some shared, at times one of no size), boxes and areas missing or null at times."""
+    sizes = [(rng.randint(1, 60), rng.randint(1, 60)) for _ in range(3)]
+    images = []
+    for i in range(n_images):
+        h, w = rng.choice(sizes)
+        if rng.random() < 0.03:
+            h, w = rng.choice([(0, w), (h, 0)])
+        images.append({"id": i + 1, "width": w, "height": h, "file_name": f"{i + 1}.jpg"})
+    anns = []
+    for k in range(n_anns):
+        im = rng.choice(images)
+        h, w = im["height"], im["width"]
+        ann: dict[str, Any] = {
+            "id": k + 1,
+            "image_id": im["id"],
+            "category_id": rng.choice([1, 2]),
+            "segmentation": _segmentation(rng, h, w, broken) if h and w else {"size": [5, 5], "counts": [25]},
+        }
+        if rng.random() < 0.8:
+            ann["bbox"] = None if rng.random() < 0.05 else [round(rng.uniform(0, 50), 2) for _ in range(4)]
+        if rng.random() < 0.7:
+            ann["area"] = None if rng.random() < 0.05 else round(rng.uniform(0, 900), 2)
+        if rng.random() < 0.5:
+            ann["iscrowd"] = int(isinstance(ann["segmentation"], dict))
+        items = list(ann.items())
+        rng.shuffle(items)
+        anns.append(dict(items))
+    if rng.random() < 0.05:
+        del anns[-1]["segmentation"]
+    if rng.random() < 0.05:  # a polygon on an image of no size
+        anns[0]["segmentation"], anns[0]["image_id"] = [[1, 1, 3, 1, 3, 3]], images[0]["id"]
+        images[0]["width"] = 0
+    return {
+        "images": images,
+        "annotations": anns,
+        "categories": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}],
+    }
+
+
+@needs_native
+@pytest.mark.parametrize("seed", range(8))
+def test_random_mask_files_read_the_same_on_both_paths(seed: int, tmp_path: Path) -> None:
+    """masks=True: the compiled parser and rasterizer give the general path's Dataset, every
+    mask's dict (size list or tuple, counts str or bytes) included, or leave the file to it and
+    the error is the same."""
+    rng = random.Random(1000 + seed)
+    fast = errors = 0
+    for k in range(40):
+        path = tmp_path / f"gt{k}.json"
+        odd = rng.choice([0.0, 0.0, 0.0, 0.0, 0.01])
+        path.write_text(_dump(rng, random_mask_ground_truth(rng), odd), encoding="utf-8")
+        got = assert_same(path, masks=True)
+        fast += took_fast_path(path, masks=True)
+        errors += not isinstance(got, dict)
+        assert isinstance(got, dict) or got[0] == "InputError", got
+    assert fast >= 15 and errors >= 2  # most files compiled, some broken ones named
+
+
+@needs_native
+def test_many_objects_and_sizes(tmp_path: Path) -> None:
+    """Hundreds of images of many sizes, thousands of polygons: one flat rasterization."""
+    rng = random.Random(7)
+    data = random_mask_ground_truth(rng, n_images=300, n_anns=3000, broken=0.0)
+    for ann in data["annotations"]:
+        ann.setdefault("segmentation", [[1, 1, 3, 1, 3, 3]])
+    for im in data["images"]:
+        im["width"], im["height"] = im["width"] or 7, im["height"] or 9
+    path = tmp_path / "gt.json"
+    path.write_bytes(orjson.dumps(data))
+    got = assert_same(path, masks=True)
+    assert isinstance(got, dict) and took_fast_path(path, masks=True)
+
+
+def _mask_base(**change: Any) -> bytes:
+    """BASE with segmentations on both annotations (image 1: 80x100, image 2: 50x50) and
+    annotation 1's fields changed (a value of ... deletes the field)."""
+    data = json.loads(_text())
+    data["annotations"][0]["segmentation"] = [[10, 10, 30, 10, 30, 30, 10, 30]]
+    for k, v in change.items():
+        if v is ...:
+            del data["annotations"][1][k]
+        else:
+            data["annotations"][1][k] = v
+    return _text(data)
+
+
+def _mask_raw(text: str) -> bytes:
+    """_mask_base with annotation 1's segmentation written as `text`."""
+    return _mask_base(segmentation="@").replace(b'"@"', text.encode())
+
+
+def _full(h: int, w: int) -> str:
+    return _compressed(random.Random(0), h, w)
+
+
+# name: (the file, a fragment of the error or None when valid, whether the compiled path reads it)
+MASK_CASES: dict[str, tuple[Callable[[], bytes], str | None, bool]] = {
+    "polygons": (lambda: _mask_base(), None, True),
+    "two parts": (
+        lambda: _mask_base(segmentation=[[0, 0, 5, 0, 5, 5], [1, 1, 4, 1, 4, 4, 1.5, 4]]),
+        None,
+        True,
+    ),
+    "compressed": (lambda: _mask_base(segmentation={"size": [50, 50], "counts": _full(50, 50)}), None, True),
+    "compressed, counts first": (
+        lambda: _mask_base(segmentation={"counts": _full(50, 50), "size": [50, 50]}),
+        None,
+        True,
+    ),
+    "compressed with a backslash": (
+        lambda: _mask_base(segmentation={"size": [4, 11], "counts": "0\\1"}),  # runs 0, 44
+        None,
+        True,
+    ),
+    "compressed, \\u escape": (lambda: _mask_raw('{"size": [1, 1], "counts": "\\u00301"}'), None, False),
+    "compressed, extra key": (
+        lambda: _mask_base(segmentation={"size": [50, 50], "counts": _full(50, 50), "x": 1}),
+        None,
+        False,
+    ),
+    "compressed, size twice": (
+        lambda: _mask_raw('{"size": [9, 9], "size": [1, 1], "counts": "01"}'),
+        None,
+        False,
+    ),
+    "uncompressed (a crowd)": (
+        lambda: _mask_base(segmentation={"size": [50, 50], "counts": [0, 1000, 1500]}, iscrowd=1),
+        None,
+        True,
+    ),
+    "uncompressed of one run": (
+        lambda: _mask_base(segmentation={"size": [50, 50], "counts": [2500]}),
+        None,
+        True,
+    ),
+    "an RLE of another size than its image": (
+        lambda: _mask_base(segmentation={"size": [3, 4], "counts": [12]}),
+        None,
+        True,
+    ),
+    "bbox missing": (lambda: _mask_base(bbox=...), None, True),
+    "bbox null": (lambda: _mask_base(bbox=None), None, True),
+    "area missing": (lambda: _mask_base(area=...), None, True),
+    "area null, bbox missing, RLE": (
+        lambda: _mask_base(area=None, bbox=..., segmentation={"size": [50, 50], "counts": [7, 30, 2463]}),
+        None,
+        True,
+    ),
+    "-0 and exponents": (lambda: _mask_raw("[[-0, -0.0, 5e0, 0, 5, 5.0E+0]]"), None, True),
+    "coordinate of 20 digits": (
+        lambda: _mask_raw("[[0, 0, 5, 0, 5, 10000000000000000000]]"),
+        "more than one image size",
+        False,
+    ),
+    "segmentation twice": (
+        lambda: _mask_base().replace(b'"segmentation"', b'"segmentation": [], "segmentation"'),
+        None,
+        False,
+    ),
+    "segmentation missing": (
+        lambda: _mask_base(segmentation=...),
+        "annotation 1: segmentation: missing",
+        False,
+    ),
+    "segmentation null": (
+        lambda: _mask_base(segmentation=None),
+        "annotation 1: segmentation: missing",
+        False,
+    ),
+    "segmentation a number": (lambda: _mask_base(segmentation=7), "annotation 1: segmentation: is", False),
+    "segmentation a string": (lambda: _mask_base(segmentation="x"), "annotation 1: segmentation: is", False),
+    "no part": (lambda: _mask_base(segmentation=[]), "is an empty polygon list", False),
+    "an empty part": (lambda: _mask_base(segmentation=[[]]), "has a polygon of 0 coordinates", False),
+    "a short part": (
+        lambda: _mask_base(segmentation=[[0, 0, 5, 0]]),
+        "has a polygon of 4 coordinates",
+        False,
+    ),
+    "an odd part": (
+        lambda: _mask_base(segmentation=[[0, 0, 5, 0, 5, 5, 1]]),
+        "has a polygon of 7 coordinates",
+        False,
+    ),
+    "a flat part": (
+        lambda: _mask_base(segmentation=[0, 0, 5, 0, 5, 5]),
+        "annotation 1: segmentation: has part",
+        False,
+    ),
+    "a text coordinate": (lambda: _mask_base(segmentation=[[0, 0, 5, 0, 5, "5"]]), "has part", False),
+    "a bool coordinate": (lambda: _mask_base(segmentation=[[0, 0, 5, 0, 5, True]]), "has part", False),
+    "a null coordinate": (lambda: _mask_base(segmentation=[[0, 0, 5, 0, 5, None]]), "has part", False),
+    "nested points": (lambda: _mask_base(segmentation=[[[0, 0], [5, 0], [5, 5]]]), "has part", False),
+    "a vertex far out": (
+        lambda: _mask_base(segmentation=[[0, 0, 5, 0, 5, 101]]),
+        "more than one image size",
+        False,
+    ),
+    "a vertex on the bound": (lambda: _mask_base(segmentation=[[-50, 0, 100, 0, 5, 100]]), None, True),
+    "a polygon on an image of no size": (
+        lambda: _mask_base().replace(b'"width": 50,', b'"width": 0,'),
+        "is a polygon but image 2 has no width/height",
+        False,
+    ),
+    "a polygon on a huge image": (
+        lambda: _mask_base().replace(b'"width": 50, "height": 50', b'"width": 70000, "height": 70000'),
+        "more than the 2**32 - 1",
+        False,
+    ),
+    "RLE size of one": (
+        lambda: _mask_base(segmentation={"size": [50], "counts": "0"}),
+        "segmentation.size: is [50]",
+        False,
+    ),
+    "RLE size float": (
+        lambda: _mask_base(segmentation={"size": [50.0, 50], "counts": [2500]}),
+        "segmentation.size",
+        False,
+    ),
+    "RLE size 0": (
+        lambda: _mask_base(segmentation={"size": [0, 50], "counts": [0]}),
+        "the mask is 0x50",
+        False,
+    ),
+    "RLE size negative": (
+        lambda: _mask_base(segmentation={"size": [-1, -5], "counts": [5]}),
+        "the mask is -1x-5",
+        False,
+    ),
+    "RLE size huge": (
+        lambda: _mask_base(segmentation={"size": [70000, 70000], "counts": [70000**2]}),
+        "more than the 2**32 - 1",
+        False,
+    ),
+    "RLE size missing": (
+        lambda: _mask_base(segmentation={"counts": [2500]}),
+        "segmentation.size: is None",
+        False,
+    ),
+    "RLE counts missing": (
+        lambda: _mask_base(segmentation={"size": [50, 50]}),
+        "segmentation.counts: is None",
+        False,
+    ),
+    "RLE counts a number": (
+        lambda: _mask_base(segmentation={"size": [50, 50], "counts": 5}),
+        "segmentation.counts: is",
+        False,
+    ),
+    "RLE counts null": (
+        lambda: _mask_base(segmentation={"size": [50, 50], "counts": None}),
+        "segmentation.counts",
+        False,
+    ),
+    "compressed, a bad character": (
+        lambda: _mask_base(segmentation={"size": [50, 50], "counts": _full(50, 50) + "{"}),
+        "is not a valid compressed RLE string",
+        False,
+    ),
+    "compressed, runs short": (
+        lambda: _mask_base(segmentation={"size": [50, 51], "counts": _full(50, 50)}),
+        "summing to less than h*w",
+        False,
+    ),
+    "compressed, runs over": (
+        lambda: _mask_base(segmentation={"size": [50, 49], "counts": _full(50, 50)}),
+        "summing to more than h*w",
+        False,
+    ),
+    "compressed, empty": (
+        lambda: _mask_base(segmentation={"size": [50, 50], "counts": ""}),
+        "segmentation.counts",
+        False,
+    ),
+    "uncompressed, sum short": (
+        lambda: _mask_base(segmentation={"size": [50, 50], "counts": [1, 2]}),
+        "run lengths sum to 3, expected h*w = 2500",
+        False,
+    ),
+    "uncompressed, negative": (
+        lambda: _mask_base(segmentation={"size": [50, 50], "counts": [2501, -1]}),
+        "has a non-integer or negative run length",
+        False,
+    ),
+    "uncompressed, float": (
+        lambda: _mask_base(segmentation={"size": [50, 50], "counts": [2500.0]}),
+        "non-integer",
+        False,
+    ),
+    "uncompressed, bool": (
+        lambda: _mask_base(segmentation={"size": [1, 1], "counts": [True]}),
+        "non-integer",
+        False,
+    ),
+    "uncompressed, nested": (
+        lambda: _mask_base(segmentation={"size": [50, 50], "counts": [[2500]]}),
+        "non-integer",
+        False,
+    ),
+    "uncompressed, empty": (
+        lambda: _mask_base(segmentation={"size": [50, 50], "counts": []}),
+        "sum to 0",
+        False,
+    ),
+    "uncompressed, 20 digits": (
+        lambda: _mask_raw('{"size": [50, 50], "counts": [2500, 10000000000000000000]}'),
+        "segmentation.counts",
+        False,
+    ),
+    "two mask sizes on one image": (
+        lambda: _mask_base(image_id=1, segmentation={"size": [10, 10], "counts": [100]}),
+        "is a 10x10 mask but annotation 0 on the same image 1 is 80x100",
+        False,
+    ),
+}
+
+
+@needs_native
+@pytest.mark.parametrize("name", list(MASK_CASES))
+def test_mask_forms_give_the_same_outcome_on_both_paths(name: str, tmp_path: Path) -> None:
+    build, fragment, compiled = MASK_CASES[name]
+    path = tmp_path / "gt.json"
+    path.write_bytes(build())
+    got = assert_same(path, masks=True)
+    if fragment is None:
+        assert isinstance(got, dict), got
+    else:
+        assert got[0] == "InputError" and fragment in got[1] and "gt.json" in got[1], got
+    assert took_fast_path(path, masks=True) == compiled
+
+
+@needs_native
+def test_mask_values_by_hand(tmp_path: Path) -> None:
+    """What the compiled path gives, by hand: the polygon's mask of its image's size (a tuple,
+    bytes), the crowd's as pycocotools compresses it (a list, bytes), a compressed RLE as the file
+    has it (a list, str); a missing box the mask's, a missing area the mask's."""
+    from pycocotools import mask as mask_utils
+
+    crowd = {"size": [50, 50], "counts": [0, 1000, 1500]}
+    path = tmp_path / "gt.json"
+    path.write_bytes(_mask_base(segmentation=crowd, bbox=..., area=...))
+    assert took_fast_path(path, masks=True)
+    ds = coco.read_ground_truth(path, masks=True)
+    assert ds.masks is not None
+    polygon, rle = ds.masks
+    assert polygon["size"] == (80, 100) and isinstance(polygon["counts"], bytes)
+    assert polygon == {
+        "size": (80, 100),
+        "counts": mask_utils.frPyObjects([[10, 10, 30, 10, 30, 30, 10, 30]], 80, 100)[0]["counts"],
+    }
+    assert rle == mask_utils.frPyObjects(crowd, 50, 50) and rle["size"] == [50, 50]
+    assert ds.box[1].tolist() == [0, 0, 20, 50] and ds.area.tolist() == [400, 1000]
+    path.write_bytes(_mask_base(segmentation={"counts": _full(50, 50), "size": [50, 50]}))
+    assert coco.read_ground_truth(path, masks=True).masks[1] == {"size": [50, 50], "counts": _full(50, 50)}
+
+
+@needs_native
+def test_mutated_mask_files_give_the_same_outcome_on_both_paths(tmp_path: Path) -> None:
+    """Random byte edits of a valid file with masks of every form: no crash, the two paths agree
+    on every one, and many still go through the compiled parser."""
+    rng = random.Random(23)
+    base = _dump(rng, random_mask_ground_truth(rng, 3, 8, broken=0.0)).encode()
+    fast = 0
+    path = tmp_path / "gt.json"
+    path.write_bytes(base)
+    assert took_fast_path(path, masks=True)
+    for _ in range(800):
+        path.write_bytes(bytes(edited_bytes(rng, base, overwrite_below=0.95)))
+        assert_same(path, masks=True)
+        fast += took_fast_path(path, masks=True)
+    assert fast > 30
