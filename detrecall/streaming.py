@@ -28,7 +28,7 @@ from .errors import DetrecallError
 from .evaluate import Config, check_image_ids, class_names, finish, make_config, match_batch, read_inputs
 from .io._common import sort_rows
 from .io._problems import warn_data
-from .io.arrays import ArrayBatch, build_arrays, check_arrays, is_arrays, row_names, warn_arrays
+from .io.arrays import ArrayBatch, build_arrays, check_arrays, is_arrays, join_arrays, row_names, warn_arrays
 from .matching import concat_matches
 from .options import CocoParams, InputOptions, IouType, Keywords, PointOptions
 from .protocols import BatchMatches, Protocol
@@ -41,7 +41,10 @@ if TYPE_CHECKING:
 STATE_FORMAT = "detrecall.Evaluator/1"
 MERGE_ROWS = 2**14  # rows (detections and ground truths) read before they are matched and packed
 
-_INTS = (np.uint8, np.int8, np.uint16, np.int16, np.uint32, np.int32)
+_INTS = [
+    (np.dtype(t), int(np.iinfo(t).min), int(np.iinfo(t).max))
+    for t in (np.uint8, np.int8, np.uint16, np.int16, np.uint32, np.int32)
+]
 Packed = tuple[Any, ...]
 
 
@@ -50,10 +53,9 @@ def _narrow(a: np.ndarray) -> np.ndarray:
     if a.size == 0 or a.dtype.itemsize == 1:
         return a
     lo, hi = int(a.min()), int(a.max())
-    for t in _INTS:
-        info = np.iinfo(t)
-        if info.min <= lo and hi <= info.max:
-            return a.astype(t) if np.dtype(t).itemsize < a.dtype.itemsize else a
+    for t, low, high in _INTS:
+        if low <= lo and hi <= high:
+            return a.astype(t) if t.itemsize < a.dtype.itemsize else a
     return a
 
 
@@ -100,20 +102,12 @@ _DET_FIELDS = tuple(n for n in _FIELDS if n.startswith("det_") and n != "det_out
 
 class _Part:
     """A BatchMatches, packed: its coco and point matches, the point's detection columns
-    shared with coco's when equal (the default operating point keeps the same detections).
-    A fresh part is kept as it came (the Evaluator packs every part it makes)."""
+    shared with coco's when equal (the default operating point keeps the same detections)."""
 
-    def __init__(self, batch: BatchMatches, fresh: bool = False) -> None:
+    def __init__(self, batch: BatchMatches) -> None:
         coco, point = batch.coco, batch.point
-        self.fresh = fresh
-        self.detections = len(coco.det_score) + len(point.det_score)
-        self.raw: BatchMatches | None = batch if fresh else None
         self.confusion = batch.confusion
-        self.coco: dict[str, Packed] = {}
-        self.point: dict[str, Packed] = {}
-        if fresh:
-            return
-        self.coco = {n: _pack(np.asarray(getattr(coco, n))) for n in _FIELDS}
+        self.coco: dict[str, Packed] = {n: _pack(np.asarray(getattr(coco, n))) for n in _FIELDS}
         same = all(
             (a := getattr(coco, n)).dtype == (b := getattr(point, n)).dtype and np.array_equal(a, b)
             for n in _DET_FIELDS
@@ -124,8 +118,6 @@ class _Part:
         }
 
     def unpacked(self) -> BatchMatches:
-        if self.raw is not None:
-            return self.raw
         coco = {n: _unpack(p) for n, p in self.coco.items()}
         point = {n: coco[n] if p == ("coco",) else _unpack(p) for n, p in self.point.items()}
         return BatchMatches(coco=Matches(**coco), point=Matches(**point), confusion=self.confusion)
@@ -133,10 +125,6 @@ class _Part:
     @property
     def nbytes(self) -> int:
         extra = 0 if self.confusion is None else self.confusion.nbytes
-        if self.raw is not None:  # each array once (the point may share the coco's)
-            both = (self.raw.coco, self.raw.point)
-            arrays = {id(a): a for m in both for a in (getattr(m, n) for n in _FIELDS)}
-            return sum(a.nbytes for a in arrays.values()) + extra
         return sum(_packed_nbytes(p) for p in [*self.coco.values(), *self.point.values()]) + extra
 
 
@@ -277,11 +265,12 @@ class Evaluator:
         self._images: list[np.ndarray] = []  # of the parts and the pending batches
         self._seen: set[int] = set()  # the image ids of _images
         self._top: int | None = None  # the largest of them
+        self._array_categories: Categories | None = None  # inputs.categories, read by the first batch
 
     def _check_categories(self, categories: Categories) -> None:
         if self._categories is None:
             self._categories = categories
-        elif not (
+        elif categories is not self._categories and not (
             np.array_equal(self._categories.ids, categories.ids)
             and self._categories.names == categories.names
         ):
@@ -290,20 +279,23 @@ class Evaluator:
                 f"as the first: {self._categories.ids.tolist()}"
             )
 
-    def _see(self, images: np.ndarray) -> None:
-        self._seen.update(images.tolist())
-        if len(images):
-            top = int(images.max())
+    def _see(self, images: np.ndarray | list[int]) -> None:
+        ids = images.tolist() if isinstance(images, np.ndarray) else images
+        self._seen.update(ids)
+        if ids:
+            top = max(ids)
             self._top = top if self._top is None else max(self._top, top)
 
-    def _check_new(self, images: np.ndarray) -> None:
-        """Refuse images seen before (work in the batch's size, not the state's)."""
-        again = sorted(set(images.tolist()) & self._seen)
-        if again:
+    def _check_new(self, images: np.ndarray) -> list[int]:
+        """Refuse images seen before (work in the batch's size, not the state's); their ids."""
+        ids = images.tolist()
+        if not self._seen.isdisjoint(ids):
+            again = sorted(set(ids) & self._seen)
             raise DetrecallError(
                 f"image {again[0]} was already evaluated: each image must come whole, once "
                 f"({len(again)} image(s) repeated)"
             )
+        return ids
 
     def _flush(self) -> None:
         """Match the pending batches in one pass and keep their matches as one packed part."""
@@ -313,33 +305,38 @@ class Evaluator:
         tables = [b for _, b in self._pending if not isinstance(b, ArrayBatch)]
         updates = [k for k, b in self._pending if isinstance(b, ArrayBatch)]
         labels = [f"update {k}: " for k in updates]
-        if batches:
-            tables.append(build_arrays(batches, warn=False))
+        joined = join_arrays(batches) if batches else None  # one concatenation of their columns
+        if joined is not None:
+            tables.append(build_arrays([joined], warn=False))
         gt = _concat_tables([g for g, _ in tables])
         dt = _concat_tables([d for _, d in tables])
         self._parts.append(_Part(match_batch(gt, dt, self._config)))
         self._pending, self._pending_rows = [], 0
-        if batches:  # once the state holds them (a warning may be an error); classes apart
-            self._count_classes(batches, updates, labels)
-            warn_arrays(batches, labels=labels, absent_classes=False)
+        if joined is not None:  # once the state holds them (a warning may be an error); classes apart
+            self._count_classes(joined, updates, labels)
+            warn_arrays([joined], labels=labels, absent_classes=False)
 
-    def _count_classes(self, batches: list[ArrayBatch], updates: list[int], labels: list[str]) -> None:
-        """Note the classes of the batches' ground truth and detections (the first of each)."""
-        gt_cat = np.concatenate([b.columns.gt_cat for b in batches])
-        self._gt_classes.update(np.unique(gt_cat).tolist())
-        dt_cat = np.concatenate([b.columns.dt_cat for b in batches])
-        classes, first, counts = np.unique(dt_cat, return_index=True, return_counts=True)
-        if not len(classes):
-            return
-        n_dt = [b.columns.n_dt for b in batches]
-        where = row_names("preds", np.concatenate(n_dt), [len(n) for n in n_dt], labels)
-        row_batch = np.repeat(np.arange(len(batches)), [int(n.sum()) for n in n_dt])
-        for c, i, n in zip(classes.tolist(), first.tolist(), counts.tolist()):
+    def _count_classes(self, batch: ArrayBatch, updates: list[int], labels: list[str]) -> None:
+        """Note the classes of the (joined) batches' ground truth and detections, and where
+        the first detection of each class is (labels are among the categories: checked)."""
+        cols, ids = batch.columns, batch.categories.ids
+        gt_count = np.bincount(np.searchsorted(ids, cols.gt_cat), minlength=len(ids))
+        self._gt_classes.update(ids[gt_count > 0].tolist())
+        index = np.searchsorted(ids, cols.dt_cat)
+        count = np.bincount(index, minlength=len(ids))
+        where = None
+        for k in np.flatnonzero(count).tolist():
+            c, n = int(ids[k]), int(count[k])
             seen = self._dt_classes.get(c)
             if seen:
                 self._dt_classes[c] = (seen[0] + n, seen[1], seen[2])
-            else:
-                self._dt_classes[c] = (n, updates[int(row_batch[i])], where(i))
+                continue
+            if where is None:  # a class not seen before: the first time in a few flushes
+                per_batch = batch.images_per_batch
+                where = row_names("preds", cols.n_dt, per_batch, labels)
+                rows = np.concatenate(([0], np.cumsum(cols.n_dt)))[np.cumsum(per_batch)]
+            i = int(np.argmax(index == k))  # its first detection
+            self._dt_classes[c] = (n, updates[int(np.searchsorted(rows, i, side="right"))], where(i))
 
     def _warn_absent_classes(self, merged: BatchMatches) -> None:
         """One warning for detections (of the per-image arrays read) of classes that no batch
@@ -371,12 +368,12 @@ class Evaluator:
         self._check_categories(categories)
         if self._config.params.image_ids is not None:
             images = np.intersect1d(images, self._config.params.image_ids)
-        self._check_new(images)
+        ids = self._check_new(images)
         self._updates += 1
         self._pending.append((self._updates, batch))
         self._pending_rows += rows
         self._images.append(images)
-        self._see(images)
+        self._see(ids)
         if self._pending_rows >= MERGE_ROWS:
             self._flush()
 
@@ -403,9 +400,10 @@ class Evaluator:
                     gt,
                     dt,
                     box_format=inputs.box_format or "xyxy",
-                    categories=inputs.categories,
+                    categories=self._array_categories or inputs.categories,
                     first_image_id=first_id,
                 )
+                self._array_categories = batch.categories  # read once: the same in every batch
                 self._take(batch, batch.categories, np.sort(batch.columns.image_ids), batch.rows)
                 return
         gt_set, dt_set = read_inputs(gt, dt, self._config, first_image_id=first_id)

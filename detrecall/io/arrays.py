@@ -21,8 +21,10 @@ its mask.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import numpy as np
@@ -246,7 +248,11 @@ def _image_id(d: Any, fallback: int, img: _Image) -> int:
     return fallback
 
 
-def _categories(categories: Sequence[str] | Mapping[int, str] | None, labels: np.ndarray) -> Categories:
+def _categories(
+    categories: Sequence[str] | Mapping[int, str] | Categories | None, labels: np.ndarray
+) -> Categories:
+    if isinstance(categories, Categories):  # read already (a streaming evaluator's, every batch)
+        return categories
     if categories is None:
         ids = np.unique(labels)
         return Categories(ids=ids, names=tuple(str(int(i)) for i in ids))
@@ -314,11 +320,16 @@ class ArrayBatch:
 
     columns: _Columns
     categories: Categories
+    per_batch: tuple[int, ...] | None = None  # images of each batch joined into this one
 
     @property
     def rows(self) -> int:
         """Ground truths and detections."""
-        return int(self.columns.n_gt.sum() + self.columns.n_dt.sum())
+        return len(self.columns.gt_cat) + len(self.columns.dt_cat)
+
+    @property
+    def images_per_batch(self) -> tuple[int, ...]:
+        return self.per_batch or (len(self.columns.image_ids),)
 
     @property
     def nbytes(self) -> int:
@@ -353,11 +364,12 @@ def check_arrays(
     preds: Sequence[Any],
     *,
     box_format: str = "xyxy",
-    categories: Sequence[str] | Mapping[int, str] | None = None,
+    categories: Sequence[str] | Mapping[int, str] | Categories | None = None,
     iou_type: str = "bbox",
     first_image_id: int = 0,
 ) -> ArrayBatch:
-    """`read_arrays`' reading and checks, without building the tables (nor warning).
+    """`read_arrays`' reading and checks, without building the tables (nor warning);
+    `categories` may also be the Categories a first batch's gave (not read again).
 
     Boxes without masks are checked batch-wide (`_batch_columns`: a few numpy calls for the
     whole batch, what a streaming update pays); anything that fails a check there, and masks,
@@ -388,7 +400,7 @@ def build_arrays(
     the suspicious-row warnings (`warn_arrays`; `warn=False`: the caller warns later)."""
     if warn:
         warn_arrays(batches, labels=labels)
-    cols = _join([b.columns for b in batches])
+    cols = _join([b.columns for b in batches])  # nothing to do for one batch (or a joined one)
     image_ids, size = cols.image_ids, cols.sizes
     order = np.argsort(image_ids, kind="stable")
     images = Images(ids=image_ids[order], width=size[order, 1], height=size[order, 0])
@@ -423,8 +435,8 @@ def warn_arrays(
     `{labels[k]}preds[i] row j` (batch k); `absent_classes=False` leaves out the one of classes
     predicted without ground truth (a streaming batch lacks what the others have)."""
     cols = _join([b.columns for b in batches])
-    names = labels or [""] * len(batches)
-    per_batch = [len(b.columns.image_ids) for b in batches]
+    per_batch = [n for b in batches for n in b.images_per_batch]
+    names = labels or [""] * len(per_batch)
     gt_size = np.repeat(cols.sizes, cols.n_gt, axis=0).astype(float)
     dt_size = np.repeat(cols.sizes, cols.n_dt, axis=0).astype(float)
     warn_suspicious(
@@ -447,6 +459,15 @@ def warn_arrays(
         score=cols.score,
         gt_category_ids=np.unique(cols.gt_cat) if absent_classes else None,
     )
+
+
+def join_arrays(batches: Sequence[ArrayBatch]) -> ArrayBatch:
+    """Checked batches of other images each (same categories) as one, which `build_arrays`
+    and `warn_arrays` take as they take the batches (rows named by their own batch)."""
+    if len(batches) == 1:
+        return batches[0]
+    per_batch = tuple(n for b in batches for n in b.images_per_batch)
+    return ArrayBatch(_join([b.columns for b in batches]), batches[0].categories, per_batch)
 
 
 def _join(parts: Sequence[_Columns]) -> _Columns:
@@ -485,97 +506,143 @@ def row_names(
 
 _TARGET_KEYS = frozenset(TARGET_KEYS)
 _PRED_KEYS = frozenset(PRED_KEYS)
+_TARGET_FIELDS = ("boxes", "iscrowd", "ignore", "area")
+_PRED_FIELDS = ("boxes", "scores")
 _REQUIRED = frozenset(("boxes", "scores"))  # without masks, given for every non-empty image
-_NDIM = {"boxes": 2, "scores": 1, "iscrowd": 1, "ignore": 1, "area": 1}
-_KINDS = {"boxes": "iuf", "scores": "iuf", "iscrowd": "iufb", "ignore": "iufb", "area": "iuf"}
+_KINDS = {
+    "labels": "iuf",
+    "boxes": "iuf",
+    "scores": "iuf",
+    "iscrowd": "iufb",
+    "ignore": "iufb",
+    "area": "iuf",
+}
+_LABELS, _NDIM, _DTYPE = itemgetter("labels"), attrgetter("ndim"), attrgetter("dtype")
+_LOWEST = np.minimum.reduce
+_HIGHEST = np.maximum.reduce
+
+
+def _finite(a: np.ndarray) -> bool:
+    """Every value finite: a NaN or an infinity makes the smallest or the largest one not
+    finite (two reductions, no temporary array)."""
+    return not a.size or (math.isfinite(_LOWEST(a, axis=None)) and math.isfinite(_HIGHEST(a, axis=None)))
 
 
 @dataclass(frozen=True)
 class _Side:
-    """One side's arrays as given, gathered per field; each method concatenates a field and
-    checks it in one go, None when a check fails."""
+    """One side's arrays, each field of the images that give it concatenated; each method
+    checks a field in one go, None when a check fails."""
 
     n: np.ndarray  # (I,) rows per image
-    given: dict[str, list[np.ndarray]]  # per field, the non-empty images' arrays
+    columns: dict[str, np.ndarray]  # per field: the rows of the images that give it
     missing: dict[str, list[int]]  # per optional field, the non-empty images without it
 
-    def floats(self, field: str, width: int = 0, finite: bool = True) -> np.ndarray | None:
-        """The field of every non-empty image as one float64 array, or None if not `finite`."""
-        parts = self.given[field]
-        shape = (0, width) if width else (0,)
-        a = np.concatenate(parts, dtype=np.float64) if parts else np.zeros(shape)
-        return a if not finite or np.isfinite(a).all() else None
+    def floats(self, field: str, finite: bool = True) -> np.ndarray | None:
+        """The field (float64), or None if not `finite`."""
+        a = self.columns[field]
+        return a if not finite or _finite(a) else None
 
     def labels(self) -> np.ndarray | None:
-        """Every label as int64, or None if one is not an integer (or the dtypes differ: their
-        concatenation would not be exact)."""
-        parts = self.given["labels"]
-        if not parts:
-            return np.zeros(0, np.int64)
-        if len({a.dtype for a in parts}) > 1:
+        """Every label as int64, or None if one is not an integer (the images' labels share one
+        dtype: `_side` checked it, so their concatenation is exact)."""
+        a = self.columns["labels"]
+        if a.dtype.kind == "u" and len(a) and _HIGHEST(a) > INT64_MAX:
             return None
-        a = np.concatenate(parts)
-        if a.dtype.kind == "u" and a.max() > INT64_MAX:
+        if a.dtype.kind == "f" and not (_finite(a) and (a == np.round(a)).all()):
             return None
-        if a.dtype.kind == "f" and not (np.isfinite(a).all() and (a == np.round(a)).all()):
-            return None
-        return a.astype(np.int64)
+        return a.astype(np.int64, copy=False)
 
     def flags(self, field: str) -> np.ndarray | None:
         """A 0/1 field as bool (False where an image leaves it out), or None if not 0/1."""
+        a = self.columns[field]
+        if a.dtype != np.bool_:
+            flags = a.astype(bool)
+            if not (a == flags).all():
+                return None
+            a = flags
         if not self.missing[field]:
-            parts = self.given[field]
-        else:  # put False in for the images without it, in image order
-            with_field = np.ones(len(self.n), bool)
-            with_field[self.missing[field]] = False
-            given = iter(self.given[field])
-            parts = [next(given) if w else np.zeros(k) for k, w in zip(self.n.tolist(), with_field) if k]
-        if not parts:
-            return np.zeros(0, bool)
-        a = np.concatenate(parts)
-        if a.dtype == np.bool_:
             return a
-        return a.astype(bool) if ((a == 0) | (a == 1)).all() else None
+        out = np.zeros(int(self.n.sum()), bool)
+        if len(a):
+            out[self.rows_with(field)] = a
+        return out
+
+    def rows_with(self, field: str) -> np.ndarray:
+        """(N,) bool: the rows of the images that give `field`."""
+        return np.repeat(~np.isin(np.arange(len(self.n)), self.missing[field]), self.n)
+
+
+_FLOATS = frozenset(("boxes", "scores", "area"))
 
 
 def _side(dicts: Sequence[Any], keys: frozenset[str], fields: tuple[str, ...]) -> _Side | None:
-    """One side's (targets' or preds') arrays, image by image but with no check beyond their
-    form (a dict, known keys, shape, dtype kind, rows as labels), or None if anything is off
-    (the image-by-image reader then names it). Empty arrays are left out."""
-    n = np.zeros(len(dicts), np.int64)
-    given: dict[str, list[np.ndarray]] = {f: [] for f in ("labels", *fields)}
-    missing: dict[str, list[int]] = {f: [] for f in fields}  # images without an optional field
-    for i, d in enumerate(dicts):
-        if type(d) is not dict or not d.keys() <= keys:
+    """One side's (targets' or preds') arrays, each field concatenated over the images, with no
+    check beyond their form (a dict, known keys, shape, dtype kind, rows as labels, one labels
+    dtype), or None if anything is off (the image-by-image reader then names it). Empty
+    images' arrays are left out. (Each pass over the images is a `map` where it can be, and
+    the shapes are checked on the concatenation: this runs per batch.)"""
+    if not set(map(type, dicts)) <= {dict}:
+        return None
+    present = set().union(*dicts)
+    if not present <= keys:
+        return None
+    try:
+        labels = list(map(np.asarray, map(_LABELS, dicts)))
+    except (KeyError, TypeError, ValueError):  # None itself has no labels: named image by image
+        return None
+    if not set(map(_NDIM, labels)) <= {1}:
+        if not all(a.ndim == 1 or not a.size for a in labels):  # empty labels of another shape
             return None
-        labels = d.get("labels")
-        if labels is None:
-            return None
-        lab = np.asarray(labels)
-        if lab.size == 0:
-            for f in fields:  # an empty image: any other field given is empty too
-                v = d.get(f)
-                if v is not None and np.asarray(v).size:
-                    return None
-            continue
-        if lab.ndim != 1 or lab.dtype.kind not in "iuf":
-            return None
-        rows = n[i] = len(lab)
-        given["labels"].append(lab)
-        for f in fields:
-            v = d.get(f)
-            if v is None:
-                if f in d or f in _REQUIRED:  # None itself is no array: named image by image
-                    return None
-                missing[f].append(i)
-                continue
-            a = np.asarray(v)
-            if len(a.shape) != _NDIM[f] or a.shape[0] != rows or a.dtype.kind not in _KINDS[f]:
+        labels = [a if a.ndim == 1 else a.reshape(0) for a in labels]
+    counts = list(map(len, labels))
+    full: Sequence[int] = range(len(dicts))  # the non-empty images
+    if 0 in counts:
+        full = [i for i, k in enumerate(counts) if k]
+        for d, k in zip(dicts, counts):  # an empty image: any other field given is empty too
+            if not k and any(np.asarray(v).size for v in map(d.get, fields) if v is not None):
                 return None
-            if f == "boxes" and a.shape[1] != 4:
+        dicts, labels = [dicts[i] for i in full], [labels[i] for i in full]
+    rows = [counts[i] for i in full]
+    columns: dict[str, np.ndarray] = {}
+    missing: dict[str, list[int]] = {}  # images without an optional field
+    for f in ("labels", *fields):
+        missing[f], n = [], rows
+        if f == "labels":
+            arrays = labels
+        else:
+            if f not in present:
+                values: list[Any] = []
+                missing[f], n = list(full), []
+            else:
+                try:
+                    values = [d[f] for d in dicts]
+                except KeyError:
+                    has = [f in d for d in dicts]
+                    values = [d[f] for d in dicts if f in d]
+                    missing[f], n = (
+                        [i for i, h in zip(full, has) if not h],
+                        [k for k, h in zip(rows, has) if h],
+                    )
+            if missing[f] and f in _REQUIRED:
                 return None
-            given[f].append(a)
-    return _Side(n, given, missing)
+            try:
+                arrays = list(map(np.asarray, values))
+            except (TypeError, ValueError):
+                return None
+        dtypes = set(map(_DTYPE, arrays))
+        if not all(t.kind in _KINDS[f] for t in dtypes) or (f == "labels" and len(dtypes) > 1):
+            return None
+        try:  # rows as labels has (None itself, 0-d, has no len); the rest of the shape below
+            if list(map(len, arrays)) != n:
+                return None
+            dtype = np.float64 if f in _FLOATS else None
+            a = np.concatenate(arrays, dtype=dtype) if arrays else np.zeros((0, 4) if f == "boxes" else 0)
+        except (TypeError, ValueError):  # arrays of different numbers of dimensions
+            return None
+        if a.shape[1:] != ((4,) if f == "boxes" else ()):
+            return None
+        columns[f] = a
+    return _Side(np.array(counts, np.int64), columns, missing)
 
 
 def _plain_id(value: Any) -> int | None:
@@ -595,14 +662,14 @@ def _plain_id(value: Any) -> int | None:
 def _batch_ids(targets: Sequence[Any], preds: Sequence[Any], first_image_id: int) -> np.ndarray | None:
     """The images' ids (a target's "image_id", else its position after `first_image_id`), or
     None if one is not an integer, a pred's disagrees or two are the same."""
-    ids = []
-    for i, (t, p) in enumerate(zip(targets, preds)):
-        given, theirs = t.get("image_id"), p.get("image_id")
-        own = first_image_id + i if given is None else _plain_id(given)
-        if own is None or (theirs is not None and _plain_id(theirs) != own):
+    given = [t.get("image_id") for t in targets]
+    ids: list[int | None] = given
+    if not all(type(v) is int and INT64_MIN <= v <= INT64_MAX for v in given):
+        ids = [first_image_id + i if v is None else _plain_id(v) for i, v in enumerate(given)]
+    for own, theirs in zip(ids, (p.get("image_id") for p in preds)):
+        if theirs is not None and not (type(theirs) is int and theirs == own) and _plain_id(theirs) != own:
             return None
-        ids.append(own)
-    if len(set(ids)) < len(ids):
+    if None in ids or len(set(ids)) < len(ids):
         return None
     return np.array(ids, np.int64) if ids else np.zeros(0, np.int64)
 
@@ -611,34 +678,29 @@ def _batch_columns(
     targets: Sequence[Any],
     preds: Sequence[Any],
     box_format: str,
-    categories: Sequence[str] | Mapping[int, str] | None,
+    categories: Sequence[str] | Mapping[int, str] | Categories | None,
     first_image_id: int,
 ) -> tuple[_Columns, Categories] | None:
     """The columns of a batch without masks, each check made once on the whole batch's
     concatenated arrays; None when any fails (or the input is unusual: then the image-by-image
     reader gives the result, or the error naming image and field)."""
-    gt = _side(targets, _TARGET_KEYS, ("boxes", "iscrowd", "ignore", "area"))
-    dt = _side(preds, _PRED_KEYS, ("boxes", "scores"))
-    image_ids = None if gt is None or dt is None else _batch_ids(targets, preds, first_image_id)
+    gt = _side(targets, _TARGET_KEYS, _TARGET_FIELDS)
+    dt = None if gt is None else _side(preds, _PRED_KEYS, _PRED_FIELDS)
+    image_ids = None if dt is None else _batch_ids(targets, preds, first_image_id)
     if gt is None or dt is None or image_ids is None:
         return None
     gt_cat, dt_cat = gt.labels(), dt.labels()
-    gt_raw, dt_raw = gt.floats("boxes", 4, finite=False), dt.floats("boxes", 4, finite=False)
     score = dt.floats("scores")
     iscrowd, ignore = gt.flags("iscrowd"), gt.flags("ignore")
-    if gt_cat is None or dt_cat is None or gt_raw is None or dt_raw is None or score is None:
+    if gt_cat is None or dt_cat is None or score is None or iscrowd is None or ignore is None:
         return None
-    if iscrowd is None or ignore is None:
-        return None
-    gt_box, dt_box = to_xywh(gt_raw, box_format), to_xywh(dt_raw, box_format)
+    gt_box = to_xywh(gt.columns["boxes"], box_format)
+    dt_box = to_xywh(dt.columns["boxes"], box_format)
     if not (_usable(gt_box) and _usable(dt_box)):
         return None
-    area = gt_box[:, 2] * gt_box[:, 3]
-    if gt.given["area"]:
-        given_area = _put(gt, "area", area)
-        if given_area is None:
-            return None
-        area = given_area
+    area = _put(gt, "area", gt_box)
+    if area is None:
+        return None
     labels = np.concatenate([gt_cat, dt_cat])
     cats = _categories(categories, labels)
     if len(labels) and not _known(labels, cats.ids):
@@ -661,33 +723,48 @@ def _batch_columns(
     return columns, cats
 
 
+_SAFE = 1e150  # coordinates below it in magnitude: x + w, y + h and w * h cannot overflow
+
+
 def _usable(box: np.ndarray) -> bool:
-    """xywh boxes with w, h >= 0 whose coordinates, corners and area are all finite (one sum
-    holds them all: any inf or NaN, or an overflow, makes it not finite)."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        x, y, w, h = box.T
-        total = (x + w) + (y + h) + w * h
-    return bool(np.isfinite(total).all()) and not (box[:, 2:] < 0).any()
+    """xywh boxes with w, h >= 0 whose coordinates, corners and area are all finite."""
+    if not len(box):
+        return True
+    if not (-_SAFE < _LOWEST(box, axis=None) and _HIGHEST(box, axis=None) < _SAFE):  # NaN fails too
+        with np.errstate(over="ignore", invalid="ignore"):  # one sum holds them all
+            x, y, w, h = box.T
+            if not np.isfinite((x + w) + (y + h) + w * h).all():
+                return False
+    return bool(_LOWEST(box[:, 2]) >= 0 and _LOWEST(box[:, 3]) >= 0)
 
 
 def _known(labels: np.ndarray, ids: np.ndarray) -> bool:
     """Every label is among the (sorted) ids."""
     if not len(ids):
         return False
+    lo, hi = int(ids[0]), int(ids[-1])
+    if not (lo <= _LOWEST(labels) and _HIGHEST(labels) <= hi):
+        return False
+    if hi - lo + 1 == len(ids):  # every label from lo to hi
+        return True
+    if hi - lo < 2**16:  # a table of the labels in between
+        listed = np.zeros(hi - lo + 1, bool)
+        listed[ids - lo] = True
+        return bool(listed[labels - lo].all())
     pos = np.minimum(np.searchsorted(ids, labels), len(ids) - 1)
     return bool(np.array_equal(ids[pos], labels))
 
 
-def _put(side: _Side, field: str, default: np.ndarray) -> np.ndarray | None:
-    """`default` with the images that give `field` (finite, >= 0) taking their values."""
+def _put(side: _Side, field: str, box: np.ndarray) -> np.ndarray | None:
+    """The field where the images give it (finite, >= 0), else the boxes' w*h."""
     values = side.floats(field)
-    if values is None or (values < 0).any():
+    if values is None or (len(values) and _LOWEST(values) < 0):
         return None
     if not side.missing[field]:
         return values
-    has = np.repeat(~np.isin(np.arange(len(side.n)), side.missing[field]), side.n)
-    out = default.copy()
-    out[has] = values
+    out = box[:, 2] * box[:, 3]
+    if len(values):
+        out[side.rows_with(field)] = values
     return out
 
 
@@ -695,7 +772,7 @@ def _image_columns(
     targets: Sequence[Any],
     preds: Sequence[Any],
     box_format: str,
-    categories: Sequence[str] | Mapping[int, str] | None,
+    categories: Sequence[str] | Mapping[int, str] | Categories | None,
     first_image_id: int,
     masks: bool,
 ) -> tuple[_Columns, Categories]:
