@@ -798,6 +798,15 @@ static void *room(void *buf, Py_ssize_t *cap, Py_ssize_t need, size_t size)
     return p;
 }
 
+/* The blocks cut into chunks of about equal cost, handed out in turn to whichever thread asks
+ * next: a thread the machine holds back (other work on its core) then does fewer of them. */
+typedef struct Chunks {
+    pthread_mutex_t lock;
+    Py_ssize_t next, n_chunks;
+    const Py_ssize_t *ends; /* chunk k: blocks [k ? ends[k - 1] : 0, ends[k]) */
+    int stop;               /* a thread found a mask not well-formed, or ran out of memory */
+} Chunks;
+
 typedef struct {
     /* shared, read-only */
     const Rle *rles;
@@ -806,8 +815,8 @@ typedef struct {
     const Py_ssize_t *at;              /* where each block's IoUs start in `out` */
     const unsigned char *crowd;
     double *out;
-    /* this thread's blocks, and its buffers: the masks of a block and their intervals */
-    Py_ssize_t b_lo, b_hi;
+    struct Chunks *chunks;
+    /* this thread's buffers: the masks of a block and their intervals */
     Mask *dm, *gm;
     uint32_t *iv;
     Py_ssize_t cap_d, cap_g, cap_iv; /* cap_iv in pairs */
@@ -815,84 +824,108 @@ typedef struct {
     int oom;
 } MaskJob;
 
-/* The blocks of one thread, each as _native.mask_pair_iou computes one: its masks decoded (a
- * block's detections, then its ground truths), then per pair pycocotools' rleIou: intersection
- * over union, or over the detection's own area against a crowd; 0 without overlap. */
-static void *iou_blocks(void *arg)
+/* Block b as _native.mask_pair_iou computes one: its masks decoded (its detections, then its
+ * ground truths) into the thread's buffers, then per pair pycocotools' rleIou: intersection
+ * over union, or over the detection's own area against a crowd; 0 without overlap. 1, or 0
+ * when the call must stop (j->bad or j->oom set). */
+static int block_ious(MaskJob *j, Py_ssize_t b)
 {
-    MaskJob *j = arg;
-    for (Py_ssize_t b = j->b_lo; b < j->b_hi; b++) {
-        const int64_t *q = j->blk + 4 * b;
-        const Py_ssize_t d0 = q[0], nd = q[1], g0 = q[2], ng = q[3];
-        Mask *dm = room(j->dm, &j->cap_d, nd, sizeof(Mask));
-        if (dm != NULL)
-            j->dm = dm;
-        Mask *gm = room(j->gm, &j->cap_g, ng, sizeof(Mask));
-        if (gm != NULL)
-            j->gm = gm;
-        if (dm == NULL || gm == NULL) {
-            j->oom = 1;
-            return NULL;
-        }
-        Py_ssize_t used = 0; /* pairs of intervals */
-        for (int side = 0; side < 2; side++) {
-            const int64_t *rows = side ? j->grow + g0 : j->drow + d0;
-            const Py_ssize_t *slot = side ? j->slot_g : j->slot_d;
-            Mask *masks = side ? gm : dm;
-            for (Py_ssize_t i = 0; i < (side ? ng : nd); i++) {
-                const Rle *r = &j->rles[slot[rows[i]] - 1];
-                uint32_t *iv = room(j->iv, &j->cap_iv, used + r->len / 2 + 1, 2 * sizeof(uint32_t));
-                if (iv == NULL) {
-                    j->oom = 1;
-                    return NULL;
-                }
-                j->iv = iv;
-                if (!decode_rle(r, &masks[i], iv + 2 * used)) {
-                    j->bad = 1;
-                    return NULL;
-                }
-                masks[i].start = used;
-                used += masks[i].count;
+    const int64_t *q = j->blk + 4 * b;
+    const Py_ssize_t d0 = q[0], nd = q[1], g0 = q[2], ng = q[3];
+    Mask *dm = room(j->dm, &j->cap_d, nd, sizeof(Mask));
+    if (dm != NULL)
+        j->dm = dm;
+    Mask *gm = room(j->gm, &j->cap_g, ng, sizeof(Mask));
+    if (gm != NULL)
+        j->gm = gm;
+    if (dm == NULL || gm == NULL) {
+        j->oom = 1;
+        return 0;
+    }
+    Py_ssize_t used = 0; /* pairs of intervals */
+    for (int side = 0; side < 2; side++) {
+        const int64_t *rows = side ? j->grow + g0 : j->drow + d0;
+        const Py_ssize_t *slot = side ? j->slot_g : j->slot_d;
+        Mask *masks = side ? gm : dm;
+        for (Py_ssize_t i = 0; i < (side ? ng : nd); i++) {
+            const Rle *r = &j->rles[slot[rows[i]] - 1];
+            uint32_t *iv = room(j->iv, &j->cap_iv, used + r->len / 2 + 1, 2 * sizeof(uint32_t));
+            if (iv == NULL) {
+                j->oom = 1;
+                return 0;
             }
-        }
-        double *o = j->out + j->at[b];
-        for (Py_ssize_t i = 0; i < nd; i++) {
-            const Mask *a = &dm[i];
-            for (Py_ssize_t k = 0; k < ng; k++) {
-                const Mask *g = &gm[k];
-                if (a->h != g->h || a->w != g->w) { /* pycocotools gives -1 or 0: its business */
-                    j->bad = 1;
-                    return NULL;
-                }
-                double v = 0.0;
-                if (a->area && g->area && a->first < g->last && g->first < a->last && a->x0 <= g->x1 &&
-                    g->x0 <= a->x1) {
-                    const int64_t inter =
-                        intersection(j->iv + 2 * a->start, a->count, j->iv + 2 * g->start, g->count);
-                    if (inter > 0) {
-                        const int64_t uni = j->crowd[j->grow[g0 + k]] ? a->area : a->area + g->area - inter;
-                        v = (double)inter / (double)uni;
-                    }
-                }
-                *o++ = v;
+            j->iv = iv;
+            if (!decode_rle(r, &masks[i], iv + 2 * used)) {
+                j->bad = 1;
+                return 0;
             }
+            masks[i].start = used;
+            used += masks[i].count;
         }
     }
-    return NULL;
+    double *o = j->out + j->at[b];
+    for (Py_ssize_t i = 0; i < nd; i++) {
+        const Mask *a = &dm[i];
+        for (Py_ssize_t k = 0; k < ng; k++) {
+            const Mask *g = &gm[k];
+            if (a->h != g->h || a->w != g->w) { /* pycocotools gives -1 or 0: its business */
+                j->bad = 1;
+                return 0;
+            }
+            double v = 0.0;
+            if (a->area && g->area && a->first < g->last && g->first < a->last && a->x0 <= g->x1 &&
+                g->x0 <= a->x1) {
+                const int64_t inter =
+                    intersection(j->iv + 2 * a->start, a->count, j->iv + 2 * g->start, g->count);
+                if (inter > 0) {
+                    const int64_t uni = j->crowd[j->grow[g0 + k]] ? a->area : a->area + g->area - inter;
+                    v = (double)inter / (double)uni;
+                }
+            }
+            *o++ = v;
+        }
+    }
+    return 1;
+}
+
+/* One thread: chunk after chunk of blocks, until none is left (or one thread must stop). */
+static void *iou_chunks(void *arg)
+{
+    MaskJob *j = arg;
+    Chunks *c = j->chunks;
+    for (;;) {
+        pthread_mutex_lock(&c->lock);
+        const Py_ssize_t k = c->stop ? c->n_chunks : c->next++;
+        pthread_mutex_unlock(&c->lock);
+        if (k >= c->n_chunks)
+            return NULL;
+        for (Py_ssize_t b = k ? c->ends[k - 1] : 0; b < c->ends[k]; b++)
+            if (!block_ious(j, b)) {
+                pthread_mutex_lock(&c->lock);
+                c->stop = 1;
+                pthread_mutex_unlock(&c->lock);
+                return NULL;
+            }
+    }
 }
 
 /* A block's cost in the units of a character decoded: its strings' characters, and what a
  * pair costs (the intersection walk included; measured on COCO-scale segm results). */
 #define PAIR_COST 32.0
 #define MASK_WORK_PER_THREAD 32768.0 /* below it, a thread costs more than it saves */
+#define CHUNKS_PER_THREAD 16          /* enough for a thread held back to leave its share to others */
 
-/* The blocks over the threads, contiguous ranges of about equal cost. Without the GIL; 0, or
- * -1 out of memory. */
+/* The blocks over the threads, in chunks of about equal cost. Without the GIL; the threads
+ * run, or -1 out of memory. */
 static int mask_iou_run(const MaskJob *proto, Py_ssize_t n_blocks, int threads, MaskJob *jobs)
 {
     double *cost = malloc((size_t)(n_blocks ? n_blocks : 1) * sizeof(double));
-    if (cost == NULL)
+    Py_ssize_t *ends = malloc((size_t)threads * CHUNKS_PER_THREAD * sizeof(Py_ssize_t));
+    if (cost == NULL || ends == NULL) {
+        free(cost);
+        free(ends);
         return -1;
+    }
     double total = 0.0;
     for (Py_ssize_t b = 0; b < n_blocks; b++) {
         const int64_t *q = proto->blk + 4 * b;
@@ -906,18 +939,24 @@ static int mask_iou_run(const MaskJob *proto, Py_ssize_t n_blocks, int threads, 
     }
     if (total < MASK_WORK_PER_THREAD * threads)
         threads = total >= 2 * MASK_WORK_PER_THREAD ? (int)(total / MASK_WORK_PER_THREAD) : 1;
+    Chunks chunks = {.n_chunks = threads > 1 ? (Py_ssize_t)threads * CHUNKS_PER_THREAD : 1, .ends = ends};
     double sum = 0.0;
     Py_ssize_t b = 0;
-    for (int t = 0; t < threads; t++) {
-        jobs[t] = *proto;
-        jobs[t].b_lo = b;
-        const double want = total * (double)(t + 1) / (double)threads;
-        while (b < n_blocks && (t == threads - 1 || sum + cost[b] / 2 < want))
+    for (Py_ssize_t k = 0; k < chunks.n_chunks; k++) {
+        const double want = total * (double)(k + 1) / (double)chunks.n_chunks;
+        while (b < n_blocks && (k == chunks.n_chunks - 1 || sum + cost[b] / 2 < want))
             sum += cost[b++];
-        jobs[t].b_hi = b;
+        ends[k] = b;
     }
     free(cost);
-    run_threads(iou_blocks, jobs, sizeof(MaskJob), threads);
+    for (int t = 0; t < threads; t++) {
+        jobs[t] = *proto;
+        jobs[t].chunks = &chunks;
+    }
+    pthread_mutex_init(&chunks.lock, NULL);
+    run_threads(iou_chunks, jobs, sizeof(MaskJob), threads);
+    pthread_mutex_destroy(&chunks.lock);
+    free(ends);
     return threads;
 }
 
@@ -927,11 +966,13 @@ static int mask_iou_run(const MaskJob *proto, Py_ssize_t n_blocks, int threads, 
  * dt_rows, gt_rows: int64 indices into them; blocks: (k, 4) int64 rows (d0, nd, g0, ng), the
  * detections dt_rows[d0:d0+nd] against the ground truths gt_rows[g0:g0+ng], each block's IoUs
  * detection-major, blocks in order; crowd: one byte per ground-truth mask (by its index).
- * The threads split the blocks by cost; a block's masks are decoded by its thread, once (the
- * plan names each row in one block: each RLE is decoded once in all). None when a mask a block
- * names is not a well-formed RLE (runs >= 0 summing to h*w, none 0 but the first, h*w < 2**29)
- * or a pair differs in size: pycocotools' answer is then the caller's. A block or row out of
- * range raises IndexError (all are checked before any mask is read), a wrong type TypeError. */
+ * The threads take the blocks in chunks of about equal cost (characters to decode, and 32 a
+ * pair), one after another as each is done; a block's masks are decoded by its thread, once
+ * (the plan names each row in one block: each RLE is decoded once in all). None when a mask a
+ * block names is not a well-formed RLE (runs >= 0 summing to h*w, none 0 but the first,
+ * h*w < 2**29) or a pair differs in size: pycocotools' answer is then the caller's. A block or
+ * row out of range raises IndexError (all are checked before any mask is read), a wrong type
+ * TypeError. The values do not depend on the thread count. */
 static PyObject *mask_iou(PyObject *self, PyObject *args)
 {
     (void)self;
@@ -987,7 +1028,8 @@ static PyObject *mask_iou(PyObject *self, PyObject *args)
         const int64_t *q = blk + 4 * b;
         /* bounds compared without forming d0 + nd or g0 + ng, which can overflow: with every
          * value >= 0, n - nd cannot */
-        if (q[0] < 0 || q[1] < 0 || q[2] < 0 || q[3] < 0 || q[0] > n_dt_rows - q[1] || q[2] > n_gt_rows - q[3]) {
+        if (q[0] < 0 || q[1] < 0 || q[2] < 0 || q[3] < 0 || q[0] > n_dt_rows - q[1] ||
+            q[2] > n_gt_rows - q[3]) {
             PyErr_SetString(PyExc_IndexError, "mask_iou: a block lies outside the rows");
             goto done;
         }
@@ -1048,7 +1090,9 @@ static PyObject *mask_iou(PyObject *self, PyObject *args)
     if (threads > MAX_THREADS)
         threads = MAX_THREADS;
     jobs = calloc((size_t)threads, sizeof(MaskJob));
-    if (jobs == NULL || (out = PyByteArray_FromStringAndSize(NULL, total * (Py_ssize_t)sizeof(double))) == NULL) {
+    if (jobs != NULL)
+        out = PyByteArray_FromStringAndSize(NULL, total * (Py_ssize_t)sizeof(double));
+    if (out == NULL) {
         if (!PyErr_Occurred())
             PyErr_NoMemory();
         goto done;
@@ -1100,13 +1144,14 @@ static PyMethodDef methods[] = {
     {"regroup", regroup, METH_VARARGS,
      "regroup(first, key, n_keys) -> bytearray of int64: first stably regrouped by key[first]"},
     {"mask_iou", mask_iou, METH_VARARGS,
-     "mask_iou(dt_masks, gt_masks, dt_rows, gt_rows, blocks, crowd, threads) -> bytearray of float64 or None"},
+     "mask_iou(dt_masks, gt_masks, dt_rows, gt_rows, blocks, crowd, threads) -> "
+     "bytearray of float64 or None"},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_kernels", "detrecall's compiled matching, accumulation and mask IoU.", -1, methods,
-    NULL, NULL, NULL, NULL,
+    PyModuleDef_HEAD_INIT, "_kernels", "detrecall's compiled matching, accumulation and mask IoU.", -1,
+    methods, NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC PyInit__kernels(void)
