@@ -25,6 +25,7 @@ from .types import Accumulated, EvalParams, Matches
 
 EPS = np.spacing(1)
 AVERAGES = ("micro", "macro", "weighted")
+_PIECE = 1 << 18  # entries gathered at a time where a whole gather is not needed
 
 
 @dataclass(frozen=True)
@@ -165,21 +166,24 @@ def curves_in_order(
     """`curves` of the entries `order` lists (indices into `score` and `is_tp`, maybe not all of
     them): segment by segment (the first seg_count[0] entries are segment 0, ...), each by score
     descending. Only the entries at the end of a run of equal scores are gathered (their TP
-    count is the number of true positives up to there), so nothing but the sorted scores is as
-    long as `order`."""
-    n_seg = len(support)
+    count is the number of true positives up to there), and `order` is read a piece at a time:
+    nothing else as long as it is allocated."""
+    n_seg, n = len(support), len(order)
     seg_end = np.cumsum(seg_count)
     seg_start = seg_end - seg_count
-    sorted_score = score[order]
-    last = np.zeros(len(order), bool)  # the last entry of each run of (segment, score)
-    if len(order):
-        np.not_equal(sorted_score[1:], sorted_score[:-1], out=last[:-1])
+    last = np.zeros(n, bool)  # the last entry of each run of (segment, score)
+    tp_parts = []  # positions of the true positives
+    for lo in range(0, n, _PIECE):
+        hi = min(lo + _PIECE, n)
+        sorted_score = score[order[lo : hi + 1]]  # one past the piece: its last entry's successor
+        np.not_equal(sorted_score[1:], sorted_score[:-1], out=last[lo : lo + len(sorted_score) - 1])
+        tp_parts.append(lo + np.flatnonzero(is_tp[order[lo:hi]]))
+    if n:
         last[seg_end[seg_count > 0] - 1] = True
     at = np.flatnonzero(last)
     del last
-    thresholds = sorted_score[at]
-    del sorted_score
-    tp_at = np.flatnonzero(is_tp[order])  # positions of the true positives
+    thresholds = score[order[at]]
+    tp_at = np.concatenate(tp_parts) if tp_parts else np.zeros(0, np.int64)
     seg = np.searchsorted(seg_start, at, side="right") - 1  # empty segments start where the next does
     tp = np.searchsorted(tp_at, at, side="right") - np.searchsorted(tp_at, seg_start, side="left")[seg]
     fp = (at - seg_start[seg] + 1) - tp

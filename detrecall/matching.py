@@ -70,9 +70,12 @@ class Plan:
 def _pairs_of(start: np.ndarray, count: np.ndarray, first: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """The pairs of detections first, first+1, ... with ground truth [start, start + count)."""
     total = int(count.sum())
-    run_start = np.repeat(np.cumsum(count) - count, count)
     pair_dt = np.repeat(np.arange(first, first + len(count)), count)
-    return pair_dt, np.repeat(start, count) + (np.arange(total) - run_start)
+    # pair i of a detection whose pairs begin at i0 is ground truth start + (i - i0): one
+    # repeat of (start - i0), then + i in place
+    pair_gt = np.repeat(start - (np.cumsum(count) - count), count)
+    pair_gt += np.arange(total)
+    return pair_dt, pair_gt
 
 
 def _by_group_then_score(group: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -83,7 +86,9 @@ def _by_group_then_score(group: np.ndarray, score: np.ndarray) -> tuple[np.ndarr
     n = len(score)
     by_score = argsort_stable(score, descending=True)
     if n > 1 and kernels is not None and bool((group[1:] >= group[:-1]).all()):
-        run = np.r_[0, np.cumsum(group[1:] != group[:-1])]  # rows come grouped: number the runs
+        run = np.zeros(n, np.int64)  # rows come grouped: number the runs
+        run[1:] = group[1:] != group[:-1]
+        np.cumsum(run, out=run)  # in place: a cumsum of the flags would cast a copy first
         return regroup(by_score, run, int(run[-1]) + 1), by_score
     if n == 0 or (int(group.max()) + 1) * n >= 2**62:
         return np.lexsort((-score, group)), by_score
@@ -109,21 +114,31 @@ def plan(gt: Dataset, dt: Detections, params: EvalParams) -> Plan:
         rows = np.flatnonzero(keep_i & keep_c)
         if len(rows) < len(image_id):
             img, cls = img[rows], cls[rows]
-        return rows, cls, (img if params.class_agnostic else img * n_classes + cls)
+        if not params.class_agnostic:  # the group key, in place: img is this function's own
+            img *= n_classes
+            img += cls
+        return rows, cls, img
 
     g_sel, gt_class, gt_group = select(gt.image_id, gt.category_id)
     d_sel, d_class, d_group = select(dt.image_id, dt.category_id)
+    every = len(d_sel) == len(dt)  # d_sel is then 0, 1, ...: no gather by it
     # rows are stored by (image, category, file order): the order pycocotools concatenates in
-    order, by_score = _by_group_then_score(d_group, dt.score[d_sel])
+    order, by_score = _by_group_then_score(d_group, dt.score if every else dt.score[d_sel])
+    dt_rows, dt_class, dt_group = order if every else d_sel[order], d_class[order], d_group[order]
+    del d_sel, d_class, d_group  # each step frees what it read: a plan is 7 int64 a detection
     # in plan order: rows of equal score are in the same relative order by row as by (group,
     # rank), since rows come by (image, category, file order) and ranks break ties by file order
     position = np.empty(len(order), np.int64)
     position[order] = np.arange(len(order))
-    dt_rows, dt_class, dt_group = d_sel[order], d_class[order], d_group[order]
-    dt_rank = np.arange(len(order)) - run_starts(dt_group)
+    del order
+    by_score = position[by_score]
+    del position
+    dt_rank = np.arange(len(dt_rows))
+    dt_rank -= run_starts(dt_group)
 
     gt_start = np.searchsorted(gt_group, dt_group, side="left")
-    n_gt = np.searchsorted(gt_group, dt_group, side="right") - gt_start
+    n_gt = np.searchsorted(gt_group, dt_group, side="right")
+    n_gt -= gt_start
 
     with_gt = np.flatnonzero(n_gt)
     first = with_gt[np.r_[True, dt_group[with_gt][1:] != dt_group[with_gt][:-1]]] if len(with_gt) else with_gt
@@ -142,7 +157,7 @@ def plan(gt: Dataset, dt: Detections, params: EvalParams) -> Plan:
         dt_gt_start=gt_start,
         dt_gt_count=n_gt,
         blocks=blocks,
-        by_score=position[by_score],
+        by_score=by_score,
     )
 
 
@@ -386,10 +401,16 @@ def _in_range(area: np.ndarray, ranges: np.ndarray) -> np.ndarray:
 def score_order(p: Plan, max_det: int | None = None) -> np.ndarray:
     """aggregate.by_score of the detections `match(p, ..., max_det=max_det)` keeps, without a
     new sort: the plan's score order, cut and renumbered."""
-    if max_det is None:
+    kept = None if max_det is None else p.dt_rank < max_det
+    if kept is None or kept.all():
         return p.by_score
-    kept = p.dt_rank < max_det
-    return (np.cumsum(kept) - 1)[p.by_score[kept[p.by_score]]]
+    ranked = p.by_score[kept[p.by_score]]
+    new_index = _kept_index(kept)
+    del kept
+    for lo in range(0, len(ranked), _PAIR_PIECE):  # renumbered in place, a piece at a time
+        piece = ranked[lo : lo + _PAIR_PIECE]
+        piece[:] = new_index[piece]
+    return ranked
 
 
 def match(
@@ -410,21 +431,36 @@ def match(
     `use_kernels=False`: the numpy walk, its twin."""
     thr = np.minimum(np.asarray(iou_thresholds, np.float64), 1 - 1e-10)
     n_area, n_thr = len(area_ranges), len(thr)
-    kept = p.dt_rank < max_det if max_det is not None else np.ones(len(p.dt_rows), bool)
-    dets = np.flatnonzero(kept)
-    new_index = np.cumsum(kept) - 1  # plan detection -> kept detection
+    kept = p.dt_rank < max_det if max_det is not None else None
+    if kept is not None and kept.all():
+        kept = None  # nothing cut: every plan detection, and the plan's own arrays serve
+    dets = None if kept is None else np.flatnonzero(kept)
     crowd = gt.iscrowd[p.gt_rows]
     ignored = crowd | gt.ignore[p.gt_rows]  # an ignored flag acts as pycocotools' gt['ignore']
     nonign = (~ignored[:, None]) & _in_range(gt.area[p.gt_rows], area_ranges).T  # (G, A)
 
     pairs = as_candidates(p, iou, float(thr.min()))
-    cand = np.flatnonzero((pairs.iou >= thr.min()) & kept[pairs.pair_dt])
-    c_dt, c_gt, c_iou = new_index[pairs.pair_dt[cand]], pairs.pair_gt[cand], pairs.iou[cand]
-    out_of_range = ~_in_range(dt.area[p.dt_rows[dets]], area_ranges)
-    if kernels is not None and use_kernels and fits_kernels(len(dets), len(gt), n_area, n_thr):
+    c_dt, c_gt, c_iou = pairs.pair_dt, pairs.pair_gt, pairs.iou
+    # the pairs of kept detections (renumbered among them) that reach the lowest threshold
+    wanted = None if pairs.floor >= thr.min() else c_iou >= thr.min()
+    if kept is not None:
+        wanted = kept[c_dt] if wanted is None else wanted & kept[c_dt]
+    if wanted is not None:
+        cand = np.flatnonzero(wanted)
+        del wanted
+        c_dt, c_gt, c_iou = c_dt[cand], c_gt[cand], c_iou[cand]
+        del cand
+    if kept is not None:
+        new_index = _kept_index(kept)
+        c_dt = new_index[c_dt]
+        del new_index
+    del kept
+    n_det = len(p.dt_rows) if dets is None else len(dets)
+    if kernels is not None and use_kernels and fits_kernels(n_det, len(gt), n_area, n_thr):
         *found, hit_rows, hit_ignored = _kernel_hits(
-            c_dt, c_gt, c_iou, p.dt_group[dets], thr, nonign, crowd, p.gt_rows, threads
+            c_dt, c_gt, c_iou, _kept(p.dt_group, dets), thr, nonign, crowd, p.gt_rows, threads
         )
+        del c_dt, c_gt, c_iou
         return _matches(
             p,
             gt,
@@ -433,12 +469,12 @@ def match(
             [tuple(found)],
             iou_thresholds,
             nonign,
-            out_of_range,
+            area_ranges,
             named=(hit_rows, hit_ignored),
         )
     first = np.r_[True, c_dt[1:] != c_dt[:-1]] if len(c_dt) else np.zeros(0, bool)
     with_cand = c_dt[first]  # kept detections with a candidate, in (group, rank) order
-    step_of = np.arange(len(with_cand)) - run_starts(p.dt_group[dets[with_cand]])
+    step_of = np.arange(len(with_cand)) - run_starts(_kept(p.dt_group, dets)[with_cand])
     step = np.repeat(step_of, np.diff(np.r_[np.flatnonzero(first), len(c_dt)]))
     order = np.lexsort((c_gt, c_iou, c_dt, step))
     c_dt, c_gt, c_iou, step = c_dt[order], c_gt[order], c_iou[order], step[order]
@@ -458,7 +494,33 @@ def match(
         taken[chosen, ai, ti] = True
         hits.append((ai, ti, d[seg][di], chosen))
 
-    return _matches(p, gt, dt, dets, hits, iou_thresholds, nonign, out_of_range)
+    return _matches(p, gt, dt, dets, hits, iou_thresholds, nonign, area_ranges)
+
+
+def _kept_index(kept: np.ndarray) -> np.ndarray:
+    """(D,) int64: each plan detection's index among the kept ones (np.cumsum(kept) - 1), summed
+    in place (np.cumsum of the bool flags would first cast them to an int64 copy)."""
+    out = kept.astype(np.int64)
+    np.cumsum(out, out=out)
+    out -= 1
+    return out
+
+
+def _kept(values: np.ndarray, dets: np.ndarray | None) -> np.ndarray:
+    """values[dets], or values itself when dets is None (every plan detection is kept)."""
+    return values if dets is None else values[dets]
+
+
+def _out_of_range(area: np.ndarray, ranges: np.ndarray) -> np.ndarray:
+    """(A, N) bool: ~_in_range(area, ranges), one range at a time (no (A, N) temporaries)."""
+    out = np.empty((len(ranges), len(area)), bool)
+    below = np.empty(len(area), bool)
+    for a, (low, high) in enumerate(ranges.tolist()):
+        np.greater_equal(area, low, out=out[a])
+        np.less_equal(area, high, out=below)
+        out[a] &= below
+        np.logical_not(out[a], out=out[a])
+    return out
 
 
 def _kernel_hits(
@@ -499,7 +561,7 @@ def _matches(
     p: Plan,
     gt: Dataset,
     dt: Detections,
-    dets: np.ndarray,
+    dets: np.ndarray | None,
     hits: list[tuple[np.ndarray, ...]],
     iou_thresholds: np.ndarray,
     nonign: np.ndarray,
@@ -507,10 +569,14 @@ def _matches(
     *,
     named: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Matches:
-    """Matches from the kept plan detections `dets`, hits as (area, threshold, kept detection,
-    selected ground truth) index arrays, and the (G, A) not-ignored ground-truth flags.
-    `named`: the compiled walk's one part, in (area, threshold, detection) order already, with
-    each hit's Dataset row and ignored flag."""
+    """Matches from the kept plan detections `dets` (None, or all of them: the plan's own
+    arrays are shared, not copied), hits as (area, threshold, kept detection, selected ground
+    truth) index arrays, and the (G, A) not-ignored ground-truth flags. `out_of_range`: (A, D)
+    bool per kept detection, or the (A, 2) float area ranges to compute it from. `named`: the
+    compiled walk's one part, in (area, threshold, detection) order already, with each hit's
+    Dataset row and ignored flag."""
+    if dets is not None and len(dets) == len(p.dt_rows):  # dets are ascending: all of them
+        dets = None
     if named is not None:  # no plan ground-truth index: the rows and flags stand for it
         (ai, ti, di), gi = hits[0], np.zeros(0, np.int64)
     elif len(hits) == 1:
@@ -519,11 +585,14 @@ def _matches(
         ai, ti, di, gi = (np.concatenate(c) for c in zip(*hits))
     else:
         ai = ti = di = gi = np.zeros(0, np.int64)
-    n_thr, n_det = len(iou_thresholds), len(dets)
+    n_thr, n_det = len(iou_thresholds), len(p.dt_rows) if dets is None else len(dets)
     if named is None:
         order = argsort_stable((ai * n_thr + ti) * n_det + di)  # (area, thr, det)
         ai, ti, di, gi = ai[order], ti[order], di[order], gi[order]
-    rows = p.dt_rows[dets]
+        del order
+    rows = _kept(p.dt_rows, dets)
+    if out_of_range.dtype != np.bool_:  # the ranges
+        out_of_range = _out_of_range(dt.area[rows], out_of_range)
     n_area = nonign.shape[1]
     npos = np.stack(
         [np.bincount(p.gt_class[nonign[:, a]], minlength=len(p.class_ids)) for a in range(n_area)],
@@ -532,9 +601,9 @@ def _matches(
     return Matches(
         class_ids=p.class_ids,
         iou_thresholds=np.asarray(iou_thresholds, np.float64),
-        det_class=p.dt_class[dets],
+        det_class=_kept(p.dt_class, dets),
         det_image=dt.image_id[rows],
-        det_rank=p.dt_rank[dets],
+        det_rank=_kept(p.dt_rank, dets),
         det_score=dt.score[rows],
         det_row=rows,
         det_out_of_range=out_of_range,
