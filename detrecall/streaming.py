@@ -65,9 +65,9 @@ def _pack(a: np.ndarray) -> Packed:
         return ("bits", a.shape, np.packbits(a.reshape(-1)))
     if a.dtype.kind in "iu":
         if a.ndim == 1 and len(a) > 32:
-            starts = np.flatnonzero(a[1:] != a[:-1]) + 1
-            if len(starts) * 4 < len(a):  # runs: sorted columns (image ids, area, threshold)
-                starts = np.concatenate(([0], starts))
+            change = a[1:] != a[:-1]
+            if np.count_nonzero(change) * 4 < len(a):  # runs: sorted columns (image ids, area, threshold)
+                starts = np.concatenate(([0], np.flatnonzero(change) + 1))
                 lengths = np.diff(np.append(starts, len(a)))
                 return ("runs", a.dtype, _narrow(a[starts]), _narrow(lengths))
         return ("int", a.dtype, a.shape, _narrow(a))
@@ -139,6 +139,16 @@ def _merged(parts: list[_Part]) -> BatchMatches:
         point=concat_matches([b.point for b in batches]),
         confusion=np.sum(confusions, axis=0) if confusions else None,
     )
+
+
+def _class_index(ids: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The index in `ids` (sorted) of each label (every one among them): a table lookup when
+    the ids span a short range, else a binary search."""
+    if not len(labels) or int(ids[-1]) - int(ids[0]) >= 2**16:
+        return np.searchsorted(ids, labels)
+    table = np.zeros(int(ids[-1]) - int(ids[0]) + 1, np.intp)
+    table[ids - ids[0]] = np.arange(len(ids))
+    return table[labels - ids[0]]
 
 
 _Table = TypeVar("_Table", Dataset, Detections)
@@ -320,9 +330,9 @@ class Evaluator:
         """Note the classes of the (joined) batches' ground truth and detections, and where
         the first detection of each class is (labels are among the categories: checked)."""
         cols, ids = batch.columns, batch.categories.ids
-        gt_count = np.bincount(np.searchsorted(ids, cols.gt_cat), minlength=len(ids))
+        gt_count = np.bincount(_class_index(ids, cols.gt_cat), minlength=len(ids))
         self._gt_classes.update(ids[gt_count > 0].tolist())
-        index = np.searchsorted(ids, cols.dt_cat)
+        index = _class_index(ids, cols.dt_cat)
         count = np.bincount(index, minlength=len(ids))
         where = None
         for k in np.flatnonzero(count).tolist():
