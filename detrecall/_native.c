@@ -1218,7 +1218,7 @@ static int truth_init(Truth *t, int masks)
            column_init(&t->area, 8 * cap) && column_init(&t->crowd, cap) &&
            column_init(&t->ignore, cap) && column_init(&t->present, cap) &&
            (!masks || (column_init(&t->kind, cap) && column_init(&t->size, 16 * cap) &&
-                       column_init(&t->coords, 256 * cap) && column_init(&t->part_len, 8 * cap) &&
+                       column_init(&t->coords, 64 * cap) && column_init(&t->part_len, 8 * cap) &&
                        column_init(&t->parts, 8 * cap) && column_init(&t->runs, 8 * 4096) &&
                        column_init(&t->run_len, 8 * 1024) && (t->rles = PyList_New(0)) != NULL &&
                        (t->key_size = PyUnicode_InternFromString("size")) != NULL &&

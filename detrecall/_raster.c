@@ -28,7 +28,8 @@
  *    ground-truth parser's: float64 coordinates, int64 coordinates per part, parts per object,
  *    and each object's own image height and width), with the same refusals (None), drawn
  *    without the GIL, the objects split over up to `threads` threads (the same strings for any
- *    count).
+ *    count). dicts=True: each as an RLE {"size": (h, w), "counts": bytes} (as masks.py's
+ *    polygons_to_rles gives it), one untracked (h, w) tuple for each run of one size.
  * 5. flat_uncompressed_rles(runs, run_counts, heights, widths): uncompressed_rle of each run
  *    list of flat int64 columns, None unless every one is plain.
  */
@@ -257,6 +258,12 @@ static inline int64_t cross(int64_t base, double s, int64_t t, int degenerate)
     return (int64_t)((double)base + s * (double)t + .5);
 }
 
+/* The cross coordinate of step t along y, as rleFrPoly rounds it (cross() of a y edge) */
+static inline int64_t cross_at(double base, double s, int64_t t)
+{
+    return (int64_t)(base + s * (double)t + .5);
+}
+
 typedef struct {
     int64_t xs, ys, steps; /* the edge after the flip: walked from t = steps down when flip */
     int along_x, flip, degenerate;
@@ -278,7 +285,7 @@ static inline void edge_point(const Edge *e, int64_t t, int64_t *u, int64_t *v)
  * in walk order first. Along x every pair changes column, and its crossing column is xs + t:
  * only those at a pixel centre (column 2 mod 5, inside the image) can be kept, so only they
  * are visited (keep_crossing still decides). Along y the column changes where the rounded
- * cross coordinate does: every pair is looked at. */
+ * cross coordinate does: only the changes at a pixel-centre column are looked for (below). */
 static int edge_crossings(Work *wk, const Image *im, const Edge *e)
 {
     if (e->along_x) {
@@ -297,17 +304,54 @@ static int edge_crossings(Work *wk, const Image *im, const Edge *e)
         }
         return 0;
     }
+    /* Along y the cross coordinate u(t) = (int64)(xs + s * t + .5) is monotone in t (each
+     * operation rounds monotonically), and a change is kept only where its column is a pixel
+     * centre: so only those columns c are visited, each at the first step t past it (u(t) >= c + 1
+     * rising, u(t) <= c falling: found from the slope's estimate, then stepped to exactly), and
+     * kept when that change has column c in keep_crossing's terms (walk order: its first point
+     * is u(t - 1) when not flipped). Its row is the lower point's, v - 1, either way. */
     const double base = (double)e->xs, s = e->s;
-    int64_t prev = (int64_t)(base + .5);
-    for (int64_t t = 1; t <= e->steps; t++) {
-        int64_t u = (int64_t)(base + s * (double)t + .5);
-        if (u != prev) {
-            int64_t v = e->ys + t;
-            int got = e->flip ? keep_crossing(wk, im, u, v, prev, v - 1) : keep_crossing(wk, im, prev, v - 1, u, v);
-            if (got)
-                return -1;
+    const int64_t steps = e->steps, u0 = (int64_t)(base + .5), u1 = cross_at(base, s, steps);
+    if (u0 == u1)
+        return 0;
+    const int rising = u1 > u0;
+    int64_t lo = rising ? u0 : u1, hi = (rising ? u1 : u0) - 1; /* the columns c changed across */
+    if (lo < 2)
+        lo = 2;
+    if (hi > 5 * (int64_t)im->w - 3)
+        hi = 5 * (int64_t)im->w - 3;
+    int64_t r = ((lo - 2) % 5 + 5) % 5;
+    lo += r ? 5 - r : 0;
+    if (lo > hi)
+        return 0;
+    hi -= (hi - lo) % 5; /* lo and hi both pixel centres */
+    int64_t t_min = 1;   /* steps before the last one found are past */
+    for (int64_t c = rising ? lo : hi; c >= lo && c <= hi; c += rising ? 5 : -5) {
+        /* the first t in [t_min, steps] with u(t) past c: rising, u(t) >= c + 1, falling,
+         * u(t) <= c; either is where xs + s * t + .5 crosses c + 1, about */
+        double guess = ((double)c + 0.5 - base) / s;
+        int64_t t = guess < (double)t_min ? t_min : guess > (double)steps ? steps : (int64_t)guess;
+        if (rising) {
+            while (t > t_min && cross_at(base, s, t - 1) >= c + 1)
+                t--;
+            while (cross_at(base, s, t) < c + 1)
+                t++;
+        } else {
+            while (t > t_min && cross_at(base, s, t - 1) <= c)
+                t--;
+            while (cross_at(base, s, t) > c)
+                t++;
         }
-        prev = u;
+        t_min = t;
+        int64_t u = cross_at(base, s, t), prev = t > 1 ? cross_at(base, s, t - 1) : u0;
+        int64_t column = e->flip ? (prev < u ? prev : prev - 1) : (u < prev ? u : u - 1);
+        if (column != c)
+            continue;
+        int64_t row = e->ys + t - 3;
+        int64_t y = row / 5 + (row % 5 > 0);
+        y = y < 0 ? 0 : y > (int64_t)im->h ? (int64_t)im->h : y;
+        if (runs_push(&wk->cols, (uint32_t)((c - 2) / 5)) || runs_push(&wk->rows, (uint32_t)y))
+            return -1;
     }
     return 0;
 }
@@ -853,13 +897,13 @@ static PyObject *flat_polygon_rles(PyObject *self, PyObject *args)
 {
     (void)self;
     PyObject *objs[5];
-    int threads = 1;
-    if (!PyArg_ParseTuple(args, "OOOOO|i", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &threads))
+    int threads = 1, dicts = 0;
+    if (!PyArg_ParseTuple(args, "OOOOO|ip", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &threads, &dicts))
         return NULL;
     Py_buffer v[5] = {{0}};
     size_t *part_at = NULL, *coord_at = NULL, *text_end = NULL;
     FlatJob *jobs = NULL;
-    PyObject *result = NULL;
+    PyObject *result = NULL, *key_size = NULL, *key_counts = NULL, *size = NULL;
     if (!view8(objs[0], &v[0], 'd', -1, "coords") || !view8(objs[1], &v[1], 'q', -1, "part_lengths") ||
         !view8(objs[2], &v[2], 'q', -1, "part_counts"))
         goto done;
@@ -925,20 +969,45 @@ static PyObject *flat_polygon_rles(PyObject *self, PyObject *args)
     }
     if (!(result = PyList_New((Py_ssize_t)n)))
         goto done;
+    if (dicts && (!(key_size = PyUnicode_InternFromString("size")) ||
+                  !(key_counts = PyUnicode_InternFromString("counts")))) {
+        Py_CLEAR(result);
+        goto done;
+    }
+    const int64_t *hs = v[3].buf, *ws = v[4].buf;
+    int64_t last_h = -1, last_w = -1;
     for (int i = 0; i < threads; i++) {
         const FlatJob *j = &jobs[i];
         size_t begin = 0;
         for (size_t k = j->first; k < j->end; k++) {
-            PyObject *b = PyBytes_FromStringAndSize(j->text + begin, (Py_ssize_t)(text_end[k] - begin));
-            if (!b) {
+            PyObject *item = PyBytes_FromStringAndSize(j->text + begin, (Py_ssize_t)(text_end[k] - begin));
+            begin = text_end[k];
+            if (item && dicts) {
+                /* one (h, w) tuple for a run of objects of one size; ints only, so untracked,
+                 * and a dict of it and bytes stays untracked too (see masks.py) */
+                if (!size || hs[k] != last_h || ws[k] != last_w) {
+                    Py_XSETREF(size, Py_BuildValue("(LL)", (long long)hs[k], (long long)ws[k]));
+                    if (size)
+                        PyObject_GC_UnTrack(size);
+                    last_h = hs[k];
+                    last_w = ws[k];
+                }
+                PyObject *rle = size ? PyDict_New() : NULL;
+                if (!rle || PyDict_SetItem(rle, key_size, size) || PyDict_SetItem(rle, key_counts, item))
+                    Py_CLEAR(rle);
+                Py_SETREF(item, rle);
+            }
+            if (!item) {
                 Py_CLEAR(result);
                 goto done;
             }
-            PyList_SET_ITEM(result, (Py_ssize_t)k, b);
-            begin = text_end[k];
+            PyList_SET_ITEM(result, (Py_ssize_t)k, item);
         }
     }
 done:
+    Py_XDECREF(key_size);
+    Py_XDECREF(key_counts);
+    Py_XDECREF(size);
     for (int i = 0; i < 5; i++)
         if (v[i].obj)
             PyBuffer_Release(&v[i]);
@@ -1033,8 +1102,9 @@ static PyMethodDef methods[] = {
      "first_odd_polygon(segmentations, heights, widths, start) -> int: the first polygon record "
      "from start that is not plainly valid, or -1"},
     {"flat_polygon_rles", flat_polygon_rles, METH_VARARGS,
-     "flat_polygon_rles(coords, part_lengths, part_counts, heights, widths, threads=1) -> "
-     "list[bytes] | None: polygon_rles of objects given as flat columns, each on its own image"},
+     "flat_polygon_rles(coords, part_lengths, part_counts, heights, widths, threads=1, dicts=False) "
+     "-> list[bytes] | None: polygon_rles of objects given as flat columns, each on its own image "
+     "(dicts: each as {'size': (h, w), 'counts': bytes})"},
     {"flat_uncompressed_rles", flat_uncompressed_rles, METH_VARARGS,
      "flat_uncompressed_rles(runs, run_counts, heights, widths) -> list[bytes] | None: "
      "uncompressed_rle of runs given as flat columns"},

@@ -279,26 +279,28 @@ def flat_polygons_to_rles(
     heights: np.ndarray,
     widths: np.ndarray,
     threads: int = 1,
-) -> list[bytes] | None:
-    """The compressed strings `polygons_to_rles` gives, one per object, of objects given as flat
-    columns: float64 `coords` (every part's x1, y1, x2, y2, ... one after another), the number
-    of coordinates of each part, the number of parts of each object, and each object's own
-    image height and width. Compiled only (`_raster.flat_polygon_rles`, on up to `threads`
-    threads, the same strings for any count): None where it is not built, or when an object is
-    not one `polygons_to_rles` draws (no part, a part of fewer than 6 or an odd number of
-    coordinates, a vertex outside `polygon_bounds`, an image outside MAX_MASK_PIXELS): the
-    caller then takes its general path, which names the record."""
+) -> list[RLE] | None:
+    """The RLEs `polygons_to_rles` gives ({"size": (h, w), "counts": bytes}, the same strings),
+    one per object, of objects given as flat columns: float64 `coords` (every part's x1, y1, x2,
+    y2, ... one after another), the number of coordinates of each part, the number of parts of
+    each object, and each object's own image height and width. Compiled only
+    (`_raster.flat_polygon_rles`, on up to `threads` threads, the same strings for any count):
+    None where it is not built, or when an object is not one `polygons_to_rles` draws (no part,
+    a part of fewer than 6 or an odd number of coordinates, a vertex outside `polygon_bounds`,
+    an image outside MAX_MASK_PIXELS): the caller then takes its general path, which names the
+    record."""
     if raster is None:
         return None
-    strings: list[bytes] | None = raster.flat_polygon_rles(
+    rles: list[RLE] | None = raster.flat_polygon_rles(
         np.ascontiguousarray(coords, np.float64),
         np.ascontiguousarray(part_lengths, np.int64),
         np.ascontiguousarray(part_counts, np.int64),
         np.ascontiguousarray(heights, np.int64),
         np.ascontiguousarray(widths, np.int64),
         threads,
+        True,
     )
-    return strings
+    return rles
 
 
 def flat_uncompressed_to_rles(

@@ -414,11 +414,13 @@ def read_ground_truth(
     angle_unit: AngleUnit = "radians",
     name: str | None = None,
     read_ignore: bool = True,
+    threads: int = 1,
 ) -> Dataset:
     """Ground truth from a COCO instances file (path) or its parsed dict (`name`: what to call
     it in messages).
 
-    `masks=True` also reads every annotation's segmentation into RLE (needed for segm).
+    `masks=True` also reads every annotation's segmentation into RLE (needed for segm); from a
+    file the polygons are drawn on up to `threads` threads (the same masks for any count).
     `shapes="polygon"` reads the `segmentation` polygons, `shapes="rotated"` the `rbox` field,
     into shapely shapes (io.shapes); the box is then the shape's bounds.
     A missing `area` is the mask or shape area (when read) or w*h; `iscrowd` defaults to 0.
@@ -428,7 +430,7 @@ def read_ground_truth(
     if isinstance(source, (str, os.PathLike)):
         raw = read_file(source)
         if shapes is None:
-            fast = _fast_ground_truth(raw, name or str(source), read_ignore, masks)
+            fast = _fast_ground_truth(raw, name or str(source), read_ignore, masks, threads)
             if fast is not None:
                 return fast
         data, read_name = parse_json(raw, str(source)), str(source)
@@ -510,7 +512,9 @@ def read_ground_truth(
     )
 
 
-def _fast_ground_truth(raw: bytes, name: str, read_ignore: bool, masks: bool = False) -> Dataset | None:
+def _fast_ground_truth(
+    raw: bytes, name: str, read_ignore: bool, masks: bool = False, threads: int = 1
+) -> Dataset | None:
     """The Dataset of a COCO instances file read for boxes, or with `masks` (no shapes), through
     the compiled parser: the annotations straight into columns (their boxes and areas checked
     there) and so are the images when they are of the plain form; the rest of the file
@@ -551,7 +555,7 @@ def _fast_ground_truth(raw: bytes, name: str, read_ignore: bool, masks: bool = F
     order = sort_rows(image_id, category_id)
     rle: list[Any] | None = None
     if masks:
-        got_masks = _fast_masks(segm[0], images, image_id, order)
+        got_masks = _fast_masks(segm[0], images, image_id, order, threads)
         if got_masks is None:
             return None
         rle = got_masks
@@ -582,12 +586,12 @@ def _fast_ground_truth(raw: bytes, name: str, read_ignore: bool, masks: bool = F
 
 
 def _fast_masks(
-    segm: tuple[Any, ...], images: Images, image_id: np.ndarray, order: np.ndarray
+    segm: tuple[Any, ...], images: Images, image_id: np.ndarray, order: np.ndarray, threads: int = 1
 ) -> list[Any] | None:
     """The masks `_read_masks` and `_check_gt_mask_sizes` give, in file order, from the compiled
     parser's segmentation columns (`_native.ground_truth` with masks: the compressed RLEs as
     their dicts, the runs and the RLE sizes checked there): polygons drawn from the flat columns
-    on their images (`geometry.masks.flat_polygons_to_rles`), uncompressed RLEs compressed
+    on their images (`geometry.masks.flat_polygons_to_rles`, on `threads`), uncompressed RLEs compressed
     (`flat_uncompressed_to_rles`). None when either refuses one or an image has masks of two
     sizes (`order`: the rows by image), for the general path to name."""
     kinds, sizes, coords, part_len, parts, runs, run_len, compressed = segm
@@ -605,17 +609,18 @@ def _fast_masks(
         np.frombuffer(parts, np.int64),
         heights,
         widths,
+        max(1, threads),
     )
     plain = M.flat_uncompressed_to_rles(
         np.frombuffer(runs, np.int64), np.frombuffer(run_len, np.int64), size[crowd, 0], size[crowd, 1]
     )
     if drawn is None or plain is None:
         return None
+    if len(poly) == len(kind):
+        return drawn
     out: list[Any] = [None] * len(kind)
-    hw = list(zip(heights.tolist(), widths.tolist()))
-    shared = {s: s for s in set(hw)}  # one (h, w) tuple per image size, as polygons_to_rles
-    for i, key, counts in zip(poly.tolist(), hw, drawn):
-        out[i] = {"size": shared[key], "counts": counts}
+    for i, rle in zip(poly.tolist(), drawn):
+        out[i] = rle
     for i, (h, w), counts in zip(crowd.tolist(), size[crowd].tolist(), plain):
         out[i] = {"size": [h, w], "counts": counts}
     for i, rle in zip(np.flatnonzero(kind == 1).tolist(), compressed):

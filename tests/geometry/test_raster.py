@@ -353,7 +353,7 @@ def _flat(objects: list[list[list[float]]]) -> tuple[np.ndarray, np.ndarray, np.
 @pytest.mark.parametrize("seed", range(6))
 def test_flat_strings_equal_polygon_rles_and_pycocotools(seed: int) -> None:
     """objects of every kind, each on its own image size (several sizes mixed in one call), one
-    part or several; the same strings for any thread count"""
+    part or several; the same strings for any thread count, and as RLEs polygons_to_rles' dicts"""
     rng = np.random.default_rng([7, seed])
     sizes = [SIZES[i] for i in rng.integers(0, len(SIZES) - 1, 300)]  # not the 2500x3100 one
     objects = [
@@ -361,7 +361,7 @@ def test_flat_strings_equal_polygon_rles_and_pycocotools(seed: int) -> None:
         for h, w in sizes
     ]
     hs, ws = (np.array(v, np.int64) for v in zip(*sizes))
-    got = M.flat_polygons_to_rles(*_flat(objects), hs, ws)
+    got = raster.flat_polygon_rles(*_flat(objects), hs, ws)
     assert got is not None and len(got) == len(objects)
     for k, (parts, (h, w)) in enumerate(zip(objects, sizes)):
         assert got[k] == raster.polygon_rles([parts], h, w)[0]
@@ -369,18 +369,26 @@ def test_flat_strings_equal_polygon_rles_and_pycocotools(seed: int) -> None:
         at = [k for k, s in enumerate(sizes) if s == (h, w)]
         _assert_equal([got[k] for k in at], [objects[k] for k in at], h, w)
     for threads in (2, 3, 8, 300, 1000):
-        assert M.flat_polygons_to_rles(*_flat(objects), hs, ws, threads) == got
+        assert raster.flat_polygon_rles(*_flat(objects), hs, ws, threads) == got
+    rles = M.flat_polygons_to_rles(*_flat(objects), hs, ws, 3)
+    assert rles == [M.polygons_to_rles([parts], h, w)[0] for parts, (h, w) in zip(objects, sizes)]
+    assert rles is not None and all(type(r["size"]) is tuple and type(r["counts"]) is bytes for r in rles)
 
 
 def test_flat_with_many_objects_on_threads() -> None:
     """thousands of objects split over threads: the same strings as one thread, and as
-    polygon_rles of each"""
+    polygon_rles of each; the RLE dicts left alone by the garbage collector"""
+    import gc
+
     rng = np.random.default_rng(11)
     objects = [[_polygon(rng, str(rng.choice(KINDS)), 480, 640)] for _ in range(3000)]
     hs, ws = np.full(3000, 480, np.int64), np.full(3000, 640, np.int64)
-    one = M.flat_polygons_to_rles(*_flat(objects), hs, ws, 1)
+    one = raster.flat_polygon_rles(*_flat(objects), hs, ws, 1)
     assert one == raster.polygon_rles(objects, 480, 640)
-    assert M.flat_polygons_to_rles(*_flat(objects), hs, ws, 4) == one
+    assert raster.flat_polygon_rles(*_flat(objects), hs, ws, 4) == one
+    rles = M.flat_polygons_to_rles(*_flat(objects), hs, ws, 4)
+    assert rles == M.polygons_to_rles(objects, 480, 640)
+    assert rles is not None and not any(map(gc.is_tracked, rles)) and not gc.is_tracked(rles[0]["size"])
 
 
 @pytest.mark.parametrize(
@@ -463,3 +471,25 @@ def test_flat_uncompressed_not_plain_is_none(runs: list) -> None:
     assert M.flat_uncompressed_to_rles(one, np.array([1]), np.array([0]), np.array([6])) is None
     with pytest.raises(ValueError):
         M.flat_uncompressed_to_rles(one, np.array([2]), np.array([2]), np.array([3]))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_small_random_polygons_equal_pycocotools(seed: int) -> None:
+    """thousands of small polygons of 3 to 6 vertices (coordinates of 0 to 2 decimals, a pixel
+    or two past the edges), each on its own small image: every edge slope and rounding tie
+    that the compiled walk along y (which visits pixel-centre columns only) has to find"""
+    rng = np.random.default_rng([31, seed])
+    objects, sizes = [], []
+    for _ in range(2000):
+        h, w = (int(v) for v in rng.integers(1, 40, 2))
+        x0, x1, y0, y1 = M.polygon_bounds(h, w)
+        k = int(rng.integers(3, 7))
+        xy = np.stack([rng.uniform(-2, w + 2, k), rng.uniform(-2, h + 2, k)], 1)
+        xy = np.round(xy, int(rng.integers(0, 3)))
+        xy[:, 0], xy[:, 1] = np.clip(xy[:, 0], x0, x1), np.clip(xy[:, 1], y0, y1)
+        objects.append([[float(c) for c in xy.ravel()]])
+        sizes.append((h, w))
+    hs, ws = (np.array(v, np.int64) for v in zip(*sizes))
+    got = raster.flat_polygon_rles(*_flat(objects), hs, ws)
+    expected = [mask_utils.frPyObjects(parts, h, w)[0]["counts"] for parts, (h, w) in zip(objects, sizes)]
+    assert got == expected

@@ -649,7 +649,8 @@ def test_random_mask_files_read_the_same_on_both_paths(seed: int, tmp_path: Path
 
 @needs_native
 def test_many_objects_and_sizes(tmp_path: Path) -> None:
-    """Hundreds of images of many sizes, thousands of polygons: one flat rasterization."""
+    """Hundreds of images of many sizes, thousands of polygons: one flat rasterization, on any
+    number of threads."""
     rng = random.Random(7)
     data = random_mask_ground_truth(rng, n_images=300, n_anns=3000, broken=0.0)
     for ann in data["annotations"]:
@@ -660,6 +661,8 @@ def test_many_objects_and_sizes(tmp_path: Path) -> None:
     path.write_bytes(orjson.dumps(data))
     got = assert_same(path, masks=True)
     assert isinstance(got, dict) and took_fast_path(path, masks=True)
+    for threads in (2, 5):  # the polygons drawn on threads: the same Dataset
+        assert dataset_fields(coco.read_ground_truth(path, masks=True, threads=threads)) == got
 
 
 def _mask_base(**change: Any) -> bytes:
