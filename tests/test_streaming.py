@@ -278,3 +278,28 @@ def test_batches_of_1_16_and_all_equal_one_evaluate(seed, merge_rows, monkeypatc
         result = ev.compute()
         assert_same(result, whole)
         assert np.array_equal(result.point.confusion, whole.point.confusion)
+
+
+@pytest.mark.parametrize("categories", [{2: "a", 7: "b", 9: "c"}, {-5: "a", 0: "b", 2**40: "c"}])
+def test_classes_by_table_or_by_search_warned_of_as_one_evaluate(categories, monkeypatch):
+    """Class ids close together (a table) or far apart (a binary search): streamed in batches
+    matched every few images, the numbers and the one warning of a class predicted without
+    ground truth are those of one evaluate."""
+    monkeypatch.setattr(streaming, "MERGE_ROWS", 20)
+    rng = np.random.default_rng(0)
+    a, b, c = sorted(categories)
+    targets, preds = _many_images(1, 30)
+    for t, p in zip(targets, preds):  # labels 0, 1, 2 as the ids; c only predicted
+        t["labels"] = np.array([a, b, b])[t["labels"]]
+        p["labels"] = np.array([a, b, c])[p["labels"]]
+        p["scores"] = rng.permutation(p["scores"])
+    with pytest.warns(DataWarning) as one_read:
+        whole = evaluate(targets, preds, categories=categories)
+    ev = Evaluator(categories=categories)
+    for start in range(0, len(targets), 4):
+        ev.update(targets[start : start + 4], preds[start : start + 4])
+    with pytest.warns(DataWarning) as streamed:
+        assert_same(ev.compute(), whole)
+    assert [str(w.message) for w in streamed] == [
+        str(w.message).replace("(first: ", "(first: update 1: ") for w in one_read
+    ]

@@ -330,3 +330,57 @@ def test_a_problem_in_a_batch_is_named_by_image_and_field(name: str) -> None:
     with pytest.raises(InputError) as info:
         read_arrays(targets, preds, categories=["a", "b"])
     assert expected in str(info.value)
+
+
+MORE_PROBLEMS = {  # what the batch-wide reader passes on to the image-by-image one, which names it
+    "ragged labels": ("targets", "labels", [[0], [0, 1]], "targets[2]: labels: cannot be read as an array"),
+    "None area": ("targets", "area", None, "targets[2]: area: has shape () (expected (N,))"),
+    "2-d scores": ("preds", "scores", [[0.5, 0.25]], "preds[2]: scores: has shape (1, 2) (expected (N,))"),
+    "bool boxes": ("preds", "boxes", np.ones((2, 4), bool), "preds[2]: boxes: has dtype bool"),
+    "labels as 2-d": ("preds", "labels", [[0], [1]], "preds[2]: labels: has shape (2, 1) (expected (N,))"),
+}
+
+
+@pytest.mark.parametrize("name", list(MORE_PROBLEMS))
+def test_input_the_batch_wide_reader_does_not_take_is_named_image_by_image(name: str) -> None:
+    from detrecall.errors import InputError
+    from detrecall.io import arrays
+
+    side, field, value, expected = MORE_PROBLEMS[name]
+    box = [[0, 0, 4, 4], [2, 2, 6, 6]]
+    targets = [{"boxes": box, "labels": [0, 1]} for _ in range(4)]
+    preds = [{"boxes": box, "labels": [0, 1], "scores": [0.5, 0.25]} for _ in range(4)]
+    (targets if side == "targets" else preds)[2][field] = value
+    assert arrays._batch_columns(targets, preds, "xyxy", ["a", "b"], 0) is None
+    with pytest.raises(InputError) as info:
+        arrays.read_arrays(targets, preds, categories=["a", "b"])
+    assert expected in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "categories", [["a", "b", "c"], {1: "a", 5: "b", 90: "c"}, {-3: "a", 0: "b", 2**40: "c"}]
+)
+def test_the_batch_wide_reader_takes_far_coordinates_and_any_label_span(categories: Any) -> None:
+    """Coordinates of 1e200 whose corners and area stay finite (checked exactly past the
+    quick bound), labels by a table or by a binary search (ids spanning 2**40): the same
+    tables as the image-by-image reader, and a label not among the ids (between them) is refused."""
+    from detrecall.errors import InputError
+    from detrecall.io import arrays
+
+    ids = sorted(categories) if isinstance(categories, dict) else [0, 1, 2]
+    boxes = [[1e200, 0, 1e200, 1], [0, 0, 2, 2], [1, 1, 3, 3]]
+    targets = [{"boxes": boxes, "labels": ids}, {"labels": []}]
+    preds = [
+        {"boxes": [[0, -1e200, 1, -1e200]], "labels": [ids[1]], "scores": [0.5]},
+        {"boxes": np.zeros((2, 4)), "labels": [ids[2], ids[0]], "scores": [0.25, 1.0]},
+    ]
+    assert arrays._batch_columns(targets, preds, "xyxy", categories, 0) is not None
+    got = arrays.read_arrays(targets, preds, categories=categories)
+    want = arrays.build_arrays(
+        [arrays.ArrayBatch(*arrays._image_columns(targets, preds, "xyxy", categories, 0, False))]
+    )
+    for g, w in zip(got, want):
+        _tables_equal(g, w)
+    preds[1]["labels"] = [ids[2], ids[1] + 1 if isinstance(categories, dict) else 3]
+    with pytest.raises(InputError, match=r"preds\[1\]: labels: has label"):
+        arrays.read_arrays(targets, preds, categories=categories)
