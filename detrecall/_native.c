@@ -1635,7 +1635,7 @@ static PyObject *ground_truth(PyObject *self, PyObject *args)
     if (!truth_init(&t, masks) || !images_init(&im))
         goto done;
     const char *buf = (const char *)view.buf;
-    Cursor c = {buf, buf + view.len};
+    Cursor c = {buf, buf + view.len, 0};
     Py_ssize_t start = -1, end = -1, im_start = -1, im_end = -1;
     int seen_images = 0;
     int ok = expect(&c, '{') && !expect(&c, '}');
