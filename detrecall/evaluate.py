@@ -246,9 +246,9 @@ def finish(
             pending = pool.submit(config.protocol.summarize, batch, config.params, names)
             point = point_of()
             summarized = pending.result()
-    else:
-        point = point_of()
+    else:  # the summary first: its accumulation's buffers are gone before the curves are drawn
         summarized = config.protocol.summarize(batch, config.params, names)
+        point = point_of()
     return EvaluationResult(
         iou_type=config.iou_type.value,
         params=config.params,
