@@ -988,6 +988,10 @@ static PyObject *parse_results(PyObject *arg, Py_ssize_t step, int threads, Py_s
         w.len = w.cap = (size_t)view.len;
         w.eof = 1;
     }
+    else if (!PyObject_HasAttrString(arg, "readinto")) {
+        PyErr_Format(PyExc_TypeError, "source must be a buffer or a binary file, not %.100s", Py_TYPE(arg)->tp_name);
+        return NULL;
+    }
     else if (step <= 0 || threads <= 0 || least <= 0) {
         PyErr_SetString(PyExc_ValueError, "step, threads and part_bytes must be positive");
         return NULL;

@@ -115,7 +115,7 @@ def read_inputs(
         return _read_keypoints(gt, dt, source, inputs.only_gt_images)
     if not isinstance(gt, Dataset):
         if source is not None:  # parsed already (LVIS): name the file in messages
-            gt = coco.read_ground_truth(gt, name=source, **geometry)
+            gt = coco.read_ground_truth(gt, name=source, threads=config.threads, **geometry)
         else:
             gt = read_ground_truth(
                 gt,
@@ -123,6 +123,7 @@ def read_inputs(
                 images=inputs.images,
                 sizes=inputs.sizes,
                 names=inputs.names,
+                threads=config.threads,
                 **geometry,
                 **common,
             )

@@ -920,6 +920,9 @@ def test_results_reading_errors_and_steps_are_the_callers():
         native.box_results(Failing())
     with pytest.raises(ValueError, match="step"):
         native.box_results(io.BytesIO(b"[]"), step=0)
+    for odd in ("[]", 1, None):  # neither a buffer nor a file
+        with pytest.raises(TypeError, match="buffer or a binary file"):
+            native.mask_results(odd)
     assert native.mask_results(io.BytesIO(b" [ ] "), step=1)[0] == 0
 
 

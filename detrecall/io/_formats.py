@@ -112,6 +112,7 @@ def read_ground_truth(
     names: Names | None = None,
     columns: Mapping[str, str] | None = None,
     box_format: str | None = None,
+    threads: int = 1,
 ) -> Dataset:
     """Ground truth from a path in `format` ("coco", "yolo", "voc", "csv"; told from the path
     when None), or from a parsed COCO instances dict.
@@ -121,12 +122,15 @@ def read_ground_truth(
     YOLO: image sizes from the `images` folder (their headers) or a `sizes` file, class names
     from `names`. VOC: class ids from `names`. CSV: `columns` maps our column names to the
     file's ({"image": "filename"}), `box_format` ("xyxy", "xywh", "cxcywh") picks the box
-    columns, `names` gives the class ids. Options of other formats are not used."""
+    columns, `names` gives the class ids. Options of other formats are not used. `threads`: a
+    COCO file's polygons are drawn on up to that many threads (the same masks for any count)."""
     fmt = _read_format(path, format, "gt", None, masks, shapes)
     if fmt == "coco":
         from . import coco
 
-        return coco.read_ground_truth(path, masks=masks, shapes=shapes, angle_unit=angle_unit)
+        return coco.read_ground_truth(
+            path, masks=masks, shapes=shapes, angle_unit=angle_unit, threads=threads
+        )
     if not _is_path(path):
         raise _parsed_error(path, fmt)
     if fmt == "yolo":
