@@ -654,15 +654,17 @@ typedef struct {
 
 static PyObject *KEY_SIZE, *KEY_COUNTS; /* "size", "counts", interned at import */
 
-/* The string and size of one {"size": [h, w], "counts": str|bytes} mask, with the GIL: 1, and
- * *owner a new reference to the string; 0 for a mask not of that form or of h*w >= 2**29 (the
- * caller falls back to pycocotools). */
-static int rle_source(PyObject *rle, Rle *r, PyObject **owner)
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)(p))
+#endif
+
+/* The string and size of one {"size": [h, w], "counts": str|bytes} mask from the dict's two
+ * values (NULL: missing), with the GIL: 1, and *owner a new reference to the string; 0 for a
+ * mask not of that form or of h*w >= 2**29 (the caller falls back to pycocotools). */
+static int rle_source(PyObject *size, PyObject *counts, Rle *r, PyObject **owner)
 {
-    if (!PyDict_Check(rle))
-        return 0;
-    PyObject *size = PyDict_GetItem(rle, KEY_SIZE);
-    PyObject *counts = PyDict_GetItem(rle, KEY_COUNTS);
     if (size == NULL || counts == NULL)
         return 0;
     PyObject *hw = PySequence_Fast(size, "size");
@@ -1000,7 +1002,7 @@ static PyObject *mask_iou(PyObject *self, PyObject *args)
     Py_ssize_t *slot_d = NULL, *slot_g = NULL, *at = NULL;
     Rle *rles = NULL;
     MaskJob *jobs = NULL;
-    Py_ssize_t n_rles = 0;
+    Py_ssize_t n_rles = 0, held = 0;
     const int64_t *drow = v[0].buf, *grow = v[1].buf, *blk = v[2].buf;
     const Py_ssize_t n_dt_rows = count_of(&v[0]), n_gt_rows = count_of(&v[1]);
     const Py_ssize_t n_dt = PyTuple_GET_SIZE(dt_masks), n_gt = PyTuple_GET_SIZE(gt_masks);
@@ -1067,22 +1069,45 @@ static PyObject *mask_iou(PyObject *self, PyObject *args)
         PyErr_NoMemory();
         goto done;
     }
-    for (Py_ssize_t b = 0; b < n_blocks; b++) { /* each named row's string, once */
+    for (Py_ssize_t b = 0; b < n_blocks; b++) { /* each named row's mask, once (borrowed) */
         const int64_t *q = blk + 4 * b;
         for (int side = 0; side < 2; side++) {
             const int64_t *rows = side ? grow + q[2] : drow + q[0];
             Py_ssize_t *slot = side ? slot_g : slot_d;
             PyObject *masks = side ? gt_masks : dt_masks;
-            for (int64_t i = 0; i < q[1 + 2 * side]; i++) {
-                const int64_t r = rows[i];
-                if (slot[r])
-                    continue;
-                if (!rle_source(PyTuple_GET_ITEM(masks, r), &rles[n_rles], &owners[n_rles])) {
-                    out = Py_NewRef(Py_None);
-                    goto done;
+            for (int64_t i = 0; i < q[1 + 2 * side]; i++)
+                if (!slot[rows[i]]) {
+                    owners[n_rles] = PyTuple_GET_ITEM(masks, rows[i]);
+                    slot[rows[i]] = ++n_rles;
                 }
-                slot[r] = ++n_rles;
+        }
+    }
+    /* their strings and sizes (owners[k] then holds the string: held of them so far), a batch
+     * at a time: the batch's lookups first, which start loading its strings and sizes (cold
+     * in memory, most of the time under the GIL) while the others run, and the next batch's
+     * dicts */
+    enum { BATCH = 32 };
+    for (Py_ssize_t lo = 0; lo < n_rles; lo += BATCH) {
+        const Py_ssize_t hi = lo + BATCH < n_rles ? lo + BATCH : n_rles;
+        PyObject *size[BATCH], *counts[BATCH];
+        for (Py_ssize_t k = hi; k < hi + BATCH && k < n_rles; k++)
+            PREFETCH(owners[k]);
+        for (Py_ssize_t k = lo; k < hi; k++) {
+            PyObject *rle = owners[k];
+            size[k - lo] = counts[k - lo] = NULL;
+            if (PyDict_Check(rle)) {
+                size[k - lo] = PyDict_GetItem(rle, KEY_SIZE);
+                counts[k - lo] = PyDict_GetItem(rle, KEY_COUNTS);
+                PREFETCH(size[k - lo]);
+                PREFETCH(counts[k - lo]);
             }
+        }
+        for (Py_ssize_t k = lo; k < hi; k++) {
+            if (!rle_source(size[k - lo], counts[k - lo], &rles[k], &owners[k])) {
+                out = Py_NewRef(Py_None);
+                goto done;
+            }
+            held++;
         }
     }
     if (threads < 1)
@@ -1121,9 +1146,8 @@ static PyObject *mask_iou(PyObject *self, PyObject *args)
         out = Py_NewRef(Py_None);
     }
 done:
-    if (owners != NULL)
-        for (Py_ssize_t k = 0; k < n_rles; k++)
-            Py_DECREF(owners[k]);
+    for (Py_ssize_t k = 0; k < held; k++)
+        Py_DECREF(owners[k]);
     free(owners);
     free(rles);
     free(jobs);

@@ -371,3 +371,26 @@ def test_segm_evaluation_is_the_same_for_any_thread_count(seed, monkeypatch):
     monkeypatch.setattr(M, "kernels", None)
     flat.append(evaluate(gt, dt, iou_type="segm", threads=2).flat())
     assert all(f == flat[0] for f in flat[1:])
+
+
+@needs_kernels
+@pytest.mark.parametrize("broken_at", [None, 0, 31, 32, 40, 69])
+@pytest.mark.parametrize("broken", ["size", "runs"])  # found with the GIL, and by the threads
+def test_the_strings_held_are_all_let_go(broken_at, broken):
+    """The call holds each string it reads while the GIL is out, and lets every one go (and
+    nothing else), also when a mask of a later batch (32 a batch) is not well-formed."""
+    rng = np.random.default_rng(7)
+    masks = [dict(r) for r in _rles([_random_mask(rng, 9, 7) for _ in range(70)], as_str=True)]
+    if broken_at is not None and broken == "size":
+        masks[broken_at]["size"] = [9]
+    elif broken_at is not None:
+        masks[broken_at]["counts"] = masks[broken_at]["counts"] + "0"  # a run of 0 at the end
+    before = [(sys.getrefcount(m), sys.getrefcount(m["counts"])) for m in masks]
+    rows = np.arange(70, dtype=np.int64)
+    blocks = np.array([[0, 35, 0, 1], [35, 35, 1, 1]], np.int64)
+    for threads in (1, 2):
+        got = kernels.mask_iou(
+            tuple(masks), tuple(masks), rows, rows, blocks, np.zeros(70, np.uint8), threads
+        )
+        assert (got is None) == (broken_at is not None)
+    assert [(sys.getrefcount(m), sys.getrefcount(m["counts"])) for m in masks] == before
