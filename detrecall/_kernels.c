@@ -326,8 +326,9 @@ done:
  * ties as in the score order given): a class is one contiguous run and no pass gathers. */
 typedef struct {
     /* shared, read-only */
-    const int64_t *rank, *seg, *npos, *max_dets; /* rank and score by position */
-    const double *score, *rec_thr;
+    const int32_t *rank, *origin; /* by position: the rank, and the detection there */
+    const int64_t *seg, *npos, *max_dets;
+    const double *score, *rec_thr; /* score: by detection (read at the recall thresholds only) */
     const uint8_t *status, *oor; /* (D, T) of this area range; (D,) out of this area range */
     Py_ssize_t n_thr, n_rec, n_cls, n_area, n_max, area;
     double *precision, *recall, *scores;
@@ -402,13 +403,13 @@ static void *accumulate_classes(void *arg)
                     const Py_ssize_t at = ((((t * R + r) * K + k) * A + a) * M) + m;
                     if (nd && want <= rc0) { /* the first position */
                         j->precision[at] = tp ? env[0] : 0.0;
-                        j->scores[at] = j->score[cut[0]];
+                        j->scores[at] = j->score[j->origin[cut[0]]];
                         continue;
                     }
                     while (q < tp && (double)(q + 1) / (double)npos < want)
                         q++;
                     j->precision[at] = q < tp ? env[q] : 0.0;
-                    j->scores[at] = q < tp ? j->score[cut[tp_at[q]]] : 0.0;
+                    j->scores[at] = q < tp ? j->score[j->origin[cut[tp_at[q]]]] : 0.0;
                 }
             }
         }
@@ -419,7 +420,7 @@ static void *accumulate_classes(void *arg)
 
 /* Every area range in turn: the status of each position at each threshold (0 unmatched, 1
  * true positive, 2 matched to an ignored ground truth), then its classes over the threads. */
-static int accumulate_areas(const AccJob *proto, const int64_t *where, const int16_t *h_area,
+static int accumulate_areas(const AccJob *proto, const int32_t *where, const int16_t *h_area,
                             const int16_t *h_thr, const int32_t *h_det, const uint8_t *h_ign, Py_ssize_t H,
                             Py_ssize_t D, AccJob *jobs, int threads)
 {
@@ -475,8 +476,8 @@ static PyObject *accumulate(PyObject *self, PyObject *args)
         }
     PyObject *result = NULL;
     uint8_t *status = NULL, *oor = NULL;
-    int64_t *seg = NULL, *next = NULL, *where = NULL, *rank = NULL;
-    double *score = NULL;
+    int64_t *seg = NULL, *next = NULL;
+    int32_t *where = NULL, *rank = NULL, *origin = NULL; /* 32 bits: D < 2^31, checked below */
     AccJob *jobs = NULL;
     const Py_ssize_t D = count_of(&v[0]), H = count_of(&v[5]), R = count_of(&v[10]), M = count_of(&v[11]);
     const int64_t *by_score = v[0].buf, *cls = v[2].buf;
@@ -503,6 +504,10 @@ static PyObject *accumulate(PyObject *self, PyObject *args)
             goto done;
         }
     }
+    if (D >= INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "accumulate: more detections than 32-bit positions hold");
+        goto done;
+    }
     if (threads < 1)
         threads = 1;
     if (threads > MAX_THREADS)
@@ -512,12 +517,12 @@ static PyObject *accumulate(PyObject *self, PyObject *args)
     seg = calloc((size_t)(K + 1), sizeof(int64_t));
     next = malloc((size_t)(K + 1) * sizeof(int64_t));
     status = malloc((size_t)D * (size_t)T);
-    where = malloc((size_t)D * sizeof(int64_t));
-    rank = malloc((size_t)D * sizeof(int64_t));
-    score = malloc((size_t)D * sizeof(double));
+    where = malloc((size_t)D * sizeof(int32_t));
+    rank = malloc((size_t)D * sizeof(int32_t));
+    origin = malloc((size_t)D * sizeof(int32_t));
     oor = malloc((size_t)A * (size_t)D);
     jobs = calloc((size_t)threads, sizeof(AccJob));
-    if (!seg || !next || !status || !where || !rank || !score || !oor || !jobs) {
+    if (!seg || !next || !status || !where || !rank || !origin || !oor || !jobs) {
         PyErr_NoMemory();
         goto done;
     }
@@ -533,23 +538,26 @@ static PyObject *accumulate(PyObject *self, PyObject *args)
         seg[k + 1] += seg[k];
     memcpy(next, seg, (size_t)(K + 1) * sizeof(int64_t));
     const int64_t *src_rank = v[1].buf;
-    const double *src_score = v[3].buf;
     for (Py_ssize_t i = 0; i < D; i++) { /* the stable counting sort by class */
         const int64_t d = by_score[i];
         if (d < 0 || d >= D || where[d] >= 0) {
             PyErr_SetString(PyExc_ValueError, "accumulate: by_score is not an order of the detections");
             goto done;
         }
+        if (src_rank[d] < 0 || src_rank[d] >= D) { /* a rank within an image's group */
+            PyErr_SetString(PyExc_ValueError, "accumulate: a detection's rank is out of range");
+            goto done;
+        }
         const int64_t p = next[cls[d]]++;
-        where[d] = p;
-        rank[p] = src_rank[d];
-        score[p] = src_score[d];
+        where[d] = (int32_t)p;
+        rank[p] = (int32_t)src_rank[d];
+        origin[p] = (int32_t)d;
     }
     const uint8_t *src_oor = v[4].buf;
     for (Py_ssize_t a = 0; a < A; a++)
         for (Py_ssize_t d = 0; d < D; d++)
             oor[a * D + where[d]] = src_oor[a * D + d];
-    AccJob proto = {.rank = rank, .seg = seg, .npos = v[9].buf, .max_dets = v[11].buf, .score = score,
+    AccJob proto = {.rank = rank, .origin = origin, .seg = seg, .npos = v[9].buf, .max_dets = v[11].buf, .score = v[3].buf,
                     .rec_thr = v[10].buf, .status = status, .oor = oor, .n_thr = T, .n_rec = R, .n_cls = K,
                     .n_area = A, .n_max = M, .precision = v[12].buf, .recall = v[13].buf, .scores = v[14].buf};
     int oom;
@@ -568,7 +576,7 @@ done:
     free(next);
     free(where);
     free(rank);
-    free(score);
+    free(origin);
     free(oor);
     release_all(v, N);
     return result;
