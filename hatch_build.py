@@ -1,6 +1,6 @@
-"""Build hook: compiles detrecall/_native.c (results and ground-truth parsers, mask IoU, radix
-argsort), detrecall/_kernels.c (matching and accumulation over threads) and detrecall/_raster.c
-(polygons to pycocotools' RLE).
+"""Build hook: compiles detrecall/_native.c (results and ground-truth parsers, RLE checks, radix
+argsort), detrecall/_kernels.c (matching, accumulation and mask IoU over threads) and
+detrecall/_raster.c (polygons to pycocotools' RLE).
 
 Without a C compiler the build still succeeds, with a warning: every caller has a pure-Python
 path that gives the same numbers, only slower. An editable install puts the module beside the

@@ -2,27 +2,26 @@
  * gives the same results (tests/test_native.py holds them equal).
  *
  * 1. box_results / mask_results: a COCO results file (a JSON array of flat records) parsed
- *    straight into columns, with no Python object per record (one untracked dict per mask).
+ *    straight into columns, with no Python object per record (one untracked dict per mask),
+ *    from a buffer or from a file a window at a time (box results of a large file in parts on
+ *    threads, without the GIL); every mask's RLE runs checked as it is read.
  *    Strict: anything outside the plain form (a missing key, a string id, an escaped key, an
  *    RLE string with a character pycocotools does not use, ...) returns None and the caller
  *    takes the general path, which reads every form and names any bad record.
  *    Numbers are correctly rounded: Clinger's exact fast path (mantissa <= 2^53 and a power of
  *    ten <= 1e22, one IEEE multiply or divide), else Python's own correctly rounded strtod.
- * 2. mask_pair_iou: IoU of the planned (detection, ground truth) mask pairs, each compressed
- *    RLE decoded once into foreground intervals. Values equal pycocotools' rleIou for
- *    well-formed RLEs (runs summing to h*w, none of 0 but the first, h*w < 2^29, equal sizes
- *    within a pair); for anything else it returns None and the caller uses pycocotools itself.
- * 3. argsort: a stable LSD radix argsort of int64/float64 keys (numpy's stable sort is a
+ * 2. argsort: a stable LSD radix argsort of int64/float64 keys (numpy's stable sort is a
  *    timsort there), for the score and group sorts every evaluation does.
- * 4. rle_check: the first compressed RLE string whose runs are not all >= 0 summing to h*w
+ * 3. rle_check: the first compressed RLE string whose runs are not all >= 0 summing to h*w
  *    (pycocotools reads such strings without a word and computes areas and IoUs of garbage).
- * 5. ground_truth: the "annotations" of a COCO instances file parsed straight into columns
+ * 4. ground_truth: the "annotations" of a COCO instances file parsed straight into columns
  *    (ids, box, area, flags; segmentation and every other field checked and skipped), the rest
  *    of the file located for the caller's JSON parser. As strict as the results parser: what
  *    it does not take returns None and the general path reads the file. Asked for masks, it
  *    reads each segmentation too: polygons into flat coordinate columns (for
  *    _raster.flat_polygon_rles), compressed RLEs as their dicts (runs checked), uncompressed
  *    ones (crowds) as run columns.
+ * Mask IoU is _kernels.mask_iou (on threads).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -1749,317 +1748,6 @@ done:
     return out;
 }
 
-/* ---------------------------------------------------------------- mask IoU */
-
-typedef struct {
-    int64_t h, w;
-    int64_t area;
-    int64_t first, last; /* linear range [first, last) of the foreground, column-major */
-    int64_t x0, x1;      /* columns of the first and last foreground pixel */
-    Py_ssize_t start, count; /* foreground intervals in the shared buffer */
-} Mask;
-
-typedef struct {
-    uint32_t *data; /* pairs [begin, end) */
-    Py_ssize_t used, cap;
-} Intervals;
-
-#define MAX_PIXELS (INT64_C(1) << 29)
-
-/* Decodes one {"size": [h, w], "counts": str|bytes} mask into foreground intervals.
- * Returns 1, 0 for a mask not well-formed (the caller falls back), -1 on a Python error. */
-static PyObject *KEY_SIZE, *KEY_COUNTS; /* "size", "counts", interned at import */
-
-static int intervals_reserve(Intervals *iv, Py_ssize_t more)
-{
-    if (iv->used + more <= iv->cap)
-        return 1;
-    Py_ssize_t cap = iv->cap ? iv->cap : 1 << 16;
-    while (cap < iv->used + more)
-        cap *= 2;
-    uint32_t *data = realloc(iv->data, (size_t)cap * sizeof(uint32_t));
-    if (data == NULL)
-        return 0;
-    iv->data = data;
-    iv->cap = cap;
-    return 1;
-}
-
-/* Decodes one {"size": [h, w], "counts": str|bytes} mask into foreground intervals.
- * Returns 1, 0 for a mask not well-formed (the caller falls back), -1 on a Python error. */
-static int decode_mask(PyObject *rle, Mask *m, Intervals *iv)
-{
-    if (!PyDict_Check(rle))
-        return 0;
-    PyObject *size = PyDict_GetItem(rle, KEY_SIZE);
-    PyObject *counts = PyDict_GetItem(rle, KEY_COUNTS);
-    if (size == NULL || counts == NULL)
-        return 0;
-    PyObject *hw = PySequence_Fast(size, "size");
-    if (hw == NULL) {
-        PyErr_Clear();
-        return 0;
-    }
-    if (PySequence_Fast_GET_SIZE(hw) != 2) {
-        Py_DECREF(hw);
-        return 0;
-    }
-    m->h = PyLong_AsLongLong(PySequence_Fast_GET_ITEM(hw, 0));
-    m->w = PyLong_AsLongLong(PySequence_Fast_GET_ITEM(hw, 1));
-    Py_DECREF(hw);
-    if (PyErr_Occurred()) {
-        PyErr_Clear();
-        return 0;
-    }
-    if (m->h < 0 || m->w < 0 || m->h >= MAX_PIXELS || m->w >= MAX_PIXELS || m->h * m->w >= MAX_PIXELS)
-        return 0;
-    const char *s;
-    Py_ssize_t len;
-    if (PyBytes_Check(counts)) {
-        s = PyBytes_AS_STRING(counts);
-        len = PyBytes_GET_SIZE(counts);
-    }
-    else if (PyUnicode_Check(counts)) {
-        s = PyUnicode_AsUTF8AndSize(counts, &len);
-        if (s == NULL) {
-            PyErr_Clear();
-            return 0;
-        }
-    }
-    else {
-        return 0;
-    }
-    if (!intervals_reserve(iv, len + 2)) { /* a run takes a character at least */
-        PyErr_NoMemory();
-        return -1;
-    }
-    /* pycocotools' string code: 5 bits a character from '0', 0x20 = more, 0x10 on the last =
-     * negative; from the third count on, each is stored as the difference to the one two back. */
-    const unsigned char *u = (const unsigned char *)s, *end = u + len;
-    uint32_t *out = iv->data + iv->used;
-    int64_t prev2 = 0, prev1 = 0, pos = 0, total = m->h * m->w, area = 0;
-    Py_ssize_t k = 0;
-    m->first = m->last = 0;
-    while (u < end) {
-        unsigned c = (unsigned)*u++ - '0'; /* below '0' wraps to a large value */
-        if (c > 63)
-            return 0;
-        int64_t x = c & 0x1f;
-        int shift = 5;
-        while (c & 0x20) {
-            if (u >= end || shift == 30) /* cut short, or longer than 6 characters */
-                return 0;
-            c = (unsigned)*u++ - '0';
-            if (c > 63)
-                return 0;
-            x |= (int64_t)(c & 0x1f) << shift;
-            shift += 5;
-        }
-        if (c & 0x10)
-            x -= INT64_C(1) << shift;
-        if (k > 2)
-            x += prev2;
-        /* a run of 0 after the first: pycocotools never writes one, and its rleIou can stop
-         * early at one (when both masks' current runs are then empty), short of the true IoU */
-        if (x < 0 || x > total - pos || (x == 0 && k > 0))
-            return 0;
-        if ((k & 1) && x > 0) {
-            if (area == 0)
-                m->first = pos;
-            m->last = pos + x;
-            area += x;
-            *out++ = (uint32_t)pos;
-            *out++ = (uint32_t)(pos + x);
-        }
-        pos += x;
-        prev2 = prev1;
-        prev1 = x;
-        k++;
-    }
-    if (pos != total)
-        return 0;
-    m->start = iv->used / 2;
-    iv->used = out - iv->data;
-    m->count = iv->used / 2 - m->start;
-    m->area = area;
-    if (area) {
-        m->x0 = m->first / m->h;
-        m->x1 = (m->last - 1) / m->h;
-    }
-    return 1;
-}
-
-static int64_t intersection(const uint32_t *a, Py_ssize_t na, const uint32_t *b, Py_ssize_t nb)
-{
-    int64_t inter = 0;
-    Py_ssize_t i = 0, j = 0;
-    while (i < na && j < nb) {
-        uint32_t a0 = a[2 * i], a1 = a[2 * i + 1], b0 = b[2 * j], b1 = b[2 * j + 1];
-        uint32_t lo = a0 > b0 ? a0 : b0, hi = a1 < b1 ? a1 : b1;
-        if (hi > lo)
-            inter += hi - lo;
-        if (a1 < b1)
-            i++;
-        else
-            j++;
-    }
-    return inter;
-}
-
-static int get_int64s(PyObject *obj, Py_buffer *view, const char *what)
-{
-    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
-        return 0;
-    if (view->itemsize != 8 || view->format == NULL || (strcmp(view->format, "q") != 0 &&
-                                                        strcmp(view->format, "l") != 0)) {
-        PyErr_Format(PyExc_TypeError, "%s must be a contiguous int64 array", what);
-        PyBuffer_Release(view);
-        return 0;
-    }
-    return 1;
-}
-
-/* mask_pair_iou(dt_masks, gt_masks, dt_rows, gt_rows, blocks, crowd) -> bytearray | None
- * blocks: (k, 4) int64 rows (d0, nd, g0, ng): detections dt_rows[d0:d0+nd] against ground
- * truths gt_rows[g0:g0+ng]; the IoUs of a block are row-major (detection-major), blocks in
- * order. crowd: one byte per ground-truth row (indexed by the row itself). */
-static PyObject *mask_pair_iou(PyObject *self, PyObject *args)
-{
-    (void)self;
-    PyObject *dt_masks, *gt_masks, *dt_rows_obj, *gt_rows_obj, *blocks_obj, *crowd_obj;
-    if (!PyArg_ParseTuple(args, "OOOOOO", &dt_masks, &gt_masks, &dt_rows_obj, &gt_rows_obj,
-                          &blocks_obj, &crowd_obj))
-        return NULL;
-    if (!PyTuple_Check(dt_masks) || !PyTuple_Check(gt_masks)) {
-        PyErr_SetString(PyExc_TypeError, "masks must be tuples");
-        return NULL;
-    }
-    Py_buffer dt_rows, gt_rows, blocks, crowd;
-    if (!get_int64s(dt_rows_obj, &dt_rows, "dt_rows"))
-        return NULL;
-    if (!get_int64s(gt_rows_obj, &gt_rows, "gt_rows")) {
-        PyBuffer_Release(&dt_rows);
-        return NULL;
-    }
-    if (!get_int64s(blocks_obj, &blocks, "blocks")) {
-        PyBuffer_Release(&dt_rows);
-        PyBuffer_Release(&gt_rows);
-        return NULL;
-    }
-    if (PyObject_GetBuffer(crowd_obj, &crowd, PyBUF_C_CONTIGUOUS) < 0) {
-        PyBuffer_Release(&dt_rows);
-        PyBuffer_Release(&gt_rows);
-        PyBuffer_Release(&blocks);
-        return NULL;
-    }
-    const int64_t *drow = dt_rows.buf, *grow = gt_rows.buf, *blk = blocks.buf;
-    const unsigned char *is_crowd = crowd.buf;
-    Py_ssize_t n_blocks = blocks.len / 32, n_dt_rows = dt_rows.len / 8, n_gt_rows = gt_rows.len / 8;
-    Py_ssize_t n_dt = PyTuple_GET_SIZE(dt_masks), n_gt = PyTuple_GET_SIZE(gt_masks);
-    PyObject *out = NULL;
-    Intervals iv = {NULL, 0, 0};
-    Mask *dm = NULL, *gm = NULL;
-    Py_ssize_t cap_d = 0, cap_g = 0, total = 0;
-    if (blocks.len % 32 != 0) {
-        PyErr_SetString(PyExc_ValueError, "blocks must be rows of 4 int64 (d0, nd, g0, ng)");
-        goto done;
-    }
-    /* the most IoUs the output can hold: (PY_SSIZE_T_MAX / 8) doubles */
-    const int64_t max_total = (int64_t)(PY_SSIZE_T_MAX / (Py_ssize_t)sizeof(double));
-    for (Py_ssize_t b = 0; b < n_blocks; b++) {
-        const int64_t *q = blk + 4 * b;
-        /* bounds compared without forming d0 + nd or g0 + ng, which can overflow: with every
-         * value >= 0, n - nd cannot */
-        if (q[0] < 0 || q[1] < 0 || q[2] < 0 || q[3] < 0 || q[0] > n_dt_rows - q[1] ||
-            q[2] > n_gt_rows - q[3]) {
-            PyErr_SetString(PyExc_IndexError, "a block lies outside the rows");
-            goto done;
-        }
-        /* total + nd * ng <= max_total, checked without forming the product */
-        if (q[3] > 0 && q[1] > (max_total - total) / q[3]) {
-            PyErr_SetString(PyExc_ValueError, "the blocks hold more pairs than one buffer can");
-            goto done;
-        }
-        total += (Py_ssize_t)(q[1] * q[3]);
-    }
-    if (crowd.len < n_gt) {
-        PyErr_SetString(PyExc_ValueError, "crowd needs one byte per ground truth");
-        goto done;
-    }
-    out = PyByteArray_FromStringAndSize(NULL, total * (Py_ssize_t)sizeof(double));
-    if (out == NULL)
-        goto done;
-    double *o = (double *)PyByteArray_AS_STRING(out);
-    for (Py_ssize_t b = 0; b < n_blocks; b++) {
-        const int64_t *q = blk + 4 * b;
-        Py_ssize_t d0 = q[0], nd = q[1], g0 = q[2], ng = q[3];
-        if (nd > cap_d) {
-            free(dm);
-            cap_d = nd;
-            dm = malloc((size_t)cap_d * sizeof(Mask));
-        }
-        if (ng > cap_g) {
-            free(gm);
-            cap_g = ng;
-            gm = malloc((size_t)cap_g * sizeof(Mask));
-        }
-        if ((nd && dm == NULL) || (ng && gm == NULL)) {
-            PyErr_NoMemory();
-            Py_CLEAR(out);
-            goto done;
-        }
-        iv.used = 0;
-        int ok = 1;
-        for (Py_ssize_t i = 0; ok == 1 && i < nd; i++) {
-            int64_t r = drow[d0 + i];
-            ok = r >= 0 && r < n_dt ? decode_mask(PyTuple_GET_ITEM(dt_masks, r), dm + i, &iv) : -2;
-        }
-        for (Py_ssize_t j = 0; ok == 1 && j < ng; j++) {
-            int64_t r = grow[g0 + j];
-            ok = r >= 0 && r < n_gt ? decode_mask(PyTuple_GET_ITEM(gt_masks, r), gm + j, &iv) : -2;
-        }
-        if (ok != 1) {
-            Py_CLEAR(out);
-            if (ok == 0)
-                out = Py_NewRef(Py_None);
-            else if (ok == -2)
-                PyErr_SetString(PyExc_IndexError, "a row lies outside the masks");
-            goto done;
-        }
-        for (Py_ssize_t i = 0; i < nd; i++) {
-            const Mask *a = dm + i;
-            for (Py_ssize_t j = 0; j < ng; j++) {
-                const Mask *g = gm + j;
-                if (a->h != g->h || a->w != g->w) { /* pycocotools gives -1 or 0: its business */
-                    Py_CLEAR(out);
-                    out = Py_NewRef(Py_None);
-                    goto done;
-                }
-                double v = 0.0;
-                if (a->area && g->area && a->first < g->last && g->first < a->last &&
-                    a->x0 <= g->x1 && g->x0 <= a->x1) {
-                    int64_t inter = intersection(iv.data + 2 * a->start, a->count,
-                                                 iv.data + 2 * g->start, g->count);
-                    if (inter > 0) {
-                        int64_t uni = is_crowd[grow[g0 + j]] ? a->area : a->area + g->area - inter;
-                        v = (double)inter / (double)uni;
-                    }
-                }
-                *o++ = v;
-            }
-        }
-    }
-done:
-    free(iv.data);
-    free(dm);
-    free(gm);
-    PyBuffer_Release(&dt_rows);
-    PyBuffer_Release(&gt_rows);
-    PyBuffer_Release(&blocks);
-    PyBuffer_Release(&crowd);
-    return out;
-}
-
 /* ---------------------------------------------------------------- RLE validation */
 
 /* What is wrong with one compressed RLE string of an h x w mask, as pycocotools' rleFrString
@@ -2131,6 +1819,19 @@ __attribute__((noinline)) static int counts_ok(const unsigned char *u, Py_ssize_
         shift = done ? 0 : shift;
     }
     return !bad && shift == 0 && pos == limit;
+}
+
+static int get_int64s(PyObject *obj, Py_buffer *view, const char *what)
+{
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        return 0;
+    if (view->itemsize != 8 || view->format == NULL || (strcmp(view->format, "q") != 0 &&
+                                                        strcmp(view->format, "l") != 0)) {
+        PyErr_Format(PyExc_TypeError, "%s must be a contiguous int64 array", what);
+        PyBuffer_Release(view);
+        return 0;
+    }
+    return 1;
 }
 
 /* rle_check(counts, sizes) -> (index, code) of the first string that is not a well-formed RLE
@@ -2299,8 +2000,6 @@ static PyMethodDef methods[] = {
     {"ground_truth", ground_truth, METH_VARARGS,
      "ground_truth(buffer, read_ignore, masks=False) -> (n, start, end, id, image_id, category_id, "
      "bbox, area, iscrowd, ignore, present, images[, segmentations]) or None"},
-    {"mask_pair_iou", mask_pair_iou, METH_VARARGS,
-     "mask_pair_iou(dt_masks, gt_masks, dt_rows, gt_rows, blocks, crowd) -> bytearray or None"},
     {"rle_check", rle_check, METH_VARARGS,
      "rle_check(counts, sizes) -> (index, code) of the first malformed compressed RLE, or None"},
     {"argsort", argsort, METH_VARARGS,
@@ -2314,9 +2013,5 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__native(void)
 {
-    if (KEY_SIZE == NULL && (KEY_SIZE = PyUnicode_InternFromString("size")) == NULL)
-        return NULL;
-    if (KEY_COUNTS == NULL && (KEY_COUNTS = PyUnicode_InternFromString("counts")) == NULL)
-        return NULL;
     return PyModule_Create(&module);
 }

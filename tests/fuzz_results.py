@@ -1,5 +1,5 @@
 """Fuzzing of the COCO results and ground-truth read paths: detrecall/_native.c (the results and
-ground-truth parsers, mask_pair_iou, argsort) and the Python paths behind it.
+ground-truth parsers, argsort), detrecall/_kernels.c's mask_iou, and the Python paths behind them.
 
 Valid results files made from the bundled fixtures (fixtures/dt_bbox.json, dt_segm.json) are
 edited record by record (duplicates, dropped keys, odd values, huge sizes, malformed RLEs) and
@@ -10,7 +10,7 @@ it accepts a file, must read what orjson reads. Ground-truth files made from fix
 edited the same way (annotation fields, ids, flags, areas, images and categories, then bytes) and
 read with read_coco_gt through the compiled parser and without it: the same Dataset, field for
 field, or the same error text. Between the files, the compiled kernels are
-called directly: mask_pair_iou with edge-case blocks (bounds near the int64 limits), rows and
+called directly: mask_iou with edge-case blocks (bounds near the int64 limits), rows and
 RLEs (equal to pycocotools whenever it answers), argsort (equal to numpy's stable argsort).
 
     python tests/fuzz_results.py --seconds 60 --seed 1       # 60 s of cases from seed 1
@@ -56,6 +56,7 @@ INT64_MAX, INT64_MIN = 2**63 - 1, -(2**63)
 CASE_TIMEOUT = 60.0  # seconds: a case stuck longer (in C, say) dumps the tracebacks and exits 1
 
 native = _compiled.native
+kernels = _compiled.kernels
 
 
 class Failure(Exception):
@@ -885,24 +886,24 @@ def iou_case(ctx: Context, rng: random.Random, log: list[str]) -> None:
     crowd = np.array(
         [rng.random() < 0.3 for _ in range(n_gt if rng.random() < 0.95 else max(0, n_gt - 1))], np.uint8
     )
-    log.append(f"mask_pair_iou: {h}x{w}, {n_dt} dt, {n_gt} gt, {broken} broken, blocks {blocks}")
+    log.append(f"mask_iou: {h}x{w}, {n_dt} dt, {n_gt} gt, {broken} broken, blocks {blocks}")
     ctx.case_text.write_text("\n".join(log) + "\n")
     args = (dt_rows, gt_rows, blocks_arr, crowd)
-    assert native is not None  # run_case picks the kernel cases only where it is built
+    assert kernels is not None  # run_case picks the kernel cases only where it is built
     try:
-        got = native.mask_pair_iou(tuple(dt), tuple(gt), *args)
+        got = kernels.mask_iou(tuple(dt), tuple(gt), *args, rng.choice((1, 2, 3)))
     except (IndexError, ValueError) as exc:
-        ctx.count(f"mask_pair_iou: {type(exc).__name__}")
+        ctx.count(f"mask_iou: {type(exc).__name__}")
         return
     except Exception as exc:
-        raise Failure(f"mask_pair_iou raised {type(exc).__name__}: {exc}") from exc
+        raise Failure(f"mask_iou raised {type(exc).__name__}: {exc}") from exc
     if got is None:
-        ctx.count("mask_pair_iou: left to pycocotools")
+        ctx.count("mask_iou: left to pycocotools")
         return
-    ctx.count("mask_pair_iou: computed")
+    ctx.count("mask_iou: computed")
     want = _twin_iou(dt, gt, args)
     if not np.array_equal(np.frombuffer(got), want):
-        raise Failure(f"mask_pair_iou {np.frombuffer(got).tolist()} != pycocotools {want.tolist()}")
+        raise Failure(f"mask_iou {np.frombuffer(got).tolist()} != pycocotools {want.tolist()}")
 
 
 def argsort_case(ctx: Context, rng: random.Random, log: list[str]) -> None:
@@ -934,7 +935,7 @@ def kernel_edges(ctx: Context) -> int:
     """Fixed edge cases of the kernels, once: blocks of every combination of values near 0, the
     row counts and the int64 limits; products of nd and ng past a buffer's size; bad arguments.
     The number of calls made."""
-    if native is None:
+    if native is None or kernels is None:
         return 0
     ctx.case_text.write_text("kernel edges\n")
     calls = 0
@@ -952,16 +953,16 @@ def kernel_edges(ctx: Context) -> int:
                     inside = min(d0, nd, g0, ng) >= 0 and d0 + nd <= n and g0 + ng <= n
                     calls += 1
                     try:
-                        got = native.mask_pair_iou(dt, gt, rows_d, rows_g, blocks, crowd)
+                        got = kernels.mask_iou(dt, gt, rows_d, rows_g, blocks, crowd, 2)
                     except IndexError:
                         if inside:
-                            raise Failure(f"mask_pair_iou refused the block {[d0, nd, g0, ng]}") from None
+                            raise Failure(f"mask_iou refused the block {[d0, nd, g0, ng]}") from None
                         continue
                     if not inside:
-                        raise Failure(f"mask_pair_iou took the block {[d0, nd, g0, ng]}")
+                        raise Failure(f"mask_iou took the block {[d0, nd, g0, ng]}")
                     want = _twin_iou(dt, gt, (rows_d, rows_g, blocks, crowd))
                     if not np.array_equal(np.frombuffer(got), want):
-                        raise Failure(f"mask_pair_iou block {[d0, nd, g0, ng]}: not pycocotools' IoUs")
+                        raise Failure(f"mask_iou block {[d0, nd, g0, ng]}: not pycocotools' IoUs")
     # nd * ng past PY_SSIZE_T_MAX / 8 doubles: rows of a sparse 16 GiB file, never read
     big = 2**31
     with tempfile.TemporaryFile(dir=ctx.out) as f:
@@ -975,10 +976,10 @@ def kernel_edges(ctx: Context) -> int:
         ):
             calls += 1
             try:
-                native.mask_pair_iou(dt, gt, rows, rows, np.array(spec, np.int64), crowd)
+                kernels.mask_iou(dt, gt, rows, rows, np.array(spec, np.int64), crowd, 2)
             except ValueError:
                 continue
-            raise Failure(f"mask_pair_iou took {spec} over {big} rows")
+            raise Failure(f"mask_iou took {spec} over {big} rows")
         del rows
     # arguments of the wrong kind: a Python error, never a crash
     good = (dt, gt, rows_d, rows_g, np.array([[0, 1, 0, 1]], np.int64), crowd)
@@ -998,10 +999,10 @@ def kernel_edges(ctx: Context) -> int:
     for args in bad_args:
         calls += 1
         try:
-            native.mask_pair_iou(*args)
+            kernels.mask_iou(*args, 2)
         except (TypeError, ValueError, IndexError, BufferError):
             continue
-        raise Failure(f"mask_pair_iou took bad arguments {args!r:.200}")
+        raise Failure(f"mask_iou took bad arguments {args!r:.200}")
     odd: list[Any] = ["[]", 1, None, np.zeros(3, np.float32), b"", bytearray(b"[]"), memoryview(b"[ ]")[1:]]
     for arg in odd:
         for name in ("box_results", "mask_results"):
@@ -1032,7 +1033,7 @@ def kernel_edges(ctx: Context) -> int:
 KINDS: list[tuple[str, Callable[[Context, random.Random, list[str]], None], float]] = [
     ("file", file_case, 0.6),
     ("gt", gt_case, 0.2),
-    ("mask_pair_iou", iou_case, 0.15),
+    ("mask_iou", iou_case, 0.15),
     ("argsort", argsort_case, 0.05),
 ]
 
@@ -1044,7 +1045,7 @@ def run_case(ctx: Context, seed: int, index: int) -> str:
         if r < kind[2]:
             break
         r -= kind[2]
-    if native is None and kind[0] != "file":
+    if (native is None or kernels is None) and kind[0] != "file":
         kind = KINDS[0]
     log = [f"seed {seed} case {index}: {kind[0]}"]
     ctx.case_file.unlink(missing_ok=True)

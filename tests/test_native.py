@@ -1,6 +1,6 @@
 """The compiled hot paths (detrecall/_native.c) against their references: orjson for every
-parsed number (bit for bit), pycocotools for every mask IoU, and the pure-Python path for
-whatever the compiled one leaves to it."""
+parsed number (bit for bit), pycocotools for every RLE string, and the pure-Python path for
+whatever the compiled one leaves to it (mask IoU: tests/geometry/test_mask_iou_kernel.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import json
 import math
 import os
 import random
-import sys
 
 import msgspec
 import numpy as np
@@ -268,145 +267,6 @@ def _rles(masks: list[np.ndarray], as_str: bool) -> list[dict]:
         for r in out:
             r["counts"] = r["counts"].decode()
     return out
-
-
-@needs_native
-@pytest.mark.parametrize("seed", range(25))
-def test_mask_pair_iou_equals_pycocotools(seed):
-    rng = np.random.default_rng(seed)
-    h, w = int(rng.integers(1, 40)), int(rng.integers(1, 40))
-    n_dt, n_gt = int(rng.integers(1, 30)), int(rng.integers(1, 12))
-    dt = _rles([_random_mask(rng, h, w) for _ in range(n_dt)], as_str=bool(seed % 2))
-    gt = _rles([_random_mask(rng, h, w) for _ in range(n_gt)], as_str=False)
-    crowd = (rng.random(n_gt) < 0.3).astype(np.uint8)
-    # blocks over shuffled rows, as the plan makes them: every detection against its group's GT
-    dt_rows, gt_rows = rng.permutation(n_dt), rng.permutation(n_gt)
-    cuts_d = np.sort(rng.choice(np.arange(1, n_dt), size=min(2, n_dt - 1), replace=False)) if n_dt > 1 else []
-    blocks, d0 = [], 0
-    for d1 in [*np.asarray(cuts_d).tolist(), n_dt]:
-        g0 = int(rng.integers(n_gt))
-        blocks.append([d0, d1 - d0, g0, int(rng.integers(1, n_gt - g0 + 1))])
-        d0 = d1
-    blocks = np.array(blocks, np.int64)
-    got = native.mask_pair_iou(tuple(dt), tuple(gt), dt_rows, gt_rows, blocks, crowd)
-    assert got is not None
-    want = []
-    for d0, nd, g0, ng in blocks.tolist():
-        g = gt_rows[g0 : g0 + ng]
-        iou = mask_utils.iou([dt[r] for r in dt_rows[d0 : d0 + nd]], [gt[r] for r in g], crowd[g])
-        want.append(np.asarray(iou, np.float64).reshape(nd, ng).ravel())
-    assert np.array_equal(np.frombuffer(got), np.concatenate(want))
-
-
-@needs_native
-def test_mask_pair_iou_leaves_malformed_rles_to_pycocotools():
-    good = _rles([np.ones((4, 5), np.uint8)], as_str=False)[0]
-    short = {"size": [4, 5], "counts": b"0;"}  # runs sum to 11, not 20
-    other_size = _rles([np.ones((5, 4), np.uint8)], as_str=False)[0]
-    bad_char = {"size": [4, 5], "counts": b"0~"}
-    args = (
-        np.zeros(1, np.int64),
-        np.zeros(1, np.int64),
-        np.array([[0, 1, 0, 1]], np.int64),
-        np.zeros(1, np.uint8),
-    )
-    for dt in (short, other_size, bad_char):
-        assert native.mask_pair_iou((dt,), (good,), *args) is None
-    # the wrapper then asks pycocotools, whose answer for a size mismatch is -1
-    iou = M.mask_iou_blocks((other_size,), (good,), *args)
-    assert iou.tolist() == [-1.0]
-
-
-@needs_native
-def test_mask_pair_iou_leaves_zero_runs_to_pycocotools():
-    """A run of 0 after the first (pycocotools never writes one): its rleIou can stop early at
-    one, so the compiled path must not answer; the wrapper then gives pycocotools' value."""
-    dt = {"size": [3, 2], "counts": b"0104"}  # runs 0 1 0 5: every pixel
-    gt = {"size": [3, 2], "counts": b"10014"}  # runs 1 0 0 1 4: pixel 1
-    args = (
-        np.zeros(1, np.int64),
-        np.zeros(1, np.int64),
-        np.array([[0, 1, 0, 1]], np.int64),
-        np.zeros(1, np.uint8),
-    )
-    assert native.mask_pair_iou((dt,), (gt,), *args) is None
-    iou = M.mask_iou_blocks((dt,), (gt,), *args)
-    assert iou.tolist() == np.asarray(mask_utils.iou([dt], [gt], [0]), np.float64).ravel().tolist()
-    # the same masks without the zero runs: computed, and pycocotools agrees
-    dt, gt = _rles([np.ones((3, 2), np.uint8)], as_str=False)[0], {"size": [3, 2], "counts": b"114"}
-    got = native.mask_pair_iou((dt,), (gt,), *args)
-    assert got is not None and np.frombuffer(got).tolist() == [1 / 6]
-    assert np.asarray(mask_utils.iou([dt], [gt], [0])).ravel().tolist() == [1 / 6]
-
-
-INT64_MAX, INT64_MIN = 2**63 - 1, -(2**63)
-
-
-@needs_native
-@pytest.mark.parametrize(
-    "block",
-    [
-        [INT64_MAX, 1, 0, 1],  # d0 + nd overflowed, passed the check, and dt_rows[-1] was read
-        [INT64_MAX, 2, 0, 1],
-        [1, INT64_MAX, 0, 1],
-        [INT64_MAX, INT64_MAX, 0, 1],
-        [0, 1, INT64_MAX, 1],  # g0 + ng overflows
-        [0, 1, 2, INT64_MAX],
-        [0, 1, INT64_MAX, INT64_MAX],
-        [INT64_MIN, 1, 0, 1],
-        [0, INT64_MIN, 0, 1],
-        [0, 1, -1, 1],
-        [0, 1, 0, INT64_MIN],
-        [0, 3, 0, 1],  # plain out of range
-        [1, 2, 0, 1],
-        [0, 1, 2, 1],
-    ],
-)
-def test_mask_pair_iou_refuses_blocks_outside_the_rows(block):
-    rle = _rles([np.ones((3, 2), np.uint8)], as_str=False)[0]
-    rows = np.zeros(2, np.int64)
-    blocks = np.array([[0, 2, 0, 2], block], np.int64)
-    with pytest.raises(IndexError, match="outside the rows"):
-        native.mask_pair_iou((rle,), (rle,), rows, rows, blocks, np.zeros(1, np.uint8))
-
-
-@needs_native
-@pytest.mark.skipif(
-    sys.maxsize < 2**62 or sys.platform == "win32", reason="maps a sparse 16 GiB file (64-bit, sparse files)"
-)
-def test_mask_pair_iou_refuses_more_pairs_than_a_buffer_holds(tmp_path):
-    """nd * ng (or the sum over blocks) past what a bytearray of doubles can hold: a ValueError
-    before anything is read or allocated. The rows are a sparse 16 GiB file of zeros, mapped."""
-    n = 2**31
-    path = tmp_path / "rows"
-    with open(path, "wb") as f:
-        f.truncate(8 * n)
-    rows = np.memmap(path, np.int64, mode="r", shape=(n,))
-    rle = _rles([np.ones((3, 2), np.uint8)], as_str=False)[0]
-    half = 2**30  # 2**30 * 2**30 doubles is 2**63 bytes
-    for blocks in (
-        [[0, half, 0, half]],
-        [[0, n, 0, n]],
-        [[0, half, 0, half // 2], [0, half, 0, half // 2]],  # the sum over blocks
-        [[0, 1, 0, 1]] * 3 + [[0, n, 0, n]],
-    ):
-        with pytest.raises(ValueError, match="more pairs"):
-            native.mask_pair_iou(
-                (rle,), (rle,), rows, rows, np.array(blocks, np.int64), np.zeros(1, np.uint8)
-            )
-    del rows
-
-
-@needs_native
-def test_mask_pair_iou_refuses_blocks_not_in_rows_of_4():
-    rle = _rles([np.ones((3, 2), np.uint8)], as_str=False)[0]
-    rows = np.zeros(1, np.int64)
-    for blocks in (np.array([0, 1, 0], np.int64), np.array([0, 1, 0, 1, 0], np.int64)):
-        with pytest.raises(ValueError, match="rows of 4"):
-            native.mask_pair_iou((rle,), (rle,), rows, rows, blocks, np.zeros(1, np.uint8))
-    # the block layout itself (a flat array of 4 or a (k, 4) one): the same IoUs
-    flat = native.mask_pair_iou((rle,), (rle,), rows, rows, np.array([0, 1, 0, 1], np.int64), b"\0")
-    assert np.frombuffer(flat).tolist() == [1.0]
 
 
 @needs_native

@@ -239,23 +239,19 @@ def mask_iou_blocks(
     """IoUs of blocks of detections against ground truths: each block (d0, nd, g0, ng) pairs
     dt_masks[dt_rows[d0:d0+nd]] with gt_masks[gt_rows[g0:g0+ng]], detection-major, blocks in
     order; `crowd` by ground-truth row. Compiled where built and the RLEs are well-formed (each
-    decoded once): `_kernels.mask_iou` on `threads` threads, else `_native.mask_pair_iou` on
-    one; else one pycocotools call per block. Same values every way, for any thread count."""
-    if kernels is not None or native is not None:
-        args = (
+    decoded once): `_kernels.mask_iou` on `threads` threads; else one pycocotools call per
+    block. Same values either way, for any thread count."""
+    if kernels is not None:
+        got = kernels.mask_iou(
             tuple(dt_masks),
             tuple(gt_masks),
             np.ascontiguousarray(dt_rows, np.int64),
             np.ascontiguousarray(gt_rows, np.int64),
             np.ascontiguousarray(blocks, np.int64),
             np.ascontiguousarray(crowd, np.uint8),
+            threads,
         )
-        # None: an RLE the compiled paths do not take (both refuse the same), pycocotools' then
-        if kernels is not None:
-            got = kernels.mask_iou(*args, threads)
-        elif native is not None:
-            got = native.mask_pair_iou(*args)
-        if got is not None:
+        if got is not None:  # None: an RLE the kernel does not take, for pycocotools
             return np.frombuffer(got)
     blocks = np.asarray(blocks).reshape(-1, 4)
     out = np.empty(int((blocks[:, 1] * blocks[:, 3]).sum()))

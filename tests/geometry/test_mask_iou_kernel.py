@@ -1,10 +1,10 @@
-"""detrecall/_kernels.c's mask_iou against its twins: `_native.mask_pair_iou` (one thread) and
-pycocotools' `mask.iou`, whole arrays equal bit for bit, on random masks of random sizes (empty,
-full, single pixels, noisy ones of many runs), crowd flags, str and bytes counts, blocks of 0
-detections or 0 ground truths, rows named by several blocks, for 1, 2 and 3 threads; hand-worked
-IoUs; and its refusals: a malformed RLE or a size mismatch answers None (as mask_pair_iou does:
-pycocotools then answers), a bad index or type raises, never reads out of bounds (.ci/sanitize
-runs this file under ASan/UBSan)."""
+"""detrecall/_kernels.c's mask_iou against its twin, pycocotools' `mask.iou` (block by block, as
+masks.mask_iou_blocks calls it without the kernel), whole arrays equal bit for bit, on random
+masks of random sizes (empty, full, single pixels, noisy ones of many runs), crowd flags, str and
+bytes counts, blocks of 0 detections or 0 ground truths, rows named by several blocks, for 1, 2
+and 3 threads; hand-worked IoUs; and its refusals: a malformed RLE or a size mismatch answers
+None (pycocotools then answers), a bad index or type raises, never reads out of bounds
+(.ci/sanitize runs this file under ASan/UBSan)."""
 
 from __future__ import annotations
 
@@ -16,15 +16,12 @@ import pytest
 from pycocotools import mask as mask_utils
 
 from detrecall import evaluate
-from detrecall._compiled import kernels, native
+from detrecall._compiled import kernels
 from detrecall.geometry import masks as M
 
 from ..oracle import random_coco
 
 needs_kernels = pytest.mark.skipif(kernels is None, reason="detrecall._kernels is not built here")
-needs_both = pytest.mark.skipif(
-    kernels is None or native is None, reason="detrecall._kernels or detrecall._native is not built here"
-)
 
 INT64_MAX, INT64_MIN = 2**63 - 1, -(2**63)
 PAIR_COST, WORK_PER_THREAD = 32, 32768  # _kernels.c: a block's cost, and the least a thread gets
@@ -107,23 +104,21 @@ def _kernel(*args: Any, threads: int = 1) -> np.ndarray | None:
     return None if got is None else np.frombuffer(got)
 
 
-@needs_both
+@needs_kernels
 @pytest.mark.parametrize("seed", range(30))
-def test_equals_native_and_pycocotools(seed):
+def test_equals_pycocotools(seed):
     args = _random_case(seed)
     assert (args[4][:, 1] == 0).any() or (args[4][:, 3] == 0).any() or seed  # empty blocks occur
     want = _pycocotools(*args)
-    native_iou = np.frombuffer(native.mask_pair_iou(*args))
-    assert np.array_equal(native_iou, want)
     for threads in (1, 2, 3):
         got = _kernel(*args, threads=threads)
         assert got is not None and got.dtype == np.float64
         assert np.array_equal(got, want), threads
 
 
-@needs_both
+@needs_kernels
 @pytest.mark.parametrize("seed", range(4))
-def test_equals_native_when_the_threads_split_the_blocks(seed):
+def test_equals_pycocotools_when_the_threads_split_the_blocks(seed):
     """Enough work that 2 and 3 threads each get blocks (every thread past WORK_PER_THREAD)."""
     args = _random_case(100 + seed, big=True)
     dt, gt, dt_rows, gt_rows, blocks, _ = args
@@ -132,8 +127,7 @@ def test_equals_native_when_the_threads_split_the_blocks(seed):
         work += sum(len(dt[r]["counts"]) for r in dt_rows[d0 : d0 + nd])
         work += sum(len(gt[r]["counts"]) for r in gt_rows[g0 : g0 + ng])
     assert work > 3 * WORK_PER_THREAD
-    want = np.frombuffer(native.mask_pair_iou(*args))
-    assert np.array_equal(want, _pycocotools(*args))
+    want = _pycocotools(*args)
     for threads in (1, 2, 3, 7):
         got = _kernel(*args, threads=threads)
         assert got is not None and np.array_equal(got, want), threads
@@ -179,7 +173,7 @@ def _one_pair(dt: Any, gt: Any) -> tuple[Any, ...]:
     return (dt,), (gt,), rows, rows, np.array([[0, 1, 0, 1]], np.int64), np.zeros(1, np.uint8)
 
 
-@needs_both
+@needs_kernels
 @pytest.mark.parametrize(
     "dt",
     [
@@ -208,19 +202,18 @@ def _one_pair(dt: Any, gt: Any) -> tuple[Any, ...]:
 )
 def test_a_mask_not_well_formed_answers_none(dt):
     good = {"size": [4, 5], "counts": b"0d0"}  # all 20 pixels
-    assert np.frombuffer(native.mask_pair_iou(*_one_pair(good, good))).tolist() == [1.0]
     assert _kernel(*_one_pair(good, good)).tolist() == [1.0]
     for threads in (1, 2):
-        assert native.mask_pair_iou(*_one_pair(dt, good)) is None
         assert _kernel(*_one_pair(dt, good), threads=threads) is None
         assert _kernel(*_one_pair(good, dt), threads=threads) is None
 
 
-@needs_both
+@needs_kernels
 @pytest.mark.parametrize("seed", range(12))
-def test_none_exactly_when_native_answers_none(seed):
-    """One mask broken among many, in any block, also a block of no pairs (its masks are read
-    all the same, as mask_pair_iou reads them), on enough work for the threads to split."""
+def test_none_exactly_when_a_block_names_a_broken_mask(seed):
+    """One mask broken among many (its string cut by a character: runs short of h*w), in any
+    block, also a block of no pairs (its masks are read all the same), or in none (then every
+    IoU is pycocotools'), on enough work for the threads to split."""
     dt, gt, dt_rows, gt_rows, blocks, crowd = _random_case(200 + seed, big=seed % 2 == 0)
     rng = np.random.default_rng(seed)
     dt, gt = list(dt), list(gt)
@@ -230,12 +223,13 @@ def test_none_exactly_when_native_answers_none(seed):
     bad["counts"] = (bad["counts"] if isinstance(bad["counts"], bytes) else bad["counts"].encode())[:-1]
     side[victim] = bad
     args = (tuple(dt), tuple(gt), dt_rows, gt_rows, blocks, crowd)
-    want = native.mask_pair_iou(*args)
+    rows, at = (dt_rows, 0) if side is dt else (gt_rows, 2)
+    named = any(victim in rows[b[at] : b[at] + b[at + 1]].tolist() for b in blocks.tolist())
     for threads in (1, 3):
         got = _kernel(*args, threads=threads)
-        assert (got is None) == (want is None)
-        if want is not None:
-            assert np.array_equal(got, np.frombuffer(want))
+        assert (got is None) == named, threads
+        if not named:
+            assert np.array_equal(got, _pycocotools(*args))
 
 
 @needs_kernels
@@ -344,14 +338,12 @@ def test_refuses_more_pairs_than_a_buffer_holds(tmp_path):
 
 @pytest.mark.parametrize("seed", range(6))
 def test_mask_iou_blocks_is_the_same_every_way(seed, monkeypatch):
-    """The wrapper: compiled on threads, on _native's one, and pycocotools block by block."""
+    """The wrapper: compiled on threads, and pycocotools block by block."""
     args = _random_case(300 + seed)
     want = _pycocotools(*args)
     assert np.array_equal(M.mask_iou_blocks(*args), want)
     assert np.array_equal(M.mask_iou_blocks(*args, threads=3), want)
     monkeypatch.setattr(M, "kernels", None)
-    assert np.array_equal(M.mask_iou_blocks(*args, threads=3), want)
-    monkeypatch.setattr(M, "native", None)
     assert np.array_equal(M.mask_iou_blocks(*args, threads=3), want)
 
 
@@ -394,3 +386,30 @@ def test_the_strings_held_are_all_let_go(broken_at, broken):
         )
         assert (got is None) == (broken_at is not None)
     assert [(sys.getrefcount(m), sys.getrefcount(m["counts"])) for m in masks] == before
+
+
+@needs_kernels
+def test_zero_runs_are_left_to_pycocotools():
+    """A run of 0 after the first (pycocotools never writes one): its rleIou can stop early at
+    one, so the kernel must not answer; the wrapper then gives pycocotools' value."""
+    dt = {"size": [3, 2], "counts": b"0104"}  # runs 0 1 0 5: every pixel
+    gt = {"size": [3, 2], "counts": b"10014"}  # runs 1 0 0 1 4: pixel 1
+    args = _one_pair(dt, gt)
+    assert _kernel(*args) is None
+    assert M.mask_iou_blocks(*args).tolist() == np.asarray(mask_utils.iou([dt], [gt], [0])).ravel().tolist()
+    # the same masks without the zero runs: computed, and pycocotools agrees
+    dt, gt = {"size": [3, 2], "counts": b"06"}, {"size": [3, 2], "counts": b"114"}
+    assert _kernel(*_one_pair(dt, gt)).tolist() == [1 / 6]
+    assert np.asarray(mask_utils.iou([dt], [gt], [0])).ravel().tolist() == [1 / 6]
+
+
+@needs_kernels
+def test_blocks_come_in_rows_of_4():
+    rle = {"size": [3, 2], "counts": b"06"}
+    rows = np.zeros(1, np.int64)
+    for blocks in (np.array([0, 1, 0], np.int64), np.array([0, 1, 0, 1, 0], np.int64)):
+        with pytest.raises(ValueError):
+            kernels.mask_iou((rle,), (rle,), rows, rows, blocks, np.zeros(1, np.uint8), 1)
+    # the block layout itself (a flat array of 4 or a (k, 4) one): the same IoUs
+    flat = kernels.mask_iou((rle,), (rle,), rows, rows, np.array([0, 1, 0, 1], np.int64), b"\0", 2)
+    assert np.frombuffer(flat).tolist() == [1.0]
