@@ -2,8 +2,8 @@
  * pycocotools' accumulate(), over threads; and the mask IoUs of the planned blocks (each
  * compressed RLE decoded once), over threads. Twins: the numpy paths in detrecall/matching.py
  * and detrecall/aggregate.py, which tests/test_kernels.py holds equal to these on every case;
- * for mask_iou, _native.mask_pair_iou (one thread) and pycocotools' iou, which
- * tests/geometry/test_mask_iou_kernel.py holds equal to it.
+ * for mask_iou, pycocotools' iou (block by block, geometry/masks.py's path without the kernel),
+ * which tests/geometry/test_mask_iou_kernel.py holds equal to it.
  *
  * Arrays come in through the buffer protocol (C-contiguous; int64 "q"/"l", float64 "d",
  * uint8 "B"); every index is checked before it is used, so a wrong call raises, never reads
@@ -834,7 +834,7 @@ typedef struct {
     int oom;
 } MaskJob;
 
-/* Block b as _native.mask_pair_iou computes one: its masks decoded (its detections, then its
+/* Block b: its masks decoded (its detections, then its
  * ground truths) into the thread's buffers, then per pair pycocotools' rleIou: intersection
  * over union, or over the detection's own area against a crowd; 0 without overlap. 1, or 0
  * when the call must stop (j->bad or j->oom set). */
@@ -971,7 +971,7 @@ static int mask_iou_run(const MaskJob *proto, Py_ssize_t n_blocks, int threads, 
 }
 
 /* mask_iou(dt_masks, gt_masks, dt_rows, gt_rows, blocks, crowd, threads) -> bytearray | None
- *   of float64: the IoUs of the blocks, _native.mask_pair_iou's values (and Nones) on threads.
+ *   of float64: the IoUs of the blocks (pycocotools' values) on threads, or None (below).
  * dt_masks, gt_masks: tuples of {"size": [h, w], "counts": str|bytes} (compressed RLEs);
  * dt_rows, gt_rows: int64 indices into them; blocks: (k, 4) int64 rows (d0, nd, g0, ng), the
  * detections dt_rows[d0:d0+nd] against the ground truths gt_rows[g0:g0+ng], each block's IoUs
