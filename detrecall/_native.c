@@ -473,12 +473,13 @@ static int parse_box(Cursor *c, double box[4], int reals)
 /* check_counts' verdicts (see RLE validation below) */
 enum { RLE_OK, RLE_CHAR, RLE_CUT, RLE_LONG, RLE_NEGATIVE, RLE_OVER, RLE_SHORT };
 static int check_counts(const unsigned char *u, Py_ssize_t len, int64_t total);
-static int counts_ok(const unsigned char *u, Py_ssize_t len, int64_t total);
 
 enum { HAVE_IMAGE = 1, HAVE_CATEGORY = 2, HAVE_SCORE = 4, HAVE_BOX = 8, HAVE_SEGMENTATION = 16 };
 
-/* {"size": [h, w], "counts": "..."}: the size, and the counts as a new str (unescaped only). */
-static int parse_rle(Cursor *c, int64_t size[2], PyObject **counts)
+/* {"size": [h, w], "counts": ...}: the size, and the counts: a string as a new str in *counts
+ * (unescaped only); with `runs` (else refused), a list of integers >= 0 appended to it, *n_runs
+ * of them, *counts staying NULL. */
+static int parse_rle(Cursor *c, int64_t size[2], PyObject **counts, Column *runs, int64_t *n_runs)
 {
     int have = 0;
     *counts = NULL;
@@ -496,8 +497,22 @@ static int parse_rle(Cursor *c, int64_t size[2], PyObject **counts)
             have |= 1;
         }
         else if (key_is(key, n, "counts") && !(have & 2)) {
-            if ((*counts = parse_rle_counts(c)) == NULL)
+            if (runs != NULL && peek(c) == '[') {
+                c->p++;
+                if (!expect(c, ']')) {
+                    do {
+                        int64_t v;
+                        if (!parse_int_field(c, &v) || v < 0 || !column_push(runs, &v, 8))
+                            goto fail;
+                        ++*n_runs;
+                    } while (expect(c, ','));
+                    if (!expect(c, ']'))
+                        goto fail;
+                }
+            }
+            else if ((*counts = parse_rle_counts(c)) == NULL) {
                 goto fail;
+            }
             have |= 2;
         }
         else {
@@ -595,7 +610,7 @@ static int parse_record(Cursor *c, Results *r, int masks)
             ok = parse_box(c, box, 0);
             break;
         case HAVE_SEGMENTATION:
-            ok = parse_rle(c, size, &counts);
+            ok = parse_rle(c, size, &counts, NULL, NULL);
             break;
         default:
             ok = skip_value(c, 0);
@@ -620,11 +635,9 @@ static int parse_record(Cursor *c, Results *r, int masks)
             goto fail;
         if (r->bad_rle < 0) {
             /* a size check_counts cannot take is the caller's to name (it checks sizes first) */
-            const unsigned char *u = PyUnicode_DATA(counts);
-            Py_ssize_t len = PyUnicode_GET_LENGTH(counts);
-            int code = size[0] <= 0 || size[1] <= 0 || size[0] > INT64_MAX / size[1] ? RLE_SHORT
-                       : counts_ok(u, len, size[0] * size[1])                     ? RLE_OK
-                                                                                  : check_counts(u, len, size[0] * size[1]);
+            int code = size[0] <= 0 || size[1] <= 0 || size[0] > INT64_MAX / size[1]
+                           ? RLE_SHORT
+                           : check_counts(PyUnicode_DATA(counts), PyUnicode_GET_LENGTH(counts), size[0] * size[1]);
             if (code != RLE_OK) {
                 r->bad_rle = r->n;
                 r->bad_code = code;
@@ -1286,60 +1299,20 @@ static int parse_polygons(Cursor *c, Truth *t)
 }
 
 /* {"size": [h, w], "counts": ...} and nothing else, the size one io.coco._check_raster_size
- * takes: counts a compressed string (parse_rle_counts') whose runs counts_ok takes, appended to
+ * takes: counts a compressed string (parse_rle_counts') whose runs check_counts takes, appended to
  * t->rles as {"size": [h, w], "counts": str} (the general path's dict, as parsed), or a list of
  * integer runs >= 0 adding up to h*w, into the runs columns. Anything else is 0. */
 static int parse_gt_rle(Cursor *c, Truth *t, unsigned char *kind, int64_t size[2])
 {
-    int have = 0;
     PyObject *counts = NULL, *rle = NULL;
     size_t first_run = t->runs.used;
     int64_t runs = 0;
-    if (!expect(c, '{'))
-        return 0;
-    do {
-        const char *key;
-        Py_ssize_t n;
-        if (!parse_plain_string(c, &key, &n) || !expect(c, ':'))
-            goto fail;
-        if (key_is(key, n, "size") && !(have & 1)) {
-            if (!expect(c, '[') || !parse_int_field(c, &size[0]) || !expect(c, ',') ||
-                !parse_int_field(c, &size[1]) || !expect(c, ']'))
-                goto fail;
-            have |= 1;
-        }
-        else if (key_is(key, n, "counts") && !(have & 2)) {
-            if (peek(c) == '"') {
-                if ((counts = parse_rle_counts(c)) == NULL)
-                    goto fail;
-                *kind = SEG_COMPRESSED;
-            }
-            else {
-                if (!expect(c, '['))
-                    goto fail;
-                if (!expect(c, ']')) {
-                    do {
-                        int64_t v;
-                        if (!parse_int_field(c, &v) || v < 0 || !column_push(&t->runs, &v, 8))
-                            goto fail;
-                        runs++;
-                    } while (expect(c, ','));
-                    if (!expect(c, ']'))
-                        goto fail;
-                }
-                *kind = SEG_UNCOMPRESSED;
-            }
-            have |= 2;
-        }
-        else {
-            goto fail;
-        }
-    } while (expect(c, ','));
-    if (!expect(c, '}') || have != 3 || !mask_size_ok(size))
+    if (!parse_rle(c, size, &counts, &t->runs, &runs) || !mask_size_ok(size))
         goto fail;
+    *kind = counts != NULL ? SEG_COMPRESSED : SEG_UNCOMPRESSED;
     int64_t total = size[0] * size[1];
     if (*kind == SEG_COMPRESSED) {
-        if (!counts_ok(PyUnicode_DATA(counts), PyUnicode_GET_LENGTH(counts), total))
+        if (check_counts(PyUnicode_DATA(counts), PyUnicode_GET_LENGTH(counts), total) != RLE_OK)
             goto fail;
         PyObject *hw = Py_BuildValue("[LL]", (long long)size[0], (long long)size[1]);
         rle = PyDict_New();
@@ -1792,33 +1765,6 @@ static int check_counts(const unsigned char *u, Py_ssize_t len, int64_t total)
         k++;
     }
     return pos == total ? RLE_OK : RLE_SHORT;
-}
-
-/* check_counts(...) == RLE_OK, told without a branch on where a count ends (a count takes one
- * character or two at random, which a branch predictor cannot learn): every character is
- * folded in with masks, any fault only noted; what is wrong is told by check_counts. */
-__attribute__((noinline)) static int counts_ok(const unsigned char *u, Py_ssize_t len, int64_t total)
-{
-    /* unsigned arithmetic: after a fault the figures may run off, and only then */
-    uint64_t x = 0, bad = 0, prev2 = 0, prev1 = 0, pos = 0, k = 0, limit = (uint64_t)total;
-    unsigned shift = 0;
-    for (Py_ssize_t i = 0; i < len; i++) {
-        uint64_t c = (uint64_t)u[i] - '0'; /* below '0' wraps to a large value */
-        bad |= (c > 63) | (shift >= 35);   /* a character not of the code; an eighth of a count */
-        x |= (c & 0x1f) << (shift & 31);
-        shift += 5;
-        uint64_t done = (c & 0x20) == 0, all = (uint64_t)0 - done; /* all ones at a count's end */
-        /* the last character's 0x10 makes it negative: minus 2^shift, in two's complement */
-        uint64_t v = x - (((c >> 4) & 1) << (shift & 63)) + (k > 2 ? prev2 : 0);
-        bad |= all & (uint64_t)(((v >> 63) != 0) | (v > limit - pos));
-        pos += v & all;
-        prev2 = done ? prev1 : prev2;
-        prev1 = done ? v : prev1;
-        k += done;
-        x &= ~all;
-        shift = done ? 0 : shift;
-    }
-    return !bad && shift == 0 && pos == limit;
 }
 
 static int get_int64s(PyObject *obj, Py_buffer *view, const char *what)
