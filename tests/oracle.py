@@ -25,6 +25,36 @@ def _polygon(rng: np.random.Generator, x: float, y: float, w: float, h: float) -
     return np.round(np.stack([px, py], 1).ravel(), 2).tolist()
 
 
+def random_mask(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """An h x w uint8 mask: empty, full, one pixel, a few rectangles, or noisy ones of many runs."""
+    m = np.zeros((h, w), np.uint8)
+    kind = rng.integers(7)
+    if kind == 0:
+        return m
+    if kind == 1:
+        return m + 1
+    if kind == 2:
+        m[rng.integers(h), rng.integers(w)] = 1
+        return m
+    for _ in range(rng.integers(1, 4)):
+        y0, x0 = rng.integers(h), rng.integers(w)
+        m[y0 : y0 + rng.integers(1, h + 1), x0 : x0 + rng.integers(1, w + 1)] = 1
+    if kind >= 5:  # noisy: many short runs
+        m &= rng.random((h, w)) < (0.7 if kind == 5 else 0.4)
+    return m
+
+
+def mask_rles(masks: list[np.ndarray], as_str: bool) -> list[dict[str, Any]]:
+    """pycocotools' compressed RLEs of the masks, their counts as str or bytes."""
+    if not masks:
+        return []
+    out: list[dict[str, Any]] = mask_utils.encode(np.asfortranarray(np.stack(masks, axis=2)))
+    if as_str:
+        for r in out:
+            r["counts"] = r["counts"].decode()
+    return out
+
+
 def random_coco(seed: int, segm: bool = False) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """A small random ground truth and results with every case COCO matching has to handle:
     crowds (uncompressed RLE), empty images, images with only detections, classes without

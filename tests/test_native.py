@@ -19,6 +19,7 @@ from detrecall import _compiled, read_coco_gt, read_coco_results
 from detrecall.geometry import masks as M
 from detrecall.io import coco
 from tests.mutation import edited_bytes
+from tests.oracle import mask_rles, random_mask
 
 native = _compiled.native
 needs_native = pytest.mark.skipif(native is None, reason="the native module is not built here")
@@ -243,39 +244,13 @@ def test_refused_files_read_as_without_the_native_module(tmp_path, monkeypatch):
         assert outcomes[0] == outcomes[1], data
 
 
-def _random_mask(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
-    m = np.zeros((h, w), np.uint8)
-    kind = rng.integers(6)
-    if kind == 0:
-        return m
-    if kind == 1:
-        return m + 1
-    if kind == 2:
-        m[rng.integers(h), rng.integers(w)] = 1
-        return m
-    for _ in range(rng.integers(1, 4)):
-        y0, x0 = rng.integers(h), rng.integers(w)
-        m[y0 : y0 + rng.integers(1, h + 1), x0 : x0 + rng.integers(1, w + 1)] = 1
-    if kind == 5:
-        m &= rng.random((h, w)) < 0.7
-    return m
-
-
-def _rles(masks: list[np.ndarray], as_str: bool) -> list[dict]:
-    out = mask_utils.encode(np.asfortranarray(np.stack(masks, axis=2)))
-    if as_str:
-        for r in out:
-            r["counts"] = r["counts"].decode()
-    return out
-
-
 @needs_native
 @pytest.mark.parametrize("seed", range(6))
 def test_mask_results_equal_the_msgspec_path(tmp_path, monkeypatch, seed):
     rng = np.random.default_rng(seed)
     h, w = 23, 17
-    masks = [_random_mask(rng, h, w) for _ in range(40)]
-    rles = _rles(masks, as_str=True)
+    masks = [random_mask(rng, h, w) for _ in range(40)]
+    rles = mask_rles(masks, as_str=True)
     assert any("\\" in r["counts"] for r in rles) or seed  # escapes occur in real files
     with_box = seed % 2 == 0
     recs = [
@@ -425,7 +400,7 @@ def test_mutated_results_files_parse_as_orjson_reads_them_or_not_at_all():
     assert accepted > 50  # the edits that keep a valid file (digits changed, say) are checked
 
 
-def _mutated_rles(seed: int, n: int) -> list[tuple[bytes, int, int]]:
+def _mutatedmask_rles(seed: int, n: int) -> list[tuple[bytes, int, int]]:
     """pycocotools' RLE strings of random masks, most of them with a few bytes changed."""
     rng = random.Random(seed)
     out = []
@@ -449,7 +424,7 @@ def _mutated_rles(seed: int, n: int) -> list[tuple[bytes, int, int]]:
 @pytest.mark.parametrize("seed", range(4))
 def test_rle_check_equals_its_python_twin(seed):
     """The first malformed RLE string and why: compiled and pure Python agree, string by string."""
-    cases = _mutated_rles(seed, 400)
+    cases = _mutatedmask_rles(seed, 400)
     for counts, h, w in cases:
         found = native.rle_check([counts], np.array([[h, w]], np.int64))
         assert (0 if found is None else found[1]) == M.rle_counts_problem(counts, h, w), (counts, h, w)
@@ -707,7 +682,7 @@ def _mask_file(
             codes = rng.integers(ord("0"), ord("o") + 1, int(rng.integers(0, 12)))
             text = "".join(chr(int(c)) for c in codes)
         else:
-            text = _rles([_random_mask(rng, h, w)], as_str=True)[0]["counts"]
+            text = mask_rles([random_mask(rng, h, w)], as_str=True)[0]["counts"]
         counts.append(text)
         sizes.append((h, w))
         seg = {"size": [h, w], "counts": text}

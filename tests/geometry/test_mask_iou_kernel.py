@@ -19,40 +19,12 @@ from detrecall import evaluate
 from detrecall._compiled import kernels
 from detrecall.geometry import masks as M
 
-from ..oracle import random_coco
+from ..oracle import mask_rles, random_coco, random_mask
 
 needs_kernels = pytest.mark.skipif(kernels is None, reason="detrecall._kernels is not built here")
 
 INT64_MAX, INT64_MIN = 2**63 - 1, -(2**63)
 PAIR_COST, WORK_PER_THREAD = 32, 32768  # _kernels.c: a block's cost, and the least a thread gets
-
-
-def _random_mask(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
-    m = np.zeros((h, w), np.uint8)
-    kind = rng.integers(7)
-    if kind == 0:
-        return m
-    if kind == 1:
-        return m + 1
-    if kind == 2:
-        m[rng.integers(h), rng.integers(w)] = 1
-        return m
-    for _ in range(rng.integers(1, 4)):
-        y0, x0 = rng.integers(h), rng.integers(w)
-        m[y0 : y0 + rng.integers(1, h + 1), x0 : x0 + rng.integers(1, w + 1)] = 1
-    if kind >= 5:  # noisy: many short runs
-        m &= rng.random((h, w)) < (0.7 if kind == 5 else 0.4)
-    return m
-
-
-def _rles(masks: list[np.ndarray], as_str: bool) -> list[dict[str, Any]]:
-    if not masks:
-        return []
-    out: list[dict[str, Any]] = mask_utils.encode(np.asfortranarray(np.stack(masks, axis=2)))
-    if as_str:
-        for r in out:
-            r["counts"] = r["counts"].decode()
-    return out
 
 
 def _random_case(seed: int, big: bool = False) -> tuple[Any, ...]:
@@ -72,8 +44,8 @@ def _random_case(seed: int, big: bool = False) -> tuple[Any, ...]:
             int(rng.integers(1, 20)),
         )
     )
-    dt = _rles([_random_mask(rng, h, w) for _ in range(n_dt)], as_str=bool(seed % 2))
-    gt = _rles([_random_mask(rng, h, w) for _ in range(n_gt)], as_str=bool(seed % 3 == 0))
+    dt = mask_rles([random_mask(rng, h, w) for _ in range(n_dt)], as_str=bool(seed % 2))
+    gt = mask_rles([random_mask(rng, h, w) for _ in range(n_gt)], as_str=bool(seed % 3 == 0))
     crowd = (rng.random(n_gt) < 0.3).astype(np.uint8)
     dt_rows, gt_rows = rng.permutation(n_dt), rng.permutation(n_gt)
     blocks, d0 = [], 0
@@ -372,7 +344,7 @@ def test_the_strings_held_are_all_let_go(broken_at, broken):
     """The call holds each string it reads while the GIL is out, and lets every one go (and
     nothing else), also when a mask of a later batch (32 a batch) is not well-formed."""
     rng = np.random.default_rng(7)
-    masks = [dict(r) for r in _rles([_random_mask(rng, 9, 7) for _ in range(70)], as_str=True)]
+    masks = [dict(r) for r in mask_rles([random_mask(rng, 9, 7) for _ in range(70)], as_str=True)]
     if broken_at is not None and broken == "size":
         masks[broken_at]["size"] = [9]
     elif broken_at is not None:
