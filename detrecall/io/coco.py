@@ -801,11 +801,11 @@ def _native_mask_columns(got: tuple[Any, ...]) -> tuple[Any, ...]:
     )
 
 
-def _fast_mask_results(data: bytearray | None, native_tried: bool = False) -> tuple[Any, ...] | None:
-    """Columns and RLE dicts of a results file of compressed-RLE masks (the usual segm export);
-    the boxes too when every result has one (else None for them), and whether the RLE strings'
-    characters and runs were checked already; None if it is anything else. `native_tried`: the
-    compiled parser has refused the file already."""
+def _fast_mask_results(data: bytearray | None) -> tuple[Any, ...] | None:
+    """Columns and RLE dicts of a results file of compressed-RLE masks (the usual segm export)
+    in a form the compiled parser leaves (a null bbox, say; or there is none), decoded straight
+    into typed records; the boxes too when every result has one (else None for them), and that
+    the RLE strings are not checked yet; None if it is anything else."""
 
     def columns(recs: list[Any]) -> tuple[Any, ...]:
         segs = [r.segmentation for r in recs]
@@ -821,13 +821,10 @@ def _fast_mask_results(data: bytearray | None, native_tried: bool = False) -> tu
 
     if data is None:
         return None
-    got = None if native is None or native_tried else native.mask_results(data)
-    if got is None:  # a form the compiled parser leaves to msgspec (a null bbox, say)
-        from ._typed_results import decode_mask_results
+    from ._typed_results import decode_mask_results
 
-        decoded = _typed_decode(data, decode_mask_results, columns)
-        return None if decoded is None or decoded[-1] is _MIXED else (*decoded, False, False)
-    return _native_mask_columns(got)
+    decoded = _typed_decode(data, decode_mask_results, columns)
+    return None if decoded is None or decoded[-1] is _MIXED else (*decoded, False, False)
 
 
 def _native_box_columns(got: tuple[Any, ...]) -> tuple[np.ndarray, ...]:
@@ -841,21 +838,19 @@ def _native_box_columns(got: tuple[Any, ...]) -> tuple[np.ndarray, ...]:
     )
 
 
-def _fast_box_results(data: bytearray | None, native_tried: bool = False) -> tuple[np.ndarray, ...] | None:
-    """Columns of a plain box-results file (image_id, category_id, score, bbox); None if it is
-    anything else. `native_tried`: the compiled parser has refused the file already."""
+def _fast_box_results(data: bytearray | None) -> tuple[np.ndarray, ...] | None:
+    """Columns of a box-results file (image_id, category_id, score, bbox) in a form the compiled
+    parser leaves (an escaped key, say; or there is none), decoded straight into typed records;
+    None if it is anything else."""
 
     def boxes(recs: list[Any]) -> tuple[np.ndarray]:
         return (_flat([r.bbox for r in recs], np.float64, 4),)
 
     if data is None:
         return None
-    got = None if native is None or native_tried else native.box_results(data)
-    if got is None:  # a form the compiled parser leaves to msgspec (an escaped key, say)
-        from ._typed_results import decode_box_results
+    from ._typed_results import decode_box_results
 
-        return _typed_decode(data, decode_box_results, boxes)
-    return _native_box_columns(got)
+    return _typed_decode(data, decode_box_results, boxes)
 
 
 def _box_branch(first: Any) -> bool:
@@ -1170,13 +1165,12 @@ def read_detections(
         )
     fast = None if got is None else _native_box_columns(got)
     del got
-    native_tried = native is not None and from_file
-    raw = None if fast is not None else _file_buffer(source)
-    fast_masks = _fast_mask_results(raw, native_tried) if masks else None
+    raw = None if fast is not None else _file_buffer(source)  # what the compiled parser left
+    fast_masks = _fast_mask_results(raw) if masks else None
     if fast_masks is not None:
         return _mask_detections(str(source), ground_truth, *fast_masks, only_gt_images=only_gt_images)
     if fast is None and not masks:
-        fast = _fast_box_results(raw, native_tried)
+        fast = _fast_box_results(raw)
     if fast is None and not masks and raw is not None and len(raw) > _CHUNK_BYTES:
         fast = _box_results_in_pieces(raw, str(source), ground_truth)
     if fast is not None:
