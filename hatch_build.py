@@ -26,7 +26,8 @@ def compile_native(root: Path, out_dir: Path, temp_dir: Path) -> list[Path]:
     from setuptools.command.build_ext import build_ext
 
     windows = sys.platform == "win32"
-    flags = [] if windows else ["-O3", "-std=c99", "-Wall", "-pthread"]
+    # -ffp-contract=off: no fused multiply-add, so the kernels' float64 arithmetic is numpy's
+    flags = [] if windows else ["-O3", "-std=c99", "-Wall", "-pthread", "-ffp-contract=off"]
     exts = [
         Extension(
             f"detrecall.{name}",

@@ -639,6 +639,183 @@ done:
     return out;
 }
 
+/* ---- box candidates ---------------------------------------------------------------------- */
+
+/* The planned (detection, ground truth) pairs of boxes whose IoU reaches a floor: pycocotools'
+ * bbIou in geometry/boxes.py's operation order (float64, no contraction), so the IoUs are the
+ * numpy twin's to the bit. Plan detection i pairs with ground truth start[i] .. start[i] +
+ * count[i] - 1; pairs come out by detection, then ground truth, as the twin lists them. */
+typedef struct {
+    const double *dbox, *gbox;
+    const uint8_t *crowd;
+    const int64_t *dt_rows, *gt_rows, *start, *count;
+    double floor;
+    int inclusive;
+    Py_ssize_t lo, hi; /* this thread's plan detections */
+    Py_ssize_t kept, cap; /* its pairs reaching the floor, in its own buffers */
+    int64_t *o_dt, *o_gt;
+    double *o_iou;
+    int oom;
+} BoxJob;
+
+static inline double np_min(double a, double b) { return a != a ? a : b != b ? b : a < b ? a : b; }
+static inline double np_max(double a, double b) { return a != a ? a : b != b ? b : a > b ? a : b; }
+
+static inline double box_iou(const double *d, const double *g, int crowd, int inclusive)
+{
+    double w = np_min(d[2] + d[0], g[2] + g[0]) - np_max(d[0], g[0]);
+    double h = np_min(d[3] + d[1], g[3] + g[1]) - np_max(d[1], g[1]);
+    double dw = d[2], dh = d[3], gw = g[2], gh = g[3];
+    if (inclusive) {
+        w += 1, h += 1, dw += 1, dh += 1, gw += 1, gh += 1;
+    }
+    if (!(w > 0 && h > 0))
+        return 0.0;
+    const double inter = w * h, d_area = dw * dh;
+    const double g_area = gw * gh;
+    const double sum = d_area + g_area;
+    return inter / (crowd ? d_area : sum - inter);
+}
+
+static void *box_pairs(void *arg)
+{
+    BoxJob *j = arg;
+    for (Py_ssize_t i = j->lo; i < j->hi; i++) {
+        const double *d = j->dbox + 4 * j->dt_rows[i];
+        for (int64_t k = j->start[i], end = j->start[i] + j->count[i]; k < end; k++) {
+            const int64_t g = j->gt_rows[k];
+            const double iou = box_iou(d, j->gbox + 4 * g, j->crowd[g], j->inclusive);
+            if (!(iou >= j->floor))
+                continue;
+            if (j->kept == j->cap) {
+                const Py_ssize_t cap = j->cap ? 2 * j->cap : 4096;
+                int64_t *a = realloc(j->o_dt, (size_t)cap * 8), *b = a ? realloc(j->o_gt, (size_t)cap * 8) : NULL;
+                if (a != NULL)
+                    j->o_dt = a;
+                if (b != NULL)
+                    j->o_gt = b;
+                double *c = b ? realloc(j->o_iou, (size_t)cap * 8) : NULL;
+                if (c == NULL) {
+                    j->oom = 1;
+                    return NULL;
+                }
+                j->o_iou = c;
+                j->cap = cap;
+            }
+            j->o_dt[j->kept] = i;
+            j->o_gt[j->kept] = k;
+            j->o_iou[j->kept++] = iou;
+        }
+    }
+    return NULL;
+}
+
+/* box_candidates(dt_box, gt_box, crowd, dt_rows, gt_rows, start, count, floor, inclusive,
+ * threads) -> (pair_dt, pair_gt, iou) as bytearrays of int64, int64, float64. */
+static PyObject *box_candidates(PyObject *self, PyObject *args)
+{
+    (void)self;
+    enum { N = 7 };
+    PyObject *o[N];
+    double floor;
+    int inclusive, threads;
+    if (!PyArg_ParseTuple(args, "OOOOOOOdpi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &floor,
+                          &inclusive, &threads))
+        return NULL;
+    Py_buffer v[N];
+    memset(v, 0, sizeof(v));
+    static const Kind kinds[N] = {F64, F64, U8, I64, I64, I64, I64};
+    static const char *names[N] = {"dt_box", "gt_box", "crowd", "dt_rows", "gt_rows", "start", "count"};
+    for (int i = 0; i < N; i++)
+        if (get_array(o[i], &v[i], kinds[i], 0, names[i]) < 0) {
+            release_all(v, i);
+            return NULL;
+        }
+    PyObject *result = NULL, *parts[3] = {NULL, NULL, NULL};
+    BoxJob *jobs = NULL;
+    const Py_ssize_t n_dbox = count_of(&v[0]) / 4, n_gbox = count_of(&v[1]) / 4, n = count_of(&v[3]);
+    const Py_ssize_t n_sel = count_of(&v[4]);
+    const int64_t *dt_rows = v[3].buf, *gt_rows = v[4].buf, *start = v[5].buf, *count = v[6].buf;
+    if (count_of(&v[0]) % 4 || count_of(&v[1]) % 4 || count_of(&v[2]) != n_gbox || count_of(&v[5]) != n ||
+        count_of(&v[6]) != n) {
+        PyErr_SetString(PyExc_ValueError, "box_candidates: inconsistent array lengths");
+        goto done;
+    }
+    Py_ssize_t pairs = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (count[i] == 0)
+            continue;
+        if (dt_rows[i] < 0 || dt_rows[i] >= n_dbox || count[i] < 0 || start[i] < 0 || start[i] > n_sel ||
+            count[i] > n_sel - start[i]) {
+            PyErr_SetString(PyExc_ValueError, "box_candidates: a detection row or pair range out of bounds");
+            goto done;
+        }
+        pairs += (Py_ssize_t)count[i];
+    }
+    for (Py_ssize_t k = 0; k < n_sel; k++)
+        if (gt_rows[k] < 0 || gt_rows[k] >= n_gbox) {
+            PyErr_SetString(PyExc_ValueError, "box_candidates: a ground-truth row out of bounds");
+            goto done;
+        }
+    if (threads < 1)
+        threads = 1;
+    if (threads > MAX_THREADS)
+        threads = MAX_THREADS;
+    if (pairs < 16384 * (Py_ssize_t)threads)
+        threads = pairs / 16384 > 0 ? (int)(pairs / 16384) : 1;
+    if ((jobs = calloc((size_t)threads, sizeof(BoxJob))) == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    /* ranges of about equal pairs */
+    Py_ssize_t i = 0, seen = 0;
+    for (int t = 0; t < threads; t++) {
+        const Py_ssize_t lo = i, target = t == threads - 1 ? pairs : pairs / threads * (t + 1);
+        while (i < n && (seen < target || t == threads - 1))
+            seen += (Py_ssize_t)count[i++];
+        jobs[t] = (BoxJob){.dbox = v[0].buf, .gbox = v[1].buf, .crowd = v[2].buf, .dt_rows = dt_rows,
+                           .gt_rows = gt_rows, .start = start, .count = count, .floor = floor,
+                           .inclusive = inclusive, .lo = lo, .hi = i};
+    }
+    Py_BEGIN_ALLOW_THREADS run_threads(box_pairs, jobs, sizeof(BoxJob), threads);
+    Py_END_ALLOW_THREADS
+    Py_ssize_t kept = 0;
+    for (int t = 0; t < threads; t++) {
+        if (jobs[t].oom) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        kept += jobs[t].kept;
+    }
+    for (int k = 0; k < 3; k++)
+        if ((parts[k] = PyByteArray_FromStringAndSize(NULL, kept * 8)) == NULL)
+            goto done;
+    char *out[3] = {PyByteArray_AS_STRING(parts[0]), PyByteArray_AS_STRING(parts[1]),
+                    PyByteArray_AS_STRING(parts[2])};
+    for (int t = 0; t < threads; t++) { /* in thread order: plan order */
+        const size_t size = (size_t)jobs[t].kept * 8;
+        if (size == 0)
+            continue;
+        memcpy(out[0], jobs[t].o_dt, size);
+        memcpy(out[1], jobs[t].o_gt, size);
+        memcpy(out[2], jobs[t].o_iou, size);
+        out[0] += size, out[1] += size, out[2] += size;
+    }
+    result = Py_BuildValue("(OOO)", parts[0], parts[1], parts[2]);
+done:
+    for (int k = 0; k < 3; k++)
+        Py_XDECREF(parts[k]);
+    if (jobs != NULL)
+        for (int t = 0; t < threads; t++) {
+            free(jobs[t].o_dt);
+            free(jobs[t].o_gt);
+            free(jobs[t].o_iou);
+        }
+    free(jobs);
+    release_all(v, N);
+    return result;
+}
+
 /* ---- mask IoU ---------------------------------------------------------------------------- */
 
 #define MAX_PIXELS (INT64_C(1) << 29)
@@ -1175,6 +1352,9 @@ static PyMethodDef methods[] = {
      "npos, rec_thr, max_dets, precision, recall, scores, threads) -> None"},
     {"regroup", regroup, METH_VARARGS,
      "regroup(first, key, n_keys) -> bytearray of int64: first stably regrouped by key[first]"},
+    {"box_candidates", box_candidates, METH_VARARGS,
+     "box_candidates(dt_box, gt_box, crowd, dt_rows, gt_rows, start, count, floor, inclusive, threads) -> "
+     "(pair_dt, pair_gt, iou) bytearrays of the planned box pairs with IoU >= floor"},
     {"mask_iou", mask_iou, METH_VARARGS,
      "mask_iou(dt_masks, gt_masks, dt_rows, gt_rows, blocks, crowd, threads) -> "
      "bytearray of float64 or None"},

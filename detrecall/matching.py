@@ -243,13 +243,15 @@ def candidates(
     sigmas: np.ndarray | None = None,
     dilation_ratio: float | None = None,
     threads: int = 1,
+    use_kernels: bool = True,
 ) -> Candidates:
     """The pairs with IoU >= floor (> 0), computed piece by piece: memory grows with the pairs
     that overlap, not with detections x ground truths (one image of 100k ground truths and 10k
     detections lists 1e9 pairs). Boxes and shapes go by runs of detections of at most `piece`
     pairs; masks by whole groups (blocks), as the mask kernel decodes each RLE once a block.
     Boundary IoU: the mask pairs reaching `floor`, then their boundary bands (`dilation_ratio`,
-    0.02 when None). `threads`: for the mask IoUs (the same pairs for any count)."""
+    0.02 when None). `threads`: for the box and mask IoUs (the same pairs for any count).
+    Boxes go through detrecall/_kernels.c when built; `use_kernels=False`: the numpy twin."""
     kind = IouType.of(iou_type)
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     if kind.reads_masks:
@@ -275,11 +277,14 @@ def candidates(
             counts = counts.copy()
             for d0, nd, _, _ in dense.tolist():
                 counts[d0 : d0 + nd] = 0
-        for lo, hi in _runs(counts, piece):
-            pair_dt, pair_gt = _pairs_of(p.dt_gt_start[lo:hi], counts[lo:hi], lo)
-            iou = _pair_ious(kind, p, gt, dt, pair_dt, pair_gt, pixel_inclusive, sigmas)
-            keep = iou >= floor
-            parts.append((pair_dt[keep], pair_gt[keep], iou[keep]))
+        if kind is IouType.BBOX and kernels is not None and use_kernels:
+            parts.append(_box_candidates(p, gt, dt, counts, floor, pixel_inclusive, threads))
+        else:
+            for lo, hi in _runs(counts, piece):
+                pair_dt, pair_gt = _pairs_of(p.dt_gt_start[lo:hi], counts[lo:hi], lo)
+                iou = _pair_ious(kind, p, gt, dt, pair_dt, pair_gt, pixel_inclusive, sigmas)
+                keep = iou >= floor
+                parts.append((pair_dt[keep], pair_gt[keep], iou[keep]))
         for block in dense.tolist():
             parts += _dense_box_pairs(p, gt, dt, block, floor, pixel_inclusive, piece)
     if not parts:
@@ -297,6 +302,34 @@ def candidates(
 
 
 _DENSE_GROUP = 1 << 20  # pairs in one (image, class) group past which boxes are paired by a window
+
+
+def _box_candidates(
+    p: Plan,
+    gt: Dataset,
+    dt: Detections,
+    counts: np.ndarray,
+    floor: float,
+    pixel_inclusive: bool,
+    threads: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The planned box pairs (`counts` per detection) with IoU >= floor, in plan order, by the
+    compiled kernel on `threads` threads: the numpy path's pairs and IoUs to the bit."""
+    assert kernels is not None
+    raw = kernels.box_candidates(
+        np.ascontiguousarray(dt.box, np.float64),
+        np.ascontiguousarray(gt.box, np.float64),
+        gt.iscrowd.view(np.uint8),
+        p.dt_rows,
+        p.gt_rows,
+        p.dt_gt_start,
+        counts,
+        float(floor),
+        pixel_inclusive,
+        threads,
+    )
+    pair_dt, pair_gt, iou = (np.frombuffer(b, t) for b, t in zip(raw, (np.int64, np.int64, np.float64)))
+    return pair_dt, pair_gt, iou
 
 
 def _dense_box_pairs(

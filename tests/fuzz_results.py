@@ -1003,6 +1003,7 @@ def kernel_edges(ctx: Context) -> int:
         except (TypeError, ValueError, IndexError, BufferError):
             continue
         raise Failure(f"mask_iou took bad arguments {args!r:.200}")
+    calls += _box_candidate_edges(values)
     odd: list[Any] = ["[]", 1, None, np.zeros(3, np.float32), b"", bytearray(b"[]"), memoryview(b"[ ]")[1:]]
     for arg in odd:
         for name in ("box_results", "mask_results"):
@@ -1025,6 +1026,53 @@ def kernel_edges(ctx: Context) -> int:
         except (TypeError, ValueError, BufferError):
             continue
         raise Failure(f"argsort took {arg!r}")
+    return calls
+
+
+def _box_candidate_edges(values: list[int]) -> int:
+    """box_candidates with each of `values` as a detection's row, its pairs' start and count and
+    a ground-truth row: refused (ValueError) when out of bounds, else the twin's IoUs."""
+    assert kernels is not None
+    from detrecall.geometry.boxes import box_iou_pairs
+
+    boxes = np.array([[0.0, 0.0, 10.0, 10.0], [5.0, 2.0, 10.0, 9.0], [1e150, -1e150, 1e150, 0.0]])
+    crowd = np.array([0, 1, 0], np.uint8)
+    calls = 0
+    for row in values:
+        for start in values:
+            for count in values:
+                for g_row in (0, 2, 3, -1, INT64_MAX):
+                    dt_rows, gt_rows = np.array([row], np.int64), np.array([1, g_row, 0], np.int64)
+                    inside = (
+                        0 <= row < 3 and 0 <= start and 0 <= count and start + count <= 3 and 0 <= g_row < 3
+                    )
+                    empty = count == 0 and 0 <= g_row < 3  # a detection without pairs: nothing read
+                    calls += 1
+                    try:
+                        got = kernels.box_candidates(
+                            boxes,
+                            boxes,
+                            crowd,
+                            dt_rows,
+                            gt_rows,
+                            np.array([start], np.int64),
+                            np.array([count], np.int64),
+                            0.0,
+                            False,
+                            2,
+                        )
+                    except ValueError:
+                        if inside or empty:
+                            raise Failure(f"box_candidates refused {[row, start, count, g_row]}") from None
+                        continue
+                    if not (inside or empty):
+                        raise Failure(f"box_candidates took {[row, start, count, g_row]}")
+                    if empty:
+                        continue
+                    g = gt_rows[start : start + count]
+                    want = box_iou_pairs(boxes[[row] * count], boxes[g], crowd[g].astype(bool))
+                    if not np.array_equal(np.frombuffer(got[2]), want):
+                        raise Failure(f"box_candidates {[row, start, count, g_row]}: not the twin's IoUs")
     return calls
 
 

@@ -277,3 +277,76 @@ def test_regroup_refuses_malformed_calls(first: list[int], key: list[int], n_key
     assert kernels is not None
     with pytest.raises(ValueError):
         kernels.regroup(np.array(first, np.int64), np.array(key, np.int64), n_keys)
+
+
+@needs_kernels
+@pytest.mark.parametrize(("kind", "seed"), CASES[:12] + CASES[-2:])
+def test_box_candidates_equal_their_twin(kind: str, seed: int):
+    gt, dt, _, p, _ = _inputs(kind, seed)
+    for inclusive in (False, True):
+        for floor in (0.5, 0.05, 0.0):  # 0: every pair kept, the zero IoUs too
+            twin = candidates("bbox", p, gt, dt, floor, pixel_inclusive=inclusive, use_kernels=False)
+            for threads in (1, 2, 3):
+                got = candidates("bbox", p, gt, dt, floor, pixel_inclusive=inclusive, threads=threads)
+                assert np.array_equal(got.pair_dt, twin.pair_dt), (inclusive, floor, threads)
+                assert np.array_equal(got.pair_gt, twin.pair_gt), (inclusive, floor, threads)
+                assert np.array_equal(got.iou.view(np.int64), twin.iou.view(np.int64))  # to the bit
+            if floor == 0.0:
+                assert len(twin.iou) == int(p.dt_gt_count.sum())
+    if kind == "dense":  # enough pairs for the threads to split
+        assert int(p.dt_gt_count.sum()) > 3 * 16384
+
+
+def _box_args() -> list[Any]:
+    return [
+        np.array([[0.0, 0.0, 10.0, 10.0], [100.0, 100.0, 5.0, 5.0]]),  # detection boxes
+        np.array([[5.0, 0.0, 10.0, 10.0], [5.0, 0.0, 10.0, 10.0]]),  # ground truth: the 2nd a crowd
+        np.array([0, 1], np.uint8),
+        np.array([0, 1], np.int64),  # plan detection -> its row
+        np.array([0, 1], np.int64),  # plan ground truth -> its row
+        np.array([0, 0], np.int64),  # the pairs of each detection start at
+        np.array([2, 2], np.int64),  # and number
+        0.0,
+        False,
+        1,
+    ]
+
+
+@needs_kernels
+def test_the_box_candidates_kernel_by_hand():
+    assert kernels is not None
+    args = _box_args()
+    pair_dt, pair_gt, iou = (
+        np.frombuffer(b, t) for b, t in zip(kernels.box_candidates(*args), (np.int64, np.int64, np.float64))
+    )
+    # [0,0,10,10] and [5,0,10,10]: 50 / (100 + 100 - 50); against the crowd 50 / 100
+    assert pair_dt.tolist() == [0, 0, 1, 1] and pair_gt.tolist() == [0, 1, 0, 1]
+    assert iou.tolist() == [50 / 150, 0.5, 0.0, 0.0]
+    args[7], args[8] = 0.4, True  # pixel-inclusive: 6 x 11 = 66 over 121 + 121 - 66, and 66 / 121
+    pair_dt, pair_gt, iou = (
+        np.frombuffer(b, t) for b, t in zip(kernels.box_candidates(*args), (np.int64, np.int64, np.float64))
+    )
+    assert pair_dt.tolist() == [0] and pair_gt.tolist() == [1] and iou.tolist() == [66 / 121]
+
+
+@needs_kernels
+@pytest.mark.parametrize(
+    ("index", "value", "error"),
+    [
+        (3, np.array([0, 2], np.int64), ValueError),  # a detection row past the boxes
+        (4, np.array([0, -1], np.int64), ValueError),  # a negative ground-truth row
+        (5, np.array([0, 1], np.int64), ValueError),  # pairs past the selected ground truth
+        (6, np.array([2, -1], np.int64), ValueError),  # a negative count
+        (6, np.array([2], np.int64), ValueError),  # a count short
+        (0, np.zeros((2, 3)), ValueError),  # not boxes of 4
+        (2, np.array([0, 1], np.int64), TypeError),
+        (3, np.array([0, 1], np.int32), TypeError),
+        (1, np.zeros((2, 4), np.float32), TypeError),
+    ],
+)
+def test_the_box_candidates_kernel_refuses_malformed_calls(index: int, value: Any, error: type[Exception]):
+    assert kernels is not None
+    args = _box_args()
+    args[index] = value
+    with pytest.raises(error):
+        kernels.box_candidates(*args)
