@@ -827,3 +827,48 @@ def test_box_results_in_parts_refuse_what_one_parse_refuses(tmp_path):
         assert (got is None) == (whole is None), data
         if got is not None:
             assert [bytes(c) for c in got[1:]] == [bytes(c) for c in whole[1:]]
+
+
+def _twin_first_bad(box: np.ndarray) -> int:
+    """The first row io._records.check_boxes' array passes refuse, or -1."""
+    from detrecall.io._records import box_overflows
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        bad = ~np.isfinite(box).all(axis=1) | (box[:, 2] < 0) | (box[:, 3] < 0) | box_overflows(box)
+    return int(np.flatnonzero(bad)[0]) if bad.any() else -1
+
+
+@needs_native
+@pytest.mark.parametrize("seed", range(30))
+def test_box_check_passes_exactly_what_check_boxes_takes(seed: int):
+    assert native is not None
+    rng = np.random.default_rng(seed)
+    box = rng.uniform(-50, 500, (int(rng.integers(0, 400)), 4))
+    box[:, 2:] = np.abs(box[:, 2:])
+    odd = [np.nan, np.inf, -np.inf, -1.0, -0.0, 0.0, 1e154, 1e155, 1e300, 1.7e308, -1e-300]
+    for _ in range(int(rng.integers(0, 4))):
+        if len(box):
+            box[rng.integers(len(box)), rng.integers(4)] = odd[rng.integers(len(odd))]
+    want, got = _twin_first_bad(box), native.box_check(box)
+    # -1 exactly when every row passes; else a row at or before the first refused one (one whose
+    # x + w, y + h and w * h are finite but add up past float64 is handed to the twin)
+    assert (got == -1) == (want == -1)
+    assert got <= want or want == -1
+
+
+@needs_native
+def test_box_check_by_hand_and_its_refusals():
+    assert native is not None
+    ok = np.array([[0.0, 0.0, 10.0, 5.0], [1.0, 2.0, 0.0, -0.0]])
+    assert native.box_check(ok) == -1
+    assert native.box_check(np.zeros((0, 4))) == -1
+    for row in ([np.nan, 0, 1, 1], [0, 0, -1, 1], [0, 0, 1e200, 1e200], [1e308, 0, 1e308, 0]):
+        assert native.box_check(np.array([ok[0], row])) == 1
+    # three finite terms whose sum overflows: a doubt, which the twin settles (nothing refused)
+    assert native.box_check(np.array([[1e308, 1e308, 0.0, 0.0]])) == 0
+    assert _twin_first_bad(np.array([[1e308, 1e308, 0.0, 0.0]])) == -1
+    for arg in (np.zeros((2, 4), np.float32), np.zeros(6), "boxes"):
+        with pytest.raises(TypeError):
+            native.box_check(arg)
+    with pytest.raises(ValueError, match="contiguous"):
+        native.box_check(np.zeros((4, 8))[:, ::2])
