@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._sort import unique_ints
 from .aggregate import by_score
 from .analysis.point import confusion_pass, operating_point
 from .errors import DetrecallError
@@ -259,7 +260,7 @@ def finish(
         matches=batch.coco,
         point=point,
         point_matches=batch.point,
-        image_ids=None if image_ids is None else np.unique(np.asarray(image_ids, np.int64)),
+        image_ids=None if image_ids is None else unique_ints(image_ids),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detrecall._sort import argsort_stable, positions
+from detrecall._sort import argsort_stable, positions, unique_ints
 
 
 @pytest.mark.parametrize("seed", range(10))
@@ -43,3 +43,13 @@ def test_nan_keys_sort_last_as_numpy_puts_them(n: int, descending: bool) -> None
     keys = rng.choice([0.1, 0.5, np.nan, 0.9, -0.0, 0.0], n)
     want = np.argsort(-keys if descending else keys, kind="stable")
     np.testing.assert_array_equal(argsort_stable(keys, descending), want)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_unique_ints_equal_numpys_unique(seed: int):
+    rng = np.random.default_rng(seed)
+    for n in (0, 1, 2, 7, 500):
+        values = rng.integers(-5, 40, n)
+        for given in (values, np.sort(values), np.unique(values), values.astype(np.int32)):
+            got = unique_ints(given)
+            assert got.dtype == np.int64 and np.array_equal(got, np.unique(given))
