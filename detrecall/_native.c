@@ -476,10 +476,36 @@ static int check_counts(const unsigned char *u, Py_ssize_t len, int64_t total);
 
 enum { HAVE_IMAGE = 1, HAVE_CATEGORY = 2, HAVE_SCORE = 4, HAVE_BOX = 8, HAVE_SEGMENTATION = 16 };
 
+/* A compressed RLE string's characters, unescaped, appended to `chars` (filled without the GIL
+ * by a part: no Python object); parse_rle_counts' rules. */
+static int parse_rle_chars(Cursor *c, Column *chars)
+{
+    if (!expect(c, '"'))
+        return 0;
+    const char *q = c->p, *run = c->p;
+    while (q < c->end && *q != '"') {
+        if (*q == '\\') {
+            if (q + 1 >= c->end || q[1] != '\\' || !column_push(chars, run, (size_t)(q - run)))
+                return 0;
+            run = ++q; /* the escaped backslash starts the next run */
+        }
+        else if (*q < '0' || *q > 'o') {
+            return 0;
+        }
+        q++;
+    }
+    if (q >= c->end || !column_push(chars, run, (size_t)(q - run)))
+        return 0;
+    c->p = q + 1;
+    return 1;
+}
+
 /* {"size": [h, w], "counts": ...}: the size, and the counts: a string as a new str in *counts
- * (unescaped only); with `runs` (else refused), a list of integers >= 0 appended to it, *n_runs
- * of them, *counts staying NULL. */
-static int parse_rle(Cursor *c, int64_t size[2], PyObject **counts, Column *runs, int64_t *n_runs)
+ * (unescaped only), or its characters appended to `chars` when given (*counts staying NULL);
+ * with `runs` (else refused), a list of integers >= 0 appended to it, *n_runs of them, *counts
+ * staying NULL. */
+static int parse_rle(Cursor *c, int64_t size[2], PyObject **counts, Column *runs, int64_t *n_runs,
+                     Column *chars)
 {
     int have = 0;
     *counts = NULL;
@@ -510,7 +536,7 @@ static int parse_rle(Cursor *c, int64_t size[2], PyObject **counts, Column *runs
                         goto fail;
                 }
             }
-            else if ((*counts = parse_rle_counts(c)) == NULL) {
+            else if (chars != NULL ? !parse_rle_chars(c, chars) : (*counts = parse_rle_counts(c)) == NULL) {
                 goto fail;
             }
             have |= 2;
@@ -529,6 +555,9 @@ fail:
 
 typedef struct {
     Column image, category, score, box, size;
+    /* a part's mask results (defer): every RLE's characters, and where each ends (int64) */
+    Column chars, ends;
+    int defer;
     PyObject *masks; /* list of {"size": (h, w), "counts": str}, mask results only */
     PyObject *key_size, *key_counts, *last_size;
     int64_t last_h, last_w;
@@ -545,6 +574,8 @@ static void results_free(Results *r)
     Py_CLEAR(r->score.array);
     Py_CLEAR(r->box.array);
     Py_CLEAR(r->size.array);
+    Py_CLEAR(r->chars.array);
+    Py_CLEAR(r->ends.array);
     Py_CLEAR(r->masks);
     Py_CLEAR(r->key_size);
     Py_CLEAR(r->key_counts);
@@ -567,6 +598,33 @@ static int results_init(Results *r, size_t bytes, int masks)
                        (r->key_counts = PyUnicode_InternFromString("counts"))));
 }
 
+/* A new {"size": (h, w), "counts": counts}, the size tuple shared with the mask before when
+ * equal; NULL (no Python error set) for want of memory. */
+static PyObject *mask_dict(Results *r, const int64_t size[2], PyObject *counts)
+{
+    if (r->last_size == NULL || size[0] != r->last_h || size[1] != r->last_w) {
+        Py_XDECREF(r->last_size);
+        r->last_size = Py_BuildValue("(LL)", (long long)size[0], (long long)size[1]);
+        if (r->last_size == NULL) {
+            PyErr_Clear();
+            return NULL;
+        }
+        /* ints only: the collector has nothing to find in it, nor in a dict holding it and
+         * a str, which then stays untracked too (CPython's own rule for such containers) */
+        PyObject_GC_UnTrack(r->last_size);
+        r->last_h = size[0];
+        r->last_w = size[1];
+    }
+    PyObject *rle = PyDict_New();
+    if (rle == NULL || PyDict_SetItem(rle, r->key_size, r->last_size) < 0 ||
+        PyDict_SetItem(rle, r->key_counts, counts) < 0) {
+        Py_XDECREF(rle);
+        PyErr_Clear();
+        return NULL;
+    }
+    return rle;
+}
+
 /* One record; masks: segmentation is a compressed RLE and bbox optional. */
 static int parse_record(Cursor *c, Results *r, int masks)
 {
@@ -574,6 +632,7 @@ static int parse_record(Cursor *c, Results *r, int masks)
     int64_t image = 0, category = 0, size[2] = {0, 0};
     double score = 0, box[4] = {0, 0, 0, 0};
     PyObject *counts = NULL;
+    const size_t chars_at = r->chars.used; /* a record read again drops what it appended */
     if (!expect(c, '{'))
         return 0;
     if (peek(c) == '}')
@@ -610,7 +669,7 @@ static int parse_record(Cursor *c, Results *r, int masks)
             ok = parse_box(c, box, 0);
             break;
         case HAVE_SEGMENTATION:
-            ok = parse_rle(c, size, &counts, NULL, NULL);
+            ok = parse_rle(c, size, &counts, NULL, NULL, r->defer ? &r->chars : NULL);
             break;
         default:
             ok = skip_value(c, 0);
@@ -633,37 +692,33 @@ static int parse_record(Cursor *c, Results *r, int masks)
         r->broken = 1;
         if (!column_push(&r->size, size, sizeof(size)))
             goto fail;
+        const unsigned char *rle_chars = r->defer ? (unsigned char *)PyByteArray_AS_STRING(r->chars.array) + chars_at
+                                                  : (unsigned char *)PyUnicode_DATA(counts);
+        const Py_ssize_t rle_len = r->defer ? (Py_ssize_t)(r->chars.used - chars_at) : PyUnicode_GET_LENGTH(counts);
         if (r->bad_rle < 0) {
             /* a size check_counts cannot take is the caller's to name (it checks sizes first) */
             int code = size[0] <= 0 || size[1] <= 0 || size[0] > INT64_MAX / size[1]
                            ? RLE_SHORT
-                           : check_counts(PyUnicode_DATA(counts), PyUnicode_GET_LENGTH(counts), size[0] * size[1]);
+                           : check_counts(rle_chars, rle_len, size[0] * size[1]);
             if (code != RLE_OK) {
                 r->bad_rle = r->n;
                 r->bad_code = code;
             }
         }
-        if (r->last_size == NULL || size[0] != r->last_h || size[1] != r->last_w) {
-            Py_XDECREF(r->last_size);
-            r->last_size = Py_BuildValue("(LL)", (long long)size[0], (long long)size[1]);
-            if (r->last_size == NULL) {
+        if (r->defer) {
+            const int64_t end = (int64_t)r->chars.used;
+            if (!column_push(&r->ends, &end, 8))
+                goto fail;
+        }
+        else {
+            PyObject *rle = mask_dict(r, size, counts);
+            if (rle == NULL || PyList_Append(r->masks, rle) < 0) {
+                Py_XDECREF(rle);
                 PyErr_Clear();
                 goto fail;
             }
-            /* ints only: the collector has nothing to find in it, nor in a dict holding it and
-             * a str, which then stays untracked too (CPython's own rule for such containers) */
-            PyObject_GC_UnTrack(r->last_size);
-            r->last_h = size[0];
-            r->last_w = size[1];
+            Py_DECREF(rle);
         }
-        PyObject *rle = PyDict_New();
-        if (rle == NULL || PyDict_SetItem(rle, r->key_size, r->last_size) < 0 ||
-            PyDict_SetItem(rle, r->key_counts, counts) < 0 || PyList_Append(r->masks, rle) < 0) {
-            Py_XDECREF(rle);
-            PyErr_Clear();
-            goto fail;
-        }
-        Py_DECREF(rle);
         Py_CLEAR(counts);
         r->with_box += with_box;
     }
@@ -676,6 +731,7 @@ static int parse_record(Cursor *c, Results *r, int masks)
     return 1;
 fail:
     Py_XDECREF(counts);
+    r->chars.used = chars_at;
     return 0;
 }
 
@@ -826,10 +882,47 @@ static int parse_window(Window *w, Results *r, int masks, int first, long long s
     return c.p == c.end;
 }
 
+/* A deferred parse's masks (chars, ends) as r->masks, a str and a dict each, with the GIL;
+ * 0 with a Python error set. */
+static int build_masks(Results *r)
+{
+    if ((r->key_size == NULL && (r->key_size = PyUnicode_InternFromString("size")) == NULL) ||
+        (r->key_counts == NULL && (r->key_counts = PyUnicode_InternFromString("counts")) == NULL) ||
+        (r->masks = PyList_New(r->n)) == NULL)
+        return 0;
+    const char *chars = PyByteArray_AS_STRING(r->chars.array);
+    const int64_t *ends = (const int64_t *)PyByteArray_AS_STRING(r->ends.array);
+    const int64_t *sizes = (const int64_t *)PyByteArray_AS_STRING(r->size.array);
+    int gc_was_on = PyGC_Disable(); /* a dict per mask, none of them cyclic */
+    int64_t begin = 0;
+    Py_ssize_t i = 0;
+    for (; i < r->n; i++) {
+        PyObject *counts = PyUnicode_New((Py_ssize_t)(ends[i] - begin), 127);
+        if (counts == NULL)
+            break;
+        memcpy(PyUnicode_DATA(counts), chars + begin, (size_t)(ends[i] - begin));
+        begin = ends[i];
+        PyObject *rle = mask_dict(r, sizes + 2 * i, counts);
+        Py_DECREF(counts);
+        if (rle == NULL) {
+            PyErr_NoMemory();
+            break;
+        }
+        PyList_SET_ITEM(r->masks, i, rle);
+    }
+    if (gc_was_on)
+        PyGC_Enable();
+    Py_CLEAR(r->chars.array); /* as large as the strings: gone before the caller goes on */
+    Py_CLEAR(r->ends.array);
+    return i == r->n;
+}
+
 /* The columns of one results parse as the tuple handed back. */
 static PyObject *results_tuple(Results *r, int masks)
 {
     PyObject *out = NULL;
+    if (masks && r->defer && !build_masks(r))
+        return NULL;
     PyObject *image = column_release(&r->image), *category = column_release(&r->category),
              *score = column_release(&r->score), *box = column_release(&r->box),
              *size = column_release(&r->size), *bad = NULL;
@@ -848,7 +941,7 @@ static PyObject *results_tuple(Results *r, int masks)
     return out;
 }
 
-/* ---------------------------------------------------------------- box results on threads */
+/* ---------------------------------------------------------------- results on threads */
 
 #define MAX_PARTS 64
 #define PART_BYTES (Py_ssize_t)(4 << 20) /* the least a part is given */
@@ -857,7 +950,7 @@ static PyObject *results_tuple(Results *r, int masks)
 typedef struct {
     Window w;
     Results r;
-    int first;
+    int first, masks;
     long long start, stop_at, stopped;
     int status;
 } Part;
@@ -865,7 +958,7 @@ typedef struct {
 static void *part_run(void *arg)
 {
     Part *part = arg;
-    part->status = parse_window(&part->w, &part->r, 0, part->first, part->stop_at, &part->stopped);
+    part->status = parse_window(&part->w, &part->r, part->masks, part->first, part->stop_at, &part->stopped);
     return NULL;
 }
 
@@ -902,13 +995,14 @@ static void part_free(Part *part)
     free(part->w.buf);
 }
 
-/* Box results of the file at descriptor fd (`bytes` long) parsed in up to `threads` parts at
- * once, each of its own byte range, without the GIL: the same tuple as one parse, Py_None when
+/* Box or mask results of the file at descriptor fd (`bytes` long) parsed in up to `threads`
+ * parts at once, each of its own byte range, without the GIL (a mask's string and dict are made
+ * after, from its characters: build_masks): the same tuple as one parse, Py_None when
  * the file is not of the plain form (or not where the split guessed), NULL on a Python error.
  * A part ends at the record start where the next begins: found by a scan for "},{" (a guess)
  * and proven by the part before reaching it as a record boundary, the first part being right
  * from the file's start on. A failure anywhere gives Py_None: the caller parses the file whole. */
-static PyObject *parse_split(int fd, long long bytes, int threads, size_t step, long long least)
+static PyObject *parse_split(int fd, long long bytes, int threads, size_t step, long long least, int masks)
 {
     Part parts[MAX_PARTS];
     int k = 0;
@@ -935,13 +1029,18 @@ static PyObject *parse_split(int fd, long long bytes, int threads, size_t step, 
         /* capacity for every record the part can hold, never touched beyond what it writes */
         size_t records = (size_t)(starts[made + 1] - starts[made] + (long long)step) / SHORTEST_BOX_RECORD + 2;
         part->r.bad_rle = -1;
+        part->masks = part->r.defer = masks;
+        /* a mask's characters are fewer than the part's bytes */
+        size_t chars = masks ? (size_t)(starts[made + 1] - starts[made] + (long long)step) : 0;
         if (!column_init(&part->r.image, 8 * records) || !column_init(&part->r.category, 8 * records) ||
             !column_init(&part->r.score, 8 * records) || !column_init(&part->r.box, 32 * records) ||
-            !column_init(&part->r.size, 0)) {
+            !column_init(&part->r.size, masks ? 16 * records : 0) || !column_init(&part->r.chars, chars) ||
+            !column_init(&part->r.ends, masks ? 8 * records : 0)) {
             made++;
             goto done;
         }
         part->r.image.fixed = part->r.category.fixed = part->r.score.fixed = part->r.box.fixed = 1;
+        part->r.size.fixed = part->r.chars.fixed = part->r.ends.fixed = 1;
     }
     pthread_t ids[MAX_PARTS];
     int started[MAX_PARTS] = {0};
@@ -962,12 +1061,20 @@ static PyObject *parse_split(int fd, long long bytes, int threads, size_t step, 
             goto done;
         }
     }
+    /* mask results with a box on some and not others are for the general path */
+    for (int t = 1; masks && t < k; t++)
+        if (parts[t].r.n && parts[0].r.n && (parts[t].r.with_box > 0) != (parts[0].r.with_box > 0)) {
+            out = Py_NewRef(Py_None);
+            goto done;
+        }
     /* the parts' columns, joined: part 0's grown to the whole, the others copied in after it */
     Results *all = &parts[0].r;
-    Column *columns[4] = {&all->image, &all->category, &all->score, &all->box};
+    Column *columns[6] = {&all->image, &all->category, &all->score, &all->box, &all->size, &all->chars};
     for (int t = 1; t < k; t++) {
-        Column *theirs[4] = {&parts[t].r.image, &parts[t].r.category, &parts[t].r.score, &parts[t].r.box};
-        for (int j = 0; j < 4; j++) {
+        Results *r = &parts[t].r;
+        Column *theirs[6] = {&r->image, &r->category, &r->score, &r->box, &r->size, &r->chars};
+        const int64_t before = (int64_t)all->chars.used;
+        for (int j = 0; j < (masks ? 6 : 4); j++) {
             columns[j]->fixed = 0;
             if (theirs[j]->used && !column_push(columns[j], PyByteArray_AS_STRING(theirs[j]->array), theirs[j]->used)) {
                 PyErr_NoMemory();
@@ -975,9 +1082,26 @@ static PyObject *parse_split(int fd, long long bytes, int threads, size_t step, 
             }
             Py_CLEAR(theirs[j]->array);
         }
-        all->n += parts[t].r.n;
+        if (masks) {
+            const int64_t *ends = (const int64_t *)PyByteArray_AS_STRING(r->ends.array);
+            all->ends.fixed = 0;
+            for (Py_ssize_t i = 0; i < r->n; i++) {
+                const int64_t end = ends[i] + before;
+                if (!column_push(&all->ends, &end, 8)) {
+                    PyErr_NoMemory();
+                    goto done;
+                }
+            }
+            Py_CLEAR(r->ends.array);
+            if (all->bad_rle < 0 && r->bad_rle >= 0) {
+                all->bad_rle = all->n + r->bad_rle;
+                all->bad_code = r->bad_code;
+            }
+            all->with_box += r->with_box;
+        }
+        all->n += r->n;
     }
-    out = results_tuple(all, 0);
+    out = results_tuple(all, masks);
 done:
     for (int t = 0; t < made; t++)
         part_free(&parts[t]);
@@ -985,7 +1109,7 @@ done:
 }
 
 /* step: the window's growth when reading a file (the tests' small steps cut every record);
- * threads: box results of a file with a descriptor, of 2 x part_bytes or more, parsed in parts
+ * threads: results of a file with a descriptor, of 2 x part_bytes or more, parsed in parts
  * of at least about part_bytes each */
 static PyObject *parse_results(PyObject *arg, Py_ssize_t step, int threads, Py_ssize_t least, int masks)
 {
@@ -1029,12 +1153,12 @@ static PyObject *parse_results(PyObject *arg, Py_ssize_t step, int threads, Py_s
         Py_DECREF(size);
         if (PyErr_Occurred())
             return NULL;
-        if (!masks && threads > 1 && bytes >= 2 * (size_t)least) {
+        if (threads > 1 && bytes >= 2 * (size_t)least) {
             int fd = PyObject_AsFileDescriptor(w.file);
             if (fd < 0)
                 PyErr_Clear();
             else {
-                PyObject *split = parse_split(fd, (long long)bytes, threads, w.step, least);
+                PyObject *split = parse_split(fd, (long long)bytes, threads, w.step, least, masks);
                 if (split != Py_None)
                     return split;
                 Py_DECREF(split);
@@ -1307,7 +1431,7 @@ static int parse_gt_rle(Cursor *c, Truth *t, unsigned char *kind, int64_t size[2
     PyObject *counts = NULL, *rle = NULL;
     size_t first_run = t->runs.used;
     int64_t runs = 0;
-    if (!parse_rle(c, size, &counts, &t->runs, &runs) || !mask_size_ok(size))
+    if (!parse_rle(c, size, &counts, &t->runs, &runs, NULL) || !mask_size_ok(size))
         goto fail;
     *kind = counts != NULL ? SEG_COMPRESSED : SEG_UNCOMPRESSED;
     int64_t total = size[0] * size[1];
@@ -1976,8 +2100,9 @@ static PyMethodDef methods[] = {
      "score, bbox) as bytearrays, or None; source: a buffer, or a binary file read step bytes at a "
      "time (one with a descriptor, of 2 part_bytes or more, in up to `threads` parts at once)"},
     {"mask_results", (PyCFunction)(void (*)(void))mask_results, METH_VARARGS | METH_KEYWORDS,
-     "mask_results(source, step=8 MiB) -> (n, image_id, category_id, score, size, bbox, rles, "
-     "all_boxes, bad) or None; bad: (index, code) of the first RLE that rle_check refuses"},
+     "mask_results(source, step=8 MiB, threads=1, part_bytes=4 MiB) -> (n, image_id, category_id, "
+     "score, size, bbox, rles, all_boxes, bad) or None; bad: (index, code) of the first RLE that "
+     "rle_check refuses; a file parsed in parts as box_results, the strings made afterwards"},
     {"ground_truth", ground_truth, METH_VARARGS,
      "ground_truth(buffer, read_ignore, masks=False) -> (n, start, end, id, image_id, category_id, "
      "bbox, area, iscrowd, ignore, present, images[, segmentations]) or None"},

@@ -8,6 +8,7 @@ import json
 import math
 import os
 import random
+from typing import Any
 
 import msgspec
 import numpy as np
@@ -827,6 +828,78 @@ def test_box_results_in_parts_refuse_what_one_parse_refuses(tmp_path):
         assert (got is None) == (whole is None), data
         if got is not None:
             assert [bytes(c) for c in got[1:]] == [bytes(c) for c in whole[1:]]
+
+
+def _mask_parse(source: Any, **kw: Any) -> tuple[Any, ...] | None:
+    """mask_results' output as plain, comparable values (its columns as bytes)."""
+    got = native.mask_results(source, **kw)
+    if got is None:
+        return None
+    n, image, category, score, size, box, masks, all_boxes, bad = got
+    return (n, *(bytes(c) for c in (image, category, score, size, box)), masks, all_boxes, bad)
+
+
+@needs_native
+@pytest.mark.parametrize("seed", range(8))
+def test_mask_results_in_parts_on_threads_equal_one_parse(tmp_path, seed):
+    """Mask results parsed in up to 5 parts at once: the columns, the masks (escaped backslashes
+    in their strings unescaped), whether all have a box, and the first malformed RLE (found in
+    a later part, its index counted from the file's start) of one parse."""
+    nrng = np.random.default_rng(seed)
+    data, _, _ = _mask_file(nrng, 120, bad_share=(0.0, 0.02, 0.3, 1.0)[seed % 4])
+    if seed % 2:  # a box on every result
+        recs = json.loads(data)
+        for r in recs:
+            r["bbox"] = [1.5, 2, 3, 4]
+        data = json.dumps(recs).encode()
+    path = tmp_path / "dt.json"
+    path.write_bytes(data)
+    whole = _mask_parse(data)
+    assert whole is not None and whole[0] == 120
+    assert whole[-2] is bool(seed % 2)
+    if seed % 4:  # bad RLEs: some after the first part's end
+        assert whole[-1] is not None
+    for threads in (2, 3, 5):
+        for least in (64, 1000):
+            with open(path, "rb") as f:
+                got = _mask_parse(f, step=97, threads=threads, part_bytes=least)
+            assert got == whole, (threads, least)
+
+
+@needs_native
+def test_mask_results_in_parts_a_box_on_some_and_a_later_bad_rle(tmp_path):
+    """Parts each of one kind (boxes, or none) but the file mixed: one parse's refusal (None, for
+    the general path); a malformed RLE only in the last part: its index in the whole file."""
+    rec = '{"image_id": 1, "category_id": 1, "score": 0.5, "segmentation": {"size": [2, 2], '
+    rec += '"counts": "%s"}%s}'
+    plain = [rec % ("04", "")] * 60
+    boxed = [rec % ("04", ', "bbox": [0, 0, 2, 2]')] * 60
+    path = tmp_path / "dt.json"
+    for records, want_bad in ((plain + boxed, None), (plain + plain[:-1] + [rec % ("03", "")], 119)):
+        data = ("[" + ",".join(records) + "]").encode()
+        path.write_bytes(data)
+        whole = _mask_parse(data)
+        with open(path, "rb") as f:
+            got = _mask_parse(f, threads=4, part_bytes=64)
+        assert got == whole
+        if want_bad is None:
+            assert whole is None
+        else:
+            assert whole is not None and whole[-1] == (want_bad, 6)  # RLE_SHORT
+
+
+@needs_native
+def test_mask_results_in_parts_refuse_what_one_parse_refuses(tmp_path):
+    rng = random.Random(7)
+    base = _mask_file(np.random.default_rng(7), 25, bad_share=0.1)[0]
+    path = tmp_path / "dt.json"
+    for _ in range(400):
+        data = bytes(edited_bytes(rng, base, overwrite_below=0.9))
+        path.write_bytes(data)
+        whole = _mask_parse(data)
+        with open(path, "rb") as f:
+            got = _mask_parse(f, step=rng.choice((13, 4096)), threads=rng.choice((2, 4)), part_bytes=50)
+        assert got == whole, data
 
 
 def _twin_first_bad(box: np.ndarray) -> int:

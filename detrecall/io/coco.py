@@ -772,13 +772,14 @@ def _native_results(source: Any, masks: bool, threads: int = 1) -> tuple[Any, ..
     """The compiled parser's output for a results file at a path, read a window at a time (the
     file is never whole in memory, and no page of a buffer its size is faulted in); None when
     there is no path or no compiled module, or the file is not of the plain form (see
-    `_native.box_results`). `threads`: box results are parsed in up to that many parts at once."""
+    `_native.box_results`). `threads`: a file is parsed in up to that many parts at once (mask
+    results: their strings and dicts made afterwards, in one pass with the GIL)."""
     if native is None or not isinstance(source, (str, os.PathLike)):
         return None
     with open_regular(source) as f:
         try:
-            got: tuple[Any, ...] | None = (
-                native.mask_results(f) if masks else native.box_results(f, threads=max(1, threads))
+            got: tuple[Any, ...] | None = (native.mask_results if masks else native.box_results)(
+                f, threads=max(1, threads)
             )
         except OSError as e:
             raise InputError(f"cannot read: {e.strerror}", source=str(source)) from None
@@ -1152,8 +1153,8 @@ def read_detections(
     every result that is not on them is named, with hints of what the ids look like.
     `only_gt_images=True` leaves the results on other images out instead, with a DataWarning
     that counts them (the evaluation of a subset of a model's images).
-    `threads`: a box-results file of 8 MiB or more is parsed in up to that many parts at once
-    (the same columns for any count).
+    `threads`: a results file of 8 MiB or more is parsed in up to that many parts at once (the
+    same columns for any count).
     """
     if shapes is not None:
         return _shape_detections(source, ground_truth, shapes, angle_unit, only_gt_images)
