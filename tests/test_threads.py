@@ -81,3 +81,26 @@ def test_the_command_takes_threads_and_prints_the_same_numbers(capsys):
         main(["evaluate", str(FIXTURES / "gt.json"), str(FIXTURES / "dt_bbox.json"), "--threads", "0"]) == 2
     )
     assert "threads must be a whole number >= 1, got 0" in capsys.readouterr().err
+
+
+def test_the_coco_readers_take_the_same_count_and_read_alike(monkeypatch):
+    """read_coco_gt / read_coco_results default to resolve_threads' count, as evaluate does (a
+    bad $DETRECALL_THREADS is named by a read), and read the same tables for any count."""
+    from detrecall import read_coco_gt, read_coco_results
+
+    gt_path, dt_path = FIXTURES / "gt.json", FIXTURES / "dt_segm.json"
+    monkeypatch.setenv("DETRECALL_THREADS", "many")
+    with pytest.raises(DetrecallError, match="DETRECALL_THREADS"):
+        read_coco_gt(gt_path)
+    with pytest.raises(DetrecallError, match="DETRECALL_THREADS"):
+        read_coco_results(dt_path, read_coco_gt(gt_path, threads=1))
+    monkeypatch.delenv("DETRECALL_THREADS")
+    tables = []
+    for threads in (None, 1, 2, 3):
+        gt = read_coco_gt(gt_path, masks=True, threads=threads)
+        dt = read_coco_results(dt_path, gt, masks=True, threads=threads)
+        tables.append((gt, dt))
+    for gt, dt in tables[1:]:
+        assert gt.masks == tables[0][0].masks and dt.masks == tables[0][1].masks
+        for name in ("image_id", "category_id", "score", "box", "area", "file_index"):
+            assert np.array_equal(getattr(dt, name), getattr(tables[0][1], name)), name

@@ -406,6 +406,16 @@ def _flags(cols: Columns, field: str) -> np.ndarray:
     return arr.astype(bool)
 
 
+def _threads(threads: int | None) -> int:
+    """The readers' thread count: options.resolve_threads (imported when asked: not on the read
+    path's import), as evaluate's."""
+    if threads is not None and not isinstance(threads, bool) and isinstance(threads, int) and threads >= 1:
+        return threads
+    from ..options import resolve_threads
+
+    return resolve_threads(threads)
+
+
 def read_ground_truth(
     source: GroundTruthSource,
     *,
@@ -414,13 +424,14 @@ def read_ground_truth(
     angle_unit: AngleUnit = "radians",
     name: str | None = None,
     read_ignore: bool = True,
-    threads: int = 1,
+    threads: int | None = None,
 ) -> Dataset:
     """Ground truth from a COCO instances file (path) or its parsed dict (`name`: what to call
     it in messages).
 
     `masks=True` also reads every annotation's segmentation into RLE (needed for segm); from a
-    file the polygons are drawn on up to `threads` threads (the same masks for any count).
+    file the polygons are drawn on up to `threads` threads (the same masks for any count; None:
+    options.resolve_threads, $DETRECALL_THREADS or the CPUs of this process's affinity).
     `shapes="polygon"` reads the `segmentation` polygons, `shapes="rotated"` the `rbox` field,
     into shapely shapes (io.shapes); the box is then the shape's bounds.
     A missing `area` is the mask or shape area (when read) or w*h; `iscrowd` defaults to 0.
@@ -430,6 +441,7 @@ def read_ground_truth(
     if isinstance(source, (str, os.PathLike)):
         raw = read_file(source)
         if shapes is None:
+            threads = _threads(threads)
             fast = _fast_ground_truth(raw, name or str(source), read_ignore, masks, threads)
             if fast is not None:
                 return fast
@@ -1139,7 +1151,7 @@ def read_detections(
     shapes: ShapeKind | None = None,
     angle_unit: AngleUnit = "radians",
     only_gt_images: bool = False,
-    threads: int = 1,
+    threads: int | None = None,
 ) -> Detections:
     """Detections from a COCO results file (path) or its parsed list, checked against
     `ground_truth`.
@@ -1154,12 +1166,12 @@ def read_detections(
     `only_gt_images=True` leaves the results on other images out instead, with a DataWarning
     that counts them (the evaluation of a subset of a model's images).
     `threads`: a results file of 8 MiB or more is parsed in up to that many parts at once (the
-    same columns for any count).
+    same columns for any count; None: as read_ground_truth's).
     """
     if shapes is not None:
         return _shape_detections(source, ground_truth, shapes, angle_unit, only_gt_images)
     from_file = isinstance(source, (str, os.PathLike))
-    got = _native_results(source, masks, threads)
+    got = _native_results(source, masks, _threads(threads) if from_file else 1)
     if got is not None and masks:
         return _mask_detections(
             str(source), ground_truth, *_native_mask_columns(got), only_gt_images=only_gt_images
