@@ -327,6 +327,12 @@ def test_the_box_candidates_kernel_by_hand():
         np.frombuffer(b, t) for b, t in zip(kernels.box_candidates(*args), (np.int64, np.int64, np.float64))
     )
     assert pair_dt.tolist() == [0] and pair_gt.tolist() == [1] and iou.tolist() == [66 / 121]
+    for i in (3, 4, 5, 6):  # the plan's indices in int32 (where they fit) read alike
+        args[i] = args[i].astype(np.int32)
+        again = kernels.box_candidates(*args)
+        assert np.frombuffer(again[2]).tolist() == [66 / 121] and np.frombuffer(
+            again[1], np.int64
+        ).tolist() == [1]
 
 
 @needs_kernels
@@ -340,7 +346,8 @@ def test_the_box_candidates_kernel_by_hand():
         (6, np.array([2], np.int64), ValueError),  # a count short
         (0, np.zeros((2, 3)), ValueError),  # not boxes of 4
         (2, np.array([0, 1], np.int64), TypeError),
-        (3, np.array([0, 1], np.int32), TypeError),
+        (3, np.array([0, 1], np.int16), TypeError),
+        (4, np.array([0, 1], np.uint32), TypeError),
         (1, np.zeros((2, 4), np.float32), TypeError),
     ],
 )
