@@ -2094,6 +2094,100 @@ static PyObject *box_check(PyObject *self, PyObject *args)
     return PyLong_FromSsize_t(bad);
 }
 
+/* positions(values, known) -> (pos, found) bytearrays of int64 and bool: each value's index in
+ * `known` (int64, sorted, distinct; 0 where it is absent) and whether it is there, as
+ * _sort.positions gives them: one pass without the GIL, through a table of known's span when
+ * it is short (ids are mostly dense), else a binary search a value. */
+static PyObject *positions(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *o[2];
+    if (!PyArg_ParseTuple(args, "OO", &o[0], &o[1]))
+        return NULL;
+    Py_buffer v[2];
+    memset(v, 0, sizeof(v));
+    for (int i = 0; i < 2; i++) {
+        if (PyObject_GetBuffer(o[i], &v[i], PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0 ||
+            v[i].itemsize != 8 ||
+            !(strcmp(v[i].format ? v[i].format : "B", "q") == 0 || strcmp(v[i].format ? v[i].format : "B", "l") == 0)) {
+            if (v[i].obj != NULL)
+                PyBuffer_Release(&v[i]);
+            if (i)
+                PyBuffer_Release(&v[0]);
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_TypeError, "positions takes contiguous int64 arrays");
+            return NULL;
+        }
+    }
+    const int64_t *val = v[0].buf, *known = v[1].buf;
+    const Py_ssize_t n = v[0].len / 8, m = v[1].len / 8;
+    PyObject *pos = PyByteArray_FromStringAndSize(NULL, n * 8), *found = PyByteArray_FromStringAndSize(NULL, n);
+    PyObject *out = NULL;
+    int64_t *table = NULL;
+    if (pos == NULL || found == NULL)
+        goto done;
+    int64_t *p = (int64_t *)PyByteArray_AS_STRING(pos);
+    uint8_t *f = (uint8_t *)PyByteArray_AS_STRING(found);
+    for (Py_ssize_t k = 1; k < m; k++)
+        if (known[k] <= known[k - 1]) {
+            PyErr_SetString(PyExc_ValueError, "positions: known must be sorted and distinct");
+            goto done;
+        }
+    if (m == 0) {
+        memset(p, 0, (size_t)n * 8);
+        memset(f, 0, (size_t)n);
+        out = Py_BuildValue("(OO)", pos, found);
+        goto done;
+    }
+    const int64_t lo = known[0];
+    /* the span in unsigned arithmetic: known[m - 1] - lo may pass INT64_MAX */
+    const uint64_t span = (uint64_t)known[m - 1] - (uint64_t)lo + 1;
+    if (span != 0 && span <= (uint64_t)(4 * (n + m) + 1024)) {
+        table = malloc((size_t)span * sizeof(int64_t));
+        if (table == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        Py_BEGIN_ALLOW_THREADS;
+        for (uint64_t x = 0; x < span; x++)
+            table[x] = -1;
+        for (Py_ssize_t k = 0; k < m; k++)
+            table[(uint64_t)known[k] - (uint64_t)lo] = k;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            const uint64_t x = (uint64_t)val[i] - (uint64_t)lo; /* below lo wraps past span */
+            const int64_t at = x < span ? table[x] : -1;
+            f[i] = at >= 0;
+            p[i] = at >= 0 ? at : 0;
+        }
+        Py_END_ALLOW_THREADS;
+    }
+    else {
+        Py_BEGIN_ALLOW_THREADS;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            Py_ssize_t a = 0, b = m; /* the first known >= the value */
+            while (a < b) {
+                const Py_ssize_t mid = a + (b - a) / 2;
+                if (known[mid] < val[i])
+                    a = mid + 1;
+                else
+                    b = mid;
+            }
+            const Py_ssize_t at = a < m ? a : m - 1; /* numpy: searchsorted clipped into range */
+            p[i] = at;
+            f[i] = known[at] == val[i];
+        }
+        Py_END_ALLOW_THREADS;
+    }
+    out = Py_BuildValue("(OO)", pos, found);
+done:
+    free(table);
+    Py_XDECREF(pos);
+    Py_XDECREF(found);
+    PyBuffer_Release(&v[0]);
+    PyBuffer_Release(&v[1]);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"box_results", (PyCFunction)(void (*)(void))box_results, METH_VARARGS | METH_KEYWORDS,
      "box_results(source, step=8 MiB, threads=1, part_bytes=4 MiB) -> (n, image_id, category_id, "
@@ -2110,6 +2204,8 @@ static PyMethodDef methods[] = {
      "rle_check(counts, sizes) -> (index, code) of the first malformed compressed RLE, or None"},
     {"argsort", argsort, METH_VARARGS,
      "argsort(keys, descending=False) -> bytearray of int64: stable order of int64/float64 keys"},
+    {"positions", positions, METH_VARARGS,
+     "positions(values, known) -> (pos, found): int64 and bool bytearrays, as _sort.positions"},
     {"box_check", box_check, METH_VARARGS,
      "box_check(boxes) -> -1 if check_boxes takes every xywh row, else the first it may refuse"},
     {NULL, NULL, 0, NULL},

@@ -43,7 +43,17 @@ def regroup(first: np.ndarray, key: np.ndarray, n_keys: int) -> np.ndarray:
 def positions(values: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(index of each value in the sorted, distinct int array `known`, whether it is there).
     Ids are usually dense (COCO's run 1..N): then a lookup table, one gather instead of a
-    binary search per value; else np.searchsorted."""
+    binary search per value; else np.searchsorted. One compiled pass where built (int64)."""
+    values = np.asarray(values)
+    n = len(values)
+    if native is not None and n >= _NATIVE_FROM and values.dtype == np.int64 and known.dtype == np.int64:
+        pos, found = native.positions(np.ascontiguousarray(values), np.ascontiguousarray(known))
+        return np.frombuffer(pos, np.int64), np.frombuffer(found, bool)
+    return positions_numpy(values, known)
+
+
+def positions_numpy(values: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """positions' numpy path (its twin, and where the compiled module is not built)."""
     values = np.asarray(values)
     n = len(values)
     if len(known) == 0:

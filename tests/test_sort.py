@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detrecall._sort import argsort_stable, positions, unique_ints
+from detrecall._sort import argsort_stable, positions, positions_numpy, unique_ints
 
 
 @pytest.mark.parametrize("seed", range(10))
@@ -53,3 +53,36 @@ def test_unique_ints_equal_numpys_unique(seed: int):
         for given in (values, np.sort(values), np.unique(values), values.astype(np.int32)):
             got = unique_ints(given)
             assert got.dtype == np.int64 and np.array_equal(got, np.unique(given))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_positions_compiled_equal_their_numpy_twin(seed: int):
+    """Both branches (a table of a short span, a binary search of a long one), absent values,
+    the int64 extremes (no overflow of value - lowest id)."""
+    rng = np.random.default_rng(seed)
+    big, small = np.iinfo(np.int64).max, np.iinfo(np.int64).min
+    for kind in range(4):
+        m = int(rng.integers(0, 60))
+        known = [
+            np.unique(rng.integers(1, 300, m)),
+            np.unique(rng.integers(-(2**62), 2**62, m)),
+            np.unique(np.r_[rng.integers(-5, 5, m), [small, big]]),
+            np.arange(1, m + 1),
+        ][kind].astype(np.int64)
+        some = rng.choice(known, 700) if len(known) else rng.integers(0, 9, 700)
+        values = np.r_[some, rng.integers(-400, 400, 700), [small, big, small + 1]].astype(np.int64)
+        got, want = positions(values, known), positions_numpy(values, known)
+        assert got[0].dtype == np.int64 and got[1].dtype == bool
+        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1]), kind
+
+
+def test_the_positions_kernel_refuses_what_it_cannot_take():
+    from detrecall._compiled import native
+
+    if native is None:
+        pytest.skip("detrecall._native is not built here")
+    with pytest.raises(ValueError, match="sorted"):
+        native.positions(np.arange(3), np.array([1, 1, 2]))
+    for values, known in ((np.arange(3, dtype=np.int32), np.arange(3)), (np.arange(3), np.zeros(2))):
+        with pytest.raises(TypeError):
+            native.positions(values, known)
