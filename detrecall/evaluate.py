@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._memory import reusing_freed_memory
 from ._sort import unique_ints
 from .aggregate import by_score
 from .analysis.point import confusion_pass, operating_point
@@ -320,9 +321,10 @@ def evaluate(
     config = make_config(
         iou_type, protocol=protocol, params=params, point=point, inputs=inputs, threads=threads, **keywords
     )
-    return evaluate_with(
-        gt, dt, config, errors=errors, per_image=per_image, slices=slices, label_errors=label_errors
-    )
+    with reusing_freed_memory():  # arrays of a column each, dropped and made: pages reused
+        return evaluate_with(
+            gt, dt, config, errors=errors, per_image=per_image, slices=slices, label_errors=label_errors
+        )
 
 
 def evaluate_with(

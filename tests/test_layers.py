@@ -11,6 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "detrecall"
 # lowest first; a module may import its own layer and those below
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "types", "options", "tables", "_arrays", "_sort", "_compiled", "_native", "_version"),
+    ("_memory",),
     ("io", "geometry"),
     ("matching",),
     ("aggregate",),

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._compiled import native
+from .._memory import reusing
 from .._sort import positions
 from ..errors import InputError
 from ..geometry import masks as M
@@ -416,6 +417,7 @@ def _threads(threads: int | None) -> int:
     return resolve_threads(threads)
 
 
+@reusing
 def read_ground_truth(
     source: GroundTruthSource,
     *,
@@ -1143,6 +1145,7 @@ def _shape_detections(
     )
 
 
+@reusing
 def read_detections(
     source: DetectionsSource,
     ground_truth: Dataset,
