@@ -1166,6 +1166,8 @@ done:
     return out;
 }
 
+static PyObject *repeated_rows(PyObject *self, PyObject *args); /* at the end */
+
 static PyMethodDef methods[] = {
     {"match", match, METH_VARARGS,
      "match(c_dt, c_gt, c_iou, det_group, thr, nonign, crowd, gt_rows, n_area, threads) -> "
@@ -1178,6 +1180,8 @@ static PyMethodDef methods[] = {
     {"mask_iou", mask_iou, METH_VARARGS,
      "mask_iou(dt_masks, gt_masks, dt_rows, gt_rows, blocks, crowd, threads) -> "
      "bytearray of float64 or None"},
+    {"repeated_rows", repeated_rows, METH_VARARGS,
+     "repeated_rows(rows, k) -> (how many rows repeat an earlier one, the first of them or -1)"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1193,4 +1197,94 @@ PyMODINIT_FUNC PyInit__kernels(void)
     if (KEY_COUNTS == NULL && (KEY_COUNTS = PyUnicode_InternFromString("counts")) == NULL)
         return NULL;
     return PyModule_Create(&module);
+}
+
+/* ---- repeated rows ------------------------------------------------------------------------ */
+
+/* The hash of a row of k doubles, -0.0 hashed as 0.0 (splitmix64's finalizer, word by word). */
+static uint64_t row_hash(const double *row, Py_ssize_t k)
+{
+    uint64_t h = UINT64_C(0x9E3779B97F4A7C15);
+    for (Py_ssize_t j = 0; j < k; j++) {
+        double x = row[j] + 0.0; /* -0.0 + 0.0 is 0.0 */
+        uint64_t b;
+        memcpy(&b, &x, sizeof(b));
+        h ^= b;
+        h *= UINT64_C(0xBF58476D1CE4E5B9);
+        h ^= h >> 31;
+        h *= UINT64_C(0x94D049BB133111EB);
+        h ^= h >> 29;
+    }
+    return h;
+}
+
+/* repeated_rows(rows, k) -> (count, first): of the rows of k float64 each (C order, n * k
+ * values), how many are equal to an earlier row, and the first such row (-1 if none). Equal
+ * is value by value as doubles (-0.0 equals 0.0); a row holding a NaN is equal to none and
+ * repeats none: np.unique(rows, axis=0)'s notion. One open-addressing hash table of row
+ * indices, each row looked up once and compared exactly with the rows of its hash chain.
+ * Twin: io/_problems.py's numpy path (tests/io/test_repeated_rows.py holds them equal). */
+static PyObject *repeated_rows(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *o;
+    Py_ssize_t k;
+    if (!PyArg_ParseTuple(args, "On", &o, &k))
+        return NULL;
+    Py_buffer v;
+    memset(&v, 0, sizeof(v));
+    if (get_array(o, &v, F64, 0, "rows") < 0)
+        return NULL;
+    const Py_ssize_t values = count_of(&v);
+    if (k <= 0 || values % k != 0) {
+        PyBuffer_Release(&v);
+        PyErr_SetString(PyExc_ValueError, "repeated_rows: k must be >= 1 and divide the number of values");
+        return NULL;
+    }
+    const Py_ssize_t n = values / k;
+    size_t cap = 16;
+    while (cap < 2 * (size_t)n)
+        cap *= 2;
+    int64_t *slot = malloc(cap * sizeof(int64_t));
+    if (slot == NULL) {
+        PyBuffer_Release(&v);
+        return PyErr_NoMemory();
+    }
+    const double *d = v.buf;
+    const size_t mask = cap - 1;
+    Py_ssize_t count = 0, first = -1;
+    Py_BEGIN_ALLOW_THREADS
+    memset(slot, 0xff, cap * sizeof(int64_t)); /* -1: empty */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const double *row = d + i * k;
+        int nan = 0;
+        for (Py_ssize_t j = 0; j < k; j++)
+            nan |= row[j] != row[j];
+        if (nan)
+            continue;
+        size_t at = (size_t)row_hash(row, k) & mask;
+        int repeat = 0;
+        while (slot[at] >= 0) {
+            const double *other = d + slot[at] * k;
+            Py_ssize_t j = 0;
+            while (j < k && other[j] == row[j])
+                j++;
+            if (j == k) {
+                repeat = 1;
+                break;
+            }
+            at = (at + 1) & mask;
+        }
+        if (repeat) {
+            count++;
+            if (first < 0)
+                first = i;
+        } else {
+            slot[at] = i;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    free(slot);
+    PyBuffer_Release(&v);
+    return Py_BuildValue("nn", count, first);
 }
