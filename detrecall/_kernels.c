@@ -1167,6 +1167,7 @@ done:
 }
 
 static PyObject *repeated_rows(PyObject *self, PyObject *args); /* at the end */
+static PyObject *gather(PyObject *self, PyObject *args);
 
 static PyMethodDef methods[] = {
     {"match", match, METH_VARARGS,
@@ -1182,6 +1183,8 @@ static PyMethodDef methods[] = {
      "bytearray of float64 or None"},
     {"repeated_rows", repeated_rows, METH_VARARGS,
      "repeated_rows(rows, k) -> (how many rows repeat an earlier one, the first of them or -1)"},
+    {"gather", gather, METH_VARARGS,
+     "gather(dicts, key, ndarray, width) -> (format, bytearray, int64 counts bytearray) or None"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1287,4 +1290,94 @@ static PyObject *repeated_rows(PyObject *self, PyObject *args)
     free(slot);
     PyBuffer_Release(&v);
     return Py_BuildValue("nn", count, first);
+}
+
+/* ---- gathering per-image arrays ----------------------------------------------------------- */
+
+/* gather(dicts, key, ndarray, width) -> (format, data, counts) or None: the arrays dicts[i][key]
+ * one after the other, as bytes of their one buffer format, and each one's rows (int64), when
+ * every dict is a dict holding key, every value an exact `ndarray` (the type passed), C
+ * contiguous, of one format and item size, 1-d (width 0) or (rows, width); else None (and no
+ * error): the numpy path then reads them (io/arrays.py's _side, its twin, which
+ * tests/io/test_arrays_gather.py holds equal to it). A streaming update's per-batch reading:
+ * one call per field instead of a few numpy calls per field and a Python call per image. */
+static PyObject *gather(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *dicts, *key, *ndarray;
+    Py_ssize_t width;
+    if (!PyArg_ParseTuple(args, "O!OOn", &PyList_Type, &dicts, &key, &ndarray, &width))
+        return NULL;
+    if (!PyType_Check(ndarray) || width < 0) {
+        PyErr_SetString(PyExc_TypeError, "gather: ndarray must be a type and width >= 0");
+        return NULL;
+    }
+    const Py_ssize_t n = PyList_GET_SIZE(dicts);
+    Py_buffer *views = calloc((size_t)n + 1, sizeof(Py_buffer));
+    if (views == NULL)
+        return PyErr_NoMemory();
+    PyObject *out = NULL, *data = NULL, *counts = NULL;
+    Py_ssize_t held = 0, total = 0, itemsize = 0;
+    const char *format = NULL;
+    int plain = 1;
+    for (Py_ssize_t i = 0; i < n && plain; i++) {
+        PyObject *d = PyList_GET_ITEM(dicts, i);
+        if (!PyDict_CheckExact(d)) {
+            plain = 0;
+            break;
+        }
+        PyObject *value = PyDict_GetItemWithError(d, key); /* borrowed */
+        if (value == NULL) {
+            if (PyErr_Occurred())
+                goto done;
+            plain = 0;
+            break;
+        }
+        if (Py_TYPE(value) != (PyTypeObject *)ndarray) {
+            plain = 0;
+            break;
+        }
+        if (PyObject_GetBuffer(value, &views[i], PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
+            PyErr_Clear(); /* not contiguous, or no buffer: the numpy path reads it */
+            plain = 0;
+            break;
+        }
+        held = i + 1;
+        const Py_buffer *v = &views[i];
+        const char *f = v->format ? v->format : "B";
+        if (v->ndim != (width ? 2 : 1) || (width && v->shape[1] != width) ||
+            (format != NULL && (strcmp(f, format) != 0 || v->itemsize != itemsize))) {
+            plain = 0;
+            break;
+        }
+        format = f;
+        itemsize = v->itemsize;
+        total += v->len;
+    }
+    if (!plain || format == NULL) {
+        out = Py_None;
+        Py_INCREF(out);
+        goto done;
+    }
+    if ((data = PyByteArray_FromStringAndSize(NULL, total)) == NULL)
+        goto done;
+    if ((counts = PyByteArray_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(int64_t))) == NULL)
+        goto done;
+    char *at = PyByteArray_AS_STRING(data);
+    int64_t *rows = (int64_t *)PyByteArray_AS_STRING(counts);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (views[i].len)
+            memcpy(at, views[i].buf, (size_t)views[i].len);
+        at += views[i].len;
+        rows[i] = (int64_t)views[i].shape[0];
+    }
+    out = Py_BuildValue("sOO", format, data, counts);
+done:
+    Py_XDECREF(data);
+    Py_XDECREF(counts);
+    for (Py_ssize_t i = 0; i < held; i++)
+        if (views[i].obj != NULL)
+            PyBuffer_Release(&views[i]);
+    free(views);
+    return out;
 }
