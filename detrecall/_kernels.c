@@ -1373,6 +1373,9 @@ done:
     return out;
 }
 
+static PyObject *repeated_rows(PyObject *self, PyObject *args); /* at the end */
+static PyObject *gather(PyObject *self, PyObject *args);
+
 static PyMethodDef methods[] = {
     {"match", match, METH_VARARGS,
      "match(c_dt, c_gt, c_iou, det_group, thr, nonign, crowd, gt_rows, n_area, threads) -> "
@@ -1388,6 +1391,10 @@ static PyMethodDef methods[] = {
     {"mask_iou", mask_iou, METH_VARARGS,
      "mask_iou(dt_masks, gt_masks, dt_rows, gt_rows, blocks, crowd, threads) -> "
      "bytearray of float64 or None"},
+    {"repeated_rows", repeated_rows, METH_VARARGS,
+     "repeated_rows(rows, k) -> (how many rows repeat an earlier one, the first of them or -1)"},
+    {"gather", gather, METH_VARARGS,
+     "gather(dicts, key, ndarray, width) -> (format, bytearray, int64 counts bytearray) or None"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1403,4 +1410,184 @@ PyMODINIT_FUNC PyInit__kernels(void)
     if (KEY_COUNTS == NULL && (KEY_COUNTS = PyUnicode_InternFromString("counts")) == NULL)
         return NULL;
     return PyModule_Create(&module);
+}
+
+/* ---- repeated rows ------------------------------------------------------------------------ */
+
+/* The hash of a row of k doubles, -0.0 hashed as 0.0 (splitmix64's finalizer, word by word). */
+static uint64_t row_hash(const double *row, Py_ssize_t k)
+{
+    uint64_t h = UINT64_C(0x9E3779B97F4A7C15);
+    for (Py_ssize_t j = 0; j < k; j++) {
+        double x = row[j] + 0.0; /* -0.0 + 0.0 is 0.0 */
+        uint64_t b;
+        memcpy(&b, &x, sizeof(b));
+        h ^= b;
+        h *= UINT64_C(0xBF58476D1CE4E5B9);
+        h ^= h >> 31;
+        h *= UINT64_C(0x94D049BB133111EB);
+        h ^= h >> 29;
+    }
+    return h;
+}
+
+/* repeated_rows(rows, k) -> (count, first): of the rows of k float64 each (C order, n * k
+ * values), how many are equal to an earlier row, and the first such row (-1 if none). Equal
+ * is value by value as doubles (-0.0 equals 0.0); a row holding a NaN is equal to none and
+ * repeats none: np.unique(rows, axis=0)'s notion. One open-addressing hash table of row
+ * indices, each row looked up once and compared exactly with the rows of its hash chain.
+ * Twin: io/_problems.py's numpy path (tests/io/test_repeated_rows.py holds them equal). */
+static PyObject *repeated_rows(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *o;
+    Py_ssize_t k;
+    if (!PyArg_ParseTuple(args, "On", &o, &k))
+        return NULL;
+    Py_buffer v;
+    memset(&v, 0, sizeof(v));
+    if (get_array(o, &v, F64, 0, "rows") < 0)
+        return NULL;
+    const Py_ssize_t values = count_of(&v);
+    if (k <= 0 || values % k != 0) {
+        PyBuffer_Release(&v);
+        PyErr_SetString(PyExc_ValueError, "repeated_rows: k must be >= 1 and divide the number of values");
+        return NULL;
+    }
+    const Py_ssize_t n = values / k;
+    size_t cap = 16;
+    while (cap < 2 * (size_t)n)
+        cap *= 2;
+    int64_t *slot = malloc(cap * sizeof(int64_t));
+    if (slot == NULL) {
+        PyBuffer_Release(&v);
+        return PyErr_NoMemory();
+    }
+    const double *d = v.buf;
+    const size_t mask = cap - 1;
+    Py_ssize_t count = 0, first = -1;
+    Py_BEGIN_ALLOW_THREADS
+    memset(slot, 0xff, cap * sizeof(int64_t)); /* -1: empty */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const double *row = d + i * k;
+        int nan = 0;
+        for (Py_ssize_t j = 0; j < k; j++)
+            nan |= row[j] != row[j];
+        if (nan)
+            continue;
+        size_t at = (size_t)row_hash(row, k) & mask;
+        int repeat = 0;
+        while (slot[at] >= 0) {
+            const double *other = d + slot[at] * k;
+            Py_ssize_t j = 0;
+            while (j < k && other[j] == row[j])
+                j++;
+            if (j == k) {
+                repeat = 1;
+                break;
+            }
+            at = (at + 1) & mask;
+        }
+        if (repeat) {
+            count++;
+            if (first < 0)
+                first = i;
+        } else {
+            slot[at] = i;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    free(slot);
+    PyBuffer_Release(&v);
+    return Py_BuildValue("nn", count, first);
+}
+
+/* ---- gathering per-image arrays ----------------------------------------------------------- */
+
+/* gather(dicts, key, ndarray, width) -> (format, data, counts) or None: the arrays dicts[i][key]
+ * one after the other, as bytes of their one buffer format, and each one's rows (int64), when
+ * every dict is a dict holding key, every value an exact `ndarray` (the type passed), C
+ * contiguous, of one format and item size, 1-d (width 0) or (rows, width); else None (and no
+ * error): the numpy path then reads them (io/arrays.py's _side, its twin, which
+ * tests/io/test_arrays_gather.py holds equal to it). A streaming update's per-batch reading:
+ * one call per field instead of a few numpy calls per field and a Python call per image. */
+static PyObject *gather(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *dicts, *key, *ndarray;
+    Py_ssize_t width;
+    if (!PyArg_ParseTuple(args, "O!OOn", &PyList_Type, &dicts, &key, &ndarray, &width))
+        return NULL;
+    if (!PyType_Check(ndarray) || width < 0) {
+        PyErr_SetString(PyExc_TypeError, "gather: ndarray must be a type and width >= 0");
+        return NULL;
+    }
+    const Py_ssize_t n = PyList_GET_SIZE(dicts);
+    Py_buffer *views = calloc((size_t)n + 1, sizeof(Py_buffer));
+    if (views == NULL)
+        return PyErr_NoMemory();
+    PyObject *out = NULL, *data = NULL, *counts = NULL;
+    Py_ssize_t held = 0, total = 0, itemsize = 0;
+    const char *format = NULL;
+    int plain = 1;
+    for (Py_ssize_t i = 0; i < n && plain; i++) {
+        PyObject *d = PyList_GET_ITEM(dicts, i);
+        if (!PyDict_CheckExact(d)) {
+            plain = 0;
+            break;
+        }
+        PyObject *value = PyDict_GetItemWithError(d, key); /* borrowed */
+        if (value == NULL) {
+            if (PyErr_Occurred())
+                goto done;
+            plain = 0;
+            break;
+        }
+        if (Py_TYPE(value) != (PyTypeObject *)ndarray) {
+            plain = 0;
+            break;
+        }
+        if (PyObject_GetBuffer(value, &views[i], PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
+            PyErr_Clear(); /* not contiguous, or no buffer: the numpy path reads it */
+            plain = 0;
+            break;
+        }
+        held = i + 1;
+        const Py_buffer *v = &views[i];
+        const char *f = v->format ? v->format : "B";
+        if (v->ndim != (width ? 2 : 1) || (width && v->shape[1] != width) ||
+            (format != NULL && (strcmp(f, format) != 0 || v->itemsize != itemsize))) {
+            plain = 0;
+            break;
+        }
+        format = f;
+        itemsize = v->itemsize;
+        total += v->len;
+    }
+    if (!plain || format == NULL) {
+        out = Py_None;
+        Py_INCREF(out);
+        goto done;
+    }
+    if ((data = PyByteArray_FromStringAndSize(NULL, total)) == NULL)
+        goto done;
+    if ((counts = PyByteArray_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(int64_t))) == NULL)
+        goto done;
+    char *at = PyByteArray_AS_STRING(data);
+    int64_t *rows = (int64_t *)PyByteArray_AS_STRING(counts);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (views[i].len)
+            memcpy(at, views[i].buf, (size_t)views[i].len);
+        at += views[i].len;
+        rows[i] = (int64_t)views[i].shape[0];
+    }
+    out = Py_BuildValue("sOO", format, data, counts);
+done:
+    Py_XDECREF(data);
+    Py_XDECREF(counts);
+    for (Py_ssize_t i = 0; i < held; i++)
+        if (views[i].obj != NULL)
+            PyBuffer_Release(&views[i]);
+    free(views);
+    return out;
 }

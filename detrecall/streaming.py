@@ -97,23 +97,27 @@ def _packed_nbytes(p: Packed) -> int:
 
 
 _FIELDS = tuple(f.name for f in dataclasses.fields(Matches))
-_DET_FIELDS = tuple(n for n in _FIELDS if n.startswith("det_") and n != "det_out_of_range")
+
+
+def _same(a: Any, b: Any) -> bool:
+    """The same array: `b` is `a`, or equal to it in dtype, shape and every value."""
+    a, b = np.asarray(a), np.asarray(b)
+    return a is b or (a.dtype == b.dtype and a.shape == b.shape and bool(np.array_equal(a, b)))
 
 
 class _Part:
-    """A BatchMatches, packed: its coco and point matches, the point's detection columns
-    shared with coco's when equal (the default operating point keeps the same detections)."""
+    """A BatchMatches, packed: its coco and point matches, each of the point's columns shared
+    with coco's when equal (the default operating point keeps the same detections; with one
+    IoU threshold, one area range and max_dets the same, it is the same matches)."""
 
     def __init__(self, batch: BatchMatches) -> None:
         coco, point = batch.coco, batch.point
         self.confusion = batch.confusion
         self.coco: dict[str, Packed] = {n: _pack(np.asarray(getattr(coco, n))) for n in _FIELDS}
-        same = all(
-            (a := getattr(coco, n)).dtype == (b := getattr(point, n)).dtype and np.array_equal(a, b)
-            for n in _DET_FIELDS
-        )
         self.point = {
-            n: ("coco",) if same and n in _DET_FIELDS else _pack(np.asarray(getattr(point, n)))
+            n: ("coco",)
+            if _same(getattr(coco, n), getattr(point, n))
+            else _pack(np.asarray(getattr(point, n)))
             for n in _FIELDS
         }
 

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-import resource
+import json
+import os
+import subprocess
 import sys
-from pathlib import Path
 
-import numpy as np
 import pytest
 
 from detrecall import _memory
@@ -18,32 +18,50 @@ glibc = pytest.mark.skipif(
 BIG = 48 << 20  # bytes: past glibc's largest mmap threshold (32 MiB), so mapped afresh outside
 
 
-def _faults_of_cycles(n: int) -> int:
-    """Minor page faults of n arrays of BIG bytes made, written and dropped in turn."""
+_FRESH = """
+import json, resource
+from pathlib import Path
+import numpy as np
+from detrecall import _memory
+BIG = %d
+
+def faults(n):
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     for _ in range(n):
         a = np.empty(BIG, np.uint8)
-        a[::4096] = 1  # one write a page
+        a[::4096] = 1
         del a
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
 
-
-def _rss() -> int:
+def rss():
     return int(Path("/proc/self/statm").read_text().split()[1]) * resource.getpagesize()
+
+outside = faults(4)
+with _memory.reusing_freed_memory():
+    inside = faults(4)
+    held = rss()
+after = rss()
+import os
+os.environ[_memory.ENV] = "0"
+with _memory.reusing_freed_memory():
+    off = faults(4)
+print(json.dumps([outside, inside, held, after, _memory._malloc().depth, off]))
+"""
 
 
 @glibc
-def test_freed_pages_serve_the_next_array_inside_and_go_back_on_leaving(monkeypatch):
-    monkeypatch.delenv(_memory.ENV, raising=False)
-    outside = _faults_of_cycles(4)
-    with _memory.reusing_freed_memory():
-        inside = _faults_of_cycles(4)
-        held = _rss()
-    after = _rss()
-    # outside, every array is faulted in anew; inside, the first one only
-    assert inside * 2 < outside, (inside, outside)
+def test_freed_pages_serve_the_next_array_inside_and_go_back_on_leaving():
+    # a fresh process: malloc's thresholds as a program starts with them
+    env = {k: v for k, v in os.environ.items() if k != _memory.ENV and not k.startswith("MALLOC_")}
+    run = subprocess.run(
+        [sys.executable, "-c", _FRESH % BIG], capture_output=True, text=True, env=env, check=True
+    )
+    outside, inside, held, after, depth, off = json.loads(run.stdout)
+    # outside, every array is mapped and faulted in anew; inside, the first one only; turned
+    # off by the environment, as outside
+    assert inside * 2 < outside and inside * 2 < off, (inside, outside, off)
     assert held - after > BIG // 2, (held, after)  # malloc_trim handed the kept pages back
-    assert _memory._malloc().depth == 0
+    assert depth == 0
 
 
 @glibc
@@ -54,13 +72,9 @@ def test_blocks_nest_and_the_environment_turns_it_off(monkeypatch):
             assert malloc.depth == 2
         assert malloc.depth == 1
     assert malloc.depth == 0
-    with _memory.reusing_freed_memory():
-        on = _faults_of_cycles(4)
     monkeypatch.setenv(_memory.ENV, "0")
     with _memory.reusing_freed_memory():
         assert malloc.depth == 0
-        off = _faults_of_cycles(4)
-    assert on * 2 < off, (on, off)  # off: every array mapped and faulted in anew
 
 
 def test_reusing_keeps_a_function_as_it_was():

@@ -73,3 +73,25 @@ def test_packed_state_is_smaller_than_the_matches(monkeypatch):
     state = ev.state_dict()
     raw = sum(v.nbytes for part in ("coco", "point") for v in state[part].values())
     assert ev.nbytes < raw / 2
+
+
+@pytest.mark.parametrize("seed", SEEDS[:3])
+def test_one_iou_mode_shares_every_point_column_and_equals_one_pass(seed, monkeypatch):
+    """With one IoU threshold (the point's), one area range and max_dets the point's, the point's
+    matches are COCO's: every column is kept once, and the result is still one pass's."""
+    monkeypatch.setattr(streaming, "MERGE_ROWS", 12)
+    gt, dt = random_coco(seed)
+    options = {"iou_thresholds": [0.5], "area_ranges": {"all": [0, 1e10]}, "max_dets": [100]}
+    whole = evaluate(copy.deepcopy(gt), copy.deepcopy(dt), "bbox", **options)
+    ev = Evaluator("bbox", **options)
+    for g, d in split(gt, dt, np.random.default_rng(seed), len(gt["images"])):
+        if g["images"]:
+            ev.update(g, d)
+    assert ev._parts
+    assert all(p == ("coco",) for part in ev._parts for p in part.point.values())
+    assert_same(ev.compute(), whole)
+    full = Evaluator("bbox")  # 10 thresholds: the point's hits are its own, its detections COCO's
+    full.update(copy.deepcopy(gt), copy.deepcopy(dt))
+    full._flush()
+    point = full._parts[0].point
+    assert point["det_score"] == ("coco",) and point["hit_thr"] != ("coco",)

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as mask_utils
 
+from .._compiled import kernels
 from ..errors import InputError
 from ..geometry import masks as M
 from ..types import Categories, Dataset, Detections, Images
@@ -437,17 +438,20 @@ def warn_arrays(
     cols = _join([b.columns for b in batches])
     per_batch = [n for b in batches for n in b.images_per_batch]
     names = labels or [""] * len(per_batch)
-    gt_size = np.repeat(cols.sizes, cols.n_gt, axis=0).astype(float)
-    dt_size = np.repeat(cols.sizes, cols.n_dt, axis=0).astype(float)
-    warn_suspicious(
-        "targets",
-        row_names("targets", cols.n_gt, per_batch, names),
-        image_id=np.repeat(cols.image_ids, cols.n_gt),
-        category_id=cols.gt_cat,
-        box=cols.gt_box,
-        width=gt_size[:, 1],
-        height=gt_size[:, 0],
-    )
+    sized = bool(cols.sizes.any())  # boxes without masks: no image size, nothing reaches outside
+    if sized:  # the targets' one warning: boxes reaching outside their image
+        gt_size = np.repeat(cols.sizes, cols.n_gt, axis=0).astype(float)
+        warn_suspicious(
+            "targets",
+            row_names("targets", cols.n_gt, per_batch, names),
+            image_id=np.repeat(cols.image_ids, cols.n_gt),
+            category_id=cols.gt_cat,
+            box=cols.gt_box,
+            width=gt_size[:, 1],
+            height=gt_size[:, 0],
+        )
+    n_dt = len(cols.dt_cat)
+    dt_size = np.repeat(cols.sizes, cols.n_dt, axis=0).astype(float) if sized else np.zeros((n_dt, 2))
     warn_suspicious(
         "preds",
         row_names("preds", cols.n_dt, per_batch, names),
@@ -575,6 +579,57 @@ class _Side:
 _FLOATS = frozenset(("boxes", "scores", "area"))
 
 
+# the buffer formats _gathered_side takes (numpy's of these dtypes on this machine), as dtypes
+_FORMATS = {np.dtype(t).char: np.dtype(t) for t in (np.float64, np.float32, np.int64, np.int32, np.bool_)}
+_FORMATS.update({"l": np.dtype(np.int64), "q": np.dtype(np.int64)} if np.dtype("l").itemsize == 8 else {})
+
+
+def _gathered_side(dicts: Sequence[Any], keys: frozenset[str], fields: tuple[str, ...]) -> _Side | None:
+    """`_side` through _kernels.gather (one compiled call per field), when every image's dict
+    gives every present field as a C-contiguous numpy array of the same dtype (the usual
+    training loop's batch); None otherwise, and `_side`'s numpy path then reads the batch (the
+    same result: tests/io/test_arrays_gather.py holds them equal)."""
+    if kernels is None or type(dicts) is not list or not dicts:
+        return None
+    present = set().union(*dicts) if set(map(type, dicts)) == {dict} else None
+    if present is None or not present <= keys:
+        return None
+    columns: dict[str, np.ndarray] = {}
+    missing: dict[str, list[int]] = {}
+    counts: np.ndarray | None = None
+    for f in ("labels", *fields):
+        if f not in present:
+            if f in _REQUIRED or counts is None:
+                return None
+            missing[f] = np.flatnonzero(counts).tolist()
+            columns[f] = np.zeros((0, 4) if f == "boxes" else 0)
+            continue
+        got = kernels.gather(dicts, f, np.ndarray, 4 if f == "boxes" else 0)
+        if got is None:
+            return None
+        fmt, data, rows = got
+        dtype = _FORMATS.get(fmt)
+        if dtype is None or dtype.kind not in _KINDS[f]:
+            return None
+        a = np.frombuffer(data, dtype)
+        if f == "boxes":
+            a = a.reshape(-1, 4)
+        n = np.frombuffer(rows, np.int64)
+        if counts is None:
+            counts = n
+        elif not np.array_equal(n, counts):
+            return None
+        columns[f] = a.astype(np.float64) if f in _FLOATS and dtype != np.float64 else a
+        missing[f] = []
+    assert counts is not None
+    return _Side(counts, columns, missing)
+
+
+def _read_side(dicts: Sequence[Any], keys: frozenset[str], fields: tuple[str, ...]) -> _Side | None:
+    """One side's arrays: compiled where the batch is plain, else through numpy."""
+    return _gathered_side(dicts, keys, fields) or _side(dicts, keys, fields)
+
+
 def _side(dicts: Sequence[Any], keys: frozenset[str], fields: tuple[str, ...]) -> _Side | None:
     """One side's (targets' or preds') arrays, each field concatenated over the images, with no
     check beyond their form (a dict, known keys, shape, dtype kind, rows as labels, one labels
@@ -684,8 +739,8 @@ def _batch_columns(
     """The columns of a batch without masks, each check made once on the whole batch's
     concatenated arrays; None when any fails (or the input is unusual: then the image-by-image
     reader gives the result, or the error naming image and field)."""
-    gt = _side(targets, _TARGET_KEYS, _TARGET_FIELDS)
-    dt = None if gt is None else _side(preds, _PRED_KEYS, _PRED_FIELDS)
+    gt = _read_side(targets, _TARGET_KEYS, _TARGET_FIELDS)
+    dt = None if gt is None else _read_side(preds, _PRED_KEYS, _PRED_FIELDS)
     image_ids = None if dt is None else _batch_ids(targets, preds, first_image_id)
     if gt is None or dt is None or image_ids is None:
         return None

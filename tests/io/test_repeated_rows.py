@@ -1,12 +1,23 @@
 """io._problems.repeated_rows (the duplicate-detection warning's check) against np.unique's
-notion of a repeated row, by hand and on random rows with ties, -0.0 and NaN."""
+notion of a repeated row, by hand and on random rows with ties, -0.0 and NaN: the compiled
+kernel (_kernels.repeated_rows) and its numpy twin alike."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from detrecall.io._problems import repeated_rows
+from detrecall._compiled import kernels
+from detrecall.io._problems import repeated_rows, repeated_rows_numpy
+
+_WAYS = [pytest.param(repeated_rows_numpy, id="numpy")]
+if kernels is not None:
+    _WAYS.append(pytest.param(repeated_rows, id="compiled"))
+
+
+@pytest.fixture(params=_WAYS)
+def way(request):
+    return request.param
 
 
 def _unique_reference(rows: np.ndarray) -> tuple[int, int]:
@@ -17,29 +28,45 @@ def _unique_reference(rows: np.ndarray) -> tuple[int, int]:
     return int((counts - 1).sum()), int(repeats[0]) if len(repeats) else -1
 
 
-def test_by_hand():
+def test_by_hand(way):
     rows = np.array(
         [[1.0, 2.0], [3.0, 4.0], [1.0, 2.0], [-0.0, 5.0], [0.0, 5.0], [np.nan, 1.0], [np.nan, 1.0]]
     )
     # row 2 repeats row 0, row 4 repeats row 3 (-0.0 == 0.0); rows holding NaN repeat nothing
-    assert repeated_rows(rows) == (2, 2)
-    assert repeated_rows(rows[:2]) == (0, -1)
-    assert repeated_rows(rows[3:]) == (1, 1)
+    assert way(rows) == (2, 2)
+    assert way(rows[:2]) == (0, -1)
+    assert way(rows[3:]) == (1, 1)
 
 
 @pytest.mark.parametrize("seed", range(60))
-def test_equals_np_unique_on_random_rows(seed):
+def test_equals_np_unique_on_random_rows(seed, way):
     rng = np.random.default_rng(seed)
     rows = rng.integers(0, 3, (int(rng.integers(2, 80)), int(rng.integers(1, 8)))).astype(np.float64)
     rows[rng.random(rows.shape) < 0.1] = -0.0
     if seed % 3 == 0:
         rows[rng.random(rows.shape) < 0.05] = np.nan
-    assert repeated_rows(rows) == _unique_reference(rows)
+    assert way(rows) == _unique_reference(rows)
 
 
-def test_many_distinct_rows_with_two_repeats():
+def test_many_distinct_rows_with_two_repeats(way):
     rng = np.random.default_rng(1)
     rows = rng.random((20_000, 7))
     rows[9_000] = rows[17]
     rows[4_000] = rows[3_999]
-    assert repeated_rows(rows) == (2, 4_000)
+    assert way(rows) == (2, 4_000)
+
+
+@pytest.mark.skipif(kernels is None, reason="_kernels not built")
+@pytest.mark.parametrize("seed", range(40))
+def test_kernel_equals_numpy_twin(seed):
+    rng = np.random.default_rng(seed)
+    n, k = int(rng.integers(0, 3000)), int(rng.integers(1, 9))
+    rows = rng.integers(0, 4 if seed % 2 else 40, (n, k)).astype(np.float64)
+    rows[rng.random(rows.shape) < 0.05] = -0.0
+    rows[rng.random(rows.shape) < 0.01] = np.nan
+    assert repeated_rows(rows) == repeated_rows_numpy(rows)
+    assert repeated_rows(rows[::-1]) == repeated_rows_numpy(rows[::-1])  # not contiguous
+
+
+def test_no_rows(way):
+    assert way(np.zeros((0, 7))) == (0, -1)
