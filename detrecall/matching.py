@@ -149,6 +149,7 @@ def plan(gt: Dataset, dt: Detections, params: EvalParams) -> Plan:
     gt_start = np.searchsorted(gt_group, dt_group, side="left")
     n_gt = np.searchsorted(gt_group, dt_group, side="right")
     n_gt -= gt_start
+    gt_start, n_gt = gt_start.astype(g_idx, copy=False), n_gt.astype(g_idx, copy=False)
 
     with_gt = np.flatnonzero(n_gt)
     first = with_gt[np.r_[True, dt_group[with_gt][1:] != dt_group[with_gt][:-1]]] if len(with_gt) else with_gt
@@ -508,9 +509,10 @@ def match(
 
 
 def _kept_index(kept: np.ndarray) -> np.ndarray:
-    """(D,) int64: each plan detection's index among the kept ones (np.cumsum(kept) - 1), summed
-    in place (np.cumsum of the bool flags would first cast them to an int64 copy)."""
-    out = kept.astype(np.int64)
+    """(D,) int32 (int64 past 2^31 - 1): each plan detection's index among the kept ones
+    (np.cumsum(kept) - 1), summed in place (np.cumsum of the bool flags would first cast them
+    to an int64 copy)."""
+    out = kept.astype(index_dtype(len(kept)))
     np.cumsum(out, out=out)
     out -= 1
     return out
