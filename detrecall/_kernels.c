@@ -6,9 +6,9 @@
  * which tests/geometry/test_mask_iou_kernel.py holds equal to it.
  *
  * Arrays come in through the buffer protocol (C-contiguous; int64 "q"/"l", float64 "d",
- * uint8 "B"); every index is checked before it is used, so a wrong call raises, never reads
- * out of bounds. The work runs with the GIL released (mask_iou first takes, with it, the
- * strings it reads, each by a new reference). */
+ * uint8 "B"; accumulate's detection indices int64 or int32); every index is checked before it
+ * is used, so a wrong call raises, never reads out of bounds. The work runs with the GIL
+ * released (mask_iou first takes, with it, the strings it reads, each by a new reference). */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <float.h>
@@ -19,7 +19,7 @@
 
 #define MAX_THREADS 256
 
-typedef enum { I64, I32, I16, F64, U8 } Kind;
+typedef enum { I64, I32, I16, F64, U8, IDX } Kind; /* IDX: int64 or int32 (read with idx_at) */
 
 static int get_array(PyObject *obj, Py_buffer *view, Kind kind, int writable, const char *name)
 {
@@ -28,8 +28,10 @@ static int get_array(PyObject *obj, Py_buffer *view, Kind kind, int writable, co
         return -1;
     const char *f = view->format ? view->format : "B";
     int ok = 0;
-    if (kind == I64)
+    if (kind == I64 || (kind == IDX && view->itemsize == 8))
         ok = view->itemsize == 8 && (strcmp(f, "q") == 0 || strcmp(f, "l") == 0);
+    else if (kind == IDX)
+        ok = view->itemsize == 4 && (strcmp(f, "i") == 0 || strcmp(f, "l") == 0);
     else if (kind == I32)
         ok = view->itemsize == 4 && (strcmp(f, "i") == 0 || strcmp(f, "l") == 0);
     else if (kind == I16)
@@ -42,6 +44,7 @@ static int get_array(PyObject *obj, Py_buffer *view, Kind kind, int writable, co
         PyBuffer_Release(view);
         PyErr_Format(PyExc_TypeError, "%s: expected a contiguous %s array", name,
                      kind == I64   ? "int64"
+                     : kind == IDX ? "int64 or int32"
                      : kind == I32 ? "int32"
                      : kind == I16 ? "int16"
                      : kind == F64 ? "float64"
@@ -52,6 +55,12 @@ static int get_array(PyObject *obj, Py_buffer *view, Kind kind, int writable, co
 }
 
 static Py_ssize_t count_of(const Py_buffer *v) { return v->len / v->itemsize; }
+
+/* Entry i of an IDX array (int64 or int32: the plan's indices are int32 when they fit). */
+static inline int64_t idx_at(const Py_buffer *v, Py_ssize_t i)
+{
+    return v->itemsize == 4 ? (int64_t)((const int32_t *)v->buf)[i] : ((const int64_t *)v->buf)[i];
+}
 
 static void release_all(Py_buffer *views, int n)
 {
@@ -449,7 +458,8 @@ static int accumulate_areas(const AccJob *proto, const int32_t *where, const int
 /* accumulate(by_score, rank, cls, score, out_of_range, hit_area, hit_thr, hit_det, hit_ignored,
  *            npos, rec_thr, max_dets, precision, recall, scores, threads) -> None
  * by_score: the detections by score descending (ties as pycocotools breaks them: by image,
- * then rank), regrouped here by class with a stable counting sort; out_of_range: (A, D) uint8;
+ * then rank), regrouped here by class with a stable counting sort; by_score, rank and cls int64
+ * or int32 (the plan's width); out_of_range: (A, D) uint8;
  * npos: (K, A);
  * hits: area and threshold int16, detection int32 (as match() gives them), ignored uint8;
  * precision, scores: (T, R, K, A, M) float64 and recall (T, K, A, M), filled in place where a
@@ -463,7 +473,7 @@ static PyObject *accumulate(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OOOOOOOOOOOOOOOi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7],
                           &o[8], &o[9], &o[10], &o[11], &o[12], &o[13], &o[14], &threads))
         return NULL;
-    static const Kind kinds[N] = {I64, I64, I64, F64, U8, I16, I16, I32, U8, I64, F64, I64, F64, F64, F64};
+    static const Kind kinds[N] = {IDX, IDX, IDX, F64, U8, I16, I16, I32, U8, I64, F64, I64, F64, F64, F64};
     static const char *names[N] = {"by_score", "rank", "cls", "score", "out_of_range", "hit_area",
                                    "hit_thr", "hit_det", "hit_ignored", "npos", "rec_thr",
                                    "max_dets", "precision", "recall", "scores"};
@@ -480,7 +490,6 @@ static PyObject *accumulate(PyObject *self, PyObject *args)
     int32_t *where = NULL, *rank = NULL, *origin = NULL; /* 32 bits: D < 2^31, checked below */
     AccJob *jobs = NULL;
     const Py_ssize_t D = count_of(&v[0]), H = count_of(&v[5]), R = count_of(&v[10]), M = count_of(&v[11]);
-    const int64_t *by_score = v[0].buf, *cls = v[2].buf;
     const int16_t *h_area = v[5].buf, *h_thr = v[6].buf;
     const int32_t *h_det = v[7].buf;
     const uint8_t *h_ign = v[8].buf;
@@ -527,30 +536,31 @@ static PyObject *accumulate(PyObject *self, PyObject *args)
         goto done;
     }
     for (Py_ssize_t d = 0; d < D; d++) {
-        if (cls[d] < 0 || cls[d] >= K) {
+        const int64_t c = idx_at(&v[2], d);
+        if (c < 0 || c >= K) {
             PyErr_SetString(PyExc_ValueError, "accumulate: a detection's class is out of range");
             goto done;
         }
-        seg[cls[d] + 1]++;
+        seg[c + 1]++;
         where[d] = -1;
     }
     for (Py_ssize_t k = 0; k < K; k++)
         seg[k + 1] += seg[k];
     memcpy(next, seg, (size_t)(K + 1) * sizeof(int64_t));
-    const int64_t *src_rank = v[1].buf;
     for (Py_ssize_t i = 0; i < D; i++) { /* the stable counting sort by class */
-        const int64_t d = by_score[i];
+        const int64_t d = idx_at(&v[0], i);
         if (d < 0 || d >= D || where[d] >= 0) {
             PyErr_SetString(PyExc_ValueError, "accumulate: by_score is not an order of the detections");
             goto done;
         }
-        if (src_rank[d] < 0 || src_rank[d] >= D) { /* a rank within an image's group */
+        const int64_t r = idx_at(&v[1], d);
+        if (r < 0 || r >= D) { /* a rank within an image's group */
             PyErr_SetString(PyExc_ValueError, "accumulate: a detection's rank is out of range");
             goto done;
         }
-        const int64_t p = next[cls[d]]++;
+        const int64_t p = next[idx_at(&v[2], d)]++;
         where[d] = (int32_t)p;
-        rank[p] = (int32_t)src_rank[d];
+        rank[p] = (int32_t)r;
         origin[p] = (int32_t)d;
     }
     const uint8_t *src_oor = v[4].buf;

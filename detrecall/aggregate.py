@@ -289,6 +289,14 @@ def _as_bytes(flags: np.ndarray) -> np.ndarray:
     return flags.view(np.uint8) if flags.dtype == np.bool_ else flags.astype(np.uint8)
 
 
+def _index_array(a: np.ndarray) -> np.ndarray:
+    """`a` for the compiled kernels' int64-or-int32 index arguments: itself when contiguous
+    int32 or int64, else a contiguous int64 copy."""
+    if a.dtype in (np.int32, np.int64) and a.flags.c_contiguous:
+        return a
+    return np.ascontiguousarray(a, np.int64)
+
+
 def accumulate(
     m: Matches,
     params: EvalParams,
@@ -313,9 +321,9 @@ def accumulate(
         i64 = np.int64
         first = by_score(m.det_score) if score_order is None else score_order
         kernels.accumulate(  # regroups `first` by class itself, stably: by_class_then_score
-            np.ascontiguousarray(first, i64),
-            np.ascontiguousarray(m.det_rank, i64),
-            np.ascontiguousarray(m.det_class, i64),
+            _index_array(first),  # the plan's int32 as they are: no det-sized int64 copies
+            _index_array(m.det_rank),
+            _index_array(m.det_class),
             np.ascontiguousarray(m.det_score, np.float64),
             _as_bytes(m.det_out_of_range),
             np.ascontiguousarray(m.hit_area, np.int16),

@@ -383,7 +383,7 @@ def _sigmas(p: Params) -> np.ndarray:
 
 
 def _group_key(image: np.ndarray, cls: np.ndarray, n_cls: int) -> np.ndarray:
-    return image * n_cls + cls
+    return image.astype(np.int64) * n_cls + cls  # in int64 whatever the Matches' width
 
 
 def _ious(run: _Run) -> dict[tuple[Any, Any], Any]:

@@ -30,7 +30,7 @@ from .geometry.boxes import box_iou_pairs
 from .geometry.keypoints import oks_pairs
 from .geometry.masks import mask_iou_blocks
 from .options import IouType
-from .types import Dataset, Detections, EvalParams, Matches, Status
+from .types import Dataset, Detections, EvalParams, Matches, Status, narrow_ints
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class Plan:
     gt_rows: np.ndarray  # (G,) rows of the Dataset
     gt_class: np.ndarray  # (G,) index into class_ids
     gt_group: np.ndarray  # (G,) group key, nondecreasing
-    dt_rows: np.ndarray  # (D,) rows of the Detections
+    dt_rows: np.ndarray  # (D,) rows of the Detections (rows, classes, ranks: int32 when they fit)
     dt_class: np.ndarray  # (D,)
     dt_group: np.ndarray  # (D,) group key, nondecreasing
     dt_rank: np.ndarray  # (D,)
@@ -97,6 +97,11 @@ def _by_group_then_score(group: np.ndarray, score: np.ndarray) -> tuple[np.ndarr
     return argsort_stable(group * n + rank), by_score
 
 
+def index_dtype(*sizes: int) -> type[np.signedinteger]:
+    """int32 when every index below `sizes` (rows, classes) fits in it, else int64."""
+    return np.int32 if max(sizes, default=0) < 2**31 - 1 else np.int64
+
+
 def plan(gt: Dataset, dt: Detections, params: EvalParams) -> Plan:
     """Select, group and rank every detection; list every (detection, ground truth) pair.
 
@@ -121,24 +126,30 @@ def plan(gt: Dataset, dt: Detections, params: EvalParams) -> Plan:
 
     g_sel, gt_class, gt_group = select(gt.image_id, gt.category_id)
     d_sel, d_class, d_group = select(dt.image_id, dt.category_id)
+    # rows, classes, ranks and positions in int32 when they fit (they are kept in the Matches:
+    # 4 bytes a detection each instead of 8); the group keys stay int64
+    g_idx, d_idx = index_dtype(len(gt), n_classes), index_dtype(len(dt), n_classes)
+    g_sel, gt_class = g_sel.astype(g_idx, copy=False), gt_class.astype(g_idx, copy=False)
     every = len(d_sel) == len(dt)  # d_sel is then 0, 1, ...: no gather by it
     # rows are stored by (image, category, file order): the order pycocotools concatenates in
     order, by_score = _by_group_then_score(d_group, dt.score if every else dt.score[d_sel])
-    dt_rows, dt_class, dt_group = order if every else d_sel[order], d_class[order], d_group[order]
-    del d_sel, d_class, d_group  # each step frees what it read: a plan is 7 int64 a detection
+    dt_rows = (order if every else d_sel[order]).astype(d_idx, copy=False)
+    dt_class, dt_group = d_class.astype(d_idx, copy=False)[order], d_group[order]
+    del d_sel, d_class, d_group  # each step frees what it read
     # in plan order: rows of equal score are in the same relative order by row as by (group,
     # rank), since rows come by (image, category, file order) and ranks break ties by file order
-    position = np.empty(len(order), np.int64)
-    position[order] = np.arange(len(order))
+    position = np.empty(len(order), d_idx)
+    position[order] = np.arange(len(order), dtype=d_idx)
     del order
     by_score = position[by_score]
     del position
-    dt_rank = np.arange(len(dt_rows))
-    dt_rank -= run_starts(dt_group)
+    dt_rank = np.arange(len(dt_rows), dtype=d_idx)
+    dt_rank -= run_starts(dt_group).astype(d_idx, copy=False)
 
     gt_start = np.searchsorted(gt_group, dt_group, side="left")
     n_gt = np.searchsorted(gt_group, dt_group, side="right")
     n_gt -= gt_start
+    gt_start, n_gt = gt_start.astype(g_idx, copy=False), n_gt.astype(g_idx, copy=False)
 
     with_gt = np.flatnonzero(n_gt)
     first = with_gt[np.r_[True, dt_group[with_gt][1:] != dt_group[with_gt][:-1]]] if len(with_gt) else with_gt
@@ -531,9 +542,10 @@ def match(
 
 
 def _kept_index(kept: np.ndarray) -> np.ndarray:
-    """(D,) int64: each plan detection's index among the kept ones (np.cumsum(kept) - 1), summed
-    in place (np.cumsum of the bool flags would first cast them to an int64 copy)."""
-    out = kept.astype(np.int64)
+    """(D,) int32 (int64 past 2^31 - 1): each plan detection's index among the kept ones
+    (np.cumsum(kept) - 1), summed in place (np.cumsum of the bool flags would first cast them
+    to an int64 copy)."""
+    out = kept.astype(index_dtype(len(kept)))
     np.cumsum(out, out=out)
     out -= 1
     return out
@@ -635,7 +647,7 @@ def _matches(
         class_ids=p.class_ids,
         iou_thresholds=np.asarray(iou_thresholds, np.float64),
         det_class=_kept(p.dt_class, dets),
-        det_image=dt.image_id[rows],
+        det_image=narrow_ints(dt.image_id[rows]),
         det_rank=_kept(p.dt_rank, dets),
         det_score=dt.score[rows],
         det_row=rows,
@@ -648,7 +660,7 @@ def _matches(
         npos=npos.astype(np.int64),
         gt_row=p.gt_rows,
         gt_class=p.gt_class,
-        gt_image=gt.image_id[p.gt_rows],
+        gt_image=narrow_ints(gt.image_id[p.gt_rows]),
         gt_ignored=~nonign.T,
     )
 

@@ -229,6 +229,54 @@ def test_the_accumulate_kernel_by_hand():
 
 
 @needs_kernels
+@pytest.mark.parametrize("narrow", [(0,), (1,), (2,), (0, 1, 2)])
+def test_the_accumulate_kernel_takes_int32_detection_indices(narrow: tuple[int, ...]):
+    """by_score, rank and class as int32 (the plan's width when it fits) or int64: the same
+    arrays, on data where every figure depends on them."""
+    assert kernels is not None
+    gt_json, dt_json = dense_coco(3, n_img=60)
+    params = make_config("bbox").params
+    gt = read_coco_gt(gt_json)
+    dt = read_coco_results(dt_json, gt)
+    p = plan(gt, dt, params)
+    pairs = candidates("bbox", p, gt, dt, iou_floor(params.iou_thresholds, 0.5))
+    m = match(
+        p, pairs, gt, dt, iou_thresholds=params.iou_thresholds, area_ranges=params.area_ranges, max_det=100
+    )
+    assert m.det_class.dtype == m.det_rank.dtype == np.int32  # the plan's width here
+    n_t, n_r, n_k, n_a, n_m = 10, len(params.recall_thresholds), len(m.class_ids), 4, len(params.max_dets)
+    out = []
+    for width in ((), narrow):
+        indices = [score_order(p, 100), m.det_rank, m.det_class]
+        indices = [a.astype(np.int32 if i in width else np.int64) for i, a in enumerate(indices)]
+        precision, scores = np.full((n_t, n_r, n_k, n_a, n_m), -1.0), np.full((n_t, n_r, n_k, n_a, n_m), -1.0)
+        recall = np.full((n_t, n_k, n_a, n_m), -1.0)
+        kernels.accumulate(
+            *indices,
+            m.det_score,
+            np.ascontiguousarray(m.det_out_of_range, np.uint8),
+            m.hit_area,
+            m.hit_thr,
+            m.hit_det,
+            np.ascontiguousarray(m.hit_ignored, np.uint8),
+            m.npos,
+            params.recall_thresholds,
+            np.asarray(params.max_dets, np.int64),
+            precision,
+            recall,
+            scores,
+            1,
+        )
+        out.append((precision, recall, scores))
+    assert (out[0][0] > 0).any() and (out[0][1] > 0).any()
+    for a, b in zip(*out):
+        np.testing.assert_array_equal(a, b)
+    ref = accumulate(m, params, use_kernels=False)  # and the twin
+    np.testing.assert_array_equal(out[1][0], ref.precision)
+    np.testing.assert_array_equal(out[1][2], ref.scores)
+
+
+@needs_kernels
 @pytest.mark.parametrize(
     ("index", "value"),
     [

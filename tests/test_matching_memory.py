@@ -5,6 +5,7 @@ numpy's allocations)."""
 from __future__ import annotations
 
 import tracemalloc
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -12,10 +13,10 @@ from numpy.testing import assert_array_equal
 
 from detrecall.aggregate import by_score
 from detrecall.analysis.point import operating_point
-from detrecall.matching import candidates, match, plan, score_order
+from detrecall.matching import candidates, index_dtype, match, plan, score_order
 from detrecall.options import IouType, PointOptions
 from detrecall.protocols.coco import COCO_AREA_RANGES, COCO_IOU_THRESHOLDS, make_params
-from detrecall.types import Categories, Dataset, Detections, Images
+from detrecall.types import Categories, Dataset, Detections, Images, narrow_ints
 
 AREAS = np.array(list(COCO_AREA_RANGES.values()))
 
@@ -92,6 +93,51 @@ def test_a_cut_keeps_the_matches_of_the_detections_it_keeps(seed, use_kernels):
         assert_array_equal(getattr(cut, name), getattr(whole, name)[h])
     assert_array_equal(cut.hit_det, new_index[whole.hit_det[h]])
     assert_array_equal(score_order(p, 20), by_score(cut.det_score))
+
+
+def test_the_plans_indices_are_int32_when_they_fit():
+    assert index_dtype(10, 3) is np.int32 and index_dtype(2**31 - 2) is np.int32
+    assert index_dtype(2**31 - 1) is np.int64 and index_dtype(5, 2**31) is np.int64
+    gt, dt = _data(2, 300, 2000)
+    p, m = _matched(gt, dt, 10)
+    for a in (p.dt_rows, p.dt_class, p.dt_rank, p.by_score, p.gt_rows, p.gt_class):
+        assert a.dtype == np.int32
+    assert p.dt_group.dtype == np.int64  # keys: image index x classes + class
+    for a in (m.det_row, m.det_class, m.det_rank, m.det_image, m.gt_row, m.gt_image):
+        assert a.dtype == np.int32
+    # the values are the int64 computation's: rows gather the same detections
+    assert_array_equal(dt.image_id[m.det_row], m.det_image)
+    assert_array_equal(dt.score[m.det_row], m.det_score)
+
+
+def test_image_ids_past_int32_stay_int64_and_match_alike():
+    """Ids that do not fit in int32 are kept as int64; the matches are those of the same data
+    with small ids (an id only names an image)."""
+    assert narrow_ints(np.array([1, 2**31 - 1])).dtype == np.int32
+    assert narrow_ints(np.array([-(2**31), 5])).dtype == np.int32
+    assert narrow_ints(np.array([1, 2**31])).dtype == np.int64
+    assert narrow_ints(np.array([-(2**31) - 1])).dtype == np.int64
+    gt, dt = _data(4, 400, 3000)
+    shift = 2**40
+    images = Images(gt.images.ids + shift, gt.images.width, gt.images.height)
+    big_gt = replace(gt, image_id=gt.image_id + shift, images=images)
+    big_dt = replace(dt, image_id=dt.image_id + shift)
+    _, small = _matched(gt, dt, 10)
+    _, big = _matched(big_gt, big_dt, 10)
+    assert big.det_image.dtype == big.gt_image.dtype == np.int64
+    assert_array_equal(big.det_image, small.det_image.astype(np.int64) + shift)
+    same = ("det_row", "det_rank", "det_class", "hit_det", "hit_gt", "hit_thr", "hit_area", "hit_ignored")
+    for name in same:
+        assert_array_equal(getattr(big, name), getattr(small, name))
+
+
+def test_what_the_matches_keep_per_detection():
+    """The per-detection columns the result keeps: int32 class, rank, row and image and the
+    float64 score, 24 bytes a detection (40 with int64 indices), besides one flag per range."""
+    gt, dt = _data(5, 500, 20_000)
+    _, m = _matched(gt, dt, None)
+    kept = sum(getattr(m, f).nbytes for f in ("det_class", "det_image", "det_rank", "det_score", "det_row"))
+    assert kept == 24 * len(m.det_row)
 
 
 def _peak_per_detection(f, n):
