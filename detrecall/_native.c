@@ -882,21 +882,22 @@ static int parse_window(Window *w, Results *r, int masks, int first, long long s
     return c.p == c.end;
 }
 
-/* A deferred parse's masks (chars, ends) as r->masks, a str and a dict each, with the GIL;
- * 0 with a Python error set. */
-static int build_masks(Results *r)
+/* A deferred parse's masks (part's chars, ends and sizes) into r->masks from index `at` on
+ * (the list made here when NULL, of `total` items), a str and a dict each, with the GIL; the
+ * part's characters freed after. 0 with a Python error set. */
+static int build_masks(Results *r, Results *part, Py_ssize_t at, Py_ssize_t total)
 {
     if ((r->key_size == NULL && (r->key_size = PyUnicode_InternFromString("size")) == NULL) ||
         (r->key_counts == NULL && (r->key_counts = PyUnicode_InternFromString("counts")) == NULL) ||
-        (r->masks = PyList_New(r->n)) == NULL)
+        (r->masks == NULL && (r->masks = PyList_New(total)) == NULL))
         return 0;
-    const char *chars = PyByteArray_AS_STRING(r->chars.array);
-    const int64_t *ends = (const int64_t *)PyByteArray_AS_STRING(r->ends.array);
-    const int64_t *sizes = (const int64_t *)PyByteArray_AS_STRING(r->size.array);
+    const char *chars = PyByteArray_AS_STRING(part->chars.array);
+    const int64_t *ends = (const int64_t *)PyByteArray_AS_STRING(part->ends.array);
+    const int64_t *sizes = (const int64_t *)PyByteArray_AS_STRING(part->size.array);
     int gc_was_on = PyGC_Disable(); /* a dict per mask, none of them cyclic */
     int64_t begin = 0;
     Py_ssize_t i = 0;
-    for (; i < r->n; i++) {
+    for (; i < part->n; i++) {
         PyObject *counts = PyUnicode_New((Py_ssize_t)(ends[i] - begin), 127);
         if (counts == NULL)
             break;
@@ -908,20 +909,20 @@ static int build_masks(Results *r)
             PyErr_NoMemory();
             break;
         }
-        PyList_SET_ITEM(r->masks, i, rle);
+        PyList_SET_ITEM(r->masks, at + i, rle);
     }
     if (gc_was_on)
         PyGC_Enable();
-    Py_CLEAR(r->chars.array); /* as large as the strings: gone before the caller goes on */
-    Py_CLEAR(r->ends.array);
-    return i == r->n;
+    Py_CLEAR(part->chars.array); /* as large as the strings: gone before the next part's */
+    Py_CLEAR(part->ends.array);
+    return i == part->n;
 }
 
 /* The columns of one results parse as the tuple handed back. */
 static PyObject *results_tuple(Results *r, int masks)
 {
     PyObject *out = NULL;
-    if (masks && r->defer && !build_masks(r))
+    if (masks && r->defer && !build_masks(r, r, 0, r->n))
         return NULL;
     PyObject *image = column_release(&r->image), *category = column_release(&r->category),
              *score = column_release(&r->score), *box = column_release(&r->box),
@@ -1067,14 +1068,25 @@ static PyObject *parse_split(int fd, long long bytes, int threads, size_t step, 
             out = Py_NewRef(Py_None);
             goto done;
         }
-    /* the parts' columns, joined: part 0's grown to the whole, the others copied in after it */
+    /* the masks, part by part (each part's characters freed once its strings are made) */
     Results *all = &parts[0].r;
-    Column *columns[6] = {&all->image, &all->category, &all->score, &all->box, &all->size, &all->chars};
+    if (masks) {
+        Py_ssize_t total = 0, at = 0;
+        for (int t = 0; t < k; t++)
+            total += parts[t].r.n;
+        for (int t = 0; t < k; t++) {
+            if (!build_masks(all, &parts[t].r, at, total))
+                goto done;
+            at += parts[t].r.n;
+        }
+        all->defer = 0;
+    }
+    /* the parts' columns, joined: part 0's grown to the whole, the others copied in after it */
+    Column *columns[5] = {&all->image, &all->category, &all->score, &all->box, &all->size};
     for (int t = 1; t < k; t++) {
         Results *r = &parts[t].r;
-        Column *theirs[6] = {&r->image, &r->category, &r->score, &r->box, &r->size, &r->chars};
-        const int64_t before = (int64_t)all->chars.used;
-        for (int j = 0; j < (masks ? 6 : 4); j++) {
+        Column *theirs[5] = {&r->image, &r->category, &r->score, &r->box, &r->size};
+        for (int j = 0; j < (masks ? 5 : 4); j++) {
             columns[j]->fixed = 0;
             if (theirs[j]->used && !column_push(columns[j], PyByteArray_AS_STRING(theirs[j]->array), theirs[j]->used)) {
                 PyErr_NoMemory();
@@ -1083,16 +1095,6 @@ static PyObject *parse_split(int fd, long long bytes, int threads, size_t step, 
             Py_CLEAR(theirs[j]->array);
         }
         if (masks) {
-            const int64_t *ends = (const int64_t *)PyByteArray_AS_STRING(r->ends.array);
-            all->ends.fixed = 0;
-            for (Py_ssize_t i = 0; i < r->n; i++) {
-                const int64_t end = ends[i] + before;
-                if (!column_push(&all->ends, &end, 8)) {
-                    PyErr_NoMemory();
-                    goto done;
-                }
-            }
-            Py_CLEAR(r->ends.array);
             if (all->bad_rle < 0 && r->bad_rle >= 0) {
                 all->bad_rle = all->n + r->bad_rle;
                 all->bad_code = r->bad_code;
