@@ -655,39 +655,10 @@ done:
  * bbIou in geometry/boxes.py's operation order (float64, no contraction), so the IoUs are the
  * numpy twin's to the bit. Plan detection i pairs with ground truth start[i] .. start[i] +
  * count[i] - 1; pairs come out by detection, then ground truth, as the twin lists them. */
-/* An index array of either width (the plan keeps int32 where it fits). */
-typedef struct {
-    const void *p;
-    int wide;
-} Index;
-
-static inline int64_t index_at(Index a, Py_ssize_t i)
-{
-    return a.wide ? ((const int64_t *)a.p)[i] : (int64_t)((const int32_t *)a.p)[i];
-}
-
-/* an int64 or int32 array as an Index (a buffer of either, else TypeError) */
-static int get_index(PyObject *obj, Py_buffer *view, const char *name, Index *out)
-{
-    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
-        return -1;
-    const char *f = view->format ? view->format : "B";
-    int ok64 = view->itemsize == 8 && (strcmp(f, "q") == 0 || strcmp(f, "l") == 0);
-    int ok32 = view->itemsize == 4 && (strcmp(f, "i") == 0 || strcmp(f, "l") == 0);
-    if (!ok64 && !ok32) {
-        PyBuffer_Release(view);
-        view->obj = NULL;
-        PyErr_Format(PyExc_TypeError, "%s: expected a contiguous int64 or int32 array", name);
-        return -1;
-    }
-    *out = (Index){view->buf, ok64};
-    return 0;
-}
-
 typedef struct {
     const double *dbox, *gbox;
     const uint8_t *crowd;
-    Index dt_rows, gt_rows, start, count;
+    const Py_buffer *dt_rows, *gt_rows, *start, *count; /* IDX arrays */
     double floor;
     int inclusive;
     Py_ssize_t lo, hi; /* this thread's plan detections */
@@ -720,9 +691,9 @@ static void *box_pairs(void *arg)
 {
     BoxJob *j = arg;
     for (Py_ssize_t i = j->lo; i < j->hi; i++) {
-        const double *d = j->dbox + 4 * index_at(j->dt_rows, i);
-        for (int64_t k = index_at(j->start, i), end = k + index_at(j->count, i); k < end; k++) {
-            const int64_t g = index_at(j->gt_rows, k);
+        const double *d = j->dbox + 4 * idx_at(j->dt_rows, i);
+        for (int64_t k = idx_at(j->start, i), end = k + idx_at(j->count, i); k < end; k++) {
+            const int64_t g = idx_at(j->gt_rows, k);
             const double iou = box_iou(d, j->gbox + 4 * g, j->crowd[g], j->inclusive);
             if (!(iou >= j->floor))
                 continue;
@@ -763,11 +734,10 @@ static PyObject *box_candidates(PyObject *self, PyObject *args)
         return NULL;
     Py_buffer v[N];
     memset(v, 0, sizeof(v));
-    static const Kind kinds[3] = {F64, F64, U8};
+    static const Kind kinds[N] = {F64, F64, U8, IDX, IDX, IDX, IDX};
     static const char *names[N] = {"dt_box", "gt_box", "crowd", "dt_rows", "gt_rows", "start", "count"};
-    Index ix[4];
     for (int i = 0; i < N; i++)
-        if (i < 3 ? get_array(o[i], &v[i], kinds[i], 0, names[i]) < 0 : get_index(o[i], &v[i], names[i], &ix[i - 3]) < 0) {
+        if (get_array(o[i], &v[i], kinds[i], 0, names[i]) < 0) {
             release_all(v, i);
             return NULL;
         }
@@ -775,7 +745,7 @@ static PyObject *box_candidates(PyObject *self, PyObject *args)
     BoxJob *jobs = NULL;
     const Py_ssize_t n_dbox = count_of(&v[0]) / 4, n_gbox = count_of(&v[1]) / 4, n = count_of(&v[3]);
     const Py_ssize_t n_sel = count_of(&v[4]);
-    const Index dt_rows = ix[0], gt_rows = ix[1], start = ix[2], count = ix[3];
+    const Py_buffer *dt_rows = &v[3], *gt_rows = &v[4], *start = &v[5], *count = &v[6];
     if (count_of(&v[0]) % 4 || count_of(&v[1]) % 4 || count_of(&v[2]) != n_gbox || count_of(&v[5]) != n ||
         count_of(&v[6]) != n) {
         PyErr_SetString(PyExc_ValueError, "box_candidates: inconsistent array lengths");
@@ -783,7 +753,7 @@ static PyObject *box_candidates(PyObject *self, PyObject *args)
     }
     Py_ssize_t pairs = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
-        const int64_t c = index_at(count, i), s0 = index_at(start, i), row = index_at(dt_rows, i);
+        const int64_t c = idx_at(count, i), s0 = idx_at(start, i), row = idx_at(dt_rows, i);
         if (c == 0)
             continue;
         if (row < 0 || row >= n_dbox || c < 0 || s0 < 0 || s0 > n_sel || c > n_sel - s0) {
@@ -793,7 +763,7 @@ static PyObject *box_candidates(PyObject *self, PyObject *args)
         pairs += (Py_ssize_t)c;
     }
     for (Py_ssize_t k = 0; k < n_sel; k++)
-        if (index_at(gt_rows, k) < 0 || index_at(gt_rows, k) >= n_gbox) {
+        if (idx_at(gt_rows, k) < 0 || idx_at(gt_rows, k) >= n_gbox) {
             PyErr_SetString(PyExc_ValueError, "box_candidates: a ground-truth row out of bounds");
             goto done;
         }
@@ -812,7 +782,7 @@ static PyObject *box_candidates(PyObject *self, PyObject *args)
     for (int t = 0; t < threads; t++) {
         const Py_ssize_t lo = i, target = t == threads - 1 ? pairs : pairs / threads * (t + 1);
         while (i < n && (seen < target || t == threads - 1))
-            seen += (Py_ssize_t)index_at(count, i++);
+            seen += (Py_ssize_t)idx_at(count, i++);
         jobs[t] = (BoxJob){.dbox = v[0].buf, .gbox = v[1].buf, .crowd = v[2].buf, .dt_rows = dt_rows,
                            .gt_rows = gt_rows, .start = start, .count = count, .floor = floor,
                            .inclusive = inclusive, .lo = lo, .hi = i};
