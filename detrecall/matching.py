@@ -143,18 +143,21 @@ def plan(gt: Dataset, dt: Detections, params: EvalParams) -> Plan:
     del order
     by_score = position[by_score]
     del position
+    # per (image, class) run of detections, not per detection: its head, length and ground truth
+    heads = np.flatnonzero(dt_group[1:] != dt_group[:-1]) + 1 if len(dt_group) else np.zeros(0, np.int64)
+    heads = np.concatenate(([0], heads)) if len(dt_group) else heads
+    lengths = np.diff(np.append(heads, len(dt_group)))
+    run_gt = np.searchsorted(gt_group, dt_group[heads], side="left")
+    run_n_gt = np.searchsorted(gt_group, dt_group[heads], side="right") - run_gt
     dt_rank = np.arange(len(dt_rows), dtype=d_idx)
-    dt_rank -= run_starts(dt_group).astype(d_idx, copy=False)
+    dt_rank -= np.repeat(heads.astype(d_idx, copy=False), lengths)
+    gt_start = np.repeat(run_gt.astype(g_idx, copy=False), lengths)
+    n_gt = np.repeat(run_n_gt.astype(g_idx, copy=False), lengths)
 
-    gt_start = np.searchsorted(gt_group, dt_group, side="left")
-    n_gt = np.searchsorted(gt_group, dt_group, side="right")
-    n_gt -= gt_start
-    gt_start, n_gt = gt_start.astype(g_idx, copy=False), n_gt.astype(g_idx, copy=False)
-
-    with_gt = np.flatnonzero(n_gt)
-    first = with_gt[np.r_[True, dt_group[with_gt][1:] != dt_group[with_gt][:-1]]] if len(with_gt) else with_gt
-    dt_count = np.searchsorted(dt_group, dt_group[first], side="right") - first
-    blocks = np.stack([first, dt_count, gt_start[first], n_gt[first]], axis=1).reshape(-1, 4)
+    paired = run_n_gt > 0  # blocks: the runs with ground truth
+    blocks = np.stack([heads[paired], lengths[paired], run_gt[paired], run_n_gt[paired]], axis=1).reshape(
+        -1, 4
+    )
     zeros = np.zeros_like
     return Plan(
         class_ids=np.full(1, -1, np.int64) if params.class_agnostic else class_ids,

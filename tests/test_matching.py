@@ -110,3 +110,32 @@ def test_unmatched_detection_outside_the_area_range_is_ignored():
     rows = r.matches.det_row.tolist()
     assert ign[rows.index(1)] and not ign[rows.index(0)]
     assert r.coco.APs == PERFECT and r.coco.AP50 == 0.5
+
+
+def test_the_plans_pairs_per_run_equal_a_search_per_detection():
+    """plan() finds each (image, class) run's ground truth once; per detection, that is the
+    binary search of its group key, its rank its place in the run, and the blocks the runs
+    with ground truth (empty inputs and class-agnostic plans too)."""
+    from detrecall import read_coco_gt, read_coco_results
+    from detrecall._arrays import run_starts
+    from detrecall.evaluate import make_config
+    from detrecall.matching import plan
+
+    from .oracle import random_coco
+
+    for seed in range(12):
+        gt_json, dt_json = random_coco(seed)
+        if seed == 0:
+            dt_json = []
+        gt = read_coco_gt(gt_json)
+        dt = read_coco_results(dt_json, gt)
+        for keywords in ({}, {"class_agnostic": True}):
+            p = plan(gt, dt, make_config("bbox", **keywords).params)
+            lo = np.searchsorted(p.gt_group, p.dt_group, side="left")
+            hi = np.searchsorted(p.gt_group, p.dt_group, side="right")
+            assert np.array_equal(p.dt_gt_start, lo) and np.array_equal(p.dt_gt_count, hi - lo)
+            assert np.array_equal(p.dt_rank, np.arange(len(p.dt_group)) - run_starts(p.dt_group))
+            heads = np.flatnonzero((hi > lo) & (p.dt_rank == 0))
+            counts = np.array([int((p.dt_group == p.dt_group[h]).sum()) for h in heads], np.int64)
+            want = np.stack([heads, counts, lo[heads], (hi - lo)[heads]], axis=1).reshape(-1, 4)
+            assert np.array_equal(p.blocks, want)
