@@ -662,9 +662,11 @@ typedef struct {
     double floor;
     int inclusive;
     Py_ssize_t lo, hi; /* this thread's plan detections */
-    Py_ssize_t kept, cap; /* its pairs reaching the floor, in its own buffers */
-    int64_t *o_dt, *o_gt;
-    double *o_iou;
+    Py_ssize_t kept, cap; /* its pairs reaching the floor, in its own buffer */
+    struct BoxPair {
+        int64_t dt, gt;
+        double iou;
+    } *pairs;
     int oom;
 } BoxJob;
 
@@ -699,22 +701,15 @@ static void *box_pairs(void *arg)
                 continue;
             if (j->kept == j->cap) {
                 const Py_ssize_t cap = j->cap ? 2 * j->cap : 4096;
-                int64_t *a = realloc(j->o_dt, (size_t)cap * 8), *b = a ? realloc(j->o_gt, (size_t)cap * 8) : NULL;
-                if (a != NULL)
-                    j->o_dt = a;
-                if (b != NULL)
-                    j->o_gt = b;
-                double *c = b ? realloc(j->o_iou, (size_t)cap * 8) : NULL;
-                if (c == NULL) {
+                struct BoxPair *more = realloc(j->pairs, (size_t)cap * sizeof(struct BoxPair));
+                if (more == NULL) {
                     j->oom = 1;
                     return NULL;
                 }
-                j->o_iou = c;
+                j->pairs = more;
                 j->cap = cap;
             }
-            j->o_dt[j->kept] = i;
-            j->o_gt[j->kept] = k;
-            j->o_iou[j->kept++] = iou;
+            j->pairs[j->kept++] = (struct BoxPair){i, k, iou};
         }
     }
     return NULL;
@@ -800,27 +795,21 @@ static PyObject *box_candidates(PyObject *self, PyObject *args)
     for (int k = 0; k < 3; k++)
         if ((parts[k] = PyByteArray_FromStringAndSize(NULL, kept * 8)) == NULL)
             goto done;
-    char *out[3] = {PyByteArray_AS_STRING(parts[0]), PyByteArray_AS_STRING(parts[1]),
-                    PyByteArray_AS_STRING(parts[2])};
-    for (int t = 0; t < threads; t++) { /* in thread order: plan order */
-        const size_t size = (size_t)jobs[t].kept * 8;
-        if (size == 0)
-            continue;
-        memcpy(out[0], jobs[t].o_dt, size);
-        memcpy(out[1], jobs[t].o_gt, size);
-        memcpy(out[2], jobs[t].o_iou, size);
-        out[0] += size, out[1] += size, out[2] += size;
-    }
+    int64_t *o_dt = (int64_t *)PyByteArray_AS_STRING(parts[0]), *o_gt = (int64_t *)PyByteArray_AS_STRING(parts[1]);
+    double *o_iou = (double *)PyByteArray_AS_STRING(parts[2]);
+    for (int t = 0; t < threads; t++) /* in thread order: plan order */
+        for (Py_ssize_t x = 0; x < jobs[t].kept; x++, o_dt++, o_gt++, o_iou++) {
+            *o_dt = jobs[t].pairs[x].dt;
+            *o_gt = jobs[t].pairs[x].gt;
+            *o_iou = jobs[t].pairs[x].iou;
+        }
     result = Py_BuildValue("(OOO)", parts[0], parts[1], parts[2]);
 done:
     for (int k = 0; k < 3; k++)
         Py_XDECREF(parts[k]);
     if (jobs != NULL)
-        for (int t = 0; t < threads; t++) {
-            free(jobs[t].o_dt);
-            free(jobs[t].o_gt);
-            free(jobs[t].o_iou);
-        }
+        for (int t = 0; t < threads; t++)
+            free(jobs[t].pairs);
     free(jobs);
     release_all(v, N);
     return result;

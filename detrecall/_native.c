@@ -252,17 +252,20 @@ static int parse_plain_string(Cursor *c, const char **s, Py_ssize_t *n)
 /* A compressed RLE string as a new str: pycocotools' characters '0'..'o' only, of the escapes
  * only '\\' (one of those characters). NULL (no Python error set) for anything else, so that
  * the general path names the record. */
-static PyObject *parse_rle_counts(Cursor *c)
+/* The closing quote of a compressed RLE string whose opening one the cursor is at, its escapes
+ * counted in *escapes: pycocotools' characters '0'..'o' only, of the escapes only '\\' (one of
+ * those characters); NULL for anything else. */
+static const char *rle_string_end(Cursor *c, Py_ssize_t *escapes)
 {
     if (!expect(c, '"'))
         return NULL;
     const char *q = c->p;
-    Py_ssize_t escapes = 0;
+    *escapes = 0;
     while (q < c->end && *q != '"') {
         if (*q == '\\') {
             if (q + 1 >= c->end || q[1] != '\\')
                 return NULL;
-            escapes++;
+            ++*escapes;
             q++;
         }
         else if (*q < '0' || *q > 'o') {
@@ -270,22 +273,37 @@ static PyObject *parse_rle_counts(Cursor *c)
         }
         q++;
     }
-    if (q >= c->end)
+    return q < c->end ? q : NULL;
+}
+
+/* The string from the cursor to `end`, unescaped, into w (end - cursor - escapes bytes); the
+ * cursor moves past the closing quote. */
+static void take_rle_string(Cursor *c, const char *end, Py_ssize_t escapes, char *w)
+{
+    if (escapes == 0) {
+        memcpy(w, c->p, (size_t)(end - c->p));
+    }
+    else {
+        for (const char *r = c->p; r < end; r++)
+            *w++ = *r == '\\' ? *++r : *r;
+    }
+    c->p = end + 1;
+}
+
+/* A compressed RLE string as a new str; NULL (no Python error set) for anything
+ * rle_string_end refuses, so that the general path names the record. */
+static PyObject *parse_rle_counts(Cursor *c)
+{
+    Py_ssize_t escapes;
+    const char *end = rle_string_end(c, &escapes);
+    if (end == NULL)
         return NULL;
-    PyObject *out = PyUnicode_New(q - c->p - escapes, 127);
+    PyObject *out = PyUnicode_New(end - c->p - escapes, 127);
     if (out == NULL) {
         PyErr_Clear();
         return NULL;
     }
-    char *w = (char *)PyUnicode_DATA(out);
-    if (escapes == 0) {
-        memcpy(w, c->p, (size_t)(q - c->p));
-    }
-    else {
-        for (const char *r = c->p; r < q; r++)
-            *w++ = *r == '\\' ? *++r : *r;
-    }
-    c->p = q + 1;
+    take_rle_string(c, end, escapes, (char *)PyUnicode_DATA(out));
     return out;
 }
 
@@ -382,22 +400,33 @@ static int column_init(Column *col, size_t cap)
     return col->array != NULL;
 }
 
-HOT int column_push(Column *col, const void *item, size_t size)
+/* Room for `size` more bytes at the column's end, taken (used grows): where to write them, or
+ * NULL when a fixed column is full or memory is short (no Python error set). */
+HOT char *column_room(Column *col, size_t size)
 {
     if (col->used + size > col->cap) {
         if (col->fixed)
-            return 0;
+            return NULL;
         size_t cap = col->cap * 2;
         while (cap < col->used + size)
             cap *= 2;
         if (PyByteArray_Resize(col->array, (Py_ssize_t)cap) < 0) {
             PyErr_Clear();
-            return 0;
+            return NULL;
         }
         col->cap = cap;
     }
-    memcpy(PyByteArray_AS_STRING(col->array) + col->used, item, size);
+    char *at = PyByteArray_AS_STRING(col->array) + col->used;
     col->used += size;
+    return at;
+}
+
+HOT int column_push(Column *col, const void *item, size_t size)
+{
+    char *at = column_room(col, size);
+    if (at == NULL)
+        return 0;
+    memcpy(at, item, size);
     return 1;
 }
 
@@ -480,23 +509,12 @@ enum { HAVE_IMAGE = 1, HAVE_CATEGORY = 2, HAVE_SCORE = 4, HAVE_BOX = 8, HAVE_SEG
  * by a part: no Python object); parse_rle_counts' rules. */
 static int parse_rle_chars(Cursor *c, Column *chars)
 {
-    if (!expect(c, '"'))
+    Py_ssize_t escapes;
+    const char *end = rle_string_end(c, &escapes);
+    char *w = end ? column_room(chars, (size_t)(end - c->p - escapes)) : NULL;
+    if (w == NULL)
         return 0;
-    const char *q = c->p, *run = c->p;
-    while (q < c->end && *q != '"') {
-        if (*q == '\\') {
-            if (q + 1 >= c->end || q[1] != '\\' || !column_push(chars, run, (size_t)(q - run)))
-                return 0;
-            run = ++q; /* the escaped backslash starts the next run */
-        }
-        else if (*q < '0' || *q > 'o') {
-            return 0;
-        }
-        q++;
-    }
-    if (q >= c->end || !column_push(chars, run, (size_t)(q - run)))
-        return 0;
-    c->p = q + 1;
+    take_rle_string(c, end, escapes, w);
     return 1;
 }
 
@@ -922,8 +940,6 @@ static int build_masks(Results *r, Results *part, Py_ssize_t at, Py_ssize_t tota
 static PyObject *results_tuple(Results *r, int masks)
 {
     PyObject *out = NULL;
-    if (masks && r->defer && !build_masks(r, r, 0, r->n))
-        return NULL;
     PyObject *image = column_release(&r->image), *category = column_release(&r->category),
              *score = column_release(&r->score), *box = column_release(&r->box),
              *size = column_release(&r->size), *bad = NULL;
@@ -1079,7 +1095,6 @@ static PyObject *parse_split(int fd, long long bytes, int threads, size_t step, 
                 goto done;
             at += parts[t].r.n;
         }
-        all->defer = 0;
     }
     /* the parts' columns, joined: part 0's grown to the whole, the others copied in after it */
     Column *columns[5] = {&all->image, &all->category, &all->score, &all->box, &all->size};
@@ -2107,19 +2122,11 @@ static PyObject *positions(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OO", &o[0], &o[1]))
         return NULL;
     Py_buffer v[2];
-    memset(v, 0, sizeof(v));
-    for (int i = 0; i < 2; i++) {
-        if (PyObject_GetBuffer(o[i], &v[i], PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0 ||
-            v[i].itemsize != 8 ||
-            !(strcmp(v[i].format ? v[i].format : "B", "q") == 0 || strcmp(v[i].format ? v[i].format : "B", "l") == 0)) {
-            if (v[i].obj != NULL)
-                PyBuffer_Release(&v[i]);
-            if (i)
-                PyBuffer_Release(&v[0]);
-            if (!PyErr_Occurred())
-                PyErr_SetString(PyExc_TypeError, "positions takes contiguous int64 arrays");
-            return NULL;
-        }
+    if (!get_int64s(o[0], &v[0], "values"))
+        return NULL;
+    if (!get_int64s(o[1], &v[1], "known")) {
+        PyBuffer_Release(&v[0]);
+        return NULL;
     }
     const int64_t *val = v[0].buf, *known = v[1].buf;
     const Py_ssize_t n = v[0].len / 8, m = v[1].len / 8;

@@ -144,8 +144,9 @@ def plan(gt: Dataset, dt: Detections, params: EvalParams) -> Plan:
     by_score = position[by_score]
     del position
     # per (image, class) run of detections, not per detection: its head, length and ground truth
-    heads = np.flatnonzero(dt_group[1:] != dt_group[:-1]) + 1 if len(dt_group) else np.zeros(0, np.int64)
-    heads = np.concatenate(([0], heads)) if len(dt_group) else heads
+    head = np.ones(len(dt_group), bool)
+    head[1:] = dt_group[1:] != dt_group[:-1]
+    heads = np.flatnonzero(head)
     lengths = np.diff(np.append(heads, len(dt_group)))
     run_gt = np.searchsorted(gt_group, dt_group[heads], side="left")
     run_n_gt = np.searchsorted(gt_group, dt_group[heads], side="right") - run_gt

@@ -408,10 +408,8 @@ def _flags(cols: Columns, field: str) -> np.ndarray:
 
 
 def _threads(threads: int | None) -> int:
-    """The readers' thread count: options.resolve_threads (imported when asked: not on the read
-    path's import), as evaluate's."""
-    if threads is not None and not isinstance(threads, bool) and isinstance(threads, int) and threads >= 1:
-        return threads
+    """The readers' thread count, as evaluate's: options.resolve_threads (imported here, not on
+    the read path's import)."""
     from ..options import resolve_threads
 
     return resolve_threads(threads)
