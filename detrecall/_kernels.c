@@ -18,6 +18,11 @@
 #include <string.h>
 
 #define MAX_THREADS 256
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)0)
+#endif
 
 typedef enum { I64, I32, I16, F64, U8, IDX } Kind; /* IDX: int64 or int32 (read with idx_at) */
 
@@ -338,35 +343,95 @@ typedef struct {
     const int32_t *rank, *origin; /* by position: the rank, and the detection there */
     const int64_t *seg, *npos, *max_dets;
     const double *score, *rec_thr; /* score: by detection (read at the recall thresholds only) */
-    const uint8_t *status, *oor; /* (D, T) of this area range; (D,) out of this area range */
-    Py_ssize_t n_thr, n_rec, n_cls, n_area, n_max, area;
+    const uint8_t *oor;            /* (D, A) by position: out of each area range */
+    const int64_t *hit_start;      /* (D + 1,): each position's hits, hit_code[start[i]:start[i + 1]] */
+    const int32_t *hit_code;       /* (area * T + threshold) * 2 + ignored */
+    Py_ssize_t n_thr, n_rec, n_cls, n_area, n_max;
     double *precision, *recall, *scores;
     /* this thread's classes: k = first, first + step, ... */
     Py_ssize_t first, step;
     int oom;
 } AccJob;
 
-/* pycocotools' accumulate() for the classes of one thread at one area range: per max_dets cut
- * and threshold, running TP/FP counts in score order (ignored detections keep their place,
- * counted as neither), precision's envelope from the end, then each recall threshold's first
- * position reaching it. Only true positives move recall up and the envelope's maxima sit on
- * them, so precision is computed there alone (pycocotools' arithmetic: tp / (fp + tp + eps));
- * recall 0 is reached at the first position, whatever it holds. A cut holding the same
- * detections as the one before (cuts are nested) copies its figures. */
+/* One class's figures at one (area range, threshold, cut) from its true positives' places in
+ * the cut (ta) and the false positives before each (fa): precision's envelope from the end,
+ * then each recall threshold's first true positive reaching it. Only true positives move
+ * recall up and the envelope's maxima sit on them, so precision is computed there alone
+ * (pycocotools' arithmetic: tp / (fp + tp + eps)); recall 0 is reached at the first position,
+ * whatever it holds. */
+static void cut_figures(const AccJob *j, Py_ssize_t k, Py_ssize_t a, Py_ssize_t t, Py_ssize_t m,
+                        const int64_t *cut, Py_ssize_t nd, const int32_t *ta, const int32_t *fa, int64_t ntp,
+                        int64_t npos, double *env)
+{
+    const Py_ssize_t R = j->n_rec, K = j->n_cls, A = j->n_area, M = j->n_max;
+    for (int64_t q = 0; q < ntp; q++)
+        env[q] = (double)(q + 1) / (((double)fa[q] + (double)(q + 1)) + DBL_EPSILON);
+    j->recall[((t * K + k) * A + a) * M + m] = nd ? (double)ntp / (double)npos : 0.0;
+    for (int64_t q = ntp - 1; q > 0; q--)
+        if (env[q] > env[q - 1])
+            env[q - 1] = env[q];
+    const double rc0 = nd && ntp && ta[0] == 0 ? 1.0 / (double)npos : 0.0;
+    int64_t q = 0; /* the first true positive whose recall reaches the threshold */
+    for (Py_ssize_t r = 0; r < R; r++) {
+        const double want = j->rec_thr[r];
+        const Py_ssize_t at = ((((t * R + r) * K + k) * A + a) * M) + m;
+        if (nd && want <= rc0) { /* the first position */
+            j->precision[at] = ntp ? env[0] : 0.0;
+            j->scores[at] = j->score[j->origin[cut[0]]];
+            continue;
+        }
+        while (q < ntp && (double)(q + 1) / (double)npos < want)
+            q++;
+        j->precision[at] = q < ntp ? env[q] : 0.0;
+        j->scores[at] = q < ntp ? j->score[j->origin[cut[ta[q]]]] : 0.0;
+    }
+}
+
+/* pycocotools' accumulate() for the classes of one thread, every area range at once: per
+ * max_dets cut, one walk in score order gives every (area range, threshold)'s true positives
+ * (their places in the cut) and the false positives before each (the unmatched detections
+ * inside the range; ignored ones keep their place, counted as neither). A walk reads each
+ * detection's range flags and its own hits only, so it costs detections plus hits, not
+ * detections x thresholds x ranges; and one class writes all its figures together, so the
+ * (T, R, K, A, M) outputs are written a row at a time, not strided across them. A cut holding
+ * the same detections as the one before (cuts are nested) copies its figures. */
 static void *accumulate_classes(void *arg)
 {
     AccJob *j = arg;
-    const Py_ssize_t T = j->n_thr, R = j->n_rec, K = j->n_cls, A = j->n_area, M = j->n_max, a = j->area;
+    const Py_ssize_t T = j->n_thr, R = j->n_rec, K = j->n_cls, A = j->n_area, M = j->n_max, AT = A * T;
+    /* per (area, threshold): true positives in the class, their offset, and per walk the
+     * true positives so far and the hits inside the range so far; per area, positions inside */
+    int64_t *count = malloc((size_t)(4 * AT + A) * sizeof(int64_t));
+    if (!count) {
+        j->oom = 1;
+        return NULL;
+    }
+    int64_t *in_class = count, *offset = count + AT, *tp = count + 2 * AT, *hit_in = count + 3 * AT;
+    int64_t *in_range = count + 4 * AT;
     for (Py_ssize_t k = j->first; k < K; k += j->step) {
-        const int64_t npos = j->npos[k * A + a];
-        if (npos <= 0)
+        int any_pos = 0;
+        for (Py_ssize_t a = 0; a < A; a++)
+            any_pos |= j->npos[k * A + a] > 0;
+        if (!any_pos)
             continue; /* no ground truth counted: -1, as pycocotools leaves it */
-        const Py_ssize_t lo = j->seg[k], n = j->seg[k + 1] - lo, n1 = n + 1;
-        int64_t *cut = malloc((size_t)n1 * sizeof(int64_t));
-        int64_t *tp_at = malloc((size_t)n1 * sizeof(int64_t)), *fp_at = malloc((size_t)n1 * sizeof(int64_t));
-        double *env = malloc((size_t)n1 * sizeof(double));
+        const Py_ssize_t lo = j->seg[k], n = j->seg[k + 1] - lo;
+        memset(in_class, 0, (size_t)AT * sizeof(int64_t));
+        for (int64_t h = j->hit_start[lo]; h < j->hit_start[lo + n]; h++)
+            if (!(j->hit_code[h] & 1))
+                in_class[j->hit_code[h] >> 1]++;
+        int64_t slots = 0;
+        for (Py_ssize_t u = 0; u < AT; u++) {
+            offset[u] = slots;
+            slots += in_class[u];
+        }
+        int64_t *cut = malloc((size_t)(n + 1) * sizeof(int64_t));
+        /* at offset[a * T + t] + q: the q-th true positive's place in the cut, and the false
+         * positives before it (32 bits: D < 2^31) */
+        int32_t *tp_at = malloc((size_t)(slots + 1) * sizeof(int32_t));
+        int32_t *fp_at = malloc((size_t)(slots + 1) * sizeof(int32_t));
+        double *env = malloc((size_t)(n + 1) * sizeof(double));
         if (!cut || !tp_at || !fp_at || !env) {
-            free(cut), free(tp_at), free(fp_at), free(env);
+            free(cut), free(tp_at), free(fp_at), free(env), free(count);
             j->oom = 1;
             return NULL;
         }
@@ -377,82 +442,51 @@ static void *accumulate_classes(void *arg)
                 if (j->rank[i] < j->max_dets[m])
                     cut[nd++] = i;
             if (m > 0 && nd == last_nd) { /* the same detections: the same figures */
-                for (Py_ssize_t t = 0; t < T; t++) {
-                    const Py_ssize_t rec = ((t * K + k) * A + a) * M + m;
-                    j->recall[rec] = j->recall[rec - 1];
-                    for (Py_ssize_t r = 0; r < R; r++) {
-                        const Py_ssize_t at = ((((t * R + r) * K + k) * A + a) * M) + m;
-                        j->precision[at] = j->precision[at - 1];
-                        j->scores[at] = j->scores[at - 1];
+                for (Py_ssize_t t = 0; t < T; t++)
+                    for (Py_ssize_t a = 0; a < A; a++) {
+                        if (j->npos[k * A + a] <= 0)
+                            continue;
+                        const Py_ssize_t rec = ((t * K + k) * A + a) * M + m;
+                        j->recall[rec] = j->recall[rec - 1];
+                        for (Py_ssize_t r = 0; r < R; r++) {
+                            const Py_ssize_t at = ((((t * R + r) * K + k) * A + a) * M) + m;
+                            j->precision[at] = j->precision[at - 1];
+                            j->scores[at] = j->scores[at - 1];
+                        }
                     }
-                }
                 continue;
             }
             last_nd = nd;
-            for (Py_ssize_t t = 0; t < T; t++) {
-                int64_t tp = 0, fp = 0;
-                for (Py_ssize_t c = 0; c < nd; c++) { /* branch-free: TP and FP are a coin toss */
-                    const Py_ssize_t i = cut[c];
-                    const uint8_t s = j->status[i * T + t];
-                    tp_at[tp] = c;
-                    fp_at[tp] = fp;
-                    tp += s == 1;
-                    fp += (s == 0) & !j->oor[i];
-                }
-                for (int64_t q = 0; q < tp; q++)
-                    env[q] = (double)(q + 1) / (((double)fp_at[q] + (double)(q + 1)) + DBL_EPSILON);
-                j->recall[((t * K + k) * A + a) * M + m] = nd ? (double)tp / (double)npos : 0.0;
-                for (int64_t q = tp - 1; q > 0; q--)
-                    if (env[q] > env[q - 1])
-                        env[q - 1] = env[q];
-                const double rc0 = nd && tp && tp_at[0] == 0 ? 1.0 / (double)npos : 0.0;
-                int64_t q = 0; /* the first true positive whose recall reaches the threshold */
-                for (Py_ssize_t r = 0; r < R; r++) {
-                    const double want = j->rec_thr[r];
-                    const Py_ssize_t at = ((((t * R + r) * K + k) * A + a) * M) + m;
-                    if (nd && want <= rc0) { /* the first position */
-                        j->precision[at] = tp ? env[0] : 0.0;
-                        j->scores[at] = j->score[j->origin[cut[0]]];
-                        continue;
+            memset(tp, 0, (size_t)(2 * AT + A) * sizeof(int64_t)); /* tp, hit_in, in_range */
+            for (Py_ssize_t c = 0; c < nd; c++) {
+                const Py_ssize_t i = cut[c];
+                const uint8_t *out = j->oor + i * A;
+                for (int64_t h = j->hit_start[i]; h < j->hit_start[i + 1]; h++) {
+                    const int32_t u = j->hit_code[h] >> 1; /* area * T + threshold */
+                    const Py_ssize_t a = u / T;
+                    if (!(j->hit_code[h] & 1)) { /* a true positive: unmatched in range before it */
+                        tp_at[offset[u] + tp[u]] = (int32_t)c;
+                        fp_at[offset[u] + tp[u]] = (int32_t)(in_range[a] - hit_in[u]);
+                        tp[u]++;
                     }
-                    while (q < tp && (double)(q + 1) / (double)npos < want)
-                        q++;
-                    j->precision[at] = q < tp ? env[q] : 0.0;
-                    j->scores[at] = q < tp ? j->score[j->origin[cut[tp_at[q]]]] : 0.0;
+                    hit_in[u] += !out[a];
                 }
+                for (Py_ssize_t a = 0; a < A; a++)
+                    in_range[a] += !out[a];
             }
+            for (Py_ssize_t t = 0; t < T; t++)
+                for (Py_ssize_t a = 0; a < A; a++) {
+                    const int64_t npos = j->npos[k * A + a];
+                    if (npos <= 0)
+                        continue;
+                    const Py_ssize_t u = a * T + t;
+                    cut_figures(j, k, a, t, m, cut, nd, tp_at + offset[u], fp_at + offset[u], tp[u], npos, env);
+                }
         }
         free(cut), free(tp_at), free(fp_at), free(env);
     }
+    free(count);
     return NULL;
-}
-
-/* Every area range in turn: the status of each position at each threshold (0 unmatched, 1
- * true positive, 2 matched to an ignored ground truth), then its classes over the threads. */
-static int accumulate_areas(const AccJob *proto, const int32_t *where, const int16_t *h_area,
-                            const int16_t *h_thr, const int32_t *h_det, const uint8_t *h_ign, Py_ssize_t H,
-                            Py_ssize_t D, AccJob *jobs, int threads)
-{
-    const Py_ssize_t T = proto->n_thr;
-    uint8_t *status = (uint8_t *)proto->status;
-    int oom = 0;
-    for (Py_ssize_t a = 0; a < proto->n_area && !oom; a++) {
-        memset(status, 0, (size_t)D * (size_t)T);
-        for (Py_ssize_t h = 0; h < H; h++)
-            if (h_area[h] == a)
-                status[where[h_det[h]] * T + h_thr[h]] = h_ign[h] ? 2 : 1;
-        for (int w = 0; w < threads; w++) {
-            jobs[w] = *proto;
-            jobs[w].oor = proto->oor + a * D;
-            jobs[w].area = a;
-            jobs[w].first = w;
-            jobs[w].step = threads;
-        }
-        run_threads(accumulate_classes, jobs, sizeof(AccJob), threads);
-        for (int w = 0; w < threads; w++)
-            oom |= jobs[w].oom;
-    }
-    return oom;
 }
 
 /* accumulate(by_score, rank, cls, score, out_of_range, hit_area, hit_thr, hit_det, hit_ignored,
@@ -485,8 +519,9 @@ static PyObject *accumulate(PyObject *self, PyObject *args)
             return NULL;
         }
     PyObject *result = NULL;
-    uint8_t *status = NULL, *oor = NULL;
-    int64_t *seg = NULL, *next = NULL;
+    uint8_t *oor = NULL;
+    int64_t *seg = NULL, *next = NULL, *hit_start = NULL;
+    int32_t *hit_code = NULL;
     int32_t *where = NULL, *rank = NULL, *origin = NULL; /* 32 bits: D < 2^31, checked below */
     AccJob *jobs = NULL;
     const Py_ssize_t D = count_of(&v[0]), H = count_of(&v[5]), R = count_of(&v[10]), M = count_of(&v[11]);
@@ -523,15 +558,20 @@ static PyObject *accumulate(PyObject *self, PyObject *args)
         threads = MAX_THREADS;
     if (threads > K)
         threads = (int)K;
+    if (A * T >= (1 << 29)) {
+        PyErr_SetString(PyExc_ValueError, "accumulate: too many area ranges x thresholds");
+        goto done;
+    }
     seg = calloc((size_t)(K + 1), sizeof(int64_t));
     next = malloc((size_t)(K + 1) * sizeof(int64_t));
-    status = malloc((size_t)D * (size_t)T);
     where = malloc((size_t)D * sizeof(int32_t));
     rank = malloc((size_t)D * sizeof(int32_t));
     origin = malloc((size_t)D * sizeof(int32_t));
     oor = malloc((size_t)A * (size_t)D);
+    hit_start = calloc((size_t)D + 1, sizeof(int64_t));
+    hit_code = malloc((size_t)(H + 1) * sizeof(int32_t));
     jobs = calloc((size_t)threads, sizeof(AccJob));
-    if (!seg || !next || !status || !where || !rank || !origin || !oor || !jobs) {
+    if (!seg || !next || !where || !rank || !origin || !oor || !hit_start || !hit_code || !jobs) {
         PyErr_NoMemory();
         goto done;
     }
@@ -547,7 +587,16 @@ static PyObject *accumulate(PyObject *self, PyObject *args)
     for (Py_ssize_t k = 0; k < K; k++)
         seg[k + 1] += seg[k];
     memcpy(next, seg, (size_t)(K + 1) * sizeof(int64_t));
+    enum { AHEAD = 16 }; /* the score order reads the detections at random: fetched this far ahead */
     for (Py_ssize_t i = 0; i < D; i++) { /* the stable counting sort by class */
+        if (i + AHEAD < D) {
+            const int64_t later = idx_at(&v[0], i + AHEAD);
+            if (later >= 0 && later < D) {
+                PREFETCH(&where[later]);
+                PREFETCH((const char *)v[1].buf + later * v[1].itemsize);
+                PREFETCH((const char *)v[2].buf + later * v[2].itemsize);
+            }
+        }
         const int64_t d = idx_at(&v[0], i);
         if (d < 0 || d >= D || where[d] >= 0) {
             PyErr_SetString(PyExc_ValueError, "accumulate: by_score is not an order of the detections");
@@ -564,16 +613,41 @@ static PyObject *accumulate(PyObject *self, PyObject *args)
         origin[p] = (int32_t)d;
     }
     const uint8_t *src_oor = v[4].buf;
-    for (Py_ssize_t a = 0; a < A; a++)
-        for (Py_ssize_t d = 0; d < D; d++)
-            oor[a * D + where[d]] = src_oor[a * D + d];
-    AccJob proto = {.rank = rank, .origin = origin, .seg = seg, .npos = v[9].buf, .max_dets = v[11].buf, .score = v[3].buf,
-                    .rec_thr = v[10].buf, .status = status, .oor = oor, .n_thr = T, .n_rec = R, .n_cls = K,
-                    .n_area = A, .n_max = M, .precision = v[12].buf, .recall = v[13].buf, .scores = v[14].buf};
-    int oom;
+    for (Py_ssize_t p = 0; p < D; p++) { /* (A, D) by detection -> (D, A) by position */
+        if (p + AHEAD < D)
+            for (Py_ssize_t a = 0; a < A; a++)
+                PREFETCH(&src_oor[a * D + origin[p + AHEAD]]);
+        for (Py_ssize_t a = 0; a < A; a++)
+            oor[p * A + a] = src_oor[a * D + origin[p]];
+    }
+    /* the hits by position (a counting sort): after the fill each start has moved to the next */
+    for (Py_ssize_t h = 0; h < H; h++)
+        hit_start[where[h_det[h]]]++;
+    for (Py_ssize_t p = 0, sum = 0; p <= D; p++) {
+        const int64_t c = hit_start[p];
+        hit_start[p] = sum;
+        sum += c;
+    }
+    for (Py_ssize_t h = 0; h < H; h++)
+        hit_code[hit_start[where[h_det[h]]]++] = (int32_t)(((h_area[h] * T + h_thr[h]) << 1) | (h_ign[h] != 0));
+    memmove(hit_start + 1, hit_start, (size_t)D * sizeof(int64_t));
+    hit_start[0] = 0;
+    free(where), where = NULL;
+    AccJob proto = {.rank = rank, .origin = origin, .seg = seg, .npos = v[9].buf, .max_dets = v[11].buf,
+                    .score = v[3].buf, .rec_thr = v[10].buf, .oor = oor, .hit_start = hit_start,
+                    .hit_code = hit_code, .n_thr = T, .n_rec = R, .n_cls = K, .n_area = A, .n_max = M,
+                    .precision = v[12].buf, .recall = v[13].buf, .scores = v[14].buf};
+    for (int w = 0; w < threads; w++) {
+        jobs[w] = proto;
+        jobs[w].first = w;
+        jobs[w].step = threads;
+    }
+    int oom = 0;
     Py_BEGIN_ALLOW_THREADS
-    oom = accumulate_areas(&proto, where, h_area, h_thr, h_det, h_ign, H, D, jobs, threads);
+    run_threads(accumulate_classes, jobs, sizeof(AccJob), threads);
     Py_END_ALLOW_THREADS
+    for (int w = 0; w < threads; w++)
+        oom |= jobs[w].oom;
     if (oom) {
         PyErr_NoMemory();
         goto done;
@@ -581,7 +655,8 @@ static PyObject *accumulate(PyObject *self, PyObject *args)
     result = Py_NewRef(Py_None);
 done:
     free(jobs);
-    free(status);
+    free(hit_start);
+    free(hit_code);
     free(seg);
     free(next);
     free(where);
