@@ -203,6 +203,9 @@ def match_prepared(prepared: Prepared, config: Config) -> BatchMatches:
         confusion=matrix,
         frequency=prepared.frequency,
         score_order=protocol.score_order(p, params),
+        point_score_order=None
+        if at_point.det_score is coco.det_score
+        else protocol.point_score_order(p, config.point),
         threads=config.threads,
     )
 
@@ -237,7 +240,7 @@ def finish(
             config.point,
             confusion=batch.confusion,
             image_ids=image_ids,
-            score_order=batch.score_order if shared else None,
+            score_order=batch.score_order if shared else batch.point_score_order,
         )
 
     if config.threads > 1:

@@ -91,7 +91,7 @@ def slice_batch(batch: BatchMatches, image_ids: np.ndarray) -> BatchMatches:
     `slice_confusion`) and no precomputed score order (the summary sorts the slice's)."""
     coco = slice_matches(batch.coco, image_ids)
     point = coco if batch.point is batch.coco else slice_matches(batch.point, image_ids)
-    return replace(batch, coco=coco, point=point, confusion=None, score_order=None)
+    return replace(batch, coco=coco, point=point, confusion=None, score_order=None, point_score_order=None)
 
 
 def slice_confusion(

@@ -44,6 +44,7 @@ class BatchMatches:
     confusion: np.ndarray | None
     frequency: np.ndarray | None = None  # LVIS: frequency group of each evaluated class
     score_order: np.ndarray | None = None  # aggregate.by_score(coco.det_score), when known
+    point_score_order: np.ndarray | None = None  # aggregate.by_score(point.det_score), when known
     threads: int = 1  # for the compiled accumulation (the same arrays for any count)
 
 
@@ -96,6 +97,11 @@ class Protocol(ABC):
 
     def score_order(self, p: Plan, params: EvalParams) -> np.ndarray | None:
         """The accumulation's score order, when the plan gives it for free."""
+        return None
+
+    def point_score_order(self, p: Plan, point: PointOptions) -> np.ndarray | None:
+        """The score order of the operating point's matches when `match` matched them apart
+        from the summary's, if the plan gives it for free."""
         return None
 
     @abstractmethod

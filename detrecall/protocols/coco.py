@@ -360,6 +360,9 @@ class Coco(Protocol):
     def score_order(self, p: Plan, params: EvalParams) -> np.ndarray | None:
         return score_order(p, params.max_dets[-1])
 
+    def point_score_order(self, p: Plan, point: PointOptions) -> np.ndarray | None:
+        return score_order(p, point.max_dets)  # `match` at point.max_dets kept these
+
     def accumulate(self, batch: BatchMatches, params: EvalParams) -> Accumulated:
         return accumulate(batch.coco, params, batch.score_order, threads=batch.threads)
 

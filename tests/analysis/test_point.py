@@ -204,3 +204,28 @@ def test_unknown_average_and_warn_policy():
         p.average("samples")
     with pytest.warns(UndefinedMetricWarning, match="Precision is ill-defined"):
         evaluate(GT, DT, score_threshold=0.55, zero_division="warn")
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"max_dets": [1, 2, 3]},  # COCO's groups cut: the point matched apart, its order from the plan
+        {"max_dets": [1, 2, 3], "point_max_dets": 2},  # and cut itself
+        {"iou_threshold": 0.55},  # not a COCO threshold: matched apart, nothing cut
+        {},  # the point cut out of COCO's matches: one order serves both
+    ],
+)
+def test_point_from_the_plans_score_order_equals_a_fresh_sort(seed, kwargs):
+    from detrecall.analysis.point import operating_point
+    from detrecall.options import PointOptions
+
+    r = evaluate(*random_coco(seed), **kwargs)
+    p, m = r.point, r.point_matches
+    assert m is not None
+    options = PointOptions(iou_threshold=p.iou_threshold, score_threshold=p.score_threshold, beta=p.beta)
+    fresh = operating_point(m, p.names, options, image_ids=r.image_ids)  # sorts by score itself
+    for got, want in zip((r.point.curve, *r.point.curves), (fresh.curve, *fresh.curves)):
+        for name in ("thresholds", "precision", "recall", "f1"):
+            assert np.array_equal(getattr(got, name), getattr(want, name), equal_nan=True), name
+    assert r.point.best_f1_overall == fresh.best_f1_overall
