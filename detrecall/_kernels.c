@@ -667,6 +667,151 @@ done:
     return result;
 }
 
+/* ---- the order within runs ------------------------------------------------------------ */
+
+typedef struct {
+    const int64_t *group;
+    const double *score;
+    int64_t *order;
+    Py_ssize_t lo, hi; /* this thread's rows: whole runs */
+    int oom;
+} RunJob;
+
+/* order[0:n] (rows of one run) stably by score descending: insertion for a few rows, else a
+ * bottom-up merge through `tmp` (n entries). A row moves ahead of another only on a strictly
+ * higher score, so ties keep their input order and -0.0 equals 0.0. */
+static void sort_run(int64_t *order, Py_ssize_t n, const double *score, int64_t *tmp)
+{
+    if (n <= 32 || tmp == NULL) {
+        for (Py_ssize_t i = 1; i < n; i++) {
+            const int64_t row = order[i];
+            const double s = score[row];
+            Py_ssize_t j = i;
+            while (j > 0 && score[order[j - 1]] < s) {
+                order[j] = order[j - 1];
+                j--;
+            }
+            order[j] = row;
+        }
+        return;
+    }
+    int64_t *src = order, *dst = tmp;
+    for (Py_ssize_t width = 1; width < n; width *= 2) {
+        for (Py_ssize_t lo = 0; lo < n; lo += 2 * width) {
+            const Py_ssize_t mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;
+            Py_ssize_t a = lo, b = mid, out = lo;
+            while (a < mid && b < hi)
+                dst[out++] = score[src[b]] > score[src[a]] ? src[b++] : src[a++];
+            while (a < mid)
+                dst[out++] = src[a++];
+            while (b < hi)
+                dst[out++] = src[b++];
+        }
+        int64_t *swap = src;
+        src = dst;
+        dst = swap;
+    }
+    if (src != order)
+        memcpy(order, src, (size_t)n * sizeof(int64_t));
+}
+
+static void *run_order_range(void *arg)
+{
+    RunJob *j = arg;
+    int64_t *tmp = NULL;
+    Py_ssize_t room = 0;
+    for (Py_ssize_t lo = j->lo; lo < j->hi;) {
+        Py_ssize_t hi = lo + 1;
+        while (hi < j->hi && j->group[hi] == j->group[lo])
+            hi++;
+        const Py_ssize_t n = hi - lo;
+        for (Py_ssize_t i = lo; i < hi; i++)
+            j->order[i] = i;
+        if (n > 32 && n > room) {
+            free(tmp);
+            room = n;
+            if ((tmp = malloc((size_t)n * sizeof(int64_t))) == NULL) {
+                j->oom = 1;
+                return NULL;
+            }
+        }
+        sort_run(j->order + lo, n, j->score, tmp);
+        lo = hi;
+    }
+    free(tmp);
+    return NULL;
+}
+
+/* run_order(group, score, threads) -> bytearray of int64: np.lexsort((-score, group)) for a
+ * non-decreasing int64 `group` (rows stored in runs, as detections by image and class): each
+ * run's rows by score descending, ties in input order, -0.0 equal to 0.0 (NaN is the caller's
+ * to refuse). One sort inside each run instead of a sort of every row; runs split over threads. */
+static PyObject *run_order(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *o[2];
+    int threads;
+    if (!PyArg_ParseTuple(args, "OOi", &o[0], &o[1], &threads))
+        return NULL;
+    Py_buffer v[2];
+    memset(v, 0, sizeof(v));
+    static const Kind kinds[2] = {I64, F64};
+    static const char *names[2] = {"group", "score"};
+    for (int i = 0; i < 2; i++)
+        if (get_array(o[i], &v[i], kinds[i], 0, names[i]) < 0) {
+            release_all(v, i);
+            return NULL;
+        }
+    PyObject *out = NULL;
+    RunJob *jobs = NULL;
+    const Py_ssize_t n = count_of(&v[0]);
+    const int64_t *group = v[0].buf;
+    if (count_of(&v[1]) != n) {
+        PyErr_SetString(PyExc_ValueError, "run_order: group and score differ in length");
+        goto done;
+    }
+    for (Py_ssize_t i = 1; i < n; i++)
+        if (group[i] < group[i - 1]) {
+            PyErr_SetString(PyExc_ValueError, "run_order: group is not in runs (non-decreasing)");
+            goto done;
+        }
+    if (threads < 1)
+        threads = 1;
+    if (threads > MAX_THREADS)
+        threads = MAX_THREADS;
+    if (n < 65536 * (Py_ssize_t)threads)
+        threads = n / 65536 > 0 ? (int)(n / 65536) : 1;
+    if ((out = PyByteArray_FromStringAndSize(NULL, n * 8)) == NULL || !(jobs = calloc((size_t)threads, sizeof(RunJob)))) {
+        Py_CLEAR(out);
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t lo = 0;
+    for (int w = 0; w < threads; w++) { /* each thread's rows end at a run's end */
+        Py_ssize_t hi = w == threads - 1 ? n : (n * (w + 1)) / threads;
+        if (hi < lo)
+            hi = lo;
+        while (hi > 0 && hi < n && group[hi] == group[hi - 1])
+            hi++;
+        jobs[w] = (RunJob){.group = group, .score = v[1].buf, .order = (int64_t *)PyByteArray_AS_STRING(out), .lo = lo, .hi = hi};
+        lo = hi;
+    }
+    int oom = 0;
+    Py_BEGIN_ALLOW_THREADS
+    run_threads(run_order_range, jobs, sizeof(RunJob), threads);
+    Py_END_ALLOW_THREADS
+    for (int w = 0; w < threads; w++)
+        oom |= jobs[w].oom;
+    if (oom) {
+        Py_CLEAR(out);
+        PyErr_NoMemory();
+    }
+done:
+    free(jobs);
+    release_all(v, 2);
+    return out;
+}
+
 /* ---- regrouping ------------------------------------------------------------------------- */
 
 /* regroup(first, key, n_keys) -> bytearray of int64: `first` (an order of 0..n-1) stably
@@ -1429,6 +1574,8 @@ static PyMethodDef methods[] = {
      "npos, rec_thr, max_dets, precision, recall, scores, threads) -> None"},
     {"regroup", regroup, METH_VARARGS,
      "regroup(first, key, n_keys) -> bytearray of int64: first stably regrouped by key[first]"},
+    {"run_order", run_order, METH_VARARGS,
+     "run_order(group, score, threads) -> bytearray of int64: np.lexsort((-score, group)) for grouped rows"},
     {"box_candidates", box_candidates, METH_VARARGS,
      "box_candidates(dt_box, gt_box, crowd, dt_rows, gt_rows, start, count, floor, inclusive, threads) -> "
      "(pair_dt, pair_gt, iou) bytearrays of the planned box pairs with IoU >= floor"},

@@ -2024,6 +2024,8 @@ static PyObject *argsort(PyObject *self, PyObject *args)
     }
     const uint64_t *raw = view.buf;
     uint64_t flip = descending ? ~UINT64_C(0) : 0, sign = UINT64_C(1) << 63;
+    int64_t *o = (int64_t *)PyByteArray_AS_STRING(out);
+    Py_BEGIN_ALLOW_THREADS /* only this call's buffers, and the keys' held view */
     for (Py_ssize_t i = 0; i < n; i++) {
         uint64_t b = raw[i];
         if (is_float) {
@@ -2063,9 +2065,9 @@ static PyObject *argsort(PyObject *self, PyObject *args)
         i0 = i1;
         i1 = it;
     }
-    int64_t *o = (int64_t *)PyByteArray_AS_STRING(out);
     for (Py_ssize_t i = 0; i < n; i++)
         o[i] = i0[i];
+    Py_END_ALLOW_THREADS
 done:
     free(k0);
     free(k1);

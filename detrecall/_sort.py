@@ -25,6 +25,17 @@ def argsort_stable(keys: np.ndarray, descending: bool = False) -> np.ndarray:
     return np.argsort(-keys if descending else keys, kind="stable")
 
 
+def run_order(group: np.ndarray, score: np.ndarray, threads: int = 1) -> np.ndarray:
+    """np.lexsort((-score, group)) for rows stored in runs of `group` (non-decreasing), scores
+    without NaN: each run sorted by score descending on its own (ties keep input order, -0.0
+    equals 0.0), runs split over `threads`, in detrecall/_kernels.c when it is built; the
+    lexsort is its twin. A sort inside runs of a few rows each, not of every row."""
+    if kernels is not None and len(group) >= _NATIVE_FROM and group.dtype == np.int64:
+        raw = kernels.run_order(np.ascontiguousarray(group), np.ascontiguousarray(score, np.float64), threads)
+        return np.frombuffer(raw, np.int64)
+    return np.lexsort((-np.asarray(score, np.float64), group))
+
+
 def regroup(first: np.ndarray, key: np.ndarray, n_keys: int) -> np.ndarray:
     """`first` (an order of 0..n-1) stably regrouped by key[first] ascending, keys in
     [0, n_keys): first[np.argsort(key[first], kind="stable")], as one counting sort in

@@ -178,7 +178,7 @@ def match_prepared(prepared: Prepared, config: Config) -> BatchMatches:
     """match_batch on the rows the protocol selected (`Protocol.prepare`)."""
     protocol, params = config.protocol, config.params
     gt, dt = prepared.gt, prepared.dt
-    p = plan(gt, dt, params)
+    p = plan(gt, dt, params, config.threads)
     floor = iou_floor(params.iou_thresholds, config.point.iou_threshold)
     pairs = candidates(
         config.iou_type,

@@ -24,7 +24,7 @@ import numpy as np
 
 from ._arrays import run_starts
 from ._compiled import fits_kernels, kernels
-from ._sort import argsort_stable, positions, regroup
+from ._sort import argsort_stable, positions, regroup, run_order
 from .geometry.boundary import DEFAULT_DILATION_RATIO, boundary_iou_pairs
 from .geometry.boxes import box_iou_pairs
 from .geometry.keypoints import oks_pairs
@@ -78,14 +78,30 @@ def _pairs_of(start: np.ndarray, count: np.ndarray, first: int = 0) -> tuple[np.
     return pair_dt, pair_gt
 
 
-def _by_group_then_score(group: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+_BESIDE_FROM = 1 << 17  # rows from which the score sort runs on a thread of its own
+
+
+def _by_group_then_score(
+    group: np.ndarray, score: np.ndarray, threads: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
     """np.lexsort((-score, group)) (stable: ties keep input order), and the stable order by
     score alone. One float sort gives the score order; when the rows come grouped (they do:
-    Detections are stored by image and class) one counting sort of it by group run gives the
-    first, else one sort of the unique key group * n + score rank."""
+    Detections are stored by image and class) one sort inside each run gives the first (on
+    `threads`; a counting sort of the score order by run where scores hold NaN, which numpy
+    puts last), else one sort of the unique key group * n + score rank."""
     n = len(score)
+    grouped = n > 1 and bool((group[1:] >= group[:-1]).all())
+    if grouped and not np.isnan(score).any():
+        if threads > 1 and n >= _BESIDE_FROM:  # the score sort (GIL released) beside the runs'
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(1) as pool:
+                pending = pool.submit(argsort_stable, score, True)
+                order = run_order(group, score, threads - 1)
+                return order, pending.result()
+        return run_order(group, score, threads), argsort_stable(score, descending=True)
     by_score = argsort_stable(score, descending=True)
-    if n > 1 and kernels is not None and bool((group[1:] >= group[:-1]).all()):
+    if grouped and kernels is not None:
         run = np.zeros(n, np.int64)  # rows come grouped: number the runs
         run[1:] = group[1:] != group[:-1]
         np.cumsum(run, out=run)  # in place: a cumsum of the flags would cast a copy first
@@ -102,10 +118,11 @@ def index_dtype(*sizes: int) -> type[np.signedinteger]:
     return np.int32 if max(sizes, default=0) < 2**31 - 1 else np.int64
 
 
-def plan(gt: Dataset, dt: Detections, params: EvalParams) -> Plan:
+def plan(gt: Dataset, dt: Detections, params: EvalParams, threads: int = 1) -> Plan:
     """Select, group and rank every detection; list every (detection, ground truth) pair.
 
     No max-dets cut here: `match` cuts, so one plan (and one IoU pass) serves several cuts.
+    `threads`: for the compiled sort within (image, class) runs (the same plan for any count).
     """
     image_ids = gt.images.ids if params.image_ids is None else params.image_ids
     class_ids = gt.categories.ids if params.category_ids is None else params.category_ids
@@ -132,7 +149,7 @@ def plan(gt: Dataset, dt: Detections, params: EvalParams) -> Plan:
     g_sel, gt_class = g_sel.astype(g_idx, copy=False), gt_class.astype(g_idx, copy=False)
     every = len(d_sel) == len(dt)  # d_sel is then 0, 1, ...: no gather by it
     # rows are stored by (image, category, file order): the order pycocotools concatenates in
-    order, by_score = _by_group_then_score(d_group, dt.score if every else dt.score[d_sel])
+    order, by_score = _by_group_then_score(d_group, dt.score if every else dt.score[d_sel], threads)
     dt_rows = (order if every else d_sel[order]).astype(d_idx, copy=False)
     dt_class, dt_group = d_class.astype(d_idx, copy=False)[order], d_group[order]
     del d_sel, d_class, d_group  # each step frees what it read

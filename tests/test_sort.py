@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detrecall._sort import argsort_stable, positions, positions_numpy, unique_ints
+from detrecall._sort import argsort_stable, positions, positions_numpy, run_order, unique_ints
 
 
 @pytest.mark.parametrize("seed", range(10))
@@ -86,3 +86,31 @@ def test_the_positions_kernel_refuses_what_it_cannot_take():
     for values, known in ((np.arange(3, dtype=np.int32), np.arange(3)), (np.arange(3), np.zeros(2))):
         with pytest.raises(TypeError):
             native.positions(values, known)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_run_order_equals_a_lexsort(seed: int) -> None:
+    """The compiled sort inside runs (insertion for short runs, a merge for long ones) against
+    np.lexsort((-score, group)), its twin: score ties, -0.0 against 0.0, one long run, threads."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.choice([600, 5000, 200_000]))
+    runs = int(rng.choice([1, 7, n // 3, n]))
+    group = np.sort(rng.integers(-5, runs, n)).astype(np.int64)
+    score = rng.integers(0, int(rng.choice([3, 50, 10**6])), n) / 7.0
+    score[rng.random(n) < 0.05] = -0.0
+    score[rng.random(n) < 0.05] = 0.0
+    want = np.lexsort((-score, group))
+    for threads in (1, 2, 5):
+        got = run_order(group, score, threads)
+        assert got.dtype == np.int64 and np.array_equal(got, want), threads
+
+
+def test_run_order_refuses_rows_not_in_runs() -> None:
+    from detrecall._compiled import kernels
+
+    if kernels is None:
+        pytest.skip("the compiled kernels are not built")
+    with pytest.raises(ValueError, match="not in runs"):
+        kernels.run_order(np.array([0, 1, 0], np.int64), np.zeros(3), 1)
+    with pytest.raises(ValueError, match="differ in length"):
+        kernels.run_order(np.array([0, 1], np.int64), np.zeros(3), 1)
