@@ -36,6 +36,17 @@ def run_order(group: np.ndarray, score: np.ndarray, threads: int = 1) -> np.ndar
     return np.lexsort((-np.asarray(score, np.float64), group))
 
 
+def take_rows(order: np.ndarray, columns: tuple[np.ndarray, ...], threads: int = 1) -> tuple[np.ndarray, ...]:
+    """(column[order] for each column): the rows of several columns in `order` in one compiled
+    call over `threads` (detrecall/_kernels.c) where built; numpy's fancy indexing is its twin."""
+    order = np.asarray(order)
+    if kernels is None or len(order) < _NATIVE_FROM or order.dtype != np.int64 or len(columns) > 8:
+        return tuple(c[order] for c in columns)
+    cols = tuple(np.ascontiguousarray(c) for c in columns)
+    raw = kernels.take_rows(np.ascontiguousarray(order), cols, threads)
+    return tuple(np.frombuffer(b, c.dtype).reshape((len(order), *c.shape[1:])) for b, c in zip(raw, cols))
+
+
 def regroup(first: np.ndarray, key: np.ndarray, n_keys: int) -> np.ndarray:
     """`first` (an order of 0..n-1) stably regrouped by key[first] ascending, keys in
     [0, n_keys): first[np.argsort(key[first], kind="stable")], as one counting sort in

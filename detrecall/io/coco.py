@@ -26,7 +26,7 @@ import numpy as np
 
 from .._compiled import native
 from .._memory import reusing
-from .._sort import positions
+from .._sort import positions, take_rows
 from ..errors import InputError
 from ..geometry import masks as M
 from ..types import Categories, Dataset, Detections, Images
@@ -1208,12 +1208,15 @@ def read_detections(
             masks_as_boxes=False,
         )
         order = sort_rows(image_id, category_id)
+        image_id, category_id, box, score = take_rows(
+            order, (image_id, category_id, box, score), _threads(threads)
+        )
         return Detections(
-            image_id=image_id[order],
-            category_id=category_id[order],
-            box=box[order],
-            area=(box[:, 2] * box[:, 3])[order],
-            score=score[order],
+            image_id=image_id,
+            category_id=category_id,
+            box=box,
+            area=box[:, 2] * box[:, 3],
+            score=score,
             source=str(source),
             file_index=order,
         )
