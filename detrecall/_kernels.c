@@ -817,7 +817,7 @@ done:
 enum { TAKE_MAX = 8 };
 
 typedef struct {
-    const int64_t *order;
+    const Py_buffer *order; /* int64 or int32 */
     Py_ssize_t lo, hi, n_cols;
     const char *src[TAKE_MAX];
     char *dst[TAKE_MAX];
@@ -831,20 +831,27 @@ static void *take_range(void *arg)
         const Py_ssize_t w = j->width[c];
         const char *src = j->src[c];
         char *dst = j->dst[c];
-        if (w == 8) {
+        if (j->order->itemsize == 4) {
+            const int32_t *order = j->order->buf;
             for (Py_ssize_t i = j->lo; i < j->hi; i++)
-                memcpy(dst + i * 8, src + j->order[i] * 8, 8);
+                memcpy(dst + i * w, src + order[i] * w, (size_t)w);
+        }
+        else if (w == 8) {
+            const int64_t *order = j->order->buf;
+            for (Py_ssize_t i = j->lo; i < j->hi; i++)
+                memcpy(dst + i * 8, src + order[i] * 8, 8);
         }
         else {
+            const int64_t *order = j->order->buf;
             for (Py_ssize_t i = j->lo; i < j->hi; i++)
-                memcpy(dst + i * w, src + j->order[i] * w, (size_t)w);
+                memcpy(dst + i * w, src + order[i] * w, (size_t)w);
         }
     }
     return NULL;
 }
 
 /* take_rows(order, columns, threads) -> list of bytearrays: each column (a C-contiguous array of
- * n rows; a row of any width) with its rows in `order` (int64, each in [0, n)): numpy's
+ * n rows; a row of any width) with its rows in `order` (int64 or int32, each in [0, n)): numpy's
  * column[order] for several columns in one call, over threads. */
 static PyObject *take_rows(PyObject *self, PyObject *args)
 {
@@ -860,13 +867,12 @@ static PyObject *take_rows(PyObject *self, PyObject *args)
     }
     Py_buffer ov, cv[TAKE_MAX];
     memset(cv, 0, sizeof(cv));
-    if (get_array(order_obj, &ov, I64, 0, "order") < 0)
+    if (get_array(order_obj, &ov, IDX, 0, "order") < 0)
         return NULL;
     PyObject *out = NULL;
     TakeJob *jobs = NULL;
     int held = 0;
     const Py_ssize_t n = count_of(&ov);
-    const int64_t *order = ov.buf;
     Py_ssize_t rows = -1;
     for (; held < n_cols; held++) {
         if (PyObject_GetBuffer(PyTuple_GET_ITEM(columns, held), &cv[held], PyBUF_C_CONTIGUOUS | PyBUF_ND) < 0)
@@ -883,7 +889,7 @@ static PyObject *take_rows(PyObject *self, PyObject *args)
     if (rows < 0)
         rows = 0;
     for (Py_ssize_t i = 0; i < n; i++)
-        if (order[i] < 0 || order[i] >= rows) {
+        if (idx_at(&ov, i) < 0 || idx_at(&ov, i) >= rows) {
             PyErr_SetString(PyExc_ValueError, "take_rows: an order entry is out of range");
             goto done;
         }
@@ -899,7 +905,7 @@ static PyObject *take_rows(PyObject *self, PyObject *args)
         Py_CLEAR(out);
         goto done;
     }
-    TakeJob proto = {.order = order, .n_cols = n_cols};
+    TakeJob proto = {.order = &ov, .n_cols = n_cols};
     for (Py_ssize_t c = 0; c < n_cols; c++) {
         const Py_ssize_t w = rows ? cv[c].len / rows : 0;
         PyObject *b = PyByteArray_FromStringAndSize(NULL, n * w);

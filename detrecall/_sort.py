@@ -40,7 +40,12 @@ def take_rows(order: np.ndarray, columns: tuple[np.ndarray, ...], threads: int =
     """(column[order] for each column): the rows of several columns in `order` in one compiled
     call over `threads` (detrecall/_kernels.c) where built; numpy's fancy indexing is its twin."""
     order = np.asarray(order)
-    if kernels is None or len(order) < _NATIVE_FROM or order.dtype != np.int64 or len(columns) > 8:
+    if (
+        kernels is None
+        or len(order) < _NATIVE_FROM
+        or order.dtype not in (np.int64, np.int32)
+        or len(columns) > 8
+    ):
         return tuple(c[order] for c in columns)
     cols = tuple(np.ascontiguousarray(c) for c in columns)
     raw = kernels.take_rows(np.ascontiguousarray(order), cols, threads)

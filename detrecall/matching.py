@@ -24,7 +24,7 @@ import numpy as np
 
 from ._arrays import run_starts
 from ._compiled import fits_kernels, kernels
-from ._sort import argsort_stable, positions, regroup, run_order
+from ._sort import argsort_stable, positions, regroup, run_order, take_rows
 from .geometry.boundary import DEFAULT_DILATION_RATIO, boundary_iou_pairs
 from .geometry.boxes import box_iou_pairs
 from .geometry.keypoints import oks_pairs
@@ -536,6 +536,7 @@ def match(
             nonign,
             area_ranges,
             named=(hit_rows, hit_ignored),
+            threads=threads,
         )
     first = np.r_[True, c_dt[1:] != c_dt[:-1]] if len(c_dt) else np.zeros(0, bool)
     with_cand = c_dt[first]  # kept detections with a candidate, in (group, rank) order
@@ -634,6 +635,7 @@ def _matches(
     out_of_range: np.ndarray,
     *,
     named: tuple[np.ndarray, np.ndarray] | None = None,
+    threads: int = 1,
 ) -> Matches:
     """Matches from the kept plan detections `dets` (None, or all of them: the plan's own
     arrays are shared, not copied), hits as (area, threshold, kept detection, selected ground
@@ -658,7 +660,11 @@ def _matches(
         del order
     rows = _kept(p.dt_rows, dets)
     if out_of_range.dtype != np.bool_:  # the ranges
-        out_of_range = _out_of_range(dt.area[rows], out_of_range)
+        image, score, area = take_rows(rows, (dt.image_id, dt.score, dt.area), threads)
+        out_of_range = _out_of_range(area, out_of_range)
+        del area
+    else:
+        image, score = take_rows(rows, (dt.image_id, dt.score), threads)
     n_area = nonign.shape[1]
     npos = np.stack(
         [np.bincount(p.gt_class[nonign[:, a]], minlength=len(p.class_ids)) for a in range(n_area)],
@@ -668,9 +674,9 @@ def _matches(
         class_ids=p.class_ids,
         iou_thresholds=np.asarray(iou_thresholds, np.float64),
         det_class=_kept(p.dt_class, dets),
-        det_image=narrow_ints(dt.image_id[rows]),
+        det_image=narrow_ints(image),
         det_rank=_kept(p.dt_rank, dets),
-        det_score=dt.score[rows],
+        det_score=score,
         det_row=rows,
         det_out_of_range=out_of_range,
         hit_area=ai,

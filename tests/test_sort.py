@@ -128,10 +128,11 @@ def test_take_rows_equals_numpys_indexing(n: int) -> None:
         rng.integers(0, 9, (n, 3)).astype(np.int16),
     )
     order = rng.integers(0, max(n, 1), n).astype(np.int64) if n else np.zeros(0, np.int64)
-    for threads in (1, 2, 3):
-        for got, column in zip(take_rows(order, columns, threads), columns):
-            want = column[order]
-            assert got.dtype == want.dtype and got.shape == want.shape and np.array_equal(got, want)
+    for index in (order, order.astype(np.int32)):  # the plan's int32 rows, the readers' int64
+        for threads in (1, 2, 3):
+            for got, column in zip(take_rows(index, columns, threads), columns):
+                want = column[order]
+                assert got.dtype == want.dtype and got.shape == want.shape and np.array_equal(got, want)
 
 
 def test_take_rows_refuses_what_it_cannot_take() -> None:
