@@ -36,6 +36,20 @@ def run_order(group: np.ndarray, score: np.ndarray, threads: int = 1) -> np.ndar
     return np.lexsort((-np.asarray(score, np.float64), group))
 
 
+def kept_order(order: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """The entries of `order` (an order of 0..n-1) whose `kept` flag is set, renumbered as
+    their index among the kept (order[kept[order]] through cumsum(kept) - 1), in order's dtype:
+    one compiled pass where built; the numpy path below is its twin."""
+    order = np.asarray(order)
+    if kernels is not None and len(order) >= _NATIVE_FROM and order.dtype in (np.int32, np.int64):
+        raw = kernels.kept_order(
+            np.ascontiguousarray(order), np.ascontiguousarray(kept, np.bool_).view(np.uint8)
+        )
+        return np.frombuffer(raw, order.dtype)
+    new_index = np.cumsum(kept, dtype=order.dtype if order.dtype.kind == "i" else np.int64) - 1
+    return new_index[order[np.asarray(kept, bool)[order]]]
+
+
 def take_rows(order: np.ndarray, columns: tuple[np.ndarray, ...], threads: int = 1) -> tuple[np.ndarray, ...]:
     """(column[order] for each column): the rows of several columns in `order` in one compiled
     call over `threads` (detrecall/_kernels.c) where built; numpy's fancy indexing is its twin."""

@@ -24,7 +24,7 @@ import numpy as np
 
 from ._arrays import run_starts
 from ._compiled import fits_kernels, kernels
-from ._sort import argsort_stable, positions, regroup, run_order, take_rows
+from ._sort import argsort_stable, kept_order, positions, regroup, run_order, take_rows
 from .geometry.boundary import DEFAULT_DILATION_RATIO, boundary_iou_pairs
 from .geometry.boxes import box_iou_pairs
 from .geometry.keypoints import oks_pairs
@@ -469,13 +469,7 @@ def score_order(p: Plan, max_det: int | None = None) -> np.ndarray:
     kept = None if max_det is None else p.dt_rank < max_det
     if kept is None or kept.all():
         return p.by_score
-    ranked = p.by_score[kept[p.by_score]]
-    new_index = _kept_index(kept)
-    del kept
-    for lo in range(0, len(ranked), _PAIR_PIECE):  # renumbered in place, a piece at a time
-        piece = ranked[lo : lo + _PAIR_PIECE]
-        piece[:] = new_index[piece]
-    return ranked
+    return kept_order(p.by_score, kept)
 
 
 def match(

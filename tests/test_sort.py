@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detrecall._sort import argsort_stable, positions, positions_numpy, run_order, take_rows, unique_ints
+from detrecall._sort import (
+    argsort_stable,
+    kept_order,
+    positions,
+    positions_numpy,
+    run_order,
+    take_rows,
+    unique_ints,
+)
 
 
 @pytest.mark.parametrize("seed", range(10))
@@ -144,3 +152,27 @@ def test_take_rows_refuses_what_it_cannot_take() -> None:
         kernels.take_rows(np.array([0, 3], np.int64), (np.zeros(3),), 1)
     with pytest.raises(ValueError, match="differ in rows"):
         kernels.take_rows(np.array([0], np.int64), (np.zeros(3), np.zeros(4)), 1)
+
+
+@pytest.mark.parametrize("n", [0, 7, 600, 100_000])
+def test_kept_order_equals_its_numpy_twin(n: int) -> None:
+    """The plan's score order cut to the detections a max-dets cut keeps, renumbered."""
+    rng = np.random.default_rng(n)
+    order = rng.permutation(n)
+    kept = rng.random(n) < 0.7
+    want = (np.cumsum(kept) - 1)[order[kept[order]]]
+    for dtype in (np.int64, np.int32):
+        got = kept_order(order.astype(dtype), kept)
+        assert got.dtype == dtype and np.array_equal(got, want)
+    assert kept_order(order, np.zeros(n, bool)).tolist() == []
+
+
+def test_kept_order_refuses_what_it_cannot_take() -> None:
+    from detrecall._compiled import kernels
+
+    if kernels is None:
+        pytest.skip("the compiled kernels are not built")
+    with pytest.raises(ValueError, match="out of range"):
+        kernels.kept_order(np.array([0, 5], np.int64), np.ones(2, np.uint8))
+    with pytest.raises(ValueError, match="differ in length"):
+        kernels.kept_order(np.array([0, 1], np.int64), np.ones(3, np.uint8))
