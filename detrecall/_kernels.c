@@ -74,6 +74,20 @@ static void release_all(Py_buffer *views, int n)
             PyBuffer_Release(&views[i]);
 }
 
+/* Every array of a call (get_array each, o[i] as kinds[i], writable from index `writable` on):
+ * 0, or -1 with none held and the error set. */
+static int get_arrays(PyObject *const *o, Py_buffer *v, int n, const Kind *kinds, int writable,
+                      const char *const *names)
+{
+    memset(v, 0, (size_t)n * sizeof(Py_buffer));
+    for (int i = 0; i < n; i++)
+        if (get_array(o[i], &v[i], kinds[i], i >= writable, names[i]) < 0) {
+            release_all(v, i);
+            return -1;
+        }
+    return 0;
+}
+
 /* Runs fn(arg + i * size) for i < n on n threads (the calling one included); 0 on success. */
 static int run_threads(void *(*fn)(void *), void *args, size_t size, int n)
 {
@@ -221,14 +235,10 @@ static PyObject *match(PyObject *self, PyObject *args)
                           &threads))
         return NULL;
     Py_buffer v[8];
-    memset(v, 0, sizeof(v));
     static const Kind kinds[8] = {I64, I64, F64, I64, F64, U8, U8, I64};
     static const char *names[8] = {"c_dt", "c_gt", "c_iou", "det_group", "thr", "nonign", "crowd", "gt_rows"};
-    for (int i = 0; i < 8; i++)
-        if (get_array(o[i], &v[i], kinds[i], 0, names[i]) < 0) {
-            release_all(v, i);
-            return NULL;
-        }
+    if (get_arrays(o, v, 8, kinds, 8, names) < 0)
+        return NULL;
     PyObject *result = NULL, *parts[5] = {NULL, NULL, NULL, NULL, NULL};
     MatchJob *jobs = NULL;
     uint8_t *taken = NULL;
@@ -512,12 +522,8 @@ static PyObject *accumulate(PyObject *self, PyObject *args)
                                    "hit_thr", "hit_det", "hit_ignored", "npos", "rec_thr",
                                    "max_dets", "precision", "recall", "scores"};
     Py_buffer v[N];
-    memset(v, 0, sizeof(v));
-    for (int i = 0; i < N; i++)
-        if (get_array(o[i], &v[i], kinds[i], i >= 12, names[i]) < 0) {
-            release_all(v, i);
-            return NULL;
-        }
+    if (get_arrays(o, v, N, kinds, 12, names) < 0)
+        return NULL;
     PyObject *result = NULL;
     uint8_t *oor = NULL;
     int64_t *seg = NULL, *next = NULL, *hit_start = NULL;
@@ -754,14 +760,10 @@ static PyObject *run_order(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OOi", &o[0], &o[1], &threads))
         return NULL;
     Py_buffer v[2];
-    memset(v, 0, sizeof(v));
     static const Kind kinds[2] = {I64, F64};
     static const char *names[2] = {"group", "score"};
-    for (int i = 0; i < 2; i++)
-        if (get_array(o[i], &v[i], kinds[i], 0, names[i]) < 0) {
-            release_all(v, i);
-            return NULL;
-        }
+    if (get_arrays(o, v, 2, kinds, 2, names) < 0)
+        return NULL;
     PyObject *out = NULL;
     RunJob *jobs = NULL;
     const Py_ssize_t n = count_of(&v[0]);
@@ -824,14 +826,10 @@ static PyObject *kept_order(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OO", &o[0], &o[1]))
         return NULL;
     Py_buffer v[2];
-    memset(v, 0, sizeof(v));
     static const Kind kinds[2] = {IDX, U8};
     static const char *names[2] = {"order", "kept"};
-    for (int i = 0; i < 2; i++)
-        if (get_array(o[i], &v[i], kinds[i], 0, names[i]) < 0) {
-            release_all(v, i);
-            return NULL;
-        }
+    if (get_arrays(o, v, 2, kinds, 2, names) < 0)
+        return NULL;
     PyObject *out = NULL;
     int32_t *index = NULL; /* 32 bits: n < 2^31, checked */
     const Py_ssize_t n = count_of(&v[0]);
@@ -1013,13 +1011,10 @@ static PyObject *regroup(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OOn", &o[0], &o[1], &n_keys))
         return NULL;
     Py_buffer v[2];
-    memset(v, 0, sizeof(v));
+    static const Kind kinds[2] = {I64, I64};
     static const char *names[2] = {"first", "key"};
-    for (int i = 0; i < 2; i++)
-        if (get_array(o[i], &v[i], I64, 0, names[i]) < 0) {
-            release_all(v, i);
-            return NULL;
-        }
+    if (get_arrays(o, v, 2, kinds, 2, names) < 0)
+        return NULL;
     PyObject *out = NULL;
     int64_t *next = NULL;
     uint8_t *seen = NULL;
@@ -1136,14 +1131,10 @@ static PyObject *box_candidates(PyObject *self, PyObject *args)
                           &inclusive, &threads))
         return NULL;
     Py_buffer v[N];
-    memset(v, 0, sizeof(v));
     static const Kind kinds[N] = {F64, F64, U8, IDX, IDX, IDX, IDX};
     static const char *names[N] = {"dt_box", "gt_box", "crowd", "dt_rows", "gt_rows", "start", "count"};
-    for (int i = 0; i < N; i++)
-        if (get_array(o[i], &v[i], kinds[i], 0, names[i]) < 0) {
-            release_all(v, i);
-            return NULL;
-        }
+    if (get_arrays(o, v, N, kinds, N, names) < 0)
+        return NULL;
     PyObject *result = NULL, *parts[3] = {NULL, NULL, NULL};
     BoxJob *jobs = NULL;
     const Py_ssize_t n_dbox = count_of(&v[0]) / 4, n_gbox = count_of(&v[1]) / 4, n = count_of(&v[3]);
