@@ -814,6 +814,106 @@ done:
     return out;
 }
 
+/* ---- curve points ------------------------------------------------------------------------ */
+
+/* The points of curve_points: counted (out NULL), or written to out[0..3]. */
+static Py_ssize_t curve_walk(const double *score, const uint8_t *is_tp, const Py_buffer *order, const int64_t *seg_count,
+                             Py_ssize_t n_seg, char *const *out)
+{
+    enum { AHEAD = 16 }; /* the entries are read at random: fetched this far ahead */
+    const Py_ssize_t n = count_of(order);
+    Py_ssize_t i = 0, m = 0;
+    for (Py_ssize_t k = 0; k < n_seg; k++) {
+        const Py_ssize_t start = i, end = i + seg_count[k];
+        int64_t tp = 0;
+        for (; i < end; i++) {
+            if (i + AHEAD < n) {
+                const int64_t later = idx_at(order, i + AHEAD);
+                PREFETCH(&score[later]);
+                if (out)
+                    PREFETCH(&is_tp[later]);
+            }
+            const int64_t d = idx_at(order, i);
+            if (out)
+                tp += is_tp[d] != 0;
+            if (i + 1 < end && !(score[idx_at(order, i + 1)] != score[d]))
+                continue; /* the run of equal scores goes on */
+            if (out) {
+                ((double *)out[0])[m] = score[d];
+                ((int64_t *)out[1])[m] = tp;
+                ((int64_t *)out[2])[m] = (int64_t)(i - start + 1) - tp;
+                ((int64_t *)out[3])[m] = k;
+            }
+            m++;
+        }
+    }
+    return m;
+}
+
+/* curve_points(score, is_tp, order, seg_count) -> (thresholds, tp, fp, seg) bytearrays (float64,
+ * int64 x 3): aggregate.curves_in_order's points in one pass over `order` (int64 or int32
+ * indices into score and is_tp, segment by segment, each by score descending): at the last
+ * entry of each run of equal scores in a segment, its score and the segment's true and false
+ * positives up to there. Scores compare as numpy's not_equal does (NaN ends a run). A first
+ * pass counts the points, so the outputs are made at their size. */
+static PyObject *curve_points(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *o[4];
+    if (!PyArg_ParseTuple(args, "OOOO", &o[0], &o[1], &o[2], &o[3]))
+        return NULL;
+    Py_buffer v[4];
+    static const Kind kinds[4] = {F64, U8, IDX, I64};
+    static const char *names[4] = {"score", "is_tp", "order", "seg_count"};
+    if (get_arrays(o, v, 4, kinds, 4, names) < 0)
+        return NULL;
+    PyObject *result = NULL, *parts[4] = {NULL, NULL, NULL, NULL};
+    const double *score = v[0].buf;
+    const uint8_t *is_tp = v[1].buf;
+    const int64_t *seg_count = v[3].buf;
+    const Py_ssize_t n_rows = count_of(&v[0]), n = count_of(&v[2]), n_seg = count_of(&v[3]);
+    if (count_of(&v[1]) != n_rows) {
+        PyErr_SetString(PyExc_ValueError, "curve_points: score and is_tp differ in length");
+        goto done;
+    }
+    Py_ssize_t total = 0;
+    for (Py_ssize_t k = 0; k < n_seg; k++) {
+        if (seg_count[k] < 0 || seg_count[k] > n) {
+            PyErr_SetString(PyExc_ValueError, "curve_points: a segment count out of range");
+            goto done;
+        }
+        total += seg_count[k];
+    }
+    if (total != n) {
+        PyErr_SetString(PyExc_ValueError, "curve_points: the segment counts do not sum to the order's length");
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (idx_at(&v[2], i) < 0 || idx_at(&v[2], i) >= n_rows) {
+            PyErr_SetString(PyExc_ValueError, "curve_points: an order entry is out of range");
+            goto done;
+        }
+    Py_ssize_t m;
+    Py_BEGIN_ALLOW_THREADS
+    m = curve_walk(score, is_tp, &v[2], seg_count, n_seg, NULL);
+    Py_END_ALLOW_THREADS
+    char *out[4];
+    for (int c = 0; c < 4; c++) {
+        if ((parts[c] = PyByteArray_FromStringAndSize(NULL, m * 8)) == NULL)
+            goto done;
+        out[c] = PyByteArray_AS_STRING(parts[c]);
+    }
+    Py_BEGIN_ALLOW_THREADS
+    curve_walk(score, is_tp, &v[2], seg_count, n_seg, out);
+    Py_END_ALLOW_THREADS
+    result = PyTuple_Pack(4, parts[0], parts[1], parts[2], parts[3]);
+done:
+    for (int c = 0; c < 4; c++)
+        Py_XDECREF(parts[c]);
+    release_all(v, 4);
+    return result;
+}
+
 /* ---- an order cut ----------------------------------------------------------------------- */
 
 /* kept_order(order, kept) -> bytearray of int64 or int32 (order's width): the entries of `order`
@@ -1043,7 +1143,13 @@ static PyObject *regroup(PyObject *self, PyObject *args)
     if ((out = PyByteArray_FromStringAndSize(NULL, n * 8)) == NULL)
         goto done;
     int64_t *o_ = (int64_t *)PyByteArray_AS_STRING(out);
-    Py_BEGIN_ALLOW_THREADS for (Py_ssize_t i = 0; i < n; i++) o_[next[key[first[i]]]++] = first[i];
+    enum { AHEAD = 16 }; /* key[first[i]] is read at random: fetched this far ahead */
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (i + AHEAD < n)
+            PREFETCH(&key[first[i + AHEAD]]);
+        o_[next[key[first[i]]]++] = first[i];
+    }
     Py_END_ALLOW_THREADS
 done:
     free(next);
@@ -1753,6 +1859,8 @@ static PyMethodDef methods[] = {
      "npos, rec_thr, max_dets, precision, recall, scores, threads) -> None"},
     {"regroup", regroup, METH_VARARGS,
      "regroup(first, key, n_keys) -> bytearray of int64: first stably regrouped by key[first]"},
+    {"curve_points", curve_points, METH_VARARGS,
+     "curve_points(score, is_tp, order, seg_count) -> (thresholds, tp, fp, seg) of each run of equal scores"},
     {"kept_order", kept_order, METH_VARARGS,
      "kept_order(order, kept) -> bytearray: the kept entries of order, renumbered among the kept"},
     {"take_rows", take_rows, METH_VARARGS,

@@ -162,13 +162,37 @@ def curves_in_order(
     support: np.ndarray,
     beta: float = 1.0,
     zero_division: ZeroDivision = 0,
+    *,
+    use_kernels: bool = True,
 ) -> list[Curve]:
     """`curves` of the entries `order` lists (indices into `score` and `is_tp`, maybe not all of
     them): segment by segment (the first seg_count[0] entries are segment 0, ...), each by score
-    descending. Only the entries at the end of a run of equal scores are gathered (their TP
-    count is the number of true positives up to there), and `order` is read a piece at a time:
-    nothing else as long as it is allocated."""
-    n_seg, n = len(support), len(order)
+    descending. The points (the last entry of each run of equal scores, with the true and false
+    positives up to there) come from one pass of `_kernels.curve_points` where it is built;
+    `_curve_points` is its twin (`use_kernels=False`)."""
+    n_seg = len(support)
+    if kernels is not None and use_kernels:
+        raw = kernels.curve_points(
+            np.ascontiguousarray(score, np.float64),
+            _as_bytes(is_tp),
+            _index_array(order),
+            np.ascontiguousarray(seg_count, np.int64),
+        )
+        thresholds, tp, fp, seg = (np.frombuffer(b, t) for b, t in zip(raw, (np.float64, *[np.int64] * 3)))
+    else:
+        thresholds, tp, fp, seg = _curve_points(score, is_tp, order, seg_count)
+    p, r, f = prf(tp, fp, support[seg] - tp, beta, zero_division)
+    cuts = np.searchsorted(seg, np.arange(1, n_seg))
+    return [Curve(*parts) for parts in zip(*(np.split(a, cuts) for a in (thresholds, tp, fp, p, r, f)))]
+
+
+def _curve_points(
+    score: np.ndarray, is_tp: np.ndarray, order: np.ndarray, seg_count: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """curves_in_order's points in numpy: (score, TP count, FP count, segment) at the end of
+    each run of equal scores. Only those entries are gathered, and `order` is read a piece at a
+    time: nothing else as long as it is allocated."""
+    n = len(order)
     seg_end = np.cumsum(seg_count)
     seg_start = seg_end - seg_count
     last = np.zeros(n, bool)  # the last entry of each run of (segment, score)
@@ -187,9 +211,7 @@ def curves_in_order(
     seg = np.searchsorted(seg_start, at, side="right") - 1  # empty segments start where the next does
     tp = np.searchsorted(tp_at, at, side="right") - np.searchsorted(tp_at, seg_start, side="left")[seg]
     fp = (at - seg_start[seg] + 1) - tp
-    p, r, f = prf(tp, fp, support[seg] - tp, beta, zero_division)
-    cuts = np.searchsorted(seg, np.arange(1, n_seg))
-    return [Curve(*parts) for parts in zip(*(np.split(a, cuts) for a in (thresholds, tp, fp, p, r, f)))]
+    return thresholds, tp, fp, seg
 
 
 def _nanaverage(values: np.ndarray, weights: np.ndarray | None = None) -> float:

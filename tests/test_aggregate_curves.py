@@ -63,3 +63,43 @@ def test_curves_in_order_of_a_subset_equal_curves_of_the_subset(seed):
 def test_empty_curves():
     [c] = curves(np.zeros(0), np.zeros(0, bool), np.zeros(0, np.int64), np.array([3]))
     assert len(c.thresholds) == len(c.tp) == 0
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_curve_points_kernel_equals_its_numpy_twin(seed):
+    """`_kernels.curve_points` against `_curve_points` (use_kernels=False): ties, NaN scores
+    (each its own run, as numpy's not_equal has it), empty segments, int32 orders, a subset."""
+    from detrecall._compiled import kernels
+
+    if kernels is None:
+        pytest.skip("the compiled kernels are not built")
+    score, is_tp, segment, support = _data(seed, 50 + 3000 * seed, 3 + seed)
+    if seed % 3 == 0:
+        score[np.random.default_rng(seed).random(len(score)) < 0.05] = np.nan
+    keep = np.random.default_rng(seed + 7).random(len(score)) < 0.8
+    order = by_score(score)
+    order = order[keep[order]]
+    order = order[np.argsort(segment[order], kind="stable")]
+    seg_count = np.bincount(segment[keep], minlength=len(support))
+    for index in (order, order.astype(np.int32)):
+        want = curves_in_order(score, is_tp, index, seg_count, support, use_kernels=False)
+        got = curves_in_order(score, is_tp, index, seg_count, support)
+        for c, e in zip(got, want, strict=True):
+            for name in ("thresholds", "tp", "fp", "precision", "recall", "f1"):
+                a, b = getattr(c, name), getattr(e, name)
+                assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True), name
+
+
+def test_curve_points_refuses_what_it_cannot_take():
+    from detrecall._compiled import kernels
+
+    if kernels is None:
+        pytest.skip("the compiled kernels are not built")
+    ok = (np.zeros(3), np.zeros(3, np.uint8), np.arange(3), np.array([3]))
+    assert [len(b) for b in kernels.curve_points(*ok)] == [8, 8, 8, 8]  # one run of equal scores
+    with pytest.raises(ValueError, match="out of range"):
+        kernels.curve_points(ok[0], ok[1], np.array([0, 1, 3]), ok[3])
+    with pytest.raises(ValueError, match="do not sum"):
+        kernels.curve_points(*ok[:3], np.array([2]))
+    with pytest.raises(ValueError, match="differ in length"):
+        kernels.curve_points(ok[0], np.zeros(2, np.uint8), *ok[2:])
