@@ -1361,7 +1361,8 @@ static PyMethodDef methods[] = {
      "mask_iou(dt_masks, gt_masks, dt_rows, gt_rows, blocks, crowd, threads) -> "
      "bytearray of float64 or None"},
     {"repeated_rows", repeated_rows, METH_VARARGS,
-     "repeated_rows(rows, k) -> (how many rows repeat an earlier one, the first of them or -1)"},
+     "repeated_rows(columns) -> (how many rows (the columns side by side) repeat an earlier one, "
+     "the first of them or -1)"},
     {"gather", gather, METH_VARARGS,
      "gather(dicts, key, ndarray, width) -> (format, bytearray, int64 counts bytearray) or None"},
     {NULL, NULL, 0, NULL},
@@ -1383,75 +1384,127 @@ PyMODINIT_FUNC PyInit__kernels(void)
 
 /* ---- repeated rows ------------------------------------------------------------------------ */
 
-/* The hash of a row of k doubles, -0.0 hashed as 0.0 (splitmix64's finalizer, word by word). */
-static uint64_t row_hash(const double *row, Py_ssize_t k)
+#define MAX_COLUMNS 64
+
+/* The rows' values side by side: each column array is 1-d (one value a row) or (n, width),
+ * float64 or int64 (read as the double numpy's astype(float64) gives). */
+typedef struct {
+    const void *buf[MAX_COLUMNS];
+    Py_ssize_t width[MAX_COLUMNS];
+    int is_int[MAX_COLUMNS];
+    int n_columns;
+} Columns;
+
+static inline double column_value(const Columns *c, int col, Py_ssize_t i, Py_ssize_t j)
+{
+    const Py_ssize_t at = i * c->width[col] + j;
+    return c->is_int[col] ? (double)((const int64_t *)c->buf[col])[at] : ((const double *)c->buf[col])[at];
+}
+
+/* The hash of row i (-0.0 hashed as 0.0: one multiply a value, splitmix64's finalizer at the
+ * end); *nan set when one of its values is NaN. */
+static inline uint64_t row_hash(const Columns *c, Py_ssize_t i, int *nan)
 {
     uint64_t h = UINT64_C(0x9E3779B97F4A7C15);
-    for (Py_ssize_t j = 0; j < k; j++) {
-        double x = row[j] + 0.0; /* -0.0 + 0.0 is 0.0 */
-        uint64_t b;
-        memcpy(&b, &x, sizeof(b));
-        h ^= b;
-        h *= UINT64_C(0xBF58476D1CE4E5B9);
-        h ^= h >> 31;
-        h *= UINT64_C(0x94D049BB133111EB);
-        h ^= h >> 29;
-    }
+    int any_nan = 0;
+    for (int col = 0; col < c->n_columns; col++)
+        for (Py_ssize_t j = 0; j < c->width[col]; j++) {
+            const double x = column_value(c, col, i, j) + 0.0; /* -0.0 + 0.0 is 0.0 */
+            uint64_t b;
+            memcpy(&b, &x, sizeof(b));
+            any_nan |= x != x;
+            h = (h ^ b) * UINT64_C(0xBF58476D1CE4E5B9);
+            h ^= h >> 32;
+        }
+    h ^= h >> 31;
+    h *= UINT64_C(0x94D049BB133111EB);
+    h ^= h >> 29;
+    *nan = any_nan;
     return h;
 }
 
-/* repeated_rows(rows, k) -> (count, first): of the rows of k float64 each (C order, n * k
- * values), how many are equal to an earlier row, and the first such row (-1 if none). Equal
- * is value by value as doubles (-0.0 equals 0.0); a row holding a NaN is equal to none and
- * repeats none: np.unique(rows, axis=0)'s notion. One open-addressing hash table of row
- * indices, each row looked up once and compared exactly with the rows of its hash chain.
- * Twin: io/_problems.py's numpy path (tests/io/test_repeated_rows.py holds them equal). */
+typedef struct {
+    uint64_t hash;
+    int64_t row; /* -1: empty */
+} Slot;
+
+/* Rows a and b equal value by value (as doubles: -0.0 equals 0.0). */
+static inline int rows_equal(const Columns *c, Py_ssize_t a, Py_ssize_t b)
+{
+    for (int col = 0; col < c->n_columns; col++)
+        for (Py_ssize_t j = 0; j < c->width[col]; j++)
+            if (column_value(c, col, a, j) != column_value(c, col, b, j))
+                return 0;
+    return 1;
+}
+
+/* repeated_rows(columns) -> (count, first): of the rows made of the columns' values side by
+ * side (a tuple of arrays of n rows each, float64 or int64, 1-d or (n, width), C order), how
+ * many are equal to an earlier row, and the first such row (-1 if none). Equal is value by
+ * value as doubles (-0.0 equals 0.0); a row holding a NaN is equal to none and repeats none:
+ * np.unique(rows, axis=0)'s notion on np.column_stack of the columns as float64. One
+ * open-addressing hash table of (hash, row), each row looked up once and compared exactly with
+ * the rows of its hash chain that have its hash. Reading the columns where
+ * they are spares the caller a column_stack. Twin: io/_problems.py's numpy path
+ * (tests/io/test_repeated_rows.py holds them equal). */
 static PyObject *repeated_rows(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *o;
-    Py_ssize_t k;
-    if (!PyArg_ParseTuple(args, "On", &o, &k))
+    PyObject *tuple;
+    if (!PyArg_ParseTuple(args, "O!", &PyTuple_Type, &tuple))
         return NULL;
-    Py_buffer v;
-    memset(&v, 0, sizeof(v));
-    if (get_array(o, &v, F64, 0, "rows") < 0)
-        return NULL;
-    const Py_ssize_t values = count_of(&v);
-    if (k <= 0 || values % k != 0) {
-        PyBuffer_Release(&v);
-        PyErr_SetString(PyExc_ValueError, "repeated_rows: k must be >= 1 and divide the number of values");
+    const Py_ssize_t n_columns = PyTuple_GET_SIZE(tuple);
+    if (n_columns < 1 || n_columns > MAX_COLUMNS) {
+        PyErr_SetString(PyExc_ValueError, "repeated_rows: between 1 and 64 columns");
         return NULL;
     }
-    const Py_ssize_t n = values / k;
+    Py_buffer v[MAX_COLUMNS];
+    memset(v, 0, sizeof(v));
+    Columns c;
+    memset(&c, 0, sizeof(c));
+    Py_ssize_t n = -1;
+    for (Py_ssize_t col = 0; col < n_columns; col++) {
+        PyObject *o = PyTuple_GET_ITEM(tuple, col);
+        if (PyObject_GetBuffer(o, &v[col], PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+            goto fail;
+        c.n_columns = (int)col + 1; /* the views held, released on failure */
+        const char *f = v[col].format ? v[col].format : "B";
+        const int is_int = v[col].itemsize == 8 && (strcmp(f, "q") == 0 || strcmp(f, "l") == 0);
+        const int is_float = v[col].itemsize == 8 && strcmp(f, "d") == 0;
+        const Py_ssize_t rows = v[col].ndim >= 1 ? v[col].shape[0] : -1;
+        const Py_ssize_t width = v[col].ndim == 1 ? 1 : v[col].ndim == 2 ? v[col].shape[1] : -1;
+        if (!(is_int || is_float) || rows < 0 || width < 1 || (n >= 0 && rows != n)) {
+            PyErr_SetString(PyExc_TypeError,
+                            "repeated_rows: columns must be float64 or int64 arrays, 1-d or 2-d (width >= 1), "
+                            "of one number of rows");
+            goto fail;
+        }
+        n = rows;
+        c.buf[col] = v[col].buf;
+        c.width[col] = width;
+        c.is_int[col] = is_int;
+    }
     size_t cap = 16;
     while (cap < 2 * (size_t)n)
         cap *= 2;
-    int64_t *slot = malloc(cap * sizeof(int64_t));
+    Slot *slot = malloc(cap * sizeof(Slot));
     if (slot == NULL) {
-        PyBuffer_Release(&v);
-        return PyErr_NoMemory();
+        PyErr_NoMemory();
+        goto fail;
     }
-    const double *d = v.buf;
     const size_t mask = cap - 1;
     Py_ssize_t count = 0, first = -1;
     Py_BEGIN_ALLOW_THREADS
-    memset(slot, 0xff, cap * sizeof(int64_t)); /* -1: empty */
+    memset(slot, 0xff, cap * sizeof(Slot)); /* row -1: empty */
     for (Py_ssize_t i = 0; i < n; i++) {
-        const double *row = d + i * k;
-        int nan = 0;
-        for (Py_ssize_t j = 0; j < k; j++)
-            nan |= row[j] != row[j];
+        int nan;
+        const uint64_t h = row_hash(&c, i, &nan);
         if (nan)
             continue;
-        size_t at = (size_t)row_hash(row, k) & mask;
+        size_t at = (size_t)h & mask;
         int repeat = 0;
-        while (slot[at] >= 0) {
-            const double *other = d + slot[at] * k;
-            Py_ssize_t j = 0;
-            while (j < k && other[j] == row[j])
-                j++;
-            if (j == k) {
+        while (slot[at].row >= 0) {
+            if (slot[at].hash == h && rows_equal(&c, slot[at].row, i)) {
                 repeat = 1;
                 break;
             }
@@ -1462,13 +1515,17 @@ static PyObject *repeated_rows(PyObject *self, PyObject *args)
             if (first < 0)
                 first = i;
         } else {
-            slot[at] = i;
+            slot[at].hash = h;
+            slot[at].row = i;
         }
     }
     Py_END_ALLOW_THREADS
     free(slot);
-    PyBuffer_Release(&v);
+    release_all(v, c.n_columns);
     return Py_BuildValue("nn", count, first);
+fail:
+    release_all(v, c.n_columns);
+    return NULL;
 }
 
 /* ---- gathering per-image arrays ----------------------------------------------------------- */
