@@ -1364,7 +1364,8 @@ static PyMethodDef methods[] = {
      "repeated_rows(columns) -> (how many rows (the columns side by side) repeat an earlier one, "
      "the first of them or -1)"},
     {"gather", gather, METH_VARARGS,
-     "gather(dicts, key, ndarray, width) -> (format, bytearray, int64 counts bytearray) or None"},
+     "gather(dicts, key, ndarray, width) -> (format, bytearray, int64 counts bytearray, lows, highs) "
+     "or None"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1530,13 +1531,81 @@ fail:
 
 /* ---- gathering per-image arrays ----------------------------------------------------------- */
 
-/* gather(dicts, key, ndarray, width) -> (format, data, counts) or None: the arrays dicts[i][key]
- * one after the other, as bytes of their one buffer format, and each one's rows (int64), when
- * every dict is a dict holding key, every value an exact `ndarray` (the type passed), C
- * contiguous, of one format and item size, 1-d (width 0) or (rows, width); else None (and no
- * error): the numpy path then reads them (io/arrays.py's _side, its twin, which
- * tests/io/test_arrays_gather.py holds equal to it). A streaming update's per-batch reading:
- * one call per field instead of a few numpy calls per field and a Python call per image. */
+/* The smallest and largest value of each of the `width` columns (1 when 1-d) of n rows of one
+ * format as two tuples (Python ints for integer and bool formats, floats for float ones; a
+ * float column holding a NaN gives NaN for both, as np.minimum.reduce does), or None, None
+ * for other formats and for no rows: what the batch's checks would reduce the arrays to. */
+static int column_bounds(const char *data, Py_ssize_t n, Py_ssize_t width, const char *format, Py_ssize_t itemsize,
+                         PyObject **lows, PyObject **highs)
+{
+    int kind = 0; /* 1 float64, 2 float32, 3 int64, 4 int32, 5 bool */
+    if (itemsize == 8 && strcmp(format, "d") == 0)
+        kind = 1;
+    else if (itemsize == 4 && strcmp(format, "f") == 0)
+        kind = 2;
+    else if (itemsize == 8 && (strcmp(format, "q") == 0 || strcmp(format, "l") == 0))
+        kind = 3;
+    else if (itemsize == 4 && (strcmp(format, "i") == 0 || strcmp(format, "l") == 0))
+        kind = 4;
+    else if (itemsize == 1 && strcmp(format, "?") == 0)
+        kind = 5;
+    const Py_ssize_t w = width ? width : 1;
+    if (!kind || n == 0) {
+        *lows = Py_None;
+        *highs = Py_None;
+        Py_INCREF(Py_None);
+        Py_INCREF(Py_None);
+        return 0;
+    }
+    *lows = PyTuple_New(w);
+    *highs = PyTuple_New(w);
+    if (*lows == NULL || *highs == NULL)
+        return -1;
+    for (Py_ssize_t j = 0; j < w; j++) {
+        PyObject *lo, *hi;
+        if (kind <= 2) {
+            double a = DBL_MAX, b = -DBL_MAX;
+            int nan = 0;
+            for (Py_ssize_t i = 0; i < n; i++) {
+                const double x =
+                    kind == 1 ? ((const double *)data)[i * w + j] : (double)((const float *)data)[i * w + j];
+                nan |= x != x;
+                a = x < a ? x : a;
+                b = x > b ? x : b;
+            }
+            lo = PyFloat_FromDouble(nan ? Py_NAN : a);
+            hi = PyFloat_FromDouble(nan ? Py_NAN : b);
+        } else {
+            int64_t a = INT64_MAX, b = INT64_MIN;
+            for (Py_ssize_t i = 0; i < n; i++) {
+                const int64_t x = kind == 3   ? ((const int64_t *)data)[i * w + j]
+                                  : kind == 4 ? (int64_t)((const int32_t *)data)[i * w + j]
+                                              : (int64_t)(((const unsigned char *)data)[i * w + j] != 0);
+                a = x < a ? x : a;
+                b = x > b ? x : b;
+            }
+            lo = PyLong_FromLongLong(a);
+            hi = PyLong_FromLongLong(b);
+        }
+        if (lo == NULL || hi == NULL) {
+            Py_XDECREF(lo);
+            Py_XDECREF(hi);
+            return -1;
+        }
+        PyTuple_SET_ITEM(*lows, j, lo);
+        PyTuple_SET_ITEM(*highs, j, hi);
+    }
+    return 0;
+}
+
+/* gather(dicts, key, ndarray, width) -> (format, data, counts, lows, highs) or None: the arrays
+ * dicts[i][key] one after the other, as bytes of their one buffer format, each one's rows
+ * (int64), and their columns' bounds (column_bounds), when every dict is a dict holding key,
+ * every value an exact `ndarray` (the type passed), C contiguous, of one format and item size,
+ * 1-d (width 0) or (rows, width); else None (and no error): the numpy path then reads them
+ * (io/arrays.py's _side, its twin, which tests/io/test_arrays_gather.py holds equal to it). A
+ * streaming update's per-batch reading: one call per field instead of a few numpy calls per
+ * field and a Python call per image, and the bounds its checks need without a pass of theirs. */
 static PyObject *gather(PyObject *self, PyObject *args)
 {
     (void)self;
@@ -1552,7 +1621,7 @@ static PyObject *gather(PyObject *self, PyObject *args)
     Py_buffer *views = calloc((size_t)n + 1, sizeof(Py_buffer));
     if (views == NULL)
         return PyErr_NoMemory();
-    PyObject *out = NULL, *data = NULL, *counts = NULL;
+    PyObject *out = NULL, *data = NULL, *counts = NULL, *lows = NULL, *highs = NULL;
     Py_ssize_t held = 0, total = 0, itemsize = 0;
     const char *format = NULL;
     int plain = 1;
@@ -1607,10 +1676,15 @@ static PyObject *gather(PyObject *self, PyObject *args)
         at += views[i].len;
         rows[i] = (int64_t)views[i].shape[0];
     }
-    out = Py_BuildValue("sOO", format, data, counts);
+    const Py_ssize_t n_rows = itemsize ? total / itemsize / (width ? width : 1) : 0;
+    if (column_bounds(PyByteArray_AS_STRING(data), n_rows, width, format, itemsize, &lows, &highs) < 0)
+        goto done;
+    out = Py_BuildValue("sOOOO", format, data, counts, lows, highs);
 done:
     Py_XDECREF(data);
     Py_XDECREF(counts);
+    Py_XDECREF(lows);
+    Py_XDECREF(highs);
     for (Py_ssize_t i = 0; i < held; i++)
         if (views[i].obj != NULL)
             PyBuffer_Release(&views[i]);
