@@ -137,26 +137,28 @@ def warn_suspicious(
     image_id: np.ndarray,
     category_id: np.ndarray,
     box: np.ndarray,
-    width: np.ndarray,
-    height: np.ndarray,
+    width: np.ndarray | None,
+    height: np.ndarray | None,
     score: np.ndarray | None = None,
     gt_category_ids: np.ndarray | None = None,
 ) -> None:
     """One DataWarning per kind of suspicious row (rows in source order; `where(i)` names row i):
-    a box reaching outside its image (where the size is known; 1e-6 px slack for rounding),
-    a score outside [0, 1], a detection repeated exactly (image, class, box, score), a class
-    predicted that has no ground truth (`gt_category_ids`: the classes that have some)."""
-    x, y, w, h = box.T if len(box) else np.zeros((4, 0))
-    known = (width > 0) & (height > 0)
-    tol = 1e-6
-    outside = known & ((x < -tol) | (y < -tol) | (x + w > width + tol) | (y + h > height + tol))
-    if outside.any():
-        warn_data(
-            source,
-            int(outside.sum()),
-            "box(es) reach outside their image",
-            where(int(np.flatnonzero(outside)[0])),
-        )
+    a box reaching outside its image (where the size is known, > 0; `width`, `height` None: no
+    row's is; 1e-6 px slack for rounding), a score outside [0, 1], a detection repeated exactly
+    (image, class, box, score), a class predicted that has no ground truth (`gt_category_ids`:
+    the classes that have some)."""
+    if width is not None and height is not None:
+        x, y, w, h = box.T if len(box) else np.zeros((4, 0))
+        known = (width > 0) & (height > 0)
+        tol = 1e-6
+        outside = known & ((x < -tol) | (y < -tol) | (x + w > width + tol) | (y + h > height + tol))
+        if outside.any():
+            warn_data(
+                source,
+                int(outside.sum()),
+                "box(es) reach outside their image",
+                where(int(np.flatnonzero(outside)[0])),
+            )
     if score is None:
         return
     odd = ~((score >= 0) & (score <= 1))

@@ -438,28 +438,31 @@ def warn_arrays(
     cols = _join([b.columns for b in batches])
     per_batch = [n for b in batches for n in b.images_per_batch]
     names = labels or [""] * len(per_batch)
+
+    def where(kind: str, counts: np.ndarray) -> Callable[[int], str]:
+        return lambda i: row_names(kind, counts, per_batch, names)(i)  # built when a warning names a row
+
     sized = bool(cols.sizes.any())  # boxes without masks: no image size, nothing reaches outside
     if sized:  # the targets' one warning: boxes reaching outside their image
         gt_size = np.repeat(cols.sizes, cols.n_gt, axis=0).astype(float)
         warn_suspicious(
             "targets",
-            row_names("targets", cols.n_gt, per_batch, names),
+            where("targets", cols.n_gt),
             image_id=np.repeat(cols.image_ids, cols.n_gt),
             category_id=cols.gt_cat,
             box=cols.gt_box,
             width=gt_size[:, 1],
             height=gt_size[:, 0],
         )
-    n_dt = len(cols.dt_cat)
-    dt_size = np.repeat(cols.sizes, cols.n_dt, axis=0).astype(float) if sized else np.zeros((n_dt, 2))
+    dt_size = np.repeat(cols.sizes, cols.n_dt, axis=0).astype(float) if sized else None
     warn_suspicious(
         "preds",
-        row_names("preds", cols.n_dt, per_batch, names),
+        where("preds", cols.n_dt),
         image_id=np.repeat(cols.image_ids, cols.n_dt),
         category_id=cols.dt_cat,
         box=cols.dt_box,
-        width=dt_size[:, 1],
-        height=dt_size[:, 0],
+        width=None if dt_size is None else dt_size[:, 1],
+        height=None if dt_size is None else dt_size[:, 0],
         score=cols.score,
         gt_category_ids=np.unique(cols.gt_cat) if absent_classes else None,
     )
