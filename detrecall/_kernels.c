@@ -649,6 +649,120 @@ done:
     return out;
 }
 
+/* ---- ranking inside groups ---------------------------------------------------------------- */
+
+/* Stable merge of sorted index runs a[0..na) and b[0..nb) into out, by score descending. */
+static void merge_by_score(const int64_t *a, Py_ssize_t na, const int64_t *b, Py_ssize_t nb, const double *score,
+                           int64_t *out)
+{
+    Py_ssize_t i = 0, j = 0, k = 0;
+    while (i < na && j < nb)
+        out[k++] = score[b[j]] > score[a[i]] ? b[j++] : a[i++]; /* ties: a's (earlier) first */
+    while (i < na)
+        out[k++] = a[i++];
+    while (j < nb)
+        out[k++] = b[j++];
+}
+
+/* The rows lo..hi-1 into o in order of score descending, ties in row order: insertion sort for a
+ * short run, else a bottom-up merge sort through tmp (hi - lo int64). */
+static void rank_run(Py_ssize_t lo, Py_ssize_t hi, const double *score, int64_t *o, int64_t *tmp)
+{
+    const Py_ssize_t n = hi - lo;
+    for (Py_ssize_t i = 0; i < n; i++)
+        o[i] = lo + i;
+    if (n <= 24) {
+        for (Py_ssize_t i = 1; i < n; i++) {
+            const int64_t r = o[i];
+            const double x = score[r];
+            Py_ssize_t j = i;
+            while (j > 0 && score[o[j - 1]] < x) { /* strictly: an equal score stays behind */
+                o[j] = o[j - 1];
+                j--;
+            }
+            o[j] = r;
+        }
+        return;
+    }
+    int64_t *src = o, *dst = tmp;
+    for (Py_ssize_t width = 1; width < n; width *= 2) {
+        for (Py_ssize_t a = 0; a < n; a += 2 * width) {
+            const Py_ssize_t m = a + width < n ? a + width : n, e = a + 2 * width < n ? a + 2 * width : n;
+            merge_by_score(src + a, m - a, src + m, e - m, score, dst + a);
+        }
+        int64_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != o)
+        memcpy(o, src, (size_t)n * sizeof(int64_t));
+}
+
+/* rank_in_groups(group, score) -> bytearray of int64, or None: the rows (grouped: group
+ * nondecreasing) in order of group, then score descending, ties in row order:
+ * np.lexsort((-score, group)), each run of one group sorted on its own (short runs by
+ * insertion, long ones by a merge sort). None when group decreases somewhere or a score is NaN
+ * (the caller's sort then decides). Twin: matching._by_group_then_score's sorts
+ * (tests/test_kernels.py holds them equal). */
+static PyObject *rank_in_groups(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *o[2];
+    if (!PyArg_ParseTuple(args, "OO", &o[0], &o[1]))
+        return NULL;
+    Py_buffer v[2];
+    memset(v, 0, sizeof(v));
+    if (get_array(o[0], &v[0], I64, 0, "group") < 0)
+        return NULL;
+    if (get_array(o[1], &v[1], F64, 0, "score") < 0) {
+        release_all(v, 1);
+        return NULL;
+    }
+    PyObject *out = NULL;
+    int64_t *tmp = NULL;
+    const Py_ssize_t n = count_of(&v[0]);
+    const int64_t *group = v[0].buf;
+    const double *score = v[1].buf;
+    if (count_of(&v[1]) != n) {
+        PyErr_SetString(PyExc_ValueError, "rank_in_groups: group and score differ in length");
+        goto done;
+    }
+    int plain = 1;
+    Py_ssize_t longest = 0, start = 0;
+    for (Py_ssize_t i = 0; i < n && plain; i++) {
+        plain = score[i] == score[i] && (i == 0 || group[i] >= group[i - 1]);
+        if (i > 0 && group[i] != group[i - 1]) {
+            longest = i - start > longest ? i - start : longest;
+            start = i;
+        }
+    }
+    longest = n - start > longest ? n - start : longest;
+    if (!plain) {
+        out = Py_None;
+        Py_INCREF(out);
+        goto done;
+    }
+    if ((tmp = malloc(((size_t)longest + 1) * sizeof(int64_t))) == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if ((out = PyByteArray_FromStringAndSize(NULL, n * 8)) == NULL)
+        goto done;
+    int64_t *order = (int64_t *)PyByteArray_AS_STRING(out);
+    Py_BEGIN_ALLOW_THREADS
+    Py_ssize_t lo = 0;
+    for (Py_ssize_t i = 1; i <= n; i++)
+        if (i == n || group[i] != group[i - 1]) {
+            rank_run(lo, i, score, order + lo, tmp);
+            lo = i;
+        }
+    Py_END_ALLOW_THREADS
+done:
+    free(tmp);
+    release_all(v, 2);
+    return out;
+}
+
 /* ---- box candidates ---------------------------------------------------------------------- */
 
 /* The planned (detection, ground truth) pairs of boxes whose IoU reaches a floor: pycocotools'
@@ -1354,6 +1468,8 @@ static PyMethodDef methods[] = {
      "npos, rec_thr, max_dets, precision, recall, scores, threads) -> None"},
     {"regroup", regroup, METH_VARARGS,
      "regroup(first, key, n_keys) -> bytearray of int64: first stably regrouped by key[first]"},
+    {"rank_in_groups", rank_in_groups, METH_VARARGS,
+     "rank_in_groups(group, score) -> bytearray of int64 (np.lexsort((-score, group))) or None"},
     {"box_candidates", box_candidates, METH_VARARGS,
      "box_candidates(dt_box, gt_box, crowd, dt_rows, gt_rows, start, count, floor, inclusive, threads) -> "
      "(pair_dt, pair_gt, iou) bytearrays of the planned box pairs with IoU >= floor"},

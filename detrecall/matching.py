@@ -54,7 +54,19 @@ class Plan:
     dt_gt_start: np.ndarray  # (D,) first ground truth of the detection's group
     dt_gt_count: np.ndarray  # (D,) ground truths of the detection's group
     blocks: np.ndarray  # (B, 4) per group with pairs: dt start, dt count, gt start, gt count
-    by_score: np.ndarray  # (D,) the kept detections by score descending, ties in plan order
+    # (D,) `by_score` when the plan made it on the way, else None and the Detections' scores
+    # (all rows) to sort it from when asked
+    known_by_score: np.ndarray | None
+    dt_scores: np.ndarray
+
+    @cached_property
+    def by_score(self) -> np.ndarray:
+        """(D,) the kept detections by score descending, ties in plan order (a streaming flush,
+        which keeps only the matches, never asks: its one global score sort is not made)."""
+        if self.known_by_score is not None:
+            return self.known_by_score
+        order = argsort_stable(self.dt_scores[self.dt_rows], descending=True)
+        return order.astype(self.dt_rows.dtype, copy=False)
 
     @cached_property
     def pair_dt(self) -> np.ndarray:
@@ -78,11 +90,29 @@ def _pairs_of(start: np.ndarray, count: np.ndarray, first: int = 0) -> tuple[np.
     return pair_dt, pair_gt
 
 
-def _by_group_then_score(group: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _by_group_then_score(group: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """np.lexsort((-score, group)) (stable: ties keep input order), and the stable order by
-    score alone. One float sort gives the score order; when the rows come grouped (they do:
-    Detections are stored by image and class) one counting sort of it by group run gives the
-    first, else one sort of the unique key group * n + score rank."""
+    score alone, or None when the rows come grouped (they do: Detections are stored by image
+    and class): then _kernels.rank_in_groups sorts each group's run on its own, and the score
+    order, the same as a stable sort of the first order's scores, is left to whoever needs it.
+    Else (or without the kernel: `_by_group_then_score_sorted`, its twin) one float sort gives
+    the score order, and one counting sort of it by group run the first, or one sort of the
+    unique key group * n + score rank."""
+    if kernels is not None and len(score) >= _RANK_FROM:
+        got = kernels.rank_in_groups(
+            np.ascontiguousarray(group, np.int64), np.ascontiguousarray(score, np.float64)
+        )
+        if got is not None:
+            return np.frombuffer(got, np.int64), None
+    return _by_group_then_score_sorted(group, score)
+
+
+_RANK_FROM = 64  # rows below which the sorts' fixed costs do not matter
+
+
+def _by_group_then_score_sorted(group: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """_by_group_then_score through the global score sort (its twin, and where rows are not
+    grouped)."""
     n = len(score)
     by_score = argsort_stable(score, descending=True)
     if n > 1 and kernels is not None and bool((group[1:] >= group[:-1]).all()):
@@ -138,11 +168,12 @@ def plan(gt: Dataset, dt: Detections, params: EvalParams) -> Plan:
     del d_sel, d_class, d_group  # each step frees what it read
     # in plan order: rows of equal score are in the same relative order by row as by (group,
     # rank), since rows come by (image, category, file order) and ranks break ties by file order
-    position = np.empty(len(order), d_idx)
-    position[order] = np.arange(len(order), dtype=d_idx)
+    if by_score is not None:
+        position = np.empty(len(order), d_idx)
+        position[order] = np.arange(len(order), dtype=d_idx)
+        by_score = position[by_score]
+        del position
     del order
-    by_score = position[by_score]
-    del position
     # per (image, class) run of detections, not per detection: its head, length and ground truth
     head = np.ones(len(dt_group), bool)
     head[1:] = dt_group[1:] != dt_group[:-1]
@@ -172,7 +203,8 @@ def plan(gt: Dataset, dt: Detections, params: EvalParams) -> Plan:
         dt_gt_start=gt_start,
         dt_gt_count=n_gt,
         blocks=blocks,
-        by_score=by_score,
+        known_by_score=by_score,
+        dt_scores=dt.score,
     )
 
 

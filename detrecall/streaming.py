@@ -324,7 +324,7 @@ class Evaluator:
             tables.append(build_arrays([joined], warn=False))
         gt = _concat_tables([g for g, _ in tables])
         dt = _concat_tables([d for _, d in tables])
-        self._parts.append(_Part(match_batch(gt, dt, self._config)))
+        self._parts.append(_Part(match_batch(gt, dt, self._config, with_score_order=False)))
         self._pending, self._pending_rows = [], 0
         if joined is not None:  # once the state holds them (a warning may be an error); classes apart
             self._count_classes(joined, updates, labels)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from numpy.testing import assert_array_equal
 
 from detrecall import read_coco_gt, read_coco_results
 from detrecall._compiled import kernels
@@ -405,3 +406,41 @@ def test_the_box_candidates_kernel_refuses_malformed_calls(index: int, value: An
     args[index] = value
     with pytest.raises(error):
         kernels.box_candidates(*args)
+
+
+@needs_kernels
+@pytest.mark.parametrize("seed", range(40))
+def test_rank_in_groups_equals_the_sorted_path(seed: int):
+    """_kernels.rank_in_groups (runs sorted on their own: short by insertion, long by merging)
+    gives np.lexsort((-score, group)) and the twin's order; the score order it leaves out is a
+    stable sort of its order's scores, the twin's mapped to plan positions."""
+    from detrecall.matching import _by_group_then_score, _by_group_then_score_sorted
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 3000))
+    runs = int(rng.integers(1, 40 if seed % 2 else 2000))
+    group = np.sort(rng.integers(0, runs, n)) * 3  # grouped, keys with gaps
+    score = rng.integers(0, 5 if seed % 3 else 1000, n) / 4.0  # ties
+    score[rng.random(n) < 0.1] = -0.0
+    got = kernels.rank_in_groups(group, score)
+    order = np.frombuffer(got, np.int64)
+    assert_array_equal(order, np.lexsort((-score, group)))
+    twin_order, twin_by_score = _by_group_then_score_sorted(group, score)
+    assert_array_equal(order, twin_order)
+    position = np.empty(n, np.int64)
+    position[order] = np.arange(n)
+    assert_array_equal(np.argsort(-score[order], kind="stable"), position[twin_by_score])
+    fast_order, none = _by_group_then_score(group, score)
+    assert none is None or n < 64
+    assert_array_equal(fast_order, twin_order)
+
+
+@needs_kernels
+def test_rank_in_groups_leaves_ungrouped_rows_and_nan_to_the_sort():
+    assert kernels.rank_in_groups(np.array([0, 1, 0]), np.array([0.1, 0.2, 0.3])) is None
+    assert kernels.rank_in_groups(np.array([0, 0, 1]), np.array([0.1, np.nan, 0.3])) is None
+    assert np.frombuffer(kernels.rank_in_groups(np.zeros(0, np.int64), np.zeros(0)), np.int64).size == 0
+    with pytest.raises(ValueError, match="differ in length"):
+        kernels.rank_in_groups(np.zeros(2, np.int64), np.zeros(3))
+    with pytest.raises(TypeError):
+        kernels.rank_in_groups(np.zeros(2, np.int32), np.zeros(2))
