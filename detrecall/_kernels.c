@@ -1518,11 +1518,12 @@ static inline double column_value(const Columns *c, int col, Py_ssize_t i, Py_ss
     return c->is_int[col] ? (double)((const int64_t *)c->buf[col])[at] : ((const double *)c->buf[col])[at];
 }
 
-/* The hash of row i (-0.0 hashed as 0.0: one multiply a value, splitmix64's finalizer at the
- * end); *nan set when one of its values is NaN. */
+/* The hash of row i (-0.0 hashed as 0.0: each value's bits times its own odd constant, the
+ * products independent of each other, summed and finished by splitmix64's finalizer); *nan set
+ * when one of its values is NaN. */
 static inline uint64_t row_hash(const Columns *c, Py_ssize_t i, int *nan)
 {
-    uint64_t h = UINT64_C(0x9E3779B97F4A7C15);
+    uint64_t h = UINT64_C(0x9E3779B97F4A7C15), k = UINT64_C(0xBF58476D1CE4E5B9);
     int any_nan = 0;
     for (int col = 0; col < c->n_columns; col++)
         for (Py_ssize_t j = 0; j < c->width[col]; j++) {
@@ -1530,8 +1531,8 @@ static inline uint64_t row_hash(const Columns *c, Py_ssize_t i, int *nan)
             uint64_t b;
             memcpy(&b, &x, sizeof(b));
             any_nan |= x != x;
-            h = (h ^ b) * UINT64_C(0xBF58476D1CE4E5B9);
-            h ^= h >> 32;
+            h += (b ^ (b >> 29)) * k;
+            k += UINT64_C(0x9E3779B97F4A7C16); /* odd constants, one a value */
         }
     h ^= h >> 31;
     h *= UINT64_C(0x94D049BB133111EB);

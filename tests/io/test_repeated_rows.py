@@ -104,3 +104,17 @@ def test_kernel_refuses_columns_of_other_lengths():
         kernels.repeated_rows((np.zeros(3, np.int32),))
     with pytest.raises(ValueError):
         kernels.repeated_rows(())
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_rows_sorted_by_their_first_value_alike(seed, way):
+    """Rows whose first value never decreases (a table per run of it in the kernel), with
+    repeats inside runs, -0.0 against 0.0 in the first column, and runs of one row."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 500))
+    first = np.sort(rng.integers(0, int(rng.integers(1, 60)), n)).astype(np.float64)
+    first[first == 0] = np.where(rng.random(int((first == 0).sum())) < 0.5, -0.0, 0.0)
+    rest = rng.integers(0, 2, (n, 3)).astype(np.float64)
+    stacked = np.column_stack([first, rest])
+    assert way(first, rest) == _unique_reference(stacked)
+    assert way(first, rest) == repeated_rows_numpy(stacked)
