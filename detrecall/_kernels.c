@@ -1678,39 +1678,58 @@ static int column_bounds(const char *data, Py_ssize_t n, Py_ssize_t width, const
     *highs = PyTuple_New(w);
     if (*lows == NULL || *highs == NULL)
         return -1;
-    for (Py_ssize_t j = 0; j < w; j++) {
-        PyObject *lo, *hi;
-        if (kind <= 2) {
-            double a = DBL_MAX, b = -DBL_MAX;
-            int nan = 0;
-            for (Py_ssize_t i = 0; i < n; i++) {
-                const double x =
-                    kind == 1 ? ((const double *)data)[i * w + j] : (double)((const float *)data)[i * w + j];
-                nan |= x != x;
-                a = x < a ? x : a;
-                b = x > b ? x : b;
-            }
-            lo = PyFloat_FromDouble(nan ? Py_NAN : a);
-            hi = PyFloat_FromDouble(nan ? Py_NAN : b);
+    enum { CHUNK = 8 }; /* columns reduced in one pass over the rows */
+    for (Py_ssize_t j0 = 0; j0 < w; j0 += CHUNK) {
+        const Py_ssize_t m = w - j0 < CHUNK ? w - j0 : CHUNK;
+        double flo[CHUNK], fhi[CHUNK];
+        int64_t ilo[CHUNK], ihi[CHUNK];
+        int nan[CHUNK];
+        for (Py_ssize_t j = 0; j < m; j++) {
+            flo[j] = DBL_MAX, fhi[j] = -DBL_MAX, nan[j] = 0;
+            ilo[j] = INT64_MAX, ihi[j] = INT64_MIN;
+        }
+        /* one loop a format, rows outer and the chunk's columns inner */
+#define BOUNDS(T, LO, HI, NAN_CHECK)                                                                                   \
+    for (Py_ssize_t i = 0; i < n; i++) {                                                                               \
+        const T *row = (const T *)data + i * w + j0;                                                                   \
+        for (Py_ssize_t j = 0; j < m; j++) {                                                                           \
+            NAN_CHECK;                                                                                                 \
+            LO[j] = row[j] < LO[j] ? row[j] : LO[j];                                                                   \
+            HI[j] = row[j] > HI[j] ? row[j] : HI[j];                                                                   \
+        }                                                                                                              \
+    }
+        if (kind == 1) {
+            BOUNDS(double, flo, fhi, nan[j] |= row[j] != row[j])
+        } else if (kind == 2) {
+            BOUNDS(float, flo, fhi, nan[j] |= row[j] != row[j])
+        } else if (kind == 3) {
+            BOUNDS(int64_t, ilo, ihi, (void)0)
+        } else if (kind == 4) {
+            BOUNDS(int32_t, ilo, ihi, (void)0)
         } else {
-            int64_t a = INT64_MAX, b = INT64_MIN;
-            for (Py_ssize_t i = 0; i < n; i++) {
-                const int64_t x = kind == 3   ? ((const int64_t *)data)[i * w + j]
-                                  : kind == 4 ? (int64_t)((const int32_t *)data)[i * w + j]
-                                              : (int64_t)(((const unsigned char *)data)[i * w + j] != 0);
-                a = x < a ? x : a;
-                b = x > b ? x : b;
+            BOUNDS(unsigned char, ilo, ihi, (void)0)
+        }
+#undef BOUNDS
+        for (Py_ssize_t j = 0; j < m; j++) {
+            PyObject *lo, *hi;
+            if (kind <= 2) {
+                lo = PyFloat_FromDouble(nan[j] ? Py_NAN : flo[j]);
+                hi = PyFloat_FromDouble(nan[j] ? Py_NAN : fhi[j]);
+            } else if (kind == 5) { /* a bool's byte is 0 or 1 (numpy's), read as 0 or not */
+                lo = PyLong_FromLongLong(ilo[j] != 0);
+                hi = PyLong_FromLongLong(ihi[j] != 0);
+            } else {
+                lo = PyLong_FromLongLong(ilo[j]);
+                hi = PyLong_FromLongLong(ihi[j]);
             }
-            lo = PyLong_FromLongLong(a);
-            hi = PyLong_FromLongLong(b);
+            if (lo == NULL || hi == NULL) {
+                Py_XDECREF(lo);
+                Py_XDECREF(hi);
+                return -1;
+            }
+            PyTuple_SET_ITEM(*lows, j0 + j, lo);
+            PyTuple_SET_ITEM(*highs, j0 + j, hi);
         }
-        if (lo == NULL || hi == NULL) {
-            Py_XDECREF(lo);
-            Py_XDECREF(hi);
-            return -1;
-        }
-        PyTuple_SET_ITEM(*lows, j, lo);
-        PyTuple_SET_ITEM(*highs, j, hi);
     }
     return 0;
 }
