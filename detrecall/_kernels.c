@@ -1562,7 +1562,8 @@ static inline int rows_equal(const Columns *c, Py_ssize_t a, Py_ssize_t b)
  * value as doubles (-0.0 equals 0.0); a row holding a NaN is equal to none and repeats none:
  * np.unique(rows, axis=0)'s notion on np.column_stack of the columns as float64. One
  * open-addressing hash table of (hash, row), each row looked up once and compared exactly with
- * the rows of its hash chain that have its hash. Reading the columns where
+ * the rows of its hash chain that have its hash; when the first value never decreases row to
+ * row, one small table per run of it (a repeat shares it). Reading the columns where
  * they are spares the caller a column_stack. Twin: io/_problems.py's numpy path
  * (tests/io/test_repeated_rows.py holds them equal). */
 static PyObject *repeated_rows(PyObject *self, PyObject *args)
@@ -1602,40 +1603,63 @@ static PyObject *repeated_rows(PyObject *self, PyObject *args)
         c.width[col] = width;
         c.is_int[col] = is_int;
     }
+    /* rows sorted by their first value (a streaming flush's, by image): a repeat is in its row's
+     * run of that value, so each run gets its own small table (cache-resident), else one table */
+    int runs = 1;
+    Py_ssize_t longest = 0;
+    for (Py_ssize_t lo = 0, i = 1; i <= n && runs; i++) {
+        if (i < n && column_value(&c, 0, i, 0) == column_value(&c, 0, lo, 0))
+            continue;
+        runs = i == n || column_value(&c, 0, lo, 0) < column_value(&c, 0, i, 0); /* NaN: not sorted */
+        longest = i - lo > longest ? i - lo : longest;
+        lo = i;
+    }
+    if (!runs)
+        longest = n;
     size_t cap = 16;
-    while (cap < 2 * (size_t)n)
+    while (cap < 2 * (size_t)longest)
         cap *= 2;
     Slot *slot = malloc(cap * sizeof(Slot));
     if (slot == NULL) {
         PyErr_NoMemory();
         goto fail;
     }
-    const size_t mask = cap - 1;
     Py_ssize_t count = 0, first = -1;
     Py_BEGIN_ALLOW_THREADS
-    memset(slot, 0xff, cap * sizeof(Slot)); /* row -1: empty */
-    for (Py_ssize_t i = 0; i < n; i++) {
-        int nan;
-        const uint64_t h = row_hash(&c, i, &nan);
-        if (nan)
-            continue;
-        size_t at = (size_t)h & mask;
-        int repeat = 0;
-        while (slot[at].row >= 0) {
-            if (slot[at].hash == h && rows_equal(&c, slot[at].row, i)) {
-                repeat = 1;
-                break;
+    for (Py_ssize_t lo = 0; lo < n;) {
+        Py_ssize_t hi = n;
+        if (runs) /* this run's rows */
+            for (hi = lo + 1; hi < n && column_value(&c, 0, hi, 0) == column_value(&c, 0, lo, 0);)
+                hi++;
+        size_t size = 16;
+        while (size < 2 * (size_t)(hi - lo))
+            size *= 2;
+        const size_t mask = size - 1;
+        memset(slot, 0xff, size * sizeof(Slot)); /* row -1: empty */
+        for (Py_ssize_t i = lo; i < hi; i++) {
+            int nan;
+            const uint64_t h = row_hash(&c, i, &nan);
+            if (nan)
+                continue;
+            size_t at = (size_t)h & mask;
+            int repeat = 0;
+            while (slot[at].row >= 0) {
+                if (slot[at].hash == h && rows_equal(&c, slot[at].row, i)) {
+                    repeat = 1;
+                    break;
+                }
+                at = (at + 1) & mask;
             }
-            at = (at + 1) & mask;
+            if (repeat) {
+                count++;
+                if (first < 0)
+                    first = i;
+            } else {
+                slot[at].hash = h;
+                slot[at].row = i;
+            }
         }
-        if (repeat) {
-            count++;
-            if (first < 0)
-                first = i;
-        } else {
-            slot[at].hash = h;
-            slot[at].row = i;
-        }
+        lo = hi;
     }
     Py_END_ALLOW_THREADS
     free(slot);
