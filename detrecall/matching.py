@@ -164,7 +164,10 @@ def plan(gt: Dataset, dt: Detections, params: EvalParams) -> Plan:
     # rows are stored by (image, category, file order): the order pycocotools concatenates in
     order, by_score = _by_group_then_score(d_group, dt.score if every else dt.score[d_sel])
     dt_rows = (order if every else d_sel[order]).astype(d_idx, copy=False)
-    dt_class, dt_group = d_class.astype(d_idx, copy=False)[order], d_group[order]
+    dt_class, dt_group = d_class.astype(d_idx, copy=False), d_group
+    if by_score is not None:  # else ranked inside the groups' runs, which stay where they were:
+        # their keys and classes (one a run; zeros below when class-agnostic) need no gather
+        dt_class, dt_group = dt_class[order], dt_group[order]
     del d_sel, d_class, d_group  # each step frees what it read
     # in plan order: rows of equal score are in the same relative order by row as by (group,
     # rank), since rows come by (image, category, file order) and ranks break ties by file order
