@@ -72,9 +72,11 @@ def _pack(a: np.ndarray) -> Packed:
                 return ("runs", a.dtype, _narrow(a[starts]), _narrow(lengths))
         return ("int", a.dtype, a.shape, _narrow(a))
     if a.dtype == np.float64 and a.size:
-        single = a.astype(np.float32)
-        if np.array_equal(single.astype(np.float64), a):  # NaN never is: kept as it was
-            return ("float32", single)
+        head = a.reshape(-1)[:64]  # most float64 scores are not float32 values: seen at once
+        if np.array_equal(head.astype(np.float32).astype(np.float64), head):
+            single = a.astype(np.float32)
+            if np.array_equal(single.astype(np.float64), a):  # NaN never is: kept as it was
+                return ("float32", single)
     return ("raw", a)
 
 
