@@ -1874,9 +1874,11 @@ static PyMethodDef methods[] = {
      "mask_iou(dt_masks, gt_masks, dt_rows, gt_rows, blocks, crowd, threads) -> "
      "bytearray of float64 or None"},
     {"repeated_rows", repeated_rows, METH_VARARGS,
-     "repeated_rows(rows, k) -> (how many rows repeat an earlier one, the first of them or -1)"},
+     "repeated_rows(columns) -> (how many rows (the columns side by side) repeat an earlier one, "
+     "the first of them or -1)"},
     {"gather", gather, METH_VARARGS,
-     "gather(dicts, key, ndarray, width) -> (format, bytearray, int64 counts bytearray) or None"},
+     "gather(dicts, key, ndarray, width) -> (format, bytearray, int64 counts bytearray, lows, highs) "
+     "or None"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1896,103 +1898,271 @@ PyMODINIT_FUNC PyInit__kernels(void)
 
 /* ---- repeated rows ------------------------------------------------------------------------ */
 
-/* The hash of a row of k doubles, -0.0 hashed as 0.0 (splitmix64's finalizer, word by word). */
-static uint64_t row_hash(const double *row, Py_ssize_t k)
+#define MAX_COLUMNS 64
+
+/* The rows' values side by side: each column array is 1-d (one value a row) or (n, width),
+ * float64 or int64 (read as the double numpy's astype(float64) gives). */
+typedef struct {
+    const void *buf[MAX_COLUMNS];
+    Py_ssize_t width[MAX_COLUMNS];
+    int is_int[MAX_COLUMNS];
+    int n_columns;
+} Columns;
+
+static inline double column_value(const Columns *c, int col, Py_ssize_t i, Py_ssize_t j)
 {
-    uint64_t h = UINT64_C(0x9E3779B97F4A7C15);
-    for (Py_ssize_t j = 0; j < k; j++) {
-        double x = row[j] + 0.0; /* -0.0 + 0.0 is 0.0 */
-        uint64_t b;
-        memcpy(&b, &x, sizeof(b));
-        h ^= b;
-        h *= UINT64_C(0xBF58476D1CE4E5B9);
-        h ^= h >> 31;
-        h *= UINT64_C(0x94D049BB133111EB);
-        h ^= h >> 29;
-    }
+    const Py_ssize_t at = i * c->width[col] + j;
+    return c->is_int[col] ? (double)((const int64_t *)c->buf[col])[at] : ((const double *)c->buf[col])[at];
+}
+
+/* The hash of row i (-0.0 hashed as 0.0: each value's bits times its own odd constant, the
+ * products independent of each other, summed and finished by splitmix64's finalizer); *nan set
+ * when one of its values is NaN. */
+static inline uint64_t row_hash(const Columns *c, Py_ssize_t i, int *nan)
+{
+    uint64_t h = UINT64_C(0x9E3779B97F4A7C15), k = UINT64_C(0xBF58476D1CE4E5B9);
+    int any_nan = 0;
+    for (int col = 0; col < c->n_columns; col++)
+        for (Py_ssize_t j = 0; j < c->width[col]; j++) {
+            const double x = column_value(c, col, i, j) + 0.0; /* -0.0 + 0.0 is 0.0 */
+            uint64_t b;
+            memcpy(&b, &x, sizeof(b));
+            any_nan |= x != x;
+            h += (b ^ (b >> 29)) * k;
+            k += UINT64_C(0x9E3779B97F4A7C16); /* odd constants, one a value */
+        }
+    h ^= h >> 31;
+    h *= UINT64_C(0x94D049BB133111EB);
+    h ^= h >> 29;
+    *nan = any_nan;
     return h;
 }
 
-/* repeated_rows(rows, k) -> (count, first): of the rows of k float64 each (C order, n * k
- * values), how many are equal to an earlier row, and the first such row (-1 if none). Equal
- * is value by value as doubles (-0.0 equals 0.0); a row holding a NaN is equal to none and
- * repeats none: np.unique(rows, axis=0)'s notion. One open-addressing hash table of row
- * indices, each row looked up once and compared exactly with the rows of its hash chain.
- * Twin: io/_problems.py's numpy path (tests/io/test_repeated_rows.py holds them equal). */
+typedef struct {
+    uint64_t hash;
+    int64_t row; /* -1: empty */
+} Slot;
+
+/* Rows a and b equal value by value (as doubles: -0.0 equals 0.0). */
+static inline int rows_equal(const Columns *c, Py_ssize_t a, Py_ssize_t b)
+{
+    for (int col = 0; col < c->n_columns; col++)
+        for (Py_ssize_t j = 0; j < c->width[col]; j++)
+            if (column_value(c, col, a, j) != column_value(c, col, b, j))
+                return 0;
+    return 1;
+}
+
+/* repeated_rows(columns) -> (count, first): of the rows made of the columns' values side by
+ * side (a tuple of arrays of n rows each, float64 or int64, 1-d or (n, width), C order), how
+ * many are equal to an earlier row, and the first such row (-1 if none). Equal is value by
+ * value as doubles (-0.0 equals 0.0); a row holding a NaN is equal to none and repeats none:
+ * np.unique(rows, axis=0)'s notion on np.column_stack of the columns as float64. One
+ * open-addressing hash table of (hash, row), each row looked up once and compared exactly with
+ * the rows of its hash chain that have its hash; when the first value never decreases row to
+ * row, one small table per run of it (a repeat shares it). Reading the columns where
+ * they are spares the caller a column_stack. Twin: io/_problems.py's numpy path
+ * (tests/io/test_repeated_rows.py holds them equal). */
 static PyObject *repeated_rows(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *o;
-    Py_ssize_t k;
-    if (!PyArg_ParseTuple(args, "On", &o, &k))
+    PyObject *tuple;
+    if (!PyArg_ParseTuple(args, "O!", &PyTuple_Type, &tuple))
         return NULL;
-    Py_buffer v;
-    memset(&v, 0, sizeof(v));
-    if (get_array(o, &v, F64, 0, "rows") < 0)
-        return NULL;
-    const Py_ssize_t values = count_of(&v);
-    if (k <= 0 || values % k != 0) {
-        PyBuffer_Release(&v);
-        PyErr_SetString(PyExc_ValueError, "repeated_rows: k must be >= 1 and divide the number of values");
+    const Py_ssize_t n_columns = PyTuple_GET_SIZE(tuple);
+    if (n_columns < 1 || n_columns > MAX_COLUMNS) {
+        PyErr_SetString(PyExc_ValueError, "repeated_rows: between 1 and 64 columns");
         return NULL;
     }
-    const Py_ssize_t n = values / k;
+    Py_buffer v[MAX_COLUMNS];
+    memset(v, 0, sizeof(v));
+    Columns c;
+    memset(&c, 0, sizeof(c));
+    Py_ssize_t n = -1;
+    for (Py_ssize_t col = 0; col < n_columns; col++) {
+        PyObject *o = PyTuple_GET_ITEM(tuple, col);
+        if (PyObject_GetBuffer(o, &v[col], PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+            goto fail;
+        c.n_columns = (int)col + 1; /* the views held, released on failure */
+        const char *f = v[col].format ? v[col].format : "B";
+        const int is_int = v[col].itemsize == 8 && (strcmp(f, "q") == 0 || strcmp(f, "l") == 0);
+        const int is_float = v[col].itemsize == 8 && strcmp(f, "d") == 0;
+        const Py_ssize_t rows = v[col].ndim >= 1 ? v[col].shape[0] : -1;
+        const Py_ssize_t width = v[col].ndim == 1 ? 1 : v[col].ndim == 2 ? v[col].shape[1] : -1;
+        if (!(is_int || is_float) || rows < 0 || width < 1 || (n >= 0 && rows != n)) {
+            PyErr_SetString(PyExc_TypeError,
+                            "repeated_rows: columns must be float64 or int64 arrays, 1-d or 2-d (width >= 1), "
+                            "of one number of rows");
+            goto fail;
+        }
+        n = rows;
+        c.buf[col] = v[col].buf;
+        c.width[col] = width;
+        c.is_int[col] = is_int;
+    }
+    /* rows sorted by their first value (a streaming flush's, by image): a repeat is in its row's
+     * run of that value, so each run gets its own small table (cache-resident), else one table */
+    int runs = 1;
+    Py_ssize_t longest = 0;
+    for (Py_ssize_t lo = 0, i = 1; i <= n && runs; i++) {
+        if (i < n && column_value(&c, 0, i, 0) == column_value(&c, 0, lo, 0))
+            continue;
+        runs = i == n || column_value(&c, 0, lo, 0) < column_value(&c, 0, i, 0); /* NaN: not sorted */
+        longest = i - lo > longest ? i - lo : longest;
+        lo = i;
+    }
+    if (!runs)
+        longest = n;
     size_t cap = 16;
-    while (cap < 2 * (size_t)n)
+    while (cap < 2 * (size_t)longest)
         cap *= 2;
-    int64_t *slot = malloc(cap * sizeof(int64_t));
+    Slot *slot = malloc(cap * sizeof(Slot));
     if (slot == NULL) {
-        PyBuffer_Release(&v);
-        return PyErr_NoMemory();
+        PyErr_NoMemory();
+        goto fail;
     }
-    const double *d = v.buf;
-    const size_t mask = cap - 1;
     Py_ssize_t count = 0, first = -1;
     Py_BEGIN_ALLOW_THREADS
-    memset(slot, 0xff, cap * sizeof(int64_t)); /* -1: empty */
-    for (Py_ssize_t i = 0; i < n; i++) {
-        const double *row = d + i * k;
-        int nan = 0;
-        for (Py_ssize_t j = 0; j < k; j++)
-            nan |= row[j] != row[j];
-        if (nan)
-            continue;
-        size_t at = (size_t)row_hash(row, k) & mask;
-        int repeat = 0;
-        while (slot[at] >= 0) {
-            const double *other = d + slot[at] * k;
-            Py_ssize_t j = 0;
-            while (j < k && other[j] == row[j])
-                j++;
-            if (j == k) {
-                repeat = 1;
-                break;
+    for (Py_ssize_t lo = 0; lo < n;) {
+        Py_ssize_t hi = n;
+        if (runs) /* this run's rows */
+            for (hi = lo + 1; hi < n && column_value(&c, 0, hi, 0) == column_value(&c, 0, lo, 0);)
+                hi++;
+        size_t size = 16;
+        while (size < 2 * (size_t)(hi - lo))
+            size *= 2;
+        const size_t mask = size - 1;
+        memset(slot, 0xff, size * sizeof(Slot)); /* row -1: empty */
+        for (Py_ssize_t i = lo; i < hi; i++) {
+            int nan;
+            const uint64_t h = row_hash(&c, i, &nan);
+            if (nan)
+                continue;
+            size_t at = (size_t)h & mask;
+            int repeat = 0;
+            while (slot[at].row >= 0) {
+                if (slot[at].hash == h && rows_equal(&c, slot[at].row, i)) {
+                    repeat = 1;
+                    break;
+                }
+                at = (at + 1) & mask;
             }
-            at = (at + 1) & mask;
+            if (repeat) {
+                count++;
+                if (first < 0)
+                    first = i;
+            } else {
+                slot[at].hash = h;
+                slot[at].row = i;
+            }
         }
-        if (repeat) {
-            count++;
-            if (first < 0)
-                first = i;
-        } else {
-            slot[at] = i;
-        }
+        lo = hi;
     }
     Py_END_ALLOW_THREADS
     free(slot);
-    PyBuffer_Release(&v);
+    release_all(v, c.n_columns);
     return Py_BuildValue("nn", count, first);
+fail:
+    release_all(v, c.n_columns);
+    return NULL;
 }
 
 /* ---- gathering per-image arrays ----------------------------------------------------------- */
 
-/* gather(dicts, key, ndarray, width) -> (format, data, counts) or None: the arrays dicts[i][key]
- * one after the other, as bytes of their one buffer format, and each one's rows (int64), when
- * every dict is a dict holding key, every value an exact `ndarray` (the type passed), C
- * contiguous, of one format and item size, 1-d (width 0) or (rows, width); else None (and no
- * error): the numpy path then reads them (io/arrays.py's _side, its twin, which
- * tests/io/test_arrays_gather.py holds equal to it). A streaming update's per-batch reading:
- * one call per field instead of a few numpy calls per field and a Python call per image. */
+/* The smallest and largest value of each of the `width` columns (1 when 1-d) of n rows of one
+ * format as two tuples (Python ints for integer and bool formats, floats for float ones; a
+ * float column holding a NaN gives NaN for both, as np.minimum.reduce does), or None, None
+ * for other formats and for no rows: what the batch's checks would reduce the arrays to. */
+static int column_bounds(const char *data, Py_ssize_t n, Py_ssize_t width, const char *format, Py_ssize_t itemsize,
+                         PyObject **lows, PyObject **highs)
+{
+    int kind = 0; /* 1 float64, 2 float32, 3 int64, 4 int32, 5 bool */
+    if (itemsize == 8 && strcmp(format, "d") == 0)
+        kind = 1;
+    else if (itemsize == 4 && strcmp(format, "f") == 0)
+        kind = 2;
+    else if (itemsize == 8 && (strcmp(format, "q") == 0 || strcmp(format, "l") == 0))
+        kind = 3;
+    else if (itemsize == 4 && (strcmp(format, "i") == 0 || strcmp(format, "l") == 0))
+        kind = 4;
+    else if (itemsize == 1 && strcmp(format, "?") == 0)
+        kind = 5;
+    const Py_ssize_t w = width ? width : 1;
+    if (!kind || n == 0) {
+        *lows = Py_None;
+        *highs = Py_None;
+        Py_INCREF(Py_None);
+        Py_INCREF(Py_None);
+        return 0;
+    }
+    *lows = PyTuple_New(w);
+    *highs = PyTuple_New(w);
+    if (*lows == NULL || *highs == NULL)
+        return -1;
+    enum { CHUNK = 8 }; /* columns reduced in one pass over the rows */
+    for (Py_ssize_t j0 = 0; j0 < w; j0 += CHUNK) {
+        const Py_ssize_t m = w - j0 < CHUNK ? w - j0 : CHUNK;
+        double flo[CHUNK], fhi[CHUNK];
+        int64_t ilo[CHUNK], ihi[CHUNK];
+        int nan[CHUNK];
+        for (Py_ssize_t j = 0; j < m; j++) {
+            flo[j] = DBL_MAX, fhi[j] = -DBL_MAX, nan[j] = 0;
+            ilo[j] = INT64_MAX, ihi[j] = INT64_MIN;
+        }
+        /* one loop a format, rows outer and the chunk's columns inner */
+#define BOUNDS(T, LO, HI, NAN_CHECK)                                                                                   \
+    for (Py_ssize_t i = 0; i < n; i++) {                                                                               \
+        const T *row = (const T *)data + i * w + j0;                                                                   \
+        for (Py_ssize_t j = 0; j < m; j++) {                                                                           \
+            NAN_CHECK;                                                                                                 \
+            LO[j] = row[j] < LO[j] ? row[j] : LO[j];                                                                   \
+            HI[j] = row[j] > HI[j] ? row[j] : HI[j];                                                                   \
+        }                                                                                                              \
+    }
+        if (kind == 1) {
+            BOUNDS(double, flo, fhi, nan[j] |= row[j] != row[j])
+        } else if (kind == 2) {
+            BOUNDS(float, flo, fhi, nan[j] |= row[j] != row[j])
+        } else if (kind == 3) {
+            BOUNDS(int64_t, ilo, ihi, (void)0)
+        } else if (kind == 4) {
+            BOUNDS(int32_t, ilo, ihi, (void)0)
+        } else {
+            BOUNDS(unsigned char, ilo, ihi, (void)0)
+        }
+#undef BOUNDS
+        for (Py_ssize_t j = 0; j < m; j++) {
+            PyObject *lo, *hi;
+            if (kind <= 2) {
+                lo = PyFloat_FromDouble(nan[j] ? Py_NAN : flo[j]);
+                hi = PyFloat_FromDouble(nan[j] ? Py_NAN : fhi[j]);
+            } else if (kind == 5) { /* a bool's byte is 0 or 1 (numpy's), read as 0 or not */
+                lo = PyLong_FromLongLong(ilo[j] != 0);
+                hi = PyLong_FromLongLong(ihi[j] != 0);
+            } else {
+                lo = PyLong_FromLongLong(ilo[j]);
+                hi = PyLong_FromLongLong(ihi[j]);
+            }
+            if (lo == NULL || hi == NULL) {
+                Py_XDECREF(lo);
+                Py_XDECREF(hi);
+                return -1;
+            }
+            PyTuple_SET_ITEM(*lows, j0 + j, lo);
+            PyTuple_SET_ITEM(*highs, j0 + j, hi);
+        }
+    }
+    return 0;
+}
+
+/* gather(dicts, key, ndarray, width) -> (format, data, counts, lows, highs) or None: the arrays
+ * dicts[i][key] one after the other, as bytes of their one buffer format, each one's rows
+ * (int64), and their columns' bounds (column_bounds), when every dict is a dict holding key,
+ * every value an exact `ndarray` (the type passed), C contiguous, of one format and item size,
+ * 1-d (width 0) or (rows, width); else None (and no error): the numpy path then reads them
+ * (io/arrays.py's _side, its twin, which tests/io/test_arrays_gather.py holds equal to it). A
+ * streaming update's per-batch reading: one call per field instead of a few numpy calls per
+ * field and a Python call per image, and the bounds its checks need without a pass of theirs. */
 static PyObject *gather(PyObject *self, PyObject *args)
 {
     (void)self;
@@ -2008,7 +2178,7 @@ static PyObject *gather(PyObject *self, PyObject *args)
     Py_buffer *views = calloc((size_t)n + 1, sizeof(Py_buffer));
     if (views == NULL)
         return PyErr_NoMemory();
-    PyObject *out = NULL, *data = NULL, *counts = NULL;
+    PyObject *out = NULL, *data = NULL, *counts = NULL, *lows = NULL, *highs = NULL;
     Py_ssize_t held = 0, total = 0, itemsize = 0;
     const char *format = NULL;
     int plain = 1;
@@ -2063,10 +2233,15 @@ static PyObject *gather(PyObject *self, PyObject *args)
         at += views[i].len;
         rows[i] = (int64_t)views[i].shape[0];
     }
-    out = Py_BuildValue("sOO", format, data, counts);
+    const Py_ssize_t n_rows = itemsize ? total / itemsize / (width ? width : 1) : 0;
+    if (column_bounds(PyByteArray_AS_STRING(data), n_rows, width, format, itemsize, &lows, &highs) < 0)
+        goto done;
+    out = Py_BuildValue("sOOOO", format, data, counts, lows, highs);
 done:
     Py_XDECREF(data);
     Py_XDECREF(counts);
+    Py_XDECREF(lows);
+    Py_XDECREF(highs);
     for (Py_ssize_t i = 0; i < held; i++)
         if (views[i].obj != NULL)
             PyBuffer_Release(&views[i]);

@@ -169,12 +169,18 @@ def _read_keypoints(gt: Any, dt: Any, source: str | None, only_gt_images: bool) 
     return gt, dt
 
 
-def match_batch(gt: Dataset, dt: Detections, config: Config, labels: Any = None) -> BatchMatches:
-    """One plan and one IoU pass, matched for the protocol and for the operating point."""
-    return match_prepared(config.protocol.prepare(gt, dt, config.params, labels), config)
+def match_batch(
+    gt: Dataset, dt: Detections, config: Config, labels: Any = None, *, with_score_order: bool = True
+) -> BatchMatches:
+    """One plan and one IoU pass, matched for the protocol and for the operating point;
+    `with_score_order=False`: without the accumulation's score order (a streaming flush keeps
+    the matches alone)."""
+    return match_prepared(
+        config.protocol.prepare(gt, dt, config.params, labels), config, with_score_order=with_score_order
+    )
 
 
-def match_prepared(prepared: Prepared, config: Config) -> BatchMatches:
+def match_prepared(prepared: Prepared, config: Config, *, with_score_order: bool = True) -> BatchMatches:
     """match_batch on the rows the protocol selected (`Protocol.prepare`)."""
     protocol, params = config.protocol, config.params
     gt, dt = prepared.gt, prepared.dt
@@ -202,9 +208,9 @@ def match_prepared(prepared: Prepared, config: Config) -> BatchMatches:
         point=at_point,
         confusion=matrix,
         frequency=prepared.frequency,
-        score_order=protocol.score_order(p, params),
+        score_order=protocol.score_order(p, params) if with_score_order else None,
         point_score_order=None
-        if at_point.det_score is coco.det_score
+        if not with_score_order or at_point.det_score is coco.det_score
         else protocol.point_score_order(p, config.point),
         threads=config.threads,
     )

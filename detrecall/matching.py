@@ -33,6 +33,11 @@ from .options import IouType
 from .types import Dataset, Detections, EvalParams, Matches, Status, narrow_ints
 
 
+def _score_order_of(scores: np.ndarray, dt_rows: np.ndarray) -> np.ndarray:
+    """Plan.by_score from the Detections' scores and the plan's rows."""
+    return argsort_stable(scores[dt_rows], descending=True).astype(dt_rows.dtype, copy=False)
+
+
 @dataclass(frozen=True)
 class Plan:
     """Rows taken into the evaluation, their groups, and where each detection's pairs are.
@@ -54,7 +59,18 @@ class Plan:
     dt_gt_start: np.ndarray  # (D,) first ground truth of the detection's group
     dt_gt_count: np.ndarray  # (D,) ground truths of the detection's group
     blocks: np.ndarray  # (B, 4) per group with pairs: dt start, dt count, gt start, gt count
-    by_score: np.ndarray  # (D,) the kept detections by score descending, ties in plan order
+    # (D,) `by_score` when the plan made it on the way, else None and the Detections' scores
+    # (all rows) to sort it from when asked
+    known_by_score: np.ndarray | None
+    dt_scores: np.ndarray
+
+    @cached_property
+    def by_score(self) -> np.ndarray:
+        """(D,) the kept detections by score descending, ties in plan order (a streaming flush,
+        which keeps only the matches, never asks: its one global score sort is not made)."""
+        if self.known_by_score is not None:
+            return self.known_by_score
+        return _score_order_of(self.dt_scores, self.dt_rows)
 
     @cached_property
     def pair_dt(self) -> np.ndarray:
@@ -78,30 +94,32 @@ def _pairs_of(start: np.ndarray, count: np.ndarray, first: int = 0) -> tuple[np.
     return pair_dt, pair_gt
 
 
-_BESIDE_FROM = 1 << 17  # rows from which the score sort runs on a thread of its own
+_RANK_FROM = 64  # rows below which the sorts' fixed costs do not matter
+_BESIDE_FROM = 1 << 17  # rows from which the plan's score sort runs on a thread of its own
 
 
 def _by_group_then_score(
     group: np.ndarray, score: np.ndarray, threads: int = 1
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray | None]:
     """np.lexsort((-score, group)) (stable: ties keep input order), and the stable order by
-    score alone. One float sort gives the score order; when the rows come grouped (they do:
-    Detections are stored by image and class) one sort inside each run gives the first (on
-    `threads`; a counting sort of the score order by run where scores hold NaN, which numpy
-    puts last), else one sort of the unique key group * n + score rank."""
-    n = len(score)
-    grouped = n > 1 and bool((group[1:] >= group[:-1]).all())
-    if grouped and not np.isnan(score).any():
-        if threads > 1 and n >= _BESIDE_FROM:  # the score sort (GIL released) beside the runs'
-            from concurrent.futures import ThreadPoolExecutor
+    score alone, or None when the rows come grouped (they do: Detections are stored by image
+    and class): then each group's run is sorted on its own (`run_order`, on `threads`), and the
+    score order, the same as a stable sort of the first order's scores, is left to whoever needs
+    it (`Plan.by_score`). Else (NaN scores, which numpy sorts last, rows not grouped, or no
+    compiled kernels: `_by_group_then_score_sorted`, its twin) one float sort gives both."""
+    grouped = len(score) >= _RANK_FROM and bool((group[1:] >= group[:-1]).all())
+    if kernels is not None and grouped and not np.isnan(score).any():
+        return run_order(group, score, threads), None
+    return _by_group_then_score_sorted(group, score)
 
-            with ThreadPoolExecutor(1) as pool:
-                pending = pool.submit(argsort_stable, score, True)
-                order = run_order(group, score, threads - 1)
-                return order, pending.result()
-        return run_order(group, score, threads), argsort_stable(score, descending=True)
+
+def _by_group_then_score_sorted(group: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """_by_group_then_score through the global score sort (its twin, and where rows are not
+    grouped): one counting sort of the score order by group run, or one sort of the unique key
+    group * n + score rank."""
+    n = len(score)
     by_score = argsort_stable(score, descending=True)
-    if grouped and kernels is not None:
+    if n > 1 and kernels is not None and bool((group[1:] >= group[:-1]).all()):
         run = np.zeros(n, np.int64)  # rows come grouped: number the runs
         run[1:] = group[1:] != group[:-1]
         np.cumsum(run, out=run)  # in place: a cumsum of the flags would cast a copy first
@@ -151,15 +169,25 @@ def plan(gt: Dataset, dt: Detections, params: EvalParams, threads: int = 1) -> P
     # rows are stored by (image, category, file order): the order pycocotools concatenates in
     order, by_score = _by_group_then_score(d_group, dt.score if every else dt.score[d_sel], threads)
     dt_rows = (order if every else d_sel[order]).astype(d_idx, copy=False)
-    dt_class, dt_group = d_class.astype(d_idx, copy=False)[order], d_group[order]
+    pool, pending = None, None
+    if by_score is None and threads > 1 and len(dt_rows) >= _BESIDE_FROM:
+        from concurrent.futures import ThreadPoolExecutor  # the score sort (GIL released) beside the rest
+
+        pool = ThreadPoolExecutor(1)
+        pending = pool.submit(_score_order_of, dt.score, dt_rows)
+    dt_class, dt_group = d_class.astype(d_idx, copy=False), d_group
+    if by_score is not None:  # else ranked inside the groups' runs, which stay where they were:
+        # their keys and classes (one a run; zeros below when class-agnostic) need no gather
+        dt_class, dt_group = dt_class[order], dt_group[order]
     del d_sel, d_class, d_group  # each step frees what it read
     # in plan order: rows of equal score are in the same relative order by row as by (group,
     # rank), since rows come by (image, category, file order) and ranks break ties by file order
-    position = np.empty(len(order), d_idx)
-    position[order] = np.arange(len(order), dtype=d_idx)
+    if by_score is not None:
+        position = np.empty(len(order), d_idx)
+        position[order] = np.arange(len(order), dtype=d_idx)
+        by_score = position[by_score]
+        del position
     del order
-    by_score = position[by_score]
-    del position
     # per (image, class) run of detections, not per detection: its head, length and ground truth
     head = np.ones(len(dt_group), bool)
     head[1:] = dt_group[1:] != dt_group[:-1]
@@ -177,6 +205,9 @@ def plan(gt: Dataset, dt: Detections, params: EvalParams, threads: int = 1) -> P
         -1, 4
     )
     zeros = np.zeros_like
+    if pending is not None and pool is not None:
+        by_score = pending.result()
+        pool.shutdown()
     return Plan(
         class_ids=np.full(1, -1, np.int64) if params.class_agnostic else class_ids,
         gt_rows=g_sel,
@@ -189,7 +220,8 @@ def plan(gt: Dataset, dt: Detections, params: EvalParams, threads: int = 1) -> P
         dt_gt_start=gt_start,
         dt_gt_count=n_gt,
         blocks=blocks,
-        by_score=by_score,
+        known_by_score=by_score,
+        dt_scores=dt.score,
     )
 
 
@@ -746,34 +778,74 @@ def concat_matches(parts: list[Matches]) -> Matches:
         return np.concatenate([getattr(m, name) for m in parts], axis=axis)
 
     image, cls, rank = cat("det_image"), cat("det_class"), cat("det_rank")
-    order = np.lexsort((rank, cls, image))
-    new_pos = np.empty_like(order)
-    new_pos[order] = np.arange(len(order))
+    order = _merge_order(image, cls, rank)  # None: the concatenation is in order already
     hit_area, hit_thr = cat("hit_area"), cat("hit_thr")
-    hit_det = new_pos[np.concatenate([m.hit_det + o for m, o in zip(parts, n_det)])]
+    hit_det = np.concatenate([m.hit_det + o for m, o in zip(parts, n_det)])
+    if order is not None:
+        new_pos = np.empty_like(order)
+        new_pos[order] = np.arange(len(order))
+        hit_det = new_pos[hit_det]
     hit_gt = np.concatenate([m.hit_gt + o for m, o in zip(parts, gt_off)])
-    hits = np.lexsort((hit_det, hit_thr, hit_area))
+    hits = _hit_order(hit_area, hit_thr, hit_det, len(parts[0].iou_thresholds), len(image))
     first = parts[0]
+
+    def by_det(a: np.ndarray, axis: int = 0) -> np.ndarray:
+        return a if order is None else np.take(a, order, axis=axis)
+
+    def by_hit(a: np.ndarray) -> np.ndarray:
+        return a if hits is None else a[hits]
+
     return Matches(
         class_ids=first.class_ids,
         iou_thresholds=first.iou_thresholds,
-        det_class=cls[order],
-        det_image=image[order],
-        det_rank=rank[order],
-        det_score=cat("det_score")[order],
-        det_row=np.concatenate([m.det_row + o for m, o in zip(parts, dt_off)])[order],
-        det_out_of_range=cat("det_out_of_range", axis=1)[:, order],
-        hit_area=hit_area[hits],
-        hit_thr=hit_thr[hits],
-        hit_det=hit_det[hits],
-        hit_gt=hit_gt[hits],
-        hit_ignored=cat("hit_ignored")[hits],
+        det_class=by_det(cls),
+        det_image=by_det(image),
+        det_rank=by_det(rank),
+        det_score=by_det(cat("det_score")),
+        det_row=by_det(np.concatenate([m.det_row + o for m, o in zip(parts, dt_off)])),
+        det_out_of_range=by_det(cat("det_out_of_range", axis=1), axis=1),
+        hit_area=by_hit(hit_area),
+        hit_thr=by_hit(hit_thr),
+        hit_det=by_hit(hit_det),
+        hit_gt=by_hit(hit_gt),
+        hit_ignored=by_hit(cat("hit_ignored")),
         npos=np.sum([m.npos for m in parts], axis=0),
         gt_row=np.concatenate([m.gt_row + o for m, o in zip(parts, gt_off)]),
         gt_class=cat("gt_class"),
         gt_image=cat("gt_image"),
         gt_ignored=cat("gt_ignored", axis=1),
     )
+
+
+def _merge_order(image: np.ndarray, cls: np.ndarray, rank: np.ndarray) -> np.ndarray | None:
+    """np.lexsort((rank, cls, image)), or None when that is the identity: the parts' detections
+    come by (image, class, rank) each, so parts of increasing images are in order as they are
+    (a streaming Evaluator's, batches in id order), checked in a few linear passes."""
+    if len(image) < 2:
+        return None
+    a, b = slice(1, None), slice(None, -1)
+    same_image = image[a] == image[b]
+    same_class = same_image & (cls[a] == cls[b])
+    ordered = (image[a] > image[b]) | (same_image & (cls[a] > cls[b])) | (same_class & (rank[a] >= rank[b]))
+    if ordered.all():
+        return None
+    return np.lexsort((rank, cls, image))
+
+
+def _hit_order(
+    hit_area: np.ndarray, hit_thr: np.ndarray, hit_det: np.ndarray, n_thr: int, n_det: int
+) -> np.ndarray | None:
+    """np.lexsort((hit_det, hit_thr, hit_area)), or None when that is the identity: one stable
+    radix sort of the key (area * T + threshold) * D + detection (unique a hit) instead of a
+    three-key lexsort, none when the hits are in order already (one threshold and range)."""
+    if len(hit_det) < 2:
+        return None
+    key = (hit_area.astype(np.int64) * n_thr + hit_thr) * max(n_det, 1) + hit_det
+    if bool((key[1:] > key[:-1]).all()):
+        return None
+    if (int(hit_area.max()) + 1) * n_thr * max(n_det, 1) >= 2**62:
+        return np.lexsort((hit_det, hit_thr, hit_area))
+    return argsort_stable(key)
 
 
 def detection_status(m: Matches) -> np.ndarray:

@@ -72,9 +72,11 @@ def _pack(a: np.ndarray) -> Packed:
                 return ("runs", a.dtype, _narrow(a[starts]), _narrow(lengths))
         return ("int", a.dtype, a.shape, _narrow(a))
     if a.dtype == np.float64 and a.size:
-        single = a.astype(np.float32)
-        if np.array_equal(single.astype(np.float64), a):  # NaN never is: kept as it was
-            return ("float32", single)
+        head = a.reshape(-1)[:64]  # most float64 scores are not float32 values: seen at once
+        if np.array_equal(head.astype(np.float32).astype(np.float64), head):
+            single = a.astype(np.float32)
+            if np.array_equal(single.astype(np.float64), a):  # NaN never is: kept as it was
+                return ("float32", single)
     return ("raw", a)
 
 
@@ -324,7 +326,7 @@ class Evaluator:
             tables.append(build_arrays([joined], warn=False))
         gt = _concat_tables([g for g, _ in tables])
         dt = _concat_tables([d for _, d in tables])
-        self._parts.append(_Part(match_batch(gt, dt, self._config)))
+        self._parts.append(_Part(match_batch(gt, dt, self._config, with_score_order=False)))
         self._pending, self._pending_rows = [], 0
         if joined is not None:  # once the state holds them (a warning may be an error); classes apart
             self._count_classes(joined, updates, labels)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from numpy.testing import assert_array_equal
 
 from detrecall import read_coco_gt, read_coco_results
 from detrecall._compiled import kernels
@@ -405,3 +406,42 @@ def test_the_box_candidates_kernel_refuses_malformed_calls(index: int, value: An
     args[index] = value
     with pytest.raises(error):
         kernels.box_candidates(*args)
+
+
+@needs_kernels
+@pytest.mark.parametrize("seed", range(40))
+def test_the_grouped_plan_order_equals_the_sorted_path(seed: int):
+    """_by_group_then_score on grouped rows (runs sorted on their own by _sort.run_order: short by
+    insertion, long by merging, on 1 or 3 threads) gives np.lexsort((-score, group)) and the
+    twin's order; the score order it leaves out is a stable sort of its order's scores, the
+    twin's mapped to plan positions."""
+    from detrecall.matching import _by_group_then_score, _by_group_then_score_sorted
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 3000))
+    runs = int(rng.integers(1, 40 if seed % 2 else 2000))
+    group = np.sort(rng.integers(0, runs, n)) * 3  # grouped, keys with gaps
+    score = rng.integers(0, 5 if seed % 3 else 1000, n) / 4.0  # ties
+    score[rng.random(n) < 0.1] = -0.0
+    twin_order, twin_by_score = _by_group_then_score_sorted(group, score)
+    assert_array_equal(twin_order, np.lexsort((-score, group)))
+    for threads in (1, 3):
+        order, none = _by_group_then_score(group, score, threads)
+        assert none is None or n < 64
+        assert_array_equal(order, twin_order)
+    position = np.empty(n, np.int64)
+    position[order] = np.arange(n)
+    assert_array_equal(np.argsort(-score[order], kind="stable"), position[twin_by_score])
+
+
+@needs_kernels
+def test_ungrouped_rows_and_nan_scores_take_the_sorted_path():
+    from detrecall.matching import _by_group_then_score
+
+    group, score = np.repeat([0, 1, 0], 30), np.linspace(0, 1, 90)
+    order, by_score = _by_group_then_score(group, score)
+    assert by_score is not None and np.array_equal(order, np.lexsort((-score, group)))
+    group, score = np.repeat([0, 1, 2], 30), np.linspace(0, 1, 90)
+    score[5] = np.nan  # numpy sorts NaN last: the twin's global sort decides
+    order, by_score = _by_group_then_score(group, score)
+    assert by_score is not None and np.array_equal(order, np.lexsort((-score, group)))

@@ -5,7 +5,10 @@ Boxes are xywh; 'A/B' name ground truths in file order, d1.. detections by score
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
+import pytest
 
 from detrecall import evaluate
 
@@ -139,3 +142,86 @@ def test_the_plans_pairs_per_run_equal_a_search_per_detection():
             counts = np.array([int((p.dt_group == p.dt_group[h]).sum()) for h in heads], np.int64)
             want = np.stack([heads, counts, lo[heads], (hi - lo)[heads]], axis=1).reshape(-1, 4)
             assert np.array_equal(p.blocks, want)
+
+
+def _concat_by_lexsort(parts):
+    """concat_matches as three-key lexsorts of the concatenation (the reference)."""
+    from detrecall.types import Matches
+
+    gt_off = np.cumsum([0] + [int(m.gt_row[-1]) + 1 if len(m.gt_row) else 0 for m in parts[:-1]])
+    dt_off = np.cumsum([0] + [int(m.det_row.max()) + 1 if len(m.det_row) else 0 for m in parts[:-1]])
+    n_det = np.cumsum([0] + [len(m.det_row) for m in parts[:-1]])
+
+    def cat(name, axis=0):
+        return np.concatenate([getattr(m, name) for m in parts], axis=axis)
+
+    image, cls, rank = cat("det_image"), cat("det_class"), cat("det_rank")
+    order = np.lexsort((rank, cls, image))
+    new_pos = np.empty_like(order)
+    new_pos[order] = np.arange(len(order))
+    hit_det = new_pos[np.concatenate([m.hit_det + o for m, o in zip(parts, n_det)])]
+    hit_gt = np.concatenate([m.hit_gt + o for m, o in zip(parts, gt_off)])
+    hit_area, hit_thr = cat("hit_area"), cat("hit_thr")
+    hits = np.lexsort((hit_det, hit_thr, hit_area))
+    return Matches(
+        class_ids=parts[0].class_ids,
+        iou_thresholds=parts[0].iou_thresholds,
+        det_class=cls[order],
+        det_image=image[order],
+        det_rank=rank[order],
+        det_score=cat("det_score")[order],
+        det_row=np.concatenate([m.det_row + o for m, o in zip(parts, dt_off)])[order],
+        det_out_of_range=cat("det_out_of_range", axis=1)[:, order],
+        hit_area=hit_area[hits],
+        hit_thr=hit_thr[hits],
+        hit_det=hit_det[hits],
+        hit_gt=hit_gt[hits],
+        hit_ignored=cat("hit_ignored")[hits],
+        npos=np.sum([m.npos for m in parts], axis=0),
+        gt_row=np.concatenate([m.gt_row + o for m, o in zip(parts, gt_off)]),
+        gt_class=cat("gt_class"),
+        gt_image=cat("gt_image"),
+        gt_ignored=cat("gt_ignored", axis=1),
+    )
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("interleaved", [False, True])
+@pytest.mark.parametrize("one_iou", [False, True])
+def test_concat_matches_equals_lexsorts(seed, interleaved, one_iou):
+    """Parts of increasing images (concatenated as they are) and of interleaved ones (sorted):
+    the Matches of three-key lexsorts of the concatenation, field by field and dtype."""
+    from detrecall.evaluate import make_config, match_batch
+    from detrecall.io.coco import read_coco_gt, read_coco_results
+    from detrecall.matching import concat_matches
+    from detrecall.types import Matches, take
+    from tests.oracle import random_coco
+
+    gt_json, dt_json = random_coco(30 + seed)
+    gt, dt = read_coco_gt(gt_json), read_coco_results(dt_json, read_coco_gt(gt_json))
+    options = (
+        {"iou_thresholds": [0.5], "area_ranges": {"all": [0, 1e10]}, "max_dets": [100]} if one_iou else {}
+    )
+    config = make_config("bbox", **options)
+    ids = gt.images.ids
+    owner = (
+        np.random.default_rng(seed).integers(0, 3, len(ids))
+        if interleaved
+        else np.arange(len(ids)) * 3 // len(ids)
+    )
+    parts = []
+    for k in range(3):
+        mine = ids[owner == k]
+        sub_gt = take(gt, np.flatnonzero(np.isin(gt.image_id, mine)))
+        sub_gt = dataclasses.replace(
+            sub_gt,
+            images=dataclasses.replace(
+                gt.images, ids=mine, width=gt.images.width[owner == k], height=gt.images.height[owner == k]
+            ),
+        )
+        sub_dt = take(dt, np.flatnonzero(np.isin(dt.image_id, mine)))
+        parts.append(match_batch(sub_gt, sub_dt, config).coco)
+    got, want = concat_matches(parts), _concat_by_lexsort(parts)
+    for name in Matches.__dataclass_fields__:
+        x, y = getattr(got, name), getattr(want, name)
+        assert x.dtype == y.dtype and np.array_equal(x, y), name

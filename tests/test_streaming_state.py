@@ -24,6 +24,7 @@ from tests.test_streaming import assert_same, split
         np.array([2**40, -(2**40), 7] * 20, np.int64),  # needs int64
         np.array([0.5, 0.25, -0.0, 1.0] * 10),  # exact in float32
         np.array([0.1234, 0.5, np.nan, -np.inf] * 10),  # not
+        np.array([0.5] * 100 + [0.1]),  # exact in float32 but for a value past the first 64
         np.array([np.nan] * 3),
         np.array([3, 1, 2], np.int32),
     ],
@@ -95,3 +96,9 @@ def test_one_iou_mode_shares_every_point_column_and_equals_one_pass(seed, monkey
     full._flush()
     point = full._parts[0].point
     assert point["det_score"] == ("coco",) and point["hit_thr"] != ("coco",)
+
+
+def test_scores_go_float32_only_when_every_value_is_exact():
+    assert streaming._pack(np.array([0.5, 0.25] * 50))[0] == "float32"
+    assert streaming._pack(np.array([0.5] * 100 + [0.1]))[0] == "raw"  # past the first 64
+    assert streaming._pack(np.array([0.1] + [0.5] * 100))[0] == "raw"

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from operator import attrgetter, itemgetter
 from typing import Any
 
@@ -438,28 +438,31 @@ def warn_arrays(
     cols = _join([b.columns for b in batches])
     per_batch = [n for b in batches for n in b.images_per_batch]
     names = labels or [""] * len(per_batch)
+
+    def where(kind: str, counts: np.ndarray) -> Callable[[int], str]:
+        return lambda i: row_names(kind, counts, per_batch, names)(i)  # built when a warning names a row
+
     sized = bool(cols.sizes.any())  # boxes without masks: no image size, nothing reaches outside
     if sized:  # the targets' one warning: boxes reaching outside their image
         gt_size = np.repeat(cols.sizes, cols.n_gt, axis=0).astype(float)
         warn_suspicious(
             "targets",
-            row_names("targets", cols.n_gt, per_batch, names),
+            where("targets", cols.n_gt),
             image_id=np.repeat(cols.image_ids, cols.n_gt),
             category_id=cols.gt_cat,
             box=cols.gt_box,
             width=gt_size[:, 1],
             height=gt_size[:, 0],
         )
-    n_dt = len(cols.dt_cat)
-    dt_size = np.repeat(cols.sizes, cols.n_dt, axis=0).astype(float) if sized else np.zeros((n_dt, 2))
+    dt_size = np.repeat(cols.sizes, cols.n_dt, axis=0).astype(float) if sized else None
     warn_suspicious(
         "preds",
-        row_names("preds", cols.n_dt, per_batch, names),
+        where("preds", cols.n_dt),
         image_id=np.repeat(cols.image_ids, cols.n_dt),
         category_id=cols.dt_cat,
         box=cols.dt_box,
-        width=dt_size[:, 1],
-        height=dt_size[:, 0],
+        width=None if dt_size is None else dt_size[:, 1],
+        height=None if dt_size is None else dt_size[:, 0],
         score=cols.score,
         gt_category_ids=np.unique(cols.gt_cat) if absent_classes else None,
     )
@@ -540,11 +543,28 @@ class _Side:
     n: np.ndarray  # (I,) rows per image
     columns: dict[str, np.ndarray]  # per field: the rows of the images that give it
     missing: dict[str, list[int]]  # per optional field, the non-empty images without it
+    # per field with rows, the smallest and largest value of each column (_kernels.gather's
+    # bounds, NaN for both where a column holds one): the checks' reductions, made while gathering
+    bounds: dict[str, tuple[tuple[Any, ...], tuple[Any, ...]]] = field(default_factory=dict)
+
+    def span(self, name: str) -> tuple[Any, Any] | None:
+        """The field's smallest and largest value (NaN for both if one is NaN), when known."""
+        b = self.bounds.get(name)
+        if b is None:
+            return None
+        values = (*b[0], *b[1])
+        if any(v != v for v in values):
+            return math.nan, math.nan
+        return min(b[0]), max(b[1])
 
     def floats(self, field: str, finite: bool = True) -> np.ndarray | None:
         """The field (float64), or None if not `finite`."""
         a = self.columns[field]
-        return a if not finite or _finite(a) else None
+        if not finite:
+            return a
+        span = self.span(field)
+        ok = _finite(a) if span is None else math.isfinite(span[0]) and math.isfinite(span[1])
+        return a if ok else None
 
     def labels(self) -> np.ndarray | None:
         """Every label as int64, or None if one is not an integer (the images' labels share one
@@ -561,7 +581,8 @@ class _Side:
         a = self.columns[field]
         if a.dtype != np.bool_:
             flags = a.astype(bool)
-            if not (a == flags).all():
+            span = self.span(field) if a.dtype.kind in "iu" else None  # integers: 0/1 is 0 <= a <= 1
+            if not ((a == flags).all() if span is None else 0 <= span[0] and span[1] <= 1):
                 return None
             a = flags
         if not self.missing[field]:
@@ -596,7 +617,9 @@ def _gathered_side(dicts: Sequence[Any], keys: frozenset[str], fields: tuple[str
         return None
     columns: dict[str, np.ndarray] = {}
     missing: dict[str, list[int]] = {}
+    bounds: dict[str, tuple[tuple[Any, ...], tuple[Any, ...]]] = {}
     counts: np.ndarray | None = None
+    first_rows = b""
     for f in ("labels", *fields):
         if f not in present:
             if f in _REQUIRED or counts is None:
@@ -607,22 +630,23 @@ def _gathered_side(dicts: Sequence[Any], keys: frozenset[str], fields: tuple[str
         got = kernels.gather(dicts, f, np.ndarray, 4 if f == "boxes" else 0)
         if got is None:
             return None
-        fmt, data, rows = got
+        fmt, data, rows, lows, highs = got
         dtype = _FORMATS.get(fmt)
         if dtype is None or dtype.kind not in _KINDS[f]:
             return None
         a = np.frombuffer(data, dtype)
         if f == "boxes":
             a = a.reshape(-1, 4)
-        n = np.frombuffer(rows, np.int64)
         if counts is None:
-            counts = n
-        elif not np.array_equal(n, counts):
+            counts, first_rows = np.frombuffer(rows, np.int64), rows
+        elif rows != first_rows:  # the same int64 counts, byte for byte
             return None
         columns[f] = a.astype(np.float64) if f in _FLOATS and dtype != np.float64 else a
         missing[f] = []
+        if lows is not None:
+            bounds[f] = (lows, highs)
     assert counts is not None
-    return _Side(counts, columns, missing)
+    return _Side(counts, columns, missing, bounds)
 
 
 def _read_side(dicts: Sequence[Any], keys: frozenset[str], fields: tuple[str, ...]) -> _Side | None:
@@ -751,14 +775,18 @@ def _batch_columns(
         return None
     gt_box = to_xywh(gt.columns["boxes"], box_format)
     dt_box = to_xywh(dt.columns["boxes"], box_format)
-    if not (_usable(gt_box) and _usable(dt_box)):
+    as_given = box_format == "xywh"  # the gathered bounds are the boxes' own
+    gt_bounds, dt_bounds = (gt.bounds.get("boxes"), dt.bounds.get("boxes")) if as_given else (None, None)
+    if not (_usable(gt_box, gt_bounds) and _usable(dt_box, dt_bounds)):
         return None
     area = _put(gt, "area", gt_box)
     if area is None:
         return None
     labels = np.concatenate([gt_cat, dt_cat])
     cats = _categories(categories, labels)
-    if len(labels) and not _known(labels, cats.ids):
+    spans = [s for s in (gt.span("labels"), dt.span("labels")) if s is not None]
+    span = (min(s[0] for s in spans), max(s[1] for s in spans)) if spans else None
+    if len(labels) and not _known(labels, cats.ids, span):
         return None
     columns = _Columns(
         image_ids=image_ids,
@@ -781,24 +809,35 @@ def _batch_columns(
 _SAFE = 1e150  # coordinates below it in magnitude: x + w, y + h and w * h cannot overflow
 
 
-def _usable(box: np.ndarray) -> bool:
-    """xywh boxes with w, h >= 0 whose coordinates, corners and area are all finite."""
+def _usable(box: np.ndarray, bounds: tuple[tuple[Any, ...], tuple[Any, ...]] | None = None) -> bool:
+    """xywh boxes with w, h >= 0 whose coordinates, corners and area are all finite
+    (`bounds`: each column's smallest and largest value, known already)."""
     if not len(box):
         return True
-    if not (-_SAFE < _LOWEST(box, axis=None) and _HIGHEST(box, axis=None) < _SAFE):  # NaN fails too
+    if bounds is not None:
+        values = (*bounds[0], *bounds[1])
+        if any(v != v for v in values):  # a NaN: not finite
+            return False
+        lo, hi, width, height = min(bounds[0]), max(bounds[1]), bounds[0][2], bounds[0][3]
+    else:
+        lo, hi, width, height = _LOWEST(box, axis=None), _HIGHEST(box, axis=None), None, None
+    if not (-_SAFE < lo and hi < _SAFE):  # NaN fails too
         with np.errstate(over="ignore", invalid="ignore"):  # one sum holds them all
             x, y, w, h = box.T
             if not np.isfinite((x + w) + (y + h) + w * h).all():
                 return False
-    return bool(_LOWEST(box[:, 2]) >= 0 and _LOWEST(box[:, 3]) >= 0)
+    if width is None:
+        width, height = _LOWEST(box[:, 2]), _LOWEST(box[:, 3])
+    return bool(width >= 0 and height >= 0)
 
 
-def _known(labels: np.ndarray, ids: np.ndarray) -> bool:
-    """Every label is among the (sorted) ids."""
+def _known(labels: np.ndarray, ids: np.ndarray, span: tuple[Any, Any] | None = None) -> bool:
+    """Every label is among the (sorted) ids (`span`: the labels' smallest and largest, known)."""
     if not len(ids):
         return False
     lo, hi = int(ids[0]), int(ids[-1])
-    if not (lo <= _LOWEST(labels) and _HIGHEST(labels) <= hi):
+    least, most = (_LOWEST(labels), _HIGHEST(labels)) if span is None else span
+    if not (lo <= least and most <= hi):
         return False
     if hi - lo + 1 == len(ids):  # every label from lo to hi
         return True
@@ -813,7 +852,8 @@ def _known(labels: np.ndarray, ids: np.ndarray) -> bool:
 def _put(side: _Side, field: str, box: np.ndarray) -> np.ndarray | None:
     """The field where the images give it (finite, >= 0), else the boxes' w*h."""
     values = side.floats(field)
-    if values is None or (len(values) and _LOWEST(values) < 0):
+    span = side.span(field)
+    if values is None or (len(values) and (_LOWEST(values) if span is None else span[0]) < 0):
         return None
     if not side.missing[field]:
         return values

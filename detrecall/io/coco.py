@@ -511,7 +511,7 @@ def read_ground_truth(
     return Dataset(
         image_id=image_id[order],
         category_id=category_id[order],
-        box=box[order],
+        box=np.take(box, order, axis=0),
         area=area[order],
         iscrowd=iscrowd[order],
         ann_id=ann_id[order],
@@ -1068,7 +1068,7 @@ def _mask_detections(
     return Detections(
         image_id=image_id[order],
         category_id=category_id[order],
-        box=box[order],
+        box=np.take(box, order, axis=0),
         area=area[order],
         score=score[order],
         masks=take_masks(rles, order),
@@ -1134,7 +1134,7 @@ def _shape_detections(
     return Detections(
         image_id=image_id[order],
         category_id=category_id[order],
-        box=geo.box[order],
+        box=np.take(geo.box, order, axis=0),
         area=geo.area[order],
         score=score[order],
         source=name,
@@ -1269,7 +1269,7 @@ def read_detections(
     return Detections(
         image_id=image_id[order],
         category_id=category_id[order],
-        box=box[order],
+        box=np.take(box, order, axis=0),
         area=area[order],
         score=score[order],
         masks=take_masks(rle, order),

@@ -1,8 +1,9 @@
 """io.arrays' batch reader through the compiled _kernels.gather (`_gathered_side`) against its
 numpy twin (`_side`): the same columns, dtypes and missing fields on usual batches and on
 unusual ones (empty images, optional fields left out, other dtypes, torch-like values,
-non-contiguous arrays), or None where the twin's path has to read the batch; and the gather
-kernel itself by hand."""
+non-contiguous arrays), or None where the twin's path has to read the batch; the bounds it
+gives against numpy's reductions; the checks made on them against the numpy path's, on odd
+values; and the gather kernel itself by hand."""
 
 from __future__ import annotations
 
@@ -115,8 +116,9 @@ def test_preds_and_a_whole_read_alike(seed):
 def test_gather_by_hand():
     a, b = np.array([[1.0, 2, 3, 4]]), np.zeros((0, 4))
     c = np.array([[5.0, 6, 7, 8], [9, 10, 11, 12]])
-    fmt, data, rows = kernels.gather([{"k": a}, {"k": b}, {"k": c}], "k", np.ndarray, 4)
+    fmt, data, rows, lows, highs = kernels.gather([{"k": a}, {"k": b}, {"k": c}], "k", np.ndarray, 4)
     assert fmt == "d"
+    assert lows == (1.0, 2.0, 3.0, 4.0) and highs == (9.0, 10.0, 11.0, 12.0)
     assert_array_equal(np.frombuffer(data, np.float64).reshape(-1, 4), np.concatenate([a, b, c]))
     assert np.frombuffer(rows, np.int64).tolist() == [1, 0, 2]
     assert kernels.gather([{"k": a}, {"j": a}], "k", np.ndarray, 4) is None  # a key left out
@@ -134,3 +136,100 @@ def test_gather_by_hand():
     key = [1]  # unhashable: the lookup's own error
     with pytest.raises(TypeError):
         kernels.gather([{"k": a}], key, np.ndarray, 4)
+
+
+def test_gather_bounds_by_hand():
+    def bounds(*arrays: np.ndarray, width: int = 0) -> tuple:
+        return kernels.gather([{"k": a} for a in arrays], "k", np.ndarray, width)[3:]
+
+    assert bounds(np.array([3, -7], np.int32), np.zeros(0, np.int32)) == ((-7,), (3,))
+    assert bounds(np.array([2**62, -(2**62)], np.int64)) == ((-(2**62),), (2**62,))  # exact ints
+    assert bounds(np.array([True, False])) == ((0,), (1,))
+    assert bounds(np.array([1.5, -2], np.float32)) == ((-2.0,), (1.5,))
+    assert bounds(np.zeros(0)) == (None, None)  # no rows
+    assert bounds(np.zeros(2, np.uint16)) == (None, None)  # a format it does not reduce
+    lows, highs = bounds(np.array([[1.0, np.nan], [0.0, 3.0]]), width=2)
+    assert lows[0] == 0.0 and highs[0] == 1.0 and np.isnan(lows[1]) and np.isnan(highs[1])
+
+
+@pytest.mark.parametrize("odd", range(9))
+@pytest.mark.parametrize("seed", range(4))
+def test_gathered_bounds_equal_numpy_reductions(seed, odd):
+    rng = np.random.default_rng(seed)
+    targets = _targets(rng, int(rng.integers(1, 20)), odd)
+    fast = A._gathered_side(targets, A._TARGET_KEYS, A._TARGET_FIELDS)
+    if fast is None:
+        return
+    for f, a in fast.columns.items():
+        if f not in fast.bounds:
+            assert not len(a) or a.dtype.kind not in "fib", f
+            continue
+        lows, highs = fast.bounds[f]
+        a2 = a.reshape(len(a), -1)
+        assert_array_equal(np.array(lows, a2.dtype), np.minimum.reduce(a2, axis=0))
+        assert_array_equal(np.array(highs, a2.dtype), np.maximum.reduce(a2, axis=0))
+
+
+def _odd_batch(rng: np.random.Generator, kind: int) -> tuple[list, list]:
+    targets = _targets(rng, 6, 0)
+    preds = []
+    for _ in range(6):
+        n = int(rng.integers(1, 8))
+        preds.append(
+            {"boxes": rng.random((n, 4)) * 9, "scores": rng.random(n), "labels": rng.integers(1, 5, n)}
+        )
+    t, p = targets[int(rng.integers(0, 6))], preds[int(rng.integers(0, 6))]
+    if kind == 1:
+        p["scores"][0] = np.nan
+    elif kind == 2:
+        p["boxes"][0, 2] = -1.0  # negative width
+    elif kind == 3:
+        p["boxes"][0, 1] = np.inf
+    elif kind == 4:
+        p["labels"][0] = 9  # not among the categories
+    elif kind == 5 and len(t["labels"]):
+        t["iscrowd"][0] = 2  # not 0/1
+    elif kind == 6 and len(t["labels"]):
+        t["area"][0] = -3.0
+    elif kind == 7 and len(t["labels"]):
+        t["area"][0] = np.nan
+    elif kind == 8:
+        p["boxes"][0, 0] = 1e200  # a corner beyond float64 once added
+    elif kind == 9:
+        p["labels"] = p["labels"].astype(np.int32)
+        p["labels"][0] = 0  # below the categories
+    return targets, preds
+
+
+@pytest.mark.parametrize("kind", range(10))
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("box_format", ["xywh", "xyxy"])
+def test_checks_on_bounds_equal_numpy_path(seed, kind, box_format):
+    """The batch checks made on the gathered bounds refuse (and accept) what the numpy path's
+    do: the same error message, or the same columns."""
+    targets, preds = _odd_batch(np.random.default_rng(seed), kind)
+    names = {k: str(k) for k in range(1, 6)}
+
+    def read() -> Any:
+        try:
+            return A.check_arrays(targets, preds, box_format=box_format, categories=names).columns
+        except Exception as e:  # noqa: BLE001 - the error itself is compared
+            return f"{type(e).__name__}: {e}"
+
+    fast = read()
+    A_kernels, A.kernels = A.kernels, None  # the numpy path alone
+    try:
+        slow = read()
+    finally:
+        A.kernels = A_kernels
+    assert type(fast) is type(slow)
+    if isinstance(slow, str):
+        assert fast == slow
+        return
+    for f in A.fields(A._Columns):
+        x, y = getattr(fast, f.name), getattr(slow, f.name)
+        if x is None:
+            assert y is None
+        else:
+            assert x.dtype == y.dtype and x.shape == y.shape, f.name
+            assert_array_equal(x, y)

@@ -70,3 +70,51 @@ def test_kernel_equals_numpy_twin(seed):
 
 def test_no_rows(way):
     assert way(np.zeros((0, 7))) == (0, -1)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_columns_equal_their_stacked_rows(seed, way):
+    """Rows given as columns (int64 and float64, 1-d and 2-d, other dtypes cast) count as the
+    rows of their column_stack in float64."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 400))
+    image = rng.integers(0, 3, n)
+    cls = rng.integers(0, 2, n).astype(np.int32 if seed % 2 else np.int64)
+    box = rng.integers(0, 2, (n, 4)).astype(np.float64)
+    box[rng.random(box.shape) < 0.1] = -0.0
+    score = rng.integers(0, 2, n).astype(np.float32 if seed % 3 == 0 else np.float64)
+    if seed % 4 == 0:
+        score[rng.random(n) < 0.05] = np.nan
+    stacked = np.column_stack([image.astype(float), cls.astype(float), box, score.astype(float)])
+    assert way(image, cls, box, score) == _unique_reference(stacked)
+    assert way(image, cls, box[::-1], score) == way(np.column_stack([image, cls, box[::-1], score]))
+
+
+def test_ids_beyond_2_53_compare_as_float64(way):
+    """int64 ids are compared as float64 (the column_stack's values): 2**53 and 2**53 + 1 are one."""
+    ids = np.array([2**53, 2**53 + 1], np.int64)
+    assert way(ids, np.zeros(2)) == (1, 1)
+
+
+@pytest.mark.skipif(kernels is None, reason="_kernels not built")
+def test_kernel_refuses_columns_of_other_lengths():
+    with pytest.raises(TypeError, match="one number of rows"):
+        kernels.repeated_rows((np.zeros(3), np.zeros(4)))
+    with pytest.raises(TypeError):
+        kernels.repeated_rows((np.zeros(3, np.int32),))
+    with pytest.raises(ValueError):
+        kernels.repeated_rows(())
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_rows_sorted_by_their_first_value_alike(seed, way):
+    """Rows whose first value never decreases (a table per run of it in the kernel), with
+    repeats inside runs, -0.0 against 0.0 in the first column, and runs of one row."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 500))
+    first = np.sort(rng.integers(0, int(rng.integers(1, 60)), n)).astype(np.float64)
+    first[first == 0] = np.where(rng.random(int((first == 0).sum())) < 0.5, -0.0, 0.0)
+    rest = rng.integers(0, 2, (n, 3)).astype(np.float64)
+    stacked = np.column_stack([first, rest])
+    assert way(first, rest) == _unique_reference(stacked)
+    assert way(first, rest) == repeated_rows_numpy(stacked)
