@@ -17,6 +17,7 @@ from pycocotools import mask as mask_utils
 
 from .._compiled import kernels, native, raster
 from ..errors import DetrecallError
+from ..types import RleMasks
 
 RLE = dict[str, Any]
 _CHUNK = 255
@@ -239,12 +240,12 @@ def mask_iou_blocks(
     """IoUs of blocks of detections against ground truths: each block (d0, nd, g0, ng) pairs
     dt_masks[dt_rows[d0:d0+nd]] with gt_masks[gt_rows[g0:g0+ng]], detection-major, blocks in
     order; `crowd` by ground-truth row. Compiled where built and the RLEs are well-formed (each
-    decoded once): `_kernels.mask_iou` on `threads` threads; else one pycocotools call per
-    block. Same values either way, for any thread count."""
+    decoded once): `_kernels.mask_iou` on `threads` threads, reading RleMasks' columns directly;
+    else one pycocotools call per block. Same values either way, for any thread count."""
     if kernels is not None:
         got = kernels.mask_iou(
-            tuple(dt_masks),
-            tuple(gt_masks),
+            dt_masks if isinstance(dt_masks, RleMasks) else tuple(dt_masks),
+            gt_masks if isinstance(gt_masks, RleMasks) else tuple(gt_masks),
             np.ascontiguousarray(dt_rows, np.int64),
             np.ascontiguousarray(gt_rows, np.int64),
             np.ascontiguousarray(blocks, np.int64),

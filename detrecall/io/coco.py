@@ -29,7 +29,7 @@ from .._memory import reusing
 from .._sort import positions
 from ..errors import InputError
 from ..geometry import masks as M
-from ..types import Categories, Dataset, Detections, Images
+from ..types import Categories, Dataset, Detections, Images, RleMasks
 from ._common import sort_rows, take_masks
 from ._problems import LIMIT, Problems, warn_data, with_hints
 from ._records import (
@@ -799,15 +799,17 @@ def _native_results(source: Any, masks: bool, threads: int = 1) -> tuple[Any, ..
 
 
 def _native_mask_columns(got: tuple[Any, ...]) -> tuple[Any, ...]:
-    """`_native.mask_results`' output as `_mask_detections` takes it: its strings are of
-    pycocotools' characters only, and their runs were checked (`bad`: the first that failed)."""
-    n, image_id, category_id, score, size, box, rles, all_boxes, bad = got
+    """`_native.mask_results`' output as `_mask_detections` takes it, the masks as RleMasks of
+    its columns: its strings are of pycocotools' characters only, and their runs were checked
+    (`bad`: the first that failed)."""
+    n, image_id, category_id, score, size, box, chars, ends, all_boxes, bad = got
+    sizes = np.frombuffer(size, np.int64).reshape(-1, 2)
     return (
         np.frombuffer(image_id, np.int64),
         np.frombuffer(category_id, np.int64),
         np.frombuffer(score),
-        np.frombuffer(size, np.int64).reshape(-1, 2),
-        rles,
+        sizes,
+        RleMasks.of_strings(np.frombuffer(chars, np.uint8), np.frombuffer(ends, np.int64), sizes),
         np.frombuffer(box).reshape(-1, 4) if all_boxes and n else None,
         True,
         bad is None,
@@ -1022,7 +1024,7 @@ def _mask_detections(
     category_id: np.ndarray,
     score: np.ndarray,
     size: np.ndarray,
-    rles: list[Any],
+    rles: Sequence[Any],
     box: np.ndarray | None,
     counts_checked: bool = False,
     runs_checked: bool = False,
@@ -1035,7 +1037,7 @@ def _mask_detections(
     kept = kept_results(name, image_id, gt) if only_gt_images else None
     if kept is not None:
         image_id, category_id, score, size = image_id[kept], category_id[kept], score[kept], size[kept]
-        rles = [rles[i] for i in kept.tolist()]
+        rles = rles.take(kept) if isinstance(rles, RleMasks) else [rles[i] for i in kept.tolist()]
         box = None if box is None else box[kept]
     cols = Columns((), name, "result", numbers=kept)  # for messages: record i is result numbers[i]
     check_result_ids(cols, image_id, category_id, gt)
@@ -1043,11 +1045,12 @@ def _mask_detections(
     if odd.any():
         i = int(np.flatnonzero(odd)[0])
         _check_raster_size(cols, i, "segmentation.size", int(size[i, 0]), int(size[i, 1]), "the mask")
-    counts = [r["counts"] for r in rles]
-    if not counts_checked:
-        _check_rle_strings(cols, list(range(len(rles))), counts)
-    if not runs_checked:
-        _check_rle_runs(cols, range(len(rles)), counts, size)
+    if not counts_checked or not runs_checked:
+        counts = [r["counts"] for r in rles]
+        if not counts_checked:
+            _check_rle_strings(cols, list(range(len(rles))), counts)
+        if not runs_checked:
+            _check_rle_runs(cols, range(len(rles)), counts, size)
     _check_result_mask_sizes(cols, gt, image_id, size)
     order = sort_rows(image_id, category_id)
     given = box is not None
