@@ -300,6 +300,30 @@ def flat_polygons_to_rles(
     return rles
 
 
+def flat_polygon_strings(
+    coords: np.ndarray,
+    part_lengths: np.ndarray,
+    part_counts: np.ndarray,
+    heights: np.ndarray,
+    widths: np.ndarray,
+    threads: int = 1,
+) -> list[bytes] | None:
+    """`flat_polygons_to_rles`' strings alone (bytes, no dict each), for a reader that keeps
+    them as RleMasks columns; None as there."""
+    if raster is None:
+        return None
+    strings: list[bytes] | None = raster.flat_polygon_rles(
+        np.ascontiguousarray(coords, np.float64),
+        np.ascontiguousarray(part_lengths, np.int64),
+        np.ascontiguousarray(part_counts, np.int64),
+        np.ascontiguousarray(heights, np.int64),
+        np.ascontiguousarray(widths, np.int64),
+        threads,
+        False,
+    )
+    return strings
+
+
 def flat_uncompressed_to_rles(
     runs: np.ndarray, run_counts: np.ndarray, heights: np.ndarray, widths: np.ndarray
 ) -> list[bytes] | None:
