@@ -388,6 +388,7 @@ static int skip_value(Cursor *c, int depth)
  * written at the end. */
 typedef struct {
     PyObject *array;
+    char *mem; /* else: written at mem (a fixed slice of another's array; array NULL) */
     size_t used, cap;
     int fixed; /* filled without the GIL: never resized, a push past cap fails */
 } Column;
@@ -396,6 +397,7 @@ static int column_init(Column *col, size_t cap)
 {
     col->used = 0;
     col->fixed = 0;
+    col->mem = NULL;
     col->cap = cap ? cap : 64;
     col->array = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)col->cap);
     return col->array != NULL;
@@ -417,7 +419,7 @@ HOT char *column_room(Column *col, size_t size)
         }
         col->cap = cap;
     }
-    char *at = PyByteArray_AS_STRING(col->array) + col->used;
+    char *at = (col->mem ? col->mem : PyByteArray_AS_STRING(col->array)) + col->used;
     col->used += size;
     return at;
 }
@@ -574,9 +576,9 @@ fail:
 
 typedef struct {
     Column image, category, score, box, size;
-    /* mask results: every RLE's characters, one string after another, and where each ends
-     * (int64): the columns of a detrecall.types.RleMasks, no Python object per mask */
-    Column chars, ends;
+    /* mask results: every RLE's characters, one string after another, and where each starts
+     * and ends (int64): the columns of a detrecall.types.RleMasks, no Python object per mask */
+    Column chars, starts, ends;
     Py_ssize_t n, with_box;
     Py_ssize_t bad_rle; /* the first mask result whose RLE check_counts refuses, else -1 */
     int bad_code;
@@ -591,6 +593,7 @@ static void results_free(Results *r)
     Py_CLEAR(r->box.array);
     Py_CLEAR(r->size.array);
     Py_CLEAR(r->chars.array);
+    Py_CLEAR(r->starts.array);
     Py_CLEAR(r->ends.array);
 }
 
@@ -607,7 +610,7 @@ static int results_init(Results *r, size_t bytes, int masks)
     return column_init(&r->image, 8 * bound) && column_init(&r->category, 8 * bound) &&
            column_init(&r->score, 8 * bound) && column_init(&r->box, 32 * bound) &&
            column_init(&r->size, masks ? 16 * bound : 0) && column_init(&r->chars, masks ? bytes : 0) &&
-           column_init(&r->ends, masks ? 8 * bound : 0);
+           column_init(&r->starts, masks ? 8 * bound : 0) && column_init(&r->ends, masks ? 8 * bound : 0);
 }
 
 /* One record; masks: segmentation is a compressed RLE and bbox optional. */
@@ -677,7 +680,8 @@ static int parse_record(Cursor *c, Results *r, int masks)
         r->broken = 1;
         if (!column_push(&r->size, size, sizeof(size)))
             goto fail;
-        const unsigned char *rle_chars = (unsigned char *)PyByteArray_AS_STRING(r->chars.array) + chars_at;
+        const unsigned char *rle_chars =
+            (unsigned char *)(r->chars.mem ? r->chars.mem : PyByteArray_AS_STRING(r->chars.array)) + chars_at;
         const Py_ssize_t rle_len = (Py_ssize_t)(r->chars.used - chars_at);
         if (r->bad_rle < 0) {
             /* a size check_counts cannot take is the caller's to name (it checks sizes first) */
@@ -689,8 +693,8 @@ static int parse_record(Cursor *c, Results *r, int masks)
                 r->bad_code = code;
             }
         }
-        const int64_t end = (int64_t)r->chars.used;
-        if (!column_push(&r->ends, &end, 8))
+        const int64_t start = (int64_t)chars_at, end = (int64_t)r->chars.used;
+        if (!column_push(&r->starts, &start, 8) || !column_push(&r->ends, &end, 8))
             goto fail;
         r->with_box += with_box;
     }
@@ -860,17 +864,19 @@ static PyObject *results_tuple(Results *r, int masks)
     PyObject *out = NULL;
     PyObject *image = column_release(&r->image), *category = column_release(&r->category),
              *score = column_release(&r->score), *box = column_release(&r->box),
-             *size = column_release(&r->size), *bad = NULL, *chars = NULL, *ends = NULL;
+             *size = column_release(&r->size), *bad = NULL, *chars = NULL, *starts = NULL, *ends = NULL;
     if (masks) {
         bad = r->bad_rle < 0 ? Py_NewRef(Py_None) : Py_BuildValue("(ni)", r->bad_rle, r->bad_code);
         chars = column_release(&r->chars);
+        starts = column_release(&r->starts);
         ends = column_release(&r->ends);
     }
-    if (image && category && score && box && size && (!masks || (bad && chars && ends)))
-        out = masks ? Py_BuildValue("(nOOOOOOOOO)", r->n, image, category, score, size, box, chars, ends,
-                                    r->with_box == r->n ? Py_True : Py_False, bad)
+    if (image && category && score && box && size && (!masks || (bad && chars && starts && ends)))
+        out = masks ? Py_BuildValue("(nOOOOOOOOOO)", r->n, image, category, score, size, box, chars, starts,
+                                    ends, r->with_box == r->n ? Py_True : Py_False, bad)
                     : Py_BuildValue("(nOOOO)", r->n, image, category, score, box);
     Py_XDECREF(chars);
+    Py_XDECREF(starts);
     Py_XDECREF(ends);
     Py_XDECREF(image);
     Py_XDECREF(category);
@@ -959,6 +965,12 @@ static PyObject *parse_split(int fd, long long bytes, int threads, size_t step, 
     memset(parts, 0, sizeof(Part) * (size_t)k);
     PyObject *out = NULL;
     int made = 0;
+    /* mask results: one array of the file's size for every part's characters, part t's written
+     * from the file offset where it starts (its strings are shorter than its records, all
+     * before the next part's start): nothing to join, the strings found by their starts */
+    PyObject *shared = masks ? PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)bytes) : NULL;
+    if (masks && shared == NULL)
+        return NULL;
     for (; made < k; made++) {
         Part *part = &parts[made];
         part->w.fd = fd;
@@ -970,17 +982,20 @@ static PyObject *parse_split(int fd, long long bytes, int threads, size_t step, 
         size_t records = (size_t)(starts[made + 1] - starts[made] + (long long)step) / SHORTEST_BOX_RECORD + 2;
         part->r.bad_rle = -1;
         part->masks = masks;
-        /* a mask's characters are fewer than the part's bytes */
-        size_t chars = masks ? (size_t)(starts[made + 1] - starts[made] + (long long)step) : 0;
         if (!column_init(&part->r.image, 8 * records) || !column_init(&part->r.category, 8 * records) ||
             !column_init(&part->r.score, 8 * records) || !column_init(&part->r.box, 32 * records) ||
-            !column_init(&part->r.size, masks ? 16 * records : 0) || !column_init(&part->r.chars, chars) ||
+            !column_init(&part->r.size, masks ? 16 * records : 0) ||
+            !column_init(&part->r.starts, masks ? 8 * records : 0) ||
             !column_init(&part->r.ends, masks ? 8 * records : 0)) {
             made++;
             goto done;
         }
+        if (masks) {
+            part->r.chars.mem = PyByteArray_AS_STRING(shared) + starts[made];
+            part->r.chars.cap = (size_t)(starts[made + 1] - starts[made]);
+        }
         part->r.image.fixed = part->r.category.fixed = part->r.score.fixed = part->r.box.fixed = 1;
-        part->r.size.fixed = part->r.chars.fixed = part->r.ends.fixed = 1;
+        part->r.size.fixed = part->r.chars.fixed = part->r.starts.fixed = part->r.ends.fixed = 1;
     }
     pthread_t ids[MAX_PARTS];
     int started[MAX_PARTS] = {0};
@@ -1008,14 +1023,15 @@ static PyObject *parse_split(int fd, long long bytes, int threads, size_t step, 
             goto done;
         }
     /* the parts' columns, joined: part 0's grown to the whole, the others copied in after it
-     * (each part's freed once copied); a part's string ends moved by the characters before it */
+     * (each part's freed once copied); a part's string starts and ends moved by its offset in
+     * the characters */
     Results *all = &parts[0].r;
-    Column *columns[6] = {&all->image, &all->category, &all->score, &all->box, &all->size, &all->chars};
+    Column *columns[5] = {&all->image, &all->category, &all->score, &all->box, &all->size};
     for (int t = 1; t < k; t++) {
         Results *r = &parts[t].r;
-        Column *theirs[6] = {&r->image, &r->category, &r->score, &r->box, &r->size, &r->chars};
-        const int64_t shift = (int64_t)all->chars.used;
-        for (int j = 0; j < (masks ? 6 : 4); j++) {
+        Column *theirs[5] = {&r->image, &r->category, &r->score, &r->box, &r->size};
+        const int64_t shift = (int64_t)starts[t];
+        for (int j = 0; j < (masks ? 5 : 4); j++) {
             columns[j]->fixed = 0;
             if (theirs[j]->used && !column_push(columns[j], PyByteArray_AS_STRING(theirs[j]->array), theirs[j]->used)) {
                 PyErr_NoMemory();
@@ -1024,16 +1040,19 @@ static PyObject *parse_split(int fd, long long bytes, int threads, size_t step, 
             Py_CLEAR(theirs[j]->array);
         }
         if (masks) {
-            all->ends.fixed = 0;
-            int64_t *to = (int64_t *)column_room(&all->ends, (size_t)r->n * 8);
-            if (to == NULL) {
-                PyErr_NoMemory();
-                goto done;
+            Column *mine[2] = {&all->starts, &all->ends}, *from[2] = {&r->starts, &r->ends};
+            for (int j = 0; j < 2; j++) {
+                mine[j]->fixed = 0;
+                int64_t *to = (int64_t *)column_room(mine[j], (size_t)r->n * 8);
+                if (to == NULL) {
+                    PyErr_NoMemory();
+                    goto done;
+                }
+                const int64_t *at = (const int64_t *)PyByteArray_AS_STRING(from[j]->array);
+                for (Py_ssize_t i = 0; i < r->n; i++)
+                    to[i] = at[i] + shift;
+                Py_CLEAR(from[j]->array);
             }
-            const int64_t *from = (const int64_t *)PyByteArray_AS_STRING(r->ends.array);
-            for (Py_ssize_t i = 0; i < r->n; i++)
-                to[i] = from[i] + shift;
-            Py_CLEAR(r->ends.array);
             if (all->bad_rle < 0 && r->bad_rle >= 0) {
                 all->bad_rle = all->n + r->bad_rle;
                 all->bad_code = r->bad_code;
@@ -1042,10 +1061,17 @@ static PyObject *parse_split(int fd, long long bytes, int threads, size_t step, 
         }
         all->n += r->n;
     }
+    if (masks) { /* the characters: the shared array, up to the last part's last string */
+        all->chars.array = shared;
+        all->chars.mem = NULL;
+        all->chars.used = (size_t)starts[k - 1] + parts[k - 1].r.chars.used;
+        shared = NULL;
+    }
     out = results_tuple(all, masks);
 done:
     for (int t = 0; t < made; t++)
         part_free(&parts[t]);
+    Py_XDECREF(shared);
     return out;
 }
 
@@ -2124,9 +2150,10 @@ static PyMethodDef methods[] = {
      "time (one with a descriptor, of 2 part_bytes or more, in up to `threads` parts at once)"},
     {"mask_results", (PyCFunction)(void (*)(void))mask_results, METH_VARARGS | METH_KEYWORDS,
      "mask_results(source, step=8 MiB, threads=1, part_bytes=4 MiB) -> (n, image_id, category_id, "
-     "score, size, bbox, chars, ends, all_boxes, bad) or None; chars: every RLE string, one after "
-     "another; ends: int64, where each ends in chars; bad: (index, code) of the first RLE that "
-     "rle_check refuses; a file parsed in parts as box_results"},
+     "score, size, bbox, chars, starts, ends, all_boxes, bad) or None; chars: the RLE strings; "
+     "starts, ends: int64, where each is in chars (one after another, but for gaps between the parts "
+     "of a file parsed in parts); bad: (index, code) of the first RLE that rle_check refuses; a file "
+     "parsed in parts as box_results"},
     {"ground_truth", ground_truth, METH_VARARGS,
      "ground_truth(buffer, read_ignore, masks=False) -> (n, start, end, id, image_id, category_id, "
      "bbox, area, iscrowd, ignore, present, images[, segmentations]) or None"},

@@ -652,15 +652,9 @@ def check_parsers(ctx: Context, data: bytes) -> None:
             raise Failure(f"native.{name}: ids or scores differ from orjson's")
         if name == "mask_results":
             rles = [{"size": r["segmentation"]["size"], "counts": r["segmentation"]["counts"]} for r in ref]
-            sizes = np.frombuffer(got[4], np.int64)
-            if (
-                list(
-                    RleMasks.of_strings(
-                        np.frombuffer(got[6], np.uint8), np.frombuffer(got[7], np.int64), sizes
-                    )
-                )
-                != rles
-            ):
+            sizes = np.frombuffer(got[4], np.int64).reshape(-1, 2)
+            cols = [np.frombuffer(c, t) for c, t in zip(got[6:9], (np.uint8, np.int64, np.int64))]
+            if list(RleMasks(*cols, sizes)) != rles:
                 raise Failure("native.mask_results: RLEs differ from orjson's")
         else:
             boxes = np.frombuffer(got[4]).tolist()

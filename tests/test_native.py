@@ -275,7 +275,7 @@ def test_mask_results_equal_the_msgspec_path(tmp_path, monkeypatch, seed):
         }
     )
     got = native.mask_results(bytearray(path.read_bytes()))
-    assert got is not None and got[0] == len(recs) and got[8] is with_box
+    assert got is not None and got[0] == len(recs) and got[9] is with_box
     runs = []
     for which in (native, None):
         monkeypatch.setattr(coco, "native", which)
@@ -369,7 +369,10 @@ def test_bad_rle_strings_are_left_to_the_path_that_names_the_record(tmp_path, mo
     path.write_text(json.dumps([good, good]))
     got = native.mask_results(path.read_bytes())
     # the strings in one column and where each ends: no Python object per mask
-    assert bytes(got[6]) == b"0404" and np.frombuffer(got[7], np.int64).tolist() == [2, 4]
+    assert bytes(got[6]) == b"0404" and [np.frombuffer(c, np.int64).tolist() for c in got[7:9]] == [
+        [0, 2],
+        [2, 4],
+    ]
     assert list(coco.read_detections(path, gt, masks=True).masks) == [{"size": [2, 2], "counts": "04"}] * 2
     for counts in ("0p", "0~", "0 4", "0\u00e9"):
         bad = {**good, "segmentation": {"size": [2, 2], "counts": counts}}
@@ -835,12 +838,17 @@ def test_box_results_in_parts_refuse_what_one_parse_refuses(tmp_path):
 
 
 def _mask_parse(source: Any, **kw: Any) -> tuple[Any, ...] | None:
-    """mask_results' output as plain, comparable values (its columns as bytes)."""
+    """mask_results' output as plain, comparable values (its columns as bytes, the masks as their
+    strings: a file parsed in parts leaves characters unused between the parts' strings)."""
     got = native.mask_results(source, **kw)
     if got is None:
         return None
-    n, image, category, score, size, box, chars, ends, all_boxes, bad = got
-    return (n, *(bytes(c) for c in (image, category, score, size, box, chars, ends)), all_boxes, bad)
+    n, image, category, score, size, box, chars, starts, ends, all_boxes, bad = got
+    strings = RleMasks(
+        *(np.frombuffer(c, t) for c, t in ((chars, np.uint8), (starts, np.int64), (ends, np.int64))),
+        np.frombuffer(size, np.int64).reshape(-1, 2),
+    ).strings()
+    return (n, *(bytes(c) for c in (image, category, score, size, box)), strings, all_boxes, bad)
 
 
 @needs_native

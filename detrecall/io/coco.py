@@ -806,14 +806,19 @@ def _native_mask_columns(got: tuple[Any, ...]) -> tuple[Any, ...]:
     """`_native.mask_results`' output as `_mask_detections` takes it, the masks as RleMasks of
     its columns: its strings are of pycocotools' characters only, and their runs were checked
     (`bad`: the first that failed)."""
-    n, image_id, category_id, score, size, box, chars, ends, all_boxes, bad = got
+    n, image_id, category_id, score, size, box, chars, starts, ends, all_boxes, bad = got
     sizes = np.frombuffer(size, np.int64).reshape(-1, 2)
     return (
         np.frombuffer(image_id, np.int64),
         np.frombuffer(category_id, np.int64),
         np.frombuffer(score),
         sizes,
-        RleMasks.of_strings(np.frombuffer(chars, np.uint8), np.frombuffer(ends, np.int64), sizes),
+        RleMasks(
+            np.frombuffer(chars, np.uint8),
+            np.frombuffer(starts, np.int64),
+            np.frombuffer(ends, np.int64),
+            sizes,
+        ),
         np.frombuffer(box).reshape(-1, 4) if all_boxes and n else None,
         True,
         bad is None,
