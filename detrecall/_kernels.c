@@ -8,7 +8,8 @@
  * Arrays come in through the buffer protocol (C-contiguous; int64 "q"/"l", float64 "d",
  * uint8 "B"; accumulate's detection indices int64 or int32); every index is checked before it
  * is used, so a wrong call raises, never reads out of bounds. The work runs with the GIL
- * released (mask_iou first takes, with it, the strings it reads, each by a new reference). */
+ * released (mask_iou first takes, with it, the strings it reads, each by a new reference, or
+ * holds the views of an RleMasks' columns). */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <float.h>

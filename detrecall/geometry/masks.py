@@ -1,10 +1,9 @@
 """Mask geometry on COCO run-length encodings, through pycocotools.mask (polygons through
 detrecall/_raster.c where built: the same strings).
 
-RLEs are dicts {"size": [h, w], "counts": bytes} (compressed), the form pycocotools uses; those
-drawn from polygons hold one (h, w) tuple per image size, as the compiled results parser's do (a
-dict of a tuple of ints and bytes is left alone by the garbage collector: tens of thousands of
-them, made while the parsed file is alive, then cost no collections).
+RLEs are dicts {"size": [h, w], "counts": str | bytes} (compressed), the form pycocotools uses,
+or the readers' columns of them (types.RleMasks, which reads as such dicts and which the mask IoU
+kernel reads directly).
 """
 
 from __future__ import annotations
