@@ -967,7 +967,8 @@ static PyObject *parse_split(int fd, long long bytes, int threads, size_t step, 
     int made = 0;
     /* mask results: one array of the file's size for every part's characters, part t's written
      * from the file offset where it starts (its strings are shorter than its records, all
-     * before the next part's start): nothing to join, the strings found by their starts */
+     * before the next part's start), moved down after the part before's in place: no second
+     * array of them, and no characters between the strings */
     PyObject *shared = masks ? PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)bytes) : NULL;
     if (masks && shared == NULL)
         return NULL;
@@ -1023,14 +1024,19 @@ static PyObject *parse_split(int fd, long long bytes, int threads, size_t step, 
             goto done;
         }
     /* the parts' columns, joined: part 0's grown to the whole, the others copied in after it
-     * (each part's freed once copied); a part's string starts and ends moved by its offset in
-     * the characters */
+     * (each part's freed once copied); a part's characters moved down to follow the part
+     * before's, and its string starts and ends by where they now begin */
     Results *all = &parts[0].r;
     Column *columns[5] = {&all->image, &all->category, &all->score, &all->box, &all->size};
+    size_t chars = masks ? parts[0].r.chars.used : 0; /* the characters so far, at the start */
     for (int t = 1; t < k; t++) {
         Results *r = &parts[t].r;
         Column *theirs[5] = {&r->image, &r->category, &r->score, &r->box, &r->size};
-        const int64_t shift = (int64_t)starts[t];
+        const int64_t shift = (int64_t)chars;
+        if (masks && r->chars.used) {
+            memmove(PyByteArray_AS_STRING(shared) + chars, r->chars.mem, r->chars.used);
+            chars += r->chars.used;
+        }
         for (int j = 0; j < (masks ? 5 : 4); j++) {
             columns[j]->fixed = 0;
             if (theirs[j]->used && !column_push(columns[j], PyByteArray_AS_STRING(theirs[j]->array), theirs[j]->used)) {
@@ -1061,10 +1067,10 @@ static PyObject *parse_split(int fd, long long bytes, int threads, size_t step, 
         }
         all->n += r->n;
     }
-    if (masks) { /* the characters: the shared array, up to the last part's last string */
+    if (masks) { /* the characters: the shared array, up to the last string */
         all->chars.array = shared;
         all->chars.mem = NULL;
-        all->chars.used = (size_t)starts[k - 1] + parts[k - 1].r.chars.used;
+        all->chars.used = chars;
         shared = NULL;
     }
     out = results_tuple(all, masks);
@@ -2150,10 +2156,9 @@ static PyMethodDef methods[] = {
      "time (one with a descriptor, of 2 part_bytes or more, in up to `threads` parts at once)"},
     {"mask_results", (PyCFunction)(void (*)(void))mask_results, METH_VARARGS | METH_KEYWORDS,
      "mask_results(source, step=8 MiB, threads=1, part_bytes=4 MiB) -> (n, image_id, category_id, "
-     "score, size, bbox, chars, starts, ends, all_boxes, bad) or None; chars: the RLE strings; "
-     "starts, ends: int64, where each is in chars (one after another, but for gaps between the parts "
-     "of a file parsed in parts); bad: (index, code) of the first RLE that rle_check refuses; a file "
-     "parsed in parts as box_results"},
+     "score, size, bbox, chars, starts, ends, all_boxes, bad) or None; chars: the RLE strings, one "
+     "after another; starts, ends: int64, where each is in chars; bad: (index, code) of the first RLE "
+     "that rle_check refuses; a file parsed in parts as box_results"},
     {"ground_truth", ground_truth, METH_VARARGS,
      "ground_truth(buffer, read_ignore, masks=False) -> (n, start, end, id, image_id, category_id, "
      "bbox, area, iscrowd, ignore, present, images[, segmentations]) or None"},
