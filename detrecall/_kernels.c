@@ -8,7 +8,8 @@
  * Arrays come in through the buffer protocol (C-contiguous; int64 "q"/"l", float64 "d",
  * uint8 "B"; accumulate's detection indices int64 or int32); every index is checked before it
  * is used, so a wrong call raises, never reads out of bounds. The work runs with the GIL
- * released (mask_iou first takes, with it, the strings it reads, each by a new reference). */
+ * released (mask_iou first takes, with it, the strings it reads, each by a new reference, or
+ * holds the views of an RleMasks' columns). */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <float.h>
@@ -1349,6 +1350,62 @@ static PyObject *KEY_SIZE, *KEY_COUNTS; /* "size", "counts", interned at import 
 #define PREFETCH(p) ((void)(p))
 #endif
 
+/* Whether mask_iou decodes an h x w mask (else pycocotools has it). */
+static int size_taken(int64_t h, int64_t w)
+{
+    return h >= 0 && w >= 0 && h < MAX_PIXELS && w < MAX_PIXELS && h * w < MAX_PIXELS;
+}
+
+/* One side's masks given as columns (detrecall.types.RleMasks): the characters (uint8), each
+ * string's start and end in them and each mask's (h, w) (int64); the views hold the arrays. */
+typedef struct {
+    Py_buffer v[4];
+    int held; /* views taken */
+    Py_ssize_t n;
+} MaskColumns;
+
+/* The columns of `masks` (attributes chars, starts, ends, sizes): 1, or 0 with an error set. */
+static int columns_open(PyObject *masks, MaskColumns *m)
+{
+    static const char *attr[4] = {"chars", "starts", "ends", "sizes"};
+    static const Kind kinds[4] = {U8, I64, I64, I64};
+    for (int i = 0; i < 4; i++) {
+        PyObject *a = PyObject_GetAttrString(masks, attr[i]);
+        if (a == NULL) {
+            PyErr_SetString(PyExc_TypeError, "mask_iou: the masks must be tuples or RleMasks");
+            return 0;
+        }
+        const int got = get_array(a, &m->v[i], kinds[i], 0, attr[i]);
+        Py_DECREF(a);
+        if (got < 0)
+            return 0;
+        m->held++;
+    }
+    m->n = count_of(&m->v[1]);
+    if (count_of(&m->v[2]) != m->n || count_of(&m->v[3]) != 2 * m->n) {
+        PyErr_SetString(PyExc_ValueError, "mask_iou: starts, ends and sizes need one entry (sizes two) a mask");
+        return 0;
+    }
+    return 1;
+}
+
+/* Mask `row` of the columns as an Rle (the characters borrowed from the view): 1; 0 for a mask
+ * of h*w >= 2**29 (the caller falls back to pycocotools); -1 with ValueError for a string
+ * outside the characters. */
+static int rle_of_columns(const MaskColumns *m, int64_t row, Rle *r)
+{
+    const int64_t s = ((const int64_t *)m->v[1].buf)[row], e = ((const int64_t *)m->v[2].buf)[row];
+    if (s < 0 || s > e || e > (int64_t)m->v[0].len) {
+        PyErr_SetString(PyExc_ValueError, "mask_iou: a mask's string lies outside the characters");
+        return -1;
+    }
+    r->counts = (const unsigned char *)m->v[0].buf + s;
+    r->len = (Py_ssize_t)(e - s);
+    r->h = ((const int64_t *)m->v[3].buf)[2 * row];
+    r->w = ((const int64_t *)m->v[3].buf)[2 * row + 1];
+    return size_taken(r->h, r->w);
+}
+
 /* The string and size of one {"size": [h, w], "counts": str|bytes} mask from the dict's two
  * values (NULL: missing), with the GIL: 1, and *owner a new reference to the string; 0 for a
  * mask not of that form or of h*w >= 2**29 (the caller falls back to pycocotools). */
@@ -1372,7 +1429,7 @@ static int rle_source(PyObject *size, PyObject *counts, Rle *r, PyObject **owner
         PyErr_Clear();
         return 0;
     }
-    if (r->h < 0 || r->w < 0 || r->h >= MAX_PIXELS || r->w >= MAX_PIXELS || r->h * r->w >= MAX_PIXELS)
+    if (!size_taken(r->h, r->w))
         return 0;
     const char *s;
     if (PyBytes_Check(counts)) {
@@ -1653,7 +1710,8 @@ static int mask_iou_run(const MaskJob *proto, Py_ssize_t n_blocks, int threads, 
 
 /* mask_iou(dt_masks, gt_masks, dt_rows, gt_rows, blocks, crowd, threads) -> bytearray | None
  *   of float64: the IoUs of the blocks (pycocotools' values) on threads, or None (below).
- * dt_masks, gt_masks: tuples of {"size": [h, w], "counts": str|bytes} (compressed RLEs);
+ * dt_masks, gt_masks: tuples of {"size": [h, w], "counts": str|bytes} (compressed RLEs), or
+ * RleMasks (their columns read directly, no Python object per mask);
  * dt_rows, gt_rows: int64 indices into them; blocks: (k, 4) int64 rows (d0, nd, g0, ng), the
  * detections dt_rows[d0:d0+nd] against the ground truths gt_rows[g0:g0+ng], each block's IoUs
  * detection-major, blocks in order; crowd: one byte per ground-truth mask (by its index).
@@ -1671,12 +1729,10 @@ static PyObject *mask_iou(PyObject *self, PyObject *args)
     int threads;
     if (!PyArg_ParseTuple(args, "OOOOOOi", &dt_masks, &gt_masks, &o[0], &o[1], &o[2], &o[3], &threads))
         return NULL;
-    if (!PyTuple_Check(dt_masks) || !PyTuple_Check(gt_masks)) {
-        PyErr_SetString(PyExc_TypeError, "mask_iou: the masks must be tuples");
-        return NULL;
-    }
     Py_buffer v[4];
     memset(v, 0, sizeof(v));
+    MaskColumns cols[2];
+    memset(cols, 0, sizeof(cols));
     static const char *names[3] = {"dt_rows", "gt_rows", "blocks"};
     for (int i = 0; i < 3; i++)
         if (get_array(o[i], &v[i], I64, 0, names[i]) < 0) {
@@ -1694,7 +1750,16 @@ static PyObject *mask_iou(PyObject *self, PyObject *args)
     Py_ssize_t n_rles = 0, held = 0;
     const int64_t *drow = v[0].buf, *grow = v[1].buf, *blk = v[2].buf;
     const Py_ssize_t n_dt_rows = count_of(&v[0]), n_gt_rows = count_of(&v[1]);
-    const Py_ssize_t n_dt = PyTuple_GET_SIZE(dt_masks), n_gt = PyTuple_GET_SIZE(gt_masks);
+    PyObject *sides[2] = {dt_masks, gt_masks};
+    int columnar[2] = {0, 0};
+    Py_ssize_t count[2] = {0, 0};
+    for (int side = 0; side < 2; side++) {
+        columnar[side] = !PyTuple_Check(sides[side]);
+        if (columnar[side] && !columns_open(sides[side], &cols[side]))
+            goto done;
+        count[side] = columnar[side] ? cols[side].n : PyTuple_GET_SIZE(sides[side]);
+    }
+    const Py_ssize_t n_dt = count[0], n_gt = count[1];
     const Py_ssize_t n_blocks = v[2].len / 32;
     if (v[2].len % 32 != 0) {
         PyErr_SetString(PyExc_ValueError, "mask_iou: blocks must be rows of 4 int64 (d0, nd, g0, ng)");
@@ -1758,20 +1823,32 @@ static PyObject *mask_iou(PyObject *self, PyObject *args)
         PyErr_NoMemory();
         goto done;
     }
-    for (Py_ssize_t b = 0; b < n_blocks; b++) { /* each named row's mask, once (borrowed) */
+    /* each named row's mask, once: a dict borrowed (read below), or read off its columns */
+    for (Py_ssize_t b = 0; b < n_blocks; b++) {
         const int64_t *q = blk + 4 * b;
         for (int side = 0; side < 2; side++) {
             const int64_t *rows = side ? grow + q[2] : drow + q[0];
             Py_ssize_t *slot = side ? slot_g : slot_d;
-            PyObject *masks = side ? gt_masks : dt_masks;
-            for (int64_t i = 0; i < q[1 + 2 * side]; i++)
-                if (!slot[rows[i]]) {
-                    owners[n_rles] = PyTuple_GET_ITEM(masks, rows[i]);
-                    slot[rows[i]] = ++n_rles;
+            for (int64_t i = 0; i < q[1 + 2 * side]; i++) {
+                if (slot[rows[i]])
+                    continue;
+                if (columnar[side]) {
+                    const int got = rle_of_columns(&cols[side], rows[i], &rles[n_rles]);
+                    if (got <= 0) {
+                        if (got == 0)
+                            out = Py_NewRef(Py_None);
+                        goto done;
+                    }
+                    owners[n_rles] = NULL;
                 }
+                else {
+                    owners[n_rles] = PyTuple_GET_ITEM(sides[side], rows[i]);
+                }
+                slot[rows[i]] = ++n_rles;
+            }
         }
     }
-    /* their strings and sizes (owners[k] then holds the string: held of them so far), a batch
+    /* the dicts' strings and sizes (owners[k] then holds the string: held of them so far), a batch
      * at a time: the batch's lookups first, which start loading its strings and sizes (cold
      * in memory, most of the time under the GIL) while the others run, and the next batch's
      * dicts */
@@ -1780,11 +1857,12 @@ static PyObject *mask_iou(PyObject *self, PyObject *args)
         const Py_ssize_t hi = lo + BATCH < n_rles ? lo + BATCH : n_rles;
         PyObject *size[BATCH], *counts[BATCH];
         for (Py_ssize_t k = hi; k < hi + BATCH && k < n_rles; k++)
-            PREFETCH(owners[k]);
+            if (owners[k] != NULL)
+                PREFETCH(owners[k]);
         for (Py_ssize_t k = lo; k < hi; k++) {
             PyObject *rle = owners[k];
             size[k - lo] = counts[k - lo] = NULL;
-            if (PyDict_Check(rle)) {
+            if (rle != NULL && PyDict_Check(rle)) {
                 size[k - lo] = PyDict_GetItem(rle, KEY_SIZE);
                 counts[k - lo] = PyDict_GetItem(rle, KEY_COUNTS);
                 PREFETCH(size[k - lo]);
@@ -1792,7 +1870,7 @@ static PyObject *mask_iou(PyObject *self, PyObject *args)
             }
         }
         for (Py_ssize_t k = lo; k < hi; k++) {
-            if (!rle_source(size[k - lo], counts[k - lo], &rles[k], &owners[k])) {
+            if (owners[k] != NULL && !rle_source(size[k - lo], counts[k - lo], &rles[k], &owners[k])) {
                 out = Py_NewRef(Py_None);
                 goto done;
             }
@@ -1836,7 +1914,9 @@ static PyObject *mask_iou(PyObject *self, PyObject *args)
     }
 done:
     for (Py_ssize_t k = 0; k < held; k++)
-        Py_DECREF(owners[k]);
+        Py_XDECREF(owners[k]);
+    for (int side = 0; side < 2; side++)
+        release_all(cols[side].v, cols[side].held);
     free(owners);
     free(rles);
     free(jobs);

@@ -2,9 +2,10 @@
  * gives the same results (tests/test_native.py holds them equal).
  *
  * 1. box_results / mask_results: a COCO results file (a JSON array of flat records) parsed
- *    straight into columns, with no Python object per record (one untracked dict per mask),
- *    from a buffer or from a file a window at a time (box results of a large file in parts on
- *    threads, without the GIL); every mask's RLE runs checked as it is read.
+ *    straight into columns, with no Python object per record (a mask's RLE string goes to one
+ *    character column, detrecall.types.RleMasks'), from a buffer or from a file a window at a
+ *    time (a large file in parts on threads, without the GIL); every mask's RLE runs checked as
+ *    it is read.
  *    Strict: anything outside the plain form (a missing key, a string id, an escaped key, an
  *    RLE string with a character pycocotools does not use, ...) returns None and the caller
  *    takes the general path, which reads every form and names any bad record.
@@ -387,6 +388,7 @@ static int skip_value(Cursor *c, int depth)
  * written at the end. */
 typedef struct {
     PyObject *array;
+    char *mem; /* else: written at mem (a fixed slice of another's array; array NULL) */
     size_t used, cap;
     int fixed; /* filled without the GIL: never resized, a push past cap fails */
 } Column;
@@ -395,6 +397,7 @@ static int column_init(Column *col, size_t cap)
 {
     col->used = 0;
     col->fixed = 0;
+    col->mem = NULL;
     col->cap = cap ? cap : 64;
     col->array = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)col->cap);
     return col->array != NULL;
@@ -416,7 +419,7 @@ HOT char *column_room(Column *col, size_t size)
         }
         col->cap = cap;
     }
-    char *at = PyByteArray_AS_STRING(col->array) + col->used;
+    char *at = (col->mem ? col->mem : PyByteArray_AS_STRING(col->array)) + col->used;
     col->used += size;
     return at;
 }
@@ -573,12 +576,9 @@ fail:
 
 typedef struct {
     Column image, category, score, box, size;
-    /* a part's mask results (defer): every RLE's characters, and where each ends (int64) */
-    Column chars, ends;
-    int defer;
-    PyObject *masks; /* list of {"size": (h, w), "counts": str}, mask results only */
-    PyObject *key_size, *key_counts, *last_size;
-    int64_t last_h, last_w;
+    /* mask results: every RLE's characters, one string after another, and where each starts
+     * and ends (int64): the columns of a detrecall.types.RleMasks, no Python object per mask */
+    Column chars, starts, ends;
     Py_ssize_t n, with_box;
     Py_ssize_t bad_rle; /* the first mask result whose RLE check_counts refuses, else -1 */
     int bad_code;
@@ -593,16 +593,14 @@ static void results_free(Results *r)
     Py_CLEAR(r->box.array);
     Py_CLEAR(r->size.array);
     Py_CLEAR(r->chars.array);
+    Py_CLEAR(r->starts.array);
     Py_CLEAR(r->ends.array);
-    Py_CLEAR(r->masks);
-    Py_CLEAR(r->key_size);
-    Py_CLEAR(r->key_counts);
-    Py_CLEAR(r->last_size);
 }
 
 /* `bytes`: the file's size, when known (else 0): the columns start sized for a record every
  * 24 bytes (the shortest plain box result is longer), at most 64k records, and grow by
- * doubling. */
+ * doubling; a mask's characters for the file's bytes (never more: pages not written are never
+ * touched). */
 static int results_init(Results *r, size_t bytes, int masks)
 {
     size_t bound = bytes ? bytes / 24 + 1 : 65536;
@@ -611,36 +609,8 @@ static int results_init(Results *r, size_t bytes, int masks)
     r->bad_rle = -1;
     return column_init(&r->image, 8 * bound) && column_init(&r->category, 8 * bound) &&
            column_init(&r->score, 8 * bound) && column_init(&r->box, 32 * bound) &&
-           column_init(&r->size, masks ? 16 * bound : 0) &&
-           (!masks || ((r->masks = PyList_New(0)) && (r->key_size = PyUnicode_InternFromString("size")) &&
-                       (r->key_counts = PyUnicode_InternFromString("counts"))));
-}
-
-/* A new {"size": (h, w), "counts": counts}, the size tuple shared with the mask before when
- * equal; NULL (no Python error set) for want of memory. */
-static PyObject *mask_dict(Results *r, const int64_t size[2], PyObject *counts)
-{
-    if (r->last_size == NULL || size[0] != r->last_h || size[1] != r->last_w) {
-        Py_XDECREF(r->last_size);
-        r->last_size = Py_BuildValue("(LL)", (long long)size[0], (long long)size[1]);
-        if (r->last_size == NULL) {
-            PyErr_Clear();
-            return NULL;
-        }
-        /* ints only: the collector has nothing to find in it, nor in a dict holding it and
-         * a str, which then stays untracked too (CPython's own rule for such containers) */
-        PyObject_GC_UnTrack(r->last_size);
-        r->last_h = size[0];
-        r->last_w = size[1];
-    }
-    PyObject *rle = PyDict_New();
-    if (rle == NULL || PyDict_SetItem(rle, r->key_size, r->last_size) < 0 ||
-        PyDict_SetItem(rle, r->key_counts, counts) < 0) {
-        Py_XDECREF(rle);
-        PyErr_Clear();
-        return NULL;
-    }
-    return rle;
+           column_init(&r->size, masks ? 16 * bound : 0) && column_init(&r->chars, masks ? bytes : 0) &&
+           column_init(&r->starts, masks ? 8 * bound : 0) && column_init(&r->ends, masks ? 8 * bound : 0);
 }
 
 /* One record; masks: segmentation is a compressed RLE and bbox optional. */
@@ -649,7 +619,7 @@ static int parse_record(Cursor *c, Results *r, int masks)
     int have = 0;
     int64_t image = 0, category = 0, size[2] = {0, 0};
     double score = 0, box[4] = {0, 0, 0, 0};
-    PyObject *counts = NULL;
+    PyObject *counts = NULL; /* stays NULL: the characters go to r->chars */
     const size_t chars_at = r->chars.used; /* a record read again drops what it appended */
     if (!expect(c, '{'))
         return 0;
@@ -687,7 +657,7 @@ static int parse_record(Cursor *c, Results *r, int masks)
             ok = parse_box(c, box, 0);
             break;
         case HAVE_SEGMENTATION:
-            ok = parse_rle(c, size, &counts, NULL, NULL, r->defer ? &r->chars : NULL);
+            ok = parse_rle(c, size, &counts, NULL, NULL, &r->chars);
             break;
         default:
             ok = skip_value(c, 0);
@@ -710,9 +680,9 @@ static int parse_record(Cursor *c, Results *r, int masks)
         r->broken = 1;
         if (!column_push(&r->size, size, sizeof(size)))
             goto fail;
-        const unsigned char *rle_chars = r->defer ? (unsigned char *)PyByteArray_AS_STRING(r->chars.array) + chars_at
-                                                  : (unsigned char *)PyUnicode_DATA(counts);
-        const Py_ssize_t rle_len = r->defer ? (Py_ssize_t)(r->chars.used - chars_at) : PyUnicode_GET_LENGTH(counts);
+        const unsigned char *rle_chars =
+            (unsigned char *)(r->chars.mem ? r->chars.mem : PyByteArray_AS_STRING(r->chars.array)) + chars_at;
+        const Py_ssize_t rle_len = (Py_ssize_t)(r->chars.used - chars_at);
         if (r->bad_rle < 0) {
             /* a size check_counts cannot take is the caller's to name (it checks sizes first) */
             int code = size[0] <= 0 || size[1] <= 0 || size[0] > INT64_MAX / size[1]
@@ -723,21 +693,9 @@ static int parse_record(Cursor *c, Results *r, int masks)
                 r->bad_code = code;
             }
         }
-        if (r->defer) {
-            const int64_t end = (int64_t)r->chars.used;
-            if (!column_push(&r->ends, &end, 8))
-                goto fail;
-        }
-        else {
-            PyObject *rle = mask_dict(r, size, counts);
-            if (rle == NULL || PyList_Append(r->masks, rle) < 0) {
-                Py_XDECREF(rle);
-                PyErr_Clear();
-                goto fail;
-            }
-            Py_DECREF(rle);
-        }
-        Py_CLEAR(counts);
+        const int64_t start = (int64_t)chars_at, end = (int64_t)r->chars.used;
+        if (!column_push(&r->starts, &start, 8) || !column_push(&r->ends, &end, 8))
+            goto fail;
         r->with_box += with_box;
     }
     r->broken = 1;
@@ -900,55 +858,26 @@ static int parse_window(Window *w, Results *r, int masks, int first, long long s
     return c.p == c.end;
 }
 
-/* A deferred parse's masks (part's chars, ends and sizes) into r->masks from index `at` on
- * (the list made here when NULL, of `total` items), a str and a dict each, with the GIL; the
- * part's characters freed after. 0 with a Python error set. */
-static int build_masks(Results *r, Results *part, Py_ssize_t at, Py_ssize_t total)
-{
-    if ((r->key_size == NULL && (r->key_size = PyUnicode_InternFromString("size")) == NULL) ||
-        (r->key_counts == NULL && (r->key_counts = PyUnicode_InternFromString("counts")) == NULL) ||
-        (r->masks == NULL && (r->masks = PyList_New(total)) == NULL))
-        return 0;
-    const char *chars = PyByteArray_AS_STRING(part->chars.array);
-    const int64_t *ends = (const int64_t *)PyByteArray_AS_STRING(part->ends.array);
-    const int64_t *sizes = (const int64_t *)PyByteArray_AS_STRING(part->size.array);
-    int gc_was_on = PyGC_Disable(); /* a dict per mask, none of them cyclic */
-    int64_t begin = 0;
-    Py_ssize_t i = 0;
-    for (; i < part->n; i++) {
-        PyObject *counts = PyUnicode_New((Py_ssize_t)(ends[i] - begin), 127);
-        if (counts == NULL)
-            break;
-        memcpy(PyUnicode_DATA(counts), chars + begin, (size_t)(ends[i] - begin));
-        begin = ends[i];
-        PyObject *rle = mask_dict(r, sizes + 2 * i, counts);
-        Py_DECREF(counts);
-        if (rle == NULL) {
-            PyErr_NoMemory();
-            break;
-        }
-        PyList_SET_ITEM(r->masks, at + i, rle);
-    }
-    if (gc_was_on)
-        PyGC_Enable();
-    Py_CLEAR(part->chars.array); /* as large as the strings: gone before the next part's */
-    Py_CLEAR(part->ends.array);
-    return i == part->n;
-}
-
 /* The columns of one results parse as the tuple handed back. */
 static PyObject *results_tuple(Results *r, int masks)
 {
     PyObject *out = NULL;
     PyObject *image = column_release(&r->image), *category = column_release(&r->category),
              *score = column_release(&r->score), *box = column_release(&r->box),
-             *size = column_release(&r->size), *bad = NULL;
-    if (masks)
+             *size = column_release(&r->size), *bad = NULL, *chars = NULL, *starts = NULL, *ends = NULL;
+    if (masks) {
         bad = r->bad_rle < 0 ? Py_NewRef(Py_None) : Py_BuildValue("(ni)", r->bad_rle, r->bad_code);
-    if (image && category && score && box && size && (bad || !masks))
-        out = masks ? Py_BuildValue("(nOOOOOOOO)", r->n, image, category, score, size, box, r->masks,
-                                    r->with_box == r->n ? Py_True : Py_False, bad)
+        chars = column_release(&r->chars);
+        starts = column_release(&r->starts);
+        ends = column_release(&r->ends);
+    }
+    if (image && category && score && box && size && (!masks || (bad && chars && starts && ends)))
+        out = masks ? Py_BuildValue("(nOOOOOOOOOO)", r->n, image, category, score, size, box, chars, starts,
+                                    ends, r->with_box == r->n ? Py_True : Py_False, bad)
                     : Py_BuildValue("(nOOOO)", r->n, image, category, score, box);
+    Py_XDECREF(chars);
+    Py_XDECREF(starts);
+    Py_XDECREF(ends);
     Py_XDECREF(image);
     Py_XDECREF(category);
     Py_XDECREF(score);
@@ -1013,8 +942,8 @@ static void part_free(Part *part)
 }
 
 /* Box or mask results of the file at descriptor fd (`bytes` long) parsed in up to `threads`
- * parts at once, each of its own byte range, without the GIL (a mask's string and dict are made
- * after, from its characters: build_masks): the same tuple as one parse, Py_None when
+ * parts at once, each of its own byte range, without the GIL (the parts' columns joined after):
+ * the same tuple as one parse, Py_None when
  * the file is not of the plain form (or not where the split guessed), NULL on a Python error.
  * A part ends at the record start where the next begins: found by a scan for "},{" (a guess)
  * and proven by the part before reaching it as a record boundary, the first part being right
@@ -1036,6 +965,13 @@ static PyObject *parse_split(int fd, long long bytes, int threads, size_t step, 
     memset(parts, 0, sizeof(Part) * (size_t)k);
     PyObject *out = NULL;
     int made = 0;
+    /* mask results: one array of the file's size for every part's characters, part t's written
+     * from the file offset where it starts (its strings are shorter than its records, all
+     * before the next part's start), moved down after the part before's in place: no second
+     * array of them, and no characters between the strings */
+    PyObject *shared = masks ? PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)bytes) : NULL;
+    if (masks && shared == NULL)
+        return NULL;
     for (; made < k; made++) {
         Part *part = &parts[made];
         part->w.fd = fd;
@@ -1046,18 +982,21 @@ static PyObject *parse_split(int fd, long long bytes, int threads, size_t step, 
         /* capacity for every record the part can hold, never touched beyond what it writes */
         size_t records = (size_t)(starts[made + 1] - starts[made] + (long long)step) / SHORTEST_BOX_RECORD + 2;
         part->r.bad_rle = -1;
-        part->masks = part->r.defer = masks;
-        /* a mask's characters are fewer than the part's bytes */
-        size_t chars = masks ? (size_t)(starts[made + 1] - starts[made] + (long long)step) : 0;
+        part->masks = masks;
         if (!column_init(&part->r.image, 8 * records) || !column_init(&part->r.category, 8 * records) ||
             !column_init(&part->r.score, 8 * records) || !column_init(&part->r.box, 32 * records) ||
-            !column_init(&part->r.size, masks ? 16 * records : 0) || !column_init(&part->r.chars, chars) ||
+            !column_init(&part->r.size, masks ? 16 * records : 0) ||
+            !column_init(&part->r.starts, masks ? 8 * records : 0) ||
             !column_init(&part->r.ends, masks ? 8 * records : 0)) {
             made++;
             goto done;
         }
+        if (masks) {
+            part->r.chars.mem = PyByteArray_AS_STRING(shared) + starts[made];
+            part->r.chars.cap = (size_t)(starts[made + 1] - starts[made]);
+        }
         part->r.image.fixed = part->r.category.fixed = part->r.score.fixed = part->r.box.fixed = 1;
-        part->r.size.fixed = part->r.chars.fixed = part->r.ends.fixed = 1;
+        part->r.size.fixed = part->r.chars.fixed = part->r.starts.fixed = part->r.ends.fixed = 1;
     }
     pthread_t ids[MAX_PARTS];
     int started[MAX_PARTS] = {0};
@@ -1084,23 +1023,20 @@ static PyObject *parse_split(int fd, long long bytes, int threads, size_t step, 
             out = Py_NewRef(Py_None);
             goto done;
         }
-    /* the masks, part by part (each part's characters freed once its strings are made) */
+    /* the parts' columns, joined: part 0's grown to the whole, the others copied in after it
+     * (each part's freed once copied); a part's characters moved down to follow the part
+     * before's, and its string starts and ends by where they now begin */
     Results *all = &parts[0].r;
-    if (masks) {
-        Py_ssize_t total = 0, at = 0;
-        for (int t = 0; t < k; t++)
-            total += parts[t].r.n;
-        for (int t = 0; t < k; t++) {
-            if (!build_masks(all, &parts[t].r, at, total))
-                goto done;
-            at += parts[t].r.n;
-        }
-    }
-    /* the parts' columns, joined: part 0's grown to the whole, the others copied in after it */
     Column *columns[5] = {&all->image, &all->category, &all->score, &all->box, &all->size};
+    size_t chars = masks ? parts[0].r.chars.used : 0; /* the characters so far, at the start */
     for (int t = 1; t < k; t++) {
         Results *r = &parts[t].r;
         Column *theirs[5] = {&r->image, &r->category, &r->score, &r->box, &r->size};
+        const int64_t shift = (int64_t)chars;
+        if (masks && r->chars.used) {
+            memmove(PyByteArray_AS_STRING(shared) + chars, r->chars.mem, r->chars.used);
+            chars += r->chars.used;
+        }
         for (int j = 0; j < (masks ? 5 : 4); j++) {
             columns[j]->fixed = 0;
             if (theirs[j]->used && !column_push(columns[j], PyByteArray_AS_STRING(theirs[j]->array), theirs[j]->used)) {
@@ -1110,6 +1046,19 @@ static PyObject *parse_split(int fd, long long bytes, int threads, size_t step, 
             Py_CLEAR(theirs[j]->array);
         }
         if (masks) {
+            Column *mine[2] = {&all->starts, &all->ends}, *from[2] = {&r->starts, &r->ends};
+            for (int j = 0; j < 2; j++) {
+                mine[j]->fixed = 0;
+                int64_t *to = (int64_t *)column_room(mine[j], (size_t)r->n * 8);
+                if (to == NULL) {
+                    PyErr_NoMemory();
+                    goto done;
+                }
+                const int64_t *at = (const int64_t *)PyByteArray_AS_STRING(from[j]->array);
+                for (Py_ssize_t i = 0; i < r->n; i++)
+                    to[i] = at[i] + shift;
+                Py_CLEAR(from[j]->array);
+            }
             if (all->bad_rle < 0 && r->bad_rle >= 0) {
                 all->bad_rle = all->n + r->bad_rle;
                 all->bad_code = r->bad_code;
@@ -1118,10 +1067,17 @@ static PyObject *parse_split(int fd, long long bytes, int threads, size_t step, 
         }
         all->n += r->n;
     }
+    if (masks) { /* the characters: the shared array, up to the last string */
+        all->chars.array = shared;
+        all->chars.mem = NULL;
+        all->chars.used = chars;
+        shared = NULL;
+    }
     out = results_tuple(all, masks);
 done:
     for (int t = 0; t < made; t++)
         part_free(&parts[t]);
+    Py_XDECREF(shared);
     return out;
 }
 
@@ -1184,12 +1140,8 @@ static PyObject *parse_results(PyObject *arg, Py_ssize_t step, int threads, Py_s
     }
     if (!results_init(&r, bytes, masks))
         goto done;
-    /* a dict per mask, none of them cyclic: no collections while they pile up */
-    int gc_was_on = PyGC_Disable();
     long long unused;
     int ok = parse_window(&w, &r, masks, 1, -1, &unused);
-    if (gc_was_on)
-        PyGC_Enable();
     if (ok < 0)
         goto done;
     out = ok ? results_tuple(&r, masks) : Py_NewRef(Py_None);
@@ -2206,8 +2158,9 @@ static PyMethodDef methods[] = {
      "time (one with a descriptor, of 2 part_bytes or more, in up to `threads` parts at once)"},
     {"mask_results", (PyCFunction)(void (*)(void))mask_results, METH_VARARGS | METH_KEYWORDS,
      "mask_results(source, step=8 MiB, threads=1, part_bytes=4 MiB) -> (n, image_id, category_id, "
-     "score, size, bbox, rles, all_boxes, bad) or None; bad: (index, code) of the first RLE that "
-     "rle_check refuses; a file parsed in parts as box_results, the strings made afterwards"},
+     "score, size, bbox, chars, starts, ends, all_boxes, bad) or None; chars: the RLE strings, one "
+     "after another; starts, ends: int64, where each is in chars; bad: (index, code) of the first RLE "
+     "that rle_check refuses; a file parsed in parts as box_results"},
     {"ground_truth", ground_truth, METH_VARARGS,
      "ground_truth(buffer, read_ignore, masks=False) -> (n, start, end, id, image_id, category_id, "
      "bbox, area, iscrowd, ignore, present, images[, segmentations]) or None"},

@@ -46,7 +46,7 @@ from .errors import DataWarning, DetrecallError, InputError
 from .geometry.keypoints import COCO_SIGMAS
 from .matching import Plan, match, pair_ious, plan, score_order
 from .options import IouType
-from .types import Categories, Dataset, Detections, EvalParams, Images, Matches
+from .types import Categories, Dataset, Detections, EvalParams, Images, Matches, RleMasks
 
 IOU_TYPES = ("segm", "bbox", "keypoints", "boundary")  # pycocotools' names; boundary: faster-coco-eval's
 
@@ -262,7 +262,7 @@ def _tables(
         ann_id=g_id_float.astype(np.int64),
         images=images,
         categories=categories,
-        masks=None if g_rles is None else tuple(g_rles),
+        masks=None if g_rles is None else RleMasks.from_rles(g_rles),
         source="<COCO ground truth>",
         ignore=_unlabelled(g_rows) if keypoints else np.zeros(len(g_rows), bool),
         keypoints=g_kpts,
@@ -273,7 +273,7 @@ def _tables(
         box=d_box,
         area=d_area,
         score=_numbers([a["score"] for a in d_rows], "results: score"),
-        masks=None if d_rles is None else tuple(d_rles),
+        masks=None if d_rles is None else RleMasks.from_rles(d_rles),
         source="<COCO results>",
         keypoints=d_kpts,
     )

@@ -33,7 +33,7 @@ from .matching import concat_matches
 from .options import CocoParams, InputOptions, IouType, Keywords, PointOptions
 from .protocols import BatchMatches, Protocol
 from .result import EvaluationResult
-from .types import Categories, Dataset, Detections, Images, Matches, take
+from .types import Categories, Dataset, Detections, Images, Matches, RleMasks, take
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -194,6 +194,8 @@ def _concat_tables(tables: Sequence[_Table]) -> _Table:
             cut[f.name] = np.concatenate(values)
         elif isinstance(values[0], tuple):
             cut[f.name] = tuple(x for v in values for x in v)
+        elif isinstance(values[0], RleMasks):
+            cut[f.name] = RleMasks.concatenate(values)
         elif isinstance(values[0], Images):
             cut[f.name] = _concat_images(values)
     joined = dataclasses.replace(first, **cut)

@@ -6,9 +6,10 @@ can never change what an earlier stage handed it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields, replace
 from enum import IntEnum
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import numpy as np
 
@@ -28,6 +29,12 @@ def narrow_ints(values: np.ndarray) -> np.ndarray:
     return values
 
 
+def _masks_as_columns(table: Dataset | Detections) -> None:
+    """A table's masks given as RLE dicts (tuple or list) held as RleMasks."""
+    if table.masks is not None and not isinstance(table.masks, RleMasks):
+        object.__setattr__(table, "masks", RleMasks.from_rles(table.masks))
+
+
 _Rows = TypeVar("_Rows", "Dataset", "Detections")
 
 
@@ -41,9 +48,122 @@ def take(table: _Rows, rows: np.ndarray) -> _Rows:
         v = getattr(table, f.name)
         if isinstance(v, np.ndarray) and v.ndim and len(v) == n:
             cut[f.name] = np.take(v, rows, axis=0)  # v[rows]; ~10x faster for (N, 4) boxes
+        elif isinstance(v, RleMasks) and len(v) == n:
+            cut[f.name] = v.take(rows)
         elif isinstance(v, tuple) and len(v) == n:
             cut[f.name] = tuple(v[i] for i in rows.tolist())
     return replace(table, **cut)
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class RleMasks(Sequence[dict[str, Any]]):
+    """Compressed RLE masks (pycocotools' strings) as columns instead of a dict each: mask i is
+    the characters chars[starts[i]:ends[i]] of an sizes[i] = (h, w) mask. Reads as a sequence of
+    fresh {"size": [h, w], "counts": str} dicts; `take` gathers rows without copying characters
+    (the rows taken share `chars`)."""
+
+    chars: np.ndarray  # (C,) uint8: the strings' characters
+    starts: np.ndarray  # (N,) int64: where each mask's string begins in chars
+    ends: np.ndarray  # (N,) int64: where it ends
+    sizes: np.ndarray  # (N, 2) int64: (h, w)
+
+    def __post_init__(self) -> None:
+        _freeze(self.chars, self.starts, self.ends, self.sizes)
+
+    @classmethod
+    def from_rles(cls, rles: Iterable[Any]) -> RleMasks:
+        """The columns of compressed RLE dicts ({"size": [h, w], "counts": str | bytes})."""
+        counts: list[bytes] = []
+        sizes: list[Any] = []
+        for r in rles:
+            c = r["counts"]
+            if isinstance(c, str):
+                counts.append(c.encode("utf-8", "surrogatepass"))
+            elif isinstance(c, (bytes, bytearray)):
+                counts.append(bytes(c))
+            else:
+                raise TypeError(f"a compressed RLE's counts are a str or bytes, not {type(c).__name__}")
+            sizes.append(r["size"])
+        ends = np.cumsum(np.fromiter(map(len, counts), np.int64, len(counts)))
+        return cls.of_strings(np.frombuffer(b"".join(counts), np.uint8), ends, np.asarray(sizes, np.int64))
+
+    @classmethod
+    def of_strings(cls, chars: np.ndarray, ends: np.ndarray, sizes: np.ndarray) -> RleMasks:
+        """Masks whose strings lie one after another in chars, mask i's ending at ends[i]."""
+        ends = np.asarray(ends, np.int64)
+        starts = np.zeros(len(ends), np.int64)
+        starts[1:] = ends[:-1]
+        return cls(chars, starts, ends, np.asarray(sizes, np.int64).reshape(-1, 2))
+
+    @classmethod
+    def concatenate(cls, parts: Sequence[RleMasks]) -> RleMasks:
+        """The masks of each part, one part after another, in one set (of their strings only)."""
+        parts = [p.compact() for p in parts]
+        shift = np.cumsum([0] + [len(p.chars) for p in parts[:-1]])
+        return cls.of_strings(
+            np.concatenate([np.zeros(0, np.uint8)] + [p.chars for p in parts]),
+            np.concatenate([np.zeros(0, np.int64)] + [p.ends + s for p, s in zip(parts, shift)]),
+            np.concatenate([np.zeros((0, 2), np.int64)] + [p.sizes for p in parts]),
+        )
+
+    def compact(self) -> RleMasks:
+        """The same masks with chars holding their strings only, one after another in row
+        order (itself when it does already)."""
+        n = len(self)
+        if (n == 0 and not len(self.chars)) or (
+            n
+            and self.starts[0] == 0
+            and self.ends[-1] == len(self.chars)
+            and np.array_equal(self.starts[1:], self.ends[:-1])
+        ):
+            return self
+        strings = self.strings()
+        ends = np.cumsum(np.fromiter(map(len, strings), np.int64, n))
+        return RleMasks.of_strings(np.frombuffer(b"".join(strings), np.uint8), ends, self.sizes)
+
+    def take(self, rows: np.ndarray) -> RleMasks:
+        """The masks of `rows`, in that order (a gather of the row columns)."""
+        rows = np.asarray(rows, np.int64)
+        return RleMasks(self.chars, self.starts[rows], self.ends[rows], self.sizes[rows])
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    @overload
+    def __getitem__(self, i: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> RleMasks: ...
+
+    def __getitem__(self, i: int | slice) -> dict[str, Any] | RleMasks:
+        if isinstance(i, slice):
+            return self.take(np.arange(len(self))[i])
+        i = range(len(self))[i]  # an int, negative counted from the end; IndexError outside
+        h, w = self.sizes[i].tolist()
+        counts = str(self.chars.data[self.starts[i] : self.ends[i]], "utf-8", "surrogatepass")
+        return {"size": [h, w], "counts": counts}
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        chars = self.chars.data
+        for s, e, (h, w) in zip(self.starts.tolist(), self.ends.tolist(), self.sizes.tolist()):
+            yield {"size": [h, w], "counts": str(chars[s:e], "utf-8", "surrogatepass")}
+
+    def strings(self) -> list[bytes]:
+        """Each mask's string, as bytes."""
+        chars = self.chars.data
+        return [chars[s:e].tobytes() for s, e in zip(self.starts.tolist(), self.ends.tolist())]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, RleMasks):
+            return np.array_equal(self.sizes, other.sizes) and self.strings() == other.strings()
+        if isinstance(other, (tuple, list)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"RleMasks({len(self)} masks, {len(self.chars)} characters)"
 
 
 @dataclass(frozen=True)
@@ -80,7 +200,8 @@ class Dataset:
     """Ground truth, one row per annotation, rows sorted by (image_id, category_id, file order).
 
     `area` is the file's area (COCO uses it for the size ranges, also for bbox evaluation).
-    `masks` holds compressed RLE dicts (pycocotools form) when masks were read, else None;
+    `masks` holds the compressed RLEs (pycocotools strings, as RleMasks) when masks were read,
+    else None (RLE dicts given are held as RleMasks);
     `shapes` an object array of valid shapely (Multi)Polygons when polygons or rotated boxes were
     read (iou_type "polygon" / "rotated"), else None.
     `ignore` marks ground truth to ignore (VOC's difficult, a COCO `ignore: 1`): a detection
@@ -96,7 +217,7 @@ class Dataset:
     ann_id: np.ndarray  # (N,) int64
     images: Images
     categories: Categories
-    masks: tuple[dict[str, Any], ...] | None = None
+    masks: RleMasks | None = None
     source: str = "<ground truth>"
     shapes: np.ndarray | None = None  # (N,) object: shapely geometries
     ignore: np.ndarray = None  # type: ignore[assignment]  # (N,) bool; None -> all False
@@ -105,6 +226,7 @@ class Dataset:
     def __post_init__(self) -> None:
         if self.ignore is None:
             object.__setattr__(self, "ignore", np.zeros(len(self.image_id), bool))
+        _masks_as_columns(self)
         _freeze(
             self.image_id,
             self.category_id,
@@ -133,7 +255,7 @@ class Detections:
     box: np.ndarray  # (D, 4) float64, xywh
     area: np.ndarray  # (D,) float64
     score: np.ndarray  # (D,) float64
-    masks: tuple[dict[str, Any], ...] | None = None
+    masks: RleMasks | None = None
     source: str = "<detections>"
     # (D,) position of each row in its source, when a protocol's rule needs it (LVIS keeps the
     # first 300 per image by score, ties in file order); None: the rows' own order. Stored as
@@ -145,6 +267,7 @@ class Detections:
     def __post_init__(self) -> None:
         if self.file_index is not None:
             object.__setattr__(self, "file_index", narrow_ints(self.file_index))
+        _masks_as_columns(self)
         _freeze(
             self.image_id,
             self.category_id,

@@ -50,6 +50,7 @@ from detrecall import Dataset, DetrecallError, _compiled, evaluate, read_coco_gt
 from detrecall.errors import DataWarning, GeometryRepairWarning, UndefinedMetricWarning
 from detrecall.geometry import masks as M
 from detrecall.io import coco
+from detrecall.types import RleMasks
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 INT64_MAX, INT64_MIN = 2**63 - 1, -(2**63)
@@ -650,10 +651,10 @@ def check_parsers(ctx: Context, data: bytes) -> None:
         if ids != [r["image_id"] for r in ref] or not _same_floats(scores, [r["score"] for r in ref]):
             raise Failure(f"native.{name}: ids or scores differ from orjson's")
         if name == "mask_results":
-            rles = [
-                {"size": tuple(r["segmentation"]["size"]), "counts": r["segmentation"]["counts"]} for r in ref
-            ]
-            if [dict(r) for r in got[6]] != rles:
+            rles = [{"size": r["segmentation"]["size"], "counts": r["segmentation"]["counts"]} for r in ref]
+            sizes = np.frombuffer(got[4], np.int64).reshape(-1, 2)
+            cols = [np.frombuffer(c, t) for c, t in zip(got[6:9], (np.uint8, np.int64, np.int64))]
+            if list(RleMasks(*cols, sizes)) != rles:
                 raise Failure("native.mask_results: RLEs differ from orjson's")
         else:
             boxes = np.frombuffer(got[4]).tolist()

@@ -19,6 +19,7 @@ from pycocotools import mask as mask_utils
 from detrecall import _compiled, read_coco_gt, read_coco_results
 from detrecall.geometry import masks as M
 from detrecall.io import coco
+from detrecall.types import RleMasks
 from tests.mutation import edited_bytes
 from tests.oracle import mask_rles, random_mask
 
@@ -274,14 +275,19 @@ def test_mask_results_equal_the_msgspec_path(tmp_path, monkeypatch, seed):
         }
     )
     got = native.mask_results(bytearray(path.read_bytes()))
-    assert got is not None and got[0] == len(recs) and got[7] is with_box
+    assert got is not None and got[0] == len(recs) and got[9] is with_box
     runs = []
     for which in (native, None):
         monkeypatch.setattr(coco, "native", which)
         d = read_coco_results(path, gt, masks=True)
         runs.append(d)
     a, b = runs
-    assert [dict(m) for m in a.masks] == [{"size": tuple(m["size"]), "counts": m["counts"]} for m in b.masks]
+    assert isinstance(a.masks, RleMasks) and isinstance(b.masks, RleMasks)
+    assert (
+        list(a.masks)
+        == list(b.masks)
+        == [{"size": [h, w], "counts": r["counts"]} for r in np.array(rles)[a.file_index]]
+    )
     for field in ("image_id", "category_id", "score", "box", "area", "file_index"):
         assert np.array_equal(getattr(a, field), getattr(b, field)), field
 
@@ -351,8 +357,6 @@ def test_argsort_equals_numpy_stable_argsort(seed):
 
 @needs_native
 def test_bad_rle_strings_are_left_to_the_path_that_names_the_record(tmp_path, monkeypatch):
-    import gc
-
     gt = read_coco_gt(
         {
             "images": [{"id": 1, "width": 2, "height": 2}],
@@ -363,10 +367,13 @@ def test_bad_rle_strings_are_left_to_the_path_that_names_the_record(tmp_path, mo
     good = {"image_id": 1, "category_id": 1, "score": 0.5, "segmentation": {"size": [2, 2], "counts": "04"}}
     path = tmp_path / "dt.json"
     path.write_text(json.dumps([good, good]))
-    rles = native.mask_results(path.read_bytes())[6]
-    assert rles == [{"size": (2, 2), "counts": "04"}] * 2
-    # ints and a str: nothing for the collector, as CPython itself would conclude
-    assert not any(gc.is_tracked(r) or gc.is_tracked(r["size"]) for r in rles)
+    got = native.mask_results(path.read_bytes())
+    # the strings in one column and where each ends: no Python object per mask
+    assert bytes(got[6]) == b"0404" and [np.frombuffer(c, np.int64).tolist() for c in got[7:9]] == [
+        [0, 2],
+        [2, 4],
+    ]
+    assert list(coco.read_detections(path, gt, masks=True).masks) == [{"size": [2, 2], "counts": "04"}] * 2
     for counts in ("0p", "0~", "0 4", "0\u00e9"):
         bad = {**good, "segmentation": {"size": [2, 2], "counts": counts}}
         path.write_text(json.dumps([good, bad]))
@@ -831,12 +838,17 @@ def test_box_results_in_parts_refuse_what_one_parse_refuses(tmp_path):
 
 
 def _mask_parse(source: Any, **kw: Any) -> tuple[Any, ...] | None:
-    """mask_results' output as plain, comparable values (its columns as bytes)."""
+    """mask_results' output as plain, comparable values (its columns as bytes: a file parsed in
+    parts has its strings one after another too, as one parse has them)."""
     got = native.mask_results(source, **kw)
     if got is None:
         return None
-    n, image, category, score, size, box, masks, all_boxes, bad = got
-    return (n, *(bytes(c) for c in (image, category, score, size, box)), masks, all_boxes, bad)
+    n, image, category, score, size, box, chars, starts, ends, all_boxes, bad = got
+    columns = (image, category, score, size, box, chars, starts, ends)
+    if n:
+        assert np.frombuffer(starts, np.int64)[0] == 0 and len(chars) == np.frombuffer(ends, np.int64)[-1]
+        assert np.array_equal(np.frombuffer(starts, np.int64)[1:], np.frombuffer(ends, np.int64)[:-1])
+    return (n, *(bytes(c) for c in columns), all_boxes, bad)
 
 
 @needs_native

@@ -1,10 +1,9 @@
 """Mask geometry on COCO run-length encodings, through pycocotools.mask (polygons through
 detrecall/_raster.c where built: the same strings).
 
-RLEs are dicts {"size": [h, w], "counts": bytes} (compressed), the form pycocotools uses; those
-drawn from polygons hold one (h, w) tuple per image size, as the compiled results parser's do (a
-dict of a tuple of ints and bytes is left alone by the garbage collector: tens of thousands of
-them, made while the parsed file is alive, then cost no collections).
+RLEs are dicts {"size": [h, w], "counts": str | bytes} (compressed), the form pycocotools uses,
+or the readers' columns of them (types.RleMasks, which reads as such dicts and which the mask IoU
+kernel reads directly).
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ from pycocotools import mask as mask_utils
 
 from .._compiled import kernels, native, raster
 from ..errors import DetrecallError
+from ..types import RleMasks
 
 RLE = dict[str, Any]
 _CHUNK = 255
@@ -239,12 +239,12 @@ def mask_iou_blocks(
     """IoUs of blocks of detections against ground truths: each block (d0, nd, g0, ng) pairs
     dt_masks[dt_rows[d0:d0+nd]] with gt_masks[gt_rows[g0:g0+ng]], detection-major, blocks in
     order; `crowd` by ground-truth row. Compiled where built and the RLEs are well-formed (each
-    decoded once): `_kernels.mask_iou` on `threads` threads; else one pycocotools call per
-    block. Same values either way, for any thread count."""
+    decoded once): `_kernels.mask_iou` on `threads` threads, reading RleMasks' columns directly;
+    else one pycocotools call per block. Same values either way, for any thread count."""
     if kernels is not None:
         got = kernels.mask_iou(
-            tuple(dt_masks),
-            tuple(gt_masks),
+            dt_masks if isinstance(dt_masks, RleMasks) else tuple(dt_masks),
+            gt_masks if isinstance(gt_masks, RleMasks) else tuple(gt_masks),
             np.ascontiguousarray(dt_rows, np.int64),
             np.ascontiguousarray(gt_rows, np.int64),
             np.ascontiguousarray(blocks, np.int64),
@@ -297,6 +297,30 @@ def flat_polygons_to_rles(
         True,
     )
     return rles
+
+
+def flat_polygon_strings(
+    coords: np.ndarray,
+    part_lengths: np.ndarray,
+    part_counts: np.ndarray,
+    heights: np.ndarray,
+    widths: np.ndarray,
+    threads: int = 1,
+) -> list[bytes] | None:
+    """`flat_polygons_to_rles`' strings alone (bytes, no dict each), for a reader that keeps
+    them as RleMasks columns; None as there."""
+    if raster is None:
+        return None
+    strings: list[bytes] | None = raster.flat_polygon_rles(
+        np.ascontiguousarray(coords, np.float64),
+        np.ascontiguousarray(part_lengths, np.int64),
+        np.ascontiguousarray(part_counts, np.int64),
+        np.ascontiguousarray(heights, np.int64),
+        np.ascontiguousarray(widths, np.int64),
+        threads,
+        False,
+    )
+    return strings
 
 
 def flat_uncompressed_to_rles(

@@ -19,7 +19,7 @@ import numpy as np
 
 from .._sort import argsort_stable, regroup
 from ..errors import InputError
-from ..types import Categories, Dataset, Detections, Images
+from ..types import Categories, Dataset, Detections, Images, RleMasks
 from ._problems import Problems, warn_left_out, warn_suspicious
 from ._records import INT64_MAX, OVERFLOW, box_overflows, read_file
 
@@ -455,9 +455,13 @@ def sort_rows(image_id: np.ndarray, category_id: np.ndarray) -> np.ndarray:
     return np.lexsort((np.arange(len(image_id)), category_id, image_id))
 
 
-def take_masks(masks: Sequence[Any] | None, order: np.ndarray) -> tuple[Any, ...] | None:
-    """The masks in `order` (None stays None)."""
-    return None if masks is None else tuple(map(masks.__getitem__, order.tolist()))
+def take_masks(masks: Sequence[Any] | None, order: np.ndarray) -> RleMasks | None:
+    """The masks in `order` as RleMasks (a gather of RleMasks' rows; None stays None)."""
+    if masks is None:
+        return None
+    if not isinstance(masks, RleMasks):
+        masks = RleMasks.from_rles(masks)
+    return masks.take(order)
 
 
 def build_dataset(

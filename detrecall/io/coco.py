@@ -29,7 +29,7 @@ from .._memory import reusing
 from .._sort import positions, take_rows
 from ..errors import InputError
 from ..geometry import masks as M
-from ..types import Categories, Dataset, Detections, Images
+from ..types import Categories, Dataset, Detections, Images, RleMasks
 from ._common import sort_rows, take_masks
 from ._problems import LIMIT, Problems, warn_data, with_hints
 from ._records import (
@@ -282,7 +282,9 @@ def _size_text(size: Any) -> str:
 
 
 def _mask_sizes(masks: Sequence[Any]) -> np.ndarray:
-    """(N, 2) int64 (h, w) of each RLE."""
+    """(N, 2) int64 (h, w) of each RLE (RleMasks': their sizes column)."""
+    if isinstance(masks, RleMasks):
+        return masks.sizes
     return np.array([m["size"] for m in masks], np.int64).reshape(-1, 2)
 
 
@@ -565,7 +567,7 @@ def _fast_ground_truth(
     box, area = np.frombuffer(bbox).reshape(-1, 4), np.frombuffer(given_area)
     has_area = (given & 2).astype(bool)
     order = sort_rows(image_id, category_id)
-    rle: list[Any] | None = None
+    rle: RleMasks | None = None
     if masks:
         got_masks = _fast_masks(segm[0], images, image_id, order, threads)
         if got_masks is None:
@@ -599,13 +601,14 @@ def _fast_ground_truth(
 
 def _fast_masks(
     segm: tuple[Any, ...], images: Images, image_id: np.ndarray, order: np.ndarray, threads: int = 1
-) -> list[Any] | None:
+) -> RleMasks | None:
     """The masks `_read_masks` and `_check_gt_mask_sizes` give, in file order, from the compiled
     parser's segmentation columns (`_native.ground_truth` with masks: the compressed RLEs as
     their dicts, the runs and the RLE sizes checked there): polygons drawn from the flat columns
     on their images (`geometry.masks.flat_polygons_to_rles`, on `threads`), uncompressed RLEs compressed
     (`flat_uncompressed_to_rles`). None when either refuses one or an image has masks of two
-    sizes (`order`: the rows by image), for the general path to name."""
+    sizes (`order`: the rows by image), for the general path to name. Their strings go straight
+    into one RleMasks (no dict per mask)."""
     kinds, sizes, coords, part_len, parts, runs, run_len, compressed = segm
     kind = np.frombuffer(kinds, np.uint8)
     size = np.frombuffer(sizes, np.int64).reshape(-1, 2).copy()
@@ -615,7 +618,7 @@ def _fast_masks(
     s, img = size[order], image_id[order]
     if ((img[1:] == img[:-1]) & (s[1:] != s[:-1]).any(axis=1)).any():
         return None
-    drawn = M.flat_polygons_to_rles(
+    drawn = M.flat_polygon_strings(
         np.frombuffer(coords),
         np.frombuffer(part_len, np.int64),
         np.frombuffer(parts, np.int64),
@@ -628,16 +631,17 @@ def _fast_masks(
     )
     if drawn is None or plain is None:
         return None
-    if len(poly) == len(kind):
-        return drawn
-    out: list[Any] = [None] * len(kind)
-    for i, rle in zip(poly.tolist(), drawn):
-        out[i] = rle
-    for i, (h, w), counts in zip(crowd.tolist(), size[crowd].tolist(), plain):
-        out[i] = {"size": [h, w], "counts": counts}
-    for i, rle in zip(np.flatnonzero(kind == 1).tolist(), compressed):
-        out[i] = rle
-    return out
+    strings = drawn
+    if len(poly) != len(kind):
+        strings = [b""] * len(kind)
+        for i, counts in zip(poly.tolist(), drawn):
+            strings[i] = counts
+        for i, counts in zip(crowd.tolist(), plain):
+            strings[i] = counts
+        for i, rle in zip(np.flatnonzero(kind == 1).tolist(), compressed):
+            strings[i] = rle["counts"].encode()
+    ends = np.cumsum(np.fromiter(map(len, strings), np.int64, len(strings)))
+    return RleMasks.of_strings(np.frombuffer(b"".join(strings), np.uint8), ends, size)
 
 
 def _images(ids: bytearray, width: bytearray, height: bytearray, names: list[str]) -> Images | None:
@@ -799,15 +803,22 @@ def _native_results(source: Any, masks: bool, threads: int = 1) -> tuple[Any, ..
 
 
 def _native_mask_columns(got: tuple[Any, ...]) -> tuple[Any, ...]:
-    """`_native.mask_results`' output as `_mask_detections` takes it: its strings are of
-    pycocotools' characters only, and their runs were checked (`bad`: the first that failed)."""
-    n, image_id, category_id, score, size, box, rles, all_boxes, bad = got
+    """`_native.mask_results`' output as `_mask_detections` takes it, the masks as RleMasks of
+    its columns: its strings are of pycocotools' characters only, and their runs were checked
+    (`bad`: the first that failed)."""
+    n, image_id, category_id, score, size, box, chars, starts, ends, all_boxes, bad = got
+    sizes = np.frombuffer(size, np.int64).reshape(-1, 2)
     return (
         np.frombuffer(image_id, np.int64),
         np.frombuffer(category_id, np.int64),
         np.frombuffer(score),
-        np.frombuffer(size, np.int64).reshape(-1, 2),
-        rles,
+        sizes,
+        RleMasks(
+            np.frombuffer(chars, np.uint8),
+            np.frombuffer(starts, np.int64),
+            np.frombuffer(ends, np.int64),
+            sizes,
+        ),
         np.frombuffer(box).reshape(-1, 4) if all_boxes and n else None,
         True,
         bad is None,
@@ -1022,7 +1033,7 @@ def _mask_detections(
     category_id: np.ndarray,
     score: np.ndarray,
     size: np.ndarray,
-    rles: list[Any],
+    rles: Sequence[Any],
     box: np.ndarray | None,
     counts_checked: bool = False,
     runs_checked: bool = False,
@@ -1035,7 +1046,7 @@ def _mask_detections(
     kept = kept_results(name, image_id, gt) if only_gt_images else None
     if kept is not None:
         image_id, category_id, score, size = image_id[kept], category_id[kept], score[kept], size[kept]
-        rles = [rles[i] for i in kept.tolist()]
+        rles = rles.take(kept) if isinstance(rles, RleMasks) else [rles[i] for i in kept.tolist()]
         box = None if box is None else box[kept]
     cols = Columns((), name, "result", numbers=kept)  # for messages: record i is result numbers[i]
     check_result_ids(cols, image_id, category_id, gt)
@@ -1043,11 +1054,12 @@ def _mask_detections(
     if odd.any():
         i = int(np.flatnonzero(odd)[0])
         _check_raster_size(cols, i, "segmentation.size", int(size[i, 0]), int(size[i, 1]), "the mask")
-    counts = [r["counts"] for r in rles]
-    if not counts_checked:
-        _check_rle_strings(cols, list(range(len(rles))), counts)
-    if not runs_checked:
-        _check_rle_runs(cols, range(len(rles)), counts, size)
+    if not counts_checked or not runs_checked:
+        counts = [r["counts"] for r in rles]
+        if not counts_checked:
+            _check_rle_strings(cols, list(range(len(rles))), counts)
+        if not runs_checked:
+            _check_rle_runs(cols, range(len(rles)), counts, size)
     _check_result_mask_sizes(cols, gt, image_id, size)
     order = sort_rows(image_id, category_id)
     given = box is not None

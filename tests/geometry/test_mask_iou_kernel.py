@@ -18,6 +18,7 @@ from pycocotools import mask as mask_utils
 from detrecall import evaluate
 from detrecall._compiled import kernels
 from detrecall.geometry import masks as M
+from detrecall.types import RleMasks
 
 from ..oracle import mask_rles, random_coco, random_mask
 
@@ -385,3 +386,81 @@ def test_blocks_come_in_rows_of_4():
     # the block layout itself (a flat array of 4 or a (k, 4) one): the same IoUs
     flat = kernels.mask_iou((rle,), (rle,), rows, rows, np.array([0, 1, 0, 1], np.int64), b"\0", 2)
     assert np.frombuffer(flat).tolist() == [1.0]
+
+
+def _columns(masks: tuple[Any, ...], rng: np.random.Generator) -> RleMasks:
+    """The masks as RleMasks whose strings are not in row order and have characters between
+    them (a gather's result over a larger set): the kernel reads them by their starts and ends."""
+    order = rng.permutation(len(masks))
+    pad = {"size": [1, 1], "counts": "1"}
+    spread = [m for i in order.tolist() for m in (masks[i], pad)]
+    whole = RleMasks.from_rles(spread)
+    back = np.empty(len(masks), np.int64)
+    back[order] = np.arange(len(masks))
+    return whole.take(2 * back)
+
+
+@needs_kernels
+@pytest.mark.parametrize("seed", range(16))
+def test_columns_equal_the_dicts(seed):
+    """RleMasks on either side or both: the IoUs of the same masks as tuples of dicts."""
+    dt, gt, *rest = _random_case(seed, big=seed % 4 == 3)
+    rng = np.random.default_rng(seed)
+    dt_cols, gt_cols = _columns(dt, rng), _columns(gt, rng)
+    assert list(dt_cols) == [{"size": list(m["size"]), "counts": _text(m["counts"])} for m in dt]
+    want = _pycocotools(dt, gt, *rest)
+    for d, g in ((dt_cols, gt), (dt, gt_cols), (dt_cols, gt_cols)):
+        for threads in (1, 3):
+            got = _kernel(d, g, *rest, threads=threads)
+            assert got is not None and np.array_equal(got, want), threads
+
+
+def _text(counts: str | bytes) -> str:
+    return counts if isinstance(counts, str) else counts.decode()
+
+
+@needs_kernels
+def test_columns_of_a_broken_or_too_large_mask_answer_none():
+    good = RleMasks.from_rles([{"size": [4, 5], "counts": b"0d0"}])
+    rows, blocks, crowd = np.zeros(1, np.int64), np.array([[0, 1, 0, 1]], np.int64), np.zeros(1, np.uint8)
+    assert _kernel(good, good, rows, rows, blocks, crowd).tolist() == [1.0]
+    for bad in ({"size": [4, 5], "counts": b"0d"}, {"size": [2**15, 2**14], "counts": b"0"}):
+        cols = RleMasks.from_rles([bad])
+        assert _kernel(cols, good, rows, rows, blocks, crowd) is None
+        assert _kernel(good, cols, rows, rows, blocks, crowd) is None
+
+
+@needs_kernels
+def test_columns_are_checked_before_a_string_is_read():
+    """Strings outside the characters, columns of other lengths or types, or no columns at all
+    raise; a row outside the masks raises IndexError as for tuples."""
+    good = RleMasks.from_rles([{"size": [3, 2], "counts": b"06"}])
+    rows, blocks, crowd = np.zeros(1, np.int64), np.array([[0, 1, 0, 1]], np.int64), np.zeros(1, np.uint8)
+    chars, one = good.chars, np.ones(1, np.int64)
+    for cols, error, match in [
+        (RleMasks(chars, one * 0, one * 3, good.sizes), ValueError, "outside the characters"),
+        (RleMasks(chars, one * 2, one * 1, good.sizes), ValueError, "outside the characters"),
+        (RleMasks(chars, one * -1, one * 1, good.sizes), ValueError, "outside the characters"),
+        (RleMasks(chars, np.zeros(2, np.int64), one * 2, good.sizes), ValueError, "one entry"),
+        (RleMasks(chars, one * 0, one * 2, np.zeros((2, 2), np.int64)), ValueError, "one entry"),
+        (RleMasks(chars, one * 0, one * 2, good.sizes.astype(np.int32)), TypeError, "sizes"),
+        (RleMasks(chars.astype(np.int64), one * 0, one * 2, good.sizes), TypeError, "chars"),
+        (object(), TypeError, "tuples or RleMasks"),
+    ]:
+        for args in ((cols, good), (good, cols)):
+            with pytest.raises(error, match=match):
+                kernels.mask_iou(*args, rows, rows, blocks, crowd, 1)
+    with pytest.raises(IndexError, match="outside the masks"):
+        kernels.mask_iou(good, good, one, rows, blocks, crowd, 1)
+
+
+@needs_kernels
+def test_mask_iou_blocks_reads_rle_masks_as_their_dicts(monkeypatch):
+    """geometry.masks.mask_iou_blocks on RleMasks: the kernel's IoUs, and pycocotools' (from the
+    dicts they read as) without it."""
+    dt, gt, dt_rows, gt_rows, blocks, crowd = _random_case(7)
+    cols = RleMasks.from_rles(dt), RleMasks.from_rles(gt)
+    want = _pycocotools(dt, gt, dt_rows, gt_rows, blocks, crowd)
+    assert np.array_equal(M.mask_iou_blocks(*cols, dt_rows, gt_rows, blocks, crowd.astype(bool)), want)
+    monkeypatch.setattr(M, "kernels", None)
+    assert np.array_equal(M.mask_iou_blocks(*cols, dt_rows, gt_rows, blocks, crowd.astype(bool)), want)

@@ -924,9 +924,9 @@ def test_mask_forms_give_the_same_outcome_on_both_paths(name: str, tmp_path: Pat
 
 @needs_native
 def test_mask_values_by_hand(tmp_path: Path) -> None:
-    """What the compiled path gives, by hand: the polygon's mask of its image's size (a tuple,
-    bytes), the crowd's as pycocotools compresses it (a list, bytes), a compressed RLE as the file
-    has it (a list, str); a missing box the mask's, a missing area the mask's."""
+    """What the compiled path gives, by hand, each mask read back as {"size": [h, w], "counts":
+    str}: the polygon's mask of its image's size, the crowd's as pycocotools compresses it, a
+    compressed RLE as the file has it; a missing box the mask's, a missing area the mask's."""
     from pycocotools import mask as mask_utils
 
     crowd = {"size": [50, 50], "counts": [0, 1000, 1500]}
@@ -936,12 +936,10 @@ def test_mask_values_by_hand(tmp_path: Path) -> None:
     ds = coco.read_ground_truth(path, masks=True)
     assert ds.masks is not None
     polygon, rle = ds.masks
-    assert polygon["size"] == (80, 100) and isinstance(polygon["counts"], bytes)
-    assert polygon == {
-        "size": (80, 100),
-        "counts": mask_utils.frPyObjects([[10, 10, 30, 10, 30, 30, 10, 30]], 80, 100)[0]["counts"],
-    }
-    assert rle == mask_utils.frPyObjects(crowd, 50, 50) and rle["size"] == [50, 50]
+    drawn = mask_utils.frPyObjects([[10, 10, 30, 10, 30, 30, 10, 30]], 80, 100)[0]["counts"]
+    assert polygon == {"size": [80, 100], "counts": drawn.decode()}
+    compressed = mask_utils.frPyObjects(crowd, 50, 50)
+    assert rle == {"size": [50, 50], "counts": compressed["counts"].decode()}
     assert ds.box[1].tolist() == [0, 0, 20, 50] and ds.area.tolist() == [400, 1000]
     path.write_bytes(_mask_base(segmentation={"counts": _full(50, 50), "size": [50, 50]}))
     assert coco.read_ground_truth(path, masks=True).masks[1] == {"size": [50, 50], "counts": _full(50, 50)}
