@@ -355,14 +355,20 @@ typedef struct {
     const int64_t *seg, *npos, *max_dets;
     const double *score, *rec_thr; /* score: by detection (read at the recall thresholds only) */
     const uint8_t *oor;            /* (D, A) by position: out of each area range */
-    const int64_t *hit_start;      /* (D + 1,): each position's hits, hit_code[start[i]:start[i + 1]] */
-    const int32_t *hit_code;       /* (area * T + threshold) * 2 + ignored */
+    const int32_t *hit_start;      /* (D + 1,): each position's hits, codes start[i]:start[i + 1] */
+    const void *hit_code;          /* (area * T + threshold) * 2 + ignored: uint8, or uint16 */
+    int code_bytes;                /* 1 where A * T * 2 <= 256 (COCO's 80), else 2 */
     Py_ssize_t n_thr, n_rec, n_cls, n_area, n_max;
     double *precision, *recall, *scores;
     /* this thread's classes: k = first, first + step, ... */
     Py_ssize_t first, step;
     int oom;
 } AccJob;
+
+static inline uint32_t hit_code_at(const AccJob *j, int64_t h)
+{
+    return j->code_bytes == 1 ? ((const uint8_t *)j->hit_code)[h] : ((const uint16_t *)j->hit_code)[h];
+}
 
 /* One class's figures at one (area range, threshold, cut) from its true positives' places in
  * the cut (ta) and the false positives before each (fa): precision's envelope from the end,
@@ -428,8 +434,8 @@ static void *accumulate_classes(void *arg)
         const Py_ssize_t lo = j->seg[k], n = j->seg[k + 1] - lo;
         memset(in_class, 0, (size_t)AT * sizeof(int64_t));
         for (int64_t h = j->hit_start[lo]; h < j->hit_start[lo + n]; h++)
-            if (!(j->hit_code[h] & 1))
-                in_class[j->hit_code[h] >> 1]++;
+            if (!(hit_code_at(j, h) & 1))
+                in_class[hit_code_at(j, h) >> 1]++;
         int64_t slots = 0;
         for (Py_ssize_t u = 0; u < AT; u++) {
             offset[u] = slots;
@@ -473,9 +479,10 @@ static void *accumulate_classes(void *arg)
                 const Py_ssize_t i = cut[c];
                 const uint8_t *out = j->oor + i * A;
                 for (int64_t h = j->hit_start[i]; h < j->hit_start[i + 1]; h++) {
-                    const int32_t u = j->hit_code[h] >> 1; /* area * T + threshold */
+                    const uint32_t code = hit_code_at(j, h);
+                    const uint32_t u = code >> 1; /* area * T + threshold */
                     const Py_ssize_t a = u / T;
-                    if (!(j->hit_code[h] & 1)) { /* a true positive: unmatched in range before it */
+                    if (!(code & 1)) { /* a true positive: unmatched in range before it */
                         tp_at[offset[u] + tp[u]] = (int32_t)c;
                         fp_at[offset[u] + tp[u]] = (int32_t)(in_range[a] - hit_in[u]);
                         tp[u]++;
@@ -527,8 +534,9 @@ static PyObject *accumulate(PyObject *self, PyObject *args)
         return NULL;
     PyObject *result = NULL;
     uint8_t *oor = NULL;
-    int64_t *seg = NULL, *next = NULL, *hit_start = NULL;
-    int32_t *hit_code = NULL;
+    int64_t *seg = NULL, *next = NULL;
+    int32_t *hit_start = NULL;
+    void *hit_code = NULL;
     int32_t *where = NULL, *rank = NULL, *origin = NULL; /* 32 bits: D < 2^31, checked below */
     AccJob *jobs = NULL;
     const Py_ssize_t D = count_of(&v[0]), H = count_of(&v[5]), R = count_of(&v[10]), M = count_of(&v[11]);
@@ -565,8 +573,8 @@ static PyObject *accumulate(PyObject *self, PyObject *args)
         threads = MAX_THREADS;
     if (threads > K)
         threads = (int)K;
-    if (A * T >= (1 << 29)) {
-        PyErr_SetString(PyExc_ValueError, "accumulate: too many area ranges x thresholds");
+    if (A * T * 2 > 65536 || H >= INT32_MAX) { /* the hits' codes in 16 bits, their count in 32 */
+        PyErr_SetString(PyExc_ValueError, "accumulate: too many area ranges x thresholds, or hits");
         goto done;
     }
     seg = calloc((size_t)(K + 1), sizeof(int64_t));
@@ -575,8 +583,9 @@ static PyObject *accumulate(PyObject *self, PyObject *args)
     rank = malloc((size_t)D * sizeof(int32_t));
     origin = malloc((size_t)D * sizeof(int32_t));
     oor = malloc((size_t)A * (size_t)D);
-    hit_start = calloc((size_t)D + 1, sizeof(int64_t));
-    hit_code = malloc((size_t)(H + 1) * sizeof(int32_t));
+    const int code_bytes = A * T * 2 <= 256 ? 1 : 2;
+    hit_start = calloc((size_t)D + 1, sizeof(int32_t));
+    hit_code = malloc((size_t)(H + 1) * (size_t)code_bytes);
     jobs = calloc((size_t)threads, sizeof(AccJob));
     if (!seg || !next || !where || !rank || !origin || !oor || !hit_start || !hit_code || !jobs) {
         PyErr_NoMemory();
@@ -631,18 +640,24 @@ static PyObject *accumulate(PyObject *self, PyObject *args)
     for (Py_ssize_t h = 0; h < H; h++)
         hit_start[where[h_det[h]]]++;
     for (Py_ssize_t p = 0, sum = 0; p <= D; p++) {
-        const int64_t c = hit_start[p];
-        hit_start[p] = sum;
+        const int32_t c = hit_start[p];
+        hit_start[p] = (int32_t)sum;
         sum += c;
     }
-    for (Py_ssize_t h = 0; h < H; h++)
-        hit_code[hit_start[where[h_det[h]]]++] = (int32_t)(((h_area[h] * T + h_thr[h]) << 1) | (h_ign[h] != 0));
-    memmove(hit_start + 1, hit_start, (size_t)D * sizeof(int64_t));
+    for (Py_ssize_t h = 0; h < H; h++) {
+        const uint32_t code = (uint32_t)(((h_area[h] * T + h_thr[h]) << 1) | (h_ign[h] != 0));
+        const int32_t at = hit_start[where[h_det[h]]]++;
+        if (code_bytes == 1)
+            ((uint8_t *)hit_code)[at] = (uint8_t)code;
+        else
+            ((uint16_t *)hit_code)[at] = (uint16_t)code;
+    }
+    memmove(hit_start + 1, hit_start, (size_t)D * sizeof(int32_t));
     hit_start[0] = 0;
     free(where), where = NULL;
     AccJob proto = {.rank = rank, .origin = origin, .seg = seg, .npos = v[9].buf, .max_dets = v[11].buf,
                     .score = v[3].buf, .rec_thr = v[10].buf, .oor = oor, .hit_start = hit_start,
-                    .hit_code = hit_code, .n_thr = T, .n_rec = R, .n_cls = K, .n_area = A, .n_max = M,
+                    .hit_code = hit_code, .code_bytes = code_bytes, .n_thr = T, .n_rec = R, .n_cls = K, .n_area = A, .n_max = M,
                     .precision = v[12].buf, .recall = v[13].buf, .scores = v[14].buf};
     for (int w = 0; w < threads; w++) {
         jobs[w] = proto;

@@ -338,7 +338,8 @@ def accumulate(
     scores = np.full((n_t, n_r, n_k, n_a, n_m), -1.0)
     recall = np.full((n_t, n_k, n_a, n_m), -1.0)
     n_det = len(m.det_row)
-    fits = fits_kernels(n_det, 0, n_a, n_t)
+    # the kernel codes a hit's (area range, threshold) in 16 bits and counts hits in 32
+    fits = fits_kernels(n_det, 0, n_a, n_t) and n_a * n_t * 2 <= 2**16 and len(m.hit_det) < 2**31 - 1
     if kernels is not None and use_kernels and fits and n_det and n_k and n_t and n_m:
         i64 = np.int64
         first = by_score(m.det_score) if score_order is None else score_order

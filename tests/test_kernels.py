@@ -445,3 +445,24 @@ def test_ungrouped_rows_and_nan_scores_take_the_sorted_path():
     score[5] = np.nan  # numpy sorts NaN last: the twin's global sort decides
     order, by_score = _by_group_then_score(group, score)
     assert by_score is not None and np.array_equal(order, np.lexsort((-score, group)))
+
+
+@needs_kernels
+@pytest.mark.parametrize("seed", range(4))
+def test_accumulate_with_many_thresholds_equals_its_twin(seed: int):
+    """33 thresholds x 4 area ranges: the kernel's hit codes ((area * T + threshold) * 2 +
+    ignored) pass 256 and take 16 bits instead of 8."""
+    from dataclasses import replace
+
+    gt, dt, params, p, pairs = _inputs("random", seed)
+    thresholds = np.round(np.linspace(0.5, 0.98, 33), 4)  # the candidates reach down to 0.5
+    params = replace(params, iou_thresholds=thresholds)
+    kw: dict[str, Any] = {"iou_thresholds": thresholds, "area_ranges": params.area_ranges}
+    twin = match(p, pairs, gt, dt, use_kernels=False, **kw)
+    order = score_order(p)
+    want = accumulate(twin, params, order, use_kernels=False)
+    for threads in (1, 2):
+        got = accumulate(match(p, pairs, gt, dt, threads=threads, **kw), params, order, threads=threads)
+        for name in ("precision", "recall", "scores"):
+            assert np.array_equal(getattr(got, name), getattr(want, name)), (name, threads)
+    assert len(thresholds) * len(params.area_ranges) * 2 > 256
