@@ -184,7 +184,7 @@ def match_prepared(prepared: Prepared, config: Config, *, with_score_order: bool
     """match_batch on the rows the protocol selected (`Protocol.prepare`)."""
     protocol, params = config.protocol, config.params
     gt, dt = prepared.gt, prepared.dt
-    p = plan(gt, dt, params, config.threads)
+    p = plan(gt, dt, params, config.threads, score_order=with_score_order)
     floor = iou_floor(params.iou_thresholds, config.point.iou_threshold)
     pairs = candidates(
         config.iou_type,

@@ -136,12 +136,16 @@ def index_dtype(*sizes: int) -> type[np.signedinteger]:
     return np.int32 if max(sizes, default=0) < 2**31 - 1 else np.int64
 
 
-def plan(gt: Dataset, dt: Detections, params: EvalParams, threads: int = 1) -> Plan:
+def plan(
+    gt: Dataset, dt: Detections, params: EvalParams, threads: int = 1, *, score_order: bool = True
+) -> Plan:
     """Select, group and rank every detection; list every (detection, ground truth) pair.
 
     No max-dets cut here: `match` cuts, so one plan (and one IoU pass) serves several cuts.
     `threads`: for the compiled sort within (image, class) runs (the same plan for any count).
-    """
+    `score_order`: make `Plan.by_score` here (beside the rest on a thread when `threads` > 1),
+    while less is held than later; False leaves it to the first to ask (a streaming flush never
+    does)."""
     image_ids = gt.images.ids if params.image_ids is None else params.image_ids
     class_ids = gt.categories.ids if params.category_ids is None else params.category_ids
     n_classes = len(class_ids)
@@ -170,7 +174,7 @@ def plan(gt: Dataset, dt: Detections, params: EvalParams, threads: int = 1) -> P
     order, by_score = _by_group_then_score(d_group, dt.score if every else dt.score[d_sel], threads)
     dt_rows = (order if every else d_sel[order]).astype(d_idx, copy=False)
     pool, pending = None, None
-    if by_score is None and threads > 1 and len(dt_rows) >= _BESIDE_FROM:
+    if by_score is None and score_order and threads > 1 and len(dt_rows) >= _BESIDE_FROM:
         from concurrent.futures import ThreadPoolExecutor  # the score sort (GIL released) beside the rest
 
         pool = ThreadPoolExecutor(1)
@@ -208,6 +212,8 @@ def plan(gt: Dataset, dt: Detections, params: EvalParams, threads: int = 1) -> P
     if pending is not None and pool is not None:
         by_score = pending.result()
         pool.shutdown()
+    elif by_score is None and score_order:  # in plan order already
+        by_score = _score_order_of(dt.score, dt_rows)
     return Plan(
         class_ids=np.full(1, -1, np.int64) if params.class_agnostic else class_ids,
         gt_rows=g_sel,
@@ -685,12 +691,12 @@ def _matches(
         ai, ti, di, gi = ai[order], ti[order], di[order], gi[order]
         del order
     rows = _kept(p.dt_rows, dets)
-    if out_of_range.dtype != np.bool_:  # the ranges
-        image, score, area = take_rows(rows, (dt.image_id, dt.score, dt.area), threads)
+    if out_of_range.dtype != np.bool_:  # the ranges (the areas gathered first: freed before the rest)
+        (area,) = take_rows(rows, (dt.area,), threads)
         out_of_range = _out_of_range(area, out_of_range)
         del area
-    else:
-        image, score = take_rows(rows, (dt.image_id, dt.score), threads)
+    image, score = take_rows(rows, (dt.image_id, dt.score), threads)
+    image = narrow_ints(image)
     n_area = nonign.shape[1]
     npos = np.stack(
         [np.bincount(p.gt_class[nonign[:, a]], minlength=len(p.class_ids)) for a in range(n_area)],
@@ -700,7 +706,7 @@ def _matches(
         class_ids=p.class_ids,
         iou_thresholds=np.asarray(iou_thresholds, np.float64),
         det_class=_kept(p.dt_class, dets),
-        det_image=narrow_ints(image),
+        det_image=image,
         det_rank=_kept(p.dt_rank, dets),
         det_score=score,
         det_row=rows,
