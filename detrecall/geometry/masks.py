@@ -285,16 +285,8 @@ def flat_polygons_to_rles(
     a part of fewer than 6 or an odd number of coordinates, a vertex outside `polygon_bounds`,
     an image outside MAX_MASK_PIXELS): the caller then takes its general path, which names the
     record."""
-    if raster is None:
-        return None
-    rles: list[RLE] | None = raster.flat_polygon_rles(
-        np.ascontiguousarray(coords, np.float64),
-        np.ascontiguousarray(part_lengths, np.int64),
-        np.ascontiguousarray(part_counts, np.int64),
-        np.ascontiguousarray(heights, np.int64),
-        np.ascontiguousarray(widths, np.int64),
-        threads,
-        True,
+    rles: list[RLE] | None = _flat_polygon_rles(
+        coords, part_lengths, part_counts, heights, widths, threads, True
     )
     return rles
 
@@ -309,18 +301,33 @@ def flat_polygon_strings(
 ) -> list[bytes] | None:
     """`flat_polygons_to_rles`' strings alone (bytes, no dict each), for a reader that keeps
     them as RleMasks columns; None as there."""
+    strings: list[bytes] | None = _flat_polygon_rles(
+        coords, part_lengths, part_counts, heights, widths, threads, False
+    )
+    return strings
+
+
+def _flat_polygon_rles(
+    coords: np.ndarray,
+    part_lengths: np.ndarray,
+    part_counts: np.ndarray,
+    heights: np.ndarray,
+    widths: np.ndarray,
+    threads: int,
+    dicts: bool,
+) -> Any:
+    """`_raster.flat_polygon_rles` on contiguous columns: RLE dicts, or their strings alone."""
     if raster is None:
         return None
-    strings: list[bytes] | None = raster.flat_polygon_rles(
+    return raster.flat_polygon_rles(
         np.ascontiguousarray(coords, np.float64),
         np.ascontiguousarray(part_lengths, np.int64),
         np.ascontiguousarray(part_counts, np.int64),
         np.ascontiguousarray(heights, np.int64),
         np.ascontiguousarray(widths, np.int64),
         threads,
-        False,
+        dicts,
     )
-    return strings
 
 
 def flat_uncompressed_to_rles(

@@ -104,13 +104,7 @@ def test_preds_and_a_whole_read_alike(seed):
         slow = A.check_arrays(targets, preds, box_format="xywh", categories=names).columns
     finally:
         A.kernels = A_kernels
-    for f in A.fields(A._Columns):
-        x, y = getattr(fast, f.name), getattr(slow, f.name)
-        if x is None:
-            assert y is None
-        else:
-            assert x.dtype == y.dtype and x.shape == y.shape, f.name
-            assert_array_equal(x, y)
+    _assert_same_columns(fast, slow)
 
 
 def test_gather_by_hand():
@@ -226,6 +220,11 @@ def test_checks_on_bounds_equal_numpy_path(seed, kind, box_format):
     if isinstance(slow, str):
         assert fast == slow
         return
+    _assert_same_columns(fast, slow)
+
+
+def _assert_same_columns(fast, slow) -> None:
+    """The kernel path's checked columns equal the numpy path's, dtype and shape included."""
     for f in A.fields(A._Columns):
         x, y = getattr(fast, f.name), getattr(slow, f.name)
         if x is None:
