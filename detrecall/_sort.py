@@ -56,6 +56,7 @@ def take_rows(order: np.ndarray, columns: tuple[np.ndarray, ...], threads: int =
     order = np.asarray(order)
     if (
         kernels is None
+        or any(np.asarray(c).dtype.hasobject for c in columns)  # bytes are copied: no references
         or len(order) < _NATIVE_FROM
         or order.dtype not in (np.int64, np.int32)
         or len(columns) > 8

@@ -17,6 +17,7 @@ Step 3 runs in detrecall/_kernels.c when it is built (one pass over the candidat
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -173,12 +174,12 @@ def plan(
     # rows are stored by (image, category, file order): the order pycocotools concatenates in
     order, by_score = _by_group_then_score(d_group, dt.score if every else dt.score[d_sel], threads)
     dt_rows = (order if every else d_sel[order]).astype(d_idx, copy=False)
-    pool, pending = None, None
+    pending: threading.Thread | None = None
+    made: list[np.ndarray] = []
     if by_score is None and score_order and threads > 1 and len(dt_rows) >= _BESIDE_FROM:
-        from concurrent.futures import ThreadPoolExecutor  # the score sort (GIL released) beside the rest
-
-        pool = ThreadPoolExecutor(1)
-        pending = pool.submit(_score_order_of, dt.score, dt_rows)
+        # the score sort (the native argsort releases the GIL) beside the rest
+        pending = threading.Thread(target=lambda: made.append(_score_order_of(dt.score, dt_rows)))
+        pending.start()
     dt_class, dt_group = d_class.astype(d_idx, copy=False), d_group
     if by_score is not None:  # else ranked inside the groups' runs, which stay where they were:
         # their keys and classes (one a run; zeros below when class-agnostic) need no gather
@@ -209,9 +210,9 @@ def plan(
         -1, 4
     )
     zeros = np.zeros_like
-    if pending is not None and pool is not None:
-        by_score = pending.result()
-        pool.shutdown()
+    if pending is not None:
+        pending.join()
+        by_score = made[0] if made else _score_order_of(dt.score, dt_rows)  # it raised: again, here
     elif by_score is None and score_order:  # in plan order already
         by_score = _score_order_of(dt.score, dt_rows)
     return Plan(

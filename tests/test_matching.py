@@ -225,3 +225,51 @@ def test_concat_matches_equals_lexsorts(seed, interleaved, one_iou):
     for name in Matches.__dataclass_fields__:
         x, y = getattr(got, name), getattr(want, name)
         assert x.dtype == y.dtype and np.array_equal(x, y), name
+
+
+def test_a_plan_on_threads_equals_one_on_one_thread():
+    """150k detections: the plan's score sort runs on a thread of its own beside the rest (and the
+    runs' sort over threads); the same plan, field for field, as on one thread and as made lazily."""
+    from detrecall import read_coco_gt, read_coco_results
+    from detrecall.evaluate import make_config
+    from detrecall.matching import _BESIDE_FROM, plan
+
+    rng = np.random.default_rng(3)
+    n_img, n = 2000, 150_000
+    images = [{"id": i + 1, "width": 640, "height": 480} for i in range(n_img)]
+    cats = [{"id": c, "name": f"c{c}"} for c in range(1, 11)]
+    anns = [
+        {
+            "id": k + 1,
+            "image_id": int(i),
+            "category_id": int(c),
+            "bbox": [10.0, 10.0, 50.0, 40.0],
+            "area": 2000.0,
+        }
+        for k, (i, c) in enumerate(zip(rng.integers(1, n_img + 1, 4000), rng.integers(1, 11, 4000)))
+    ]
+    gt = read_coco_gt({"images": images, "annotations": anns, "categories": cats})
+    boxes = rng.uniform(0, 300, (n, 4)).round(1)
+    dt = read_coco_results(
+        [
+            {"image_id": int(i), "category_id": int(c), "bbox": b.tolist(), "score": float(s)}
+            for i, c, b, s in zip(
+                rng.integers(1, n_img + 1, n), rng.integers(1, 11, n), boxes, rng.integers(0, 50, n) / 49
+            )
+        ],
+        gt,
+    )
+    assert len(dt) >= _BESIDE_FROM
+    params = make_config("bbox").params
+    one, two, lazy = (
+        plan(gt, dt, params, 1),
+        plan(gt, dt, params, 2),
+        plan(gt, dt, params, 2, score_order=False),
+    )
+    assert lazy.known_by_score is None and two.known_by_score is not None
+    for f in dataclasses.fields(one):
+        a, b = getattr(one, f.name), getattr(two, f.name)
+        if isinstance(a, np.ndarray):
+            assert a.dtype == b.dtype and np.array_equal(a, b), f.name
+    assert np.array_equal(lazy.by_score, one.by_score)
+    assert np.array_equal(one.by_score, np.argsort(-dt.score[one.dt_rows], kind="stable"))
