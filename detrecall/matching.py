@@ -108,19 +108,23 @@ def _by_group_then_score(
     score order, the same as a stable sort of the first order's scores, is left to whoever needs
     it (`Plan.by_score`). Else (NaN scores, which numpy sorts last, rows not grouped, or no
     compiled kernels: `_by_group_then_score_sorted`, its twin) one float sort gives both."""
-    grouped = len(score) >= _RANK_FROM and bool((group[1:] >= group[:-1]).all())
-    if kernels is not None and grouped and not np.isnan(score).any():
+    grouped = len(score) > 1 and bool((group[1:] >= group[:-1]).all())
+    if kernels is not None and grouped and len(score) >= _RANK_FROM and not np.isnan(score).any():
         return run_order(group, score, threads), None
-    return _by_group_then_score_sorted(group, score)
+    return _by_group_then_score_sorted(group, score, grouped)
 
 
-def _by_group_then_score_sorted(group: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _by_group_then_score_sorted(
+    group: np.ndarray, score: np.ndarray, grouped: bool | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """_by_group_then_score through the global score sort (its twin, and where rows are not
     grouped): one counting sort of the score order by group run, or one sort of the unique key
-    group * n + score rank."""
+    group * n + score rank. `grouped`: whether group is nondecreasing, when the caller knows."""
     n = len(score)
     by_score = argsort_stable(score, descending=True)
-    if n > 1 and kernels is not None and bool((group[1:] >= group[:-1]).all()):
+    if grouped is None:
+        grouped = n > 1 and bool((group[1:] >= group[:-1]).all())
+    if grouped and kernels is not None:
         run = np.zeros(n, np.int64)  # rows come grouped: number the runs
         run[1:] = group[1:] != group[:-1]
         np.cumsum(run, out=run)  # in place: a cumsum of the flags would cast a copy first

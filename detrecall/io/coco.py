@@ -1184,7 +1184,8 @@ def read_detections(
     if shapes is not None:
         return _shape_detections(source, ground_truth, shapes, angle_unit, only_gt_images)
     from_file = isinstance(source, (str, os.PathLike))
-    got = _native_results(source, masks, _threads(threads) if from_file else 1)
+    threads = _threads(threads)
+    got = _native_results(source, masks, threads if from_file else 1)
     if got is not None and masks:
         return _mask_detections(
             str(source), ground_truth, *_native_mask_columns(got), only_gt_images=only_gt_images
@@ -1220,9 +1221,7 @@ def read_detections(
             masks_as_boxes=False,
         )
         order = sort_rows(image_id, category_id)
-        image_id, category_id, box, score = take_rows(
-            order, (image_id, category_id, box, score), _threads(threads)
-        )
+        image_id, category_id, box, score = take_rows(order, (image_id, category_id, box, score), threads)
         return Detections(
             image_id=image_id,
             category_id=category_id,
