@@ -1,6 +1,7 @@
 """Build hook: compiles detrecall/_native.c (results and ground-truth parsers, RLE checks, radix
 argsort), detrecall/_kernels.c (matching, accumulation and mask IoU over threads) and
-detrecall/_raster.c (polygons to pycocotools' RLE).
+detrecall/_raster.c (polygons to pycocotools' RLE) and detrecall/_stream.c (a streaming flush of box
+batches in one pass).
 
 Without a C compiler the build still succeeds, with a warning: every caller has a pure-Python
 path that gives the same numbers, only slower. An editable install puts the module beside the
@@ -17,7 +18,7 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-MODULES = ("_native", "_kernels", "_raster")  # detrecall/<name>.c, each its own extension module
+MODULES = ("_native", "_kernels", "_raster", "_stream")  # detrecall/<name>.c, each its own extension module
 
 
 def compile_native(root: Path, out_dir: Path, temp_dir: Path) -> list[Path]:

@@ -1,5 +1,5 @@
-"""The compiled hot paths of detrecall/_native.c, detrecall/_kernels.c and detrecall/_raster.c,
-or None where they were not built.
+"""The compiled hot paths of detrecall/_native.c, _kernels.c, _raster.c and _stream.c, or None
+where they were not built.
 
 Every caller keeps a pure-Python path with the same results; DETRECALL_NO_NATIVE=1 in the
 environment turns the compiled one off (to compare the two, or to rule it out).
@@ -24,6 +24,7 @@ def _load(name: str) -> ModuleType | None:
 native: ModuleType | None = _load("_native")
 kernels: ModuleType | None = _load("_kernels")
 raster: ModuleType | None = _load("_raster")
+stream: ModuleType | None = _load("_stream")
 
 
 def fits_kernels(n_det: int, n_gt: int, n_area: int, n_thr: int) -> bool:

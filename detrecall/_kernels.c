@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "_box_iou.h"
+
 #define MAX_THREADS 256
 #if defined(__GNUC__) || defined(__clang__)
 #define PREFETCH(p) __builtin_prefetch(p)
@@ -1194,25 +1196,6 @@ typedef struct {
     } *pairs;
     int oom;
 } BoxJob;
-
-static inline double np_min(double a, double b) { return a != a ? a : b != b ? b : a < b ? a : b; }
-static inline double np_max(double a, double b) { return a != a ? a : b != b ? b : a > b ? a : b; }
-
-static inline double box_iou(const double *d, const double *g, int crowd, int inclusive)
-{
-    double w = np_min(d[2] + d[0], g[2] + g[0]) - np_max(d[0], g[0]);
-    double h = np_min(d[3] + d[1], g[3] + g[1]) - np_max(d[1], g[1]);
-    double dw = d[2], dh = d[3], gw = g[2], gh = g[3];
-    if (inclusive) {
-        w += 1, h += 1, dw += 1, dh += 1, gw += 1, gh += 1;
-    }
-    if (!(w > 0 && h > 0))
-        return 0.0;
-    const double inter = w * h, d_area = dw * dh;
-    const double g_area = gw * gh;
-    const double sum = d_area + g_area;
-    return inter / (crowd ? d_area : sum - inter);
-}
 
 static void *box_pairs(void *arg)
 {

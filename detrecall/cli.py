@@ -24,7 +24,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     from . import _compiled
 
-    modules = {"_native": _compiled.native, "_kernels": _compiled.kernels, "_raster": _compiled.raster}
+    modules = {
+        "_native": _compiled.native,
+        "_kernels": _compiled.kernels,
+        "_raster": _compiled.raster,
+        "_stream": _compiled.stream,
+    }
     missing = [name for name, module in modules.items() if module is None]
     speed = (
         "compiled hot paths"

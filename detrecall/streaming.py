@@ -24,11 +24,21 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
+from ._flush import flush_boxes
 from .errors import DetrecallError
 from .evaluate import Config, check_image_ids, class_names, finish, make_config, match_batch, read_inputs
 from .io._common import sort_rows
 from .io._problems import warn_data
-from .io.arrays import ArrayBatch, build_arrays, check_arrays, is_arrays, join_arrays, row_names, warn_arrays
+from .io.arrays import (
+    ArrayBatch,
+    build_arrays,
+    check_arrays,
+    is_arrays,
+    join_arrays,
+    row_names,
+    warn_arrays,
+    warn_found,
+)
 from .matching import concat_matches
 from .options import CocoParams, InputOptions, IouType, Keywords, PointOptions
 from .protocols import BatchMatches, Protocol
@@ -155,6 +165,17 @@ def _class_index(ids: np.ndarray, labels: np.ndarray) -> np.ndarray:
     table = np.zeros(int(ids[-1]) - int(ids[0]) + 1, np.intp)
     table[ids - ids[0]] = np.arange(len(ids))
     return table[labels - ids[0]]
+
+
+def _class_rows(batch: ArrayBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ground truths, detections, first detection's row or -1) of each class of a batch (its
+    labels are among its categories: checked), by index among the categories."""
+    cols, ids = batch.columns, batch.categories.ids
+    gt_count = np.bincount(_class_index(ids, cols.gt_cat), minlength=len(ids))
+    index = _class_index(ids, cols.dt_cat)
+    first = np.full(len(ids), -1, np.int64)
+    first[index[::-1]] = np.arange(len(index) - 1, -1, -1)  # the last write of a class: its first row
+    return gt_count, np.bincount(index, minlength=len(ids)), first
 
 
 _Table = TypeVar("_Table", Dataset, Detections)
@@ -324,27 +345,44 @@ class Evaluator:
         updates = [k for k, b in self._pending if isinstance(b, ArrayBatch)]
         labels = [f"update {k}: " for k in updates]
         joined = join_arrays(batches) if batches else None  # one concatenation of their columns
-        if joined is not None:
-            tables.append(build_arrays([joined], warn=False))
-        gt = _concat_tables([g for g, _ in tables])
-        dt = _concat_tables([d for _, d in tables])
-        self._parts.append(_Part(match_batch(gt, dt, self._config, with_score_order=False)))
+        flushed = flush_boxes(joined, self._config) if joined is not None and not tables else None
+        if flushed is not None:  # the one compiled pass
+            self._parts.append(_Part(flushed.matches))
+        else:
+            if joined is not None:
+                tables.append(build_arrays([joined], warn=False))
+            gt = _concat_tables([g for g, _ in tables])
+            dt = _concat_tables([d for _, d in tables])
+            self._parts.append(_Part(match_batch(gt, dt, self._config, with_score_order=False)))
         self._pending, self._pending_rows = [], 0
-        if joined is not None:  # once the state holds them (a warning may be an error); classes apart
-            self._count_classes(joined, updates, labels)
+        if joined is None:
+            return
+        # once the state holds them (a warning may be an error); classes apart
+        if flushed is not None:
+            found = (flushed.gt_count, flushed.dt_count, flushed.dt_first)
+            self._note_classes(joined, *found, updates, labels)
+            warn_found(joined, labels, flushed.odd_scores, flushed.repeats)
+        else:
+            self._note_classes(joined, *_class_rows(joined), updates, labels)
             warn_arrays([joined], labels=labels, absent_classes=False)
 
-    def _count_classes(self, batch: ArrayBatch, updates: list[int], labels: list[str]) -> None:
-        """Note the classes of the (joined) batches' ground truth and detections, and where
-        the first detection of each class is (labels are among the categories: checked)."""
+    def _note_classes(
+        self,
+        batch: ArrayBatch,
+        gt_count: np.ndarray,
+        dt_count: np.ndarray,
+        dt_first: np.ndarray,
+        updates: list[int],
+        labels: list[str],
+    ) -> None:
+        """Note the classes of the (joined) batches' ground truth and detections (rows of each
+        class, by index among the categories, and each class's first detection) and which update
+        brought each class's first detection."""
         cols, ids = batch.columns, batch.categories.ids
-        gt_count = np.bincount(_class_index(ids, cols.gt_cat), minlength=len(ids))
         self._gt_classes.update(ids[gt_count > 0].tolist())
-        index = _class_index(ids, cols.dt_cat)
-        count = np.bincount(index, minlength=len(ids))
         where = None
-        for k in np.flatnonzero(count).tolist():
-            c, n = int(ids[k]), int(count[k])
+        for k in np.flatnonzero(dt_count).tolist():
+            c, n = int(ids[k]), int(dt_count[k])
             seen = self._dt_classes.get(c)
             if seen:
                 self._dt_classes[c] = (seen[0] + n, seen[1], seen[2])
@@ -353,7 +391,7 @@ class Evaluator:
                 per_batch = batch.images_per_batch
                 where = row_names("preds", cols.n_dt, per_batch, labels)
                 rows = np.concatenate(([0], np.cumsum(cols.n_dt)))[np.cumsum(per_batch)]
-            i = int(np.argmax(index == k))  # its first detection
+            i = int(dt_first[k])
             self._dt_classes[c] = (n, updates[int(np.searchsorted(rows, i, side="right"))], where(i))
 
     def _warn_absent_classes(self, merged: BatchMatches) -> None:

@@ -10,7 +10,18 @@ PACKAGE = Path(__file__).resolve().parents[1] / "detrecall"
 
 # lowest first; a module may import its own layer and those below
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "types", "options", "tables", "_arrays", "_sort", "_compiled", "_native", "_version"),
+    (
+        "errors",
+        "types",
+        "options",
+        "tables",
+        "_arrays",
+        "_sort",
+        "_compiled",
+        "_native",
+        "_stream",
+        "_version",
+    ),
     ("_memory",),
     ("io", "geometry"),
     ("matching",),
@@ -18,7 +29,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("result",),
     ("protocols",),
     ("analysis",),
-    ("evaluate", "streaming", "compat", "dask", "metrics", "retrieval"),
+    ("evaluate", "streaming", "_flush", "compat", "dask", "metrics", "retrieval"),
     ("report",),
     ("monitor",),
     ("serve",),

@@ -61,8 +61,8 @@ def with_hints(err: InputError, hints: Sequence[str], source: str | None = None)
     return out
 
 
-def warn_data(source: str, count: int, what: str, first: str) -> None:
-    warnings.warn(f"{source}: {count} {what} (first: {first})", DataWarning, stacklevel=3)
+def warn_data(source: str, count: int, what: str, first: str, *, stacklevel: int = 3) -> None:
+    warnings.warn(f"{source}: {count} {what} (first: {first})", DataWarning, stacklevel=stacklevel)
 
 
 # the hint of an error naming predictions on images that the ground truth does not have
@@ -130,6 +130,22 @@ def repeated_rows_numpy(*columns: np.ndarray) -> tuple[int, int]:
     return len(at), int(at.min())
 
 
+def warn_odd_scores(
+    source: str, where: Callable[[int], str], score: np.ndarray, count: int, first: int
+) -> None:
+    """The warning of `count` scores outside [0, 1], the first at row `first` (none when 0)."""
+    if count:
+        warn_data(source, count, "score(s) outside [0, 1]", f"{where(first)}: {score[first]}", stacklevel=4)
+
+
+def warn_repeats(source: str, where: Callable[[int], str], count: int, first: int) -> None:
+    """The warning of `count` detections repeating an earlier one exactly, the first at row
+    `first` (none when 0)."""
+    if count:
+        what = "duplicate detection(s) (same image, class, box and score)"
+        warn_data(source, count, what, where(first), stacklevel=4)
+
+
 def warn_suspicious(
     source: str,
     where: Callable[[int], str],
@@ -163,12 +179,9 @@ def warn_suspicious(
         return
     odd = ~((score >= 0) & (score <= 1))
     if odd.any():
-        i = int(np.flatnonzero(odd)[0])
-        warn_data(source, int(odd.sum()), "score(s) outside [0, 1]", f"{where(i)}: {score[i]}")
+        warn_odd_scores(source, where, score, int(odd.sum()), int(np.flatnonzero(odd)[0]))
     if len(score) > 1:
-        repeats, i = repeated_rows(image_id, category_id, box, score)
-        if repeats:
-            warn_data(source, repeats, "duplicate detection(s) (same image, class, box and score)", where(i))
+        warn_repeats(source, where, *repeated_rows(image_id, category_id, box, score))
     if gt_category_ids is not None and len(category_id):
         absent = ~np.isin(category_id, gt_category_ids)
         if absent.any():

@@ -35,7 +35,7 @@ from ..errors import InputError
 from ..geometry import masks as M
 from ..types import Categories, Dataset, Detections, Images
 from ._common import BOX_FORMATS, build_dataset, build_detections, is_int_text, to_xywh
-from ._problems import Problems, warn_suspicious
+from ._problems import Problems, warn_odd_scores, warn_repeats, warn_suspicious
 from ._records import INT64_MAX, INT64_MIN, INT64_RANGE, OVERFLOW, box_overflows
 
 TARGET_KEYS = ("boxes", "labels", "iscrowd", "area", "ignore", "masks", "image_id")
@@ -466,6 +466,22 @@ def warn_arrays(
         score=cols.score,
         gt_category_ids=np.unique(cols.gt_cat) if absent_classes else None,
     )
+
+
+def warn_found(
+    batch: ArrayBatch, labels: Sequence[str], odd_scores: tuple[int, int], repeats: tuple[int, int]
+) -> None:
+    """`warn_arrays`' warnings (absent classes apart) of a batch of boxes without image sizes,
+    from what a pass over its rows found: (scores outside [0, 1], the first such row) and
+    (detections repeating an earlier one exactly, the first of them); counts of 0 warn of
+    nothing. The same warnings, worded and ordered the same."""
+    cols = batch.columns
+
+    def where(i: int) -> str:  # made when a warning names a row
+        return row_names("preds", cols.n_dt, batch.images_per_batch, labels)(i)
+
+    warn_odd_scores("preds", where, cols.score, *odd_scores)
+    warn_repeats("preds", where, *repeats)
 
 
 def join_arrays(batches: Sequence[ArrayBatch]) -> ArrayBatch:

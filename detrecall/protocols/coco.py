@@ -278,12 +278,22 @@ def point_from(
     """The operating point's matches cut out of the COCO matches, when they are the same thing:
     its IoU is one of COCO's thresholds, an area range holds every ground truth and detection
     area, and no group was cut by max_dets (else None: match again)."""
-    t = np.flatnonzero(params.iou_thresholds == point.iou_threshold)
-    cut = len(p.dt_rank) and p.dt_rank.max() >= params.max_dets[-1]
-    if point.max_dets is not None or not len(t) or cut:
+    cut = bool(len(p.dt_rank) and p.dt_rank.max() >= params.max_dets[-1])
+    if point.max_dets is not None or cut:
         return None
     dt_area = dt.area if len(p.dt_rows) == len(dt) else dt.area[p.dt_rows]  # every row: no gather
-    parts = [x for x in (gt.area[p.gt_rows], dt_area) if len(x)]
+    return point_within(coco, params, point, cut=cut, areas=(gt.area[p.gt_rows], dt_area))
+
+
+def point_within(
+    coco: Matches, params: EvalParams, point: PointOptions, *, cut: bool, areas: Sequence[np.ndarray]
+) -> Matches | None:
+    """point_from's cut of the COCO matches, given whether a group was cut by max_dets and the
+    evaluated `areas` (ground truth's and detections'); None when it is not the same thing."""
+    t = np.flatnonzero(params.iou_thresholds == point.iou_threshold)
+    if point.max_dets is not None or not len(t) or cut:
+        return None
+    parts = [x for x in areas if len(x)]
     low = np.minimum.reduce([x.min() for x in parts]) if parts else 0.0  # NaN, if any, as one min
     high = np.maximum.reduce([x.max() for x in parts]) if parts else 0.0
     inside = np.flatnonzero((params.area_ranges[:, 0] <= low) & (params.area_ranges[:, 1] >= high))

@@ -1,0 +1,745 @@
+/* detrecall's streaming flush in one compiled pass: the checked columns of a streaming
+ * Evaluator's pending per-image batches (boxes, COCO rules) straight to their Matches, without
+ * building a Dataset and Detections, a plan or a candidate list. What it gives is what
+ * io.arrays.build_arrays, then evaluate.match_batch (plan, box_candidates, match) give for the
+ * same columns, array for array: detrecall/_flush.py's twin is that path, and
+ * tests/test_flush.py holds the two equal. Beside the matches, what the flush's warnings and
+ * class notes need (scores outside [0, 1], repeated detections, rows per class), so the
+ * columns are read once.
+ *
+ * Rows are numbered as the tables would number them: ground truth and detections by (image id,
+ * class, order given); detections of an (image, class) by score descending, ties in that
+ * order, ranked, and those ranked below max_det matched greedily with pycocotools' rule for
+ * every area range and IoU threshold. Arrays come through the buffer protocol, C-contiguous,
+ * every length and index checked first; the work runs with the GIL released. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "_box_iou.h"
+
+typedef enum { I64, F64, U8 } Kind;
+
+static int get_array(PyObject *obj, Py_buffer *view, Kind kind, const char *name)
+{
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        return -1;
+    const char *f = view->format ? view->format : "B";
+    int ok = kind == I64   ? view->itemsize == 8 && (strcmp(f, "q") == 0 || strcmp(f, "l") == 0)
+             : kind == F64 ? view->itemsize == 8 && strcmp(f, "d") == 0
+                           : view->itemsize == 1 && (strcmp(f, "B") == 0 || strcmp(f, "?") == 0);
+    if (!ok) {
+        PyBuffer_Release(view);
+        PyErr_Format(PyExc_TypeError, "%s: expected a contiguous %s array", name,
+                     kind == I64 ? "int64" : kind == F64 ? "float64" : "uint8 or bool");
+        return -1;
+    }
+    return 0;
+}
+
+static Py_ssize_t count_of(const Py_buffer *v) { return v->len / v->itemsize; }
+
+/* ---- sorting small runs ------------------------------------------------------------------- */
+
+/* A row with its sort key: by class (then row), or by score descending (then row): rows
+ * break every tie, so any sort of these is the stable one. */
+typedef struct {
+    int64_t key;
+    int64_t row;
+} ByKey;
+
+typedef struct {
+    double score;
+    int64_t row;
+} ByScore;
+
+static int by_key(const void *a, const void *b)
+{
+    const ByKey *x = a, *y = b;
+    return x->key != y->key ? (x->key < y->key ? -1 : 1) : (x->row > y->row) - (x->row < y->row);
+}
+
+static int by_score(const void *a, const void *b)
+{
+    const ByScore *x = a, *y = b;
+    if (x->score > y->score)
+        return -1;
+    if (x->score < y->score)
+        return 1;
+    return (x->row > y->row) - (x->row < y->row);
+}
+
+#define INSERTION_UP_TO 16 /* runs this short are insertion-sorted, longer ones qsort-ed */
+
+static void sort_by_score(ByScore *v, Py_ssize_t n)
+{
+    if (n > INSERTION_UP_TO) {
+        qsort(v, (size_t)n, sizeof(ByScore), by_score);
+        return;
+    }
+    for (Py_ssize_t i = 1; i < n; i++) {
+        const ByScore x = v[i];
+        Py_ssize_t j = i;
+        while (j > 0 && by_score(&v[j - 1], &x) > 0) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = x;
+    }
+}
+
+/* ---- repeated detections ------------------------------------------------------------------ */
+
+typedef struct {
+    const double *box;
+    int64_t row;
+} BoxAt;
+
+static int by_box(const void *a, const void *b)
+{
+    const BoxAt *x = a, *y = b;
+    for (int k = 0; k < 4; k++)
+        if (x->box[k] != y->box[k])
+            return x->box[k] < y->box[k] ? -1 : 1;
+    return (x->row > y->row) - (x->row < y->row);
+}
+
+static int same_box(const double *a, const double *b)
+{
+    return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3];
+}
+
+/* The rows of one run of detections of the same image, class and score, in the order given
+ * (`rows` input rows): each one whose box equals an earlier one's is a repeat (counted, and
+ * the first such row kept), as io._problems.repeated_rows counts rows (-0.0 equals 0.0). */
+static int repeats_in(const int64_t *rows, Py_ssize_t n, const double *box, BoxAt *scratch, int64_t *count,
+                      int64_t *first)
+{
+    if (n <= INSERTION_UP_TO) {
+        for (Py_ssize_t j = 1; j < n; j++)
+            for (Py_ssize_t i = 0; i < j; i++)
+                if (same_box(box + 4 * rows[i], box + 4 * rows[j])) {
+                    (*count)++;
+                    if (*first < 0 || rows[j] < *first)
+                        *first = rows[j];
+                    break;
+                }
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < n; i++)
+        scratch[i] = (BoxAt){box + 4 * rows[i], rows[i]};
+    qsort(scratch, (size_t)n, sizeof(BoxAt), by_box);
+    for (Py_ssize_t i = 1; i < n; i++)
+        if (same_box(scratch[i].box, scratch[i - 1].box)) {
+            (*count)++;
+            if (*first < 0 || scratch[i].row < *first)
+                *first = scratch[i].row;
+        }
+    return 0;
+}
+
+/* ---- the flush ---------------------------------------------------------------------------- */
+
+typedef struct {
+    int32_t key, det, gt;
+    uint8_t ignored;
+} Hit;
+
+enum {
+    IN_IMAGE_IDS,
+    IN_N_GT,
+    IN_N_DT,
+    IN_GT_CAT,
+    IN_GT_BOX,
+    IN_GT_AREA,
+    IN_CROWD,
+    IN_IGNORE,
+    IN_DT_CAT,
+    IN_DT_BOX,
+    IN_DT_AREA,
+    IN_SCORE,
+    IN_CLASS_IDS,
+    IN_THR,
+    IN_RANGES,
+    N_IN
+};
+
+enum {
+    OUT_DET_CLASS, /* int32, per kept detection in (image, class, rank) order */
+    OUT_DET_IMAGE, /* int64 */
+    OUT_DET_RANK,  /* int32 */
+    OUT_DET_SCORE, /* float64 */
+    OUT_DET_ROW,   /* int32: row in the Detections the tables would make */
+    OUT_DET_OOR,   /* (A, D) bool */
+    OUT_HIT_AREA,  /* int16, hits by (area, threshold, detection) */
+    OUT_HIT_THR,   /* int16 */
+    OUT_HIT_DET,   /* int32 */
+    OUT_HIT_GT,    /* int32: row in the Dataset */
+    OUT_HIT_IGN,   /* bool */
+    OUT_NPOS,      /* (K, A) int64 */
+    OUT_GT_CLASS,  /* int32, per ground truth in Dataset order */
+    OUT_GT_IMAGE,  /* int64 */
+    OUT_GT_IGN,    /* (A, G) bool */
+    OUT_GT_COUNT,  /* (K,) int64 ground truths of each class */
+    OUT_DT_COUNT,  /* (K,) int64 detections of each class */
+    OUT_DT_FIRST,  /* (K,) int64 input row of each class's first detection, -1 for none */
+    N_OUT
+};
+
+static const int out_width[N_OUT] = {4, 8, 4, 8, 4, 1, 2, 2, 4, 4, 1, 8, 4, 8, 1, 8, 8, 8};
+
+typedef struct {
+    /* inputs */
+    Py_ssize_t n_img, n_gt, n_dt, n_cls, n_thr, n_area, max_det;
+    const int64_t *image_ids, *img_gt, *img_dt, *gt_cat, *dt_cat, *class_ids;
+    const double *gt_box, *gt_area, *dt_box, *dt_area, *score, *thr, *ranges;
+    const uint8_t *crowd, *ignore;
+    /* work */
+    int64_t *gt_start, *dt_start; /* (I + 1,) input row where each image's rows begin */
+    ByKey *images;                /* (I,) by id */
+    int32_t *gt_cls, *dt_cls;     /* class index of each input row */
+    int32_t *table;               /* class index by id - first id (-1: none), or NULL */
+    int64_t table_size;
+    int64_t *class_count;         /* (K,) zeros between images: the per-image counting sort's */
+    int32_t *touched;             /* (K,) the classes an image has */
+    int64_t *ds_src;              /* (G,) Dataset row -> input row */
+    int64_t *plan_src, *plan_row; /* (D,) plan position -> input row, Detections row */
+    uint8_t *nonign;              /* (G, A) by Dataset row */
+    Py_ssize_t n_kept, n_hits, hit_cap;
+    Hit *hits;
+    /* findings */
+    int64_t longest, odd, odd_first, repeats, repeat_first;
+    char *out[N_OUT];
+    const char *error;
+} Flush;
+
+/* The class index of `label` among the sorted ids, or -1: from the table when the ids span a
+ * short range, else by binary search. */
+static int32_t class_of(const Flush *f, int64_t label)
+{
+    if (f->table != NULL) {
+        const int64_t at = label - f->class_ids[0];
+        return at >= 0 && at < f->table_size ? f->table[at] : -1;
+    }
+    Py_ssize_t lo = 0, hi = f->n_cls;
+    while (lo < hi) {
+        const Py_ssize_t mid = lo + (hi - lo) / 2;
+        if (f->class_ids[mid] < label)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < f->n_cls && f->class_ids[lo] == label ? (int32_t)lo : -1;
+}
+
+static int add_hit(Flush *f, Hit h)
+{
+    if (f->n_hits == f->hit_cap) {
+        const Py_ssize_t cap = f->hit_cap ? 2 * f->hit_cap : 1024;
+        Hit *more = realloc(f->hits, (size_t)cap * sizeof(Hit));
+        if (more == NULL)
+            return -1;
+        f->hits = more;
+        f->hit_cap = cap;
+    }
+    f->hits[f->n_hits++] = h;
+    return 0;
+}
+
+static int by_int32(const void *a, const void *b)
+{
+    const int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Rows [lo, hi) of an image by (class, row), written to `order` (input rows): a counting sort
+ * over the classes the image has (f->class_count is all zeros before and after). */
+static void image_rows(Flush *f, const int32_t *cls, int64_t lo, int64_t hi, int64_t *order)
+{
+    int64_t *count = f->class_count;
+    Py_ssize_t u = 0;
+    for (int64_t r = lo; r < hi; r++)
+        if (count[cls[r]]++ == 0)
+            f->touched[u++] = cls[r];
+    if (u > INSERTION_UP_TO && f->n_cls <= 8 * u) { /* many of the classes: all of them, in order */
+        u = 0;
+        for (Py_ssize_t c = 0; c < f->n_cls; c++)
+            if (count[c])
+                f->touched[u++] = (int32_t)c;
+    }
+    else if (u > INSERTION_UP_TO)
+        qsort(f->touched, (size_t)u, sizeof(int32_t), by_int32);
+    else
+        for (Py_ssize_t i = 1; i < u; i++) {
+            const int32_t x = f->touched[i];
+            Py_ssize_t j = i;
+            for (; j > 0 && f->touched[j - 1] > x; j--)
+                f->touched[j] = f->touched[j - 1];
+            f->touched[j] = x;
+        }
+    int64_t at = 0;
+    for (Py_ssize_t i = 0; i < u; i++) {
+        const int64_t n = count[f->touched[i]];
+        count[f->touched[i]] = at;
+        at += n;
+    }
+    for (int64_t r = lo; r < hi; r++)
+        order[count[cls[r]]++] = r;
+    for (Py_ssize_t i = 0; i < u; i++)
+        count[f->touched[i]] = 0;
+}
+
+/* The tables' row order and the plan: images by id, each image's ground truth and detections
+ * by class; each (image, class) run of detections by score. 0, or -1 with f->error set. */
+static void order_rows(Flush *f, ByScore *scores, BoxAt *boxes, int64_t *dt_order, int64_t *run)
+{
+    int64_t ds = 0, dr = 0;
+    for (Py_ssize_t q = 0; q < f->n_img; q++) {
+        const Py_ssize_t i = (Py_ssize_t)f->images[q].row;
+        const int64_t g0 = f->gt_start[i], g1 = f->gt_start[i + 1];
+        const int64_t d0 = f->dt_start[i], d1 = f->dt_start[i + 1];
+        image_rows(f, f->gt_cls, g0, g1, f->ds_src + ds);
+        ds += g1 - g0;
+        image_rows(f, f->dt_cls, d0, d1, dt_order);
+        /* each class's run: Detections rows dr.., then by score */
+        for (int64_t a = 0, n = d1 - d0; a < n;) {
+            int64_t b = a + 1;
+            const int32_t c = f->dt_cls[dt_order[a]];
+            while (b < n && f->dt_cls[dt_order[b]] == c)
+                b++;
+            for (int64_t k = a; k < b; k++)
+                scores[k - a] = (ByScore){f->score[dt_order[k]], dr + (k - a)};
+            sort_by_score(scores, (Py_ssize_t)(b - a));
+            for (int64_t k = a; k < b; k++) {
+                const int64_t row = scores[k - a].row; /* a Detections row of this run */
+                f->plan_row[dr + (k - a)] = row;
+                f->plan_src[dr + (k - a)] = dt_order[a + (row - dr)];
+            }
+            if (b - a > f->longest)
+                f->longest = b - a;
+            f->n_kept += b - a < f->max_det ? b - a : f->max_det;
+            /* repeats: runs of equal score, rows in the order given */
+            for (int64_t s = a; s < b;) {
+                int64_t e = s + 1;
+                while (e < b && f->score[f->plan_src[dr + (e - a)]] == f->score[f->plan_src[dr + (s - a)]])
+                    e++;
+                if (e - s > 1) {
+                    for (int64_t k = s; k < e; k++)
+                        run[k - s] = f->plan_src[dr + (k - a)];
+                    repeats_in(run, (Py_ssize_t)(e - s), f->dt_box, boxes, &f->repeats, &f->repeat_first);
+                }
+                s = e;
+            }
+            dr += b - a;
+            a = b;
+        }
+    }
+}
+
+/* Each kept detection of a group with ground truth takes, per (area range, threshold), the free
+ * ground truth pycocotools' evaluateImg() gives it (crowds are never taken): not-ignored before
+ * ignored, then the higher IoU (>= the threshold), then the later row. */
+static int match_group(Flush *f, int64_t d0, int64_t nd, int64_t k0, int64_t g0, int64_t ng, double *iou,
+                       uint8_t *taken)
+{
+    const Py_ssize_t A = f->n_area, T = f->n_thr;
+    memset(taken, 0, (size_t)(ng * A * T));
+    const int64_t n = nd < f->max_det ? nd : f->max_det;
+    for (int64_t r = 0; r < n; r++) {
+        const double *d = f->dt_box + 4 * f->plan_src[d0 + r];
+        for (int64_t g = 0; g < ng; g++) {
+            const int64_t src = f->ds_src[g0 + g];
+            iou[g] = box_iou(d, f->gt_box + 4 * src, f->crowd[src], 0);
+        }
+        for (Py_ssize_t a = 0; a < A; a++)
+            for (Py_ssize_t t = 0; t < T; t++) {
+                const double floor = f->thr[t];
+                int64_t best = -1;
+                int best_non = 0;
+                double best_iou = 0.0;
+                for (int64_t g = 0; g < ng; g++) {
+                    if (!(iou[g] >= floor))
+                        continue;
+                    const int64_t src = f->ds_src[g0 + g];
+                    if (taken[(g * A + a) * T + t] && !f->crowd[src])
+                        continue;
+                    const int non = f->nonign[(g0 + g) * A + a];
+                    if (best < 0 || non > best_non || (non == best_non && iou[g] >= best_iou)) {
+                        best = g; /* later rows come later: >= gives ties to them */
+                        best_non = non;
+                        best_iou = iou[g];
+                    }
+                }
+                if (best < 0)
+                    continue;
+                taken[(best * A + a) * T + t] = 1;
+                const Hit h = {(int32_t)(a * T + t), (int32_t)(k0 + r), (int32_t)(g0 + best), (uint8_t)!best_non};
+                if (add_hit(f, h) < 0)
+                    return -1;
+            }
+    }
+    return 0;
+}
+
+/* Writes the per-detection outputs and matches every group; 0, or -1 out of memory. */
+static int fill(Flush *f, const int64_t *ds_group_end)
+{
+    const Py_ssize_t A = f->n_area, D = f->n_kept;
+    int32_t *det_class = (int32_t *)f->out[OUT_DET_CLASS], *det_rank = (int32_t *)f->out[OUT_DET_RANK];
+    int32_t *det_row = (int32_t *)f->out[OUT_DET_ROW];
+    int64_t *det_image = (int64_t *)f->out[OUT_DET_IMAGE];
+    double *det_score = (double *)f->out[OUT_DET_SCORE];
+    uint8_t *oor = (uint8_t *)f->out[OUT_DET_OOR];
+    int64_t longest_gt = 1;
+    for (Py_ssize_t g = 0; g < f->n_gt;) { /* the largest ground-truth group: the scratch's size */
+        const int64_t end = ds_group_end[g];
+        if (end - g > longest_gt)
+            longest_gt = end - g;
+        g = (Py_ssize_t)end;
+    }
+    double *iou = malloc((size_t)longest_gt * sizeof(double));
+    uint8_t *taken = malloc((size_t)(longest_gt * A * f->n_thr));
+    if (iou == NULL || taken == NULL) {
+        free(iou);
+        free(taken);
+        return -1;
+    }
+    int64_t k = 0, g = 0; /* the next kept detection, the next Dataset row */
+    for (Py_ssize_t q = 0, p = 0; q < f->n_img; q++) {
+        const Py_ssize_t i = (Py_ssize_t)f->images[q].row;
+        const int64_t id = f->images[q].key, p_end = p + (f->dt_start[i + 1] - f->dt_start[i]);
+        const int64_t g_end = g + (f->gt_start[i + 1] - f->gt_start[i]);
+        while (p < p_end) {
+            int64_t e = p + 1;
+            const int32_t c = f->dt_cls[f->plan_src[p]];
+            while (e < p_end && f->dt_cls[f->plan_src[e]] == c)
+                e++;
+            while (g < g_end && f->gt_cls[f->ds_src[g]] < c) /* the class's ground truth, if any */
+                g = ds_group_end[g];
+            const int64_t k0 = k, n = e - p < f->max_det ? e - p : f->max_det;
+            for (int64_t r = 0; r < n; r++, k++) {
+                const int64_t src = f->plan_src[p + r];
+                const double area = f->dt_area[src];
+                det_class[k] = c;
+                det_image[k] = id;
+                det_rank[k] = (int32_t)r;
+                det_score[k] = f->score[src];
+                det_row[k] = (int32_t)f->plan_row[p + r];
+                for (Py_ssize_t a = 0; a < A; a++)
+                    oor[a * D + k] = !(area >= f->ranges[2 * a] && area <= f->ranges[2 * a + 1]);
+            }
+            if (g < g_end && f->gt_cls[f->ds_src[g]] == c &&
+                match_group(f, p, e - p, k0, g, ds_group_end[g] - g, iou, taken) < 0) {
+                free(iou);
+                free(taken);
+                return -1;
+            }
+            p = e;
+        }
+        g = g_end;
+    }
+    free(iou);
+    free(taken);
+    return 0;
+}
+
+/* The per-ground-truth outputs, npos and the class counts, and the hits in (key, detection)
+ * order (a stable counting sort by key: detections ascend within one). */
+static void finish(Flush *f)
+{
+    const Py_ssize_t A = f->n_area, G = f->n_gt, K = f->n_cls;
+    int32_t *gt_class = (int32_t *)f->out[OUT_GT_CLASS];
+    int64_t *gt_image = (int64_t *)f->out[OUT_GT_IMAGE], *npos = (int64_t *)f->out[OUT_NPOS];
+    uint8_t *gt_ign = (uint8_t *)f->out[OUT_GT_IGN];
+    int64_t *gt_count = (int64_t *)f->out[OUT_GT_COUNT], *dt_count = (int64_t *)f->out[OUT_DT_COUNT];
+    int64_t *dt_first = (int64_t *)f->out[OUT_DT_FIRST];
+    memset(npos, 0, (size_t)(K * A) * sizeof(int64_t));
+    memset(gt_count, 0, (size_t)K * sizeof(int64_t));
+    memset(dt_count, 0, (size_t)K * sizeof(int64_t));
+    for (Py_ssize_t c = 0; c < K; c++)
+        dt_first[c] = -1;
+    for (Py_ssize_t q = 0, r = 0; q < f->n_img; q++) {
+        const Py_ssize_t i = (Py_ssize_t)f->images[q].row;
+        for (int64_t n = f->gt_start[i + 1] - f->gt_start[i]; n > 0; n--, r++) {
+            const int32_t c = f->gt_cls[f->ds_src[r]];
+            gt_class[r] = c;
+            gt_image[r] = f->images[q].key;
+            gt_count[c]++;
+            for (Py_ssize_t a = 0; a < A; a++) {
+                gt_ign[a * G + r] = !f->nonign[r * A + a];
+                npos[c * A + a] += f->nonign[r * A + a];
+            }
+        }
+    }
+    for (Py_ssize_t j = 0; j < f->n_dt; j++) {
+        const int32_t c = f->dt_cls[j];
+        if (dt_first[c] < 0)
+            dt_first[c] = j;
+        dt_count[c]++;
+    }
+    const Py_ssize_t n_keys = A * f->n_thr;
+    int64_t *at = calloc((size_t)n_keys + 1, sizeof(int64_t));
+    int16_t *h_area = (int16_t *)f->out[OUT_HIT_AREA], *h_thr = (int16_t *)f->out[OUT_HIT_THR];
+    int32_t *h_det = (int32_t *)f->out[OUT_HIT_DET], *h_gt = (int32_t *)f->out[OUT_HIT_GT];
+    uint8_t *h_ign = (uint8_t *)f->out[OUT_HIT_IGN];
+    if (at == NULL) {
+        f->error = "memory";
+        return;
+    }
+    for (Py_ssize_t h = 0; h < f->n_hits; h++)
+        at[f->hits[h].key + 1]++;
+    for (Py_ssize_t key = 0; key < n_keys; key++)
+        at[key + 1] += at[key];
+    for (Py_ssize_t h = 0; h < f->n_hits; h++) {
+        const Hit x = f->hits[h];
+        const int64_t p = at[x.key]++;
+        h_area[p] = (int16_t)(x.key / f->n_thr);
+        h_thr[p] = (int16_t)(x.key % f->n_thr);
+        h_det[p] = x.det;
+        h_gt[p] = x.gt;
+        h_ign[p] = x.ignored;
+    }
+    free(at);
+}
+
+/* Checks of the inputs that the work relies on; NULL when they hold, else what is wrong. */
+static const char *check(Flush *f, const Py_buffer *v)
+{
+    f->n_img = count_of(&v[IN_IMAGE_IDS]);
+    f->n_gt = count_of(&v[IN_GT_CAT]);
+    f->n_dt = count_of(&v[IN_DT_CAT]);
+    f->n_cls = count_of(&v[IN_CLASS_IDS]);
+    f->n_thr = count_of(&v[IN_THR]);
+    f->n_area = count_of(&v[IN_RANGES]) / 2;
+    if (count_of(&v[IN_N_GT]) != f->n_img || count_of(&v[IN_N_DT]) != f->n_img ||
+        count_of(&v[IN_GT_BOX]) != 4 * f->n_gt || count_of(&v[IN_GT_AREA]) != f->n_gt ||
+        count_of(&v[IN_CROWD]) != f->n_gt || count_of(&v[IN_IGNORE]) != f->n_gt ||
+        count_of(&v[IN_DT_BOX]) != 4 * f->n_dt || count_of(&v[IN_DT_AREA]) != f->n_dt ||
+        count_of(&v[IN_SCORE]) != f->n_dt || count_of(&v[IN_RANGES]) != 2 * f->n_area)
+        return "inconsistent array lengths";
+    if (f->n_cls < 1 || f->n_thr < 1 || f->n_area < 1 || f->n_thr > INT16_MAX || f->n_area > INT16_MAX ||
+        f->n_area * f->n_thr > INT32_MAX / 2 || f->max_det < 1)
+        return "no class, threshold or area range, too many, or max_det < 1";
+    if (f->n_gt >= INT32_MAX || f->n_dt >= INT32_MAX || f->n_cls >= INT32_MAX)
+        return "2**31 rows or classes or more";
+    for (Py_ssize_t c = 1; c < f->n_cls; c++)
+        if (f->class_ids[c] <= f->class_ids[c - 1])
+            return "class ids not strictly ascending";
+    int64_t gs = 0, dsum = 0;
+    for (Py_ssize_t i = 0; i < f->n_img; i++) {
+        if (f->img_gt[i] < 0 || f->img_dt[i] < 0 || f->img_gt[i] > f->n_gt - gs || f->img_dt[i] > f->n_dt - dsum)
+            return "rows per image negative or not adding up to the rows";
+        gs += f->img_gt[i];
+        dsum += f->img_dt[i];
+    }
+    if (gs != f->n_gt || dsum != f->n_dt)
+        return "rows per image not adding up to the rows";
+    for (Py_ssize_t j = 0; j < f->n_dt; j++)
+        if (f->score[j] != f->score[j])
+            return "a NaN score";
+    return NULL;
+}
+
+/* flush_boxes(image_ids, n_gt, n_dt, gt_cat, gt_box, gt_area, iscrowd, ignore, dt_cat, dt_box,
+ *             dt_area, score, class_ids, thresholds, area_ranges, max_det)
+ *   -> (18 bytearrays as the OUT_* list says, longest run of an (image, class)'s detections,
+ *       (scores outside [0, 1], the first such row or -1), (repeated detections, the first or -1))
+ * Inputs: columns of images one after the other (rows as given), int64 / float64 / bool;
+ * boxes xywh (G, 4) and (D, 4); every label among class_ids (sorted); image ids distinct;
+ * thresholds as matched (capped below 1); area_ranges (A, 2) inclusive. */
+static PyObject *flush_boxes(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *o[N_IN];
+    Py_ssize_t max_det;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOOOOOOOn", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &o[8],
+                          &o[9], &o[10], &o[11], &o[12], &o[13], &o[14], &max_det))
+        return NULL;
+    static const Kind kinds[N_IN] = {I64, I64, I64, I64, F64, F64, U8, U8, I64, F64, F64, F64, I64, F64, F64};
+    static const char *names[N_IN] = {"image_ids", "n_gt",  "n_dt",    "gt_cat",    "gt_box",
+                                      "gt_area",   "crowd", "ignore",  "dt_cat",    "dt_box",
+                                      "dt_area",   "score", "class_ids", "thresholds", "area_ranges"};
+    Py_buffer v[N_IN];
+    memset(v, 0, sizeof v);
+    PyObject *result = NULL, *parts[N_OUT] = {NULL};
+    Flush f;
+    memset(&f, 0, sizeof f);
+    ByScore *scores = NULL;
+    BoxAt *boxes = NULL;
+    int64_t *dt_order = NULL, *ds_group_end = NULL, *run = NULL;
+    for (int i = 0; i < N_IN; i++)
+        if (get_array(o[i], &v[i], kinds[i], names[i]) < 0)
+            goto done;
+    f.max_det = max_det;
+    f.image_ids = v[IN_IMAGE_IDS].buf, f.img_gt = v[IN_N_GT].buf, f.img_dt = v[IN_N_DT].buf;
+    f.gt_cat = v[IN_GT_CAT].buf, f.dt_cat = v[IN_DT_CAT].buf, f.class_ids = v[IN_CLASS_IDS].buf;
+    f.gt_box = v[IN_GT_BOX].buf, f.gt_area = v[IN_GT_AREA].buf, f.dt_box = v[IN_DT_BOX].buf;
+    f.dt_area = v[IN_DT_AREA].buf, f.score = v[IN_SCORE].buf, f.thr = v[IN_THR].buf;
+    f.ranges = v[IN_RANGES].buf, f.crowd = v[IN_CROWD].buf, f.ignore = v[IN_IGNORE].buf;
+    f.odd_first = f.repeat_first = -1;
+    const char *bad = check(&f, v);
+    if (bad != NULL) {
+        PyErr_Format(PyExc_ValueError, "flush_boxes: %s", bad);
+        goto done;
+    }
+    const Py_ssize_t I = f.n_img, G = f.n_gt, D = f.n_dt, A = f.n_area;
+    const Py_ssize_t longest = G > D ? G : D;
+    f.gt_start = malloc((size_t)(I + 1) * sizeof(int64_t));
+    f.dt_start = malloc((size_t)(I + 1) * sizeof(int64_t));
+    f.images = malloc((size_t)(I ? I : 1) * sizeof(ByKey));
+    f.gt_cls = malloc((size_t)(G ? G : 1) * sizeof(int32_t));
+    f.dt_cls = malloc((size_t)(D ? D : 1) * sizeof(int32_t));
+    f.ds_src = malloc((size_t)(G ? G : 1) * sizeof(int64_t));
+    f.plan_src = malloc((size_t)(D ? D : 1) * sizeof(int64_t));
+    f.plan_row = malloc((size_t)(D ? D : 1) * sizeof(int64_t));
+    f.nonign = malloc((size_t)(G ? G : 1) * (size_t)A);
+    ds_group_end = malloc((size_t)(G ? G : 1) * sizeof(int64_t));
+    dt_order = malloc((size_t)(longest ? longest : 1) * sizeof(int64_t));
+    scores = malloc((size_t)(D ? D : 1) * sizeof(ByScore));
+    boxes = malloc((size_t)(D ? D : 1) * sizeof(BoxAt));
+    run = malloc((size_t)(D ? D : 1) * sizeof(int64_t));
+    f.class_count = calloc((size_t)f.n_cls, sizeof(int64_t));
+    f.touched = malloc((size_t)f.n_cls * sizeof(int32_t));
+    const int64_t span = f.class_ids[f.n_cls - 1] - f.class_ids[0]; /* ascending: no overflow below 2**20 */
+    if (span >= 0 && span < (INT64_C(1) << 20)) {
+        f.table_size = span + 1;
+        if ((f.table = malloc((size_t)f.table_size * sizeof(int32_t))) != NULL) {
+            for (int64_t k = 0; k < f.table_size; k++)
+                f.table[k] = -1;
+            for (Py_ssize_t c = 0; c < f.n_cls; c++)
+                f.table[f.class_ids[c] - f.class_ids[0]] = (int32_t)c;
+        }
+    }
+    if (!f.gt_start || !f.dt_start || !f.images || !f.gt_cls || !f.dt_cls || !f.ds_src || !f.plan_src ||
+        !f.plan_row || !f.nonign || !ds_group_end || !dt_order || !scores || !boxes || !run || !f.class_count || !f.touched ||
+        (f.table_size && !f.table)) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    int oom = 0;
+    Py_BEGIN_ALLOW_THREADS
+    f.gt_start[0] = f.dt_start[0] = 0;
+    for (Py_ssize_t i = 0; i < I; i++) {
+        f.gt_start[i + 1] = f.gt_start[i] + f.img_gt[i];
+        f.dt_start[i + 1] = f.dt_start[i] + f.img_dt[i];
+        f.images[i] = (ByKey){f.image_ids[i], i};
+    }
+    qsort(f.images, (size_t)I, sizeof(ByKey), by_key);
+    for (Py_ssize_t q = 1; q < I && f.error == NULL; q++)
+        if (f.images[q].key == f.images[q - 1].key)
+            f.error = "an image id given twice";
+    for (Py_ssize_t r = 0; r < G && f.error == NULL; r++)
+        if ((f.gt_cls[r] = class_of(&f, f.gt_cat[r])) < 0)
+            f.error = "a ground-truth label not among the class ids";
+    for (Py_ssize_t j = 0; j < D && f.error == NULL; j++) {
+        if ((f.dt_cls[j] = class_of(&f, f.dt_cat[j])) < 0)
+            f.error = "a detection label not among the class ids";
+        if (!(f.score[j] >= 0 && f.score[j] <= 1)) {
+            if (f.odd_first < 0)
+                f.odd_first = j;
+            f.odd++;
+        }
+    }
+    if (f.error == NULL) {
+        order_rows(&f, scores, boxes, dt_order, run);
+        /* each Dataset row's (image, class) group end: image by image, from the last row */
+        for (Py_ssize_t q = 0, r = 0; q < I; q++) {
+            const Py_ssize_t i = (Py_ssize_t)f.images[q].row;
+            const int64_t end = r + (f.gt_start[i + 1] - f.gt_start[i]);
+            for (int64_t s = end - 1; s >= r; s--)
+                ds_group_end[s] = s + 1 < end && f.gt_cls[f.ds_src[s + 1]] == f.gt_cls[f.ds_src[s]]
+                                      ? ds_group_end[s + 1]
+                                      : s + 1;
+            r = end;
+        }
+        for (Py_ssize_t r = 0; r < G; r++) {
+            const int64_t src = f.ds_src[r];
+            const int plain = !f.crowd[src] && !f.ignore[src];
+            for (Py_ssize_t a = 0; a < A; a++)
+                f.nonign[r * A + a] =
+                    plain && f.gt_area[src] >= f.ranges[2 * a] && f.gt_area[src] <= f.ranges[2 * a + 1];
+        }
+    }
+    Py_END_ALLOW_THREADS
+    if (f.error != NULL) {
+        PyErr_Format(PyExc_ValueError, "flush_boxes: %s", f.error);
+        goto done;
+    }
+    const Py_ssize_t sizes_before[N_OUT] = {f.n_kept, f.n_kept, f.n_kept, f.n_kept, f.n_kept, A * f.n_kept,
+                                            0,        0,        0,        0,        0,        f.n_cls * A,
+                                            G,        G,        A * G,    f.n_cls,  f.n_cls,  f.n_cls};
+    for (int k = 0; k < N_OUT; k++) {
+        if (k >= OUT_HIT_AREA && k <= OUT_HIT_IGN)
+            continue; /* made once the hits are counted */
+        if ((parts[k] = PyByteArray_FromStringAndSize(NULL, sizes_before[k] * out_width[k])) == NULL)
+            goto done;
+        f.out[k] = PyByteArray_AS_STRING(parts[k]);
+    }
+    Py_BEGIN_ALLOW_THREADS oom = fill(&f, ds_group_end) < 0;
+    Py_END_ALLOW_THREADS
+    if (oom) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (int k = OUT_HIT_AREA; k <= OUT_HIT_IGN; k++) {
+        if ((parts[k] = PyByteArray_FromStringAndSize(NULL, f.n_hits * out_width[k])) == NULL)
+            goto done;
+        f.out[k] = PyByteArray_AS_STRING(parts[k]);
+    }
+    Py_BEGIN_ALLOW_THREADS finish(&f);
+    Py_END_ALLOW_THREADS
+    if (f.error != NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    PyObject *tuple = PyTuple_New(N_OUT);
+    if (tuple == NULL)
+        goto done;
+    for (int k = 0; k < N_OUT; k++) {
+        PyTuple_SET_ITEM(tuple, k, parts[k]);
+        parts[k] = NULL;
+    }
+    result = Py_BuildValue("(NL(LL)(LL))", tuple, (long long)f.longest, (long long)f.odd, (long long)f.odd_first,
+                           (long long)f.repeats, (long long)f.repeat_first);
+done:
+    for (int k = 0; k < N_OUT; k++)
+        Py_XDECREF(parts[k]);
+    for (int i = 0; i < N_IN; i++)
+        if (v[i].obj != NULL)
+            PyBuffer_Release(&v[i]);
+    free(f.gt_start);
+    free(f.dt_start);
+    free(f.images);
+    free(f.gt_cls);
+    free(f.dt_cls);
+    free(f.ds_src);
+    free(f.plan_src);
+    free(f.plan_row);
+    free(f.nonign);
+    free(f.hits);
+    free(ds_group_end);
+    free(dt_order);
+    free(scores);
+    free(boxes);
+    free(run);
+    free(f.class_count);
+    free(f.touched);
+    free(f.table);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"flush_boxes", flush_boxes, METH_VARARGS,
+     "flush_boxes(image_ids, n_gt, n_dt, gt_cat, gt_box, gt_area, iscrowd, ignore, dt_cat, dt_box, dt_area, "
+     "score, class_ids, thresholds, area_ranges, max_det) -> (outputs, longest run, odd scores, repeats)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_stream", "detrecall's streaming flush of box batches in one compiled pass.", -1,
+    methods, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__stream(void) { return PyModule_Create(&module); }
