@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import faulthandler
 import functools
 import json
@@ -932,6 +933,100 @@ def argsort_case(ctx: Context, rng: random.Random, log: list[str]) -> None:
     ctx.count("argsort: equal")
 
 
+def flush_case(ctx: Context, rng: random.Random, log: list[str]) -> None:
+    """_stream.flush_boxes on a random batch of per-image boxes: equal to its twin (the tables
+    and match_batch); then on the same columns with one of them broken, where it must raise
+    ValueError or TypeError."""
+    from detrecall._flush import coco_pass
+    from detrecall.evaluate import make_config, match_batch
+    from detrecall.io.arrays import build_arrays, check_arrays
+
+    nrng = np.random.default_rng(rng.randrange(2**32))
+    classes = sorted(rng.sample([1, 2, 3, 7, 90, 2**21, 2**40], rng.randint(1, 4)))
+    targets, preds = [], []
+    for image_id in nrng.permutation(rng.randint(0, 9) + 1)[: rng.randint(0, 8)].tolist():
+        n_gt, n_dt = rng.choice([0, 1, 3, 20]), rng.choice([0, 1, 5, 40])
+        gt_box = nrng.integers(0, 5, (n_gt, 4)) * 6.0
+        dt_box = (
+            np.abs(gt_box[nrng.integers(0, n_gt, n_dt)] + nrng.integers(-1, 2, (n_dt, 4)))
+            if n_gt
+            else nrng.integers(0, 9, (n_dt, 4)) * 1.0
+        )
+        targets.append(
+            {
+                "boxes": gt_box,
+                "labels": nrng.choice(classes, n_gt),
+                "iscrowd": nrng.integers(0, 2, n_gt),
+                "image_id": image_id,
+            }
+        )
+        preds.append(
+            {
+                "boxes": dt_box,
+                "scores": nrng.integers(0, 4, n_dt) / 3.0,
+                "labels": nrng.choice(classes, n_dt),
+                "image_id": image_id,
+            }
+        )
+    names = {c: str(c) for c in classes}
+    options = rng.choice(
+        [{}, {"iou_thresholds": [rng.choice([0.1, 0.5, 1.0])], "max_dets": [rng.randint(1, 5)]}]
+    )
+    log.append(f"flush_boxes: {len(targets)} images, classes {classes}, {options}")
+    ctx.case_text.write_text("\n".join(log) + "\n")
+    config = make_config("bbox", categories=names, **options)
+    batch = check_arrays(targets, preds, box_format="xywh", categories=names)
+    done = coco_pass(batch, config)
+    assert done is not None
+    twin = match_batch(*build_arrays([batch], warn=False), config, with_score_order=False).coco
+    for f in dataclasses.fields(twin):
+        if not np.array_equal(getattr(done.coco, f.name), getattr(twin, f.name)):
+            raise Failure(f"flush_boxes: {f.name} is not the twin's")
+    ctx.count("flush_boxes: equal")
+    cols = batch.columns
+    args = [
+        cols.image_ids,
+        cols.n_gt,
+        cols.n_dt,
+        cols.gt_cat,
+        cols.gt_box,
+        cols.area,
+        cols.iscrowd,
+        cols.ignore,
+        cols.dt_cat,
+        cols.dt_box,
+        cols.dt_area,
+        cols.score,
+        batch.categories.ids,
+        np.asarray(config.params.iou_thresholds),
+        config.params.area_ranges,
+        config.params.max_dets[-1],
+    ]
+    k = rng.randrange(len(args))
+    if k == len(args) - 1:
+        args[k] = rng.choice([0, -1, 2**62])
+    else:
+        a = np.asarray(args[k])
+        args[k] = rng.choice(
+            [
+                a[:-1] if len(a) else a[:0],
+                np.concatenate([a, a[:1]]),
+                a.astype(np.float32),
+                a[::-1].copy(),
+                np.full_like(a, rng.choice([-1, 2**31]) if a.dtype.kind in "iu" else np.nan),
+            ]
+        )
+    log.append(f"broken argument {k}")
+    ctx.case_text.write_text("\n".join(log) + "\n")
+    assert _compiled.stream is not None
+    try:
+        _compiled.stream.flush_boxes(*args)
+    except (ValueError, TypeError) as exc:
+        ctx.count(f"flush_boxes: {type(exc).__name__}")
+        return
+    ctx.count("flush_boxes: broken input read")
+
+
 def kernel_edges(ctx: Context) -> int:
     """Fixed edge cases of the kernels, once: blocks of every combination of values near 0, the
     row counts and the int64 limits; products of nd and ng past a buffer's size; bad arguments.
@@ -1080,8 +1175,9 @@ def _box_candidate_edges(values: list[int]) -> int:
 # ---------------------------------------------------------------- the loop
 
 KINDS: list[tuple[str, Callable[[Context, random.Random, list[str]], None], float]] = [
-    ("file", file_case, 0.6),
+    ("file", file_case, 0.55),
     ("gt", gt_case, 0.2),
+    ("flush", flush_case, 0.05),
     ("mask_iou", iou_case, 0.15),
     ("argsort", argsort_case, 0.05),
 ]
@@ -1094,7 +1190,7 @@ def run_case(ctx: Context, seed: int, index: int) -> str:
         if r < kind[2]:
             break
         r -= kind[2]
-    if (native is None or kernels is None) and kind[0] != "file":
+    if (native is None or kernels is None or _compiled.stream is None) and kind[0] != "file":
         kind = KINDS[0]
     log = [f"seed {seed} case {index}: {kind[0]}"]
     ctx.case_file.unlink(missing_ok=True)
