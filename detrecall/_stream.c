@@ -61,32 +61,34 @@ static int by_key(const void *a, const void *b)
     return x->key != y->key ? (x->key < y->key ? -1 : 1) : (x->row > y->row) - (x->row < y->row);
 }
 
-static int by_score(const void *a, const void *b)
-{
-    const ByScore *x = a, *y = b;
-    if (x->score > y->score)
-        return -1;
-    if (x->score < y->score)
-        return 1;
-    return (x->row > y->row) - (x->row < y->row);
-}
+#define INSERTION_UP_TO 16 /* runs this short are insertion-sorted */
 
-#define INSERTION_UP_TO 16 /* runs this short are insertion-sorted, longer ones qsort-ed */
-
-static void sort_by_score(ByScore *v, Py_ssize_t n)
+/* A run by score descending, stably: its rows come ascending, so this is the (score, row)
+ * order. Insertion sorts of 16, then bottom-up merges through `tmp` (as long as the run). */
+static void sort_by_score(ByScore *v, Py_ssize_t n, ByScore *tmp)
 {
-    if (n > INSERTION_UP_TO) {
-        qsort(v, (size_t)n, sizeof(ByScore), by_score);
-        return;
-    }
-    for (Py_ssize_t i = 1; i < n; i++) {
-        const ByScore x = v[i];
-        Py_ssize_t j = i;
-        while (j > 0 && by_score(&v[j - 1], &x) > 0) {
-            v[j] = v[j - 1];
-            j--;
+    for (Py_ssize_t lo = 0; lo < n; lo += INSERTION_UP_TO) {
+        const Py_ssize_t hi = lo + INSERTION_UP_TO < n ? lo + INSERTION_UP_TO : n;
+        for (Py_ssize_t i = lo + 1; i < hi; i++) {
+            const ByScore x = v[i];
+            Py_ssize_t j = i;
+            for (; j > lo && v[j - 1].score < x.score; j--)
+                v[j] = v[j - 1];
+            v[j] = x;
         }
-        v[j] = x;
+    }
+    for (Py_ssize_t width = INSERTION_UP_TO; width < n; width *= 2) {
+        for (Py_ssize_t lo = 0; lo < n; lo += 2 * width) {
+            const Py_ssize_t mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;
+            Py_ssize_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                tmp[k++] = v[j].score > v[i].score ? v[j++] : v[i++]; /* ties: the left, earlier row */
+            while (i < mid)
+                tmp[k++] = v[i++];
+            while (j < hi)
+                tmp[k++] = v[j++];
+        }
+        memcpy(v, tmp, (size_t)n * sizeof(ByScore));
     }
 }
 
@@ -293,7 +295,8 @@ static void image_rows(Flush *f, const int32_t *cls, int64_t lo, int64_t hi, int
 
 /* The tables' row order and the plan: images by id, each image's ground truth and detections
  * by class; each (image, class) run of detections by score. 0, or -1 with f->error set. */
-static void order_rows(Flush *f, ByScore *scores, BoxAt *boxes, int64_t *dt_order, int64_t *run)
+static void order_rows(Flush *f, ByScore *scores, ByScore *scores_tmp, BoxAt *boxes, int64_t *dt_order,
+                       int64_t *run)
 {
     int64_t ds = 0, dr = 0;
     for (Py_ssize_t q = 0; q < f->n_img; q++) {
@@ -311,7 +314,7 @@ static void order_rows(Flush *f, ByScore *scores, BoxAt *boxes, int64_t *dt_orde
                 b++;
             for (int64_t k = a; k < b; k++)
                 scores[k - a] = (ByScore){f->score[dt_order[k]], dr + (k - a)};
-            sort_by_score(scores, (Py_ssize_t)(b - a));
+            sort_by_score(scores, (Py_ssize_t)(b - a), scores_tmp);
             for (int64_t k = a; k < b; k++) {
                 const int64_t row = scores[k - a].row; /* a Detections row of this run */
                 f->plan_row[dr + (k - a)] = row;
@@ -566,7 +569,7 @@ static PyObject *flush_boxes(PyObject *self, PyObject *args)
     PyObject *result = NULL, *parts[N_OUT] = {NULL};
     Flush f;
     memset(&f, 0, sizeof f);
-    ByScore *scores = NULL;
+    ByScore *scores = NULL, *scores_tmp = NULL;
     BoxAt *boxes = NULL;
     int64_t *dt_order = NULL, *ds_group_end = NULL, *run = NULL;
     for (int i = 0; i < N_IN; i++)
@@ -598,6 +601,7 @@ static PyObject *flush_boxes(PyObject *self, PyObject *args)
     ds_group_end = malloc((size_t)(G ? G : 1) * sizeof(int64_t));
     dt_order = malloc((size_t)(longest ? longest : 1) * sizeof(int64_t));
     scores = malloc((size_t)(D ? D : 1) * sizeof(ByScore));
+    scores_tmp = malloc((size_t)(D ? D : 1) * sizeof(ByScore));
     boxes = malloc((size_t)(D ? D : 1) * sizeof(BoxAt));
     run = malloc((size_t)(D ? D : 1) * sizeof(int64_t));
     f.class_count = calloc((size_t)f.n_cls, sizeof(int64_t));
@@ -613,7 +617,7 @@ static PyObject *flush_boxes(PyObject *self, PyObject *args)
         }
     }
     if (!f.gt_start || !f.dt_start || !f.images || !f.gt_cls || !f.dt_cls || !f.ds_src || !f.plan_src ||
-        !f.plan_row || !f.nonign || !ds_group_end || !dt_order || !scores || !boxes || !run || !f.class_count || !f.touched ||
+        !f.plan_row || !f.nonign || !ds_group_end || !dt_order || !scores || !scores_tmp || !boxes || !run || !f.class_count || !f.touched ||
         (f.table_size && !f.table)) {
         PyErr_NoMemory();
         goto done;
@@ -643,7 +647,7 @@ static PyObject *flush_boxes(PyObject *self, PyObject *args)
         }
     }
     if (f.error == NULL) {
-        order_rows(&f, scores, boxes, dt_order, run);
+        order_rows(&f, scores, scores_tmp, boxes, dt_order, run);
         /* each Dataset row's (image, class) group end: image by image, from the last row */
         for (Py_ssize_t q = 0, r = 0; q < I; q++) {
             const Py_ssize_t i = (Py_ssize_t)f.images[q].row;
@@ -722,6 +726,7 @@ done:
     free(ds_group_end);
     free(dt_order);
     free(scores);
+    free(scores_tmp);
     free(boxes);
     free(run);
     free(f.class_count);
