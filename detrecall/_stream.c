@@ -197,6 +197,7 @@ typedef struct {
     Py_ssize_t n_img, n_gt, n_dt, n_cls, n_thr, n_area, max_det;
     const int64_t *image_ids, *img_gt, *img_dt, *gt_cat, *dt_cat, *class_ids;
     const double *gt_box, *gt_area, *dt_box, *dt_area, *score, *thr, *ranges;
+    double thr_min; /* the lowest threshold */
     const uint8_t *crowd, *ignore;
     /* work */
     int64_t *gt_start, *dt_start; /* (I + 1,) input row where each image's rows begin */
@@ -207,7 +208,6 @@ typedef struct {
     int64_t *class_count;         /* (K,) zeros between images: the per-image counting sort's */
     int32_t *touched;             /* (K,) the classes an image has */
     int64_t *ds_src;              /* (G,) Dataset row -> input row */
-    int64_t *plan_src, *plan_row; /* (D,) plan position -> input row, Detections row */
     uint8_t *nonign;              /* (G, A) by Dataset row */
     Py_ssize_t n_kept, n_hits, hit_cap;
     Hit *hits;
@@ -293,69 +293,69 @@ static void image_rows(Flush *f, const int32_t *cls, int64_t lo, int64_t hi, int
         count[f->touched[i]] = 0;
 }
 
-/* The tables' row order and the plan: images by id, each image's ground truth and detections
- * by class; each (image, class) run of detections by score. 0, or -1 with f->error set. */
-static void order_rows(Flush *f, ByScore *scores, ByScore *scores_tmp, BoxAt *boxes, int64_t *dt_order,
-                       int64_t *run)
+/* Scratch of the walk, grown as groups need. */
+typedef struct {
+    int64_t *dt_order, *src; /* an image's detections by class; a run's input rows in plan order */
+    ByScore *scores, *tmp;
+    BoxAt *boxes;
+    int64_t *group_end; /* (G,) each Dataset row's (image, class) group end */
+    double *iou, *gbox;
+    uint8_t *taken, *gnon, *gcrowd;
+    Py_ssize_t group_cap;
+} Scratch;
+
+static int room_for_group(Scratch *s, Py_ssize_t ng, Py_ssize_t keys)
 {
-    int64_t ds = 0, dr = 0;
-    for (Py_ssize_t q = 0; q < f->n_img; q++) {
-        const Py_ssize_t i = (Py_ssize_t)f->images[q].row;
-        const int64_t g0 = f->gt_start[i], g1 = f->gt_start[i + 1];
-        const int64_t d0 = f->dt_start[i], d1 = f->dt_start[i + 1];
-        image_rows(f, f->gt_cls, g0, g1, f->ds_src + ds);
-        ds += g1 - g0;
-        image_rows(f, f->dt_cls, d0, d1, dt_order);
-        /* each class's run: Detections rows dr.., then by score */
-        for (int64_t a = 0, n = d1 - d0; a < n;) {
-            int64_t b = a + 1;
-            const int32_t c = f->dt_cls[dt_order[a]];
-            while (b < n && f->dt_cls[dt_order[b]] == c)
-                b++;
-            for (int64_t k = a; k < b; k++)
-                scores[k - a] = (ByScore){f->score[dt_order[k]], dr + (k - a)};
-            sort_by_score(scores, (Py_ssize_t)(b - a), scores_tmp);
-            for (int64_t k = a; k < b; k++) {
-                const int64_t row = scores[k - a].row; /* a Detections row of this run */
-                f->plan_row[dr + (k - a)] = row;
-                f->plan_src[dr + (k - a)] = dt_order[a + (row - dr)];
-            }
-            if (b - a > f->longest)
-                f->longest = b - a;
-            f->n_kept += b - a < f->max_det ? b - a : f->max_det;
-            /* repeats: runs of equal score, rows in the order given */
-            for (int64_t s = a; s < b;) {
-                int64_t e = s + 1;
-                while (e < b && f->score[f->plan_src[dr + (e - a)]] == f->score[f->plan_src[dr + (s - a)]])
-                    e++;
-                if (e - s > 1) {
-                    for (int64_t k = s; k < e; k++)
-                        run[k - s] = f->plan_src[dr + (k - a)];
-                    repeats_in(run, (Py_ssize_t)(e - s), f->dt_box, boxes, &f->repeats, &f->repeat_first);
-                }
-                s = e;
-            }
-            dr += b - a;
-            a = b;
-        }
-    }
+    if (ng <= s->group_cap)
+        return 0;
+    const Py_ssize_t cap = ng > 2 * s->group_cap ? ng : 2 * s->group_cap;
+    double *iou = realloc(s->iou, (size_t)cap * sizeof(double));
+    if (iou != NULL)
+        s->iou = iou;
+    double *gbox = realloc(s->gbox, (size_t)cap * 4 * sizeof(double));
+    if (gbox != NULL)
+        s->gbox = gbox;
+    uint8_t *taken = realloc(s->taken, (size_t)(cap * keys));
+    if (taken != NULL)
+        s->taken = taken;
+    uint8_t *gnon = realloc(s->gnon, (size_t)(cap * keys));
+    if (gnon != NULL)
+        s->gnon = gnon;
+    uint8_t *gcrowd = realloc(s->gcrowd, (size_t)cap);
+    if (gcrowd != NULL)
+        s->gcrowd = gcrowd;
+    if (iou == NULL || gbox == NULL || taken == NULL || gnon == NULL || gcrowd == NULL)
+        return -1;
+    s->group_cap = cap;
+    return 0;
 }
 
-/* Each kept detection of a group with ground truth takes, per (area range, threshold), the free
- * ground truth pycocotools' evaluateImg() gives it (crowds are never taken): not-ignored before
- * ignored, then the higher IoU (>= the threshold), then the later row. */
-static int match_group(Flush *f, int64_t d0, int64_t nd, int64_t k0, int64_t g0, int64_t ng, double *iou,
-                       uint8_t *taken)
+/* The kept detections `src` (input rows, rank order) of a group with ground truth, Dataset rows
+ * [g0, g0 + ng), take per (area range, threshold) the free ground truth pycocotools'
+ * evaluateImg() gives them (crowds are never taken): not-ignored before ignored, then the higher
+ * IoU (>= the threshold), then the later row. The group's boxes are copied together first. */
+static int match_group(Flush *f, Scratch *s, const int64_t *src, int64_t n, int64_t k0, int64_t g0, int64_t ng)
 {
     const Py_ssize_t A = f->n_area, T = f->n_thr;
-    memset(taken, 0, (size_t)(ng * A * T));
-    const int64_t n = nd < f->max_det ? nd : f->max_det;
+    if (room_for_group(s, (Py_ssize_t)ng, A * T) < 0)
+        return -1;
+    for (int64_t g = 0; g < ng; g++) {
+        const int64_t row = f->ds_src[g0 + g];
+        memcpy(s->gbox + 4 * g, f->gt_box + 4 * row, 4 * sizeof(double));
+        s->gcrowd[g] = f->crowd[row];
+        memcpy(s->gnon + g * A, f->nonign + (g0 + g) * A, (size_t)A);
+    }
+    memset(s->taken, 0, (size_t)(ng * A * T));
+    double *iou = s->iou;
     for (int64_t r = 0; r < n; r++) {
-        const double *d = f->dt_box + 4 * f->plan_src[d0 + r];
+        const double *d = f->dt_box + 4 * src[r];
+        double top = 0.0;
         for (int64_t g = 0; g < ng; g++) {
-            const int64_t src = f->ds_src[g0 + g];
-            iou[g] = box_iou(d, f->gt_box + 4 * src, f->crowd[src], 0);
+            iou[g] = box_iou(d, s->gbox + 4 * g, s->gcrowd[g], 0);
+            top = iou[g] > top ? iou[g] : top;
         }
+        if (!(top >= f->thr_min))
+            continue; /* below every threshold: no match */
         for (Py_ssize_t a = 0; a < A; a++)
             for (Py_ssize_t t = 0; t < T; t++) {
                 const double floor = f->thr[t];
@@ -363,12 +363,9 @@ static int match_group(Flush *f, int64_t d0, int64_t nd, int64_t k0, int64_t g0,
                 int best_non = 0;
                 double best_iou = 0.0;
                 for (int64_t g = 0; g < ng; g++) {
-                    if (!(iou[g] >= floor))
+                    if (!(iou[g] >= floor) || (s->taken[(g * A + a) * T + t] && !s->gcrowd[g]))
                         continue;
-                    const int64_t src = f->ds_src[g0 + g];
-                    if (taken[(g * A + a) * T + t] && !f->crowd[src])
-                        continue;
-                    const int non = f->nonign[(g0 + g) * A + a];
+                    const int non = s->gnon[g * A + a];
                     if (best < 0 || non > best_non || (non == best_non && iou[g] >= best_iou)) {
                         best = g; /* later rows come later: >= gives ties to them */
                         best_non = non;
@@ -377,7 +374,7 @@ static int match_group(Flush *f, int64_t d0, int64_t nd, int64_t k0, int64_t g0,
                 }
                 if (best < 0)
                     continue;
-                taken[(best * A + a) * T + t] = 1;
+                s->taken[(best * A + a) * T + t] = 1;
                 const Hit h = {(int32_t)(a * T + t), (int32_t)(k0 + r), (int32_t)(g0 + best), (uint8_t)!best_non};
                 if (add_hit(f, h) < 0)
                     return -1;
@@ -386,111 +383,127 @@ static int match_group(Flush *f, int64_t d0, int64_t nd, int64_t k0, int64_t g0,
     return 0;
 }
 
-/* Writes the per-detection outputs and matches every group; 0, or -1 out of memory. */
-static int fill(Flush *f, const int64_t *ds_group_end)
+/* An image's ground truth, Dataset rows [g0, g1) (its rows by class from `first`): where each
+ * row's (image, class) group ends, whether it is ignored in each range, and its outputs. */
+static void image_truth(Flush *f, Scratch *s, int64_t id, int64_t g0, int64_t g1)
 {
-    const Py_ssize_t A = f->n_area, D = f->n_kept;
+    const Py_ssize_t A = f->n_area, G = f->n_gt;
+    int32_t *gt_class = (int32_t *)f->out[OUT_GT_CLASS];
+    int64_t *gt_image = (int64_t *)f->out[OUT_GT_IMAGE], *npos = (int64_t *)f->out[OUT_NPOS];
+    int64_t *gt_count = (int64_t *)f->out[OUT_GT_COUNT];
+    uint8_t *gt_ign = (uint8_t *)f->out[OUT_GT_IGN];
+    for (int64_t r = g1 - 1; r >= g0; r--) {
+        const int64_t src = f->ds_src[r];
+        const int32_t c = f->gt_cls[src];
+        s->group_end[r] = r + 1 < g1 && f->gt_cls[f->ds_src[r + 1]] == c ? s->group_end[r + 1] : r + 1;
+        const int plain = !f->crowd[src] && !f->ignore[src];
+        const double area = f->gt_area[src];
+        gt_class[r] = c;
+        gt_image[r] = id;
+        gt_count[c]++;
+        for (Py_ssize_t a = 0; a < A; a++) {
+            const uint8_t non = plain && area >= f->ranges[2 * a] && area <= f->ranges[2 * a + 1];
+            f->nonign[r * A + a] = non;
+            gt_ign[a * G + r] = !non;
+            npos[c * A + a] += non;
+        }
+    }
+}
+
+/* Everything image by image, images by id: the ground truth by class (the Dataset's rows), the
+ * detections by class (its Detections rows) and each class's by score (the plan), the kept ones
+ * written out (the (A, D) flags with D the detections: compacted after) and matched, and the
+ * repeats among each class's runs of equal score. 0, or -1 out of memory. */
+static int walk(Flush *f, Scratch *s)
+{
+    const Py_ssize_t A = f->n_area, D = f->n_dt;
     int32_t *det_class = (int32_t *)f->out[OUT_DET_CLASS], *det_rank = (int32_t *)f->out[OUT_DET_RANK];
     int32_t *det_row = (int32_t *)f->out[OUT_DET_ROW];
     int64_t *det_image = (int64_t *)f->out[OUT_DET_IMAGE];
     double *det_score = (double *)f->out[OUT_DET_SCORE];
     uint8_t *oor = (uint8_t *)f->out[OUT_DET_OOR];
-    int64_t longest_gt = 1;
-    for (Py_ssize_t g = 0; g < f->n_gt;) { /* the largest ground-truth group: the scratch's size */
-        const int64_t end = ds_group_end[g];
-        if (end - g > longest_gt)
-            longest_gt = end - g;
-        g = (Py_ssize_t)end;
-    }
-    double *iou = malloc((size_t)longest_gt * sizeof(double));
-    uint8_t *taken = malloc((size_t)(longest_gt * A * f->n_thr));
-    if (iou == NULL || taken == NULL) {
-        free(iou);
-        free(taken);
-        return -1;
-    }
-    int64_t k = 0, g = 0; /* the next kept detection, the next Dataset row */
-    for (Py_ssize_t q = 0, p = 0; q < f->n_img; q++) {
+    int64_t ds = 0, dr = 0, k = 0; /* the next Dataset row, Detections row, kept detection */
+    for (Py_ssize_t q = 0; q < f->n_img; q++) {
         const Py_ssize_t i = (Py_ssize_t)f->images[q].row;
-        const int64_t id = f->images[q].key, p_end = p + (f->dt_start[i + 1] - f->dt_start[i]);
-        const int64_t g_end = g + (f->gt_start[i + 1] - f->gt_start[i]);
-        while (p < p_end) {
-            int64_t e = p + 1;
-            const int32_t c = f->dt_cls[f->plan_src[p]];
-            while (e < p_end && f->dt_cls[f->plan_src[e]] == c)
-                e++;
-            while (g < g_end && f->gt_cls[f->ds_src[g]] < c) /* the class's ground truth, if any */
-                g = ds_group_end[g];
-            const int64_t k0 = k, n = e - p < f->max_det ? e - p : f->max_det;
-            for (int64_t r = 0; r < n; r++, k++) {
-                const int64_t src = f->plan_src[p + r];
-                const double area = f->dt_area[src];
-                det_class[k] = c;
-                det_image[k] = id;
-                det_rank[k] = (int32_t)r;
-                det_score[k] = f->score[src];
-                det_row[k] = (int32_t)f->plan_row[p + r];
-                for (Py_ssize_t a = 0; a < A; a++)
-                    oor[a * D + k] = !(area >= f->ranges[2 * a] && area <= f->ranges[2 * a + 1]);
+        const int64_t id = f->images[q].key;
+        const int64_t gs = ds, ge = ds + (f->gt_start[i + 1] - f->gt_start[i]);
+        image_rows(f, f->gt_cls, f->gt_start[i], f->gt_start[i + 1], f->ds_src + gs);
+        image_truth(f, s, id, gs, ge);
+        ds = ge;
+        const int64_t n_img = f->dt_start[i + 1] - f->dt_start[i];
+        image_rows(f, f->dt_cls, f->dt_start[i], f->dt_start[i + 1], s->dt_order);
+        int64_t g = gs;
+        for (int64_t a = 0; a < n_img;) { /* each class's run */
+            const int32_t c = f->dt_cls[s->dt_order[a]];
+            int64_t b = a + 1;
+            while (b < n_img && f->dt_cls[s->dt_order[b]] == c)
+                b++;
+            const int64_t len = b - a, n = len < f->max_det ? len : f->max_det;
+            for (int64_t x = 0; x < len; x++)
+                s->scores[x] = (ByScore){f->score[s->dt_order[a + x]], x};
+            sort_by_score(s->scores, (Py_ssize_t)len, s->tmp);
+            for (int64_t x = 0; x < len; x++)
+                s->src[x] = s->dt_order[a + s->scores[x].row];
+            if (len > f->longest)
+                f->longest = len;
+            for (int64_t x = 0; x < len;) { /* repeats: runs of equal score, rows in the order given */
+                int64_t e = x + 1;
+                while (e < len && s->scores[e].score == s->scores[x].score)
+                    e++;
+                if (e - x > 1) {
+                    int64_t *rows = s->dt_order + n_img; /* free room: the order holds an image */
+                    for (int64_t y = x; y < e; y++)
+                        rows[y - x] = s->src[y];
+                    repeats_in(rows, (Py_ssize_t)(e - x), f->dt_box, s->boxes, &f->repeats, &f->repeat_first);
+                }
+                x = e;
             }
-            if (g < g_end && f->gt_cls[f->ds_src[g]] == c &&
-                match_group(f, p, e - p, k0, g, ds_group_end[g] - g, iou, taken) < 0) {
-                free(iou);
-                free(taken);
+            for (int64_t r = 0; r < n; r++) {
+                const double area = f->dt_area[s->src[r]];
+                det_class[k + r] = c;
+                det_image[k + r] = id;
+                det_rank[k + r] = (int32_t)r;
+                det_score[k + r] = s->scores[r].score;
+                det_row[k + r] = (int32_t)(dr + s->scores[r].row);
+                for (Py_ssize_t y = 0; y < A; y++)
+                    oor[y * D + k + r] = !(area >= f->ranges[2 * y] && area <= f->ranges[2 * y + 1]);
+            }
+            while (g < ge && f->gt_cls[f->ds_src[g]] < c) /* the class's ground truth, if any */
+                g = s->group_end[g];
+            if (g < ge && f->gt_cls[f->ds_src[g]] == c && match_group(f, s, s->src, n, k, g, s->group_end[g] - g) < 0)
                 return -1;
-            }
-            p = e;
+            k += n;
+            dr += len;
+            a = b;
         }
-        g = g_end;
     }
-    free(iou);
-    free(taken);
+    f->n_kept = k;
+    for (Py_ssize_t y = 1; y < A; y++) /* the flags' rows, D apart, to n_kept apart */
+        memmove(oor + y * k, oor + y * D, (size_t)k);
     return 0;
 }
 
-/* The per-ground-truth outputs, npos and the class counts, and the hits in (key, detection)
- * order (a stable counting sort by key: detections ascend within one). */
-static void finish(Flush *f)
+/* The detections' class counts, and the hits in (key, detection) order (a stable counting sort
+ * by key: detections ascend within one). 0, or -1 out of memory. */
+static int finish(Flush *f)
 {
-    const Py_ssize_t A = f->n_area, G = f->n_gt, K = f->n_cls;
-    int32_t *gt_class = (int32_t *)f->out[OUT_GT_CLASS];
-    int64_t *gt_image = (int64_t *)f->out[OUT_GT_IMAGE], *npos = (int64_t *)f->out[OUT_NPOS];
-    uint8_t *gt_ign = (uint8_t *)f->out[OUT_GT_IGN];
-    int64_t *gt_count = (int64_t *)f->out[OUT_GT_COUNT], *dt_count = (int64_t *)f->out[OUT_DT_COUNT];
-    int64_t *dt_first = (int64_t *)f->out[OUT_DT_FIRST];
-    memset(npos, 0, (size_t)(K * A) * sizeof(int64_t));
-    memset(gt_count, 0, (size_t)K * sizeof(int64_t));
-    memset(dt_count, 0, (size_t)K * sizeof(int64_t));
-    for (Py_ssize_t c = 0; c < K; c++)
+    int64_t *dt_count = (int64_t *)f->out[OUT_DT_COUNT], *dt_first = (int64_t *)f->out[OUT_DT_FIRST];
+    for (Py_ssize_t c = 0; c < f->n_cls; c++)
         dt_first[c] = -1;
-    for (Py_ssize_t q = 0, r = 0; q < f->n_img; q++) {
-        const Py_ssize_t i = (Py_ssize_t)f->images[q].row;
-        for (int64_t n = f->gt_start[i + 1] - f->gt_start[i]; n > 0; n--, r++) {
-            const int32_t c = f->gt_cls[f->ds_src[r]];
-            gt_class[r] = c;
-            gt_image[r] = f->images[q].key;
-            gt_count[c]++;
-            for (Py_ssize_t a = 0; a < A; a++) {
-                gt_ign[a * G + r] = !f->nonign[r * A + a];
-                npos[c * A + a] += f->nonign[r * A + a];
-            }
-        }
-    }
+    memset(dt_count, 0, (size_t)f->n_cls * sizeof(int64_t));
     for (Py_ssize_t j = 0; j < f->n_dt; j++) {
         const int32_t c = f->dt_cls[j];
         if (dt_first[c] < 0)
             dt_first[c] = j;
         dt_count[c]++;
     }
-    const Py_ssize_t n_keys = A * f->n_thr;
+    const Py_ssize_t n_keys = f->n_area * f->n_thr;
     int64_t *at = calloc((size_t)n_keys + 1, sizeof(int64_t));
+    if (at == NULL)
+        return -1;
     int16_t *h_area = (int16_t *)f->out[OUT_HIT_AREA], *h_thr = (int16_t *)f->out[OUT_HIT_THR];
     int32_t *h_det = (int32_t *)f->out[OUT_HIT_DET], *h_gt = (int32_t *)f->out[OUT_HIT_GT];
     uint8_t *h_ign = (uint8_t *)f->out[OUT_HIT_IGN];
-    if (at == NULL) {
-        f->error = "memory";
-        return;
-    }
     for (Py_ssize_t h = 0; h < f->n_hits; h++)
         at[f->hits[h].key + 1]++;
     for (Py_ssize_t key = 0; key < n_keys; key++)
@@ -505,6 +518,7 @@ static void finish(Flush *f)
         h_ign[p] = x.ignored;
     }
     free(at);
+    return 0;
 }
 
 /* Checks of the inputs that the work relies on; NULL when they hold, else what is wrong. */
@@ -542,7 +556,37 @@ static const char *check(Flush *f, const Py_buffer *v)
     for (Py_ssize_t j = 0; j < f->n_dt; j++)
         if (f->score[j] != f->score[j])
             return "a NaN score";
+    f->thr_min = f->thr[0];
+    for (Py_ssize_t t = 1; t < f->n_thr; t++)
+        f->thr_min = f->thr[t] < f->thr_min ? f->thr[t] : f->thr_min;
     return NULL;
+}
+
+/* The per-call work before the walk: images by id, rows' class indices, scores outside [0, 1]. */
+static void prepare(Flush *f)
+{
+    f->gt_start[0] = f->dt_start[0] = 0;
+    for (Py_ssize_t i = 0; i < f->n_img; i++) {
+        f->gt_start[i + 1] = f->gt_start[i] + f->img_gt[i];
+        f->dt_start[i + 1] = f->dt_start[i] + f->img_dt[i];
+        f->images[i] = (ByKey){f->image_ids[i], i};
+    }
+    qsort(f->images, (size_t)f->n_img, sizeof(ByKey), by_key);
+    for (Py_ssize_t q = 1; q < f->n_img && f->error == NULL; q++)
+        if (f->images[q].key == f->images[q - 1].key)
+            f->error = "an image id given twice";
+    for (Py_ssize_t r = 0; r < f->n_gt && f->error == NULL; r++)
+        if ((f->gt_cls[r] = class_of(f, f->gt_cat[r])) < 0)
+            f->error = "a ground-truth label not among the class ids";
+    for (Py_ssize_t j = 0; j < f->n_dt && f->error == NULL; j++) {
+        if ((f->dt_cls[j] = class_of(f, f->dt_cat[j])) < 0)
+            f->error = "a detection label not among the class ids";
+        if (!(f->score[j] >= 0 && f->score[j] <= 1)) {
+            if (f->odd_first < 0)
+                f->odd_first = j;
+            f->odd++;
+        }
+    }
 }
 
 /* flush_boxes(image_ids, n_gt, n_dt, gt_cat, gt_box, gt_area, iscrowd, ignore, dt_cat, dt_box,
@@ -569,9 +613,8 @@ static PyObject *flush_boxes(PyObject *self, PyObject *args)
     PyObject *result = NULL, *parts[N_OUT] = {NULL};
     Flush f;
     memset(&f, 0, sizeof f);
-    ByScore *scores = NULL, *scores_tmp = NULL;
-    BoxAt *boxes = NULL;
-    int64_t *dt_order = NULL, *ds_group_end = NULL, *run = NULL;
+    Scratch s;
+    memset(&s, 0, sizeof s);
     for (int i = 0; i < N_IN; i++)
         if (get_array(o[i], &v[i], kinds[i], names[i]) < 0)
             goto done;
@@ -587,114 +630,76 @@ static PyObject *flush_boxes(PyObject *self, PyObject *args)
         PyErr_Format(PyExc_ValueError, "flush_boxes: %s", bad);
         goto done;
     }
-    const Py_ssize_t I = f.n_img, G = f.n_gt, D = f.n_dt, A = f.n_area;
-    const Py_ssize_t longest = G > D ? G : D;
+    const Py_ssize_t I = f.n_img, G = f.n_gt, D = f.n_dt, A = f.n_area, K = f.n_cls;
+    const size_t g1 = (size_t)(G ? G : 1), d1 = (size_t)(D ? D : 1);
     f.gt_start = malloc((size_t)(I + 1) * sizeof(int64_t));
     f.dt_start = malloc((size_t)(I + 1) * sizeof(int64_t));
     f.images = malloc((size_t)(I ? I : 1) * sizeof(ByKey));
-    f.gt_cls = malloc((size_t)(G ? G : 1) * sizeof(int32_t));
-    f.dt_cls = malloc((size_t)(D ? D : 1) * sizeof(int32_t));
-    f.ds_src = malloc((size_t)(G ? G : 1) * sizeof(int64_t));
-    f.plan_src = malloc((size_t)(D ? D : 1) * sizeof(int64_t));
-    f.plan_row = malloc((size_t)(D ? D : 1) * sizeof(int64_t));
-    f.nonign = malloc((size_t)(G ? G : 1) * (size_t)A);
-    ds_group_end = malloc((size_t)(G ? G : 1) * sizeof(int64_t));
-    dt_order = malloc((size_t)(longest ? longest : 1) * sizeof(int64_t));
-    scores = malloc((size_t)(D ? D : 1) * sizeof(ByScore));
-    scores_tmp = malloc((size_t)(D ? D : 1) * sizeof(ByScore));
-    boxes = malloc((size_t)(D ? D : 1) * sizeof(BoxAt));
-    run = malloc((size_t)(D ? D : 1) * sizeof(int64_t));
-    f.class_count = calloc((size_t)f.n_cls, sizeof(int64_t));
-    f.touched = malloc((size_t)f.n_cls * sizeof(int32_t));
-    const int64_t span = f.class_ids[f.n_cls - 1] - f.class_ids[0]; /* ascending: no overflow below 2**20 */
+    f.gt_cls = malloc(g1 * sizeof(int32_t));
+    f.dt_cls = malloc(d1 * sizeof(int32_t));
+    f.ds_src = malloc(g1 * sizeof(int64_t));
+    f.nonign = malloc(g1 * (size_t)A);
+    f.class_count = calloc((size_t)K, sizeof(int64_t));
+    f.touched = malloc((size_t)K * sizeof(int32_t));
+    s.group_end = malloc(g1 * sizeof(int64_t));
+    s.dt_order = malloc(2 * d1 * sizeof(int64_t)); /* an image's order, then room for a run's rows */
+    s.src = malloc(d1 * sizeof(int64_t));
+    s.scores = malloc(d1 * sizeof(ByScore));
+    s.tmp = malloc(d1 * sizeof(ByScore));
+    s.boxes = malloc(d1 * sizeof(BoxAt));
+    const int64_t span = f.class_ids[K - 1] - f.class_ids[0]; /* ascending: no overflow below 2**20 */
     if (span >= 0 && span < (INT64_C(1) << 20)) {
         f.table_size = span + 1;
         if ((f.table = malloc((size_t)f.table_size * sizeof(int32_t))) != NULL) {
             for (int64_t k = 0; k < f.table_size; k++)
                 f.table[k] = -1;
-            for (Py_ssize_t c = 0; c < f.n_cls; c++)
+            for (Py_ssize_t c = 0; c < K; c++)
                 f.table[f.class_ids[c] - f.class_ids[0]] = (int32_t)c;
         }
     }
-    if (!f.gt_start || !f.dt_start || !f.images || !f.gt_cls || !f.dt_cls || !f.ds_src || !f.plan_src ||
-        !f.plan_row || !f.nonign || !ds_group_end || !dt_order || !scores || !scores_tmp || !boxes || !run || !f.class_count || !f.touched ||
-        (f.table_size && !f.table)) {
+    if (!f.gt_start || !f.dt_start || !f.images || !f.gt_cls || !f.dt_cls || !f.ds_src || !f.nonign ||
+        !f.class_count || !f.touched || !s.group_end || !s.dt_order || !s.src || !s.scores || !s.tmp ||
+        !s.boxes || (f.table_size && !f.table)) {
         PyErr_NoMemory();
         goto done;
     }
-    int oom = 0;
-    Py_BEGIN_ALLOW_THREADS
-    f.gt_start[0] = f.dt_start[0] = 0;
-    for (Py_ssize_t i = 0; i < I; i++) {
-        f.gt_start[i + 1] = f.gt_start[i] + f.img_gt[i];
-        f.dt_start[i + 1] = f.dt_start[i] + f.img_dt[i];
-        f.images[i] = (ByKey){f.image_ids[i], i};
-    }
-    qsort(f.images, (size_t)I, sizeof(ByKey), by_key);
-    for (Py_ssize_t q = 1; q < I && f.error == NULL; q++)
-        if (f.images[q].key == f.images[q - 1].key)
-            f.error = "an image id given twice";
-    for (Py_ssize_t r = 0; r < G && f.error == NULL; r++)
-        if ((f.gt_cls[r] = class_of(&f, f.gt_cat[r])) < 0)
-            f.error = "a ground-truth label not among the class ids";
-    for (Py_ssize_t j = 0; j < D && f.error == NULL; j++) {
-        if ((f.dt_cls[j] = class_of(&f, f.dt_cat[j])) < 0)
-            f.error = "a detection label not among the class ids";
-        if (!(f.score[j] >= 0 && f.score[j] <= 1)) {
-            if (f.odd_first < 0)
-                f.odd_first = j;
-            f.odd++;
-        }
-    }
-    if (f.error == NULL) {
-        order_rows(&f, scores, scores_tmp, boxes, dt_order, run);
-        /* each Dataset row's (image, class) group end: image by image, from the last row */
-        for (Py_ssize_t q = 0, r = 0; q < I; q++) {
-            const Py_ssize_t i = (Py_ssize_t)f.images[q].row;
-            const int64_t end = r + (f.gt_start[i + 1] - f.gt_start[i]);
-            for (int64_t s = end - 1; s >= r; s--)
-                ds_group_end[s] = s + 1 < end && f.gt_cls[f.ds_src[s + 1]] == f.gt_cls[f.ds_src[s]]
-                                      ? ds_group_end[s + 1]
-                                      : s + 1;
-            r = end;
-        }
-        for (Py_ssize_t r = 0; r < G; r++) {
-            const int64_t src = f.ds_src[r];
-            const int plain = !f.crowd[src] && !f.ignore[src];
-            for (Py_ssize_t a = 0; a < A; a++)
-                f.nonign[r * A + a] =
-                    plain && f.gt_area[src] >= f.ranges[2 * a] && f.gt_area[src] <= f.ranges[2 * a + 1];
-        }
-    }
+    Py_BEGIN_ALLOW_THREADS prepare(&f);
     Py_END_ALLOW_THREADS
     if (f.error != NULL) {
         PyErr_Format(PyExc_ValueError, "flush_boxes: %s", f.error);
         goto done;
     }
-    const Py_ssize_t sizes_before[N_OUT] = {f.n_kept, f.n_kept, f.n_kept, f.n_kept, f.n_kept, A * f.n_kept,
-                                            0,        0,        0,        0,        0,        f.n_cls * A,
-                                            G,        G,        A * G,    f.n_cls,  f.n_cls,  f.n_cls};
+    /* the detections' outputs sized for every detection, cut to the kept ones after */
+    const Py_ssize_t sizes[N_OUT] = {D, D, D, D, D, A * D, 0, 0, 0, 0, 0, K * A, G, G, A * G, K, K, K};
     for (int k = 0; k < N_OUT; k++) {
         if (k >= OUT_HIT_AREA && k <= OUT_HIT_IGN)
             continue; /* made once the hits are counted */
-        if ((parts[k] = PyByteArray_FromStringAndSize(NULL, sizes_before[k] * out_width[k])) == NULL)
+        if ((parts[k] = PyByteArray_FromStringAndSize(NULL, sizes[k] * out_width[k])) == NULL)
             goto done;
         f.out[k] = PyByteArray_AS_STRING(parts[k]);
     }
-    Py_BEGIN_ALLOW_THREADS oom = fill(&f, ds_group_end) < 0;
+    memset(f.out[OUT_NPOS], 0, (size_t)(K * A) * sizeof(int64_t));
+    memset(f.out[OUT_GT_COUNT], 0, (size_t)K * sizeof(int64_t));
+    int oom;
+    Py_BEGIN_ALLOW_THREADS oom = walk(&f, &s) < 0;
     Py_END_ALLOW_THREADS
     if (oom) {
         PyErr_NoMemory();
         goto done;
     }
+    for (int k = OUT_DET_CLASS; k <= OUT_DET_OOR; k++)
+        if (PyByteArray_Resize(parts[k], (k == OUT_DET_OOR ? A : 1) * f.n_kept * out_width[k]) < 0)
+            goto done;
     for (int k = OUT_HIT_AREA; k <= OUT_HIT_IGN; k++) {
         if ((parts[k] = PyByteArray_FromStringAndSize(NULL, f.n_hits * out_width[k])) == NULL)
             goto done;
         f.out[k] = PyByteArray_AS_STRING(parts[k]);
     }
-    Py_BEGIN_ALLOW_THREADS finish(&f);
+    f.out[OUT_DT_COUNT] = PyByteArray_AS_STRING(parts[OUT_DT_COUNT]);
+    f.out[OUT_DT_FIRST] = PyByteArray_AS_STRING(parts[OUT_DT_FIRST]);
+    Py_BEGIN_ALLOW_THREADS oom = finish(&f) < 0;
     Py_END_ALLOW_THREADS
-    if (f.error != NULL) {
+    if (oom) {
         PyErr_NoMemory();
         goto done;
     }
@@ -719,19 +724,22 @@ done:
     free(f.gt_cls);
     free(f.dt_cls);
     free(f.ds_src);
-    free(f.plan_src);
-    free(f.plan_row);
     free(f.nonign);
     free(f.hits);
-    free(ds_group_end);
-    free(dt_order);
-    free(scores);
-    free(scores_tmp);
-    free(boxes);
-    free(run);
     free(f.class_count);
     free(f.touched);
     free(f.table);
+    free(s.group_end);
+    free(s.dt_order);
+    free(s.src);
+    free(s.scores);
+    free(s.tmp);
+    free(s.boxes);
+    free(s.iou);
+    free(s.gbox);
+    free(s.taken);
+    free(s.gnon);
+    free(s.gcrowd);
     return result;
 }
 
