@@ -543,19 +543,15 @@ class _Side:
     n: np.ndarray  # (I,) rows per image
     columns: dict[str, np.ndarray]  # per field: the rows of the images that give it
     missing: dict[str, list[int]]  # per optional field, the non-empty images without it
-    # per field with rows, the smallest and largest value of each column (_kernels.gather's
-    # bounds, NaN for both where a column holds one): the checks' reductions, made while gathering
+    # per field with rows, the smallest and largest value of each column, and of the field
+    # (_kernels.gather_batch's, NaN where a column holds one): the checks' reductions, made
+    # while gathering; empty where not known (the numpy path's)
     bounds: dict[str, tuple[tuple[Any, ...], tuple[Any, ...]]] = field(default_factory=dict)
+    spans: dict[str, tuple[Any, Any]] = field(default_factory=dict)
 
     def span(self, name: str) -> tuple[Any, Any] | None:
         """The field's smallest and largest value (NaN for both if one is NaN), when known."""
-        b = self.bounds.get(name)
-        if b is None:
-            return None
-        values = (*b[0], *b[1])
-        if any(v != v for v in values):
-            return math.nan, math.nan
-        return min(b[0]), max(b[1])
+        return self.spans.get(name)
 
     def floats(self, field: str, finite: bool = True) -> np.ndarray | None:
         """The field (float64), or None if not `finite`."""
@@ -603,55 +599,62 @@ _FLOATS = frozenset(("boxes", "scores", "area"))
 # the buffer formats _gathered_side takes (numpy's of these dtypes on this machine), as dtypes
 _FORMATS = {np.dtype(t).char: np.dtype(t) for t in (np.float64, np.float32, np.int64, np.int32, np.bool_)}
 _FORMATS.update({"l": np.dtype(np.int64), "q": np.dtype(np.int64)} if np.dtype("l").itemsize == 8 else {})
+_FLOAT64 = np.dtype(np.float64)
 
 
-def _gathered_side(dicts: Sequence[Any], keys: frozenset[str], fields: tuple[str, ...]) -> _Side | None:
-    """`_side` through _kernels.gather (one compiled call per field), when every image's dict
-    gives every present field as a C-contiguous numpy array of the same dtype (the usual
-    training loop's batch); None otherwise, and `_side`'s numpy path then reads the batch (the
-    same result: tests/io/test_arrays_gather.py holds them equal)."""
-    if kernels is None or type(dicts) is not list or not dicts:
-        return None
-    present = set().union(*dicts) if set(map(type, dicts)) == {dict} else None
-    if present is None or not present <= keys:
-        return None
+# what gather_batch reads of a side: the keys a dict may hold, the fields gathered first
+_TARGET_SPEC = (("labels", *_TARGET_FIELDS, "masks", "image_id"), (0, 4, 0, 0, 0))
+_PRED_SPEC = (("labels", *_PRED_FIELDS, "masks", "image_id"), (0, 4, 0))
+assert set(_TARGET_SPEC[0]) == _TARGET_KEYS and set(_PRED_SPEC[0]) == _PRED_KEYS
+
+
+def _gathered_sides(
+    targets: Sequence[Any], preds: Sequence[Any], first_image_id: int
+) -> tuple[_Side | None, _Side | None, np.ndarray | None]:
+    """Both sides' arrays and the images' ids through one _kernels.gather_batch call, each
+    where the batch is plain (every dict gives every present field as a C-contiguous numpy
+    array of one dtype, ids as ints: the usual training loop's batch), else None: `_side` and
+    `_batch_ids` then read that part (the same result: tests/io/test_arrays_gather.py holds
+    them equal)."""
+    if kernels is None or type(targets) is not list or type(preds) is not list:
+        return None, None, None
+    gt, dt, ids = kernels.gather_batch(
+        targets, preds, _TARGET_SPEC, _PRED_SPEC, "image_id", first_image_id, np.ndarray
+    )
+    return (
+        None if gt is None else _gathered_side(gt[0], gt[1], _TARGET_FIELDS),
+        None if dt is None else _gathered_side(dt[0], dt[1], _PRED_FIELDS),
+        None if ids is None else np.frombuffer(ids, np.int64),
+    )
+
+
+def _gathered_side(counts: bytearray, gathered: tuple[Any, ...], fields: tuple[str, ...]) -> _Side | None:
+    """A side from gather_batch's (counts, fields), or None if a required field is left out
+    or one has a dtype `_side` would not take."""
+    n = np.frombuffer(counts, np.int64)
     columns: dict[str, np.ndarray] = {}
     missing: dict[str, list[int]] = {}
     bounds: dict[str, tuple[tuple[Any, ...], tuple[Any, ...]]] = {}
-    counts: np.ndarray | None = None
-    first_rows = b""
-    for f in ("labels", *fields):
-        if f not in present:
-            if f in _REQUIRED or counts is None:
+    spans: dict[str, tuple[Any, Any]] = {}
+    for f, got in zip(("labels", *fields), gathered):
+        if got is None:  # no image gives it (labels are always given)
+            if f in _REQUIRED:
                 return None
-            missing[f] = np.flatnonzero(counts).tolist()
+            missing[f] = np.flatnonzero(n).tolist()
             columns[f] = np.zeros((0, 4) if f == "boxes" else 0)
             continue
-        got = kernels.gather(dicts, f, np.ndarray, 4 if f == "boxes" else 0)
-        if got is None:
-            return None
-        fmt, data, rows, lows, highs = got
+        fmt, data, lows, highs, low, high = got
         dtype = _FORMATS.get(fmt)
         if dtype is None or dtype.kind not in _KINDS[f]:
             return None
         a = np.frombuffer(data, dtype)
         if f == "boxes":
             a = a.reshape(-1, 4)
-        if counts is None:
-            counts, first_rows = np.frombuffer(rows, np.int64), rows
-        elif rows != first_rows:  # the same int64 counts, byte for byte
-            return None
-        columns[f] = a.astype(np.float64) if f in _FLOATS and dtype != np.float64 else a
+        columns[f] = a.astype(np.float64) if f in _FLOATS and dtype != _FLOAT64 else a
         missing[f] = []
         if lows is not None:
-            bounds[f] = (lows, highs)
-    assert counts is not None
-    return _Side(counts, columns, missing, bounds)
-
-
-def _read_side(dicts: Sequence[Any], keys: frozenset[str], fields: tuple[str, ...]) -> _Side | None:
-    """One side's arrays: compiled where the batch is plain, else through numpy."""
-    return _gathered_side(dicts, keys, fields) or _side(dicts, keys, fields)
+            bounds[f], spans[f] = (lows, highs), (low, high)
+    return _Side(n, columns, missing, bounds, spans)
 
 
 def _side(dicts: Sequence[Any], keys: frozenset[str], fields: tuple[str, ...]) -> _Side | None:
@@ -763,9 +766,13 @@ def _batch_columns(
     """The columns of a batch without masks, each check made once on the whole batch's
     concatenated arrays; None when any fails (or the input is unusual: then the image-by-image
     reader gives the result, or the error naming image and field)."""
-    gt = _read_side(targets, _TARGET_KEYS, _TARGET_FIELDS)
-    dt = None if gt is None else _read_side(preds, _PRED_KEYS, _PRED_FIELDS)
-    image_ids = None if dt is None else _batch_ids(targets, preds, first_image_id)
+    gt, dt, image_ids = _gathered_sides(targets, preds, first_image_id)
+    if gt is None:
+        gt = _side(targets, _TARGET_KEYS, _TARGET_FIELDS)
+    if gt is not None and dt is None:
+        dt = _side(preds, _PRED_KEYS, _PRED_FIELDS)
+    if gt is not None and dt is not None and image_ids is None:
+        image_ids = _batch_ids(targets, preds, first_image_id)
     if gt is None or dt is None or image_ids is None:
         return None
     gt_cat, dt_cat = gt.labels(), dt.labels()
