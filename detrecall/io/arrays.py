@@ -783,17 +783,23 @@ def _batch_columns(
     gt_box = to_xywh(gt.columns["boxes"], box_format)
     dt_box = to_xywh(dt.columns["boxes"], box_format)
     as_given = box_format == "xywh"  # the gathered bounds are the boxes' own
-    gt_bounds, dt_bounds = (gt.bounds.get("boxes"), dt.bounds.get("boxes")) if as_given else (None, None)
-    if not (_usable(gt_box, gt_bounds) and _usable(dt_box, dt_bounds)):
+    if not (_usable(gt_box, _box_bounds(gt) if as_given else None)):
+        return None
+    if not (_usable(dt_box, _box_bounds(dt) if as_given else None)):
         return None
     area = _put(gt, "area", gt_box)
     if area is None:
         return None
-    labels = np.concatenate([gt_cat, dt_cat])
-    cats = _categories(categories, labels)
-    spans = [s for s in (gt.span("labels"), dt.span("labels")) if s is not None]
-    span = (min(s[0] for s in spans), max(s[1] for s in spans)) if spans else None
-    if len(labels) and not _known(labels, cats.ids, span):
+    if isinstance(categories, Categories):  # a streaming batch's: no labels to read them from
+        cats = categories
+    else:
+        cats = _categories(categories, np.concatenate([gt_cat, dt_cat]))
+    # the labels' span when every side with labels knows its own (else numpy reduces them)
+    given = [side.span("labels") for side, a in ((gt, gt_cat), (dt, dt_cat)) if len(a)]
+    spans = [s for s in given if s is not None]
+    whole = spans and len(spans) == len(given)
+    span = (min(s[0] for s in spans), max(s[1] for s in spans)) if whole else None
+    if (len(gt_cat) or len(dt_cat)) and not _known((gt_cat, dt_cat), cats.ids, span):
         return None
     columns = _Columns(
         image_ids=image_ids,
@@ -816,16 +822,24 @@ def _batch_columns(
 _SAFE = 1e150  # coordinates below it in magnitude: x + w, y + h and w * h cannot overflow
 
 
-def _usable(box: np.ndarray, bounds: tuple[tuple[Any, ...], tuple[Any, ...]] | None = None) -> bool:
+def _box_bounds(side: _Side) -> tuple[Any, Any, Any, Any] | None:
+    """The boxes' smallest and largest coordinate (NaN for both if one is NaN) and their
+    smallest width and height, when known (gathered)."""
+    span, bounds = side.span("boxes"), side.bounds.get("boxes")
+    if span is None or bounds is None:
+        return None
+    return span[0], span[1], bounds[0][2], bounds[0][3]
+
+
+def _usable(box: np.ndarray, bounds: tuple[Any, Any, Any, Any] | None = None) -> bool:
     """xywh boxes with w, h >= 0 whose coordinates, corners and area are all finite
-    (`bounds`: each column's smallest and largest value, known already)."""
+    (`bounds`: `_box_bounds`', known already)."""
     if not len(box):
         return True
     if bounds is not None:
-        values = (*bounds[0], *bounds[1])
-        if any(v != v for v in values):  # a NaN: not finite
+        lo, hi, width, height = bounds
+        if lo != lo:  # a NaN: not finite
             return False
-        lo, hi, width, height = min(bounds[0]), max(bounds[1]), bounds[0][2], bounds[0][3]
     else:
         lo, hi, width, height = _LOWEST(box, axis=None), _HIGHEST(box, axis=None), None, None
     if not (-_SAFE < lo and hi < _SAFE):  # NaN fails too
@@ -838,12 +852,16 @@ def _usable(box: np.ndarray, bounds: tuple[tuple[Any, ...], tuple[Any, ...]] | N
     return bool(width >= 0 and height >= 0)
 
 
-def _known(labels: np.ndarray, ids: np.ndarray, span: tuple[Any, Any] | None = None) -> bool:
-    """Every label is among the (sorted) ids (`span`: the labels' smallest and largest, known)."""
+def _known(labels: Sequence[np.ndarray], ids: np.ndarray, span: tuple[Any, Any] | None = None) -> bool:
+    """Every label of the arrays is among the (sorted) ids (`span`: the labels' smallest and
+    largest, known)."""
     if not len(ids):
         return False
+    labels = [a for a in labels if len(a)]
     lo, hi = int(ids[0]), int(ids[-1])
-    least, most = (_LOWEST(labels), _HIGHEST(labels)) if span is None else span
+    if span is None:
+        span = min(_LOWEST(a) for a in labels), max(_HIGHEST(a) for a in labels)
+    least, most = span
     if not (lo <= least and most <= hi):
         return False
     if hi - lo + 1 == len(ids):  # every label from lo to hi
@@ -851,9 +869,12 @@ def _known(labels: np.ndarray, ids: np.ndarray, span: tuple[Any, Any] | None = N
     if hi - lo < 2**16:  # a table of the labels in between
         listed = np.zeros(hi - lo + 1, bool)
         listed[ids - lo] = True
-        return bool(listed[labels - lo].all())
-    pos = np.minimum(np.searchsorted(ids, labels), len(ids) - 1)
-    return bool(np.array_equal(ids[pos], labels))
+        return all(listed[a - lo].all() for a in labels)
+    for a in labels:
+        pos = np.minimum(np.searchsorted(ids, a), len(ids) - 1)
+        if not np.array_equal(ids[pos], a):
+            return False
+    return True
 
 
 def _put(side: _Side, field: str, box: np.ndarray) -> np.ndarray | None:

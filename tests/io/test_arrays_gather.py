@@ -308,6 +308,18 @@ def test_checks_on_bounds_equal_numpy_path(seed, kind, box_format):
     _assert_same_columns(fast, slow)
 
 
+@pytest.mark.parametrize("side", ["targets", "preds"])
+def test_an_unknown_label_on_the_numpy_side_is_refused(side):
+    """One side read by numpy (lists), the other by the kernel: the unknown label of the numpy
+    side is named (the kernel side's label span alone does not decide)."""
+    plain = {"boxes": np.array([[0.0, 0, 1, 1]]), "labels": np.array([1])}
+    listed = {"boxes": [[0.0, 0, 1, 1]], "labels": [9]}
+    t, p = (listed, plain) if side == "targets" else (plain, listed)
+    p = {**p, "scores": [0.5] if side == "preds" else np.array([0.5])}
+    with pytest.raises(A.InputError, match=f"{side}\\[0\\]: labels: has label 9"):
+        A.check_arrays([t], [p], box_format="xywh", categories={1: "a", 2: "b"})
+
+
 def _spoil(rng: np.random.Generator, targets: list, preds: list) -> None:
     """One random change of the kind a training loop's batch may hold."""
     side = targets if rng.random() < 0.5 else preds
