@@ -1926,7 +1926,7 @@ done:
 }
 
 static PyObject *repeated_rows(PyObject *self, PyObject *args); /* at the end */
-static PyObject *gather(PyObject *self, PyObject *args);
+static PyObject *gather_batch(PyObject *self, PyObject *args);
 
 static PyMethodDef methods[] = {
     {"match", match, METH_VARARGS,
@@ -1954,9 +1954,9 @@ static PyMethodDef methods[] = {
     {"repeated_rows", repeated_rows, METH_VARARGS,
      "repeated_rows(columns) -> (how many rows (the columns side by side) repeat an earlier one, "
      "the first of them or -1)"},
-    {"gather", gather, METH_VARARGS,
-     "gather(dicts, key, ndarray, width) -> (format, bytearray, int64 counts bytearray, lows, highs) "
-     "or None"},
+    {"gather_batch", gather_batch, METH_VARARGS,
+     "gather_batch(targets, preds, target_spec, pred_spec, id_key, first_image_id, ndarray) -> "
+     "(targets' (counts, fields) or None, preds' or None, int64 image ids bytearray or None)"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -2145,184 +2145,504 @@ fail:
     return NULL;
 }
 
+
 /* ---- gathering per-image arrays ----------------------------------------------------------- */
 
-/* The smallest and largest value of each of the `width` columns (1 when 1-d) of n rows of one
- * format as two tuples (Python ints for integer and bool formats, floats for float ones; a
- * float column holding a NaN gives NaN for both, as np.minimum.reduce does), or None, None
- * for other formats and for no rows: what the batch's checks would reduce the arrays to. */
-static int column_bounds(const char *data, Py_ssize_t n, Py_ssize_t width, const char *format, Py_ssize_t itemsize,
-                         PyObject **lows, PyObject **highs)
+/* The formats whose bounds are kept (the rest are gathered with none). */
+typedef enum { B_NONE, B_F64, B_F32, B_I64, B_I32, B_BOOL } BoundsKind;
+
+enum { MAX_WIDTH = 8 }; /* columns of a gathered field: 1-d (width 0) or (rows, width <= 8) */
+
+/* Each column's smallest and largest value so far, and whether a float one held a NaN. */
+typedef struct {
+    double flo[MAX_WIDTH], fhi[MAX_WIDTH];
+    int64_t ilo[MAX_WIDTH], ihi[MAX_WIDTH];
+    int nan[MAX_WIDTH];
+} Bounds;
+
+static BoundsKind bounds_kind(const char *format, Py_ssize_t itemsize)
 {
-    int kind = 0; /* 1 float64, 2 float32, 3 int64, 4 int32, 5 bool */
     if (itemsize == 8 && strcmp(format, "d") == 0)
-        kind = 1;
-    else if (itemsize == 4 && strcmp(format, "f") == 0)
-        kind = 2;
-    else if (itemsize == 8 && (strcmp(format, "q") == 0 || strcmp(format, "l") == 0))
-        kind = 3;
-    else if (itemsize == 4 && (strcmp(format, "i") == 0 || strcmp(format, "l") == 0))
-        kind = 4;
-    else if (itemsize == 1 && strcmp(format, "?") == 0)
-        kind = 5;
-    const Py_ssize_t w = width ? width : 1;
-    if (!kind || n == 0) {
-        *lows = Py_None;
-        *highs = Py_None;
-        Py_INCREF(Py_None);
-        Py_INCREF(Py_None);
-        return 0;
-    }
-    *lows = PyTuple_New(w);
-    *highs = PyTuple_New(w);
-    if (*lows == NULL || *highs == NULL)
-        return -1;
-    enum { CHUNK = 8 }; /* columns reduced in one pass over the rows */
-    for (Py_ssize_t j0 = 0; j0 < w; j0 += CHUNK) {
-        const Py_ssize_t m = w - j0 < CHUNK ? w - j0 : CHUNK;
-        double flo[CHUNK], fhi[CHUNK];
-        int64_t ilo[CHUNK], ihi[CHUNK];
-        int nan[CHUNK];
-        for (Py_ssize_t j = 0; j < m; j++) {
-            flo[j] = DBL_MAX, fhi[j] = -DBL_MAX, nan[j] = 0;
-            ilo[j] = INT64_MAX, ihi[j] = INT64_MIN;
-        }
-        /* one loop a format, rows outer and the chunk's columns inner */
-#define BOUNDS(T, LO, HI, NAN_CHECK)                                                                                   \
-    for (Py_ssize_t i = 0; i < n; i++) {                                                                               \
-        const T *row = (const T *)data + i * w + j0;                                                                   \
-        for (Py_ssize_t j = 0; j < m; j++) {                                                                           \
-            NAN_CHECK;                                                                                                 \
-            LO[j] = row[j] < LO[j] ? row[j] : LO[j];                                                                   \
-            HI[j] = row[j] > HI[j] ? row[j] : HI[j];                                                                   \
-        }                                                                                                              \
-    }
-        if (kind == 1) {
-            BOUNDS(double, flo, fhi, nan[j] |= row[j] != row[j])
-        } else if (kind == 2) {
-            BOUNDS(float, flo, fhi, nan[j] |= row[j] != row[j])
-        } else if (kind == 3) {
-            BOUNDS(int64_t, ilo, ihi, (void)0)
-        } else if (kind == 4) {
-            BOUNDS(int32_t, ilo, ihi, (void)0)
-        } else {
-            BOUNDS(unsigned char, ilo, ihi, (void)0)
-        }
-#undef BOUNDS
-        for (Py_ssize_t j = 0; j < m; j++) {
-            PyObject *lo, *hi;
-            if (kind <= 2) {
-                lo = PyFloat_FromDouble(nan[j] ? Py_NAN : flo[j]);
-                hi = PyFloat_FromDouble(nan[j] ? Py_NAN : fhi[j]);
-            } else if (kind == 5) { /* a bool's byte is 0 or 1 (numpy's), read as 0 or not */
-                lo = PyLong_FromLongLong(ilo[j] != 0);
-                hi = PyLong_FromLongLong(ihi[j] != 0);
-            } else {
-                lo = PyLong_FromLongLong(ilo[j]);
-                hi = PyLong_FromLongLong(ihi[j]);
-            }
-            if (lo == NULL || hi == NULL) {
-                Py_XDECREF(lo);
-                Py_XDECREF(hi);
-                return -1;
-            }
-            PyTuple_SET_ITEM(*lows, j0 + j, lo);
-            PyTuple_SET_ITEM(*highs, j0 + j, hi);
-        }
-    }
-    return 0;
+        return B_F64;
+    if (itemsize == 4 && strcmp(format, "f") == 0)
+        return B_F32;
+    if (itemsize == 8 && (strcmp(format, "q") == 0 || strcmp(format, "l") == 0))
+        return B_I64;
+    if (itemsize == 4 && (strcmp(format, "i") == 0 || strcmp(format, "l") == 0))
+        return B_I32;
+    if (itemsize == 1 && strcmp(format, "?") == 0)
+        return B_BOOL;
+    return B_NONE;
 }
 
-/* gather(dicts, key, ndarray, width) -> (format, data, counts, lows, highs) or None: the arrays
- * dicts[i][key] one after the other, as bytes of their one buffer format, each one's rows
- * (int64), and their columns' bounds (column_bounds), when every dict is a dict holding key,
- * every value an exact `ndarray` (the type passed), C contiguous, of one format and item size,
- * 1-d (width 0) or (rows, width); else None (and no error): the numpy path then reads them
- * (io/arrays.py's _side, its twin, which tests/io/test_arrays_gather.py holds equal to it). A
- * streaming update's per-batch reading: one call per field instead of a few numpy calls per
- * field and a Python call per image, and the bounds its checks need without a pass of theirs. */
-static PyObject *gather(PyObject *self, PyObject *args)
+static void bounds_start(Bounds *b)
 {
-    (void)self;
-    PyObject *dicts, *key, *ndarray;
-    Py_ssize_t width;
-    if (!PyArg_ParseTuple(args, "O!OOn", &PyList_Type, &dicts, &key, &ndarray, &width))
-        return NULL;
-    if (!PyType_Check(ndarray) || width < 0) {
-        PyErr_SetString(PyExc_TypeError, "gather: ndarray must be a type and width >= 0");
-        return NULL;
+    for (int j = 0; j < MAX_WIDTH; j++) {
+        b->flo[j] = Py_HUGE_VAL, b->fhi[j] = -Py_HUGE_VAL, b->nan[j] = 0;
+        b->ilo[j] = INT64_MAX, b->ihi[j] = INT64_MIN;
     }
-    const Py_ssize_t n = PyList_GET_SIZE(dicts);
-    Py_buffer *views = calloc((size_t)n + 1, sizeof(Py_buffer));
-    if (views == NULL)
-        return PyErr_NoMemory();
-    PyObject *out = NULL, *data = NULL, *counts = NULL, *lows = NULL, *highs = NULL;
-    Py_ssize_t held = 0, total = 0, itemsize = 0;
-    const char *format = NULL;
-    int plain = 1;
-    for (Py_ssize_t i = 0; i < n && plain; i++) {
-        PyObject *d = PyList_GET_ITEM(dicts, i);
-        if (!PyDict_CheckExact(d)) {
-            plain = 0;
+}
+
+/* Copies n rows of w columns from src to dst, and takes them into the bounds: one pass over
+ * the (usually cold) input. W is the width when known at compile time (1 or 4: a loop the
+ * compiler unrolls, its bounds in registers), else 0 and w is read. The bounds are kept in
+ * locals of type A (double or int64_t) while copying: stores through dst cannot alias them. */
+#define COPY_BOUNDS(T, A, LO, HI, NAN, W)                                                                              \
+    do {                                                                                                               \
+        const Py_ssize_t cols = (W) ? (W) : w;                                                                         \
+        const T *s = (const T *)src;                                                                                   \
+        T *d = (T *)dst;                                                                                               \
+        A lo[MAX_WIDTH], hi[MAX_WIDTH];                                                                                \
+        int nan[MAX_WIDTH];                                                                                            \
+        for (Py_ssize_t j = 0; j < cols; j++)                                                                          \
+            lo[j] = b->LO[j], hi[j] = b->HI[j], nan[j] = b->nan[j];                                                    \
+        for (Py_ssize_t i = 0; i < n; i++, s += cols, d += cols) {                                                     \
+            for (Py_ssize_t j = 0; j < cols; j++) {                                                                    \
+                const T x = s[j];                                                                                      \
+                d[j] = x;                                                                                              \
+                if (NAN)                                                                                               \
+                    nan[j] |= x != x;                                                                                  \
+                lo[j] = x < lo[j] ? x : lo[j];                                                                         \
+                hi[j] = x > hi[j] ? x : hi[j];                                                                         \
+            }                                                                                                          \
+        }                                                                                                              \
+        for (Py_ssize_t j = 0; j < cols; j++)                                                                          \
+            b->LO[j] = lo[j], b->HI[j] = hi[j], b->nan[j] = nan[j];                                                    \
+    } while (0)
+
+#define COPY_BOUNDS_WIDTHS(T, A, LO, HI, NAN)                                                                          \
+    do {                                                                                                               \
+        if (w == 1)                                                                                                    \
+            COPY_BOUNDS(T, A, LO, HI, NAN, 1);                                                                         \
+        else if (w == 4)                                                                                               \
+            COPY_BOUNDS(T, A, LO, HI, NAN, 4);                                                                         \
+        else                                                                                                           \
+            COPY_BOUNDS(T, A, LO, HI, NAN, 0);                                                                         \
+    } while (0)
+
+#if defined(__SSE2__) || defined(_M_X64)
+#include <emmintrin.h>
+#define BOUNDS_SSE2 1
+/* COPY_BOUNDS of float64 with two columns a vector: per column the same comparisons, so the
+ * same bounds (min_pd(x, lo) is x < lo ? x : lo, max_pd(x, hi) is x > hi ? x : hi); w is 4
+ * (two vectors a row) or 1 (even and odd rows in the two lanes, folded at the end). */
+static void copy_bounds_f64_sse2(double *d, const double *s, Py_ssize_t n, Py_ssize_t w, Bounds *b)
+{
+    const Py_ssize_t values = n * w, pairs = values / 2 * 2;
+    __m128d lo[2], hi[2], nan[2];
+    for (int k = 0; k < 2; k++) {
+        lo[k] = w == 4 ? _mm_loadu_pd(b->flo + 2 * k) : _mm_set1_pd(b->flo[0]);
+        hi[k] = w == 4 ? _mm_loadu_pd(b->fhi + 2 * k) : _mm_set1_pd(b->fhi[0]);
+        nan[k] = _mm_setzero_pd();
+    }
+    Py_ssize_t i = 0;
+    for (; i + 4 <= pairs; i += 4) { /* w 4: a row, its two vectors; w 1: four rows */
+        const __m128d x0 = _mm_loadu_pd(s + i), x1 = _mm_loadu_pd(s + i + 2);
+        _mm_storeu_pd(d + i, x0);
+        _mm_storeu_pd(d + i + 2, x1);
+        nan[0] = _mm_or_pd(nan[0], _mm_cmpunord_pd(x0, x0));
+        nan[1] = _mm_or_pd(nan[1], _mm_cmpunord_pd(x1, x1));
+        lo[0] = _mm_min_pd(x0, lo[0]), lo[1] = _mm_min_pd(x1, lo[1]);
+        hi[0] = _mm_max_pd(x0, hi[0]), hi[1] = _mm_max_pd(x1, hi[1]);
+    }
+    double l[4], h[4], m[4];
+    for (int k = 0; k < 2; k++) {
+        _mm_storeu_pd(l + 2 * k, lo[k]);
+        _mm_storeu_pd(h + 2 * k, hi[k]);
+        _mm_storeu_pd(m + 2 * k, nan[k]);
+    }
+    if (w == 4) { /* values is a multiple of 4: no tail */
+        for (int j = 0; j < 4; j++)
+            b->flo[j] = l[j], b->fhi[j] = h[j], b->nan[j] |= m[j] != 0;
+        return;
+    }
+    double lo1 = b->flo[0], hi1 = b->fhi[0];
+    int nan1 = b->nan[0];
+    for (int k = 0; k < 4; k++) {
+        lo1 = l[k] < lo1 ? l[k] : lo1;
+        hi1 = h[k] > hi1 ? h[k] : hi1;
+        nan1 |= m[k] != 0;
+    }
+    for (; i < values; i++) { /* the last rows */
+        const double x = s[i];
+        d[i] = x;
+        nan1 |= x != x;
+        lo1 = x < lo1 ? x : lo1;
+        hi1 = x > hi1 ? x : hi1;
+    }
+    b->flo[0] = lo1, b->fhi[0] = hi1, b->nan[0] = nan1;
+}
+#endif
+
+static void copy_bounds(char *dst, const char *src, Py_ssize_t n, Py_ssize_t w, BoundsKind kind, Bounds *b)
+{
+    switch (kind) {
+    case B_F64:
+#ifdef BOUNDS_SSE2
+        if (w == 1 || w == 4) {
+            copy_bounds_f64_sse2((double *)dst, (const double *)src, n, w, b);
             break;
         }
-        PyObject *value = PyDict_GetItemWithError(d, key); /* borrowed */
+#endif
+        COPY_BOUNDS_WIDTHS(double, double, flo, fhi, 1);
+        break;
+    case B_F32:
+        COPY_BOUNDS_WIDTHS(float, double, flo, fhi, 1);
+        break;
+    case B_I64:
+        COPY_BOUNDS_WIDTHS(int64_t, int64_t, ilo, ihi, 0);
+        break;
+    case B_I32:
+        COPY_BOUNDS_WIDTHS(int32_t, int64_t, ilo, ihi, 0);
+        break;
+    case B_BOOL: /* a bool's byte is 0 or 1 (numpy's), read as 0 or not */
+        COPY_BOUNDS_WIDTHS(unsigned char, int64_t, ilo, ihi, 0);
+        break;
+    case B_NONE: /* no bounds kept: gather_field copies it alone */
+        break;
+    }
+}
+#undef COPY_BOUNDS_WIDTHS
+#undef COPY_BOUNDS
+
+/* A bound as a Python number: a float for float formats (NaN for a column that held one), an
+ * int for integer and bool ones (0 or 1). */
+static PyObject *bound_value(const Bounds *b, BoundsKind kind, Py_ssize_t j, int high)
+{
+    if (kind == B_F64 || kind == B_F32)
+        return PyFloat_FromDouble(b->nan[j] ? Py_NAN : high ? b->fhi[j] : b->flo[j]);
+    const int64_t v = high ? b->ihi[j] : b->ilo[j];
+    return PyLong_FromLongLong(kind == B_BOOL ? v != 0 : v);
+}
+
+/* (lows, highs, low, high): each column's smallest and largest value (tuples) and the field's
+ * (NaN for both if a column held a NaN, as np.minimum.reduce gives); all None for no rows or
+ * a format without bounds. What the batch's checks would reduce the arrays to. */
+static PyObject *bounds_tuple(const Bounds *b, BoundsKind kind, Py_ssize_t w, Py_ssize_t rows)
+{
+    if (kind == B_NONE || rows == 0)
+        return Py_BuildValue("OOOO", Py_None, Py_None, Py_None, Py_None);
+    PyObject *lows = PyTuple_New(w), *highs = PyTuple_New(w), *low = NULL, *high = NULL, *out = NULL;
+    if (lows == NULL || highs == NULL)
+        goto done;
+    Py_ssize_t lo = 0, hi = 0, nan = 0; /* the columns of the field's smallest and largest */
+    for (Py_ssize_t j = 0; j < w; j++) {
+        PyObject *l = bound_value(b, kind, j, 0), *h = bound_value(b, kind, j, 1);
+        if (l == NULL || h == NULL) {
+            Py_XDECREF(l);
+            Py_XDECREF(h);
+            goto done;
+        }
+        PyTuple_SET_ITEM(lows, j, l);
+        PyTuple_SET_ITEM(highs, j, h);
+        nan |= b->nan[j];
+        if (kind == B_F64 || kind == B_F32) {
+            lo = b->flo[j] < b->flo[lo] ? j : lo;
+            hi = b->fhi[j] > b->fhi[hi] ? j : hi;
+        } else {
+            lo = b->ilo[j] < b->ilo[lo] ? j : lo;
+            hi = b->ihi[j] > b->ihi[hi] ? j : hi;
+        }
+    }
+    if (nan) { /* the field's bounds NaN: the NaN column's */
+        while (!b->nan[lo])
+            lo++;
+        hi = lo;
+    }
+    low = PyTuple_GET_ITEM(lows, lo);
+    high = PyTuple_GET_ITEM(highs, hi);
+    out = Py_BuildValue("OOOO", lows, highs, low, high);
+done:
+    Py_XDECREF(lows);
+    Py_XDECREF(highs);
+    return out;
+}
+
+/* Asks for the cache lines of len bytes at p (a training loop's arrays are not in cache). */
+static void prefetch_lines(const void *p, Py_ssize_t len)
+{
+    for (Py_ssize_t k = 0; k < len; k += 64)
+        PREFETCH((const char *)p + k);
+}
+
+/* A field's values in the side's dicts (values[i], NULL where a dict leaves it out) as views
+ * (views[i]; *format, *itemsize their one format, *total their bytes): 1 when every dict
+ * gives an exact `ndarray`, C contiguous, 1-d (width 0) or (rows, width), of one format and
+ * item size; 0 when no dict gives it; -1 when the field is not plain (some dicts without it,
+ * another type, shape or format). *held: the views taken (to release), also on failure. */
+static int field_views(PyObject **values, Py_ssize_t n, Py_ssize_t width, PyTypeObject *ndarray, Py_buffer *views,
+                       Py_ssize_t *held, const char **format, Py_ssize_t *itemsize, Py_ssize_t *total)
+{
+    Py_ssize_t absent = 0;
+    *held = 0, *format = NULL, *itemsize = 0, *total = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *value = values[i]; /* borrowed */
         if (value == NULL) {
-            if (PyErr_Occurred())
-                goto done;
-            plain = 0;
-            break;
+            absent++;
+            continue;
         }
-        if (Py_TYPE(value) != (PyTypeObject *)ndarray) {
-            plain = 0;
-            break;
-        }
+        if (absent || Py_TYPE(value) != ndarray)
+            return -1;
         if (PyObject_GetBuffer(value, &views[i], PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
             PyErr_Clear(); /* not contiguous, or no buffer: the numpy path reads it */
-            plain = 0;
-            break;
+            return -1;
         }
-        held = i + 1;
+        *held = i + 1;
         const Py_buffer *v = &views[i];
         const char *f = v->format ? v->format : "B";
         if (v->ndim != (width ? 2 : 1) || (width && v->shape[1] != width) ||
-            (format != NULL && (strcmp(f, format) != 0 || v->itemsize != itemsize))) {
-            plain = 0;
-            break;
-        }
-        format = f;
-        itemsize = v->itemsize;
-        total += v->len;
+            (*format != NULL && (strcmp(f, *format) != 0 || v->itemsize != *itemsize)))
+            return -1;
+        *format = f, *itemsize = v->itemsize, *total += v->len;
     }
-    if (!plain || format == NULL) {
+    return absent == n ? 0 : absent ? -1 : 1;
+}
+
+/* One field of the side gathered from its values (field_views'): (format, data, lows, highs,
+ * low, high) (bounds_tuple's), Py_None when no dict gives it, NULL with no error set when it
+ * is not plain (or its rows are not `rows`' when check_rows; else they are written there),
+ * NULL with an error set. */
+static PyObject *gather_field(PyObject **values, Py_ssize_t n, Py_ssize_t width, PyTypeObject *ndarray,
+                              Py_buffer *views, int64_t *rows, int check_rows)
+{
+    const Py_ssize_t w = width ? width : 1;
+    Py_ssize_t held = 0, itemsize = 0, total = 0;
+    const char *format = NULL;
+    PyObject *data = NULL, *bounds = NULL, *out = NULL;
+    const int got = field_views(values, n, width, ndarray, views, &held, &format, &itemsize, &total);
+    if (got == 0) {
         out = Py_None;
         Py_INCREF(out);
+    }
+    if (got != 1)
         goto done;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (check_rows && rows[i] != (int64_t)views[i].shape[0])
+            goto done;
+        rows[i] = (int64_t)views[i].shape[0];
     }
     if ((data = PyByteArray_FromStringAndSize(NULL, total)) == NULL)
         goto done;
-    if ((counts = PyByteArray_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(int64_t))) == NULL)
-        goto done;
+    const BoundsKind kind = bounds_kind(format, itemsize);
+    Bounds b;
+    bounds_start(&b);
     char *at = PyByteArray_AS_STRING(data);
-    int64_t *rows = (int64_t *)PyByteArray_AS_STRING(counts);
+    if (n)
+        prefetch_lines(views[0].buf, views[0].len);
     for (Py_ssize_t i = 0; i < n; i++) {
-        if (views[i].len)
+        if (i + 1 < n) /* the next array on its way while this one is copied (they are cold) */
+            prefetch_lines(views[i + 1].buf, views[i + 1].len);
+        if (kind == B_NONE)
             memcpy(at, views[i].buf, (size_t)views[i].len);
+        else
+            copy_bounds(at, views[i].buf, views[i].len / itemsize / w, w, kind, &b);
         at += views[i].len;
-        rows[i] = (int64_t)views[i].shape[0];
     }
-    const Py_ssize_t n_rows = itemsize ? total / itemsize / (width ? width : 1) : 0;
-    if (column_bounds(PyByteArray_AS_STRING(data), n_rows, width, format, itemsize, &lows, &highs) < 0)
+    if ((bounds = bounds_tuple(&b, kind, w, itemsize ? total / itemsize / w : 0)) == NULL)
         goto done;
-    out = Py_BuildValue("sOOOO", format, data, counts, lows, highs);
+    PyObject *l = PyTuple_GET_ITEM(bounds, 0), *h = PyTuple_GET_ITEM(bounds, 1);
+    out = Py_BuildValue("sOOOOO", format, data, l, h, PyTuple_GET_ITEM(bounds, 2), PyTuple_GET_ITEM(bounds, 3));
 done:
     Py_XDECREF(data);
-    Py_XDECREF(counts);
-    Py_XDECREF(lows);
-    Py_XDECREF(highs);
+    Py_XDECREF(bounds);
     for (Py_ssize_t i = 0; i < held; i++)
         if (views[i].obj != NULL)
             PyBuffer_Release(&views[i]);
+    memset(views, 0, (size_t)n * sizeof(Py_buffer));
+    return out;
+}
+
+/* Each dict's value of each key (values[k * n + i], borrowed; NULL where it has none): 1
+ * when every dict of the list is an exact dict whose keys are all str among `keys` (a tuple
+ * of str), else 0. One pass over the dicts' items, the keys compared by identity first (the
+ * literals of the caller's code and of the dicts' are the same interned strings). */
+static int dict_values(PyObject *dicts, PyObject *keys, PyObject **values)
+{
+    const Py_ssize_t n = PyList_GET_SIZE(dicts), n_keys = PyTuple_GET_SIZE(keys);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *d = PyList_GET_ITEM(dicts, i), *key, *value;
+        if (!PyDict_CheckExact(d))
+            return 0;
+        Py_ssize_t pos = 0;
+        if (i + 1 < n)
+            PREFETCH(PyList_GET_ITEM(dicts, i + 1));
+        while (PyDict_Next(d, &pos, &key, &value)) {
+            PREFETCH(value); /* the array's header, read next */
+            Py_ssize_t k = 0;
+            while (k < n_keys && PyTuple_GET_ITEM(keys, k) != key)
+                k++;
+            if (k == n_keys && PyUnicode_CheckExact(key)) /* the same text, another object */
+                for (k = 0; k < n_keys; k++) {
+                    PyObject *known = PyTuple_GET_ITEM(keys, k);
+                    if (PyUnicode_CheckExact(known) && PyObject_Hash(known) == PyObject_Hash(key) &&
+                        PyUnicode_Compare(known, key) == 0) /* str hashes are kept: no error */
+                        break;
+                }
+            if (k == n_keys) /* another key, or one not a str: the numpy path names it */
+                return 0;
+            values[k * n + i] = value;
+        }
+    }
+    return 1;
+}
+
+/* One side gathered: (counts, fields) with counts the images' rows (int64 bytes, the first
+ * field's: the labels) and a gather_field result per field (None for a field no dict holds,
+ * not allowed for the first), or Py_None when the side is not plain; NULL with an error set. */
+static PyObject *gather_side(PyObject *dicts, PyObject *keys, PyObject *widths, PyTypeObject *ndarray)
+{
+    const Py_ssize_t n = PyList_GET_SIZE(dicts), n_fields = PyTuple_GET_SIZE(widths);
+    PyObject *counts = NULL, *fields = NULL, *out = NULL;
+    Py_buffer *views = calloc((size_t)n + 1, sizeof(Py_buffer));
+    PyObject **values = calloc((size_t)(n * PyTuple_GET_SIZE(keys)) + 1, sizeof(PyObject *));
+    if (views == NULL || values == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (n == 0 || !dict_values(dicts, keys, values))
+        goto plain_no;
+    if ((counts = PyByteArray_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(int64_t))) == NULL)
+        goto done;
+    if ((fields = PyTuple_New(n_fields)) == NULL)
+        goto done;
+    int64_t *rows = (int64_t *)PyByteArray_AS_STRING(counts);
+    for (Py_ssize_t f = 0; f < n_fields; f++) {
+        const Py_ssize_t width = PyLong_AsSsize_t(PyTuple_GET_ITEM(widths, f));
+        if (width < 0 || width > MAX_WIDTH) {
+            if (!PyErr_Occurred())
+                PyErr_Format(PyExc_ValueError, "gather_batch: width %zd (expected 0 to %d)", width, MAX_WIDTH);
+            goto done;
+        }
+        PyObject *got = gather_field(values + f * n, n, width, ndarray, views, rows, f > 0);
+        if (got == NULL && PyErr_Occurred())
+            goto done;
+        if (got == NULL || (f == 0 && got == Py_None)) {
+            Py_XDECREF(got);
+            goto plain_no;
+        }
+        PyTuple_SET_ITEM(fields, f, got);
+    }
+    out = PyTuple_Pack(2, counts, fields);
+    goto done;
+plain_no:
+    out = Py_None;
+    Py_INCREF(out);
+done:
+    Py_XDECREF(counts);
+    Py_XDECREF(fields);
     free(views);
+    free(values);
+    return out;
+}
+
+static int compare_int64(const void *a, const void *b)
+{
+    const int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* An image id as a target or pred gives it: 1 with *id set for an exact int in int64, 0 for
+ * None or no id, -1 for anything else (io/arrays.py's _batch_ids decides), -2 with an error. */
+static int plain_id(PyObject *d, PyObject *key, int64_t *id)
+{
+    PyObject *value = PyDict_GetItemWithError(d, key);
+    if (value == NULL)
+        return PyErr_Occurred() ? -2 : 0;
+    if (value == Py_None)
+        return 0;
+    if (!PyLong_CheckExact(value))
+        return -1;
+    int overflow = 0;
+    const long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
+    if (v == -1 && PyErr_Occurred())
+        return -2;
+    *id = (int64_t)v;
+    return overflow ? -1 : 1;
+}
+
+/* The images' ids (int64 bytes): a target's image id, else first + its position; Py_None
+ * when an id is of another kind, a pred's disagrees, two are the same or a dict is not an
+ * exact dict (then _batch_ids, the twin, decides); NULL with an error set. */
+static PyObject *batch_ids(PyObject *targets, PyObject *preds, PyObject *key, PyObject *first_id)
+{
+    const Py_ssize_t n = PyList_GET_SIZE(targets);
+    int overflow = 0;
+    const long long first = PyLong_Check(first_id) ? PyLong_AsLongLongAndOverflow(first_id, &overflow) : 0;
+    if (PyErr_Occurred())
+        return NULL;
+    if (!PyLong_Check(first_id) || overflow || n == 0 || PyList_GET_SIZE(preds) != n)
+        Py_RETURN_NONE;
+    PyObject *out = PyByteArray_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(int64_t));
+    int64_t *sorted = malloc((size_t)n * sizeof(int64_t));
+    if (out == NULL || sorted == NULL) {
+        Py_XDECREF(out);
+        free(sorted);
+        return sorted == NULL ? PyErr_NoMemory() : NULL;
+    }
+    int64_t *ids = (int64_t *)PyByteArray_AS_STRING(out);
+    int plain = 1;
+    for (Py_ssize_t i = 0; i < n && plain == 1; i++) {
+        PyObject *t = PyList_GET_ITEM(targets, i), *p = PyList_GET_ITEM(preds, i);
+        if (!PyDict_CheckExact(t) || !PyDict_CheckExact(p)) {
+            plain = 0;
+            break;
+        }
+        int64_t theirs = 0;
+        plain = plain_id(t, key, &ids[i]);
+        if (plain == 0) { /* no id given: first + i, if it is an int64 */
+            plain = first <= INT64_MAX - (long long)i;
+            ids[i] = plain ? first + (int64_t)i : 0;
+        }
+        const int pred = plain == 1 ? plain_id(p, key, &theirs) : 0;
+        plain = pred == -2 ? -2 : pred < 0 || (pred == 1 && theirs != ids[i]) ? 0 : plain;
+    }
+    if (plain == 1) {
+        memcpy(sorted, ids, (size_t)n * sizeof(int64_t));
+        qsort(sorted, (size_t)n, sizeof(int64_t), compare_int64);
+        for (Py_ssize_t i = 1; i < n && plain; i++)
+            plain = sorted[i] != sorted[i - 1];
+    }
+    free(sorted);
+    if (plain != 1) {
+        Py_DECREF(out);
+        if (plain == -2)
+            return NULL;
+        Py_RETURN_NONE;
+    }
+    return out;
+}
+
+/* gather_batch(targets, preds, target_spec, pred_spec, id_key, first_image_id, ndarray) ->
+ * (targets' side, preds' side, image ids): a streaming update's batch read in one call. A spec
+ * is (keys, widths): the keys a dict may hold (a tuple of str), the first len(widths) of them
+ * the fields gathered, widths[f] 0 for a 1-d field or its columns (<= 8). A side is (counts,
+ * fields), gather_side's, or None when it is not plain (a dict not an exact dict or with
+ * another key, a field some dicts leave out, or not an exact `ndarray`, C contiguous, of one
+ * format and shape, with the labels' rows); the ids are batch_ids'. Where a part is None, its
+ * twin in io/arrays.py reads it (_side, _batch_ids: tests/io/test_arrays_gather.py holds them
+ * equal); no Python call per image or field, and the bounds the checks need made while
+ * copying, in one pass over the input. */
+static PyObject *gather_batch(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *targets, *preds, *target_keys, *target_widths, *pred_keys, *pred_widths, *key, *first, *ndarray;
+    if (!PyArg_ParseTuple(args, "O!O!(O!O!)(O!O!)UOO", &PyList_Type, &targets, &PyList_Type, &preds,
+                          &PyTuple_Type, &target_keys, &PyTuple_Type, &target_widths, &PyTuple_Type, &pred_keys,
+                          &PyTuple_Type, &pred_widths, &key, &first, &ndarray))
+        return NULL;
+    if (!PyType_Check(ndarray) || PyTuple_GET_SIZE(target_widths) > PyTuple_GET_SIZE(target_keys) ||
+        PyTuple_GET_SIZE(pred_widths) > PyTuple_GET_SIZE(pred_keys) || PyTuple_GET_SIZE(target_widths) == 0 ||
+        PyTuple_GET_SIZE(pred_widths) == 0) {
+        PyErr_SetString(PyExc_TypeError, "gather_batch: ndarray must be a type, and each spec "
+                                         "(keys, widths) at least one width and no more widths than keys");
+        return NULL;
+    }
+    PyObject *gt = gather_side(targets, target_keys, target_widths, (PyTypeObject *)ndarray);
+    PyObject *dt = gt == NULL ? NULL : gather_side(preds, pred_keys, pred_widths, (PyTypeObject *)ndarray);
+    PyObject *ids = dt == NULL ? NULL : batch_ids(targets, preds, key, first);
+    PyObject *out = ids == NULL ? NULL : PyTuple_Pack(3, gt, dt, ids);
+    Py_XDECREF(gt);
+    Py_XDECREF(dt);
+    Py_XDECREF(ids);
     return out;
 }

@@ -559,19 +559,15 @@ class _Side:
     n: np.ndarray  # (I,) rows per image
     columns: dict[str, np.ndarray]  # per field: the rows of the images that give it
     missing: dict[str, list[int]]  # per optional field, the non-empty images without it
-    # per field with rows, the smallest and largest value of each column (_kernels.gather's
-    # bounds, NaN for both where a column holds one): the checks' reductions, made while gathering
+    # per field with rows, the smallest and largest value of each column, and of the field
+    # (_kernels.gather_batch's, NaN where a column holds one): the checks' reductions, made
+    # while gathering; empty where not known (the numpy path's)
     bounds: dict[str, tuple[tuple[Any, ...], tuple[Any, ...]]] = field(default_factory=dict)
+    spans: dict[str, tuple[Any, Any]] = field(default_factory=dict)
 
     def span(self, name: str) -> tuple[Any, Any] | None:
         """The field's smallest and largest value (NaN for both if one is NaN), when known."""
-        b = self.bounds.get(name)
-        if b is None:
-            return None
-        values = (*b[0], *b[1])
-        if any(v != v for v in values):
-            return math.nan, math.nan
-        return min(b[0]), max(b[1])
+        return self.spans.get(name)
 
     def floats(self, field: str, finite: bool = True) -> np.ndarray | None:
         """The field (float64), or None if not `finite`."""
@@ -619,55 +615,62 @@ _FLOATS = frozenset(("boxes", "scores", "area"))
 # the buffer formats _gathered_side takes (numpy's of these dtypes on this machine), as dtypes
 _FORMATS = {np.dtype(t).char: np.dtype(t) for t in (np.float64, np.float32, np.int64, np.int32, np.bool_)}
 _FORMATS.update({"l": np.dtype(np.int64), "q": np.dtype(np.int64)} if np.dtype("l").itemsize == 8 else {})
+_FLOAT64 = np.dtype(np.float64)
 
 
-def _gathered_side(dicts: Sequence[Any], keys: frozenset[str], fields: tuple[str, ...]) -> _Side | None:
-    """`_side` through _kernels.gather (one compiled call per field), when every image's dict
-    gives every present field as a C-contiguous numpy array of the same dtype (the usual
-    training loop's batch); None otherwise, and `_side`'s numpy path then reads the batch (the
-    same result: tests/io/test_arrays_gather.py holds them equal)."""
-    if kernels is None or type(dicts) is not list or not dicts:
-        return None
-    present = set().union(*dicts) if set(map(type, dicts)) == {dict} else None
-    if present is None or not present <= keys:
-        return None
+# what gather_batch reads of a side: the keys a dict may hold, the fields gathered first
+_TARGET_SPEC = (("labels", *_TARGET_FIELDS, "masks", "image_id"), (0, 4, 0, 0, 0))
+_PRED_SPEC = (("labels", *_PRED_FIELDS, "masks", "image_id"), (0, 4, 0))
+assert set(_TARGET_SPEC[0]) == _TARGET_KEYS and set(_PRED_SPEC[0]) == _PRED_KEYS
+
+
+def _gathered_sides(
+    targets: Sequence[Any], preds: Sequence[Any], first_image_id: int
+) -> tuple[_Side | None, _Side | None, np.ndarray | None]:
+    """Both sides' arrays and the images' ids through one _kernels.gather_batch call, each
+    where the batch is plain (every dict gives every present field as a C-contiguous numpy
+    array of one dtype, ids as ints: the usual training loop's batch), else None: `_side` and
+    `_batch_ids` then read that part (the same result: tests/io/test_arrays_gather.py holds
+    them equal)."""
+    if kernels is None or type(targets) is not list or type(preds) is not list:
+        return None, None, None
+    gt, dt, ids = kernels.gather_batch(
+        targets, preds, _TARGET_SPEC, _PRED_SPEC, "image_id", first_image_id, np.ndarray
+    )
+    return (
+        None if gt is None else _gathered_side(gt[0], gt[1], _TARGET_FIELDS),
+        None if dt is None else _gathered_side(dt[0], dt[1], _PRED_FIELDS),
+        None if ids is None else np.frombuffer(ids, np.int64),
+    )
+
+
+def _gathered_side(counts: bytearray, gathered: tuple[Any, ...], fields: tuple[str, ...]) -> _Side | None:
+    """A side from gather_batch's (counts, fields), or None if a required field is left out
+    or one has a dtype `_side` would not take."""
+    n = np.frombuffer(counts, np.int64)
     columns: dict[str, np.ndarray] = {}
     missing: dict[str, list[int]] = {}
     bounds: dict[str, tuple[tuple[Any, ...], tuple[Any, ...]]] = {}
-    counts: np.ndarray | None = None
-    first_rows = b""
-    for f in ("labels", *fields):
-        if f not in present:
-            if f in _REQUIRED or counts is None:
+    spans: dict[str, tuple[Any, Any]] = {}
+    for f, got in zip(("labels", *fields), gathered):
+        if got is None:  # no image gives it (labels are always given)
+            if f in _REQUIRED:
                 return None
-            missing[f] = np.flatnonzero(counts).tolist()
+            missing[f] = np.flatnonzero(n).tolist()
             columns[f] = np.zeros((0, 4) if f == "boxes" else 0)
             continue
-        got = kernels.gather(dicts, f, np.ndarray, 4 if f == "boxes" else 0)
-        if got is None:
-            return None
-        fmt, data, rows, lows, highs = got
+        fmt, data, lows, highs, low, high = got
         dtype = _FORMATS.get(fmt)
         if dtype is None or dtype.kind not in _KINDS[f]:
             return None
         a = np.frombuffer(data, dtype)
         if f == "boxes":
             a = a.reshape(-1, 4)
-        if counts is None:
-            counts, first_rows = np.frombuffer(rows, np.int64), rows
-        elif rows != first_rows:  # the same int64 counts, byte for byte
-            return None
-        columns[f] = a.astype(np.float64) if f in _FLOATS and dtype != np.float64 else a
+        columns[f] = a.astype(np.float64) if f in _FLOATS and dtype != _FLOAT64 else a
         missing[f] = []
         if lows is not None:
-            bounds[f] = (lows, highs)
-    assert counts is not None
-    return _Side(counts, columns, missing, bounds)
-
-
-def _read_side(dicts: Sequence[Any], keys: frozenset[str], fields: tuple[str, ...]) -> _Side | None:
-    """One side's arrays: compiled where the batch is plain, else through numpy."""
-    return _gathered_side(dicts, keys, fields) or _side(dicts, keys, fields)
+            bounds[f], spans[f] = (lows, highs), (low, high)
+    return _Side(n, columns, missing, bounds, spans)
 
 
 def _side(dicts: Sequence[Any], keys: frozenset[str], fields: tuple[str, ...]) -> _Side | None:
@@ -779,9 +782,13 @@ def _batch_columns(
     """The columns of a batch without masks, each check made once on the whole batch's
     concatenated arrays; None when any fails (or the input is unusual: then the image-by-image
     reader gives the result, or the error naming image and field)."""
-    gt = _read_side(targets, _TARGET_KEYS, _TARGET_FIELDS)
-    dt = None if gt is None else _read_side(preds, _PRED_KEYS, _PRED_FIELDS)
-    image_ids = None if dt is None else _batch_ids(targets, preds, first_image_id)
+    gt, dt, image_ids = _gathered_sides(targets, preds, first_image_id)
+    if gt is None:
+        gt = _side(targets, _TARGET_KEYS, _TARGET_FIELDS)
+    if gt is not None and dt is None:
+        dt = _side(preds, _PRED_KEYS, _PRED_FIELDS)
+    if gt is not None and dt is not None and image_ids is None:
+        image_ids = _batch_ids(targets, preds, first_image_id)
     if gt is None or dt is None or image_ids is None:
         return None
     gt_cat, dt_cat = gt.labels(), dt.labels()
@@ -792,17 +799,23 @@ def _batch_columns(
     gt_box = to_xywh(gt.columns["boxes"], box_format)
     dt_box = to_xywh(dt.columns["boxes"], box_format)
     as_given = box_format == "xywh"  # the gathered bounds are the boxes' own
-    gt_bounds, dt_bounds = (gt.bounds.get("boxes"), dt.bounds.get("boxes")) if as_given else (None, None)
-    if not (_usable(gt_box, gt_bounds) and _usable(dt_box, dt_bounds)):
+    if not (_usable(gt_box, _box_bounds(gt) if as_given else None)):
+        return None
+    if not (_usable(dt_box, _box_bounds(dt) if as_given else None)):
         return None
     area = _put(gt, "area", gt_box)
     if area is None:
         return None
-    labels = np.concatenate([gt_cat, dt_cat])
-    cats = _categories(categories, labels)
-    spans = [s for s in (gt.span("labels"), dt.span("labels")) if s is not None]
-    span = (min(s[0] for s in spans), max(s[1] for s in spans)) if spans else None
-    if len(labels) and not _known(labels, cats.ids, span):
+    if isinstance(categories, Categories):  # a streaming batch's: no labels to read them from
+        cats = categories
+    else:
+        cats = _categories(categories, np.concatenate([gt_cat, dt_cat]))
+    # the labels' span when every side with labels knows its own (else numpy reduces them)
+    given = [side.span("labels") for side, a in ((gt, gt_cat), (dt, dt_cat)) if len(a)]
+    spans = [s for s in given if s is not None]
+    whole = spans and len(spans) == len(given)
+    span = (min(s[0] for s in spans), max(s[1] for s in spans)) if whole else None
+    if (len(gt_cat) or len(dt_cat)) and not _known((gt_cat, dt_cat), cats.ids, span):
         return None
     columns = _Columns(
         image_ids=image_ids,
@@ -825,16 +838,24 @@ def _batch_columns(
 _SAFE = 1e150  # coordinates below it in magnitude: x + w, y + h and w * h cannot overflow
 
 
-def _usable(box: np.ndarray, bounds: tuple[tuple[Any, ...], tuple[Any, ...]] | None = None) -> bool:
+def _box_bounds(side: _Side) -> tuple[Any, Any, Any, Any] | None:
+    """The boxes' smallest and largest coordinate (NaN for both if one is NaN) and their
+    smallest width and height, when known (gathered)."""
+    span, bounds = side.span("boxes"), side.bounds.get("boxes")
+    if span is None or bounds is None:
+        return None
+    return span[0], span[1], bounds[0][2], bounds[0][3]
+
+
+def _usable(box: np.ndarray, bounds: tuple[Any, Any, Any, Any] | None = None) -> bool:
     """xywh boxes with w, h >= 0 whose coordinates, corners and area are all finite
-    (`bounds`: each column's smallest and largest value, known already)."""
+    (`bounds`: `_box_bounds`', known already)."""
     if not len(box):
         return True
     if bounds is not None:
-        values = (*bounds[0], *bounds[1])
-        if any(v != v for v in values):  # a NaN: not finite
+        lo, hi, width, height = bounds
+        if lo != lo:  # a NaN: not finite
             return False
-        lo, hi, width, height = min(bounds[0]), max(bounds[1]), bounds[0][2], bounds[0][3]
     else:
         lo, hi, width, height = _LOWEST(box, axis=None), _HIGHEST(box, axis=None), None, None
     if not (-_SAFE < lo and hi < _SAFE):  # NaN fails too
@@ -847,12 +868,16 @@ def _usable(box: np.ndarray, bounds: tuple[tuple[Any, ...], tuple[Any, ...]] | N
     return bool(width >= 0 and height >= 0)
 
 
-def _known(labels: np.ndarray, ids: np.ndarray, span: tuple[Any, Any] | None = None) -> bool:
-    """Every label is among the (sorted) ids (`span`: the labels' smallest and largest, known)."""
+def _known(labels: Sequence[np.ndarray], ids: np.ndarray, span: tuple[Any, Any] | None = None) -> bool:
+    """Every label of the arrays is among the (sorted) ids (`span`: the labels' smallest and
+    largest, known)."""
     if not len(ids):
         return False
+    labels = [a for a in labels if len(a)]
     lo, hi = int(ids[0]), int(ids[-1])
-    least, most = (_LOWEST(labels), _HIGHEST(labels)) if span is None else span
+    if span is None:
+        span = min(_LOWEST(a) for a in labels), max(_HIGHEST(a) for a in labels)
+    least, most = span
     if not (lo <= least and most <= hi):
         return False
     if hi - lo + 1 == len(ids):  # every label from lo to hi
@@ -860,9 +885,12 @@ def _known(labels: np.ndarray, ids: np.ndarray, span: tuple[Any, Any] | None = N
     if hi - lo < 2**16:  # a table of the labels in between
         listed = np.zeros(hi - lo + 1, bool)
         listed[ids - lo] = True
-        return bool(listed[labels - lo].all())
-    pos = np.minimum(np.searchsorted(ids, labels), len(ids) - 1)
-    return bool(np.array_equal(ids[pos], labels))
+        return all(listed[a - lo].all() for a in labels)
+    for a in labels:
+        pos = np.minimum(np.searchsorted(ids, a), len(ids) - 1)
+        if not np.array_equal(ids[pos], a):
+            return False
+    return True
 
 
 def _put(side: _Side, field: str, box: np.ndarray) -> np.ndarray | None:
