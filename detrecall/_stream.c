@@ -206,7 +206,6 @@ typedef struct {
     int32_t *table;               /* class index by id - first id (-1: none), or NULL */
     int64_t table_size;
     int64_t *class_count;         /* (K,) zeros between images: the per-image counting sort's */
-    int32_t *touched;             /* (K,) the classes an image has */
     int64_t *ds_src;              /* (G,) Dataset row -> input row */
     uint8_t *nonign;              /* (G, A) by Dataset row */
     Py_ssize_t n_kept, n_hits, hit_cap;
@@ -257,40 +256,45 @@ static int by_int32(const void *a, const void *b)
 }
 
 /* Rows [lo, hi) of an image by (class, row), written to `order` (input rows): a counting sort
- * over the classes the image has (f->class_count is all zeros before and after). */
-static void image_rows(Flush *f, const int32_t *cls, int64_t lo, int64_t hi, int64_t *order)
+ * over the classes the image has (f->class_count is all zeros before and after). Their classes
+ * in order go to run_cls and where each class's rows begin in `order` to run_start (one more
+ * entry: the rows' count); returns how many classes. */
+static Py_ssize_t image_rows(Flush *f, const int32_t *cls, int64_t lo, int64_t hi, int64_t *order, int32_t *run_cls,
+                             int64_t *run_start)
 {
     int64_t *count = f->class_count;
     Py_ssize_t u = 0;
     for (int64_t r = lo; r < hi; r++)
         if (count[cls[r]]++ == 0)
-            f->touched[u++] = cls[r];
+            run_cls[u++] = cls[r];
     if (u > INSERTION_UP_TO && f->n_cls <= 8 * u) { /* many of the classes: all of them, in order */
         u = 0;
         for (Py_ssize_t c = 0; c < f->n_cls; c++)
             if (count[c])
-                f->touched[u++] = (int32_t)c;
+                run_cls[u++] = (int32_t)c;
     }
     else if (u > INSERTION_UP_TO)
-        qsort(f->touched, (size_t)u, sizeof(int32_t), by_int32);
+        qsort(run_cls, (size_t)u, sizeof(int32_t), by_int32);
     else
         for (Py_ssize_t i = 1; i < u; i++) {
-            const int32_t x = f->touched[i];
+            const int32_t x = run_cls[i];
             Py_ssize_t j = i;
-            for (; j > 0 && f->touched[j - 1] > x; j--)
-                f->touched[j] = f->touched[j - 1];
-            f->touched[j] = x;
+            for (; j > 0 && run_cls[j - 1] > x; j--)
+                run_cls[j] = run_cls[j - 1];
+            run_cls[j] = x;
         }
     int64_t at = 0;
     for (Py_ssize_t i = 0; i < u; i++) {
-        const int64_t n = count[f->touched[i]];
-        count[f->touched[i]] = at;
+        const int64_t n = count[run_cls[i]];
+        run_start[i] = count[run_cls[i]] = at;
         at += n;
     }
+    run_start[u] = at;
     for (int64_t r = lo; r < hi; r++)
         order[count[cls[r]]++] = r;
     for (Py_ssize_t i = 0; i < u; i++)
-        count[f->touched[i]] = 0;
+        count[run_cls[i]] = 0;
+    return u;
 }
 
 /* Scratch of the walk, grown as groups need. */
@@ -298,7 +302,8 @@ typedef struct {
     int64_t *dt_order, *src; /* an image's detections by class; a run's input rows in plan order */
     ByScore *scores, *tmp;
     BoxAt *boxes;
-    int64_t *group_end; /* (G,) each Dataset row's (image, class) group end */
+    int32_t *gt_run_cls, *dt_run_cls; /* (K,) an image's classes, ground truth's and detections' */
+    int64_t *gt_run_start, *dt_run_start; /* (K + 1,) where each class's rows begin */
     double *iou, *gbox;
     uint8_t *taken, *gnon, *gcrowd;
     Py_ssize_t group_cap;
@@ -383,19 +388,18 @@ static int match_group(Flush *f, Scratch *s, const int64_t *src, int64_t n, int6
     return 0;
 }
 
-/* An image's ground truth, Dataset rows [g0, g1) (its rows by class from `first`): where each
- * row's (image, class) group ends, whether it is ignored in each range, and its outputs. */
-static void image_truth(Flush *f, Scratch *s, int64_t id, int64_t g0, int64_t g1)
+/* An image's ground truth, Dataset rows [g0, g1): whether each is ignored in each range, and its
+ * outputs. */
+static void image_truth(Flush *f, int64_t id, int64_t g0, int64_t g1)
 {
     const Py_ssize_t A = f->n_area, G = f->n_gt;
     int32_t *gt_class = (int32_t *)f->out[OUT_GT_CLASS];
     int64_t *gt_image = (int64_t *)f->out[OUT_GT_IMAGE], *npos = (int64_t *)f->out[OUT_NPOS];
     int64_t *gt_count = (int64_t *)f->out[OUT_GT_COUNT];
     uint8_t *gt_ign = (uint8_t *)f->out[OUT_GT_IGN];
-    for (int64_t r = g1 - 1; r >= g0; r--) {
+    for (int64_t r = g0; r < g1; r++) {
         const int64_t src = f->ds_src[r];
         const int32_t c = f->gt_cls[src];
-        s->group_end[r] = r + 1 < g1 && f->gt_cls[f->ds_src[r + 1]] == c ? s->group_end[r + 1] : r + 1;
         const int plain = !f->crowd[src] && !f->ignore[src];
         const double area = f->gt_area[src];
         gt_class[r] = c;
@@ -427,17 +431,16 @@ static int walk(Flush *f, Scratch *s)
         const Py_ssize_t i = (Py_ssize_t)f->images[q].row;
         const int64_t id = f->images[q].key;
         const int64_t gs = ds, ge = ds + (f->gt_start[i + 1] - f->gt_start[i]);
-        image_rows(f, f->gt_cls, f->gt_start[i], f->gt_start[i + 1], f->ds_src + gs);
-        image_truth(f, s, id, gs, ge);
+        const Py_ssize_t n_gt_runs =
+            image_rows(f, f->gt_cls, f->gt_start[i], f->gt_start[i + 1], f->ds_src + gs, s->gt_run_cls, s->gt_run_start);
+        image_truth(f, id, gs, ge);
         ds = ge;
-        const int64_t n_img = f->dt_start[i + 1] - f->dt_start[i];
-        image_rows(f, f->dt_cls, f->dt_start[i], f->dt_start[i + 1], s->dt_order);
-        int64_t g = gs;
-        for (int64_t a = 0; a < n_img;) { /* each class's run */
-            const int32_t c = f->dt_cls[s->dt_order[a]];
-            int64_t b = a + 1;
-            while (b < n_img && f->dt_cls[s->dt_order[b]] == c)
-                b++;
+        const Py_ssize_t n_runs =
+            image_rows(f, f->dt_cls, f->dt_start[i], f->dt_start[i + 1], s->dt_order, s->dt_run_cls, s->dt_run_start);
+        Py_ssize_t gr = 0; /* the next class run of the ground truth */
+        for (Py_ssize_t run = 0; run < n_runs; run++) { /* each class's run */
+            const int32_t c = s->dt_run_cls[run];
+            const int64_t a = s->dt_run_start[run], b = s->dt_run_start[run + 1];
             const int64_t len = b - a, n = len < f->max_det ? len : f->max_det;
             for (int64_t x = 0; x < len; x++)
                 s->scores[x] = (ByScore){f->score[s->dt_order[a + x]], x};
@@ -450,12 +453,8 @@ static int walk(Flush *f, Scratch *s)
                 int64_t e = x + 1;
                 while (e < len && s->scores[e].score == s->scores[x].score)
                     e++;
-                if (e - x > 1) {
-                    int64_t *rows = s->dt_order + n_img; /* free room: the order holds an image */
-                    for (int64_t y = x; y < e; y++)
-                        rows[y - x] = s->src[y];
-                    repeats_in(rows, (Py_ssize_t)(e - x), f->dt_box, s->boxes, &f->repeats, &f->repeat_first);
-                }
+                if (e - x > 1)
+                    repeats_in(s->src + x, (Py_ssize_t)(e - x), f->dt_box, s->boxes, &f->repeats, &f->repeat_first);
                 x = e;
             }
             for (int64_t r = 0; r < n; r++) {
@@ -468,13 +467,13 @@ static int walk(Flush *f, Scratch *s)
                 for (Py_ssize_t y = 0; y < A; y++)
                     oor[y * D + k + r] = !(area >= f->ranges[2 * y] && area <= f->ranges[2 * y + 1]);
             }
-            while (g < ge && f->gt_cls[f->ds_src[g]] < c) /* the class's ground truth, if any */
-                g = s->group_end[g];
-            if (g < ge && f->gt_cls[f->ds_src[g]] == c && match_group(f, s, s->src, n, k, g, s->group_end[g] - g) < 0)
+            while (gr < n_gt_runs && s->gt_run_cls[gr] < c) /* the class's ground truth, if any */
+                gr++;
+            if (gr < n_gt_runs && s->gt_run_cls[gr] == c &&
+                match_group(f, s, s->src, n, k, gs + s->gt_run_start[gr], s->gt_run_start[gr + 1] - s->gt_run_start[gr]) < 0)
                 return -1;
             k += n;
             dr += len;
-            a = b;
         }
     }
     f->n_kept = k;
@@ -483,20 +482,10 @@ static int walk(Flush *f, Scratch *s)
     return 0;
 }
 
-/* The detections' class counts, and the hits in (key, detection) order (a stable counting sort
+/* The hits in (key, detection) order (a stable counting sort
  * by key: detections ascend within one). 0, or -1 out of memory. */
 static int finish(Flush *f)
 {
-    int64_t *dt_count = (int64_t *)f->out[OUT_DT_COUNT], *dt_first = (int64_t *)f->out[OUT_DT_FIRST];
-    for (Py_ssize_t c = 0; c < f->n_cls; c++)
-        dt_first[c] = -1;
-    memset(dt_count, 0, (size_t)f->n_cls * sizeof(int64_t));
-    for (Py_ssize_t j = 0; j < f->n_dt; j++) {
-        const int32_t c = f->dt_cls[j];
-        if (dt_first[c] < 0)
-            dt_first[c] = j;
-        dt_count[c]++;
-    }
     const Py_ssize_t n_keys = f->n_area * f->n_thr;
     int64_t *at = calloc((size_t)n_keys + 1, sizeof(int64_t));
     if (at == NULL)
@@ -562,7 +551,8 @@ static const char *check(Flush *f, const Py_buffer *v)
     return NULL;
 }
 
-/* The per-call work before the walk: images by id, rows' class indices, scores outside [0, 1]. */
+/* The per-call work before the walk: images by id, rows' class indices, the detections' class
+ * counts and their scores outside [0, 1] (the outputs are made). */
 static void prepare(Flush *f)
 {
     f->gt_start[0] = f->dt_start[0] = 0;
@@ -578,9 +568,18 @@ static void prepare(Flush *f)
     for (Py_ssize_t r = 0; r < f->n_gt && f->error == NULL; r++)
         if ((f->gt_cls[r] = class_of(f, f->gt_cat[r])) < 0)
             f->error = "a ground-truth label not among the class ids";
+    int64_t *dt_count = (int64_t *)f->out[OUT_DT_COUNT], *dt_first = (int64_t *)f->out[OUT_DT_FIRST];
+    for (Py_ssize_t c = 0; c < f->n_cls; c++)
+        dt_first[c] = -1;
+    memset(dt_count, 0, (size_t)f->n_cls * sizeof(int64_t));
     for (Py_ssize_t j = 0; j < f->n_dt && f->error == NULL; j++) {
-        if ((f->dt_cls[j] = class_of(f, f->dt_cat[j])) < 0)
+        const int32_t c = f->dt_cls[j] = class_of(f, f->dt_cat[j]);
+        if (c < 0) {
             f->error = "a detection label not among the class ids";
+            break;
+        }
+        dt_first[c] = dt_first[c] < 0 ? j : dt_first[c];
+        dt_count[c]++;
         if (!(f->score[j] >= 0 && f->score[j] <= 1)) {
             if (f->odd_first < 0)
                 f->odd_first = j;
@@ -640,9 +639,11 @@ static PyObject *flush_boxes(PyObject *self, PyObject *args)
     f.ds_src = malloc(g1 * sizeof(int64_t));
     f.nonign = malloc(g1 * (size_t)A);
     f.class_count = calloc((size_t)K, sizeof(int64_t));
-    f.touched = malloc((size_t)K * sizeof(int32_t));
-    s.group_end = malloc(g1 * sizeof(int64_t));
-    s.dt_order = malloc(2 * d1 * sizeof(int64_t)); /* an image's order, then room for a run's rows */
+    s.gt_run_cls = malloc((size_t)K * sizeof(int32_t));
+    s.dt_run_cls = malloc((size_t)K * sizeof(int32_t));
+    s.gt_run_start = malloc((size_t)(K + 1) * sizeof(int64_t));
+    s.dt_run_start = malloc((size_t)(K + 1) * sizeof(int64_t));
+    s.dt_order = malloc(d1 * sizeof(int64_t));
     s.src = malloc(d1 * sizeof(int64_t));
     s.scores = malloc(d1 * sizeof(ByScore));
     s.tmp = malloc(d1 * sizeof(ByScore));
@@ -658,15 +659,9 @@ static PyObject *flush_boxes(PyObject *self, PyObject *args)
         }
     }
     if (!f.gt_start || !f.dt_start || !f.images || !f.gt_cls || !f.dt_cls || !f.ds_src || !f.nonign ||
-        !f.class_count || !f.touched || !s.group_end || !s.dt_order || !s.src || !s.scores || !s.tmp ||
+        !f.class_count || !s.gt_run_cls || !s.dt_run_cls || !s.gt_run_start || !s.dt_run_start || !s.dt_order || !s.src || !s.scores || !s.tmp ||
         !s.boxes || (f.table_size && !f.table)) {
         PyErr_NoMemory();
-        goto done;
-    }
-    Py_BEGIN_ALLOW_THREADS prepare(&f);
-    Py_END_ALLOW_THREADS
-    if (f.error != NULL) {
-        PyErr_Format(PyExc_ValueError, "flush_boxes: %s", f.error);
         goto done;
     }
     /* the detections' outputs sized for every detection, cut to the kept ones after */
@@ -677,6 +672,12 @@ static PyObject *flush_boxes(PyObject *self, PyObject *args)
         if ((parts[k] = PyByteArray_FromStringAndSize(NULL, sizes[k] * out_width[k])) == NULL)
             goto done;
         f.out[k] = PyByteArray_AS_STRING(parts[k]);
+    }
+    Py_BEGIN_ALLOW_THREADS prepare(&f);
+    Py_END_ALLOW_THREADS
+    if (f.error != NULL) {
+        PyErr_Format(PyExc_ValueError, "flush_boxes: %s", f.error);
+        goto done;
     }
     memset(f.out[OUT_NPOS], 0, (size_t)(K * A) * sizeof(int64_t));
     memset(f.out[OUT_GT_COUNT], 0, (size_t)K * sizeof(int64_t));
@@ -727,9 +728,11 @@ done:
     free(f.nonign);
     free(f.hits);
     free(f.class_count);
-    free(f.touched);
     free(f.table);
-    free(s.group_end);
+    free(s.gt_run_cls);
+    free(s.dt_run_cls);
+    free(s.gt_run_start);
+    free(s.dt_run_start);
     free(s.dt_order);
     free(s.src);
     free(s.scores);
