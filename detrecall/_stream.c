@@ -20,6 +20,12 @@
 
 #include "_box_iou.h"
 
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)0)
+#endif
+
 typedef enum { I64, F64, U8 } Kind;
 
 static int get_array(PyObject *obj, Py_buffer *view, Kind kind, const char *name)
@@ -414,6 +420,31 @@ static void image_truth(Flush *f, int64_t id, int64_t g0, int64_t g1)
     }
 }
 
+/* Asks for the cache lines of n items of `size` bytes from p (the next image's rows: fetched
+ * while this one is worked on, since the images come by id, not in memory order). */
+static void prefetch_rows(const void *p, int64_t n, size_t size)
+{
+    const char *c = p;
+    for (size_t at = 0, end = (size_t)n * size; at < end; at += 64)
+        PREFETCH(c + at);
+}
+
+static void prefetch_image(const Flush *f, Py_ssize_t q)
+{
+    if (q >= f->n_img)
+        return;
+    const Py_ssize_t i = (Py_ssize_t)f->images[q].row;
+    const int64_t d0 = f->dt_start[i], nd = f->dt_start[i + 1] - d0;
+    const int64_t g0 = f->gt_start[i], ng = f->gt_start[i + 1] - g0;
+    prefetch_rows(f->dt_box + 4 * d0, nd, 4 * sizeof(double));
+    prefetch_rows(f->dt_area + d0, nd, sizeof(double));
+    prefetch_rows(f->score + d0, nd, sizeof(double));
+    prefetch_rows(f->dt_cls + d0, nd, sizeof(int32_t));
+    prefetch_rows(f->gt_box + 4 * g0, ng, 4 * sizeof(double));
+    prefetch_rows(f->gt_area + g0, ng, sizeof(double));
+    prefetch_rows(f->gt_cls + g0, ng, sizeof(int32_t));
+}
+
 /* Everything image by image, images by id: the ground truth by class (the Dataset's rows), the
  * detections by class (its Detections rows) and each class's by score (the plan), the kept ones
  * written out (the (A, D) flags with D the detections: compacted after) and matched, and the
@@ -427,7 +458,10 @@ static int walk(Flush *f, Scratch *s)
     double *det_score = (double *)f->out[OUT_DET_SCORE];
     uint8_t *oor = (uint8_t *)f->out[OUT_DET_OOR];
     int64_t ds = 0, dr = 0, k = 0; /* the next Dataset row, Detections row, kept detection */
+    prefetch_image(f, 0);
+    prefetch_image(f, 1);
     for (Py_ssize_t q = 0; q < f->n_img; q++) {
+        prefetch_image(f, q + 2);
         const Py_ssize_t i = (Py_ssize_t)f->images[q].row;
         const int64_t id = f->images[q].key;
         const int64_t gs = ds, ge = ds + (f->gt_start[i + 1] - f->gt_start[i]);
