@@ -27,7 +27,7 @@ from .types import Matches, narrow_ints
 # the kernel's outputs, in its order (OUT_* in _stream.c)
 _DTYPES = (
     np.int32,  # det_class
-    np.int64,  # det_image
+    np.int64,  # det_image (int32 when every image id fits)
     np.int32,  # det_rank
     np.float64,  # det_score
     np.int32,  # det_row
@@ -82,6 +82,7 @@ class _Pass:
 
     coco: Matches
     longest: int
+    areas: tuple[float, float]  # the smallest and largest area of every row
     odd_scores: tuple[int, int]
     repeats: tuple[int, int]
     counts: tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -97,7 +98,7 @@ def coco_pass(batch: ArrayBatch, config: Config) -> _Pass | None:
     params = config.params
     class_ids = batch.categories.ids
     thresholds = np.minimum(np.asarray(params.iou_thresholds, np.float64), 1 - 1e-10)
-    outputs, longest, odd_scores, repeats = stream.flush_boxes(
+    outputs, longest, odd_scores, repeats, areas, narrow = stream.flush_boxes(
         cols.image_ids,
         cols.n_gt,
         cols.n_dt,
@@ -115,13 +116,20 @@ def coco_pass(batch: ArrayBatch, config: Config) -> _Pass | None:
         np.ascontiguousarray(params.area_ranges, np.float64),
         params.max_dets[-1],
     )
-    a: list[np.ndarray] = [np.frombuffer(b, t) for b, t in zip(outputs, _DTYPES)]
+    # image ids (1, 13) as narrow_ints gives them: int32 when those there fit, else int64
+    a: list[np.ndarray] = [
+        np.frombuffer(b, np.int32 if narrow and k in (1, 13) else t)
+        for k, (b, t) in enumerate(zip(outputs, _DTYPES))
+    ]
+    for k in (1, 13):
+        a[k] = a[k] if narrow else narrow_ints(a[k])
+        a[k] = a[k] if len(a[k]) else np.zeros(0, np.int64)
     n_area, n_det, n_gt = len(params.area_ranges), len(a[0]), len(a[12])
     coco = Matches(
         class_ids=class_ids,
         iou_thresholds=np.asarray(params.iou_thresholds, np.float64),
         det_class=a[0],
-        det_image=narrow_ints(a[1]),
+        det_image=a[1],
         det_rank=a[2],
         det_score=a[3],
         det_row=a[4],
@@ -134,12 +142,13 @@ def coco_pass(batch: ArrayBatch, config: Config) -> _Pass | None:
         npos=a[11].reshape(len(class_ids), n_area),
         gt_row=np.arange(n_gt, dtype=np.int32),
         gt_class=a[12],
-        gt_image=narrow_ints(a[13]),
+        gt_image=a[13],
         gt_ignored=a[14].reshape(n_area, n_gt),
     )
     return _Pass(
         coco,
         int(longest),
+        (float(areas[0]), float(areas[1])),
         (int(odd_scores[0]), int(odd_scores[1])),
         (int(repeats[0]), int(repeats[1])),
         (a[15], a[16], a[17]),
@@ -152,9 +161,9 @@ def flush_boxes(batch: ArrayBatch, config: Config) -> Flushed | None:
     done = coco_pass(batch, config)
     if done is None:
         return None
-    cols, params = batch.columns, config.params
+    params = config.params
     cut = done.longest > params.max_dets[-1]
-    point = point_within(done.coco, params, config.point, cut=cut, areas=(cols.area, cols.dt_area))
+    point = point_within(done.coco, params, config.point, cut=cut, areas=done.areas)
     if point is None:
         return None
     gt_count, dt_count, dt_first = done.counts

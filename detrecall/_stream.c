@@ -176,7 +176,7 @@ enum {
 
 enum {
     OUT_DET_CLASS, /* int32, per kept detection in (image, class, rank) order */
-    OUT_DET_IMAGE, /* int64 */
+    OUT_DET_IMAGE, /* int32 when every image id fits, else int64 (types.narrow_ints' rule) */
     OUT_DET_RANK,  /* int32 */
     OUT_DET_SCORE, /* float64 */
     OUT_DET_ROW,   /* int32: row in the Detections the tables would make */
@@ -188,7 +188,7 @@ enum {
     OUT_HIT_IGN,   /* bool */
     OUT_NPOS,      /* (K, A) int64 */
     OUT_GT_CLASS,  /* int32, per ground truth in Dataset order */
-    OUT_GT_IMAGE,  /* int64 */
+    OUT_GT_IMAGE,  /* int32 or int64, as det_image */
     OUT_GT_IGN,    /* (A, G) bool */
     OUT_GT_COUNT,  /* (K,) int64 ground truths of each class */
     OUT_DT_COUNT,  /* (K,) int64 detections of each class */
@@ -196,7 +196,6 @@ enum {
     N_OUT
 };
 
-static const int out_width[N_OUT] = {4, 8, 4, 8, 4, 1, 2, 2, 4, 4, 1, 8, 4, 8, 1, 8, 8, 8};
 
 typedef struct {
     /* inputs */
@@ -218,9 +217,25 @@ typedef struct {
     Hit *hits;
     /* findings */
     int64_t longest, odd, odd_first, repeats, repeat_first;
+    int narrow_ids;         /* every image id within int32: the image outputs are int32 */
+    double area_lo, area_hi; /* the smallest and largest area of all rows (NaN wins, as numpy's) */
     char *out[N_OUT];
     const char *error;
 } Flush;
+
+static int width_of(const Flush *f, int k)
+{
+    static const int widths[N_OUT] = {4, 8, 4, 8, 4, 1, 2, 2, 4, 4, 1, 8, 4, 8, 1, 8, 8, 8};
+    return (k == OUT_DET_IMAGE || k == OUT_GT_IMAGE) && f->narrow_ids ? 4 : widths[k];
+}
+
+static inline void put_id(const Flush *f, char *out, int64_t at, int64_t id)
+{
+    if (f->narrow_ids)
+        ((int32_t *)out)[at] = (int32_t)id;
+    else
+        ((int64_t *)out)[at] = id;
+}
 
 /* The class index of `label` among the sorted ids, or -1: from the table when the ids span a
  * short range, else by binary search. */
@@ -400,7 +415,8 @@ static void image_truth(Flush *f, int64_t id, int64_t g0, int64_t g1)
 {
     const Py_ssize_t A = f->n_area, G = f->n_gt;
     int32_t *gt_class = (int32_t *)f->out[OUT_GT_CLASS];
-    int64_t *gt_image = (int64_t *)f->out[OUT_GT_IMAGE], *npos = (int64_t *)f->out[OUT_NPOS];
+    char *gt_image = f->out[OUT_GT_IMAGE];
+    int64_t *npos = (int64_t *)f->out[OUT_NPOS];
     int64_t *gt_count = (int64_t *)f->out[OUT_GT_COUNT];
     uint8_t *gt_ign = (uint8_t *)f->out[OUT_GT_IGN];
     for (int64_t r = g0; r < g1; r++) {
@@ -409,7 +425,7 @@ static void image_truth(Flush *f, int64_t id, int64_t g0, int64_t g1)
         const int plain = !f->crowd[src] && !f->ignore[src];
         const double area = f->gt_area[src];
         gt_class[r] = c;
-        gt_image[r] = id;
+        put_id(f, gt_image, r, id);
         gt_count[c]++;
         for (Py_ssize_t a = 0; a < A; a++) {
             const uint8_t non = plain && area >= f->ranges[2 * a] && area <= f->ranges[2 * a + 1];
@@ -454,7 +470,7 @@ static int walk(Flush *f, Scratch *s)
     const Py_ssize_t A = f->n_area, D = f->n_dt;
     int32_t *det_class = (int32_t *)f->out[OUT_DET_CLASS], *det_rank = (int32_t *)f->out[OUT_DET_RANK];
     int32_t *det_row = (int32_t *)f->out[OUT_DET_ROW];
-    int64_t *det_image = (int64_t *)f->out[OUT_DET_IMAGE];
+    char *det_image = f->out[OUT_DET_IMAGE];
     double *det_score = (double *)f->out[OUT_DET_SCORE];
     uint8_t *oor = (uint8_t *)f->out[OUT_DET_OOR];
     int64_t ds = 0, dr = 0, k = 0; /* the next Dataset row, Detections row, kept detection */
@@ -494,7 +510,7 @@ static int walk(Flush *f, Scratch *s)
             for (int64_t r = 0; r < n; r++) {
                 const double area = f->dt_area[s->src[r]];
                 det_class[k + r] = c;
-                det_image[k + r] = id;
+                put_id(f, det_image, k + r, id);
                 det_rank[k + r] = (int32_t)r;
                 det_score[k + r] = s->scores[r].score;
                 det_row[k + r] = (int32_t)(dr + s->scores[r].row);
@@ -568,7 +584,9 @@ static const char *check(Flush *f, const Py_buffer *v)
         if (f->class_ids[c] <= f->class_ids[c - 1])
             return "class ids not strictly ascending";
     int64_t gs = 0, dsum = 0;
+    f->narrow_ids = 1;
     for (Py_ssize_t i = 0; i < f->n_img; i++) {
+        f->narrow_ids &= f->image_ids[i] >= INT32_MIN && f->image_ids[i] <= INT32_MAX;
         if (f->img_gt[i] < 0 || f->img_dt[i] < 0 || f->img_gt[i] > f->n_gt - gs || f->img_dt[i] > f->n_dt - dsum)
             return "rows per image negative or not adding up to the rows";
         gs += f->img_gt[i];
@@ -596,6 +614,16 @@ static void prepare(Flush *f)
         f->images[i] = (ByKey){f->image_ids[i], i};
     }
     qsort(f->images, (size_t)f->n_img, sizeof(ByKey), by_key);
+    double lo = 0.0, hi = 0.0; /* numpy's minimum and maximum reductions over both areas */
+    for (Py_ssize_t r = 0; r < f->n_gt; r++) {
+        lo = r ? np_min(lo, f->gt_area[r]) : f->gt_area[r];
+        hi = r ? np_max(hi, f->gt_area[r]) : f->gt_area[r];
+    }
+    for (Py_ssize_t j = 0; j < f->n_dt; j++) {
+        lo = j || f->n_gt ? np_min(lo, f->dt_area[j]) : f->dt_area[j];
+        hi = j || f->n_gt ? np_max(hi, f->dt_area[j]) : f->dt_area[j];
+    }
+    f->area_lo = lo, f->area_hi = hi;
     for (Py_ssize_t q = 1; q < f->n_img && f->error == NULL; q++)
         if (f->images[q].key == f->images[q - 1].key)
             f->error = "an image id given twice";
@@ -625,7 +653,9 @@ static void prepare(Flush *f)
 /* flush_boxes(image_ids, n_gt, n_dt, gt_cat, gt_box, gt_area, iscrowd, ignore, dt_cat, dt_box,
  *             dt_area, score, class_ids, thresholds, area_ranges, max_det)
  *   -> (18 bytearrays as the OUT_* list says, longest run of an (image, class)'s detections,
- *       (scores outside [0, 1], the first such row or -1), (repeated detections, the first or -1))
+ *       (scores outside [0, 1], the first such row or -1), (repeated detections, the first or -1),
+ *       (smallest, largest area of every row; 0.0, 0.0 for none), whether the image ids' outputs are
+ *       int32 (every image id fits) or int64)
  * Inputs: columns of images one after the other (rows as given), int64 / float64 / bool;
  * boxes xywh (G, 4) and (D, 4); every label among class_ids (sorted); image ids distinct;
  * thresholds as matched (capped below 1); area_ranges (A, 2) inclusive. */
@@ -703,7 +733,7 @@ static PyObject *flush_boxes(PyObject *self, PyObject *args)
     for (int k = 0; k < N_OUT; k++) {
         if (k >= OUT_HIT_AREA && k <= OUT_HIT_IGN)
             continue; /* made once the hits are counted */
-        if ((parts[k] = PyByteArray_FromStringAndSize(NULL, sizes[k] * out_width[k])) == NULL)
+        if ((parts[k] = PyByteArray_FromStringAndSize(NULL, sizes[k] * width_of(&f, k))) == NULL)
             goto done;
         f.out[k] = PyByteArray_AS_STRING(parts[k]);
     }
@@ -723,10 +753,10 @@ static PyObject *flush_boxes(PyObject *self, PyObject *args)
         goto done;
     }
     for (int k = OUT_DET_CLASS; k <= OUT_DET_OOR; k++)
-        if (PyByteArray_Resize(parts[k], (k == OUT_DET_OOR ? A : 1) * f.n_kept * out_width[k]) < 0)
+        if (PyByteArray_Resize(parts[k], (k == OUT_DET_OOR ? A : 1) * f.n_kept * width_of(&f, k)) < 0)
             goto done;
     for (int k = OUT_HIT_AREA; k <= OUT_HIT_IGN; k++) {
-        if ((parts[k] = PyByteArray_FromStringAndSize(NULL, f.n_hits * out_width[k])) == NULL)
+        if ((parts[k] = PyByteArray_FromStringAndSize(NULL, f.n_hits * width_of(&f, k))) == NULL)
             goto done;
         f.out[k] = PyByteArray_AS_STRING(parts[k]);
     }
@@ -745,8 +775,9 @@ static PyObject *flush_boxes(PyObject *self, PyObject *args)
         PyTuple_SET_ITEM(tuple, k, parts[k]);
         parts[k] = NULL;
     }
-    result = Py_BuildValue("(NL(LL)(LL))", tuple, (long long)f.longest, (long long)f.odd, (long long)f.odd_first,
-                           (long long)f.repeats, (long long)f.repeat_first);
+    result = Py_BuildValue("(NL(LL)(LL)(dd)O)", tuple, (long long)f.longest, (long long)f.odd,
+                           (long long)f.odd_first, (long long)f.repeats, (long long)f.repeat_first, f.area_lo,
+                           f.area_hi, f.narrow_ids ? Py_True : Py_False);
 done:
     for (int k = 0; k < N_OUT; k++)
         Py_XDECREF(parts[k]);

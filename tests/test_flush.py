@@ -232,3 +232,29 @@ def test_an_evaluator_flushing_through_the_pass_equals_evaluate_and_warns_alike(
         total = sum(int(m.split(": ", 1)[1].split(" ", 1)[0]) for m in counted)
         (whole,) = [str(w.message) for w in once if kind in str(w.message)]
         assert total == int(whole.split(": ", 1)[1].split(" ", 1)[0]), kind
+
+
+@needs_stream
+@pytest.mark.parametrize("big_has", ["nothing", "truth", "detections", "both"])
+def test_image_ids_past_int32(big_has):
+    """Image ids kept as narrow_ints keeps them: int32 when the ids there fit, else int64 (an
+    image past 2**31 with or without rows of either kind), empty ones int64."""
+    box = np.array([[0.0, 0.0, 10.0, 10.0]])
+    one = {"boxes": box, "labels": np.array([1])}
+    none: dict[str, Any] = {"boxes": np.zeros((0, 4)), "labels": np.zeros(0, np.int64)}
+    targets = [{**one, "image_id": 5}, {**(one if big_has in ("truth", "both") else none), "image_id": 2**40}]
+    preds = [
+        {**one, "scores": np.array([0.9]), "image_id": 5},
+        {
+            **(one if big_has in ("detections", "both") else none),
+            "scores": np.array([0.5]) if big_has in ("detections", "both") else np.zeros(0),
+            "image_id": 2**40,
+        },
+    ]
+    batch = check_arrays(targets, preds, box_format="xywh", categories={1: "a"})
+    config = make_config("bbox", categories={1: "a"})
+    twin = match_batch(*build_arrays([batch], warn=False), config, with_score_order=False)
+    flushed = flush_boxes(batch, config)
+    assert flushed is not None
+    assert_same_matches(flushed.matches.coco, twin.coco)
+    assert_same_matches(flushed.matches.point, twin.point)

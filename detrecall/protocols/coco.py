@@ -282,20 +282,22 @@ def point_from(
     if point.max_dets is not None or cut:
         return None
     dt_area = dt.area if len(p.dt_rows) == len(dt) else dt.area[p.dt_rows]  # every row: no gather
-    return point_within(coco, params, point, cut=cut, areas=(gt.area[p.gt_rows], dt_area))
+    parts = [x for x in (gt.area[p.gt_rows], dt_area) if len(x)]
+    low = np.minimum.reduce([x.min() for x in parts]) if parts else 0.0  # NaN, if any, as one min
+    high = np.maximum.reduce([x.max() for x in parts]) if parts else 0.0
+    return point_within(coco, params, point, cut=cut, areas=(float(low), float(high)))
 
 
 def point_within(
-    coco: Matches, params: EvalParams, point: PointOptions, *, cut: bool, areas: Sequence[np.ndarray]
+    coco: Matches, params: EvalParams, point: PointOptions, *, cut: bool, areas: tuple[float, float]
 ) -> Matches | None:
     """point_from's cut of the COCO matches, given whether a group was cut by max_dets and the
-    evaluated `areas` (ground truth's and detections'); None when it is not the same thing."""
+    smallest and largest evaluated area (ground truth's and detections', NaN if one is; 0.0 for
+    none); None when it is not the same thing."""
     t = np.flatnonzero(params.iou_thresholds == point.iou_threshold)
     if point.max_dets is not None or not len(t) or cut:
         return None
-    parts = [x for x in areas if len(x)]
-    low = np.minimum.reduce([x.min() for x in parts]) if parts else 0.0  # NaN, if any, as one min
-    high = np.maximum.reduce([x.max() for x in parts]) if parts else 0.0
+    low, high = areas
     inside = np.flatnonzero((params.area_ranges[:, 0] <= low) & (params.area_ranges[:, 1] >= high))
     if not len(inside):
         return None
