@@ -300,7 +300,8 @@ class Evaluator:
         self._updates = 0
         # per-image arrays' classes, for the one warning of classes predicted without ground truth
         self._gt_classes: set[int] = set()
-        self._dt_classes: dict[int, tuple[int, int, str]] = {}  # class: (detections, first's update, name)
+        self._dt_count: np.ndarray | None = None  # detections per class (by index among the categories)
+        self._dt_first: dict[int, tuple[int, str]] = {}  # class: (its first detection's update, name)
         self._images: list[np.ndarray] = []  # of the parts and the pending batches
         self._seen: set[int] = set()  # the image ids of _images
         self._top: int | None = None  # the largest of them
@@ -380,30 +381,32 @@ class Evaluator:
         brought each class's first detection."""
         cols, ids = batch.columns, batch.categories.ids
         self._gt_classes.update(ids[gt_count > 0].tolist())
-        where = None
-        for k in np.flatnonzero(dt_count).tolist():
-            c, n = int(ids[k]), int(dt_count[k])
-            seen = self._dt_classes.get(c)
-            if seen:
-                self._dt_classes[c] = (seen[0] + n, seen[1], seen[2])
-                continue
-            if where is None:  # a class not seen before: the first time in a few flushes
-                per_batch = batch.images_per_batch
-                where = row_names("preds", cols.n_dt, per_batch, labels)
-                rows = np.concatenate(([0], np.cumsum(cols.n_dt)))[np.cumsum(per_batch)]
+        if self._dt_count is None:
+            self._dt_count = np.zeros(len(ids), np.int64)
+        self._dt_count += dt_count
+        new = np.flatnonzero((dt_count > 0) & (self._dt_count == dt_count))  # none before this batch
+        if not len(new):
+            return
+        per_batch = batch.images_per_batch
+        where = row_names("preds", cols.n_dt, per_batch, labels)
+        rows = np.concatenate(([0], np.cumsum(cols.n_dt)))[np.cumsum(per_batch)]
+        for k in new.tolist():
             i = int(dt_first[k])
-            self._dt_classes[c] = (n, updates[int(np.searchsorted(rows, i, side="right"))], where(i))
+            self._dt_first[int(ids[k])] = (updates[int(np.searchsorted(rows, i, side="right"))], where(i))
 
     def _warn_absent_classes(self, merged: BatchMatches) -> None:
         """One warning for detections (of the per-image arrays read) of classes that no batch
         gave ground truth for, as `evaluate` warns of them in one read."""
-        if self._config.params.class_agnostic or not self._dt_classes:
+        if self._config.params.class_agnostic or self._dt_count is None or self._categories is None:
             return
         gt = self._gt_classes | set(merged.coco.class_ids[np.unique(merged.coco.gt_class)].tolist())
-        absent = sorted(c for c in self._dt_classes if c not in gt)
-        if absent:
-            count = sum(self._dt_classes[c][0] for c in absent)
-            first = min(self._dt_classes[c][1:] for c in absent)[1]
+        ids = self._categories.ids
+        predicted = np.flatnonzero(self._dt_count)
+        at = [k for k in predicted.tolist() if int(ids[k]) not in gt]  # by index, so by class id
+        if at:
+            absent = [int(ids[k]) for k in at]
+            count = int(self._dt_count[at].sum())
+            first = min(self._dt_first[c] for c in absent)[1]
             listed = ", ".join(map(str, absent[:5])) + (", ..." if len(absent) > 5 else "")
             warn_data(
                 "preds",
@@ -480,9 +483,12 @@ class Evaluator:
         self._pending += other._pending  # nor the batches read (frozen)
         self._pending_rows += other._pending_rows
         self._gt_classes |= other._gt_classes
-        for c, (n, update, where) in other._dt_classes.items():
-            seen = self._dt_classes.get(c)
-            self._dt_classes[c] = (seen[0] + n, seen[1], seen[2]) if seen else (n, update, where)
+        if other._dt_count is not None:
+            self._dt_count = (
+                other._dt_count.copy() if self._dt_count is None else self._dt_count + other._dt_count
+            )
+        for c, first in other._dt_first.items():
+            self._dt_first.setdefault(c, first)
         self._images += other._images
         self._see(theirs)
 
@@ -543,7 +549,8 @@ class Evaluator:
         if repr(state["options"]) != repr(self._options):
             raise DetrecallError("the state was made with different options")
         self._categories, self._parts, self._images, self._seen, self._top = None, [], [], set(), None
-        self._pending, self._pending_rows, self._gt_classes, self._dt_classes = [], 0, set(), {}
+        self._pending, self._pending_rows, self._gt_classes = [], 0, set()
+        self._dt_count, self._dt_first = None, {}
         if state["categories"] is None:
             return
         self._categories = Categories(
