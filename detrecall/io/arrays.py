@@ -882,6 +882,10 @@ def _known(labels: Sequence[np.ndarray], ids: np.ndarray, span: tuple[Any, Any] 
         return False
     if hi - lo + 1 == len(ids):  # every label from lo to hi
         return True
+    if 0 <= lo and hi < 2**16:  # a table of the labels up to the largest (no shift to subtract)
+        listed = np.zeros(hi + 1, bool)
+        listed[ids] = True
+        return all(listed[a].all() for a in labels)
     if hi - lo < 2**16:  # a table of the labels in between
         listed = np.zeros(hi - lo + 1, bool)
         listed[ids - lo] = True
