@@ -591,6 +591,8 @@ class _Side:
     def flags(self, field: str) -> np.ndarray | None:
         """A 0/1 field as bool (False where an image leaves it out), or None if not 0/1."""
         a = self.columns[field]
+        if not len(a) and self.missing[field]:  # no image gives it
+            return np.zeros(int(self.n.sum()), bool)
         if a.dtype != np.bool_:
             flags = a.astype(bool)
             span = self.span(field) if a.dtype.kind in "iu" else None  # integers: 0/1 is 0 <= a <= 1
