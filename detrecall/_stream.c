@@ -338,7 +338,7 @@ static int room_for_group(Scratch *s, Py_ssize_t ng, Py_ssize_t keys)
     double *iou = realloc(s->iou, (size_t)cap * sizeof(double));
     if (iou != NULL)
         s->iou = iou;
-    double *gbox = realloc(s->gbox, (size_t)cap * 4 * sizeof(double));
+    double *gbox = realloc(s->gbox, (size_t)cap * 5 * sizeof(double));
     if (gbox != NULL)
         s->gbox = gbox;
     uint8_t *taken = realloc(s->taken, (size_t)(cap * keys));
@@ -365,20 +365,32 @@ static int match_group(Flush *f, Scratch *s, const int64_t *src, int64_t n, int6
     const Py_ssize_t A = f->n_area, T = f->n_thr;
     if (room_for_group(s, (Py_ssize_t)ng, A * T) < 0)
         return -1;
+    /* each ground truth's left, top, right, bottom and area, as box_iou computes them */
+    double *gx = s->gbox, *gy = gx + ng, *gx2 = gy + ng, *gy2 = gx2 + ng, *garea = gy2 + ng;
     for (int64_t g = 0; g < ng; g++) {
         const int64_t row = f->ds_src[g0 + g];
-        memcpy(s->gbox + 4 * g, f->gt_box + 4 * row, 4 * sizeof(double));
+        const double *b = f->gt_box + 4 * row;
+        gx[g] = b[0], gy[g] = b[1], gx2[g] = b[2] + b[0], gy2[g] = b[3] + b[1], garea[g] = b[2] * b[3];
         s->gcrowd[g] = f->crowd[row];
         memcpy(s->gnon + g * A, f->nonign + (g0 + g) * A, (size_t)A);
     }
     memset(s->taken, 0, (size_t)(ng * A * T));
     double *iou = s->iou;
     for (int64_t r = 0; r < n; r++) {
+        /* box_iou(d, g, crowd, 0) with the detection's sums made once: the same operations */
         const double *d = f->dt_box + 4 * src[r];
+        const double dx = d[0], dy = d[1], dx2 = d[2] + d[0], dy2 = d[3] + d[1], darea = d[2] * d[3];
         double top = 0.0;
         for (int64_t g = 0; g < ng; g++) {
-            iou[g] = box_iou(d, s->gbox + 4 * g, s->gcrowd[g], 0);
-            top = iou[g] > top ? iou[g] : top;
+            const double w = np_min(dx2, gx2[g]) - np_max(dx, gx[g]);
+            const double h = np_min(dy2, gy2[g]) - np_max(dy, gy[g]);
+            double v = 0.0;
+            if (w > 0 && h > 0) {
+                const double inter = w * h;
+                v = inter / (s->gcrowd[g] ? darea : (darea + garea[g]) - inter);
+            }
+            iou[g] = v;
+            top = v > top ? v : top;
         }
         if (!(top >= f->thr_min))
             continue; /* below every threshold: no match */
