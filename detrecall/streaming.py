@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
 STATE_FORMAT = "detrecall.Evaluator/1"
-MERGE_ROWS = 2**15  # rows (detections and ground truths) read before they are matched and packed
+MERGE_ROWS = 2**14  # rows (detections and ground truths) read before they are matched and packed
 
 _INTS = [
     (np.dtype(t), int(np.iinfo(t).min), int(np.iinfo(t).max))
