@@ -826,7 +826,8 @@ done:
 static PyMethodDef methods[] = {
     {"flush_boxes", flush_boxes, METH_VARARGS,
      "flush_boxes(image_ids, n_gt, n_dt, gt_cat, gt_box, gt_area, iscrowd, ignore, dt_cat, dt_box, dt_area, "
-     "score, class_ids, thresholds, area_ranges, max_det) -> (outputs, longest run, odd scores, repeats)"},
+     "score, class_ids, thresholds, area_ranges, max_det) -> (outputs, longest run, odd scores, repeats, "
+     "area bounds, int32 ids)"},
     {NULL, NULL, 0, NULL},
 };
 
