@@ -9,6 +9,16 @@
 static inline double np_min(double a, double b) { return a != a ? a : b != b ? b : a < b ? a : b; }
 static inline double np_max(double a, double b) { return a != a ? a : b != b ? b : a > b ? a : b; }
 
+/* The IoU of two boxes overlapping by w x h, of areas d_area (the detection's) and g_area. */
+static inline double iou_of_overlap(double w, double h, double d_area, double g_area, int crowd)
+{
+    if (!(w > 0 && h > 0))
+        return 0.0;
+    const double inter = w * h;
+    const double sum = d_area + g_area;
+    return inter / (crowd ? d_area : sum - inter);
+}
+
 static inline double box_iou(const double *d, const double *g, int crowd, int inclusive)
 {
     double w = np_min(d[2] + d[0], g[2] + g[0]) - np_max(d[0], g[0]);
@@ -17,12 +27,7 @@ static inline double box_iou(const double *d, const double *g, int crowd, int in
     if (inclusive) {
         w += 1, h += 1, dw += 1, dh += 1, gw += 1, gh += 1;
     }
-    if (!(w > 0 && h > 0))
-        return 0.0;
-    const double inter = w * h, d_area = dw * dh;
-    const double g_area = gw * gh;
-    const double sum = d_area + g_area;
-    return inter / (crowd ? d_area : sum - inter);
+    return iou_of_overlap(w, h, dw * dh, gw * gh, crowd);
 }
 
 #endif

@@ -121,9 +121,8 @@ def coco_pass(batch: ArrayBatch, config: Config) -> _Pass | None:
         np.frombuffer(b, np.int32 if narrow and k in (1, 13) else t)
         for k, (b, t) in enumerate(zip(outputs, _DTYPES))
     ]
-    for k in (1, 13):
-        a[k] = a[k] if narrow else narrow_ints(a[k])
-        a[k] = a[k] if len(a[k]) else np.zeros(0, np.int64)
+    for k in (1, 13):  # (int32 ones stay as they are; an empty one is int64, as narrow_ints leaves it)
+        a[k] = narrow_ints(a[k]) if len(a[k]) else np.zeros(0, np.int64)
     n_area, n_det, n_gt = len(params.area_ranges), len(a[0]), len(a[12])
     coco = Matches(
         class_ids=class_ids,

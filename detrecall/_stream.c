@@ -325,7 +325,7 @@ typedef struct {
     BoxAt *boxes;
     int32_t *gt_run_cls, *dt_run_cls; /* (K,) an image's classes, ground truth's and detections' */
     int64_t *gt_run_start, *dt_run_start; /* (K + 1,) where each class's rows begin */
-    double *iou, *gbox;
+    double *iou, *gbox; /* a group's IoUs with one detection; its truth's edges and areas (5 a row) */
     uint8_t *taken, *gnon, *gcrowd;
     Py_ssize_t group_cap;
 } Scratch;
@@ -359,7 +359,7 @@ static int room_for_group(Scratch *s, Py_ssize_t ng, Py_ssize_t keys)
 /* The kept detections `src` (input rows, rank order) of a group with ground truth, Dataset rows
  * [g0, g0 + ng), take per (area range, threshold) the free ground truth pycocotools'
  * evaluateImg() gives them (crowds are never taken): not-ignored before ignored, then the higher
- * IoU (>= the threshold), then the later row. The group's boxes are copied together first. */
+ * IoU (>= the threshold), then the later row. The group's truth is laid out together first (edges, areas, flags). */
 static int match_group(Flush *f, Scratch *s, const int64_t *src, int64_t n, int64_t k0, int64_t g0, int64_t ng)
 {
     const Py_ssize_t A = f->n_area, T = f->n_thr;
@@ -384,13 +384,8 @@ static int match_group(Flush *f, Scratch *s, const int64_t *src, int64_t n, int6
         for (int64_t g = 0; g < ng; g++) {
             const double w = np_min(dx2, gx2[g]) - np_max(dx, gx[g]);
             const double h = np_min(dy2, gy2[g]) - np_max(dy, gy[g]);
-            double v = 0.0;
-            if (w > 0 && h > 0) {
-                const double inter = w * h;
-                v = inter / (s->gcrowd[g] ? darea : (darea + garea[g]) - inter);
-            }
-            iou[g] = v;
-            top = v > top ? v : top;
+            iou[g] = iou_of_overlap(w, h, darea, garea[g], s->gcrowd[g]);
+            top = iou[g] > top ? iou[g] : top;
         }
         if (!(top >= f->thr_min))
             continue; /* below every threshold: no match */
@@ -544,8 +539,8 @@ static int walk(Flush *f, Scratch *s)
     return 0;
 }
 
-/* The hits in (key, detection) order (a stable counting sort
- * by key: detections ascend within one). 0, or -1 out of memory. */
+/* The hits in (key, detection) order (a stable counting sort by key: detections ascend within
+ * one). 0, or -1 out of memory. */
 static int finish(Flush *f)
 {
     const Py_ssize_t n_keys = f->n_area * f->n_thr;
