@@ -74,9 +74,10 @@ def _pack(a: np.ndarray) -> Packed:
     if a.dtype == np.bool_:
         return ("bits", a.shape, np.packbits(a.reshape(-1)))
     if a.dtype.kind in "iu":
-        if a.ndim == 1 and len(a) > 32:
+        # runs: sorted columns (image ids, area, threshold); a head that changes often has none
+        if a.ndim == 1 and len(a) > 32 and np.count_nonzero(a[1:33] != a[:32]) < 16:
             change = a[1:] != a[:-1]
-            if np.count_nonzero(change) * 4 < len(a):  # runs: sorted columns (image ids, area, threshold)
+            if np.count_nonzero(change) * 4 < len(a):
                 starts = np.concatenate(([0], np.flatnonzero(change) + 1))
                 lengths = np.diff(np.append(starts, len(a)))
                 return ("runs", a.dtype, _narrow(a[starts]), _narrow(lengths))

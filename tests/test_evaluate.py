@@ -12,10 +12,19 @@ from detrecall.matching import EVERYWHERE, match, pair_ious, plan
 from detrecall.protocols.coco import point_from
 from tests.oracle import random_coco
 
+ONE_IOU = {"iou_thresholds": [0.5], "area_ranges": {"all": [0, 1e10]}, "max_dets": [100]}
 
+
+@pytest.mark.parametrize("one_iou", [False, True])
 @pytest.mark.parametrize("seed", range(12))
-def test_point_matches_cut_from_coco_equal_a_second_match(seed: int) -> None:
-    config = make_config("bbox", iou_threshold=[0.5, 0.75][seed % 2])
+def test_point_matches_cut_from_coco_equal_a_second_match(seed: int, one_iou: bool) -> None:
+    """With one threshold and one range holding every area, the cut is the COCO matches
+    themselves (the same objects: a streaming part packs them once)."""
+    config = (
+        make_config("bbox", **ONE_IOU)
+        if one_iou
+        else make_config("bbox", iou_threshold=[0.5, 0.75][seed % 2])
+    )
     gt, dt = read_inputs(*random_coco(seed), config)
     params = config.params
     p = plan(gt, dt, params)
@@ -34,6 +43,7 @@ def test_point_matches_cut_from_coco_equal_a_second_match(seed: int) -> None:
         p, iou, gt, dt, iou_thresholds=np.array([config.point.iou_threshold]), area_ranges=EVERYWHERE
     )
     assert cut is not None
+    assert (cut is coco) == one_iou
     for f in dataclasses.fields(again):
         np.testing.assert_array_equal(getattr(cut, f.name), getattr(again, f.name), err_msg=f.name)
     # not taken when a group is cut by max_dets, or the IoU is not a COCO threshold

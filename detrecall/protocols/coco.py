@@ -302,6 +302,9 @@ def point_within(
     if not len(inside):
         return None
     a, ti = int(inside[0]), int(t[0])
+    n_area, n_thr = coco.det_out_of_range.shape[0], len(coco.iou_thresholds)
+    if n_area == 1 and n_thr == 1:  # one range holding every area, one threshold: the same matches
+        return coco
     # hits are sorted by (area, threshold, detection): theirs are one slice, taken as views
     in_area = slice(*_run_of(coco.hit_area, a))
     lo, hi = (in_area.start + i for i in _run_of(coco.hit_thr[in_area], ti))
