@@ -12,8 +12,6 @@ from detrecall.matching import EVERYWHERE, match, pair_ious, plan
 from detrecall.protocols.coco import point_from
 from tests.oracle import random_coco
 
-ONE_IOU = {"iou_thresholds": [0.5], "area_ranges": {"all": [0, 1e10]}, "max_dets": [100]}
-
 
 @pytest.mark.parametrize("one_iou", [False, True])
 @pytest.mark.parametrize("seed", range(12))
@@ -21,7 +19,7 @@ def test_point_matches_cut_from_coco_equal_a_second_match(seed: int, one_iou: bo
     """With one threshold and one range holding every area, the cut is the COCO matches
     themselves (the same objects: a streaming part packs them once)."""
     config = (
-        make_config("bbox", **ONE_IOU)
+        make_config("bbox", iou_thresholds=[0.5], area_ranges={"all": [0, 1e10]}, max_dets=[100])
         if one_iou
         else make_config("bbox", iou_threshold=[0.5, 0.75][seed % 2])
     )
